@@ -1,0 +1,209 @@
+"""Values the store hands to the TUI, the CLI and the services. Plain data, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["open", "pending", "snoozed", "closed"]
+STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "closed")
+
+#: Stored as a small integer so "urgent first" is a plain ORDER BY.
+PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal", "low")
+DEFAULT_PRIORITY = 2
+
+Direction = Literal["in", "out", "note"]
+DeliveryState = Literal["queued", "sending", "sent", "failed"]
+
+
+def priority_name(rank: int) -> str:
+    return PRIORITIES[rank] if 0 <= rank < len(PRIORITIES) else "normal"
+
+
+def priority_rank(name: str) -> int:
+    """The rank of a priority name; raises ``ValueError`` naming the valid ones."""
+    try:
+        return PRIORITIES.index(name.lower())
+    except ValueError:
+        raise ValueError(f"unknown priority {name!r}: use one of {', '.join(PRIORITIES)}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A saved filter of the queue: what the sidebar lists and ``list`` filters by.
+
+    ``kind`` is one of mine, unassigned, open, pending, snoozed, closed, channel, tag, all,
+    search; ``arg`` is the channel name, the tag or the search query.
+    """
+
+    kind: str
+    arg: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.arg}" if self.arg else self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """The CLI's filters; ``None`` means "any". ``status`` ``None`` means not closed."""
+
+    status: str | None = None
+    channel: str | None = None
+    assignee: str | None = None
+    tag: str | None = None
+    unassigned: bool = False
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRecord:
+    namespace: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    id: int
+    name: str
+    identities: tuple[IdentityRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRecord:
+    id: int
+    name: str
+    type: str
+    kind: str
+    health: str
+    health_detail: str | None
+    health_at: float | None
+    cursor: str | None
+    lease_owner: str | None
+    lease_expires: float | None
+    open_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """One line of the queue: everything the row shows, nothing more."""
+
+    id: int
+    channel: str
+    channel_kind: str
+    status: str
+    priority: int
+    assignee: str | None
+    contact_id: int
+    contact_name: str
+    subject: str
+    preview: str
+    tags: tuple[str, ...]
+    created_at: float
+    updated_at: float
+    last_message_at: float
+    waiting_since: float | None
+    snooze_until: float | None
+    message_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRecord:
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: int
+    conversation_id: int
+    direction: str
+    author: str
+    agent: str | None
+    sent_at: float
+    subject: str
+    body: str
+    external_id: str | None
+    state: str | None
+    error: str | None
+    attempts: int
+    parse_note: str | None
+    automated: bool
+    url: str | None
+    attachments: tuple[AttachmentRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationDetail:
+    """A conversation with its whole thread and the contact's other conversations."""
+
+    row: ConversationRow
+    contact: ContactRecord
+    channel_type: str
+    messages: tuple[MessageRecord, ...]
+    first_response_at: float | None
+    resolved_at: float | None
+    url: str | None
+    other_conversations: tuple[ConversationRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    message_id: int
+    conversation_id: int
+    sent_at: float
+    direction: str
+    author: str
+    subject: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A reply waiting for its channel, with everything the plugin needs to send it."""
+
+    id: int
+    message_id: int
+    conversation_id: int
+    channel: str
+    idempotency_key: str
+    attempts: int
+    body: str
+    subject: str
+    thread_key: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    recipients: tuple[IdentityRecord, ...]
+    author_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one committed batch did: how many messages were new, duplicates, which
+    conversations were created or touched, which were reopened."""
+
+    stored: int = 0
+    duplicates: int = 0
+    created: tuple[int, ...] = ()
+    touched: tuple[int, ...] = ()
+    reopened: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: float
+    agent: str
+    action: str
+    conversation_id: int | None
+    detail: str
+
+
+@dataclass(slots=True)
+class ViewCounts:
+    """Live counts for the sidebar, keyed by :attr:`View.key`."""
+
+    counts: dict[str, int] = field(default_factory=dict)

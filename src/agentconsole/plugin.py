@@ -1,0 +1,287 @@
+"""The public channel contract: the one module a channel plugin imports.
+
+A channel plugin turns its protocol into normalized :class:`InboundMessage` values and
+delivers :class:`OutboundMessage` values. The core does everything else: deduplication,
+threading, contacts, search, rules, cursors, the outbox and its retries.
+
+What the core guarantees a plugin:
+
+* ``fetch`` is called with the last cursor the plugin returned *whose batch was committed*.
+  A batch may therefore be fetched twice after a crash; the core stores each
+  ``(channel, external_id)`` once, so re-delivering is always safe.
+* ``send`` is called at least once per reply. Before retrying a reply whose earlier attempt
+  may have reached the channel, the core calls ``find_sent`` so a plugin can look for it
+  (by Message-ID, transaction id, ...) and avoid posting it twice.
+* Calls on one plugin instance never overlap with each other for fetch, and never overlap
+  with each other for send.
+
+What a plugin must do:
+
+* Never block the event loop: run blocking client libraries with ``asyncio.to_thread``.
+* Put a timeout on every network call.
+* Raise :class:`TemporaryError` for failures worth retrying (network drop, 5xx, 429) and
+  :class:`PermanentError` for failures that will not heal by themselves (recipient rejected,
+  room gone). Any other exception is treated as temporary and logged with its traceback.
+* Never import Textual and never touch the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+__all__ = [
+    "API_VERSION",
+    "Attachment",
+    "Author",
+    "Capabilities",
+    "ChannelContext",
+    "ChannelKind",
+    "ChannelPlugin",
+    "ChannelError",
+    "FetchResult",
+    "Identity",
+    "InboundMessage",
+    "Option",
+    "OutboundMessage",
+    "PermanentError",
+    "SendResult",
+    "TemporaryError",
+]
+
+#: Bumped when the contract changes incompatibly; the core refuses plugins built for another.
+API_VERSION = 1
+
+ChannelKind = Literal["email", "chat", "forum"]
+
+
+class ChannelError(Exception):
+    """Base of the errors a plugin raises; the message is shown to the agent as it is."""
+
+
+class TemporaryError(ChannelError):
+    """The operation failed but may succeed later; the core retries with backoff.
+
+    ``retry_after`` (seconds) is honoured when the channel says how long to wait
+    (an HTTP ``Retry-After``, a server's flood limit).
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(ChannelError):
+    """The operation cannot succeed as asked; the core marks the reply failed with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """One address a person is known by on one channel family.
+
+    ``namespace`` says what kind of address it is and is shared by every channel where the
+    same address means the same person: ``"email"`` for mail addresses (whatever channel
+    reported them), ``"matrix"`` for Matrix user ids, ``"irc:<network>"`` for IRC nicks,
+    ``"discourse:<host>"`` for forum users. Two identities with the same namespace and
+    address are the same person; the core merges their contacts.
+    """
+
+    namespace: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote an inbound message. The first identity is the one replies go to."""
+
+    name: str
+    identities: tuple[Identity, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file carried by a message. ``filename`` is only a suggestion, never a path."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A message as the channel delivered it, normalized.
+
+    ``external_id`` is unique within the channel and stable across deliveries (a Message-ID,
+    an event id, a post id); the core deduplicates on it. ``thread_key`` is the channel's
+    own conversation key when it has one (a room, a topic, a chat session); ``references``
+    lists external ids this message answers (In-Reply-To / References for mail), newest last.
+    ``raw`` keeps the original bytes; ``parse_note`` explains what could not be understood
+    (the message is stored anyway). ``automated`` marks auto-replies and bounces, which never
+    reopen a conversation. ``from_agent`` marks a message our side wrote, seen on the channel
+    (a Sent folder, our own chat line): it is stored as outbound.
+    """
+
+    external_id: str
+    author: Author
+    body: str
+    sent_at: datetime
+    subject: str = ""
+    thread_key: str | None = None
+    references: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    raw: bytes | None = None
+    parse_note: str | None = None
+    automated: bool = False
+    from_agent: bool = False
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A reply for the plugin to deliver.
+
+    ``idempotency_key`` is the same on every attempt of the same reply; a plugin uses it as
+    its transaction id / Message-ID so a retry is recognisable. ``recipients`` are the
+    identities of the customer on this channel; ``in_reply_to`` is the external id of the
+    message answered, ``references`` the thread's external ids, oldest first.
+    """
+
+    idempotency_key: str
+    body: str
+    subject: str
+    thread_key: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    recipients: tuple[Identity, ...]
+    author_name: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the channel called the delivered reply (its external id) and where it lives."""
+
+    external_id: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One batch from ``fetch``. ``cursor`` is persisted with the batch, in one transaction.
+
+    ``more`` asks the core to call ``fetch`` again at once (a backlog is being read);
+    otherwise the core waits with ``wait_for_activity`` before the next call.
+    """
+
+    messages: tuple[InboundMessage, ...]
+    cursor: str | None
+    more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can do. The TUI hides what a channel lacks."""
+
+    reply: bool = True
+    attachments: bool = False
+    threads: bool = False
+    read_only: bool = False
+    push: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One config key a plugin accepts under ``[channels.NAME]``.
+
+    ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``list`` (of strings).
+    A ``secret`` option is never written literally in the config: the agent gives
+    ``<name>_command`` (a shell command printing it), ``<name>_env`` (an environment
+    variable) or ``<name>_keyring`` (``"service"`` or ``"service/user"``), and the core
+    resolves it. ``choices`` restricts a ``str`` option to the listed values.
+    """
+
+    name: str
+    type: type
+    help: str
+    default: Any = None
+    required: bool = False
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+
+SecretResolver = Callable[[str], str]
+
+
+@dataclass(slots=True)
+class ChannelContext:
+    """What the core hands a plugin instance: its name, checked options and a logger.
+
+    ``secret(name)`` resolves a secret option (runs the command, reads the environment or
+    the keyring) each time it is called, so a rotated password is picked up on reconnect;
+    it raises :class:`PermanentError` with an actionable message when it cannot.
+    """
+
+    name: str
+    options: Mapping[str, Any]
+    secret: SecretResolver
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("agentconsole.channel"))
+    data_dir: str | None = None
+
+
+class ChannelPlugin(ABC):
+    """Base class of every channel plugin; subclass it and list it under the
+    ``agentconsole.channels`` entry-point group (or drop a module defining ``PLUGIN`` =
+    the class into the plugin folder).
+    """
+
+    #: The value of ``type`` in ``[channels.NAME]`` that selects this plugin.
+    type_name: ClassVar[str]
+    #: email, chat or forum: how the TUI shows its conversations.
+    kind: ChannelKind = "email"
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: Seconds between fetches when the channel has no push.
+    poll_interval: ClassVar[float] = 60.0
+    api_version: ClassVar[int] = API_VERSION
+
+    def __init__(self, context: ChannelContext) -> None:
+        self.context = context
+        self.log = context.logger
+
+    @property
+    def name(self) -> str:
+        return self.context.name
+
+    @abstractmethod
+    async def fetch(self, cursor: str | None) -> FetchResult:
+        """Return the messages after ``cursor`` (``None``: from the beginning, as far back as
+        the channel's options say) and the cursor to resume from next time."""
+
+    async def wait_for_activity(self, timeout: float) -> None:
+        """Return when new messages may be available, or after ``timeout`` seconds.
+
+        Push channels (IMAP IDLE, a long poll, a webhook) override this; the default sleeps
+        for ``min(timeout, poll_interval)``.
+        """
+        await asyncio.sleep(min(timeout, self.poll_interval))
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Deliver a reply. Only called when ``capabilities.reply`` is true."""
+        raise PermanentError(f"channel type {self.type_name!r} cannot send replies")
+
+    async def find_sent(self, message: OutboundMessage) -> SendResult | None:
+        """Look for an earlier attempt of ``message`` that reached the channel.
+
+        Called before every retry; return its result to have it marked sent without sending
+        again. The default (no way to look) returns ``None``.
+        """
+        return None
+
+    async def close(self) -> None:
+        """Release connections. Called once when the channel stops."""
+        return None

@@ -1,0 +1,467 @@
+"""Agent actions, the outbox, drafts, channels and leases. Every agent action is audited
+in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import ConflictError, NotFoundError, UsageError
+from ..models import STATUSES, IdentityRecord, OutboxItem
+from .connection import write_transaction
+from .ingest_sql import allocate_search_key, index_message, merge_contacts, preview_of
+
+#: How long a claimed reply stays "sending" before another sender may try it again.
+SENDING_LEASE_SECONDS = 120.0
+
+
+def audit(
+    conn: sqlite3.Connection,
+    agent: str,
+    action: str,
+    conversation_id: int | None,
+    detail: dict[str, Any] | None = None,
+    now: float | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO audit_log(at, agent, action, conversation_id, detail) VALUES (?, ?, ?, ?, ?)",
+        (now or time.time(), agent, action, conversation_id, json.dumps(detail or {})),
+    )
+
+
+def _current(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | tuple:
+    row = conn.execute(
+        "SELECT status, assignee, priority, snooze_until FROM conversations WHERE id = ?",
+        (conversation_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no conversation {conversation_id}")
+    return row
+
+
+def assign(
+    conn: sqlite3.Connection, conversation_id: int, assignee: str | None, agent: str, force: bool
+) -> None:
+    """Assign (or, with ``None``, unassign). Taking a conversation another agent holds is a
+    :class:`ConflictError` unless ``force``: nobody loses a conversation silently."""
+    with write_transaction(conn):
+        _, current, _, _ = _current(conn, conversation_id)
+        if current == assignee:
+            return
+        if current is not None and current != agent and not force:
+            raise ConflictError(
+                f"conversation {conversation_id} is assigned to {current}; "
+                "take it over explicitly (--force) if that is intended"
+            )
+        conn.execute(
+            "UPDATE conversations SET assignee = ?, updated_at = ? WHERE id = ?",
+            (assignee, time.time(), conversation_id),
+        )
+        audit(conn, agent, "assign", conversation_id, {"from": current, "to": assignee})
+
+
+def set_status(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    status: str,
+    agent: str,
+    snooze_until: float | None = None,
+) -> None:
+    if status not in STATUSES:
+        raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+    if status == "snoozed" and snooze_until is None:
+        raise UsageError("snoozing needs a time to wake up")
+    now = time.time()
+    with write_transaction(conn):
+        current = _current(conn, conversation_id)[0]
+        conn.execute(
+            "UPDATE conversations SET status = ?, updated_at = ?,"
+            " snooze_until = ?,"
+            " resolved_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END"
+            " WHERE id = ?",
+            (status, now, snooze_until if status == "snoozed" else None, status, now,
+             conversation_id),
+        )
+        detail: dict[str, Any] = {"from": current, "to": status}
+        if snooze_until is not None:
+            detail["until"] = snooze_until
+        audit(conn, agent, "status", conversation_id, detail, now)
+
+
+def wake_snoozed(conn: sqlite3.Connection, now: float | None = None) -> list[int]:
+    """Reopen every snoozed conversation whose time has come."""
+    now = now or time.time()
+    due = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM conversations WHERE status = 'snoozed' AND snooze_until <= ?", (now,)
+        )
+    ]
+    if not due:
+        return []
+    with write_transaction(conn):
+        for conversation_id in due:
+            changed = conn.execute(
+                "UPDATE conversations SET status = 'open', snooze_until = NULL, updated_at = ?"
+                " WHERE id = ? AND status = 'snoozed' AND snooze_until <= ?",
+                (now, conversation_id, now),
+            ).rowcount
+            if changed:
+                audit(conn, "system", "wake", conversation_id, {}, now)
+    return due
+
+
+def set_priority(conn: sqlite3.Connection, conversation_id: int, rank: int, agent: str) -> None:
+    with write_transaction(conn):
+        current = _current(conn, conversation_id)[2]
+        conn.execute(
+            "UPDATE conversations SET priority = ?, updated_at = ? WHERE id = ?",
+            (rank, time.time(), conversation_id),
+        )
+        audit(conn, agent, "priority", conversation_id, {"from": current, "to": rank})
+
+
+def retag(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    add: Iterable[str],
+    remove: Iterable[str],
+    agent: str,
+) -> None:
+    add, remove = list(add), list(remove)
+    for tag in add:
+        if not tag or any(ch.isspace() for ch in tag):
+            raise UsageError(f"a tag is one word without spaces, not {tag!r}")
+    with write_transaction(conn):
+        _current(conn, conversation_id)
+        conn.executemany(
+            "INSERT OR IGNORE INTO conversation_tags(conversation_id, tag) VALUES (?, ?)",
+            [(conversation_id, tag) for tag in add],
+        )
+        conn.executemany(
+            "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?",
+            [(conversation_id, tag) for tag in remove],
+        )
+        conn.execute(
+            "UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), conversation_id)
+        )
+        audit(conn, agent, "tag", conversation_id, {"add": add, "remove": remove})
+
+
+def _insert_agent_message(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    direction: str,
+    body: str,
+    agent: str,
+    author_name: str,
+    now: float,
+) -> int:
+    channel_id, subject = conn.execute(
+        "SELECT channel_id, subject FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    search_key = allocate_search_key(conn, now)
+    message_id = conn.execute(
+        "INSERT INTO messages(conversation_id, channel_id, direction, author_name, agent,"
+        " sent_at, created_at, subject, body, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, channel_id, direction, author_name, agent, now, now, subject, body,
+         search_key),
+    ).lastrowid
+    assert message_id is not None
+    index_message(conn, search_key, subject, body, author_name)
+    conn.execute(
+        "DELETE FROM drafts WHERE conversation_id = ? AND agent = ? AND kind = ?",
+        (conversation_id, agent, "note" if direction == "note" else "reply"),
+    )
+    return message_id
+
+
+def add_note(
+    conn: sqlite3.Connection, conversation_id: int, body: str, agent: str, author_name: str
+) -> int:
+    if not body.strip():
+        raise UsageError("an empty note was not saved")
+    now = time.time()
+    with write_transaction(conn):
+        _current(conn, conversation_id)
+        message_id = _insert_agent_message(
+            conn, conversation_id, "note", body, agent, author_name, now
+        )
+        conn.execute(
+            "UPDATE conversations SET message_count = message_count + 1, updated_at = ?"
+            " WHERE id = ?",
+            (now, conversation_id),
+        )
+        audit(conn, agent, "note", conversation_id, {"message": message_id}, now)
+    return message_id
+
+
+def queue_reply(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    body: str,
+    agent: str,
+    author_name: str,
+    then_status: str | None = None,
+) -> int:
+    """Store the reply and queue it for delivery in one transaction; return its message id."""
+    if not body.strip():
+        raise UsageError("an empty reply was not sent")
+    if then_status is not None and then_status not in ("open", "pending", "closed"):
+        raise UsageError(f"after replying, status can be open, pending or closed, not {then_status}")
+    now = time.time()
+    with write_transaction(conn):
+        _current(conn, conversation_id)
+        message_id = _insert_agent_message(
+            conn, conversation_id, "out", body, agent, author_name, now
+        )
+        channel_id = conn.execute(
+            "SELECT channel_id FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO outbox(message_id, channel_id, idempotency_key, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?)",
+            (message_id, channel_id, uuid.uuid4().hex, now, now),
+        )
+        conn.execute(
+            "UPDATE conversations SET message_count = message_count + 1, updated_at = ?,"
+            " last_message_at = ?, preview = ?, waiting_since = NULL,"
+            " first_response_at = coalesce(first_response_at, ?),"
+            " status = coalesce(?, status),"
+            " resolved_at = CASE WHEN ? = 'closed' THEN ? ELSE resolved_at END"
+            " WHERE id = ?",
+            (now, now, preview_of(body), now, then_status, then_status, now, conversation_id),
+        )
+        audit(conn, agent, "reply", conversation_id, {"message": message_id}, now)
+        if then_status:
+            audit(conn, agent, "status", conversation_id, {"to": then_status}, now)
+    return message_id
+
+
+def save_draft(
+    conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str, body: str
+) -> None:
+    with write_transaction(conn):
+        if body.strip():
+            conn.execute(
+                "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(conversation_id, agent, kind)"
+                " DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                (conversation_id, agent, kind, body, time.time()),
+            )
+        else:
+            conn.execute(
+                "DELETE FROM drafts WHERE conversation_id = ? AND agent = ? AND kind = ?",
+                (conversation_id, agent, kind),
+            )
+
+
+def link_contacts(conn: sqlite3.Connection, kept_id: int, merged_id: int, agent: str) -> None:
+    if kept_id == merged_id:
+        raise UsageError("a contact cannot be linked to itself")
+    with write_transaction(conn):
+        for contact_id in (kept_id, merged_id):
+            if not conn.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone():
+                raise NotFoundError(f"no contact {contact_id}")
+        merge_contacts(conn, kept_id, merged_id, agent=agent, now=time.time())
+
+
+def unlink_contacts(conn: sqlite3.Connection, merged_id: int, agent: str) -> None:
+    """Undo the latest merge of ``merged_id``: its identities and conversations go back."""
+    with write_transaction(conn):
+        row = conn.execute(
+            "SELECT id, kept_id, identities, conversations FROM contact_merges"
+            " WHERE merged_id = ? ORDER BY id DESC LIMIT 1",
+            (merged_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"contact {merged_id} was never merged into another")
+        merge_id, kept_id, identities, conversations = row
+        for identity_id in json.loads(identities):
+            conn.execute(
+                "UPDATE identities SET contact_id = ? WHERE id = ?", (merged_id, identity_id)
+            )
+        for conversation_id in json.loads(conversations):
+            conn.execute(
+                "UPDATE conversations SET contact_id = ? WHERE id = ?",
+                (merged_id, conversation_id),
+            )
+            conn.execute(
+                "UPDATE messages SET contact_id = ? WHERE conversation_id = ? AND direction = 'in'",
+                (merged_id, conversation_id),
+            )
+        conn.execute("DELETE FROM contact_merges WHERE id = ?", (merge_id,))
+        audit(conn, agent, "contact.unmerge", None, {"kept": kept_id, "restored": merged_id})
+
+
+# -- channels, cursors, leases ------------------------------------------------------------
+
+
+def ensure_channel(conn: sqlite3.Connection, name: str, type_name: str, kind: str) -> int:
+    with write_transaction(conn):
+        conn.execute(
+            "INSERT INTO channels(name, type, kind) VALUES (?, ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET type = excluded.type, kind = excluded.kind",
+            (name, type_name, kind),
+        )
+        return int(conn.execute("SELECT id FROM channels WHERE name = ?", (name,)).fetchone()[0])
+
+
+def channel_id(conn: sqlite3.Connection, name: str) -> int:
+    row = conn.execute("SELECT id FROM channels WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no channel named {name!r} in this store")
+    return int(row[0])
+
+
+def set_health(conn: sqlite3.Connection, name: str, health: str, detail: str | None) -> None:
+    with write_transaction(conn):
+        conn.execute(
+            "UPDATE channels SET health = ?, health_detail = ?, health_at = ? WHERE name = ?",
+            (health, detail, time.time(), name),
+        )
+
+
+def acquire_lease(conn: sqlite3.Connection, name: str, owner: str, ttl: float) -> bool:
+    """Take or renew the lease on a channel; false while another live owner holds it."""
+    now = time.time()
+    with write_transaction(conn):
+        changed = conn.execute(
+            "UPDATE channels SET lease_owner = ?, lease_expires = ? WHERE name = ?"
+            " AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?)",
+            (owner, now + ttl, name, owner, now),
+        ).rowcount
+    return bool(changed)
+
+
+def release_lease(conn: sqlite3.Connection, name: str, owner: str) -> None:
+    with write_transaction(conn):
+        conn.execute(
+            "UPDATE channels SET lease_owner = NULL, lease_expires = NULL"
+            " WHERE name = ? AND lease_owner = ?",
+            (name, owner),
+        )
+
+
+# -- outbox ---------------------------------------------------------------------------------
+
+
+def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -> list[OutboxItem]:
+    """Claim replies due for (re)delivery on a channel: they become ``sending`` for a while,
+    so a sender that crashes mid-send leaves them to be retried, not lost."""
+    now = time.time()
+    items: list[OutboxItem] = []
+    with write_transaction(conn):
+        rows = conn.execute(
+            "SELECT o.id, o.message_id, m.conversation_id, o.idempotency_key, o.attempts, m.body,"
+            " c.subject, c.thread_key, c.contact_id, m.author_name"
+            " FROM outbox o JOIN channels ch ON ch.id = o.channel_id"
+            " JOIN messages m ON m.id = o.message_id JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE ch.name = ? AND o.state IN ('queued', 'sending') AND o.next_attempt_at <= ?"
+            " ORDER BY o.id LIMIT ?",
+            (channel, now, limit),
+        ).fetchall()
+        for (outbox_id, message_id, conversation_id, key, attempts, body, subject, thread_key,
+             contact_id, author_name) in rows:
+            conn.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
+                " next_attempt_at = ? WHERE id = ?",
+                (now + SENDING_LEASE_SECONDS, outbox_id),
+            )
+            references = tuple(
+                r[0]
+                for r in conn.execute(
+                    "SELECT external_id FROM messages WHERE conversation_id = ?"
+                    " AND external_id IS NOT NULL AND direction != 'note' ORDER BY sent_at, id",
+                    (conversation_id,),
+                )
+            )
+            answered = conn.execute(
+                "SELECT external_id, author_namespace, author_address FROM messages"
+                " WHERE conversation_id = ? AND direction = 'in' AND automated = 0"
+                " ORDER BY sent_at DESC, id DESC LIMIT 1",
+                (conversation_id,),
+            ).fetchone()
+            recipients: list[IdentityRecord] = []
+            if answered and answered[1]:
+                recipients.append(IdentityRecord(answered[1], answered[2]))
+            for namespace, address in conn.execute(
+                "SELECT namespace, address FROM identities WHERE contact_id = ? ORDER BY id",
+                (contact_id,),
+            ):
+                if IdentityRecord(namespace, address) not in recipients:
+                    recipients.append(IdentityRecord(namespace, address))
+            items.append(
+                OutboxItem(
+                    id=outbox_id,
+                    message_id=message_id,
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    idempotency_key=key,
+                    attempts=attempts + 1,
+                    body=body,
+                    subject=subject,
+                    thread_key=thread_key,
+                    in_reply_to=answered[0] if answered else None,
+                    references=references,
+                    recipients=tuple(recipients),
+                    author_name=author_name,
+                )
+            )
+    return items
+
+
+def mark_sent(
+    conn: sqlite3.Connection, outbox_id: int, external_id: str, url: str | None
+) -> None:
+    now = time.time()
+    with write_transaction(conn):
+        message_id = conn.execute(
+            "SELECT message_id FROM outbox WHERE id = ?", (outbox_id,)
+        ).fetchone()[0]
+        conn.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
+            (now, outbox_id),
+        )
+        conn.execute(
+            "UPDATE messages SET external_id = ?, url = coalesce(?, url) WHERE id = ?",
+            (external_id, url, message_id),
+        )
+
+
+def mark_retry(conn: sqlite3.Connection, outbox_id: int, error: str, next_attempt_at: float) -> None:
+    with write_transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?",
+            (error, next_attempt_at, outbox_id),
+        )
+
+
+def mark_failed(conn: sqlite3.Connection, outbox_id: int, error: str) -> None:
+    with write_transaction(conn):
+        conn.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", (error, outbox_id)
+        )
+
+
+def requeue(conn: sqlite3.Connection, message_id: int, agent: str) -> None:
+    """Send a failed reply again (the agent fixed the cause)."""
+    with write_transaction(conn):
+        row = conn.execute(
+            "SELECT o.id, o.state, m.conversation_id FROM outbox o JOIN messages m"
+            " ON m.id = o.message_id WHERE o.message_id = ?",
+            (message_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"message {message_id} is not a reply in the outbox")
+        if row[1] != "failed":
+            raise ConflictError(f"reply {message_id} is {row[1]}, not failed")
+        conn.execute(
+            "UPDATE outbox SET state = 'queued', next_attempt_at = ? WHERE id = ?",
+            (time.time(), row[0]),
+        )
+        audit(conn, agent, "retry", row[2], {"message": message_id})

@@ -1,0 +1,350 @@
+"""The store's half of the ingest pipeline: one committed transaction per batch.
+
+Per message: deduplicate on (channel, external id), resolve the author to a contact
+(merging contacts that turn out to be one person), thread into a conversation, store the
+message with its raw bytes and attachments, index it for search, and update the
+conversation (reopen it when a customer writes again). The channel's cursor is written in
+the same transaction, so it never runs ahead of what is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+
+from ..models import IngestReport
+from ..plugin import Identity, InboundMessage
+from .connection import write_transaction
+
+PREVIEW_CHARS = 200
+
+
+def normalize_identity(identity: Identity) -> tuple[str, str]:
+    """Mail addresses are compared case-insensitively; other namespaces as given (trimmed)."""
+    address = identity.address.strip()
+    if identity.namespace == "email":
+        address = address.lower()
+    return identity.namespace, address
+
+
+def preview_of(body: str) -> str:
+    """The first line of new text: skips blank and quoted lines (``>``)."""
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(">"):
+            return stripped[:PREVIEW_CHARS]
+    return body.strip()[:PREVIEW_CHARS]
+
+
+def allocate_search_key(conn: sqlite3.Connection, sent_at: float) -> int:
+    """A unique, time-ordered integer for the message (microseconds, bumped on collision)."""
+    key = int(sent_at * 1_000_000)
+    while conn.execute("SELECT 1 FROM messages WHERE search_key = ?", (key,)).fetchone():
+        key += 1
+    return key
+
+
+def index_message(
+    conn: sqlite3.Connection, search_key: int, subject: str, body: str, author: str
+) -> None:
+    conn.execute(
+        "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)",
+        (search_key, subject, body, author),
+    )
+
+
+def store_blob(conn: sqlite3.Connection, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    conn.execute(
+        "INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
+        (digest, len(data), data),
+    )
+    return digest
+
+
+def resolve_contact(
+    conn: sqlite3.Connection, name: str, identities: Iterable[Identity], now: float
+) -> int:
+    """The contact these identities belong to, creating or merging contacts as needed."""
+    keys = list(dict.fromkeys(normalize_identity(i) for i in identities if i.address.strip()))
+    found: dict[tuple[str, str], int] = {}
+    for namespace, address in keys:
+        row = conn.execute(
+            "SELECT contact_id FROM identities WHERE namespace = ? AND address = ?",
+            (namespace, address),
+        ).fetchone()
+        if row:
+            found[(namespace, address)] = row[0]
+    contacts = sorted(set(found.values()))
+    if not contacts:
+        contact_id = conn.execute(
+            "INSERT INTO contacts(name, created_at) VALUES (?, ?)", (name or "(unknown)", now)
+        ).lastrowid
+        assert contact_id is not None
+    else:
+        contact_id = contacts[0]
+        for other in contacts[1:]:
+            merge_contacts(conn, contact_id, other, agent="system", now=now)
+    for key in keys:
+        if key not in found:
+            conn.execute(
+                "INSERT INTO identities(contact_id, namespace, address) VALUES (?, ?, ?)",
+                (contact_id, *key),
+            )
+    return contact_id
+
+
+def merge_contacts(
+    conn: sqlite3.Connection, kept_id: int, merged_id: int, *, agent: str, now: float
+) -> None:
+    """Move every identity and conversation of ``merged_id`` to ``kept_id``, recording what
+    moved so :func:`unmerge_contacts` can undo it."""
+    identity_ids = [
+        r[0] for r in conn.execute("SELECT id FROM identities WHERE contact_id = ?", (merged_id,))
+    ]
+    conversation_ids = [
+        r[0]
+        for r in conn.execute("SELECT id FROM conversations WHERE contact_id = ?", (merged_id,))
+    ]
+    conn.execute("UPDATE identities SET contact_id = ? WHERE contact_id = ?", (kept_id, merged_id))
+    conn.execute(
+        "UPDATE conversations SET contact_id = ? WHERE contact_id = ?", (kept_id, merged_id)
+    )
+    conn.execute("UPDATE messages SET contact_id = ? WHERE contact_id = ?", (kept_id, merged_id))
+    conn.execute(
+        "INSERT INTO contact_merges(at, agent, kept_id, merged_id, identities, conversations)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (now, agent, kept_id, merged_id, json.dumps(identity_ids), json.dumps(conversation_ids)),
+    )
+    conn.execute(
+        "INSERT INTO audit_log(at, agent, action, detail) VALUES (?, ?, 'contact.merge', ?)",
+        (now, agent, json.dumps({"kept": kept_id, "merged": merged_id})),
+    )
+
+
+def _find_conversation(
+    conn: sqlite3.Connection, channel_id: int, message: InboundMessage
+) -> int | None:
+    for reference in reversed(message.references):
+        row = conn.execute(
+            "SELECT conversation_id FROM messages WHERE channel_id = ? AND external_id = ?",
+            (channel_id, reference),
+        ).fetchone()
+        if row:
+            return int(row[0])
+    if message.references:
+        # A sibling that answers the same (unseen) parent already started a thread.
+        placeholders = ",".join("?" * len(message.references))
+        row = conn.execute(
+            "SELECT m.conversation_id FROM message_refs r JOIN messages m ON m.id = r.message_id"
+            f" WHERE r.external_id IN ({placeholders}) AND m.channel_id = ? LIMIT 1",
+            (*message.references, channel_id),
+        ).fetchone()
+        if row:
+            return int(row[0])
+    if message.thread_key is not None:
+        row = conn.execute(
+            "SELECT id FROM conversations WHERE channel_id = ? AND thread_key = ?",
+            (channel_id, message.thread_key),
+        ).fetchone()
+        if row:
+            return int(row[0])
+    return None
+
+
+def _subject_or_first_line(message: InboundMessage) -> str:
+    return message.subject.strip() or preview_of(message.body)
+
+
+def _ingest_one(
+    conn: sqlite3.Connection,
+    channel_id: int,
+    message: InboundMessage,
+    now: float,
+    created: list[int],
+    touched: list[int],
+    reopened: list[int],
+) -> None:
+    conversation_id = _find_conversation(conn, channel_id, message)
+    contact_id: int | None = None
+    if not message.from_agent or conversation_id is None:
+        contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
+    sent_at = message.sent_at.timestamp()
+    if conversation_id is None:
+        conversation_id = conn.execute(
+            "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
+            " created_at, updated_at, last_message_at, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                channel_id,
+                message.thread_key,
+                contact_id,
+                _subject_or_first_line(message),
+                preview_of(message.body),
+                sent_at,
+                now,
+                sent_at,
+                message.url,
+            ),
+        ).lastrowid
+        assert conversation_id is not None
+        created.append(conversation_id)
+    direction = "out" if message.from_agent else "in"
+    namespace, address = (
+        normalize_identity(message.author.identities[0])
+        if message.author.identities
+        else (None, None)
+    )
+    search_key = allocate_search_key(conn, sent_at)
+    message_id = conn.execute(
+        "INSERT INTO messages(conversation_id, channel_id, external_id, direction, author_name,"
+        " author_namespace, author_address, contact_id, sent_at, created_at, subject, body,"
+        " automated, parse_note, url, in_reply_to, search_key)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            conversation_id,
+            channel_id,
+            message.external_id,
+            direction,
+            message.author.name,
+            namespace,
+            address,
+            contact_id if direction == "in" else None,
+            sent_at,
+            now,
+            message.subject,
+            message.body,
+            int(message.automated),
+            message.parse_note,
+            message.url,
+            message.references[-1] if message.references else None,
+            search_key,
+        ),
+    ).lastrowid
+    index_message(conn, search_key, message.subject, message.body, message.author.name)
+    if message.references:
+        conn.executemany(
+            "INSERT OR IGNORE INTO message_refs(message_id, external_id) VALUES (?, ?)",
+            [(message_id, ref) for ref in message.references],
+        )
+    if message.raw is not None:
+        conn.execute(
+            "INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)", (message_id, message.raw)
+        )
+    for attachment in message.attachments:
+        digest = store_blob(conn, attachment.data)
+        conn.execute(
+            "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                message_id,
+                attachment.filename,
+                attachment.content_type,
+                len(attachment.data),
+                digest,
+            ),
+        )
+    _update_conversation(conn, conversation_id, message, sent_at, now, reopened)
+    touched.append(conversation_id)
+
+
+def _update_conversation(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    message: InboundMessage,
+    sent_at: float,
+    now: float,
+    reopened: list[int],
+) -> None:
+    status, resolved_at, last_message_at = conn.execute(
+        "SELECT status, resolved_at, last_message_at FROM conversations WHERE id = ?",
+        (conversation_id,),
+    ).fetchone()
+    newest = sent_at >= last_message_at
+    preview = preview_of(message.body) if newest else None
+    if message.from_agent:
+        conn.execute(
+            "UPDATE conversations SET message_count = message_count + 1,"
+            " last_message_at = max(last_message_at, ?), updated_at = ?,"
+            " preview = coalesce(?, preview),"
+            " waiting_since = CASE WHEN ? THEN NULL ELSE waiting_since END,"
+            " first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
+            (sent_at, now, preview, newest, sent_at, conversation_id),
+        )
+        return
+    if message.automated:
+        # Auto-replies and bounces are kept in the thread but never look like the customer
+        # wrote: no reopen, no waiting clock.
+        conn.execute(
+            "UPDATE conversations SET message_count = message_count + 1, updated_at = ?"
+            " WHERE id = ?",
+            (now, conversation_id),
+        )
+        return
+    reopen = status in ("pending", "snoozed") or (
+        status == "closed" and sent_at > (resolved_at or 0)
+    )
+    conn.execute(
+        "UPDATE conversations SET message_count = message_count + 1,"
+        " last_message_at = max(last_message_at, ?), updated_at = ?,"
+        " preview = coalesce(?, preview),"
+        " waiting_since = CASE WHEN waiting_since IS NULL OR waiting_since > ? THEN ?"
+        "   ELSE waiting_since END"
+        " WHERE id = ?",
+        (sent_at, now, preview, sent_at, sent_at, conversation_id),
+    )
+    if reopen:
+        conn.execute(
+            "UPDATE conversations SET status = 'open', snooze_until = NULL, resolved_at = NULL"
+            " WHERE id = ?",
+            (conversation_id,),
+        )
+        conn.execute(
+            "INSERT INTO audit_log(at, agent, action, conversation_id, detail)"
+            " VALUES (?, 'system', 'reopen', ?, ?)",
+            (now, conversation_id, json.dumps({"from": status, "reason": "customer wrote"})),
+        )
+        reopened.append(conversation_id)
+
+
+def ingest_batch(
+    conn: sqlite3.Connection,
+    channel_id: int,
+    messages: Sequence[InboundMessage],
+    cursor: str | None,
+    *,
+    update_cursor: bool = True,
+) -> IngestReport:
+    """Store a batch and (optionally) the channel's new cursor in one transaction."""
+    now = time.time()
+    created: list[int] = []
+    touched: list[int] = []
+    reopened: list[int] = []
+    stored = duplicates = 0
+    seen: set[str] = set()
+    with write_transaction(conn):
+        for message in messages:
+            if message.external_id in seen:
+                duplicates += 1
+                continue
+            seen.add(message.external_id)
+            exists = conn.execute(
+                "SELECT 1 FROM messages WHERE channel_id = ? AND external_id = ?",
+                (channel_id, message.external_id),
+            ).fetchone()
+            if exists:
+                duplicates += 1
+                continue
+            _ingest_one(conn, channel_id, message, now, created, touched, reopened)
+            stored += 1
+        if update_cursor:
+            conn.execute("UPDATE channels SET cursor = ? WHERE id = ?", (cursor, channel_id))
+    return IngestReport(
+        stored=stored,
+        duplicates=duplicates,
+        created=tuple(created),
+        touched=tuple(dict.fromkeys(touched)),
+        reopened=tuple(dict.fromkeys(reopened)),
+    )

@@ -1,0 +1,372 @@
+"""Read queries: the queue index, its rows, counts, a conversation, search."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import NotFoundError, UsageError
+from ..models import (
+    AttachmentRecord,
+    ChannelRecord,
+    ContactRecord,
+    ConversationDetail,
+    ConversationRow,
+    IdentityRecord,
+    ListFilter,
+    MessageRecord,
+    SearchHit,
+    View,
+)
+
+ACTIVE = "c.status IN ('open', 'pending')"
+
+# "What needs an answer first": most urgent, then the customer waiting longest,
+# then the most recent activity.
+QUEUE_ORDER = (
+    "c.priority, c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id DESC"
+)
+RECENT_ORDER = "c.last_message_at DESC, c.id DESC"
+SNOOZE_ORDER = "c.snooze_until, c.id"
+
+ROW_COLUMNS = """
+    c.id, ch.name, ch.kind, c.status, c.priority, c.assignee, c.contact_id, co.name,
+    c.subject, c.preview,
+    (SELECT group_concat(tag, char(31)) FROM
+        (SELECT tag FROM conversation_tags t WHERE t.conversation_id = c.id ORDER BY tag)),
+    c.created_at, c.updated_at, c.last_message_at, c.waiting_since, c.snooze_until,
+    c.message_count
+"""
+ROW_FROM = """
+    FROM conversations c
+    JOIN channels ch ON ch.id = c.channel_id
+    JOIN contacts co ON co.id = c.contact_id
+"""
+
+
+def _row(values: Sequence[Any]) -> ConversationRow:
+    tags = tuple(values[10].split("\x1f")) if values[10] else ()
+    return ConversationRow(
+        id=values[0],
+        channel=values[1],
+        channel_kind=values[2],
+        status=values[3],
+        priority=values[4],
+        assignee=values[5],
+        contact_id=values[6],
+        contact_name=values[7],
+        subject=values[8],
+        preview=values[9],
+        tags=tags,
+        created_at=values[11],
+        updated_at=values[12],
+        last_message_at=values[13],
+        waiting_since=values[14],
+        snooze_until=values[15],
+        message_count=values[16],
+    )
+
+
+def view_clause(view: View, agent: str) -> tuple[str, str, list[Any]]:
+    """(WHERE clause, ORDER BY, parameters) selecting a view's conversations."""
+    kind = view.kind
+    if kind == "mine":
+        return f"{ACTIVE} AND c.assignee = ?", QUEUE_ORDER, [agent]
+    if kind == "unassigned":
+        return "c.status = 'open' AND c.assignee IS NULL", QUEUE_ORDER, []
+    if kind == "open":
+        return "c.status = 'open'", QUEUE_ORDER, []
+    if kind in ("pending", "closed"):
+        return f"c.status = '{kind}'", RECENT_ORDER, []
+    if kind == "snoozed":
+        return "c.status = 'snoozed'", SNOOZE_ORDER, []
+    if kind == "all":
+        return "1 = 1", RECENT_ORDER, []
+    if kind == "channel":
+        return (
+            f"{ACTIVE} AND c.channel_id = (SELECT id FROM channels WHERE name = ?)",
+            QUEUE_ORDER,
+            [view.arg],
+        )
+    if kind == "tag":
+        return (
+            f"{ACTIVE} AND c.id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)",
+            QUEUE_ORDER,
+            [view.arg],
+        )
+    raise UsageError(f"unknown view {view.key!r}")
+
+
+def conversation_ids(conn: sqlite3.Connection, view: View, agent: str) -> list[int]:
+    """The ordered ids of a view: the queue's whole in-memory index."""
+    where, order, params = view_clause(view, agent)
+    return [
+        r[0]
+        for r in conn.execute(
+            f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {order}", params
+        )
+    ]
+
+
+def filter_clause(filters: ListFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.status is None:
+        clauses.append("c.status != 'closed'")
+    elif filters.status != "any":
+        clauses.append("c.status = ?")
+        params.append(filters.status)
+    if filters.channel:
+        clauses.append("ch.name = ?")
+        params.append(filters.channel)
+    if filters.unassigned:
+        clauses.append("c.assignee IS NULL")
+    elif filters.assignee:
+        clauses.append("c.assignee = ?")
+        params.append(filters.assignee)
+    if filters.tag:
+        clauses.append(
+            "c.id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)"
+        )
+        params.append(filters.tag)
+    return " AND ".join(clauses) or "1 = 1", params
+
+
+def list_conversations(conn: sqlite3.Connection, filters: ListFilter) -> list[ConversationRow]:
+    where, params = filter_clause(filters)
+    limit = f" LIMIT {int(filters.limit)}" if filters.limit else ""
+    sql = f"SELECT {ROW_COLUMNS} {ROW_FROM} WHERE {where} ORDER BY {QUEUE_ORDER}{limit}"
+    return [_row(r) for r in conn.execute(sql, params)]
+
+
+def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ConversationRow]:
+    """Rows for a window of the queue, keyed by id (missing ids were deleted or merged)."""
+    if not ids:
+        return {}
+    placeholders = ",".join("?" * len(ids))
+    sql = f"SELECT {ROW_COLUMNS} {ROW_FROM} WHERE c.id IN ({placeholders})"
+    return {row.id: row for row in (_row(r) for r in conn.execute(sql, list(ids)))}
+
+
+def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:
+    """Counts for every sidebar view, keyed by :attr:`View.key`."""
+    mine, unassigned, open_, pending, snoozed, closed = conn.execute(
+        "SELECT"
+        " coalesce(sum(status IN ('open', 'pending') AND assignee = ?), 0),"
+        " coalesce(sum(status = 'open' AND assignee IS NULL), 0),"
+        " coalesce(sum(status = 'open'), 0), coalesce(sum(status = 'pending'), 0),"
+        " coalesce(sum(status = 'snoozed'), 0), coalesce(sum(status = 'closed'), 0)"
+        " FROM conversations",
+        (agent,),
+    ).fetchone()
+    counts = {
+        "mine": mine,
+        "unassigned": unassigned,
+        "open": open_,
+        "pending": pending,
+        "snoozed": snoozed,
+        "closed": closed,
+    }
+    for name, count in conn.execute(
+        "SELECT ch.name, count(c.id) FROM channels ch LEFT JOIN conversations c"
+        f" ON c.channel_id = ch.id AND {ACTIVE} GROUP BY ch.id ORDER BY ch.name"
+    ):
+        counts[f"channel:{name}"] = count
+    for tag, count in conn.execute(
+        "SELECT t.tag, count(*) FROM conversation_tags t JOIN conversations c"
+        f" ON c.id = t.conversation_id AND {ACTIVE} GROUP BY t.tag ORDER BY t.tag"
+    ):
+        counts[f"tag:{tag}"] = count
+    return counts
+
+
+def all_tags(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT tag FROM conversation_tags ORDER BY tag")]
+
+
+def channels(conn: sqlite3.Connection) -> list[ChannelRecord]:
+    rows = conn.execute(
+        "SELECT ch.id, ch.name, ch.type, ch.kind, ch.health, ch.health_detail, ch.health_at,"
+        " ch.cursor, ch.lease_owner, ch.lease_expires,"
+        f" (SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE})"
+        " FROM channels ch ORDER BY ch.name"
+    )
+    return [ChannelRecord(*r) for r in rows]
+
+
+def contact(conn: sqlite3.Connection, contact_id: int) -> ContactRecord:
+    row = conn.execute("SELECT id, name FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no contact {contact_id}")
+    identities = tuple(
+        IdentityRecord(ns, addr)
+        for ns, addr in conn.execute(
+            "SELECT namespace, address FROM identities WHERE contact_id = ? ORDER BY id",
+            (contact_id,),
+        )
+    )
+    return ContactRecord(row[0], row[1], identities)
+
+
+def _messages(conn: sqlite3.Connection, conversation_id: int) -> tuple[MessageRecord, ...]:
+    attachments: dict[int, list[AttachmentRecord]] = {}
+    for message_id, *values in conn.execute(
+        "SELECT a.message_id, a.id, a.filename, a.content_type, a.size, a.sha256"
+        " FROM attachments a JOIN messages m ON m.id = a.message_id"
+        " WHERE m.conversation_id = ? ORDER BY a.id",
+        (conversation_id,),
+    ):
+        attachments.setdefault(message_id, []).append(AttachmentRecord(*values))
+    rows = conn.execute(
+        "SELECT m.id, m.conversation_id, m.direction, m.author_name, m.agent, m.sent_at,"
+        " m.subject, m.body, m.external_id, o.state, o.last_error, coalesce(o.attempts, 0),"
+        " m.parse_note, m.automated, m.url"
+        " FROM messages m LEFT JOIN outbox o ON o.message_id = m.id"
+        " WHERE m.conversation_id = ? ORDER BY m.sent_at, m.id",
+        (conversation_id,),
+    )
+    return tuple(
+        MessageRecord(
+            *r[:13], automated=bool(r[13]), url=r[14], attachments=tuple(attachments.get(r[0], ()))
+        )
+        for r in rows
+    )
+
+
+def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> ConversationDetail:
+    rows = conversation_rows(conn, [conversation_id])
+    if conversation_id not in rows:
+        raise NotFoundError(f"no conversation {conversation_id}")
+    row = rows[conversation_id]
+    channel_type, first_response_at, resolved_at, url = conn.execute(
+        "SELECT ch.type, c.first_response_at, c.resolved_at, c.url FROM conversations c"
+        " JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?",
+        (conversation_id,),
+    ).fetchone()
+    others = [
+        _row(r)
+        for r in conn.execute(
+            f"SELECT {ROW_COLUMNS} {ROW_FROM} WHERE c.contact_id = ? AND c.id != ?"
+            " ORDER BY c.last_message_at DESC LIMIT 50",
+            (row.contact_id, conversation_id),
+        )
+    ]
+    return ConversationDetail(
+        row=row,
+        contact=contact(conn, row.contact_id),
+        channel_type=channel_type,
+        messages=_messages(conn, conversation_id),
+        first_response_at=first_response_at,
+        resolved_at=resolved_at,
+        url=url,
+        other_conversations=tuple(others),
+    )
+
+
+_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def fts_query(text: str) -> str:
+    """Turn what an agent types into a safe FTS5 expression.
+
+    Every word is quoted (so ``-``, ``:``, ``*`` and FTS5 keywords are literal), words are
+    ANDed, ``"quoted phrases"`` stay phrases, and the last word also matches as a prefix so
+    results appear while typing.
+    """
+    terms: list[str] = []
+    matches = list(_TOKEN.finditer(text))
+    for index, match in enumerate(matches):
+        phrase, word = match.group(1), match.group(2)
+        value = phrase if phrase is not None else word
+        value = value.replace('"', '""').strip()
+        if not value:
+            continue
+        prefix = phrase is None and index == len(matches) - 1 and len(value) >= 2
+        terms.append(f'"{value}"' + ("*" if prefix else ""))
+    if not terms:
+        raise UsageError("empty search")
+    return " AND ".join(terms)
+
+
+def _snippet(body: str, text: str, width: int = 120) -> str:
+    words = [w.lower() for w in re.findall(r"\w+", text)]
+    flat = " ".join(body.split())
+    lower = flat.lower()
+    position = min((p for p in (lower.find(w) for w in words) if p >= 0), default=0)
+    start = max(0, position - width // 3)
+    excerpt = flat[start : start + width]
+    return ("…" if start else "") + excerpt + ("…" if start + width < len(flat) else "")
+
+
+def search(conn: sqlite3.Connection, text: str, limit: int = 50) -> list[SearchHit]:
+    """The ``limit`` most recent messages matching ``text``, newest first.
+
+    The FTS rowid is the message's time-ordered search key, so FTS5 walks its index newest
+    first and stops after ``limit`` hits instead of sorting every match.
+    """
+    query = fts_query(text)
+    try:
+        rows = conn.execute(
+            "SELECT m.id, m.conversation_id, m.sent_at, m.direction, m.author_name, m.subject,"
+            " m.body FROM (SELECT rowid AS key FROM messages_fts WHERE messages_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT ?) hits JOIN messages m ON m.search_key = hits.key"
+            " ORDER BY m.search_key DESC",
+            (query, limit),
+        ).fetchall()
+    except sqlite3.OperationalError as error:
+        raise UsageError(f"cannot search for {text!r}: {error}") from error
+    return [SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], _snippet(r[6], text)) for r in rows]
+
+
+def search_conversation_ids(conn: sqlite3.Connection, text: str, limit: int = 200) -> list[int]:
+    """Conversations with a matching message, most recent hit first."""
+    return list(dict.fromkeys(hit.conversation_id for hit in search(conn, text, limit)))
+
+
+def draft(conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str) -> str | None:
+    row = conn.execute(
+        "SELECT body FROM drafts WHERE conversation_id = ? AND agent = ? AND kind = ?",
+        (conversation_id, agent, kind),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def raw_message(conn: sqlite3.Connection, message_id: int) -> bytes | None:
+    row = conn.execute("SELECT raw FROM raw_messages WHERE message_id = ?", (message_id,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def blob(conn: sqlite3.Connection, attachment_id: int) -> tuple[str, bytes]:
+    row = conn.execute(
+        "SELECT a.filename, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256"
+        " WHERE a.id = ?",
+        (attachment_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no attachment {attachment_id}")
+    return row[0], bytes(row[1])
+
+
+def audit_entries(conn: sqlite3.Connection, conversation_id: int | None, limit: int = 200) -> list:
+    from ..models import AuditEntry
+
+    if conversation_id is None:
+        rows = conn.execute(
+            "SELECT id, at, agent, action, conversation_id, detail FROM audit_log"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+    else:
+        rows = conn.execute(
+            "SELECT id, at, agent, action, conversation_id, detail FROM audit_log"
+            " WHERE conversation_id = ? ORDER BY id DESC LIMIT ?",
+            (conversation_id, limit),
+        )
+    return [AuditEntry(*r) for r in rows]
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """Changes whenever another connection commits: the cheap "anything new?" probe."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
