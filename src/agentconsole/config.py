@@ -1,0 +1,293 @@
+"""Loading and validating the TOML config.
+
+Where it comes from: ``--config`` > ``$AGENTCONSOLE_CONFIG`` > ``$XDG_CONFIG_HOME/agentconsole/
+config.toml``; no file at the default place means an empty config (the demo still runs).
+Validation is strict: an unknown key is an error naming the file, the key and the closest
+valid key, because a misspelt ``pasword_command`` silently ignored is an hour lost.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+import subprocess
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import keymap, paths
+from .errors import ConfigError
+from .plugin import ChannelPlugin, Option, PermanentError
+
+SECRET_SOURCES = ("command", "env", "keyring")
+CHANNEL_CORE_KEYS = {"type": str, "enabled": bool}
+TOP_LEVEL_KEYS = ("store", "plugin_dir", "agent", "keys", "channels", "sync")
+AGENT_KEYS = {"name": str, "display_name": str}
+SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
+SECRET_COMMAND_TIMEOUT = 30
+
+
+@dataclass(slots=True)
+class ChannelConfig:
+    """One ``[channels.NAME]`` table, before its plugin has checked its options."""
+
+    name: str
+    type: str
+    enabled: bool
+    options: dict[str, Any]
+    file: str
+
+
+@dataclass(slots=True)
+class Config:
+    file: str
+    agent: str
+    display_name: str
+    store: Path | None
+    plugin_dir: Path
+    keys: dict[str, str]
+    channels: dict[str, ChannelConfig] = field(default_factory=dict)
+    lease_seconds: float = 30.0
+    retry_max_seconds: float = 900.0
+
+
+def _closest(key: str, valid: Iterable[str]) -> str:
+    matches = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    return f"; did you mean {matches[0]!r}?" if matches else ""
+
+
+def _unknown(file: str, where: str, key: str, valid: Iterable[str]) -> ConfigError:
+    valid = sorted(valid)
+    return ConfigError(
+        f"{file}: unknown key {key!r} in {where}{_closest(key, valid)} "
+        f"(valid keys: {', '.join(valid)})"
+    )
+
+
+def _type_name(expected: Any) -> str:
+    if isinstance(expected, tuple):
+        return " or ".join(t.__name__ for t in expected)
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+            list: "a list of strings"}.get(expected, expected.__name__)
+
+
+def _check_type(file: str, where: str, key: str, value: Any, expected: Any) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    ok = isinstance(value, expected) and not (
+        isinstance(value, bool) and expected in (int, float, (int, float))
+    )
+    if expected is list and ok:
+        ok = all(isinstance(item, str) for item in value)
+    if not ok:
+        raise ConfigError(
+            f"{file}: {where}.{key} must be {_type_name(expected)}, not {value!r}"
+        )
+    return value
+
+
+def config_path(explicit: str | None) -> tuple[Path, bool]:
+    """(path, whether it was asked for explicitly)."""
+    if explicit:
+        return Path(explicit).expanduser(), True
+    env = os.environ.get("AGENTCONSOLE_CONFIG")
+    if env:
+        return Path(env).expanduser(), True
+    return paths.default_config_file(), False
+
+
+def load(explicit: str | None = None) -> Config:
+    path, required = config_path(explicit)
+    if not path.exists():
+        if required:
+            raise ConfigError(f"config file {path} does not exist")
+        return parse({}, str(path))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    except OSError as error:
+        raise ConfigError(f"cannot read config {path}: {error}") from error
+    return parse(data, str(path))
+
+
+def parse(data: dict[str, Any], file: str) -> Config:
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise _unknown(file, "the top level", key, TOP_LEVEL_KEYS)
+    agent_table = _table(data, "agent", file)
+    for key, value in agent_table.items():
+        if key not in AGENT_KEYS:
+            raise _unknown(file, "[agent]", key, AGENT_KEYS)
+        _check_type(file, "agent", key, value, AGENT_KEYS[key])
+    keys_table = _table(data, "keys", file)
+    for key, value in keys_table.items():
+        if key not in keymap.BY_ID:
+            raise _unknown(file, "[keys]", key, keymap.BY_ID)
+        _check_type(file, "keys", key, value, str)
+    sync_table = _table(data, "sync", file)
+    for key, value in sync_table.items():
+        if key not in SYNC_KEYS:
+            raise _unknown(file, "[sync]", key, SYNC_KEYS)
+        _check_type(file, "sync", key, value, SYNC_KEYS[key])
+    agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or getpass.getuser()
+    store = data.get("store")
+    if store is not None:
+        store = Path(_check_type(file, "top level", "store", store, str)).expanduser()
+    plugin_dir = data.get("plugin_dir")
+    plugin_dir = (
+        Path(_check_type(file, "top level", "plugin_dir", plugin_dir, str)).expanduser()
+        if plugin_dir
+        else paths.default_plugin_dir()
+    )
+    config = Config(
+        file=file,
+        agent=agent,
+        display_name=agent_table.get("display_name", agent),
+        store=store,
+        plugin_dir=plugin_dir,
+        keys=keymap.resolve(keys_table),
+        lease_seconds=float(sync_table.get("lease_seconds", 30.0)),
+        retry_max_seconds=float(sync_table.get("retry_max_seconds", 900.0)),
+    )
+    for name, table in _table(data, "channels", file).items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{file}: channels.{name} must be a table [channels.{name}]")
+        if "type" not in table:
+            raise ConfigError(
+                f"{file}: [channels.{name}] has no 'type' key; add type = \"email\" (or the "
+                "name of another installed channel plugin: see `agentconsole plugins`)"
+            )
+        channel_type = _check_type(file, f"channels.{name}", "type", table["type"], str)
+        enabled = _check_type(
+            file, f"channels.{name}", "enabled", table.get("enabled", True), bool
+        )
+        options = {k: v for k, v in table.items() if k not in CHANNEL_CORE_KEYS}
+        config.channels[name] = ChannelConfig(name, channel_type, enabled, options, file)
+    return config
+
+
+def _table(data: dict[str, Any], key: str, file: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{file}: {key} must be a table [{key}]")
+    return value
+
+
+def _accepted_keys(plugin: type[ChannelPlugin]) -> dict[str, Option]:
+    keys: dict[str, Option] = {}
+    for option in plugin.options:
+        if option.secret:
+            for source in SECRET_SOURCES:
+                keys[f"{option.name}_{source}"] = option
+        else:
+            keys[option.name] = option
+    return keys
+
+
+def check_channel_options(channel: ChannelConfig, plugin: type[ChannelPlugin]) -> dict[str, Any]:
+    """The channel's options checked against what its plugin declares, defaults filled in.
+
+    Secret options are not resolved here (see :func:`secret_resolver`); their ``*_command``,
+    ``*_env`` or ``*_keyring`` key is kept as given.
+    """
+    where = f"[channels.{channel.name}]"
+    accepted = _accepted_keys(plugin)
+    valid = set(accepted) | set(CHANNEL_CORE_KEYS)
+    checked: dict[str, Any] = {}
+    for key, value in channel.options.items():
+        option = accepted.get(key)
+        if option is None:
+            secret = next((o for o in plugin.options if o.secret and o.name == key), None)
+            if secret is not None:
+                raise ConfigError(
+                    f"{channel.file}: {where} {key} must not be written in the config file; "
+                    f"use {key}_command (a command that prints it), {key}_env (an environment "
+                    f"variable) or {key}_keyring (a keyring service)"
+                )
+            raise _unknown(channel.file, where, key, valid)
+        if option.secret:
+            checked[key] = _check_type(channel.file, f"channels.{channel.name}", key, value, str)
+            continue
+        value = _check_type(channel.file, f"channels.{channel.name}", key, value, option.type)
+        if option.choices and value not in option.choices:
+            raise ConfigError(
+                f"{channel.file}: {where} {key} = {value!r} is not one of "
+                f"{', '.join(repr(c) for c in option.choices)}"
+            )
+        checked[key] = value
+    for option in plugin.options:
+        given = (
+            any(f"{option.name}_{source}" in checked for source in SECRET_SOURCES)
+            if option.secret
+            else option.name in checked
+        )
+        if given:
+            continue
+        if option.required:
+            hint = f"{option.name}_command" if option.secret else option.name
+            raise ConfigError(
+                f"{channel.file}: {where} needs {hint} ({option.help})"
+            )
+        if not option.secret:
+            checked[option.name] = option.default
+    return checked
+
+
+def secret_resolver(channel_name: str, options: dict[str, Any]) -> Callable[[str], str]:
+    """A function resolving a secret option by name each time it is called (never cached,
+    never logged)."""
+
+    def resolve(name: str) -> str:
+        where = f"[channels.{channel_name}]"
+        if f"{name}_command" in options:
+            command = options[f"{name}_command"]
+            try:
+                result = subprocess.run(
+                    command, shell=True, capture_output=True, text=True,
+                    timeout=SECRET_COMMAND_TIMEOUT, stdin=subprocess.DEVNULL,
+                )
+            except subprocess.TimeoutExpired:
+                raise PermanentError(
+                    f"{name}_command in {where} did not finish within "
+                    f"{SECRET_COMMAND_TIMEOUT}s"
+                ) from None
+            if result.returncode != 0:
+                raise PermanentError(
+                    f"{name}_command in {where} failed (exit {result.returncode}): "
+                    f"{result.stderr.strip()[:200]}"
+                )
+            value = result.stdout.rstrip("\r\n")
+            if not value:
+                raise PermanentError(f"{name}_command in {where} printed nothing")
+            return value
+        if f"{name}_env" in options:
+            variable = options[f"{name}_env"]
+            value = os.environ.get(variable)
+            if not value:
+                raise PermanentError(
+                    f"environment variable {variable} (from {name}_env in {where}) is not set"
+                )
+            return value
+        if f"{name}_keyring" in options:
+            service, _, user = options[f"{name}_keyring"].partition("/")
+            try:
+                import keyring  # optional: pip install 'agentconsole[keyring]'
+            except ImportError:
+                raise PermanentError(
+                    f"{name}_keyring in {where} needs the keyring package: "
+                    "pip install 'agentconsole[keyring]'"
+                ) from None
+            value = keyring.get_password(service, user or channel_name)
+            if not value:
+                raise PermanentError(
+                    f"no secret in the keyring for service {service!r}, user "
+                    f"{user or channel_name!r} ({name}_keyring in {where})"
+                )
+            return str(value)
+        raise PermanentError(f"{where} has no {name}_command, {name}_env or {name}_keyring")
+
+    return resolve

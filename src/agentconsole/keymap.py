@@ -1,0 +1,57 @@
+"""Every key binding of the TUI, by id. Users remap them in ``[keys]`` of the config.
+
+Kept free of Textual so the config can be validated (and ``--help`` printed) without it.
+A value is a comma-separated list of Textual key names: ``"j,down"``, ``"ctrl+p"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAction:
+    id: str
+    keys: str
+    description: str
+    #: Where it applies: "app" (everywhere), "queue", "conversation", "composer".
+    scope: str
+    #: Shown in the footer.
+    show: bool = True
+
+
+ACTIONS: tuple[KeyAction, ...] = (
+    KeyAction("cursor_down", "j,down", "Next conversation", "queue", show=False),
+    KeyAction("cursor_up", "k,up", "Previous conversation", "queue", show=False),
+    KeyAction("page_down", "pagedown,ctrl+d", "Page down", "queue", show=False),
+    KeyAction("page_up", "pageup,ctrl+u", "Page up", "queue", show=False),
+    KeyAction("first", "home,g", "First conversation", "queue", show=False),
+    KeyAction("last", "end,G", "Last conversation", "queue", show=False),
+    KeyAction("open", "enter", "Open", "queue"),
+    KeyAction("next_view", "J,tab", "Next view", "app", show=False),
+    KeyAction("previous_view", "K,shift+tab", "Previous view", "app", show=False),
+    KeyAction("reply", "r", "Reply", "conversation"),
+    KeyAction("note", "n", "Note", "conversation"),
+    KeyAction("editor", "e", "Reply in $EDITOR", "conversation", show=False),
+    KeyAction("assign_me", "a", "Assign to me", "conversation"),
+    KeyAction("snooze", "s", "Snooze", "conversation"),
+    KeyAction("close", "c", "Close", "conversation"),
+    KeyAction("reopen", "o", "Reopen", "conversation"),
+    KeyAction("tag", "t", "Tag", "conversation"),
+    KeyAction("priority", "p", "Priority", "conversation"),
+    KeyAction("retry", "R", "Retry failed reply", "conversation", show=False),
+    KeyAction("search", "slash", "Search", "app"),
+    KeyAction("command_palette", "ctrl+p", "Commands", "app", show=False),
+    KeyAction("help", "question_mark", "Help", "app"),
+    KeyAction("back", "escape", "Back", "app", show=False),
+    KeyAction("send", "ctrl+s", "Send", "composer"),
+    KeyAction("quit", "q", "Quit", "app"),
+)
+
+BY_ID: dict[str, KeyAction] = {action.id: action for action in ACTIONS}
+
+
+def resolve(overrides: dict[str, str]) -> dict[str, str]:
+    """The key list of every action id, with the user's overrides applied (ids checked by
+    the config loader)."""
+    return {action.id: overrides.get(action.id, action.keys) for action in ACTIONS}
