@@ -21,6 +21,7 @@ from ..models import (
     ContactRecord,
     ConversationDetail,
     ConversationRow,
+    IdentityRecord,
     IngestReport,
     ListFilter,
     OutboxItem,
@@ -107,6 +108,9 @@ class Store:
 
     async def contact(self, contact_id: int) -> ContactRecord:
         return await self._run(queries.contact, contact_id)
+
+    async def identities_of(self, contact_ids: Sequence[int]) -> dict[int, list[IdentityRecord]]:
+        return await self._run(queries.identities_of, list(contact_ids))
 
     async def search(self, text: str, limit: int = 50) -> list[SearchHit]:
         return await self._run(queries.search, text, limit)

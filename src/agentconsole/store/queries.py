@@ -370,3 +370,19 @@ def audit_entries(conn: sqlite3.Connection, conversation_id: int | None, limit: 
 def data_version(conn: sqlite3.Connection) -> int:
     """Changes whenever another connection commits: the cheap "anything new?" probe."""
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def identities_of(conn: sqlite3.Connection, contact_ids: Sequence[int]) -> dict[int, list[IdentityRecord]]:
+    """Identities of many contacts in one query (for listing conversations)."""
+    found: dict[int, list[IdentityRecord]] = {i: [] for i in contact_ids}
+    ids = list(found)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        placeholders = ",".join("?" * len(chunk))
+        for contact_id, namespace, address in conn.execute(
+            f"SELECT contact_id, namespace, address FROM identities"
+            f" WHERE contact_id IN ({placeholders}) ORDER BY id",
+            chunk,
+        ):
+            found[contact_id].append(IdentityRecord(namespace, address))
+    return found

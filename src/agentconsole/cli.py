@@ -1,0 +1,500 @@
+"""The command line: everything the screen does, for scripts.
+
+Exit codes: 0 ok, 1 error, 2 usage (bad arguments or config), 3 not found, 4 conflict.
+Textual is imported only when the TUI opens, so scripts start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from . import __version__, output, paths, plugins
+from . import config as config_module
+from .config import Config
+from .errors import AgentConsoleError, UsageError
+from .models import STATUSES, ListFilter, priority_rank
+from .sanitize import clean, one_line
+from .store import Store
+from .timeparse import parse_when
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
+
+Command = Callable[[argparse.Namespace, Config, Store], Awaitable[int]]
+
+
+def store_path(args: argparse.Namespace, config: Config) -> Path:
+    chosen = args.store or os.environ.get("AGENTCONSOLE_STORE") or config.store
+    return Path(chosen).expanduser() if chosen else paths.default_store()
+
+
+def _read_body(args: argparse.Namespace) -> str:
+    if args.body_file:
+        try:
+            return Path(args.body_file).read_text(encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"cannot read {args.body_file}: {error}") from error
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("give the text on standard input or with --body-file FILE")
+    return sys.stdin.read()
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def cmd_list(args: argparse.Namespace, config: Config, store: Store) -> int:
+    await store.wake_snoozed()
+    assignee = config.agent if args.mine else args.assignee
+    rows = await store.list_conversations(
+        ListFilter(
+            status=args.status,
+            channel=args.channel,
+            assignee=assignee,
+            tag=args.tag,
+            unassigned=args.unassigned,
+            limit=args.limit,
+        )
+    )
+    if args.json:
+        identities = await store.identities_of({row.contact_id for row in rows})
+        for row in rows:
+            output.emit_json(output.conversation_json(row, identities.get(row.contact_id, [])))
+    else:
+        for row in rows:
+            print(output.conversation_line(row))
+    return EXIT_OK
+
+
+async def cmd_show(args: argparse.Namespace, config: Config, store: Store) -> int:
+    detail = await store.conversation(args.id)
+    if args.json:
+        output.emit_json(output.detail_json(detail))
+    else:
+        print(output.detail_text(detail))
+    return EXIT_OK
+
+
+async def cmd_search(args: argparse.Namespace, config: Config, store: Store) -> int:
+    hits = await store.search(" ".join(args.query), limit=args.limit)
+    for hit in hits:
+        if args.json:
+            output.emit_json(output.hit_json(hit))
+        else:
+            print(
+                f"{hit.conversation_id:>7}  {output.iso(hit.sent_at)}  {one_line(hit.author)[:20]:<20}"
+                f"  {one_line(hit.subject)[:40]:<40}  {one_line(hit.snippet)}"
+            )
+    return EXIT_OK
+
+
+def _channel_capabilities(config: Config, channel: str) -> Any:
+    """The configured plugin's capabilities for ``channel``, or None when unknown here."""
+    channel_config = config.channels.get(channel)
+    if channel_config is None:
+        return None
+    source = plugins.discover(config.plugin_dir).get(channel_config.type)
+    if source is None:
+        return None
+    try:
+        return plugins.load(source).capabilities
+    except AgentConsoleError:
+        return None
+
+
+async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> int:
+    detail = await store.conversation(args.id)
+    capabilities = _channel_capabilities(config, detail.row.channel)
+    if capabilities is not None and (capabilities.read_only or not capabilities.reply):
+        where = f": open it on the site, {detail.url}" if detail.url else ""
+        raise UsageError(f"channel {detail.row.channel} is read-only{where}")
+    then = "closed" if args.close else "pending" if args.pending else None
+    message_id = await store.queue_reply(args.id, _read_body(args), then_status=then)
+    return _report(args, {"id": message_id, "conversation": args.id, "state": "queued"},
+                   f"reply {message_id} queued on {detail.row.channel}")
+
+
+async def cmd_note(args: argparse.Namespace, config: Config, store: Store) -> int:
+    message_id = await store.add_note(args.id, _read_body(args))
+    return _report(args, {"id": message_id, "conversation": args.id}, f"note {message_id} added")
+
+
+async def cmd_assign(args: argparse.Namespace, config: Config, store: Store) -> int:
+    if args.me == bool(args.agent):
+        raise UsageError("name an agent or give --me (not both)")
+    agent = config.agent if args.me else args.agent
+    await store.assign(args.id, agent, force=args.force)
+    return _report(args, {"id": args.id, "assignee": agent}, f"#{args.id} assigned to {agent}")
+
+
+async def cmd_unassign(args: argparse.Namespace, config: Config, store: Store) -> int:
+    await store.assign(args.id, None, force=args.force)
+    return _report(args, {"id": args.id, "assignee": None}, f"#{args.id} unassigned")
+
+
+def _status_command(status: str) -> Command:
+    async def run(args: argparse.Namespace, config: Config, store: Store) -> int:
+        await store.set_status(args.id, status)
+        return _report(args, {"id": args.id, "status": status}, f"#{args.id} {status}")
+
+    return run
+
+
+async def cmd_snooze(args: argparse.Namespace, config: Config, store: Store) -> int:
+    when = parse_when(" ".join(args.when))
+    await store.set_status(args.id, "snoozed", snooze_until=when.timestamp())
+    return _report(
+        args,
+        {"id": args.id, "status": "snoozed", "snooze_until": output.iso(when.timestamp())},
+        f"#{args.id} snoozed until {when:%a %d %b %H:%M}",
+    )
+
+
+async def cmd_tag(args: argparse.Namespace, config: Config, store: Store) -> int:
+    add = [t.removeprefix("+") for t in args.changes if not t.startswith("-")]
+    remove = [t[1:] for t in args.changes if t.startswith("-")]
+    await store.retag(args.id, add, remove)
+    row = (await store.conversation_rows([args.id]))[args.id]
+    return _report(args, {"id": args.id, "tags": list(row.tags)},
+                   f"#{args.id} tags: {' '.join(one_line(t) for t in row.tags) or '(none)'}")
+
+
+async def cmd_priority(args: argparse.Namespace, config: Config, store: Store) -> int:
+    try:
+        rank = priority_rank(args.level)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    await store.set_priority(args.id, rank)
+    return _report(args, {"id": args.id, "priority": args.level.lower()},
+                   f"#{args.id} priority {args.level.lower()}")
+
+
+async def cmd_retry(args: argparse.Namespace, config: Config, store: Store) -> int:
+    await store.requeue_reply(args.message_id)
+    return _report(args, {"id": args.message_id, "state": "queued"},
+                   f"reply {args.message_id} queued again")
+
+
+async def cmd_link(args: argparse.Namespace, config: Config, store: Store) -> int:
+    await store.link_contacts(args.keep, args.merge)
+    contact = await store.contact(args.keep)
+    return _report(args, output.contact_json(contact),
+                   f"contact {args.merge} linked into {args.keep} ({one_line(contact.name)})")
+
+
+async def cmd_unlink(args: argparse.Namespace, config: Config, store: Store) -> int:
+    await store.unlink_contact(args.contact)
+    contact = await store.contact(args.contact)
+    return _report(args, output.contact_json(contact), f"contact {args.contact} restored")
+
+
+async def cmd_audit(args: argparse.Namespace, config: Config, store: Store) -> int:
+    for entry in reversed(await store.audit_log(args.id)):
+        data = {"id": entry.id, "at": output.iso(entry.at), "agent": entry.agent,
+                "action": entry.action, "conversation": entry.conversation_id,
+                "detail": entry.detail}
+        if args.json:
+            output.emit_json(data)
+        else:
+            print(f"{data['at']}  {one_line(entry.agent):<10}  {entry.action:<14}  "
+                  f"#{entry.conversation_id or '-'}  {one_line(entry.detail)}")
+    return EXIT_OK
+
+
+async def cmd_channels(args: argparse.Namespace, config: Config, store: Store) -> int:
+    records = {record.name: record for record in await store.channels()}
+    names = list(dict.fromkeys([*config.channels, *records]))
+    for name in names:
+        channel = config.channels.get(name)
+        configured: dict[str, Any] = {
+            "name": name,
+            "type": channel.type if channel else records[name].type,
+            "configured": channel is not None,
+            "enabled": channel.enabled if channel else False,
+        }
+        if channel is not None:
+            problem = _config_problem(config, name)
+            if problem:
+                configured["config_error"] = problem
+        data = output.channel_json(records.get(name), configured)
+        if args.json:
+            output.emit_json(data)
+        else:
+            health = data.get("config_error") and "config error" or data.get("health", "never run")
+            detail = data.get("config_error") or data.get("detail") or ""
+            held = f" (run by {data['held_by']})" if data.get("held_by") else ""
+            print(f"{one_line(name):<20} {data['type']:<10} {data.get('kind', '-'):<6} "
+                  f"{health}{held}  {one_line(str(detail))}".rstrip())
+    return EXIT_OK
+
+
+def _config_problem(config: Config, name: str) -> str | None:
+    channel = config.channels[name]
+    source = plugins.discover(config.plugin_dir).get(channel.type)
+    if source is None:
+        return f"no installed plugin for type {channel.type!r}"
+    try:
+        config_module.check_channel_options(channel, plugins.load(source))
+    except AgentConsoleError as error:
+        return str(error)
+    return None
+
+
+def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
+    for type_name, source in sorted(plugins.discover(config.plugin_dir).items()):
+        data: dict[str, Any] = {"type": type_name, "origin": source.origin}
+        try:
+            plugin = plugins.load(source)
+            caps = plugin.capabilities
+            data.update(
+                kind=plugin.kind,
+                capabilities=[n for n in ("reply", "attachments", "threads", "read_only", "push")
+                              if getattr(caps, n)],
+                options=[o.name for o in plugin.options],
+                error=None,
+            )
+        except AgentConsoleError as error:
+            data["error"] = str(error)
+        if args.json:
+            output.emit_json(data)
+        elif data["error"]:
+            print(f"{type_name:<12} BROKEN  {one_line(data['error'])}")
+        else:
+            print(f"{type_name:<12} {data['kind']:<6} {','.join(data['capabilities']):<40} "
+                  f"{source.origin}")
+    return EXIT_OK
+
+
+async def cmd_sync(args: argparse.Namespace, config: Config, store: Store) -> int:
+    from .sync import SyncRunner
+
+    runner = SyncRunner(store, config)
+    if not runner.channels:
+        raise UsageError(f"no channels are configured in {config.file}")
+    if args.once:
+        results = await runner.run_once()
+        await runner.stop()
+        for name, error in results.items():
+            if args.json:
+                output.emit_json({"channel": name, "ok": error is None, "error": error})
+            else:
+                print(f"{one_line(name):<20} {'ok' if error is None else one_line(error)}")
+        return EXIT_OK if all(e is None for e in results.values()) else EXIT_ERROR
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await runner.start()
+    print(f"syncing {', '.join(runner.channels)} (ctrl+c to stop)", file=sys.stderr)
+    try:
+        await stop.wait()
+    finally:
+        await runner.stop()
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
+    if args.json:
+        output.emit_json(data)
+    else:
+        print(clean(text))
+    return EXIT_OK
+
+
+# -- the TUI and the demo ----------------------------------------------------------------------
+
+
+def open_tui(path: Path, config: Config) -> int:
+    from .sync import SyncRunner
+    from .tui.app import run
+
+    run(path, config, lambda store: SyncRunner(store, config))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import demo_config, seed_store
+    from .sync import SyncRunner
+
+    config = demo_config(args.agent)
+    with contextlib.ExitStack() as stack:
+        if args.store:
+            path = Path(args.store).expanduser()
+        elif args.seed_only:
+            raise UsageError("--seed-only needs --store PATH (where to write the demo store)")
+        else:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="agentconsole-demo-"))
+            path = Path(folder) / "demo.db"
+
+        async def seed() -> None:
+            store = await Store.open(path, agent=config.agent)
+            try:
+                summary = await seed_store(store)
+            finally:
+                await store.close()
+            if args.seed_only:
+                print(f"demo store written to {path}: {summary.conversations} conversations, "
+                      f"{summary.messages} messages, {summary.contacts} contacts")
+
+        asyncio.run(seed())
+        if args.seed_only:
+            return EXIT_OK
+        from .tui.app import run
+
+        run(path, config, lambda store: SyncRunner(store, config))
+    return EXIT_OK
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    def common_options(suppress: bool) -> argparse.ArgumentParser:
+        # Sub-commands repeat the global options with SUPPRESS defaults, so both
+        # `agentconsole --json list` and `agentconsole list --json` work.
+        extra: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+        flags: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {"default": False}
+        options = argparse.ArgumentParser(add_help=False)
+        options.add_argument("--config", metavar="FILE", **extra,
+                             help="config file (default: $AGENTCONSOLE_CONFIG or "
+                             "~/.config/agentconsole/config.toml)")
+        options.add_argument("--store", metavar="PATH", **extra,
+                             help="store file (default: $AGENTCONSOLE_STORE, the config's store, "
+                             "or ~/.local/share/agentconsole/store.db)")
+        options.add_argument("--json", action="store_true", **flags,
+                             help="print JSON Lines (schema in the README)")
+        options.add_argument("-v", "--verbose", action="store_true", **flags,
+                             help="log diagnostics to stderr")
+        return options
+
+    common, sub_common = common_options(False), common_options(True)
+
+    parser = argparse.ArgumentParser(
+        prog="agentconsole",
+        description="Triage and answer email, chat and forum messages in one keyboard-driven queue. "
+        "With no command, opens the console on your store.",
+        parents=[common],
+        epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.",
+    )
+    parser.add_argument("--version", action="version", version=f"agentconsole {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[sub_common], help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    def with_id(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("id", type=int, help="conversation id")
+        return p
+
+    p = command("demo", None, "open the console on a throwaway demo store, live")
+    p.add_argument("--seed-only", action="store_true", help="write the demo store (needs --store) and exit")
+    p.add_argument("--agent", help="act as this agent (default: your user name)")
+
+    p = command("list", cmd_list, "list conversations (default: not closed)")
+    p.add_argument("--status", choices=[*STATUSES, "any"], help="only this status (any: include closed)")
+    p.add_argument("--channel", help="only this channel")
+    p.add_argument("--assignee", help="only conversations assigned to this agent")
+    p.add_argument("--mine", action="store_true", help="only conversations assigned to me")
+    p.add_argument("--unassigned", action="store_true", help="only unassigned conversations")
+    p.add_argument("--tag", help="only conversations with this tag")
+    p.add_argument("--limit", type=int, help="at most this many")
+
+    with_id(command("show", cmd_show, "show a conversation with its messages"))
+    p = command("search", cmd_search, "full-text search, newest first")
+    p.add_argument("query", nargs="+", help='words (all must match; "quoted phrase"; last word is a prefix)')
+    p.add_argument("--limit", type=int, default=50)
+
+    for name, handler, text in (("reply", cmd_reply, "queue a reply (text on stdin or --body-file)"),
+                                ("note", cmd_note, "add an internal note (text on stdin or --body-file)")):
+        p = with_id(command(name, handler, text))
+        p.add_argument("--body-file", metavar="FILE")
+        if name == "reply":
+            group = p.add_mutually_exclusive_group()
+            group.add_argument("--close", action="store_true", help="close the conversation after replying")
+            group.add_argument("--pending", action="store_true", help="mark it pending (waiting on the customer)")
+
+    p = with_id(command("assign", cmd_assign, "assign a conversation"))
+    p.add_argument("agent", nargs="?", help="agent name")
+    p.add_argument("--me", action="store_true", help="assign to me")
+    p.add_argument("--force", action="store_true", help="take it even if another agent holds it")
+    p = with_id(command("unassign", cmd_unassign, "remove the assignee"))
+    p.add_argument("--force", action="store_true", help="even if another agent holds it")
+    with_id(command("close", _status_command("closed"), "close a conversation"))
+    with_id(command("reopen", _status_command("open"), "reopen a conversation"))
+    with_id(command("pending", _status_command("pending"), "mark as waiting on the customer"))
+    p = with_id(command("snooze", cmd_snooze, "snooze until a time ('tomorrow 9am', 'in 2h', 'mon')"))
+    p.add_argument("when", nargs="+")
+    p = with_id(command("tag", cmd_tag, "add (+tag or tag) and remove (-tag) tags"))
+    p.add_argument("changes", nargs="+", metavar="[+-]TAG")
+    p = with_id(command("priority", cmd_priority, "set the priority: urgent, high, normal, low"))
+    p.add_argument("level")
+    p = command("retry", cmd_retry, "send a failed reply again")
+    p.add_argument("message_id", type=int)
+    p = command("link", cmd_link, "link two contacts as one person (undo with unlink)")
+    p.add_argument("keep", type=int, help="contact id to keep")
+    p.add_argument("merge", type=int, help="contact id merged into it")
+    p = command("unlink", cmd_unlink, "undo the last link of a contact")
+    p.add_argument("contact", type=int)
+    p = command("audit", cmd_audit, "the audit log (of a conversation, or all)")
+    p.add_argument("id", type=int, nargs="?")
+    p = command("sync", cmd_sync, "run the configured channels (fetch and send)")
+    p.add_argument("--once", action="store_true", help="fetch and send once, then exit")
+    command("channels", cmd_channels, "configured channels and their health")
+    command("plugins", None, "installed channel plugins")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "demo":
+            return cmd_demo(args)
+        config = config_module.load(args.config)
+        if args.command == "plugins":
+            return cmd_plugins(args, config)
+        path = store_path(args, config)
+        if args.command is None:
+            return open_tui(path, config)
+        return asyncio.run(_run(args.handler, args, config, path))
+    except AgentConsoleError as error:
+        print(f"agentconsole: {clean(str(error))}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — silence the interpreter's flush
+        return EXIT_OK
+
+
+async def _run(handler: Command, args: argparse.Namespace, config: Config, path: Path) -> int:
+    if not path.exists() and args.command not in ("sync",):
+        raise AgentConsoleError(
+            f"no store at {path}: run `agentconsole sync` with channels configured, or "
+            "`agentconsole demo --seed-only --store PATH` for a demo store"
+        )
+    store = await Store.open(path, agent=config.agent)
+    try:
+        return await handler(args, config, store)
+    finally:
+        await store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The sync runner: for each configured channel, a fetch loop and a send loop.
+
+Each channel is held under a lease row in the store (owner, expiry), so on a shared server
+any agentconsole process — a TUI or ``agentconsole sync`` as a service — may run it, exactly
+one does, and another takes over when that one exits or dies. A plugin that fails to load,
+to start or to fetch puts its channel in an error state with the reason; the other channels
+keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+
+from . import config as config_module
+from . import plugins
+from .config import ChannelConfig, Config
+from .errors import AgentConsoleError
+from .models import OutboxItem
+from .plugin import (
+    Capabilities,
+    ChannelContext,
+    ChannelPlugin,
+    Identity,
+    OutboundMessage,
+    PermanentError,
+    TemporaryError,
+)
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+#: A reply that kept failing with temporary errors this many times is marked failed.
+MAX_SEND_ATTEMPTS = 10
+SEND_TIMEOUT = 120.0
+FETCH_TIMEOUT = 300.0
+PERMANENT_ERROR_PAUSE = 300.0
+OUTBOX_POLL = 1.0
+
+
+def backoff(attempt: int, maximum: float, base: float = 2.0) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): 2, 4, 8 … capped."""
+    return min(maximum, base ** max(1, attempt))
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class ChannelState:
+    config: ChannelConfig
+    plugin_class: type[ChannelPlugin] | None = None
+    plugin: ChannelPlugin | None = None
+    error: str | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    wake_sender: asyncio.Event = field(default_factory=asyncio.Event)
+    health: tuple[str, str | None] | None = None
+
+
+class SyncRunner:
+    """Runs every enabled channel of ``config`` against ``store``.
+
+    ``plugin_classes`` overrides discovery (tests, the demo); otherwise plugins are found in
+    the entry-point group and ``config.plugin_dir``.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        plugin_classes: dict[str, type[ChannelPlugin]] | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.owner = owner or default_owner()
+        self._plugin_classes = plugin_classes
+        self.channels: dict[str, ChannelState] = {
+            name: ChannelState(channel)
+            for name, channel in config.channels.items()
+            if channel.enabled
+        }
+        self._started = False
+
+    # -- public -----------------------------------------------------------------------------
+
+    def capabilities(self, channel: str) -> Capabilities | None:
+        state = self.channels.get(channel)
+        if state is None or state.plugin_class is None:
+            return None
+        return state.plugin_class.capabilities
+
+    def nudge(self, channel: str) -> None:
+        """A reply was queued on ``channel``: wake its sender now rather than at the next poll."""
+        state = self.channels.get(channel)
+        if state is not None:
+            state.wake_sender.set()
+
+    async def start(self) -> None:
+        """Load the plugins and start every channel's loops in the background."""
+        await self._prepare()
+        for name, state in self.channels.items():
+            if state.plugin is not None:
+                state.tasks.append(asyncio.create_task(self._hold(name, state), name=f"sync:{name}"))
+        self._started = True
+
+    async def run_once(self) -> dict[str, str | None]:
+        """Fetch everything available and send every due reply once, then return
+        (channel → error or None). Used by ``agentconsole sync --once`` and tests."""
+        await self._prepare()
+        results: dict[str, str | None] = {}
+        for name, state in self.channels.items():
+            if state.plugin is None:
+                results[name] = state.error
+                continue
+            if not await self.store.acquire_lease(name, self.owner, self.config.lease_seconds):
+                results[name] = "another agentconsole process holds this channel"
+                continue
+            try:
+                cursor = await self.store.channel_cursor(name)
+                while True:
+                    result = await asyncio.wait_for(state.plugin.fetch(cursor), FETCH_TIMEOUT)
+                    await self.store.ingest(name, result.messages, result.cursor)
+                    cursor = result.cursor
+                    if not result.more:
+                        break
+                await self._send_due(name, state.plugin)
+                await self._health(state, "connected", None)
+                results[name] = None
+            except Exception as error:  # a broken channel must not stop the others
+                reason = _describe(error)
+                await self._health(state, "error", reason)
+                results[name] = reason
+            finally:
+                await self.store.release_lease(name, self.owner)
+        return results
+
+    async def stop(self) -> None:
+        for state in self.channels.values():
+            for task in state.tasks:
+                task.cancel()
+        for state in self.channels.values():
+            for task in state.tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            state.tasks.clear()
+            if state.plugin is not None:
+                with contextlib.suppress(Exception):
+                    await state.plugin.close()
+        for name in self.channels:
+            with contextlib.suppress(Exception):
+                await self.store.release_lease(name, self.owner)
+
+    # -- loading ----------------------------------------------------------------------------
+
+    async def _prepare(self) -> None:
+        if self._started or all(
+            s.plugin is not None or s.error is not None for s in self.channels.values()
+        ):
+            return
+        classes = self._plugin_classes
+        sources = {} if classes is not None else plugins.discover(self.config.plugin_dir)
+        for name, state in self.channels.items():
+            try:
+                plugin_class = (
+                    classes.get(state.config.type) if classes is not None else None
+                )
+                if plugin_class is None:
+                    source = sources.get(state.config.type)
+                    if source is None:
+                        raise AgentConsoleError(
+                            f"channel {name!r}: no installed plugin for type "
+                            f"{state.config.type!r} (see `agentconsole plugins`)"
+                        )
+                    plugin_class = plugins.load(source)
+                state.plugin_class = plugin_class
+                options = config_module.check_channel_options(state.config, plugin_class)
+                context = ChannelContext(
+                    name=name,
+                    options=options,
+                    secret=config_module.secret_resolver(name, options),
+                    logger=logging.getLogger(f"agentconsole.channel.{name}"),
+                )
+                state.plugin = plugin_class(context)
+                await self.store.ensure_channel(name, state.config.type, state.plugin.kind)
+            except Exception as error:  # the plugin's fault: report it, keep the rest
+                state.error = _describe(error)
+                log.error("channel %s cannot start: %s", name, state.error)
+                kind = state.plugin_class.kind if state.plugin_class else "email"
+                await self.store.ensure_channel(name, state.config.type, kind)
+                await self.store.set_health(name, "error", state.error)
+
+    # -- loops ------------------------------------------------------------------------------
+
+    async def _hold(self, name: str, state: ChannelState) -> None:
+        """Wait for the channel's lease, run its loops while holding it, renew it."""
+        ttl = self.config.lease_seconds
+        while True:
+            if await self.store.acquire_lease(name, self.owner, ttl):
+                workers = [
+                    asyncio.create_task(self._fetch_loop(name, state)),
+                    asyncio.create_task(self._send_loop(name, state)),
+                ]
+                try:
+                    while await self.store.acquire_lease(name, self.owner, ttl):
+                        await asyncio.sleep(ttl / 3)
+                    log.warning("lost the lease on channel %s", name)
+                finally:
+                    for worker in workers:
+                        worker.cancel()
+                    for worker in workers:
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await worker
+            await asyncio.sleep(ttl / 3)
+
+    async def _health(self, state: ChannelState, health: str, detail: str | None) -> None:
+        if state.health != (health, detail):
+            state.health = (health, detail)
+            await self.store.set_health(state.config.name, health, detail)
+
+    async def _fetch_loop(self, name: str, state: ChannelState) -> None:
+        plugin = state.plugin
+        assert plugin is not None
+        cursor = await self.store.channel_cursor(name)
+        failures = 0
+        while True:
+            try:
+                await self._health(state, "syncing", None)
+                result = await asyncio.wait_for(plugin.fetch(cursor), FETCH_TIMEOUT)
+                if result.messages or result.cursor != cursor:
+                    await self.store.ingest(name, result.messages, result.cursor)
+                cursor = result.cursor
+                failures = 0
+                await self._health(state, "connected", None)
+                if result.more:
+                    continue
+                await plugin.wait_for_activity(plugin.poll_interval)
+            except asyncio.CancelledError:
+                raise
+            except PermanentError as error:
+                await self._health(state, "error", _describe(error))
+                await asyncio.sleep(PERMANENT_ERROR_PAUSE)
+            except Exception as error:
+                failures += 1
+                if not isinstance(error, (TemporaryError, TimeoutError, OSError)):
+                    log.exception("channel %s: fetch failed", name)
+                delay = getattr(error, "retry_after", None) or backoff(
+                    failures, self.config.retry_max_seconds
+                )
+                await self._health(state, "error", f"{_describe(error)} — retrying in {delay:.0f}s")
+                await asyncio.sleep(delay)
+
+    async def _send_loop(self, name: str, state: ChannelState) -> None:
+        plugin = state.plugin
+        assert plugin is not None
+        while True:
+            state.wake_sender.clear()
+            await self._send_due(name, plugin)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.wake_sender.wait(), OUTBOX_POLL)
+
+    async def _send_due(self, name: str, plugin: ChannelPlugin) -> None:
+        for item in await self.store.claim_due_replies(name):
+            await self._deliver(plugin, item)
+
+    async def _deliver(self, plugin: ChannelPlugin, item: OutboxItem) -> None:
+        message = outbound_message(item)
+        try:
+            if not plugin.capabilities.reply or plugin.capabilities.read_only:
+                raise PermanentError(f"channel {plugin.name} cannot send replies")
+            found = await plugin.find_sent(message) if item.attempts > 1 else None
+            result = found or await asyncio.wait_for(plugin.send(message), SEND_TIMEOUT)
+            await self.store.mark_sent(item.id, result.external_id, result.url)
+        except asyncio.CancelledError:
+            raise
+        except PermanentError as error:
+            await self.store.mark_failed(item.id, _describe(error))
+        except Exception as error:
+            if not isinstance(error, (TemporaryError, TimeoutError, OSError)):
+                log.exception("channel %s: send failed", plugin.name)
+            reason = _describe(error)
+            if item.attempts >= MAX_SEND_ATTEMPTS:
+                await self.store.mark_failed(item.id, f"gave up after {item.attempts} attempts: {reason}")
+                return
+            delay = getattr(error, "retry_after", None) or backoff(
+                item.attempts, self.config.retry_max_seconds
+            )
+            await self.store.mark_retry(item.id, reason, time.time() + delay)
+
+
+def outbound_message(item: OutboxItem) -> OutboundMessage:
+    return OutboundMessage(
+        idempotency_key=item.idempotency_key,
+        body=item.body,
+        subject=item.subject,
+        thread_key=item.thread_key,
+        in_reply_to=item.in_reply_to,
+        references=item.references,
+        recipients=tuple(Identity(r.namespace, r.address) for r in item.recipients),
+        author_name=item.author_name,
+    )
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    text = str(error).strip()
+    if isinstance(error, (AgentConsoleError,)) or type(error).__module__.startswith("agentconsole"):
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
