@@ -7,6 +7,7 @@ batch costs one thread hop, not one per statement.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -68,7 +69,13 @@ class Store:
         path = Path(path)
         db = aiosqlite.Connection(functools.partial(connect, path), iter_chunk_size=256)
         db.daemon = True  # never keep the process alive for the store's thread
-        await db
+        try:
+            await db
+        except BaseException:
+            # aiosqlite stops its thread on a failed connect; let it finish while the loop
+            # is alive so it can report back.
+            await asyncio.to_thread(db._thread.join, 5)  # noqa: SLF001
+            raise
         return cls(db, path, agent)
 
     async def close(self) -> None:

@@ -1,0 +1,171 @@
+"""The ingest pipeline: dedupe, threading, contacts, reopen, cursors."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from agentconsole.models import View
+from agentconsole.plugin import Author, Identity
+from agentconsole.store import Store
+from tests.conftest import inbound
+
+
+async def test_same_message_delivered_twice_is_stored_once(store: Store) -> None:
+    message = inbound(external_id="<dup@x>")
+    first = await store.ingest("mail", [message, message], "c1")
+    second = await store.ingest("mail", [message], "c2")
+    assert (first.stored, first.duplicates) == (1, 1)
+    assert (second.stored, second.duplicates) == (0, 1)
+    detail = await store.conversation(first.created[0])
+    assert len(detail.messages) == 1
+
+
+async def test_same_external_id_on_another_channel_is_another_message(store: Store) -> None:
+    await store.ingest("mail", [inbound(external_id="42")])
+    report = await store.ingest("chat", [inbound(external_id="42", thread_key="room")])
+    assert report.stored == 1
+
+
+async def test_reply_threads_by_references_and_thread_key(store: Store) -> None:
+    root = await store.ingest("mail", [inbound(external_id="<root@x>", subject="Refund")])
+    reply = await store.ingest(
+        "mail", [inbound("more info", external_id="<r2@x>", references=("<root@x>",), minutes=5)]
+    )
+    assert reply.created == () and reply.touched == root.created
+    room = await store.ingest("chat", [inbound("hi", thread_key="room-1", minutes=1)])
+    again = await store.ingest("chat", [inbound("still there?", thread_key="room-1", minutes=2)])
+    assert again.touched == room.created
+    other = await store.ingest("chat", [inbound("hi", thread_key="room-2", minutes=3)])
+    assert other.created and other.created != room.created
+
+
+async def test_siblings_answering_an_unseen_parent_share_a_thread(store: Store) -> None:
+    first = await store.ingest("mail", [inbound(references=("<never-seen@x>",))])
+    second = await store.ingest("mail", [inbound(references=("<never-seen@x>",), minutes=1)])
+    assert second.touched == first.created
+
+
+async def test_same_email_on_two_channels_is_one_contact(store: Store) -> None:
+    mail = await store.ingest("mail", [inbound(email="Grace@Example.com", name="Grace")])
+    chat = await store.ingest(
+        "chat",
+        [inbound(identities=(Identity("demo-chat", "grace_h"), Identity("email", "grace@example.com")),
+                 name="grace_h", thread_key="r")],
+    )
+    mail_detail = await store.conversation(mail.created[0])
+    chat_detail = await store.conversation(chat.created[0])
+    assert mail_detail.contact.id == chat_detail.contact.id
+    assert {i.namespace for i in chat_detail.contact.identities} == {"email", "demo-chat"}
+    assert [c.id for c in chat_detail.other_conversations] == [mail.created[0]]
+
+
+async def test_an_identity_linking_two_known_contacts_merges_them_and_can_be_undone(
+    store: Store,
+) -> None:
+    a = await store.ingest("mail", [inbound(email="a@x.org", name="A")])
+    b = await store.ingest("chat", [inbound(identities=(Identity("demo-chat", "bee"),), thread_key="t")])
+    contact_a = (await store.conversation(a.created[0])).contact.id
+    contact_b = (await store.conversation(b.created[0])).contact.id
+    assert contact_a != contact_b
+    await store.ingest(
+        "chat",
+        [inbound(identities=(Identity("demo-chat", "bee"), Identity("email", "a@x.org")),
+                 thread_key="t", minutes=1)],
+    )
+    assert (await store.conversation(b.created[0])).contact.id == contact_a
+    await store.unlink_contact(contact_b)
+    assert (await store.conversation(b.created[0])).contact.id == contact_b
+    assert (await store.conversation(a.created[0])).contact.id == contact_a
+
+
+@pytest.mark.parametrize("status", ["closed", "snoozed", "pending"])
+async def test_customer_writing_again_reopens(store: Store, status: str) -> None:
+    report = await store.ingest("mail", [inbound(external_id="<a@x>")])
+    conversation = report.created[0]
+    await store.queue_reply(conversation, "Fixed!")
+    await store.set_status(conversation, status, snooze_until=4e9 if status == "snoozed" else None)
+    later = await store.ingest(
+        "mail", [inbound("It broke again", references=("<a@x>",), minutes=60 * 24 * 30)]
+    )
+    assert later.reopened == (conversation,)
+    row = (await store.conversation_rows([conversation]))[conversation]
+    assert row.status == "open" and row.waiting_since is not None
+    assert conversation in await store.conversation_ids(View("open"))
+
+
+async def test_auto_reply_does_not_reopen_or_start_the_waiting_clock(store: Store) -> None:
+    report = await store.ingest("mail", [inbound(external_id="<a@x>")])
+    conversation = report.created[0]
+    await store.queue_reply(conversation, "Done", then_status="closed")
+    auto = inbound("I am out of office", references=("<a@x>",), automated=True, minutes=99999)
+    result = await store.ingest("mail", [auto])
+    assert result.reopened == ()
+    row = (await store.conversation_rows([conversation]))[conversation]
+    assert row.status == "closed" and row.waiting_since is None
+
+
+async def test_agent_message_seen_on_the_channel_answers_the_customer(store: Store) -> None:
+    report = await store.ingest("mail", [inbound(external_id="<q@x>")])
+    conversation = report.created[0]
+    ours = inbound("Answered from webmail", references=("<q@x>",), from_agent=True, minutes=3,
+                   name="Support", email="support@acme.example")
+    await store.ingest("mail", [ours])
+    detail = await store.conversation(conversation)
+    assert [m.direction for m in detail.messages] == ["in", "out"]
+    assert detail.row.waiting_since is None and detail.first_response_at is not None
+    assert detail.contact.name == "Ada Lovelace"
+
+
+async def test_cursor_advances_only_with_a_committed_batch(store: Store) -> None:
+    await store.ingest("mail", [inbound()], "cursor-1")
+    bad = inbound(external_id="<bad@x>")
+    # A body that SQLite cannot bind fails the batch half-way through.
+    broken = inbound(external_id="<broken@x>", body=object())  # type: ignore[arg-type]
+    with pytest.raises((sqlite3.Error, TypeError, AttributeError)):
+        await store.ingest("mail", [bad, broken], "cursor-2")
+    assert await store.channel_cursor("mail") == "cursor-1"
+    assert (await store.ingest("mail", [bad], "cursor-2")).stored == 1
+
+
+async def test_attachments_are_stored_once_by_content(store: Store) -> None:
+    from agentconsole.plugin import Attachment
+
+    data = b"%PDF-1.4 invoice"
+    messages = [
+        inbound(attachments=(Attachment("../../etc/passwd", "application/pdf", data),)),
+        inbound(attachments=(Attachment("invoice.pdf", "application/pdf", data),), minutes=1),
+    ]
+    report = await store.ingest("mail", messages)
+    detail = await store.conversation(report.created[0])
+    attachment = detail.messages[0].attachments[0]
+    assert attachment.filename == "../../etc/passwd"  # kept as data; never used as a path
+    blobs = await store.run_sync(lambda c: c.execute("SELECT count(*) FROM blobs").fetchone()[0])
+    assert blobs == 1
+    assert (await store.attachment(attachment.id))[1] == data
+
+
+async def test_raw_bytes_and_parse_note_are_kept(store: Store) -> None:
+    raw = b"From: ?\r\n\r\n\xff\xfe garbage"
+    report = await store.ingest("mail", [inbound("(unreadable)", raw=raw, parse_note="bad charset")])
+    detail = await store.conversation(report.created[0])
+    assert detail.messages[0].parse_note == "bad charset"
+    assert await store.raw_message(detail.messages[0].id) == raw
+
+
+async def test_a_message_without_identities_still_gets_a_contact(store: Store) -> None:
+    report = await store.ingest("mail", [inbound(email=None, name="")])
+    assert (await store.conversation(report.created[0])).contact.name == "(unknown)"
+
+
+async def test_author_name_changes_do_not_split_a_contact(store: Store) -> None:
+    await store.ingest("mail", [inbound(name="Ada")])
+    report = await store.ingest("mail", [inbound(name="Ada L.", minutes=10)])
+    assert (await store.conversation(report.created[0])).contact.name == "Ada"
+
+
+async def test_author_type_is_frozen() -> None:
+    author = Author("x", ())
+    with pytest.raises(AttributeError):
+        author.name = "y"  # type: ignore[misc]
