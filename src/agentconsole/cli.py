@@ -159,8 +159,8 @@ async def cmd_snooze(args: argparse.Namespace, config: Config, store: Store) -> 
 
 
 async def cmd_tag(args: argparse.Namespace, config: Config, store: Store) -> int:
-    add = [t.removeprefix("+") for t in args.changes if not t.startswith("-")]
-    remove = [t[1:] for t in args.changes if t.startswith("-")]
+    add = [t.removeprefix("+") for t in args.changes]
+    remove = args.remove or []
     await store.retag(args.id, add, remove)
     row = (await store.conversation_rows([args.id]))[args.id]
     return _report(args, {"id": args.id, "tags": list(row.tags)},
@@ -435,7 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_id(command("snooze", cmd_snooze, "snooze until a time ('tomorrow 9am', 'in 2h', 'mon')"))
     p.add_argument("when", nargs="+")
     p = with_id(command("tag", cmd_tag, "add (+tag or tag) and remove (-tag) tags"))
-    p.add_argument("changes", nargs="+", metavar="[+-]TAG")
+    p.add_argument("changes", nargs="*", metavar="[+-]TAG")
+    p.add_argument("--remove", action="append", metavar="TAG", help="remove a tag (same as -TAG)")
     p = with_id(command("priority", cmd_priority, "set the priority: urgent, high, normal, low"))
     p.add_argument("level")
     p = command("retry", cmd_retry, "send a failed reply again")
@@ -454,9 +455,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tag_removals(argv: list[str]) -> list[str]:
+    """``tag ID +a -b``: argparse would read ``-b`` as an option, so spell it ``--remove=b``."""
+    if "tag" not in argv:
+        return argv
+    at = argv.index("tag")
+    known = {"-v", "-h"}
+    rest = [
+        f"--remove={token[1:]}" if token.startswith("-") and not token.startswith("--")
+        and token not in known and len(token) > 1 else token
+        for token in argv[at + 1 :]
+    ]
+    return [*argv[: at + 1], *rest]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_tag_removals(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

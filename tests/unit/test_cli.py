@@ -1,0 +1,115 @@
+"""The command line as scripts use it: JSON Lines schema, exit codes, fast start."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentconsole.store import Store
+from tests.conftest import inbound
+
+
+def run(store_path: Path, *args: str, stdin: str | None = None, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AGENTCONSOLE_AGENT": "alice", "AGENTCONSOLE_CONFIG": str(config or os.devnull)}
+    return subprocess.run(
+        [sys.executable, "-m", "agentconsole.cli", "--store", str(store_path), *args],
+        input=stdin, capture_output=True, text=True, env=env, timeout=60,
+    )
+
+
+@pytest.fixture
+async def seeded(store: Store, store_path: Path) -> Path:
+    await store.ingest("mail", [inbound("My invoice is wrong", subject="Invoice [bold]\x1b]0;pwned\x07",
+                                        external_id="<a@x>")])
+    await store.ingest("chat", [inbound("hello?", thread_key="r1", minutes=5)])
+    return store_path
+
+
+def lines(result: subprocess.CompletedProcess[str]) -> list[dict]:
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+async def test_list_and_show_json_schema(seeded: Path) -> None:
+    conversations = lines(run(seeded, "list", "--json"))
+    assert len(conversations) == 2
+    first = conversations[0]
+    for key in ("id", "channel", "channel_type", "status", "priority", "assignee", "tags",
+                "subject", "contact", "created_at", "updated_at"):
+        assert key in first
+    assert first["contact"]["identities"] == [{"namespace": "email", "address": "ada@example.com"}]
+    assert {c["channel_type"] for c in conversations} == {"email", "chat"}
+    [shown] = lines(run(seeded, "--json", "show", str(first["id"])))
+    message = shown["messages"][0]
+    assert {"id", "direction", "author", "sent_at", "body", "state"} <= set(message)
+    assert message["direction"] == "in"
+
+
+async def test_actions_round_trip_and_filters(seeded: Path) -> None:
+    [mail] = lines(run(seeded, "list", "--channel", "mail", "--json"))
+    cid = str(mail["id"])
+    assert run(seeded, "reply", cid, stdin="We refunded you.").returncode == 0
+    assert run(seeded, "note", cid, stdin="refund approved by finance").returncode == 0
+    assert run(seeded, "assign", cid, "--me").returncode == 0
+    assert run(seeded, "tag", cid, "+billing", "vip").returncode == 0
+    assert run(seeded, "tag", cid, "-vip").returncode == 0
+    assert run(seeded, "priority", cid, "high").returncode == 0
+    [shown] = lines(run(seeded, "show", cid, "--json"))
+    assert [m["direction"] for m in shown["messages"]] == ["in", "out", "note"]
+    assert shown["messages"][1]["state"] == "queued"
+    assert (shown["assignee"], shown["tags"], shown["priority"]) == ("alice", ["billing"], "high")
+    assert [c["id"] for c in lines(run(seeded, "list", "--tag", "billing", "--json"))] == [mail["id"]]
+    assert [c["id"] for c in lines(run(seeded, "list", "--assignee", "alice", "--json"))] == [mail["id"]]
+    assert run(seeded, "snooze", cid, "in", "2h").returncode == 0
+    assert lines(run(seeded, "list", "--status", "snoozed", "--json"))[0]["id"] == mail["id"]
+    assert run(seeded, "close", cid).returncode == 0
+    assert lines(run(seeded, "list", "--status", "closed", "--json"))[0]["id"] == mail["id"]
+    assert run(seeded, "reopen", cid).returncode == 0
+    assert [a["action"] for a in lines(run(seeded, "audit", cid, "--json"))][:3] == ["reply", "note", "assign"]
+
+
+async def test_exit_codes(seeded: Path, tmp_path: Path) -> None:
+    assert run(seeded, "show", "999").returncode == 3
+    assert run(seeded, "priority", "1", "whenever").returncode == 2
+    assert run(seeded, "snooze", "1", "someday", "maybe").returncode == 2
+    assert run(seeded, "frobnicate").returncode == 2
+    assert run(seeded, "assign", "1", "bob").returncode == 0
+    taken = run(seeded, "assign", "1", "carol")
+    assert taken.returncode == 4 and "bob" in taken.stderr
+    assert run(seeded, "assign", "1", "carol", "--force").returncode == 0
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text("[agnet]\n")
+    broken = run(seeded, "list", config=bad_config)
+    assert broken.returncode == 2 and "did you mean 'agent'" in broken.stderr
+    assert run(tmp_path / "missing.db", "list").returncode == 1
+
+
+async def test_hostile_text_is_neutralized_in_plain_and_json_output(seeded: Path) -> None:
+    plain = run(seeded, "list")
+    assert "\x1b" not in plain.stdout and "Invoice [bold]␛]0;pwned␇" in plain.stdout
+    shown = run(seeded, "show", "1")
+    assert "\x1b" not in shown.stdout
+    raw = run(seeded, "list", "--json").stdout
+    assert "\x1b" not in raw and "\\u001b]0;pwned" in raw
+
+
+async def test_search_finds_newest_first(seeded: Path) -> None:
+    hits = lines(run(seeded, "search", "invoice", "--json"))
+    assert hits and hits[0]["subject"].startswith("Invoice")
+    assert run(seeded, "search", '"unbalanced').returncode == 0
+
+
+def test_scripts_never_import_textual(tmp_path: Path) -> None:
+    probe = (
+        "import sys; from agentconsole.cli import main; "
+        f"code = main(['--store', {str(tmp_path / 'x.db')!r}, 'plugins']); "
+        "print('textual' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull})
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr

@@ -1,0 +1,47 @@
+"""Outside text never reaches the terminal as markup or control sequences."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from agentconsole.sanitize import clean, escape_for_json, one_line, safe_text
+
+HOSTILE = (
+    "[bold]x[/bold] [@click=app.quit]q[/] [link=http://e.x]l[/link] [/] "
+    "\x1b]52;c;SGVsbG8=\x07 \x1b]0;pwned\x07 \x1b[2J \x9b31m \u202eevil"
+)
+
+
+def render(text: str) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, color_system="truecolor", width=400)
+    console.print(safe_text(text))
+    return buffer.getvalue()
+
+
+def test_control_sequences_become_visible_stand_ins() -> None:
+    cleaned = clean(HOSTILE)
+    assert "\x1b" not in cleaned and "\x07" not in cleaned and "\x9b" not in cleaned
+    assert "␛]52;c;SGVsbG8=␇" in cleaned and "␛[2J" in cleaned and "\ufffd31m" in cleaned
+    assert "\u202e" not in cleaned
+
+
+def test_markup_is_shown_literally_and_nothing_escapes_to_the_terminal() -> None:
+    out = render(HOSTILE)
+    assert "[bold]x[/bold]" in out and "[@click=app.quit]q[/]" in out and "[link=http://e.x]" in out
+    assert "\x1b]52" not in out and "\x1b]0;pwned" not in out and "\x9b" not in out
+    assert "\x1b]8;" not in out  # no hyperlink was created
+
+
+def test_one_line_folds_line_breaks() -> None:
+    assert one_line("Re:\r\n  refund\n\tplease") == "Re: refund please"
+
+
+def test_newlines_kept_in_bodies() -> None:
+    assert clean("a\r\nb\rc\n") == "a\nb\nc\n"
+
+
+def test_json_escapes_c1_controls() -> None:
+    assert escape_for_json('"\x9b31m"') == '"\\u009b31m"'
