@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Scale benchmark: builds a large store through the ingest pipeline and prints a table.
+
+    python bench/scale.py                       # 100,000 conversations, ~500,000 messages
+    python bench/scale.py --conversations 20000 # quicker
+    python bench/scale.py --reuse               # keep the store built by an earlier run
+
+Figures:
+* ingest: normalized messages/s through the whole pipeline (dedupe, thread, contact, index)
+* search: the 50 most recent hits for a common, a medium and a rare word (median of runs)
+* launch: process start to the first screen showing queue rows, the real TUI under a
+  pseudo-terminal
+* cursor: key press to the first repaint byte, for 200 presses of j (median, p95, max)
+* memory: the TUI's peak resident set size after browsing, searching and opening
+This is a benchmark, not a test: it prints numbers and never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import pty
+import select
+import statistics
+import struct
+import sys
+import termios
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic import CHANNELS, COMMON, RARE, messages  # noqa: E402
+
+from agentconsole.store import Store  # noqa: E402
+
+BATCH = 2000
+ROWS = []
+
+
+def report(name: str, value: str, target: str = "") -> None:
+    ROWS.append((name, value, target))
+    print(f"  {name:<44} {value:>16}   {target}", flush=True)
+
+
+async def build(path: Path, conversations: int, per_conversation: float) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = await Store.open(path, agent="bench")
+    for name, kind in CHANNELS:
+        await store.ensure_channel(name, "bench", kind)
+    stream = messages(conversations, per_conversation)
+    total = 0
+    ingest_seconds = 0.0
+    while True:
+        chunk: dict[str, list] = {}
+        count = 0
+        for channel, message in stream:
+            chunk.setdefault(channel, []).append(message)
+            count += 1
+            if count >= BATCH:
+                break
+        if not count:
+            break
+        started = time.perf_counter()
+        for channel, batch in chunk.items():
+            await store.ingest(channel, batch, None, update_cursor=False)
+        ingest_seconds += time.perf_counter() - started
+        total += count
+    counts = await store.view_counts()
+    await store.close()
+    report("store: conversations", f"{counts['open']:,}")
+    report("store: messages", f"{total:,}")
+    report("ingest (dedupe+thread+contact+index)", f"{total / ingest_seconds:,.0f} msg/s", "≥ 5,000 msg/s")
+
+
+async def search(path: Path) -> None:
+    store = await Store.open(path, agent="bench")
+    for label, query in (("common", COMMON), ("medium", "warehouse"), ("rare", RARE),
+                         ("two words", "refund invoice"), ("prefix", "subscr")):
+        timings = []
+        for _ in range(21):
+            started = time.perf_counter()
+            hits = await store.search(query, limit=50)
+            timings.append(time.perf_counter() - started)
+        report(f"search 50 newest: {label} ({query!r}, {len(hits)} hits)",
+               f"{statistics.median(timings) * 1000:.1f} ms", "≤ 25 ms")
+    await store.close()
+
+
+class Terminal:
+    """The real TUI in a pseudo-terminal, read as a person's terminal would."""
+
+    def __init__(self, path: Path, columns: int = 160, lines: int = 45) -> None:
+        env = {**os.environ, "TERM": "xterm-256color", "AGENTCONSOLE_CONFIG": os.devnull,
+               "AGENTCONSOLE_AGENT": "bench", "COLUMNS": str(columns), "LINES": str(lines)}
+        self.started = time.perf_counter()
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(sys.executable, [sys.executable, "-m", "agentconsole.cli", "--store", str(path)], env)
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        self.buffer = b""
+
+    def read(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            data = os.read(self.fd, 1 << 20)
+        except OSError:
+            return b""
+        self.buffer += data
+        return data
+
+    def wait_for(self, marker: bytes, timeout: float) -> float | None:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            self.read(0.05)
+            if marker in self.buffer:
+                return time.perf_counter()
+        return None
+
+    def drain(self, quiet: float = 0.15) -> None:
+        while self.read(quiet):
+            pass
+
+    def press(self, key: bytes) -> float | None:
+        """Seconds from writing ``key`` to the first byte of output."""
+        self.drain(0.05)
+        started = time.perf_counter()
+        os.write(self.fd, key)
+        ready, _, _ = select.select([self.fd], [], [], 2.0)
+        if not ready:
+            return None
+        elapsed = time.perf_counter() - started
+        self.read(0)
+        return elapsed
+
+    def peak_memory_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def quit(self) -> None:
+        os.write(self.fd, b"q")
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            pid, _ = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return
+            self.read(0.1)
+        os.kill(self.pid, 9)
+        os.waitpid(self.pid, 0)
+
+
+def tui(path: Path) -> None:
+    terminal = Terminal(path)
+    shown = terminal.wait_for(b"Customer", timeout=30)
+    if shown is None:
+        report("launch to first screen", "never showed rows")
+        terminal.quit()
+        return
+    report("launch to first screen (real TUI, pty)", f"{(shown - terminal.started) * 1000:.0f} ms", "≤ 1,000 ms")
+    terminal.drain(0.5)
+    latencies = [t for t in (terminal.press(b"j") for _ in range(200)) if t is not None]
+    if latencies:
+        latencies.sort()
+        report("cursor key → repaint: median", f"{statistics.median(latencies) * 1000:.1f} ms", "≤ 16 ms")
+        report("cursor key → repaint: p95", f"{latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms")
+        report("cursor key → repaint: max", f"{latencies[-1] * 1000:.1f} ms")
+    page = [t for t in (terminal.press(b"\x1b[6~") for _ in range(30)) if t is not None]
+    if page:
+        report("page down → repaint: median", f"{statistics.median(page) * 1000:.1f} ms")
+    terminal.press(b"\r")
+    terminal.drain(0.5)
+    terminal.press(b"\x1b")
+    terminal.drain(0.3)
+    terminal.press(b"/")
+    for char in COMMON:
+        terminal.press(char.encode())
+    terminal.press(b"\r")
+    terminal.drain(1.0)
+    report("TUI peak memory (after browsing + search)", f"{terminal.peak_memory_mb():.0f} MB", "≤ 300 MB")
+    terminal.quit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--per-conversation", type=float, default=5.5)
+    parser.add_argument("--store", type=Path, default=Path("bench/out/scale.db"))
+    parser.add_argument("--reuse", action="store_true", help="keep an existing store")
+    args = parser.parse_args()
+    args.store.parent.mkdir(parents=True, exist_ok=True)
+    print(f"agentconsole scale benchmark — {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"  {'figure':<44} {'measured':>16}   target")
+    if not (args.reuse and args.store.exists()):
+        asyncio.run(build(args.store, args.conversations, args.per_conversation))
+    asyncio.run(search(args.store))
+    tui(args.store)
+
+
+if __name__ == "__main__":
+    main()
