@@ -301,6 +301,32 @@ async def cmd_sync(args: argparse.Namespace, config: Config, store: Store) -> in
     return EXIT_OK
 
 
+async def cmd_deliver(args: argparse.Namespace, config: Config, store: Store) -> int:
+    """Ingest one message from standard input (a mail pipe); exit 0 only once committed."""
+    from .sync import SyncRunner
+
+    channel = config.channels.get(args.channel)
+    if channel is None:
+        raise UsageError(f"no channel named {args.channel!r} in {config.file}")
+    data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    if not data:
+        raise UsageError("deliver reads one message on standard input; it was empty")
+    runner = SyncRunner(store, config)
+    plugin = await runner.plugin(args.channel)
+    try:
+        message = await plugin.parse_delivery(data)
+        report = await store.ingest(args.channel, [message], update_cursor=False)
+    finally:
+        await plugin.close()
+    return _report(
+        args,
+        {"channel": args.channel, "stored": report.stored, "duplicates": report.duplicates,
+         "conversations": list(report.touched)},
+        f"{'stored' if report.stored else 'already stored'} in conversation "
+        f"{', '.join(map(str, report.touched)) or '-'}",
+    )
+
+
 def _report(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
     if args.json:
         output.emit_json(data)
@@ -450,6 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int, nargs="?")
     p = command("sync", cmd_sync, "run the configured channels (fetch and send)")
     p.add_argument("--once", action="store_true", help="fetch and send once, then exit")
+    p = command("deliver", cmd_deliver, "ingest one message from standard input (mail pipe)")
+    p.add_argument("--channel", required=True, help="the configured channel it arrived on")
     command("channels", cmd_channels, "configured channels and their health")
     command("plugins", None, "installed channel plugins")
     return parser
@@ -499,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(handler: Command, args: argparse.Namespace, config: Config, path: Path) -> int:
-    if not path.exists() and args.command not in ("sync",):
+    if not path.exists() and args.command not in ("sync", "deliver"):
         raise AgentConsoleError(
             f"no store at {path}: run `agentconsole sync` with channels configured, or "
             "`agentconsole demo --seed-only --store PATH` for a demo store"

@@ -121,7 +121,10 @@ class InboundMessage:
     own conversation key when it has one (a room, a topic, a chat session); ``references``
     lists external ids this message answers (In-Reply-To / References for mail), newest last.
     ``raw`` keeps the original bytes; ``parse_note`` explains what could not be understood
-    (the message is stored anyway). ``automated`` marks auto-replies and bounces, which never
+    (the message is stored anyway). ``conversation_token`` is the token the plugin found in
+    the message (e.g. ``[#42]`` in a subject) that names the conversation it continues; the
+    core honours it only when the author is that conversation's contact, so a stranger
+    quoting a subject never lands in someone else's thread. ``automated`` marks auto-replies and bounces, which never
     reopen a conversation. ``from_agent`` marks a message our side wrote, seen on the channel
     (a Sent folder, our own chat line): it is stored as outbound.
     """
@@ -139,6 +142,7 @@ class InboundMessage:
     automated: bool = False
     from_agent: bool = False
     url: str | None = None
+    conversation_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +153,10 @@ class OutboundMessage:
     its transaction id / Message-ID so a retry is recognisable. ``recipients`` are the
     identities of the customer on this channel; ``in_reply_to`` is the external id of the
     message answered, ``references`` the thread's external ids, oldest first.
+    ``conversation_token`` is what the plugin may put in the message (a subject tag such as
+    ``[#42]``) for the customer's answer to carry back as ``InboundMessage.conversation_token``.
+    ``recipients`` lists first the address the customer last wrote from, then the contact's
+    other identities (on every channel): a plugin picks those of its own namespace.
     """
 
     idempotency_key: str
@@ -160,6 +168,7 @@ class OutboundMessage:
     recipients: tuple[Identity, ...]
     author_name: str
     attachments: tuple[Attachment, ...] = ()
+    conversation_token: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +290,13 @@ class ChannelPlugin(ABC):
         again. The default (no way to look) returns ``None``.
         """
         return None
+
+    async def parse_delivery(self, data: bytes) -> InboundMessage:
+        """Turn one message piped to ``agentconsole deliver --channel NAME`` (e.g. an RFC 822
+        message from Postfix or procmail) into an inbound message. Must not lose anything it
+        cannot parse: return the raw bytes with a ``parse_note`` instead of raising.
+        The default refuses: the channel does not take piped messages."""
+        raise PermanentError(f"channel type {self.type_name!r} does not accept piped messages")
 
     async def close(self) -> None:
         """Release connections. Called once when the channel stops."""

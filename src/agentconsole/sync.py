@@ -103,6 +103,17 @@ class SyncRunner:
         if state is not None:
             state.wake_sender.set()
 
+    async def plugin(self, channel: str) -> ChannelPlugin:
+        """The started plugin of one channel (for ``deliver``); raises with the reason it
+        could not start."""
+        await self._prepare()
+        state = self.channels.get(channel)
+        if state is None:
+            raise AgentConsoleError(f"channel {channel!r} is not configured or not enabled")
+        if state.plugin is None:
+            raise AgentConsoleError(state.error or f"channel {channel!r} did not start")
+        return state.plugin
+
     async def start(self) -> None:
         """Load the plugins and start every channel's loops in the background."""
         await self._prepare()
@@ -305,6 +316,7 @@ def outbound_message(item: OutboxItem) -> OutboundMessage:
         references=item.references,
         recipients=tuple(Identity(r.namespace, r.address) for r in item.recipients),
         author_name=item.author_name,
+        conversation_token=str(item.conversation_id),
     )
 
 

@@ -169,3 +169,16 @@ async def test_author_type_is_frozen() -> None:
     author = Author("x", ())
     with pytest.raises(AttributeError):
         author.name = "y"  # type: ignore[misc]
+
+
+async def test_a_conversation_token_threads_only_for_the_same_customer(store: Store) -> None:
+    conversation = (await store.ingest("mail", [inbound(email="ada@example.com")])).created[0]
+    token = str(conversation)
+    same = await store.ingest(
+        "mail", [inbound("answer", email="ADA@example.com", conversation_token=token, minutes=9)]
+    )
+    assert same.touched == (conversation,) and same.created == ()
+    stranger = await store.ingest(
+        "mail", [inbound("hijack", email="eve@example.com", conversation_token=token, minutes=10)]
+    )
+    assert stranger.created and stranger.created != (conversation,)

@@ -125,6 +125,21 @@ def merge_contacts(
     )
 
 
+def _conversation_by_token(
+    conn: sqlite3.Connection, channel_id: int, message: InboundMessage
+) -> int | None:
+    """The conversation a token names, if it is on this channel and belongs to the author."""
+    token = message.conversation_token
+    if not token or not token.isdigit() or not message.author.identities:
+        return None
+    row = conn.execute(
+        "SELECT c.id FROM conversations c JOIN identities i ON i.contact_id = c.contact_id"
+        " WHERE c.id = ? AND c.channel_id = ? AND i.namespace = ? AND i.address = ?",
+        (int(token), channel_id, *normalize_identity(message.author.identities[0])),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
 def _find_conversation(
     conn: sqlite3.Connection, channel_id: int, message: InboundMessage
 ) -> int | None:
@@ -145,6 +160,9 @@ def _find_conversation(
         ).fetchone()
         if row:
             return int(row[0])
+    by_token = _conversation_by_token(conn, channel_id, message)
+    if by_token is not None:
+        return by_token
     if message.thread_key is not None:
         row = conn.execute(
             "SELECT id FROM conversations WHERE channel_id = ? AND thread_key = ?",
