@@ -532,7 +532,7 @@ async def _run(handler: Command, args: argparse.Namespace, config: Config, path:
             f"no store at {path}: run `agentconsole sync` with channels configured, or "
             "`agentconsole demo --seed-only --store PATH` for a demo store"
         )
-    store = await Store.open(path, agent=config.agent)
+    store = await Store.open(path, agent=config.agent, display_name=config.display_name)
     try:
         return await handler(args, config, store)
     finally:

@@ -58,14 +58,18 @@ class Store:
     ``agent`` is who every action is recorded as (the Unix user unless config names another).
     """
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, agent: str) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, path: Path, agent: str, display_name: str | None = None
+    ) -> None:
         self._db = db
         self.path = path
         self.agent = agent
+        #: The name customers see on this agent's replies.
+        self.display_name = display_name or agent
         self.local_changes = 0
 
     @classmethod
-    async def open(cls, path: str | Path, *, agent: str) -> Store:
+    async def open(cls, path: str | Path, *, agent: str, display_name: str | None = None) -> Store:
         path = Path(path)
         db = aiosqlite.Connection(functools.partial(connect, path), iter_chunk_size=256)
         db.daemon = True  # never keep the process alive for the store's thread
@@ -76,7 +80,7 @@ class Store:
             # is alive so it can report back.
             await asyncio.to_thread(db._thread.join, 5)  # noqa: SLF001
             raise
-        return cls(db, path, agent)
+        return cls(db, path, agent, display_name)
 
     async def close(self) -> None:
         await self._db.close()
@@ -171,7 +175,7 @@ class Store:
         self, conversation_id: int, body: str, *, then_status: str | None = None
     ) -> int:
         return await self._run(
-            actions.queue_reply, conversation_id, body, self.agent, self.agent, then_status
+            actions.queue_reply, conversation_id, body, self.agent, self.display_name, then_status
         )
 
     @_writes
