@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -224,6 +224,11 @@ class Option:
 
 
 SecretResolver = Callable[[str], str]
+PushIngest = Callable[[Sequence[InboundMessage]], Awaitable[None]]
+
+
+async def _no_push(messages: Sequence[InboundMessage]) -> None:
+    raise PermanentError("this channel was started without a store to push messages into")
 
 
 @dataclass(slots=True)
@@ -233,6 +238,11 @@ class ChannelContext:
     ``secret(name)`` resolves a secret option (runs the command, reads the environment or
     the keyring) each time it is called, so a rotated password is picked up on reconnect;
     it raises :class:`PermanentError` with an actionable message when it cannot.
+
+    ``ingest(messages)`` is for channels that are pushed to (a webhook, an HTTP endpoint):
+    it stores the messages in one transaction and returns only once they are committed, so
+    the plugin can acknowledge the sender (HTTP 202) knowing nothing will be lost. Pulled
+    channels return messages from ``fetch`` instead.
     """
 
     name: str
@@ -240,6 +250,7 @@ class ChannelContext:
     secret: SecretResolver
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("agentconsole.channel"))
     data_dir: str | None = None
+    ingest: PushIngest = _no_push
 
 
 class ChannelPlugin(ABC):

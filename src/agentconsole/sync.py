@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import config as config_module
@@ -27,6 +29,7 @@ from .plugin import (
     ChannelContext,
     ChannelPlugin,
     Identity,
+    InboundMessage,
     OutboundMessage,
     PermanentError,
     TemporaryError,
@@ -198,6 +201,7 @@ class SyncRunner:
                     options=options,
                     secret=config_module.secret_resolver(name, options),
                     logger=logging.getLogger(f"agentconsole.channel.{name}"),
+                    ingest=functools.partial(self._push, name),
                 )
                 state.plugin = plugin_class(context)
                 await self.store.ensure_channel(name, state.config.type, state.plugin.kind)
@@ -207,6 +211,9 @@ class SyncRunner:
                 kind = state.plugin_class.kind if state.plugin_class else "email"
                 await self.store.ensure_channel(name, state.config.type, kind)
                 await self.store.set_health(name, "error", state.error)
+
+    async def _push(self, channel: str, messages: Sequence[InboundMessage]) -> None:
+        await self.store.ingest(channel, messages, update_cursor=False)
 
     # -- loops ------------------------------------------------------------------------------
 

@@ -179,3 +179,22 @@ async def test_only_one_process_runs_a_channel(store: Store, store_path: Path) -
 
 def test_backoff_grows_and_is_capped() -> None:
     assert [backoff(n, 30) for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
+
+
+class Pushed(ChannelPlugin):
+    """A channel that is pushed to (like an HTTP endpoint) rather than polled."""
+
+    type_name = "pushed"
+    kind = "chat"
+
+    async def fetch(self, cursor: str | None) -> FetchResult:
+        return FetchResult((), cursor)
+
+
+async def test_pushed_messages_are_committed_before_ingest_returns(store: Store) -> None:
+    runner = SyncRunner(store, make_config(hook="pushed"), plugin_classes={"pushed": Pushed})
+    plugin = await runner.plugin("hook")
+    await plugin.context.ingest([inbound("pushed in", thread_key="w1")])
+    [conversation] = await store.conversation_ids(View("open"))
+    assert (await store.conversation(conversation)).messages[0].body == "pushed in"
+    await runner.stop()
