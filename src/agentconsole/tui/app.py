@@ -1,0 +1,281 @@
+"""The agentconsole TUI application: opens the store, runs the sync runner, watches for
+changes made by anyone and hosts the main screen."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+
+from ..config import Config
+from ..errors import AgentConsoleError
+from ..plugin import Capabilities
+from ..sanitize import one_line
+from ..store import Store
+from .commands import ConsoleCommands, PaletteEntry
+from .drafts import DraftBuffer
+from .keys import bindings, overrides
+from .screens.help import HelpScreen, describe
+from .screens.main import MainScreen
+from .widgets.composer import Composer
+from .widgets.queue import QueueView
+from .widgets.sidebar import view_label
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two looks at the store's change token.
+POLL_INTERVAL = 0.4
+#: Seconds between two wake-ups of due snoozed conversations.
+WAKE_INTERVAL = 15.0
+
+
+class Runner(Protocol):
+    """What the TUI needs of :class:`agentconsole.sync.SyncRunner`."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def nudge(self, channel_name: str) -> None: ...
+    def capabilities(self, channel_name: str) -> Capabilities | None: ...
+
+
+RunnerFactory = Callable[[Store], Runner]
+
+
+class AgentConsoleApp(App[None]):
+    """The TUI. ``clock`` (seconds since the epoch) is injectable so tests and snapshots
+    show stable ages such as "waiting 3h"."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "agentconsole"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {ConsoleCommands}
+    BINDINGS: ClassVar[list[BindingType]] = bindings("app")
+
+    def __init__(
+        self,
+        store_path: Path,
+        config: Config,
+        runner_factory: RunnerFactory | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.store_path = Path(store_path)
+        self.config = config
+        self.runner_factory = runner_factory
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.runner: Runner | None = None
+        self._store: Store | None = None
+        self.drafts = DraftBuffer()
+        self.keymap_overrides = overrides(config.keys)
+        self.set_keymap(self.keymap_overrides)
+        self._token: tuple[int, int] | None = None
+        self._polling = False
+        self._poll_timer: Timer | None = None
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the store is not open yet")
+        return self._store
+
+    async def on_mount(self) -> None:
+        try:
+            self._store = await Store.open(self.store_path, agent=self.config.agent)
+        except AgentConsoleError as error:
+            self.exit(message=str(error), return_code=1)
+            return
+        self._token = await self.store.change_token()
+        await self.push_screen(MainScreen())
+        if self.runner_factory is not None:
+            self.run_worker(self._start_runner(), group="runner", exit_on_error=False)
+        self._poll_timer = self.set_interval(self.poll_interval, self._poll)
+        self.set_interval(WAKE_INTERVAL, self._wake_snoozed)
+        self.run_worker(self._wake(), group="wake", exit_on_error=False)
+
+    async def _start_runner(self) -> None:
+        assert self.runner_factory is not None
+        try:
+            self.runner = self.runner_factory(self.store)
+            await self.runner.start()
+        except AgentConsoleError as error:
+            self.report(f"Sync is not running: {error}", severity="error")
+        except Exception as error:  # a broken plugin must not take the console down
+            log.exception("sync runner failed to start")
+            self.report(f"Sync is not running: {error}", severity="error")
+
+    async def shutdown(self) -> None:
+        """Write pending drafts, stop the runner, close the store (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        screen = self.main_screen
+        if screen is not None:
+            screen.save_open_draft()
+        if self._store is not None:
+            try:
+                await self.drafts.flush(self._store)
+            except AgentConsoleError:
+                log.exception("could not save drafts on exit")
+        if self.runner is not None:
+            try:
+                await self.runner.stop()
+            except Exception:
+                log.exception("sync runner did not stop cleanly")
+        if self._store is not None:
+            await self._store.close()
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()
+
+    # -- live updates -----------------------------------------------------------------------
+
+    def _poll(self) -> None:
+        if not self._polling and self._store is not None and not self._closed:
+            self._polling = True
+            self.run_worker(self._check_changes(), group="poll", exit_on_error=False)
+
+    async def _check_changes(self) -> None:
+        try:
+            token = await self.store.change_token()
+            if token != self._token:
+                self._token = token
+                screen = self.main_screen
+                if screen is not None:
+                    screen.reload()
+        except AgentConsoleError as error:
+            log.warning("change check failed: %s", error)
+        finally:
+            self._polling = False
+
+    def _wake_snoozed(self) -> None:
+        self.run_worker(self._wake(), group="wake", exit_on_error=False)
+
+    async def _wake(self) -> None:
+        if self._store is None or self._closed:
+            return
+        try:
+            await self.store.wake_snoozed()
+        except AgentConsoleError as error:
+            log.warning("waking snoozed conversations failed: %s", error)
+
+    async def flush_drafts(self) -> None:
+        if self._store is None or self._closed:
+            return
+        try:
+            await self.drafts.flush(self.store)
+        except AgentConsoleError as error:
+            self.report(f"Draft not saved: {error}", severity="error")
+
+    # -- runner -----------------------------------------------------------------------------
+
+    def can_reply(self, channel: str) -> bool:
+        """Whether replies are possible on ``channel`` (unknown channels: assume so)."""
+        if self.runner is None:
+            return True
+        try:
+            capabilities = self.runner.capabilities(channel)
+        except Exception:
+            log.exception("capabilities(%r) failed", channel)
+            return True
+        if capabilities is None:
+            return True
+        return capabilities.reply and not capabilities.read_only
+
+    def nudge(self, channel: str) -> None:
+        if self.runner is not None:
+            try:
+                self.runner.nudge(channel)
+            except Exception:
+                log.exception("nudge(%r) failed", channel)
+
+    # -- helpers for screens ----------------------------------------------------------------
+
+    @property
+    def main_screen(self) -> MainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    def report(self, message: str, *, severity: str = "information") -> None:
+        """A notification that may contain outside text: cleaned, never markup."""
+        self.notify(one_line(message), severity=severity, markup=False)  # type: ignore[arg-type]
+
+    # -- app-wide actions -------------------------------------------------------------------
+
+    def action_next_view(self) -> None:
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.step_view(1)
+
+    def action_previous_view(self) -> None:
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.step_view(-1)
+
+    def action_search(self) -> None:
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.start_search()
+
+    async def action_back(self) -> None:  # type: ignore[override]
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.go_back()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        return describe(
+            self,
+            [
+                ("Queue", QueueView.BINDINGS),
+                ("Conversation", MainScreen.BINDINGS),
+                ("Composer", Composer.BINDINGS),
+                ("Everywhere", self.BINDINGS),
+            ],
+            self.keymap_overrides,
+        )
+
+    def palette_entries(self) -> list[PaletteEntry]:
+        entries: list[PaletteEntry] = []
+        screen = self.main_screen
+        if screen is None:
+            return entries
+        for binding in Binding.make_bindings(MainScreen.BINDINGS):
+            method = getattr(screen, f"action_{binding.action}", None)
+            if method is not None and binding.description and binding.show:
+                entries.append(PaletteEntry(binding.description, "conversation", method))
+        editor = getattr(screen, "action_editor")  # noqa: B009
+        entries.append(PaletteEntry("Reply in $EDITOR", "conversation", editor))
+        entries.append(PaletteEntry("Search", "search messages", self.action_search))
+        entries.append(PaletteEntry("Help", "list every key", self.action_help))
+        for view in screen.sidebar.views:
+            label = view_label(view, screen.channel_kinds)
+            entries.append(
+                PaletteEntry(f"Go to view: {label}", "view",
+                             lambda view=view: screen.switch_view(view))
+            )
+        return entries
+
+
+def run(store_path: Path, config: Config, runner_factory: RunnerFactory | None = None) -> None:
+    """Run the TUI until the agent quits."""
+    AgentConsoleApp(store_path, config, runner_factory).run()

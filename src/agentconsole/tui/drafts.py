@@ -1,0 +1,53 @@
+"""Drafts typed in the composer and not yet written to the store.
+
+The composer reports every change; the buffer keeps the newest text per (conversation,
+kind) and the app writes it out shortly after typing stops, on leaving the composer and on
+quit, so an unsent draft survives closing the conversation or the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+
+class DraftStore(Protocol):
+    async def save_draft(self, conversation_id: int, kind: str, body: str) -> None: ...
+
+
+class DraftBuffer:
+    def __init__(self) -> None:
+        self._pending: dict[tuple[int, str], str] = {}
+        self._lock = asyncio.Lock()
+
+    def keep(self, conversation_id: int, kind: str, body: str) -> None:
+        self._pending[(conversation_id, kind)] = body
+
+    def get(self, conversation_id: int, kind: str) -> str | None:
+        """The newest unsaved text, or ``None`` if the store has the latest."""
+        return self._pending.get((conversation_id, kind))
+
+    def forget(self, conversation_id: int, kind: str) -> None:
+        self._pending.pop((conversation_id, kind), None)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._pending)
+
+    async def flush(self, store: DraftStore) -> None:
+        """Write every pending draft; one that fails stays pending and the error propagates."""
+        async with self._lock:
+            while self._pending:
+                key, body = next(iter(self._pending.items()))
+                await store.save_draft(key[0], key[1], body)
+                if self._pending.get(key) == body:
+                    del self._pending[key]
+
+    @asynccontextmanager
+    async def sending(self, conversation_id: int, kind: str) -> AsyncIterator[None]:
+        """Hold while sending: no flush can write the draft back after the store drops it."""
+        async with self._lock:
+            self.forget(conversation_id, kind)
+            yield

@@ -1,0 +1,123 @@
+"""Turning store values into short, safe pieces of text for the screen.
+
+Everything here that shows outside data builds it with :mod:`agentconsole.sanitize`, so the
+result is a Rich ``Text`` (never parsed as markup) without control sequences.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+
+from ..models import ConversationRow, priority_name
+from ..sanitize import one_line
+
+KIND_ICONS = {"email": "✉", "chat": "◆", "forum": "▤"}
+
+
+def kind_icon(kind: str) -> str:
+    return KIND_ICONS.get(kind, "•")
+
+
+def duration(seconds: float) -> str:
+    """A compact duration: ``40s``, ``12m``, ``3h``, ``5d``, ``7w``."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    if seconds < 86400 * 14:
+        return f"{int(seconds // 86400)}d"
+    return f"{int(seconds // (86400 * 7))}w"
+
+
+def clock_time(timestamp: float, now: float) -> str:
+    """``14:02`` today, ``Mon 14:02`` this week, ``3 Mar 14:02`` this year, else with year."""
+    moment = time.localtime(timestamp)
+    today = time.localtime(now)
+    if moment.tm_year == today.tm_year and moment.tm_yday == today.tm_yday:
+        return time.strftime("%H:%M", moment)
+    if 0 <= now - timestamp < 6 * 86400:
+        return time.strftime("%a %H:%M", moment)
+    if moment.tm_year == today.tm_year:
+        return time.strftime("%d %b %H:%M", moment).lstrip("0")
+    return time.strftime("%d %b %Y %H:%M", moment).lstrip("0")
+
+
+def waiting(row: ConversationRow, now: float) -> str:
+    """How long the customer has waited, or how old the last message is."""
+    if row.status == "snoozed" and row.snooze_until:
+        return f"wakes {duration(row.snooze_until - now)}"
+    if row.status == "closed":
+        return f"closed {duration(now - row.last_message_at)}"
+    if row.waiting_since is not None:
+        return f"waiting {duration(now - row.waiting_since)}"
+    return f"{duration(now - row.last_message_at)} ago"
+
+
+def priority_mark(rank: int) -> tuple[str, str]:
+    """(mark, style) for a priority: urgent and high stand out, low is quiet."""
+    return {
+        0: ("‼", "bold red"),
+        1: ("!", "bold dark_orange"),
+        3: ("↓", "dim"),
+    }.get(rank, (" ", ""))
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells with an ellipsis, padded with spaces."""
+    if width <= 0:
+        return ""
+    plain = Text(text)
+    plain.truncate(width, overflow="ellipsis", pad=True)
+    return plain.plain
+
+
+def queue_row(row: ConversationRow, now: float, width: int) -> Text:
+    """One line of the queue: priority, channel, contact, subject and preview, waiting time,
+    assignee and tags, laid out to ``width`` cells."""
+    mark, mark_style = priority_mark(row.priority)
+    age = waiting(row, now)
+    show_extras = width >= 90
+    channel_width = 14 if width >= 70 else 0
+    contact_width = 20 if width >= 60 else 12
+    age_width = 13
+    assignee_width = 10 if show_extras else 0
+    tags = " ".join(f"#{one_line(tag)}" for tag in row.tags)
+    tags_width = min(len(tags), 20) if show_extras and tags else 0
+    fixed = 2 + channel_width + contact_width + age_width + assignee_width + (
+        tags_width + 1 if tags_width else 0
+    )
+    subject_width = max(8, width - fixed - 1)
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    text.append(mark + " ", style=mark_style)
+    if channel_width:
+        text.append(kind_icon(row.channel_kind) + " ", style="bold")
+        text.append(fit(one_line(row.channel), channel_width - 2), style="cyan")
+    text.append(fit(one_line(row.contact_name) or "(no name)", contact_width - 1) + " ",
+                style="bold" if row.waiting_since else "")
+    subject = one_line(row.subject) or "(no subject)"
+    preview = one_line(row.preview)
+    line = Text(no_wrap=True, end="")
+    line.append(subject)
+    if preview and preview != subject:
+        line.append(" — " + preview, style="dim")
+    line.truncate(subject_width, overflow="ellipsis", pad=True)
+    text.append_text(line)
+    text.append(" ")
+    age_style = "bold red" if row.waiting_since and now - row.waiting_since > 86400 else (
+        "yellow" if row.waiting_since else "dim")
+    text.append(fit(age, age_width - 1) + " ", style=age_style)
+    if assignee_width:
+        text.append(fit(one_line(row.assignee or "—"), assignee_width - 1) + " ",
+                    style="green" if row.assignee else "dim")
+    if tags_width:
+        text.append(fit(tags, tags_width), style="magenta")
+    return text
+
+
+def priority_label(rank: int) -> str:
+    return priority_name(rank)

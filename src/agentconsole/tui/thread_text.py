@@ -1,0 +1,227 @@
+"""The text of a conversation: header, messages, the contact's other conversations.
+
+Pure functions from store values to Rich ``Text``; every piece of outside data goes through
+:mod:`agentconsole.sanitize`. The widgets in :mod:`.widgets.conversation` lay them out.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ..models import ConversationDetail, ConversationRow, MessageRecord, priority_name
+from ..sanitize import clean, one_line, safe_text
+from .formatting import clock_time, duration, kind_icon, priority_mark, waiting
+
+#: Longer bodies are cut on screen (the stored message is untouched).
+MAX_BODY_CHARS = 40_000
+
+DELIVERY = {
+    "queued": ("◷ queued", "yellow"),
+    "sending": ("↻ sending", "yellow"),
+    "sent": ("✓ sent", "green"),
+    "failed": ("✗ failed", "bold red"),
+}
+
+
+def size_label(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def body_text(body: str) -> Text:
+    cut = len(body) - MAX_BODY_CHARS
+    text = safe_text(body[:MAX_BODY_CHARS].rstrip("\n") if cut > 0 else body.rstrip("\n"))
+    if cut > 0:
+        text.append(f"\n[… {cut} more characters not shown]", style="italic dim")
+    return text
+
+
+def direction_label(message: MessageRecord) -> str:
+    if message.direction == "note":
+        return "Note"
+    if message.direction == "out":
+        return "Reply"
+    return "Automated" if message.automated else ""
+
+
+def delivery_text(message: MessageRecord) -> Text:
+    """The delivery state of an outbound message (empty for others)."""
+    if message.direction != "out":
+        return Text(end="")
+    if message.state is None:
+        # Seen on the channel (our own line in a Sent folder or a chat): it was delivered.
+        return Text("✓ on channel", style="green", end="")
+    label, style = DELIVERY.get(message.state, (message.state, ""))
+    text = Text(label, style=style, end="")
+    if message.state == "failed":
+        if message.error:
+            text.append(": ")
+            text.append_text(safe_text(message.error, multiline=False))
+        text.append("  — R to retry", style="dim")
+    elif message.error and message.state in ("queued", "sending"):
+        text.append(" (last try: ", style="dim")
+        text.append_text(safe_text(message.error, "dim", multiline=False))
+        text.append(f", {message.attempts} attempts)", style="dim")
+    return text
+
+
+def _extras(message: MessageRecord) -> Text:
+    text = Text(end="")
+    for attachment in message.attachments:
+        text.append("\n📎 ", style="dim")
+        text.append_text(safe_text(attachment.filename or "(unnamed)", "underline",
+                                   multiline=False))
+        text.append(f"  {size_label(attachment.size)}", style="dim")
+        if attachment.content_type:
+            text.append("  ")
+            text.append_text(safe_text(attachment.content_type, "dim", multiline=False))
+    if message.parse_note:
+        text.append("\n⚠ Could not fully read this message: ", style="bold yellow")
+        text.append_text(safe_text(message.parse_note, "yellow"))
+    return text
+
+
+def message_text(message: MessageRecord, now: float) -> Text:
+    """A message as a block: author, time and state on the first line, then the body."""
+    text = Text(end="")
+    label = direction_label(message)
+    if label:
+        text.append(label + " · ", style="bold")
+    text.append_text(safe_text(message.author or "(unknown)", "bold", multiline=False))
+    if message.direction in ("out", "note") and message.agent and message.agent != message.author:
+        text.append(" (")
+        text.append_text(safe_text(message.agent, multiline=False))
+        text.append(")")
+    text.append("  " + clock_time(message.sent_at, now), style="dim")
+    delivery = delivery_text(message)
+    if delivery:
+        text.append("  ")
+        text.append_text(delivery)
+    text.append("\n")
+    text.append_text(body_text(message.body))
+    text.append_text(_extras(message))
+    return text
+
+
+def chat_line(message: MessageRecord, now: float) -> Text:
+    """A chat message, compact: ``14:02  Alice  hello`` (continuation lines indented)."""
+    text = Text(end="")
+    text.append(clock_time(message.sent_at, now) + "  ", style="dim")
+    author_style = "bold cyan" if message.direction == "in" else "bold green"
+    text.append_text(safe_text(message.author or "?", author_style, multiline=False))
+    text.append("  ")
+    body = body_text(message.body)
+    lines = body.split("\n")
+    for index, line in enumerate(lines):
+        if index:
+            text.append("\n    ")
+        text.append_text(line)
+    delivery = delivery_text(message)
+    if delivery:
+        text.append("  ")
+        text.append_text(delivery)
+    text.append_text(_extras(message))
+    return text
+
+
+def header_text(detail: ConversationDetail, now: float) -> Text:
+    row = detail.row
+    text = Text(end="")
+    text.append_text(safe_text(row.subject or "(no subject)", "bold", multiline=False))
+    text.append("\n")
+    mark, mark_style = priority_mark(row.priority)
+    text.append(f"#{row.id} · ", style="dim")
+    text.append(kind_icon(row.channel_kind) + " ")
+    text.append_text(safe_text(row.channel, "cyan", multiline=False))
+    text.append(" · ")
+    status_style = {"open": "bold green", "pending": "yellow", "snoozed": "blue",
+                    "closed": "dim"}.get(row.status, "")
+    text.append(row.status, style=status_style)
+    if row.status == "snoozed" and row.snooze_until:
+        text.append(f" until {clock_time(row.snooze_until, now)}", style="blue")
+    text.append(" · ")
+    text.append(f"{mark.strip()} {priority_name(row.priority)}".strip(),
+                style=mark_style or "dim")
+    text.append(" · ")
+    if row.assignee:
+        text.append("assigned ")
+        text.append_text(safe_text(row.assignee, "green", multiline=False))
+    else:
+        text.append("unassigned", style="dim")
+    for tag in row.tags:
+        text.append(" ")
+        text.append_text(safe_text("#" + tag, "magenta", multiline=False))
+    text.append("\n")
+    text.append_text(safe_text(detail.contact.name or row.contact_name or "(no name)", "bold",
+                               multiline=False))
+    if detail.contact.identities:
+        first = detail.contact.identities[0]
+        text.append(" <")
+        text.append_text(safe_text(first.address, multiline=False))
+        text.append(">")
+    text.append(" · ")
+    text.append(waiting(row, now), style="yellow" if row.waiting_since else "dim")
+    if detail.first_response_at is not None:
+        text.append(
+            f" · first response after {duration(detail.first_response_at - row.created_at)}",
+            style="dim",
+        )
+    elif row.status != "closed":
+        text.append(" · no response yet", style="dim")
+    text.append(f" · {len(detail.messages)} messages", style="dim")
+    return text
+
+
+def other_row_text(row: ConversationRow, now: float) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    text.append(kind_icon(row.channel_kind) + " ")
+    text.append_text(safe_text(row.channel, "cyan", multiline=False))
+    text.append(f"  {row.status:<7} ", style="dim")
+    text.append(one_line(row.subject) or "(no subject)")
+    text.append(f"  #{row.id} · {waiting(row, now)}", style="dim")
+    return text
+
+
+def contact_text(detail: ConversationDetail, now: float) -> Text:
+    """The contact's identities and every other conversation, on any channel."""
+    text = Text(end="")
+    text.append("Contact  ", style="bold")
+    text.append_text(safe_text(detail.contact.name or "(no name)", multiline=False))
+    for identity in detail.contact.identities:
+        text.append("\n  ")
+        text.append_text(safe_text(identity.namespace, "dim", multiline=False))
+        text.append("  ")
+        text.append_text(safe_text(identity.address, multiline=False))
+    if detail.other_conversations:
+        text.append(f"\nOther conversations ({len(detail.other_conversations)})",
+                    style="bold")
+        for row in detail.other_conversations:
+            text.append("\n  ")
+            text.append_text(other_row_text(row, now))
+    else:
+        text.append("\nNo other conversations.", style="dim")
+    return text
+
+
+def last_customer_message(detail: ConversationDetail) -> MessageRecord | None:
+    for message in reversed(detail.messages):
+        if message.direction == "in" and not message.automated:
+            return message
+    return None
+
+
+def quoted(message: MessageRecord, now: float, max_lines: int | None = None) -> str:
+    """The customer's message as a cleaned ``> `` quote (plain text for the editor/composer).
+
+    Built from :func:`agentconsole.sanitize.clean` so no control sequence survives even in
+    a file opened by ``$EDITOR``.
+    """
+    lines = clean(message.body).rstrip("\n").split("\n")
+    if max_lines is not None and len(lines) > max_lines:
+        lines = [*lines[:max_lines], "…"]
+    author = one_line(message.author) or "the customer"
+    head = f"On {clock_time(message.sent_at, now)}, {author} wrote:"
+    return "\n".join([head, *("> " + line if line else ">" for line in lines)])

@@ -1,0 +1,146 @@
+"""The composer: a reply or an internal note, typed inline."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static, TextArea
+
+from ..keys import bindings
+
+KINDS = ("reply", "note")
+
+
+class Composer(Vertical):
+    """Attributes down: :meth:`start` opens it on a conversation with a title, an optional
+    quote (already sanitized ``Text``) and the restored draft. Messages up: :class:`Send`,
+    :class:`Closed` (with what was typed, to keep as a draft) and :class:`DraftChanged`.
+    """
+
+    BINDINGS = bindings("composer") + bindings("", only=("back",))
+
+    COMPONENT_CLASSES = {"composer--title"}
+
+    DEFAULT_CSS = """
+    Composer {
+        height: auto;
+        max-height: 60%;
+        border-top: heavy $accent;
+        padding: 0 1;
+        display: none;
+    }
+    Composer.-open {
+        display: block;
+    }
+    Composer.-note {
+        border-top: heavy $warning;
+        background: $warning 10%;
+    }
+    Composer #composer-title {
+        text-style: bold;
+    }
+    Composer #composer-quote {
+        color: $text-muted;
+        max-height: 6;
+        overflow: hidden;
+    }
+    Composer TextArea {
+        height: auto;
+        min-height: 5;
+        max-height: 16;
+    }
+    """
+
+    class Send(Message):
+        def __init__(self, conversation_id: int, kind: str, body: str) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+            self.kind = kind
+            self.body = body
+
+    class Closed(Message):
+        def __init__(self, conversation_id: int, kind: str, body: str) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+            self.kind = kind
+            self.body = body
+
+    class DraftChanged(Message):
+        def __init__(self, conversation_id: int, kind: str, body: str) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+            self.kind = kind
+            self.body = body
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.conversation_id: int | None = None
+        self.kind = "reply"
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="composer-title", markup=False)
+        yield Static("", id="composer-quote", markup=False)
+        yield TextArea(id="composer-body", soft_wrap=True, show_line_numbers=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    @property
+    def text_area(self) -> TextArea:
+        return self.query_one("#composer-body", TextArea)
+
+    @property
+    def body(self) -> str:
+        return self.text_area.text
+
+    def start(
+        self, conversation_id: int, kind: str, title: Text, quote: Text | None, body: str
+    ) -> None:
+        """Open on ``conversation_id`` (``kind`` reply or note) with ``body`` typed."""
+        self.conversation_id = conversation_id
+        self.kind = kind
+        self.set_class(kind == "note", "-note")
+        self.query_one("#composer-title", Static).update(title)
+        quote_widget = self.query_one("#composer-quote", Static)
+        quote_widget.update(quote or Text(""))
+        quote_widget.display = quote is not None
+        self._loading = True
+        self.text_area.load_text(body)
+        self.text_area.move_cursor(self.text_area.document.end)
+        self.add_class("-open")
+        self.text_area.focus()
+
+    def set_body(self, body: str) -> None:
+        self.text_area.load_text(body)
+        self.text_area.move_cursor(self.text_area.document.end)
+        self._changed()
+
+    def stop(self) -> None:
+        """Close without a message (the owner already took the text)."""
+        self.remove_class("-open")
+        self.conversation_id = None
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        if self._loading:
+            # load_text's own Changed event: nothing typed yet.
+            self._loading = False
+            return
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.conversation_id is not None:
+            self.post_message(self.DraftChanged(self.conversation_id, self.kind, self.body))
+
+    def action_send(self) -> None:
+        if self.conversation_id is not None:
+            self.post_message(self.Send(self.conversation_id, self.kind, self.body))
+
+    def action_back(self) -> None:
+        if self.conversation_id is not None:
+            self.post_message(self.Closed(self.conversation_id, self.kind, self.body))
+        self.stop()

@@ -1,0 +1,323 @@
+"""The queue: a virtual list of conversations (the Toolong technique).
+
+Only the ordered list of ids lives in memory. Rows are fetched from the store in windows of
+:attr:`QueueView.window` around what is on screen, by an asyncio task, and kept in a bounded
+cache; a row not loaded yet renders as a placeholder. Moving the cursor never waits for the
+database: it repaints two lines and, at most, schedules a fetch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...errors import AgentConsoleError
+from ...models import ConversationRow
+from ..formatting import queue_row
+from ..keys import bindings
+
+RowFetcher = Callable[[Sequence[int]], Awaitable[dict[int, ConversationRow]]]
+
+
+class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
+    """Conversations of the current view, one per line, in the order of :meth:`set_ids`.
+
+    Attributes down: the owner gives the ids (:meth:`set_ids`) and a row fetcher.
+    Messages up: :class:`CursorMoved` when the highlighted conversation changes,
+    :class:`Opened` when the agent opens it.
+    """
+
+    BINDINGS = bindings("queue")
+
+    COMPONENT_CLASSES = {
+        "queue-view--cursor",
+        "queue-view--cursor-blurred",
+        "queue-view--placeholder",
+        "queue-view--empty",
+    }
+
+    DEFAULT_CSS = """
+    QueueView {
+        background: $surface;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+    }
+    QueueView > .queue-view--cursor {
+        background: $accent 45%;
+    }
+    QueueView > .queue-view--cursor-blurred {
+        background: $accent 20%;
+    }
+    QueueView > .queue-view--placeholder {
+        color: $text-muted;
+    }
+    QueueView > .queue-view--empty {
+        color: $text-muted;
+        text-style: italic;
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=False, repaint=False, init=False)
+
+    class CursorMoved(Message):
+        """The highlighted conversation changed (``None``: the queue is empty)."""
+
+        def __init__(self, conversation_id: int | None) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    class Opened(Message):
+        """The agent opened the highlighted conversation."""
+
+        def __init__(self, conversation_id: int) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    def __init__(
+        self,
+        fetch_rows: RowFetcher,
+        *,
+        clock: Callable[[], float] = time.time,
+        window: int = 100,
+        cache_size: int = 5000,
+        empty_text: str = "Nothing here.",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._fetch_rows = fetch_rows
+        self._clock = clock
+        self.window = window
+        self._cache_size = cache_size
+        self.empty_text = empty_text
+        self._ids: list[int] = []
+        self._rows: OrderedDict[int, ConversationRow] = OrderedDict()
+        #: Ids whose cached row was fetched since the last :meth:`invalidate`.
+        self._fresh: set[int] = set()
+        #: Window starts asked for by render_line and not fetched yet / being fetched.
+        self._wanted: set[int] = set()
+        self._loading: set[int] = set()
+        self._fetch_scheduled = False
+        self._strips: OrderedDict[tuple[object, ...], Strip] = OrderedDict()
+        self._last_reported: int | None = -1
+        self._generation = 0
+
+    # -- the index --------------------------------------------------------------------------
+
+    @property
+    def ids(self) -> Sequence[int]:
+        return self._ids
+
+    @property
+    def current_id(self) -> int | None:
+        if 0 <= self.cursor < len(self._ids):
+            return self._ids[self.cursor]
+        return None
+
+    def set_ids(self, ids: list[int], *, keep: int | None = None, reset: bool = False) -> None:
+        """Replace the index. The cursor stays on ``keep`` (default: the current conversation)
+        when it is still listed, otherwise on the same position; ``reset`` moves it to the top.
+        Cached rows are kept for display but fetched again."""
+        keep = self.current_id if keep is None else keep
+        position = self.cursor
+        self._ids = ids
+        self.invalidate()
+        self.virtual_size = Size(self.size.width, len(ids))
+        if reset:
+            new_cursor = 0
+        else:
+            try:
+                new_cursor = ids.index(keep) if keep is not None else position
+            except ValueError:
+                new_cursor = position
+        new_cursor = max(0, min(new_cursor, len(ids) - 1))
+        self.set_reactive(QueueView.cursor, new_cursor)
+        if reset:
+            self.scroll_to(y=0, animate=False, force=True)
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self._report_cursor()
+
+    def invalidate(self) -> None:
+        """Mark every cached row stale: they still show, and are fetched again when seen."""
+        self._generation += 1
+        self._fresh.clear()
+        self._strips.clear()
+        self.refresh()
+
+    def row(self, conversation_id: int) -> ConversationRow | None:
+        return self._rows.get(conversation_id)
+
+    # -- cursor -----------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_line(old)
+        self.refresh_line(new)
+        self._scroll_cursor_into_view()
+        self._report_cursor()
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = self.scrollable_content_region.height or self.size.height
+        if height <= 0:
+            return
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, force=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, force=True)
+
+    def _report_cursor(self) -> None:
+        current = self.current_id
+        if current != self._last_reported:
+            self._last_reported = current
+            self.post_message(self.CursorMoved(current))
+
+    def move_cursor(self, delta: int) -> None:
+        if self._ids:
+            self.cursor = max(0, min(self.cursor + delta, len(self._ids) - 1))
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(-1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_up(self) -> None:
+        self.move_cursor(-max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_cursor(-len(self._ids))
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self._ids))
+
+    def action_open_conversation(self) -> None:
+        current = self.current_id
+        if current is not None:
+            self.post_message(self.Opened(current))
+
+    def on_click(self, event: object) -> None:
+        offset = getattr(event, "y", None)
+        if offset is None:
+            return
+        index = round(self.scroll_y) + int(offset)
+        if 0 <= index < len(self._ids):
+            self.cursor = index
+
+    def on_focus(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._ids))
+        self._scroll_cursor_into_view()
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width or self.size.width
+        index = round(self.scroll_y) + y
+        base = self.rich_style
+        if not self._ids:
+            if y == 0:
+                text = Text(" " + self.empty_text, end="")
+                style = self.get_component_rich_style("queue-view--empty")
+                return self._to_strip(text, width, base + style)
+            return Strip.blank(width, base)
+        if index >= len(self._ids):
+            return Strip.blank(width, base)
+        conversation_id = self._ids[index]
+        if conversation_id not in self._fresh:
+            self._want(index)
+        row = self._rows.get(conversation_id)
+        selected = index == self.cursor
+        now = self._clock()
+        key = (row, conversation_id, width, selected, self.has_focus, int(now // 30))
+        strip = self._strips.get(key)
+        if strip is not None:
+            self._strips.move_to_end(key)
+            return strip
+        if row is None:
+            text = Text(f"   #{conversation_id} …", end="")
+            style = base + self.get_component_rich_style("queue-view--placeholder")
+        else:
+            text = queue_row(row, now, width)
+            style = base
+        if selected:
+            style += self.get_component_rich_style(
+                "queue-view--cursor" if self.has_focus else "queue-view--cursor-blurred"
+            )
+        strip = self._to_strip(text, width, style)
+        self._strips[key] = strip
+        if len(self._strips) > 400:
+            self._strips.popitem(last=False)
+        return strip
+
+    def _to_strip(self, text: Text, width: int, style: Style) -> Strip:
+        segments = list(text.render(self.app.console))
+        strip = Strip(segments, text.cell_len).crop_extend(0, width, None)
+        return Strip(Segment.apply_style(strip, style), strip.cell_length)
+
+    # -- lazy loading -----------------------------------------------------------------------
+
+    def _want(self, index: int) -> None:
+        start = index - index % self.window
+        if start in self._loading:
+            return
+        self._wanted.add(start)
+        if not self._fetch_scheduled:
+            self._fetch_scheduled = True
+            self.call_later(self._start_fetches)
+
+    def _start_fetches(self) -> None:
+        self._fetch_scheduled = False
+        wanted, self._wanted = self._wanted, set()
+        for start in sorted(wanted):
+            if start in self._loading:
+                continue
+            self._loading.add(start)
+            self.run_worker(self._fetch_window(start), group="queue-rows", exit_on_error=False)
+
+    async def _fetch_window(self, start: int) -> None:
+        ids = self._ids[start : start + self.window]
+        generation = self._generation
+        try:
+            rows = await self._fetch_rows(ids)
+        except AgentConsoleError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        finally:
+            self._loading.discard(start)
+        for conversation_id, row in rows.items():
+            self._rows[conversation_id] = row
+            self._rows.move_to_end(conversation_id)
+        if generation == self._generation:
+            self._fresh.update(ids)
+        else:
+            self._strips.clear()
+        while len(self._rows) > self._cache_size:
+            evicted, _ = self._rows.popitem(last=False)
+            self._fresh.discard(evicted)
+        top = round(self.scroll_y)
+        height = self.size.height
+        if start < top + height and start + self.window > top:
+            self.refresh()

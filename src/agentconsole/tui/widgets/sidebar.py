@@ -1,0 +1,161 @@
+"""The sidebar: the views of the queue with live counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.events import Click
+from textual.message import Message
+from textual.widget import Widget
+
+from ...models import View
+from ...sanitize import one_line
+from ..formatting import fit, kind_icon
+
+#: The fixed views, in the order the sidebar lists them.
+FIXED_VIEWS: tuple[tuple[View, str], ...] = (
+    (View("mine"), "Mine"),
+    (View("unassigned"), "Unassigned"),
+    (View("open"), "All open"),
+    (View("pending"), "Pending"),
+    (View("snoozed"), "Snoozed"),
+    (View("closed"), "Closed"),
+)
+
+
+def view_label(view: View, kinds: Mapping[str, str] | None = None) -> str:
+    """A plain label for a view (outside names cleaned; for Text, never markup)."""
+    for fixed, label in FIXED_VIEWS:
+        if fixed == view:
+            return label
+    if view.kind == "channel":
+        icon = kind_icon((kinds or {}).get(view.arg, ""))
+        return f"{icon} {one_line(view.arg)}"
+    if view.kind == "tag":
+        return f"#{one_line(view.arg)}"
+    if view.kind == "search":
+        return f"Search: {one_line(view.arg)}"
+    if view.kind == "all":
+        return "Everything"
+    return one_line(view.key)
+
+
+def list_views(counts: Mapping[str, int], current: View | None = None) -> list[View]:
+    """Every view the sidebar shows: the fixed ones, each channel, each tag in use."""
+    views = [view for view, _ in FIXED_VIEWS]
+    channels = sorted(key.split(":", 1)[1] for key in counts if key.startswith("channel:"))
+    tags = sorted(key.split(":", 1)[1] for key in counts if key.startswith("tag:"))
+    views += [View("channel", name) for name in channels]
+    if current is not None and current.kind == "tag" and current.arg not in tags:
+        tags = sorted([*tags, current.arg])
+    views += [View("tag", tag) for tag in tags]
+    return views
+
+
+class Sidebar(Widget):
+    """Views with counts. Attributes down: :meth:`update_views`; messages up:
+    :class:`Selected` when a view is clicked."""
+
+    COMPONENT_CLASSES = {
+        "sidebar--heading",
+        "sidebar--current",
+        "sidebar--count",
+        "sidebar--zero",
+    }
+
+    DEFAULT_CSS = """
+    Sidebar {
+        width: 26;
+        height: 1fr;
+        padding: 0 1;
+        background: $panel;
+    }
+    Sidebar > .sidebar--heading {
+        color: $text-muted;
+        text-style: bold;
+    }
+    Sidebar > .sidebar--current {
+        background: $accent 45%;
+        text-style: bold;
+    }
+    Sidebar > .sidebar--count {
+        color: $text;
+    }
+    Sidebar > .sidebar--zero {
+        color: $text-muted;
+    }
+    """
+
+    class Selected(Message):
+        def __init__(self, view: View) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.views: list[View] = []
+        self.counts: dict[str, int] = {}
+        self.kinds: dict[str, str] = {}
+        self.current: View = View("open")
+        self._line_views: list[View | None] = []
+
+    def update_views(
+        self, counts: Mapping[str, int], current: View, kinds: Mapping[str, str] | None = None
+    ) -> None:
+        self.counts = dict(counts)
+        self.current = current
+        if kinds is not None:
+            self.kinds = dict(kinds)
+        self.views = list_views(self.counts, current)
+        self.refresh()
+
+    def step(self, delta: int) -> View:
+        """The view ``delta`` places after the current one (wrapping)."""
+        if not self.views:
+            return self.current
+        try:
+            index = self.views.index(self.current)
+        except ValueError:
+            index = -1 if delta > 0 else 0
+        return self.views[(index + delta) % len(self.views)]
+
+    def render(self) -> Text:
+        width = max(4, self.content_region.width or 24)
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        heading = self.get_component_rich_style("sidebar--heading")
+        current = self.get_component_rich_style("sidebar--current")
+        count_style = self.get_component_rich_style("sidebar--count")
+        zero = self.get_component_rich_style("sidebar--zero")
+        self._line_views = []
+        section = ""
+        for view in self.views:
+            group = {"channel": "Channels", "tag": "Tags"}.get(view.kind, "Views")
+            if group != section:
+                if section:
+                    text.append("\n")
+                    self._line_views.append(None)
+                text.append(group.upper() + "\n", style=heading)
+                self._line_views.append(None)
+                section = group
+            count = self.counts.get(view.key, 0)
+            number = str(count)
+            label = fit(view_label(view, self.kinds), width - len(number) - 1)
+            line = Text(end="")
+            line.append(label + " ")
+            line.append(number, style=count_style if count else zero)
+            if view == self.current:
+                line.stylize(current)
+            text.append_text(line)
+            text.append("\n")
+            self._line_views.append(view)
+        if self.current not in self.views:
+            text.append("\n")
+            text.append(fit(view_label(self.current, self.kinds), width), style=current)
+        return text
+
+    def on_click(self, event: Click) -> None:
+        if 0 <= event.y < len(self._line_views):
+            view = self._line_views[event.y]
+            if view is not None:
+                self.post_message(self.Selected(view))

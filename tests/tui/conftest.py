@@ -1,0 +1,100 @@
+"""Helpers for driving the real TUI with Pilot on a temp store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from agentconsole.plugin import Capabilities
+from agentconsole.tui.app import AgentConsoleApp
+
+from .seed import make_config, seed_basic
+
+SIZE = (120, 40)
+
+
+class FakeRunner:
+    """Stands in for the sync runner: records nudges, reports chosen capabilities."""
+
+    def __init__(self, capabilities: dict[str, Capabilities] | None = None) -> None:
+        self.started = False
+        self.stopped = False
+        self.nudged: list[str] = []
+        self._capabilities = capabilities or {}
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    def nudge(self, channel_name: str) -> None:
+        self.nudged.append(channel_name)
+
+    def capabilities(self, channel_name: str) -> Capabilities | None:
+        return self._capabilities.get(channel_name)
+
+
+def make_app(
+    path: Path,
+    *,
+    agent: str = "alice",
+    keys: dict[str, str] | None = None,
+    runner: FakeRunner | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AgentConsoleApp:
+    return AgentConsoleApp(
+        path,
+        make_config(agent, keys),
+        (lambda store: runner) if runner is not None else None,
+        clock=clock,
+        poll_interval=0.2,
+    )
+
+
+async def wait_for(pilot: Pilot[object], predicate: Callable[[], object],
+                   timeout: float = 3.0) -> None:
+    """Let the app run until ``predicate()`` is true (fails after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: S110 - widgets may not exist yet
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        await pilot.pause(0.05)
+
+
+def screen_text(app: AgentConsoleApp) -> str:
+    """What the terminal shows, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def ready(pilot: Pilot[object]) -> None:
+    """Wait until the queue has its rows on screen."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.main_screen is not None  # type: ignore[attr-defined]
+                   and app.main_screen.queue.ids
+                   and all(app.main_screen.queue.row(i) for i in app.main_screen.queue.ids[:3]))
+    await pilot.pause(0.1)
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.db"
+
+
+@pytest.fixture
+async def seeded(store_path: Path) -> tuple[Path, dict[str, int]]:
+    ids = await seed_basic(store_path)
+    return store_path, ids
+
+
+__all__ = ["FakeRunner", "SIZE", "make_app", "ready", "screen_text", "wait_for", "asyncio"]
