@@ -1,0 +1,358 @@
+"""Agent actions from the keyboard: reply, note, assign, snooze, close, tag, priority…"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from agentconsole.models import View
+from agentconsole.plugin import Capabilities
+from agentconsole.tui.screens.help import HelpScreen
+from agentconsole.tui.screens.prompts import ChoiceScreen, ConfirmScreen, PromptScreen
+from agentconsole.tui.widgets.conversation import MessageBox
+
+from .conftest import SIZE, FakeRunner, make_app, ready, screen_text, wait_for
+from .seed import open_store
+
+
+async def detail_of(app, conversation_id):
+    return await app.store.conversation(conversation_id)
+
+
+async def outbox_states(app) -> list[tuple[int, str]]:
+    return await app.store.run_sync(
+        lambda conn: conn.execute("SELECT message_id, state FROM outbox ORDER BY id").fetchall()
+    )
+
+
+async def test_reply_is_queued_shown_and_sent_at_once(seeded) -> None:
+    path, ids = seeded
+    runner = FakeRunner()
+    app = make_app(path, runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        assert runner.started
+        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        assert screen.composer.text_area.has_focus
+        await pilot.press(*"Try resetting your password.")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not screen.composer.is_open)
+        await wait_for(pilot, lambda: "queued" in screen_text(app))
+        assert "Try resetting your password." in screen_text(app)
+        assert runner.nudged == ["support"]
+        states = await outbox_states(app)
+        assert len(states) == 1 and states[0][1] == "queued"
+        detail = await detail_of(app, ids["login"])
+        assert detail.messages[-1].direction == "out"
+        assert detail.messages[-1].body == "Try resetting your password."
+    assert runner.stopped
+
+
+async def test_note_is_added_and_styled_apart(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("n")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        assert screen.composer.has_class("-note")
+        await pilot.press(*"Customer is on the legacy plan")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(b.has_class("-note") for b in screen.pane.query(MessageBox)))
+        note = next(b for b in screen.pane.query(MessageBox) if b.has_class("-note"))
+        assert note.border_title == "Internal note"
+        assert "Customer is on the legacy plan" in screen_text(app)
+        assert "Internal note" in screen_text(app)
+        assert await outbox_states(app) == []  # a note is never sent
+
+
+async def test_empty_reply_is_refused_with_a_notification(seeded) -> None:
+    path, _ = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.main_screen.composer.is_open)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any("empty reply" in str(n.message)
+                                          for n in app._notifications))
+        assert app.main_screen.composer.is_open
+
+
+async def test_assign_to_me_moves_it_to_mine(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("j")  # refund
+        await pilot.press("a")
+        await wait_for(pilot, lambda: screen.counts.get("mine") == 1)
+        await pilot.press("K", "K")  # previous views: Unassigned, then Mine
+        await wait_for(pilot, lambda: screen.view == View("mine")
+                       and list(screen.queue.ids) == [ids["refund"]])
+        assert (await detail_of(app, ids["refund"])).row.assignee == "alice"
+
+
+async def test_assign_owned_by_someone_else_asks_before_taking_over(seeded) -> None:
+    path, ids = seeded
+    other = await open_store(path, agent="bob")
+    await other.assign(ids["login"], "bob")
+    await other.close()
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "assigned to bob" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert (await detail_of(app, ids["login"])).row.assignee == "bob"
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.main_screen.counts.get("mine") == 1)
+        assert (await detail_of(app, ids["login"])).row.assignee == "alice"
+
+
+async def test_snooze_in_2h_moves_it_to_snoozed(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press(*"yesterday-ish")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, PromptScreen)  # not accepted, error shown inline
+        prompt = app.screen
+        prompt.query_one("Input").value = ""
+        await pilot.press(*"in 2h")
+        await pilot.pause(0.1)
+        assert "→" in screen_text(app)  # the preview of when it wakes
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.counts.get("snoozed") == 1)
+        row = (await detail_of(app, ids["login"])).row
+        assert row.status == "snoozed"
+        assert abs(row.snooze_until - (time.time() + 7200)) < 120
+        assert ids["login"] not in screen.queue.ids
+
+
+async def test_close_and_reopen(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("c")
+        await wait_for(pilot, lambda: screen.counts.get("closed") == 1)
+        assert ids["login"] not in screen.queue.ids
+        # the cursor stays in place: the next conversation is under it
+        assert screen.queue.current_id == ids["refund"]
+        screen.switch_view(View("closed"))
+        await wait_for(pilot, lambda: list(screen.queue.ids) == [ids["login"]])
+        await pilot.press("o")
+        await wait_for(pilot, lambda: screen.counts.get("closed") == 0)
+        assert (await detail_of(app, ids["login"])).row.status == "open"
+
+
+async def test_tag_adds_and_removes(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("j", "t")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await pilot.press(*"+vip -billing")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "tag:vip" in app.main_screen.counts)
+        assert (await detail_of(app, ids["refund"])).row.tags == ("vip",)
+        assert "tag:billing" not in app.main_screen.counts
+
+
+async def test_priority_choice(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("G")  # the chat, normal priority, last
+        assert screen.queue.current_id == ids["chat"]
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("u")
+        # urgent now: right after the other urgent one, which has waited longer
+        await wait_for(pilot, lambda: list(screen.queue.ids[:2]) == [ids["login"], ids["chat"]])
+        assert (await detail_of(app, ids["chat"])).row.priority == 0
+        assert screen.queue.current_id == ids["chat"]  # the cursor followed it
+
+
+async def test_failed_reply_shows_reason_and_R_retries(seeded) -> None:
+    path, ids = seeded
+    store = await open_store(path)
+    message_id = await store.queue_reply(ids["login"], "We are on it.")
+    claimed = await store.claim_due_replies("support")
+    await store.mark_failed(claimed[0].id, "550 mailbox unavailable")
+    await store.close()
+    runner = FakeRunner()
+    app = make_app(path, runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
+        text = screen_text(app)
+        assert "failed" in text and "550 mailbox unavailable" in text
+        assert any(b.has_class("-failed") for b in screen.pane.query(MessageBox))
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "◷ queued" in screen_text(app))
+        assert (message_id, "queued") in await outbox_states(app)
+        assert runner.nudged == ["support"]
+
+
+async def test_read_only_channel_has_no_reply_box(seeded) -> None:
+    path, ids = seeded
+    runner = FakeRunner({"community": Capabilities(reply=False, read_only=True)})
+    app = make_app(path, runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("j", "j")
+        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["forum"])
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert not screen.composer.is_open
+        text = screen_text(app)
+        assert "read-only" in text and "https://forum.example.com/t/export/1" in text
+        await pilot.press("n")  # notes are still possible
+        await wait_for(pilot, lambda: screen.composer.is_open)
+
+
+async def test_search_narrows_the_queue_and_escape_returns(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("slash")
+        await pilot.press(*"invoice")
+        await wait_for(pilot, lambda: list(screen.queue.ids) == [ids["chat"]])
+        assert screen.view == View("search", "invoice")
+        await pilot.press("enter")
+        assert screen.queue.has_focus
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen.view == View("open") and len(screen.queue.ids) == 4)
+
+
+async def test_draft_survives_closing_the_conversation_and_a_restart(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        await pilot.press(*"Half-written answer")
+        await pilot.press("escape")  # leave the composer: the draft is kept
+        assert not screen.composer.is_open
+        await pilot.press("escape", "j", "k", "r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        assert screen.composer.body == "Half-written answer"
+        await pilot.press(*" and more")
+        await pilot.press("ctrl+q")  # quit while typing
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        assert screen.composer.body == "Half-written answer and more"
+        assert screen.composer.conversation_id == ids["login"]
+
+
+async def test_live_arrival_from_another_process_appears_without_a_key(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        other = await open_store(path, agent="sync")
+        from .seed import message
+
+        report = await other.ingest("support", [message(
+            "live-1", "Is this thing on?", subject="Brand new question",
+            name="Fay Fresh", address="fay@example.com", hours_ago=100,
+        )])
+        await other.close()
+        new_id = report.created[0]
+        started = time.monotonic()
+        await wait_for(pilot, lambda: new_id in screen.queue.ids, timeout=2.0)
+        assert time.monotonic() - started < 1.5
+        await wait_for(pilot, lambda: "Brand new question" in screen_text(app))
+        assert screen.counts["open"] == 5
+
+
+async def test_a_remapped_key_works_and_the_old_one_does_not(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, keys={"close": "x", "cursor_down": "ctrl+n,down"})
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        assert screen.counts.get("closed") == 0
+        await pilot.press("j")
+        assert screen.queue.cursor == 0
+        await pilot.press("ctrl+n")
+        assert screen.queue.cursor == 1
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.counts.get("closed") == 1)
+        assert (await detail_of(app, ids["refund"])).row.status == "closed"
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = screen_text(app)
+        assert re.search(r"\bx +Close\b", shown)
+        assert not re.search(r"\bc +Close\b", shown)
+        assert re.search(r"\^n ↓ +Next conversation", shown)
+
+
+async def test_help_lists_every_key_from_the_bindings(seeded) -> None:
+    from agentconsole.keymap import ACTIONS
+
+    path, _ = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        sections = app.help_sections()
+        described = {description for _, rows in sections for _, description in rows}
+        assert {action.description for action in ACTIONS} <= described
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_runs_actions_and_goes_to_views(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("ctrl+p")
+        await pilot.press(*"view: pending")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.view == View("pending"))
+        screen.switch_view(View("open"))
+        await wait_for(pilot, lambda: len(screen.queue.ids) == 4)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"close")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.counts.get("closed") == 1)
+        assert (await detail_of(app, ids["login"])).row.status == "closed"
