@@ -1,0 +1,301 @@
+"""The website chat / API channel: customer messages arrive as signed JSON over HTTP, agent
+replies leave as signed JSON POSTed to a callback URL.
+
+A chat widget, a Telegram or Slack bridge or a shell script feeds the queue with
+``POST /messages`` and a body such as::
+
+    {"id": "m-1", "conversation": "c-42",
+     "author": {"id": "u-7", "name": "Ada", "email": "ada@example.com"},
+     "text": "Hello", "sent_at": "2026-11-20T09:00:00Z"}
+
+signed with ``X-Signature: sha256=<hex HMAC-SHA256 of the raw body under the channel's
+secret>``. The endpoint answers ``202`` only once the message is committed to the store, so
+a sender that sees 202 may forget the message; anything else means nothing was stored and
+the sender should retry (a repeated ``id`` is stored once and answered 202 again).
+``GET /health`` answers 200 while the endpoint runs.
+
+Replies are POSTed to ``callback_url`` as ``{"id", "conversation", "in_reply_to", "text",
+"author": {"name"}, "sent_at"}``, signed the same way and with the same ``id`` (also sent as
+``Idempotency-Key``) on every retry, so the receiver can drop repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from agentconsole.plugin import (
+    Author,
+    Capabilities,
+    ChannelContext,
+    ChannelPlugin,
+    FetchResult,
+    Identity,
+    InboundMessage,
+    Option,
+    OutboundMessage,
+    PermanentError,
+    SendResult,
+    TemporaryError,
+)
+
+from .signed_http import (
+    HttpEndpoint,
+    json_error,
+    parse_listen,
+    read_limited,
+    retry_after,
+    sign,
+    signature_matches,
+)
+
+__all__ = ["ApiChannel", "MessageError", "parse_message"]
+
+#: Longest ``id``, ``conversation`` or author ``id`` accepted, in characters.
+MAX_ID_LENGTH = 256
+USER_AGENT = "agentconsole-api/1"
+
+
+class MessageError(ValueError):
+    """A request body that is not a valid customer message; the text says what is wrong."""
+
+
+def _identifier(data: dict[str, Any], key: str, where: str = "") -> str:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MessageError(f"{where}{key} must be a non-empty string")
+    text = str(value).strip()
+    if not text:
+        raise MessageError(f"{where}{key} must be a non-empty string")
+    if len(text) > MAX_ID_LENGTH:
+        raise MessageError(f"{where}{key} is longer than {MAX_ID_LENGTH} characters")
+    return text
+
+
+def _sent_at(value: Any) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise MessageError("sent_at is out of range") from None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise MessageError(
+                "sent_at must be an ISO 8601 time such as 2026-11-20T09:00:00Z "
+                "or a Unix timestamp"
+            ) from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise MessageError("sent_at must be an ISO 8601 string or a Unix timestamp")
+
+
+def parse_message(channel: str, body: bytes) -> InboundMessage:
+    """The inbound message a ``POST /messages`` body describes; raises :class:`MessageError`."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MessageError(f"the body is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise MessageError("the body must be a JSON object")
+    external_id = _identifier(data, "id")
+    conversation = _identifier(data, "conversation")
+    author = data.get("author")
+    if not isinstance(author, dict):
+        raise MessageError('author must be an object such as {"id": "u-7", "name": "Ada"}')
+    author_id = _identifier(author, "id", "author.")
+    name = author.get("name", "")
+    if not isinstance(name, str):
+        raise MessageError("author.name must be a string")
+    identities = [Identity(f"api:{channel}", author_id)]
+    email = author.get("email")
+    if email is not None:
+        if not isinstance(email, str) or "@" not in email or len(email) > 320:
+            raise MessageError("author.email must be an email address")
+        identities.append(Identity("email", email.strip()))
+    text = data.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise MessageError("text must be a non-empty string")
+    return InboundMessage(
+        external_id=external_id,
+        author=Author(name.strip() or author_id, tuple(identities)),
+        body=text,
+        sent_at=_sent_at(data.get("sent_at")),
+        thread_key=conversation,
+        raw=body,
+    )
+
+
+class ApiChannel(ChannelPlugin):
+    """Signed JSON over HTTP in, signed JSON POSTed to a callback URL out."""
+
+    type_name = "api"
+    kind = "chat"
+    capabilities = Capabilities(reply=True, push=True)
+    options = (
+        Option("listen", str, "address and port the HTTP endpoint listens on",
+               default="127.0.0.1:8088"),
+        Option("secret", str, "shared key signing requests and replies (HMAC-SHA256)",
+               secret=True, required=True),
+        Option("callback_url", str, "URL replies are POSTed to as signed JSON "
+               "(empty: the channel cannot reply)", default=""),
+        Option("max_body", int, "largest accepted request body, in bytes", default=65536),
+        Option("timeout", float, "seconds allowed for each callback request", default=15.0),
+    )
+    #: Messages are pushed to the endpoint; fetch only keeps it running.
+    poll_interval = 3600.0
+
+    def __init__(self, context: ChannelContext) -> None:
+        super().__init__(context)
+        options = context.options
+        where = f"[channels.{context.name}]"
+        self.where = where
+        host, port = parse_listen(str(options.get("listen") or "127.0.0.1:8088"), where)
+        self.callback_url = str(options.get("callback_url") or "").strip()
+        if self.callback_url and not self.callback_url.startswith(("http://", "https://")):
+            raise PermanentError(
+                f"{where} callback_url = {self.callback_url!r} must be an http:// or https:// URL"
+            )
+        self.max_body = int(options.get("max_body") or 65536)
+        self.timeout = float(options.get("timeout") or 15.0)
+        self.endpoint = HttpEndpoint(
+            host, port,
+            [web.post("/messages", self._receive), web.get("/health", self._health)],
+            describe=f"listen in {where}", logger=self.log,
+        )
+        self._secret: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = asyncio.Event()
+
+    # -- receiving --------------------------------------------------------------------------
+
+    async def _signing_key(self) -> str:
+        """The secret, resolved off the event loop (its command may take a while)."""
+        if self._secret is None:
+            self._secret = await asyncio.to_thread(self.context.secret, "secret")
+        return self._secret
+
+    async def fetch(self, cursor: str | None) -> FetchResult:
+        """Start the endpoint if it is not running; messages arrive through it, not here."""
+        if not self.endpoint.running:
+            await self._signing_key()
+            await self.endpoint.start()
+        return FetchResult((), cursor)
+
+    async def wait_for_activity(self, timeout: float) -> None:
+        """Sleep while the endpoint serves. Stops the endpoint if the core cancels the wait
+        (the channel stopped or its lease went to another process), so the next ``fetch``
+        starts it afresh."""
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), timeout)
+        except asyncio.CancelledError:
+            await self.endpoint.stop()
+            raise
+
+    def _reject(self, request: web.Request, status: int, reason: str) -> web.Response:
+        self.log.warning(
+            "%s: rejected POST /messages from %s: %d %s", self.name, request.remote, status, reason
+        )
+        return json_error(status, reason)
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        body = await read_limited(request, self.max_body)
+        if body is None:
+            return self._reject(
+                request, 413, f"the body is larger than {self.max_body} bytes"
+            )
+        secret = await self._signing_key()
+        if not signature_matches(secret, body, request.headers.get("X-Signature")):
+            return self._reject(
+                request, 401,
+                "missing or wrong X-Signature: send sha256=<hex HMAC-SHA256 of the raw body>",
+            )
+        if request.content_type != "application/json":
+            return self._reject(
+                request, 415, f"Content-Type must be application/json, not {request.content_type}"
+            )
+        try:
+            message = parse_message(self.name, body)
+        except MessageError as error:
+            return self._reject(request, 400, str(error))
+        try:
+            await self.context.ingest([message])
+        except Exception:
+            self.log.exception("%s: could not store message %s", self.name, message.external_id)
+            return json_error(503, "the message could not be stored; retry later")
+        return web.json_response({"status": "accepted", "id": message.external_id}, status=202)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "channel": self.name})
+
+    # -- replying ---------------------------------------------------------------------------
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._session
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """POST the reply to ``callback_url``; 2xx is delivered, 408/429/5xx and network
+        failures are retried (honouring ``Retry-After``), other answers fail the reply."""
+        if not self.callback_url:
+            raise PermanentError(
+                f"channel {self.name} has no callback_url, so replies cannot be delivered — "
+                f"set callback_url in {self.where}"
+            )
+        if not message.thread_key:
+            raise PermanentError("this conversation has no API conversation id to answer")
+        payload = {
+            "id": message.idempotency_key,
+            "conversation": message.thread_key,
+            "in_reply_to": message.in_reply_to,
+            "text": message.body,
+            "author": {"name": message.author_name},
+            "sent_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        headers = {
+            "Content-Type": "application/json",
+            "X-Signature": sign(await self._signing_key(), body),
+            "Idempotency-Key": message.idempotency_key,
+        }
+        try:
+            async with self._client().post(self.callback_url, data=body, headers=headers) as reply:
+                status = reply.status
+                text = (await reply.content.read(300)).decode("utf-8", "replace").strip()
+                wait = retry_after(reply.headers)
+        except TimeoutError:
+            raise TemporaryError(
+                f"the callback {self.callback_url} did not answer within {self.timeout:.0f}s"
+            ) from None
+        except aiohttp.ClientError as error:
+            raise TemporaryError(f"cannot reach the callback {self.callback_url}: {error}") from None
+        if 200 <= status < 300:
+            return SendResult(external_id=message.idempotency_key)
+        detail = f"the callback {self.callback_url} answered {status}" + (
+            f": {text}" if text else ""
+        )
+        if status in (408, 425, 429) or status >= 500:
+            raise TemporaryError(detail, retry_after=wait)
+        if status in (401, 403):
+            detail += f" — does it use the same secret as secret_command in {self.where}?"
+        raise PermanentError(detail)
+
+    async def close(self) -> None:
+        self._closed.set()
+        await self.endpoint.stop()
+        if self._session is not None:
+            await self._session.close()
