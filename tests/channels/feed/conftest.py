@@ -1,0 +1,87 @@
+"""Fixtures for the feed channel: real feed files, served over real loopback HTTP with
+ETag / Last-Modified, and a sync runner for a feed channel."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentconsole_feed import FeedChannel
+from aiohttp import web
+
+from agentconsole import config as config_module
+from agentconsole.store import Store
+from agentconsole.sync import SyncRunner
+
+DATA = Path(__file__).parent / "data"
+LAST_MODIFIED = "Fri, 20 Nov 2026 09:30:00 GMT"
+
+
+def feed_file(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+@dataclass
+class FeedServer:
+    """Serves ``documents`` (path → (content type, bytes)) like a real web server does:
+    a strong ETag and Last-Modified, 304 on a matching conditional GET."""
+
+    base: str = ""
+    documents: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str], int]] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        document = self.documents.get(request.path)
+        if document is None:
+            self.requests.append((request.path, dict(request.headers), 404))
+            return web.Response(status=404, text="Not Found")
+        content_type, body = document
+        body = body.replace(b"TRACKER", self.base.encode())
+        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+        if request.headers.get("If-None-Match") == etag:
+            self.requests.append((request.path, dict(request.headers), 304))
+            return web.Response(status=304, headers={"ETag": etag})
+        self.requests.append((request.path, dict(request.headers), 200))
+        return web.Response(body=body, headers={"Content-Type": content_type, "ETag": etag,
+                                                "Last-Modified": LAST_MODIFIED})
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    server = FeedServer()
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", server.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    server.base = f"http://127.0.0.1:{port}"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def feed_runner(store: Store) -> AsyncIterator[Any]:
+    """``make(url, **options)`` → a SyncRunner with one feed channel named ``news``."""
+    runners: list[SyncRunner] = []
+
+    def make(url: str, **options: Any) -> SyncRunner:
+        data = {"agent": {"name": "alice"}, "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
+                "channels": {"news": {"type": "feed", "url": url, **options}}}
+        runner = SyncRunner(store, config_module.parse(data, "test.toml"),
+                            plugin_classes={"feed": FeedChannel})
+        runners.append(runner)
+        return runner
+
+    try:
+        yield make
+    finally:
+        for runner in runners:
+            await runner.stop()
