@@ -1,0 +1,503 @@
+"""The Discourse channel: topics and posts of chosen categories as forum conversations.
+
+Polls ``/latest.json`` (or ``/c/{slug}/{id}.json`` per category), newest activity first,
+page by page until it reaches what it has seen; reads each changed topic's new posts from
+``/t/{id}.json`` and ``/t/{id}/posts.json?post_ids[]=…``. One conversation per topic
+(thread key = topic id), one message per post (external id = post id). The cursor is JSON:
+the ``bumped_at`` watermark, each topic's last post number, and the topics still to read
+when a backlog is read in batches.
+
+Replies are posted with ``POST /posts.json`` as replies to the post answered, with a hidden
+marker ``<!-- agentconsole:KEY -->`` at the end of the raw text: Discourse's duplicate guard
+does not apply to staff API keys, so before a retry ``find_sent`` looks for the marker
+among the topic's recent posts by the API user.
+
+Webhooks are an alternative to waiting for the next poll: with ``webhook_listen`` and
+``webhook_secret`` set, ``post_created`` events signed with
+``X-Discourse-Event-Signature: sha256=…`` are stored as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentconsole_api.signed_http import (
+    HttpEndpoint,
+    json_error,
+    parse_listen,
+    read_limited,
+    signature_matches,
+)
+from agentconsole_feed.html_text import html_to_text
+from aiohttp import web
+
+from agentconsole.plugin import (
+    Author,
+    Capabilities,
+    ChannelContext,
+    ChannelPlugin,
+    FetchResult,
+    Identity,
+    InboundMessage,
+    Option,
+    OutboundMessage,
+    PermanentError,
+    SendResult,
+)
+
+from .client import DiscourseClient, NotFound
+
+__all__ = ["DiscourseChannel", "marker"]
+
+#: Topics read per fetch; a larger backlog is read in several batches (``more``).
+TOPICS_PER_FETCH = 20
+#: Posts asked for in one ``posts.json`` call (Discourse's own chunk size).
+POSTS_PER_CALL = 20
+#: Topic-list pages read per listing at most.
+MAX_PAGES = 50
+#: Topics whose last post number the cursor remembers.
+MAX_REMEMBERED_TOPICS = 5000
+#: How far back ``find_sent`` looks in a topic, in posts.
+FIND_SENT_WINDOW = 50
+#: Largest webhook body accepted.
+MAX_WEBHOOK_BODY = 2 * 1024 * 1024
+#: Post types: 1 regular, 2 moderator action, 3 small action ("closed the topic"), 4 whisper.
+STORED_POST_TYPES = (1, 2)
+SYSTEM_USERS = ("system", "discobot")
+_MARKER = re.compile(r"\s*<!--\s*agentconsole:[^>]*-->\s*$")
+
+
+def marker(idempotency_key: str) -> str:
+    """The hidden HTML comment that identifies one reply in its raw text."""
+    return f"<!-- agentconsole:{idempotency_key} -->"
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """``since``: bumped_at up to which every listed topic has been read; ``topics``: last
+    post number read per topic; ``pending``: topics of the current listing still to read,
+    with ``next_since`` the watermark once they are."""
+
+    since: str | None = None
+    topics: dict[str, int] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+    next_since: str | None = None
+
+    def encode(self) -> str:
+        topics = self.topics
+        if len(topics) > MAX_REMEMBERED_TOPICS:
+            # Topic ids grow with time: forget the oldest.
+            keep = sorted(topics, key=int)[-MAX_REMEMBERED_TOPICS:]
+            topics = {key: topics[key] for key in keep}
+        return json.dumps({"since": self.since, "topics": topics, "pending": self.pending,
+                           "next_since": self.next_since}, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str | None) -> _Cursor:
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(data.get("since"), {str(k): int(v) for k, v in data["topics"].items()},
+                       [str(t) for t in data.get("pending", [])], data.get("next_since"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return cls()
+
+
+class DiscourseChannel(ChannelPlugin):
+    """Topics of a Discourse forum as conversations; replies posted into the topic."""
+
+    type_name = "discourse"
+    kind = "forum"
+    capabilities = Capabilities(reply=True, threads=True)
+    options = (
+        Option("url", str, "the forum's address, e.g. https://forum.example.com", required=True),
+        Option("api_username", str, "the user the API key acts as (replies are posted as it)",
+               required=True),
+        Option("api_key", str, "a Discourse API key for api_username", secret=True,
+               required=True),
+        Option("categories", list, "category slugs or ids to follow (empty: every category)",
+               default=[]),
+        Option("poll_interval", float, "seconds between polls", default=60.0),
+        Option("history_days", int, "on the first fetch, read topics active in this many days",
+               default=14),
+        Option("lookup_emails", bool, "link forum users to contacts by email (needs an admin "
+               "or moderator API key)", default=False),
+        Option("webhook_listen", str, "address and port for Discourse webhooks, e.g. "
+               "127.0.0.1:8089 (empty: poll only)", default=""),
+        Option("webhook_secret", str, "the secret set on the Discourse webhook", secret=True),
+        Option("timeout", float, "seconds allowed for each API call", default=30.0),
+    )
+    poll_interval = 60.0
+
+    def __init__(self, context: ChannelContext) -> None:
+        super().__init__(context)
+        options = context.options
+        where = f"[channels.{context.name}]"
+        self.where = where
+        url = str(options.get("url") or "").strip().rstrip("/")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PermanentError(f"{where} url = {url!r} must be the forum's http(s) address")
+        self.host = parts.netloc
+        self.namespace = f"discourse:{parts.hostname.lower()}"
+        self.username = str(options.get("api_username") or "").strip()
+        if not self.username:
+            raise PermanentError(f"{where} needs api_username")
+        self.categories = [str(c).strip().strip("/") for c in options.get("categories") or []]
+        interval = float(options.get("poll_interval") or 60.0)
+        if interval <= 0:
+            raise PermanentError(f"{where} poll_interval must be more than 0")
+        self.poll_interval = interval  # type: ignore[misc]  # per instance, from the option
+        self.history_days = int(options.get("history_days") or 14)
+        self.lookup_emails = bool(options.get("lookup_emails"))
+        self.client = DiscourseClient(
+            url, self.username, lambda: context.secret("api_key"),
+            timeout=float(options.get("timeout") or 30.0), where=where,
+        )
+        self._category_ids: dict[str, tuple[int, str]] | None = None
+        self._emails: dict[str, str | None] = {}
+        self.webhook: HttpEndpoint | None = None
+        self._webhook_secret: str | None = None
+        listen = str(options.get("webhook_listen") or "").strip()
+        has_secret = any(f"webhook_secret_{s}" in options for s in ("command", "env", "keyring"))
+        if listen and not has_secret:
+            raise PermanentError(
+                f"{where} webhook_listen needs webhook_secret_command (the secret set on the "
+                "Discourse webhook), so that only Discourse can post to it"
+            )
+        if listen:
+            host, port = parse_listen(listen, where, "webhook_listen")
+            self.webhook = HttpEndpoint(
+                host, port,
+                [web.get("/health", self._health), web.post("/{path:.*}", self._receive_webhook)],
+                describe=f"webhook_listen in {where}", logger=self.log,
+            )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def _categories(self) -> dict[str, tuple[int, str]]:
+        """Slug and id (as text) → (id, slug) of every category, subcategories included."""
+        if self._category_ids is None:
+            data = await self.client.get("/categories.json", {"include_subcategories": "true"})
+            found: dict[str, tuple[int, str]] = {}
+
+            def walk(categories: Iterable[dict[str, Any]]) -> None:
+                for category in categories:
+                    entry = (int(category["id"]), str(category["slug"]))
+                    found[str(category["slug"])] = entry
+                    found[str(category["id"])] = entry
+                    walk(category.get("subcategory_list") or [])
+
+            walk((data.get("category_list") or {}).get("categories") or [])
+            self._category_ids = found
+        return self._category_ids
+
+    async def _sources(self) -> list[str]:
+        """The topic-list paths to read: ``/latest.json`` or one per chosen category."""
+        if not self.categories:
+            return ["/latest.json"]
+        known = await self._categories()
+        paths = []
+        for wanted in self.categories:
+            entry = known.get(wanted.rsplit("/", 1)[-1])
+            if entry is None:
+                slugs = sorted({slug for _, slug in known.values()})
+                raise PermanentError(
+                    f"Discourse at {self.host} has no category {wanted!r} visible to "
+                    f"{self.username} — check categories in {self.where} "
+                    f"(available: {', '.join(slugs) or 'none'})"
+                )
+            paths.append(f"/c/{entry[1]}/{entry[0]}.json")
+        return paths
+
+    def _next_page(self, more_topics_url: Any) -> str | None:
+        """The JSON path of a topic list's next page; only paths on this forum."""
+        if not isinstance(more_topics_url, str) or not more_topics_url.startswith("/") \
+                or more_topics_url.startswith("//"):
+            return None
+        path, _, query = more_topics_url.partition("?")
+        base_path = urllib.parse.urlsplit(self.client.base_url).path
+        if base_path and path.startswith(base_path + "/"):
+            path = path[len(base_path):]  # a forum under a subfolder
+        if not path.endswith(".json"):
+            path += ".json"
+        return f"{path}?{query}" if query else path
+
+    async def _changed_topics(
+        self, state: _Cursor
+    ) -> tuple[list[tuple[datetime, str]], str | None]:
+        """Topics with posts not yet read, oldest activity first, and the new watermark."""
+        since = _time(state.since) or datetime.now(UTC) - timedelta(days=self.history_days)
+        changed: dict[str, datetime] = {}
+        newest = _time(state.since)
+        for source in await self._sources():
+            path: str | None = source
+            pages = 0
+            while path is not None and pages < MAX_PAGES:
+                pages += 1
+                data = await self.client.get(path)
+                topic_list = data.get("topic_list") or {}
+                reached_old = False
+                for topic in topic_list.get("topics") or []:
+                    bumped = _time(topic.get("bumped_at")) or _time(topic.get("last_posted_at"))
+                    if bumped is None:
+                        continue
+                    pinned = bool(topic.get("pinned") or topic.get("pinned_globally"))
+                    if bumped < since:
+                        reached_old = reached_old or not pinned
+                        continue
+                    topic_id = str(topic["id"])
+                    highest = int(topic.get("highest_post_number") or 0)
+                    if highest > state.topics.get(topic_id, 0):
+                        changed[topic_id] = max(bumped, changed.get(topic_id, bumped))
+                    newest = bumped if newest is None or bumped > newest else newest
+                if reached_old:
+                    break
+                path = self._next_page(topic_list.get("more_topics_url"))
+        ordered = sorted(((when, topic) for topic, when in changed.items()))
+        return ordered, newest.isoformat() if newest else state.since
+
+    async def _new_posts(self, topic_id: str, known: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The topic and its posts numbered above ``known``, in order."""
+        topic = await self.client.get(f"/t/{topic_id}.json", {"include_raw": "true"})
+        stream = topic.get("post_stream") or {}
+        posts = {int(p["id"]): p for p in stream.get("posts") or []}
+        missing = [int(i) for i in stream.get("stream") or [] if int(i) not in posts]
+        # Walk back from the end of the stream until the posts already read are reached.
+        end = len(missing)
+        while end > 0:
+            chunk = missing[max(0, end - POSTS_PER_CALL):end]
+            end -= len(chunk)
+            got = await self._posts_by_id(topic_id, chunk)
+            posts.update((int(p["id"]), p) for p in got)
+            if any(int(p.get("post_number") or 0) <= known for p in got):
+                break
+        new = [p for p in posts.values() if int(p.get("post_number") or 0) > known]
+        return topic, sorted(new, key=lambda p: int(p["post_number"]))
+
+    async def _posts_by_id(self, topic_id: str, ids: list[int]) -> list[dict[str, Any]]:
+        params: list[tuple[str, str | int]] = [("post_ids[]", i) for i in ids]
+        params.append(("include_raw", "true"))
+        data = await self.client.get(f"/t/{topic_id}/posts.json", params)
+        return list((data.get("post_stream") or {}).get("posts") or [])
+
+    async def _email_of(self, username: str) -> str | None:
+        if not self.lookup_emails or username.lower() == self.username.lower():
+            return None
+        if username not in self._emails:
+            try:
+                data = await self.client.get(f"/u/{urllib.parse.quote(username)}/emails.json")
+                email = data.get("email")
+                self._emails[username] = email if isinstance(email, str) and "@" in email else None
+            except PermanentError as error:
+                self.log.warning("%s: cannot read the email of %s (%s); lookup_emails is "
+                                 "turned off until restart", self.name, username, error)
+                self.lookup_emails = False
+                return None
+        return self._emails[username]
+
+    def post_url(self, slug: Any, topic_id: Any, post_number: Any) -> str:
+        return self.client.url(f"/t/{slug or 'topic'}/{topic_id}/{post_number}")
+
+    async def to_message(self, post: dict[str, Any], title: str, slug: Any) -> InboundMessage | None:
+        """The inbound message of one post, or ``None`` for a post that is not a message
+        (small actions such as "closed the topic", staff whispers) or is a reply agentconsole
+        itself posted (recognised by its marker)."""
+        if int(post.get("post_type") or 1) not in STORED_POST_TYPES or post.get("deleted_at"):
+            return None
+        username = str(post.get("username") or "")
+        from_agent = username.lower() == self.username.lower()
+        raw = post.get("raw")
+        if from_agent and not isinstance(raw, str):
+            with contextlib.suppress(NotFound):
+                raw = (await self.client.get(f"/posts/{post['id']}.json")).get("raw")
+        if from_agent and isinstance(raw, str) and _MARKER.search(raw):
+            # A reply agentconsole sent: the outbox already holds it and records its id.
+            return None
+        body = _MARKER.sub("", raw).strip() if isinstance(raw, str) else html_to_text(
+            str(post.get("cooked") or "")
+        )
+        identities = [Identity(self.namespace, username)]
+        email = await self._email_of(username)
+        if email:
+            identities.append(Identity("email", email))
+        topic_id = post.get("topic_id")
+        return InboundMessage(
+            external_id=str(post["id"]),
+            author=Author(str(post.get("name") or "").strip() or username, tuple(identities)),
+            body=body,
+            sent_at=_time(post.get("created_at")) or datetime.now(UTC),
+            subject=title,
+            thread_key=str(topic_id),
+            raw=json.dumps(post, ensure_ascii=False).encode("utf-8"),
+            automated=username.lower() in SYSTEM_USERS,
+            from_agent=from_agent,
+            url=self.post_url(post.get("topic_slug") or slug, topic_id, post.get("post_number")),
+        )
+
+    async def fetch(self, cursor: str | None) -> FetchResult:
+        """The new posts of up to :data:`TOPICS_PER_FETCH` changed topics; ``more`` while
+        changed topics remain."""
+        if self.webhook is not None and not self.webhook.running:
+            self._webhook_secret = await asyncio.to_thread(self.context.secret, "webhook_secret")
+            await self.webhook.start()
+        state = _Cursor.decode(cursor)
+        if not state.pending:
+            changed, next_since = await self._changed_topics(state)
+            state.pending = [topic for _, topic in changed]
+            state.next_since = next_since
+        batch, state.pending = state.pending[:TOPICS_PER_FETCH], state.pending[TOPICS_PER_FETCH:]
+        messages: list[InboundMessage] = []
+        for topic_id in batch:
+            known = state.topics.get(topic_id, 0)
+            try:
+                topic, posts = await self._new_posts(topic_id, known)
+            except NotFound:
+                self.log.info("%s: topic %s is gone; skipped", self.name, topic_id)
+                continue
+            title = str(topic.get("title") or "")
+            for post in posts:
+                message = await self.to_message(post, title, topic.get("slug"))
+                if message is not None:
+                    messages.append(message)
+                known = max(known, int(post["post_number"]))
+            # Deleted posts still count in highest_post_number; none of them is unread.
+            state.topics[topic_id] = max(known, int(topic.get("highest_post_number") or 0))
+        if not state.pending:
+            state.since, state.next_since = state.next_since or state.since, None
+        return FetchResult(tuple(messages), state.encode(), more=bool(state.pending))
+
+    async def wait_for_activity(self, timeout: float) -> None:
+        """Sleep until the next poll. Stops the webhook endpoint if the wait is cancelled
+        (the channel stopped or moved to another process); the next fetch restarts it."""
+        try:
+            await asyncio.sleep(min(timeout, self.poll_interval))
+        except asyncio.CancelledError:
+            if self.webhook is not None:
+                await self.webhook.stop()
+            raise
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "channel": self.name})
+
+    async def _receive_webhook(self, request: web.Request) -> web.Response:
+        body = await read_limited(request, MAX_WEBHOOK_BODY)
+        if body is None:
+            return self._reject(request, 413, f"the body is larger than {MAX_WEBHOOK_BODY} bytes")
+        secret = self._webhook_secret or ""
+        if not secret or not signature_matches(
+            secret, body, request.headers.get("X-Discourse-Event-Signature")
+        ):
+            return self._reject(request, 401, "missing or wrong X-Discourse-Event-Signature")
+        event = request.headers.get("X-Discourse-Event", "")
+        if event != "post_created":
+            return web.json_response({"status": "ignored", "event": event})
+        try:
+            post = json.loads(body)["post"]
+            if not isinstance(post, dict):
+                raise TypeError("post is not an object")
+            if self.categories and post.get("category_id") is not None:
+                wanted = {(await self._categories()).get(c.rsplit("/", 1)[-1], (None, ""))[0]
+                          for c in self.categories}
+                if int(post["category_id"]) not in wanted:
+                    return web.json_response({"status": "ignored", "reason": "category"})
+            message = await self.to_message(post, str(post.get("topic_title") or ""),
+                                            post.get("topic_slug"))
+        except (ValueError, KeyError, TypeError) as error:
+            return self._reject(request, 400, f"not a Discourse post event: {error}")
+        if message is None:
+            return web.json_response({"status": "ignored", "reason": "post type"})
+        try:
+            await self.context.ingest([message])
+        except Exception:
+            self.log.exception("%s: could not store post %s", self.name, message.external_id)
+            return json_error(503, "the post could not be stored; Discourse will retry")
+        return web.json_response({"status": "accepted", "id": message.external_id})
+
+    def _reject(self, request: web.Request, status: int, reason: str) -> web.Response:
+        self.log.warning("%s: rejected webhook from %s: %d %s", self.name, request.remote,
+                         status, reason)
+        return json_error(status, reason)
+
+    # -- replying ---------------------------------------------------------------------------
+
+    def _topic_of(self, message: OutboundMessage) -> int:
+        if not message.thread_key or not message.thread_key.isdigit():
+            raise PermanentError("this conversation is not a Discourse topic (no topic id)")
+        return int(message.thread_key)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Post the reply into the topic, as a reply to the post answered."""
+        topic_id = self._topic_of(message)
+        payload: dict[str, Any] = {
+            "topic_id": topic_id,
+            "raw": f"{message.body.rstrip()}\n\n{marker(message.idempotency_key)}",
+        }
+        if message.in_reply_to and message.in_reply_to.isdigit():
+            try:
+                answered = await self.client.get(f"/posts/{message.in_reply_to}.json")
+                if int(answered.get("topic_id") or 0) == topic_id:
+                    payload["reply_to_post_number"] = int(answered["post_number"])
+            except NotFound:
+                pass  # the post was deleted: answer the topic
+        try:
+            post = await self.client.post("/posts.json", payload)
+        except NotFound:
+            raise PermanentError(
+                f"topic {topic_id} no longer exists on {self.host} (or {self.username} "
+                "cannot see it)"
+            ) from None
+        return SendResult(str(post["id"]), self.post_url(post.get("topic_slug"), topic_id,
+                                                         post.get("post_number")))
+
+    async def find_sent(self, message: OutboundMessage) -> SendResult | None:
+        """An earlier attempt of ``message`` among the topic's last posts by the API user,
+        recognised by its marker."""
+        topic_id = self._topic_of(message)
+        topic = await self.client.get(f"/t/{topic_id}.json", {"include_raw": "true"})
+        stream = topic.get("post_stream") or {}
+        loaded = {int(p["id"]): p for p in stream.get("posts") or []}
+        recent = [int(i) for i in (stream.get("stream") or [])[-FIND_SENT_WINDOW:]]
+        missing = [i for i in recent if i not in loaded]
+        for start in range(0, len(missing), POSTS_PER_CALL):
+            for post in await self._posts_by_id(str(topic_id), missing[start:start + POSTS_PER_CALL]):
+                loaded[int(post["id"])] = post
+        wanted = marker(message.idempotency_key)
+        for post_id in reversed(recent):
+            post = loaded.get(post_id)
+            if post is None or str(post.get("username") or "").lower() != self.username.lower():
+                continue
+            raw = post.get("raw")
+            if not isinstance(raw, str):
+                raw = str((await self.client.get(f"/posts/{post_id}.json")).get("raw") or "")
+            if wanted in raw:
+                return SendResult(str(post_id), self.post_url(
+                    post.get("topic_slug") or topic.get("slug"), topic_id, post.get("post_number")))
+        return None
+
+    async def close(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()
+        await self.client.close()
+
