@@ -58,6 +58,8 @@ from .signed_http import (
 
 __all__ = ["ApiChannel", "MessageError", "parse_message"]
 
+#: Most messages committed in one transaction when requests arrive together.
+MAX_BATCH = 200
 #: Longest ``id``, ``conversation`` or author ``id`` accepted, in characters.
 MAX_ID_LENGTH = 256
 USER_AGENT = "agentconsole-api/1"
@@ -175,6 +177,8 @@ class ApiChannel(ChannelPlugin):
         self._secret: str | None = None
         self._session: aiohttp.ClientSession | None = None
         self._closed = asyncio.Event()
+        self._pending: list[tuple[InboundMessage, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -229,7 +233,7 @@ class ApiChannel(ChannelPlugin):
         except MessageError as error:
             return self._reject(request, 400, str(error))
         try:
-            await self.context.ingest([message])
+            await self._commit(message)
         except Exception:
             self.log.exception("%s: could not store message %s", self.name, message.external_id)
             return json_error(503, "the message could not be stored; retry later")
@@ -237,6 +241,38 @@ class ApiChannel(ChannelPlugin):
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "channel": self.name})
+
+    async def _commit(self, message: InboundMessage) -> None:
+        """Return once ``message`` is committed. Requests that arrive while a commit is
+        under way are committed together in the next one (group commit), so the endpoint
+        holds many requests a second without answering any before its message is stored."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((message, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch = self._pending[:MAX_BATCH]
+            del self._pending[:MAX_BATCH]
+            try:
+                await self.context.ingest([message for message, _ in batch])
+            except Exception:
+                # One message may be at fault: store the others one by one.
+                for message, future in batch:
+                    try:
+                        await self.context.ingest([message])
+                    except Exception as error:
+                        if not future.done():
+                            future.set_exception(error)
+                    else:
+                        if not future.done():
+                            future.set_result(None)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
 
     # -- replying ---------------------------------------------------------------------------
 

@@ -176,3 +176,14 @@ def test_helpers() -> None:
     assert signature_matches("k", b"body", sign("k", b"body").upper().replace("SHA256", "sha256"))
     assert not signature_matches("k", b"body", "sha256=zz")
     assert Identity("api:site", "x").namespace == "api:site"
+
+
+async def test_concurrent_messages_are_all_committed(live_api, store: Store) -> None:
+    live = await live_api()
+    answers = await asyncio.gather(*(
+        live.post(customer_message(id=f"burst-{n}", conversation=f"chat-{n % 7}"))
+        for n in range(60)
+    ))
+    assert {status for status, _ in answers} == {202}
+    assert await stored_count(store) == 60
+    assert len(await store.conversation_ids(View("open"))) == 7
