@@ -14,7 +14,7 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	./scripts/install-test-servers ngircd
+	./scripts/install-test-servers ngircd dovecot-imapd
 
 # Installs agentconsole and opens it on the embedded demo store.
 demo: install

@@ -1,0 +1,263 @@
+"""The bundled email channel: IMAP (with IDLE) or a Maildir in, SMTP out, a mail pipe.
+
+``[channels.NAME]`` with ``type = "email"``; see :mod:`.options` for every key. Inbound
+mail is read without changing the mailbox (unless ``mark_read`` / ``move_to`` say so), parsed
+on every core while the core stores the previous batch, and threaded by Message-ID, then by
+the ``[#N]`` token our replies carry in their subject.
+
+The cursor is JSON: ``{"imap": {folder: {"uidvalidity": V, "last_uid": U}}}`` or
+``{"maildir": {"changed_ns": T, "keys_at": [...]}}``. A changed UIDVALIDITY reads that folder
+again from the start; the core's dedupe on the Message-ID keeps that free of duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agentconsole.plugin import (
+    Capabilities,
+    ChannelContext,
+    ChannelError,
+    ChannelKind,
+    ChannelPlugin,
+    FetchResult,
+    InboundMessage,
+    OutboundMessage,
+    SendResult,
+)
+
+from . import maildir as maildir_module
+from .imap import FolderPosition, ImapAccount
+from .options import OPTIONS, settings_from
+from .parse import ParseSettings, parse_safely
+from .pool import Parser
+from .smtp import build_reply, reply_message_id, submit
+
+__all__ = ["EmailChannel"]
+
+#: Maildir files parsed per batch (an import runs batch after batch with ``more``).
+MAILDIR_BATCH = 1000
+#: How often a Maildir is checked for new files while waiting (two stat calls).
+MAILDIR_CHECK_SECONDS = 0.5
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class EmailChannel(ChannelPlugin):
+    """Email over IMAP or a Maildir, replies over SMTP."""
+
+    type_name = "email"
+    kind: ChannelKind = "email"
+    capabilities = Capabilities(reply=True, attachments=True, threads=True, push=True)
+    options = OPTIONS
+    poll_interval = 300.0
+
+    def __init__(self, context: ChannelContext) -> None:
+        super().__init__(context)
+        self.settings = settings_from(context.name, context.options)
+        self.poll_interval = self.settings.poll_interval  # type: ignore[misc]
+        self.parse_settings = ParseSettings(self.settings.own_addresses)
+        self._parser = Parser(self.parse_settings)
+        imap = bool(self.settings.imap_host)
+        self._fetching = ImapAccount(self.settings, context.secret, "fetch") if imap else None
+        self._idling = ImapAccount(self.settings, context.secret, "idle") if imap else None
+        self._sending = ImapAccount(self.settings, context.secret, "send") if imap else None
+        self._idle_supported: bool | None = None
+        self._stop = threading.Event()
+        self._ahead: tuple[str | None, asyncio.Task[FetchResult]] | None = None
+        #: Committed-or-not batches: (cursor returned, {folder: uids}) for mark_read/move_to.
+        self._unacknowledged: list[tuple[str | None, dict[str, list[int]]]] = []
+        #: A Maildir scan's remainder, valid while fetch is called with ``cursor``.
+        self._scan: tuple[str, list[maildir_module.MaildirEntry]] | None = None
+        self._maildir_stamp: tuple[int, ...] | None = None
+
+    # -- fetching --------------------------------------------------------------------------
+
+    async def fetch(self, cursor: str | None) -> FetchResult:
+        """The next batch. While a backlog is read (``more``), the batch after it is already
+        being fetched and parsed while the core stores this one."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == cursor:
+            result = await ahead[1]
+        else:
+            if ahead is not None:
+                ahead[1].cancel()
+            result = await self._fetch_now(cursor)
+        await self._acknowledge(cursor)
+        if result.more:
+            task = asyncio.create_task(self._fetch_now(result.cursor))
+            task.add_done_callback(_ignore_result)
+            self._ahead = (result.cursor, task)
+        return result
+
+    async def _fetch_now(self, cursor: str | None) -> FetchResult:
+        state = _decode_cursor(cursor)
+        if self.settings.maildir:
+            return await self._fetch_maildir(cursor, state)
+        return await self._fetch_imap(state)
+
+    async def _fetch_imap(self, state: dict[str, Any]) -> FetchResult:
+        assert self._fetching is not None
+        positions: dict[str, FolderPosition] = {}
+        for folder, value in (state.get("imap") or {}).items():
+            if isinstance(value, dict):
+                with contextlib.suppress(TypeError, ValueError):
+                    positions[folder] = FolderPosition(
+                        int(value.get("uidvalidity", 0)), int(value.get("last_uid", 0))
+                    )
+        fetched, after, more = await asyncio.to_thread(self._fetching.fetch_new, positions)
+        messages = await self._parser.parse_raws([(f.raw, f.internal_date) for f in fetched])
+        cursor = json.dumps(
+            {
+                "imap": {
+                    folder: {"uidvalidity": p.uidvalidity, "last_uid": p.last_uid}
+                    for folder, p in after.items()
+                }
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+        if fetched and (self.settings.mark_read or self.settings.move_to):
+            done: dict[str, list[int]] = {}
+            for item in fetched:
+                done.setdefault(item.folder, []).append(item.uid)
+            self._unacknowledged.append((cursor, done))
+        return FetchResult(tuple(messages), cursor, more)
+
+    async def _acknowledge(self, cursor: str | None) -> None:
+        """``cursor`` proves the batches up to it were committed: apply mark_read/move_to."""
+        positions = [c for c, _ in self._unacknowledged]
+        if cursor is None or cursor not in positions or self._fetching is None:
+            return
+        upto = positions.index(cursor) + 1
+        done: dict[str, list[int]] = {}
+        for _, batch in self._unacknowledged[:upto]:
+            for folder, uids in batch.items():
+                done.setdefault(folder, []).extend(uids)
+        del self._unacknowledged[:upto]
+        try:
+            await asyncio.to_thread(self._fetching.flag_and_move, done)
+        except ChannelError as error:
+            self.log.warning("%s: could not mark fetched mail read / move it: %s", self.name, error)
+
+    async def _fetch_maildir(self, cursor: str | None, state: dict[str, Any]) -> FetchResult:
+        position = maildir_module.MaildirCursor.decode(state.get("maildir"))
+        if self._scan is not None and self._scan[0] == (cursor or ""):
+            entries = self._scan[1]
+        else:
+            root = await asyncio.to_thread(
+                maildir_module.check_maildir, self.settings.maildir, self.settings.where
+            )
+            self._maildir_stamp = await asyncio.to_thread(maildir_module.directory_stamp, root)
+            entries = await asyncio.to_thread(maildir_module.scan, root, position)
+        batch, rest = entries[:MAILDIR_BATCH], entries[MAILDIR_BATCH:]
+        parsed = await self._parser.parse_paths([entry.path for entry in batch])
+        new_cursor = maildir_module.dumps(maildir_module.advance(position, batch))
+        self._scan = (new_cursor, rest) if rest else None
+        messages = tuple(m for m in parsed if m is not None)
+        return FetchResult(messages, new_cursor, more=bool(rest))
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    async def wait_for_activity(self, timeout: float) -> None:
+        """IMAP IDLE on the first folder (other folders are checked at least every
+        ``poll_interval``); a Maildir is watched for new files; otherwise a plain sleep."""
+        timeout = min(timeout, self.settings.poll_interval)
+        if self.settings.maildir:
+            await self._watch_maildir(timeout)
+            return
+        if self._idling is None or not self.settings.idle:
+            await asyncio.sleep(timeout)
+            return
+        try:
+            if self._idle_supported is None:
+                self._idle_supported = await asyncio.to_thread(self._idling.supports_idle)
+            if not self._idle_supported:
+                await asyncio.sleep(timeout)
+                return
+            stop = threading.Event()
+            try:
+                await asyncio.to_thread(self._idling.wait, timeout, stop)
+            finally:
+                stop.set()
+        except ChannelError as error:
+            # The next fetch reports the real state of the server; do not spin.
+            self.log.info("%s: IDLE unavailable (%s); polling", self.name, error)
+            await asyncio.sleep(min(timeout, 5.0))
+
+    async def _watch_maildir(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        root = Path(self.settings.maildir).expanduser()
+        while loop.time() < deadline:
+            stamp = await asyncio.to_thread(maildir_module.directory_stamp, root)
+            if self._maildir_stamp is not None and stamp != self._maildir_stamp:
+                return
+            await asyncio.sleep(min(MAILDIR_CHECK_SECONDS, max(deadline - loop.time(), 0)))
+
+    # -- the mail pipe ---------------------------------------------------------------------
+
+    async def parse_delivery(self, data: bytes) -> InboundMessage:
+        """One RFC 822 message from ``agentconsole deliver`` (Postfix, procmail, Sieve)."""
+        return await asyncio.to_thread(
+            parse_safely, data, self.parse_settings, fallback_date=datetime.now(UTC)
+        )
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Submit over SMTP, then file a copy in the Sent folder (a failure to file it is
+        logged, not retried: the customer has the reply)."""
+        mail = build_reply(self.settings, message)
+        await asyncio.to_thread(submit, self.settings, self.context.secret, mail)
+        message_id = str(mail["Message-ID"])
+        if self._sending is not None and self.settings.append_sent:
+            try:
+                await asyncio.to_thread(
+                    self._sending.append_sent, mail.as_bytes(), datetime.now(UTC)
+                )
+            except ChannelError as error:
+                self.log.warning(
+                    "%s: reply %s sent but not filed in Sent: %s", self.name, message_id, error
+                )
+        return SendResult(message_id)
+
+    async def find_sent(self, message: OutboundMessage) -> SendResult | None:
+        """An earlier attempt filed in the Sent folder (searched by its Message-ID)."""
+        if self._sending is None:
+            return None
+        message_id = reply_message_id(message.idempotency_key, self.settings.from_address)
+        found = await asyncio.to_thread(self._sending.find_in_sent, message_id)
+        return SendResult(message_id) if found else None
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._ahead is not None:
+            self._ahead[1].cancel()
+            self._ahead = None
+        for account in (self._fetching, self._idling, self._sending):
+            if account is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(account.close)
+        self._parser.close()
+
+
+def _ignore_result(task: asyncio.Task[FetchResult]) -> None:
+    """A read-ahead nobody collects (the core retried from another cursor) must not log
+    'exception never retrieved'."""
+    if not task.cancelled():
+        task.exception()

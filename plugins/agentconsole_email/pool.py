@@ -1,0 +1,100 @@
+"""Parsing batches of messages on every core while the core writes the previous batch.
+
+Small batches (a few new mails) are parsed in a thread; large ones (an initial sync, a
+Maildir import) are split into chunks parsed by worker processes (``spawn``: no fork of a
+threaded process). Maildir files are read by the workers themselves, so the bytes cross a
+process boundary once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+
+from agentconsole.plugin import InboundMessage
+
+from .maildir import read_file
+from .parse import ParseSettings, parse_safely
+
+#: Batches at least this large go to the worker processes.
+POOL_THRESHOLD = 64
+CHUNK = 64
+
+
+def _parse_raws(
+    settings: ParseSettings, items: Sequence[tuple[bytes, datetime | None]]
+) -> list[InboundMessage]:
+    return [parse_safely(raw, settings, fallback_date=date, keep_raw=False) for raw, date in items]
+
+
+def _parse_paths(settings: ParseSettings, paths: Sequence[str]) -> list[InboundMessage | None]:
+    out: list[InboundMessage | None] = []
+    for path in paths:
+        raw = read_file(path)
+        if raw is None:
+            out.append(None)
+            continue
+        try:
+            modified: datetime | None = datetime.fromtimestamp(os.stat(path).st_mtime, UTC)
+        except OSError:
+            modified = None
+        out.append(parse_safely(raw, settings, fallback_date=modified))
+    return out
+
+
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+class Parser:
+    """Parses raw messages for one channel; ``close`` stops the workers."""
+
+    def __init__(self, settings: ParseSettings, workers: int | None = None) -> None:
+        self.settings = settings
+        self.workers = workers or default_workers()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    async def _chunks(self, function, items: Sequence) -> list:  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        if len(items) < POOL_THRESHOLD or self.workers < 2:
+            return await asyncio.to_thread(function, self.settings, items)
+        pool = self._executor()
+        futures = [
+            loop.run_in_executor(pool, function, self.settings, items[i : i + CHUNK])
+            for i in range(0, len(items), CHUNK)
+        ]
+        results: list = []
+        for chunk in await asyncio.gather(*futures):
+            results.extend(chunk)
+        return results
+
+    async def parse_raws(
+        self, items: Sequence[tuple[bytes, datetime | None]]
+    ) -> list[InboundMessage]:
+        """One message per ``(raw, fallback date)``, raw bytes attached, in order."""
+        parsed = await self._chunks(_parse_raws, items)
+        return [
+            dataclasses.replace(message, raw=raw)
+            for message, (raw, _) in zip(parsed, items, strict=True)
+        ]
+
+    async def parse_paths(self, paths: Sequence[str]) -> list[InboundMessage | None]:
+        """One message per file (None for a file that vanished meanwhile), in order."""
+        return await self._chunks(_parse_paths, paths)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

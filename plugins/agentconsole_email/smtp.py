@@ -1,0 +1,187 @@
+"""Replies as RFC 5322 messages, submitted over SMTP (smtplib, off the event loop).
+
+The Message-ID is derived from the reply's idempotency key, so every attempt of one reply
+carries the same id: the Sent folder can be searched for it before a retry, and a recipient
+whose client sees it twice shows it once.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from agentconsole.plugin import OutboundMessage, PermanentError, TemporaryError
+
+from . import threads
+from .options import Settings
+
+SecretGetter = Callable[[str], str]
+
+
+def reply_message_id(idempotency_key: str, from_address: str) -> str:
+    """``<key@our-domain>``: the same for every attempt of the same reply."""
+    key = re.sub(r"[^A-Za-z0-9._-]", "", idempotency_key) or "reply"
+    domain = from_address.rpartition("@")[2] or "agentconsole.invalid"
+    return f"<{key}.agentconsole@{domain}>"
+
+
+def recipient_of(message: OutboundMessage) -> str:
+    """The customer's mail address: the first identity in the ``email`` namespace."""
+    for identity in message.recipients:
+        if identity.namespace == "email" and "@" in identity.address:
+            return identity.address.strip()
+    raise PermanentError(
+        "this contact has no email address to reply to (their messages came from another "
+        "channel or without a sender)"
+    )
+
+
+def _address(name: str, address: str) -> Address:
+    local, _, domain = address.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def build_reply(
+    settings: Settings, message: OutboundMessage, now: datetime | None = None
+) -> EmailMessage:
+    """The reply as a message, with headers that thread it in Gmail, Thunderbird and
+    Outlook (In-Reply-To, References, ``Re:`` subject) and carry the conversation token."""
+    to = recipient_of(message)
+    name = settings.from_name or (
+        f"{message.author_name} via {settings.from_address}" if message.author_name else ""
+    )
+    mail = EmailMessage(policy=SMTP)
+    mail["From"] = _address(name, settings.from_address)
+    mail["To"] = _address("", to)
+    mail["Subject"] = threads.reply_subject(message.subject, message.conversation_token)
+    mail["Date"] = format_datetime(now or datetime.now(UTC))
+    mail["Message-ID"] = reply_message_id(message.idempotency_key, settings.from_address)
+    parent = threads.message_id(message.in_reply_to) if message.in_reply_to else None
+    if parent and threads.outbound_references([parent]):
+        mail["In-Reply-To"] = parent
+    references = threads.outbound_references(message.references)
+    if parent and parent in threads.outbound_references([parent]) and parent not in references:
+        references.append(parent)
+    if references:
+        # Keep the first (thread root) and the most recent ones: some servers limit the line.
+        if len(references) > 20:
+            references = [references[0], *references[-19:]]
+        mail["References"] = " ".join(references)
+    mail.set_content(message.body)
+    for attachment in message.attachments:
+        main, _, sub = attachment.content_type.partition("/")
+        mail.add_attachment(
+            attachment.data,
+            maintype=main or "application",
+            subtype=sub or "octet-stream",
+            filename=attachment.filename,
+        )
+    return mail
+
+
+def _smtp_error(settings: Settings, error: smtplib.SMTPException | OSError) -> Exception:
+    server = f"{settings.smtp_host}:{settings.smtp_port}"
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        secret = (
+            "oauth2_token"
+            if settings.auth != "password"
+            else ("smtp_password" if settings.has_smtp_password else "password")
+        )
+        return PermanentError(
+            f"SMTP login to {settings.smtp_host} as {settings.smtp_username} failed: "
+            f"authentication rejected — check {secret}_command in {settings.where}"
+        )
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        detail = "; ".join(
+            f"{r}: {c} {m.decode('utf-8', 'replace')}" for r, (c, m) in error.recipients.items()
+        )
+        if codes and all(500 <= c < 600 for c in codes):
+            return PermanentError(f"the mail server refused the recipient ({detail})")
+        return TemporaryError(f"the mail server deferred the recipient ({detail})")
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return PermanentError(f"SMTP server {server}: {error} — check smtp_tls in {settings.where}")
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = (
+            error.smtp_error.decode("utf-8", "replace")
+            if isinstance(error.smtp_error, bytes)
+            else str(error.smtp_error)
+        )
+        if 500 <= error.smtp_code < 600:
+            return PermanentError(
+                f"SMTP server {server} refused the reply: {error.smtp_code} {text}"
+            )
+        return TemporaryError(f"SMTP server {server} deferred the reply: {error.smtp_code} {text}")
+    if isinstance(error, ssl.SSLError):
+        return PermanentError(
+            f"TLS with SMTP server {server} failed: {error} — check smtp_tls "
+            f"and smtp_port in {settings.where}"
+        )
+    return TemporaryError(
+        f"cannot deliver to SMTP server {server}: {type(error).__name__}: {error}"
+    )
+
+
+def submit(settings: Settings, secret: SecretGetter, mail: EmailMessage) -> None:
+    """Submit one message (blocking: call off the loop). Raises :class:`PermanentError` or
+    :class:`TemporaryError`."""
+    if not settings.smtp_host:
+        raise PermanentError(f"{settings.where} has no smtp_host: this channel cannot send replies")
+    context = ssl.create_default_context()
+    recipients = [
+        a.addr_spec
+        for header in ("To", "Cc")
+        for a in getattr(mail[header], "addresses", ())
+        if mail[header] is not None
+    ]
+    try:
+        if settings.smtp_tls == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.smtp_host, settings.smtp_port, timeout=settings.timeout, context=context
+            )
+        else:
+            client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.timeout)
+        with client:
+            client.ehlo()
+            if settings.smtp_tls == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if settings.smtp_username:
+                _login(settings, secret, client)
+            refused = client.send_message(
+                mail, from_addr=settings.from_address, to_addrs=recipients
+            )
+            if refused and len(refused) == len(recipients):  # pragma: no cover - smtplib raises
+                raise smtplib.SMTPRecipientsRefused(refused)
+    except (smtplib.SMTPException, OSError) as error:
+        raise _smtp_error(settings, error) from error
+
+
+def _login(settings: Settings, secret: SecretGetter, client: smtplib.SMTP) -> None:
+    if settings.auth == "password":
+        password = secret("smtp_password" if settings.has_smtp_password else "password")
+        client.login(settings.smtp_username, password)
+        return
+    token = secret("oauth2_token")
+    if settings.auth == "xoauth2":
+        initial = f"user={settings.smtp_username}\x01auth=Bearer {token}\x01\x01"
+        client.auth(
+            "XOAUTH2",
+            lambda challenge=None: initial if challenge is None else "",
+            initial_response_ok=True,
+        )
+    else:
+        host, port = settings.smtp_host, settings.smtp_port
+        initial = f"n,a={settings.smtp_username},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01"
+        client.auth(
+            "OAUTHBEARER",
+            lambda challenge=None: initial if challenge is None else "",
+            initial_response_ok=True,
+        )
