@@ -184,9 +184,10 @@ class ApiChannel(ChannelPlugin):
 
     async def _signing_key(self) -> str:
         """The secret, resolved off the event loop (its command may take a while)."""
-        if self._secret is None:
-            self._secret = await asyncio.to_thread(self.context.secret, "secret")
-        return self._secret
+        secret = self._secret
+        if secret is None:
+            secret = self._secret = await asyncio.to_thread(self.context.secret, "secret")
+        return secret
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         """Start the endpoint if it is not running; messages arrive through it, not here."""

@@ -485,15 +485,17 @@ class DiscourseChannel(ChannelPlugin):
                 loaded[int(post["id"])] = post
         wanted = marker(message.idempotency_key)
         for post_id in reversed(recent):
-            post = loaded.get(post_id)
-            if post is None or str(post.get("username") or "").lower() != self.username.lower():
+            candidate = loaded.get(post_id)
+            if candidate is None or str(candidate.get("username") or "").lower() != self.username.lower():
                 continue
-            raw = post.get("raw")
+            raw = candidate.get("raw")
             if not isinstance(raw, str):
-                raw = str((await self.client.get(f"/posts/{post_id}.json")).get("raw") or "")
+                full = await self.client.get(f"/posts/{post_id}.json")
+                raw = str(full.get("raw") or "")
             if wanted in raw:
                 return SendResult(str(post_id), self.post_url(
-                    post.get("topic_slug") or topic.get("slug"), topic_id, post.get("post_number")))
+                    candidate.get("topic_slug") or topic.get("slug"), topic_id,
+                    candidate.get("post_number")))
         return None
 
     async def close(self) -> None:

@@ -12,6 +12,7 @@ names is ever fetched.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import hashlib
 import io
 import json
@@ -85,8 +86,8 @@ def _when(entry: dict[str, Any], default: datetime) -> datetime:
         parsed = entry.get(key)
         if parsed:
             try:
-                return datetime(*parsed[:6], tzinfo=UTC)
-            except (TypeError, ValueError):
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (TypeError, ValueError, OverflowError):
                 continue
     return default
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import aiohttp
+from agentconsole_api import ApiChannel
 from agentconsole_api.signed_http import parse_listen, retry_after, sign, signature_matches
 
 from agentconsole.models import View
 from agentconsole.plugin import Identity
 from agentconsole.store import Store
+from agentconsole.sync import SyncRunner
 from tests.conftest import inbound
 
-from .conftest import SECRET, customer_message
+from .conftest import SECRET, api_config, customer_message
 
 
 async def stored_count(store: Store) -> int:
@@ -187,3 +190,16 @@ async def test_concurrent_messages_are_all_committed(live_api, store: Store) -> 
     assert {status for status, _ in answers} == {202}
     assert await stored_count(store) == 60
     assert len(await store.conversation_ids(View("open"))) == 7
+
+
+async def test_a_busy_port_is_reported_with_the_key_to_change(store: Store, callback) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        runner = SyncRunner(store, api_config(callback.url, listen=f"127.0.0.1:{port}"),
+                            plugin_classes={"api": ApiChannel})
+        [error] = (await runner.run_once()).values()
+        await runner.stop()
+    assert error.startswith(f"cannot listen on 127.0.0.1:{port}")
+    assert error.endswith("Change listen in [channels.site]")
