@@ -25,7 +25,6 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +53,7 @@ from agentconsole.plugin import (
 )
 
 from .client import DiscourseClient, NotFound
+from .cursor import Cursor
 
 __all__ = ["DiscourseChannel", "marker"]
 
@@ -63,8 +63,6 @@ TOPICS_PER_FETCH = 20
 POSTS_PER_CALL = 20
 #: Topic-list pages read per listing at most.
 MAX_PAGES = 50
-#: Topics whose last post number the cursor remembers.
-MAX_REMEMBERED_TOPICS = 5000
 #: How far back ``find_sent`` looks in a topic, in posts.
 FIND_SENT_WINDOW = 50
 #: Largest webhook body accepted.
@@ -88,38 +86,6 @@ def _time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-@dataclass(slots=True)
-class _Cursor:
-    """``since``: bumped_at up to which every listed topic has been read; ``topics``: last
-    post number read per topic; ``pending``: topics of the current listing still to read,
-    with ``next_since`` the watermark once they are."""
-
-    since: str | None = None
-    topics: dict[str, int] = field(default_factory=dict)
-    pending: list[str] = field(default_factory=list)
-    next_since: str | None = None
-
-    def encode(self) -> str:
-        topics = self.topics
-        if len(topics) > MAX_REMEMBERED_TOPICS:
-            # Topic ids grow with time: forget the oldest.
-            keep = sorted(topics, key=int)[-MAX_REMEMBERED_TOPICS:]
-            topics = {key: topics[key] for key in keep}
-        return json.dumps({"since": self.since, "topics": topics, "pending": self.pending,
-                           "next_since": self.next_since}, separators=(",", ":"))
-
-    @classmethod
-    def decode(cls, text: str | None) -> _Cursor:
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-            return cls(data.get("since"), {str(k): int(v) for k, v in data["topics"].items()},
-                       [str(t) for t in data.get("pending", [])], data.get("next_since"))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return cls()
 
 
 class DiscourseChannel(ChannelPlugin):
@@ -243,7 +209,7 @@ class DiscourseChannel(ChannelPlugin):
         return f"{path}?{query}" if query else path
 
     async def _changed_topics(
-        self, state: _Cursor
+        self, state: Cursor
     ) -> tuple[list[tuple[datetime, str]], str | None]:
         """Topics with posts not yet read, oldest activity first, and the new watermark."""
         since = _time(state.since) or datetime.now(UTC) - timedelta(days=self.history_days)
@@ -360,7 +326,7 @@ class DiscourseChannel(ChannelPlugin):
         if self.webhook is not None and not self.webhook.running:
             self._webhook_secret = await asyncio.to_thread(self.context.secret, "webhook_secret")
             await self.webhook.start()
-        state = _Cursor.decode(cursor)
+        state = Cursor.decode(cursor)
         if not state.pending:
             changed, next_since = await self._changed_topics(state)
             state.pending = [topic for _, topic in changed]

@@ -222,3 +222,21 @@ async def test_webhooks_store_signed_posts_and_refuse_others(
     assert await runner.run_once() == {"forum": None}
     assert await message_count(store) == 1
     assert json.loads(body)["post"]["id"] == int(conversation.messages[0].external_id)
+
+
+async def test_a_backlog_is_read_in_committed_batches(
+    forum: Forum, discourse_runner, store: Store
+) -> None:
+    for n in range(25):
+        forum.add_topic(f"Question number {n}", "grace", f"Body of question {n}",
+                        at=now_minus(100 - n))
+    runner = discourse_runner()
+    plugin = await runner.plugin("forum")
+    first = await plugin.fetch(None)
+    assert first.more and len(first.messages) == 20
+    assert len(json.loads(first.cursor)["pending"]) == 5
+    second = await plugin.fetch(first.cursor)
+    assert not second.more and len(second.messages) == 5
+    assert json.loads(second.cursor)["pending"] == []
+    assert await runner.run_once() == {"forum": None}
+    assert await message_count(store) == 25
