@@ -77,7 +77,7 @@ class EmailChannel(ChannelPlugin):
         self._idling = ImapAccount(self.settings, context.secret, "idle") if imap else None
         self._sending = ImapAccount(self.settings, context.secret, "send") if imap else None
         self._idle_supported: bool | None = None
-        self._stop = threading.Event()
+        self._stop_waiting = threading.Event()
         self._ahead: tuple[str | None, asyncio.Task[FetchResult]] | None = None
         #: Committed-or-not batches: (cursor returned, {folder: uids}) for mark_read/move_to.
         self._unacknowledged: list[tuple[str | None, dict[str, list[int]]]] = []
@@ -189,7 +189,7 @@ class EmailChannel(ChannelPlugin):
             if not self._idle_supported:
                 await asyncio.sleep(timeout)
                 return
-            stop = threading.Event()
+            stop = self._stop_waiting = threading.Event()
             try:
                 await asyncio.to_thread(self._idling.wait, timeout, stop)
             finally:
@@ -245,7 +245,7 @@ class EmailChannel(ChannelPlugin):
         return SendResult(message_id) if found else None
 
     async def close(self) -> None:
-        self._stop.set()
+        self._stop_waiting.set()
         if self._ahead is not None:
             self._ahead[1].cancel()
             self._ahead = None

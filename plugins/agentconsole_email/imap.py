@@ -141,12 +141,25 @@ class ImapAccount:
             client.shutdown()
 
     def close(self) -> None:
-        client, self.client = self.client, None
-        self._selected = None
-        if client is None:
-            return
+        """Log out; a connection still busy in another thread (an IDLE being stopped, an
+        abandoned read-ahead) gets a moment to finish, then is cut."""
+        polite = self._lock.acquire(timeout=3)
         try:
-            client._sock.settimeout(5)  # noqa: SLF001 - a quick logout, never a hang
+            client, self.client = self.client, None
+            self._selected = None
+            if client is None:
+                return
+            if not polite:
+                self._abandon(client)
+                return
+            self._logout(client)
+        finally:
+            if polite:
+                self._lock.release()
+
+    def _logout(self, client: IMAPClient) -> None:
+        try:
+            client.socket().settimeout(5)  # a quick logout, never a hang
             client.logout()
         except Exception:
             self._abandon(client)
@@ -200,10 +213,11 @@ class ImapAccount:
     # -- fetching --------------------------------------------------------------------------
 
     def fetch_new(
-        self, positions: dict[str, FolderPosition], limit: int = BATCH
+        self, positions: dict[str, FolderPosition], limit: int | None = None
     ) -> tuple[list[FetchedMessage], dict[str, FolderPosition], bool]:
         """Up to ``limit`` messages after ``positions`` over all folders, the positions after
         them and whether more are waiting. A changed UIDVALIDITY restarts that folder."""
+        limit = limit or BATCH
         fetched: list[FetchedMessage] = []
         after = {
             folder: FolderPosition(p.uidvalidity, p.last_uid) for folder, p in positions.items()

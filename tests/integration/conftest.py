@@ -1,0 +1,465 @@
+"""Real servers for integration tests, started on free loopback ports and stopped after.
+
+* ``dovecot`` (session): Debian's Dovecot in the foreground with a generated config — IMAP
+  on 127.0.0.1 without TLS, passwd-file users, Maildir storage under a temp folder, IDLE.
+  ``imap_user`` (per test) adds a fresh user to it.
+* ``smtp_server`` (per test): aiosmtpd recording every message it accepts.
+* ``tcp_proxy`` (per test): a loopback TCP relay that can cut its connections, to test
+  what a client does when the network drops mid-command.
+
+A server that cannot start skips its tests on a developer machine and fails them under
+CI (``CI=true``), where the test command has installed it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+STARTUP_SECONDS = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_greeting(port: int, prefix: bytes, timeout: float = STARTUP_SECONDS) -> bool:
+    """True once a server on ``port`` greets with ``prefix``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                if sock.recv(256).startswith(prefix):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally, fail under CI: there the server must be installed and must start."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def find_binary(name: str) -> str | None:
+    return shutil.which(name) or next(
+        (
+            str(p)
+            for d in ("/usr/sbin", "/usr/local/sbin", "/sbin")
+            if (p := Path(d) / name).exists()
+        ),
+        None,
+    )
+
+
+# -- Dovecot -------------------------------------------------------------------------------
+
+DOVECOT_CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+default_login_user = {login_user}
+first_valid_uid = {uid}
+mail_location = maildir:{root}/mail/%u/Maildir
+mailbox_idle_check_interval = 1 secs
+imap_idle_notify_interval = 10 secs
+mail_max_userip_connections = 100
+
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Drafts {{
+    special_use = \\Drafts
+    auto = subscribe
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+{chroot}
+}}
+service anvil {{
+{chroot}
+}}
+service auth {{
+  user = {me}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+"""
+
+
+@dataclass
+class Dovecot:
+    """A running Dovecot; ``restart`` keeps its port, users and mail."""
+
+    root: Path
+    port: int
+    binary: str
+    process: subprocess.Popen[bytes] | None = None
+    users: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def config(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "-F", "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        if not wait_for_greeting(self.port, b"* OK"):
+            self.stop()
+            log = self.root / "dovecot.log"
+            detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"dovecot did not start on port {self.port}: {detail}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def add_user(self) -> str:
+        """A user nobody used yet (an empty mailbox); returns the user name. Users are
+        written to the passwd file before Dovecot starts: it may not notice a file that
+        changes twice within a second."""
+        name = f"user{next(self._names)}"
+        if name not in self.users:
+            raise RuntimeError(f"only {len(self.users)} test users were prepared")
+        return name
+
+    def prepare_users(self, count: int, password: str = "secret") -> None:
+        self.users = {f"user{n}": f"{password}{n}" for n in range(1, count + 1)}
+        (self.root / "passwd").write_text(
+            "".join(f"{name}:{{PLAIN}}{pw}::::::\n" for name, pw in self.users.items())
+        )
+
+    def client(self, user: str):  # noqa: ANN201 - imapclient is imported lazily
+        from imapclient import IMAPClient
+
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client.login(user, self.users[user])
+        return client
+
+    def append(self, user: str, raw: bytes, folder: str = "INBOX") -> None:
+        with contextlib.closing(_Logout(self.client(user))) as session:
+            session.client.append(folder, raw)
+
+    def doveadm(self, *args: str) -> str:
+        result = subprocess.run(
+            [find_binary("doveadm") or "doveadm", "-c", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"doveadm {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
+
+
+class _Logout:
+    def __init__(self, client) -> None:  # noqa: ANN001
+        self.client = client
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.logout()
+
+
+@pytest.fixture(scope="session")
+def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+    binary = find_binary("dovecot")
+    if binary is None:
+        unavailable("dovecot is not installed (make test installs dovecot-imapd)")
+    assert binary is not None
+    is_root = os.geteuid() == 0
+    import grp
+    import pwd
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    my_group = grp.getgrgid(os.getegid()).gr_name
+    if is_root:
+        # Dovecot never gives mail access to uid 0: mail belongs to nobody, so it lives in a
+        # folder every user may enter (pytest's temp root is private to root).
+        root = Path(tempfile.mkdtemp(prefix="agentconsole-dovecot-"))
+        mail_uid, mail_gid = pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid
+    else:
+        root = tmp_path_factory.mktemp("dovecot")
+        mail_uid, mail_gid = os.geteuid(), os.getegid()
+    os.chmod(root, 0o755)
+    for sub in ("run", "state", "mail"):
+        (root / sub).mkdir()
+    os.chown(root / "mail", mail_uid, mail_gid)
+    server = Dovecot(root, free_port(), binary)
+    server.prepare_users(500)
+    server.config.write_text(
+        DOVECOT_CONFIG.format(
+            root=root,
+            port=server.port,
+            uid=mail_uid,
+            gid=mail_gid,
+            internal_user="dovecot" if is_root else me,
+            internal_group="dovecot" if is_root else my_group,
+            login_user="dovenull" if is_root else me,
+            chroot="" if is_root else "  chroot =",
+            me=me,
+        )
+    )
+    try:
+        server.start()
+    except (RuntimeError, OSError) as error:
+        unavailable(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()
+        if is_root:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ImapUser:
+    name: str
+    password: str
+    server: Dovecot
+
+    def append(self, raw: bytes, folder: str = "INBOX") -> None:
+        self.server.append(self.name, raw, folder)
+
+    def client(self):  # noqa: ANN201
+        return self.server.client(self.name)
+
+
+@pytest.fixture
+def imap_user(dovecot: Dovecot) -> ImapUser:
+    name = dovecot.add_user()
+    return ImapUser(name, dovecot.users[name], dovecot)
+
+
+# -- SMTP (aiosmtpd) -----------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.messages: list[ReceivedMail] = []
+        self.received = threading.Condition()
+        #: SMTP replies to give instead of accepting the next DATA commands.
+        self.refuse_next: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+        if self.refuse_next:
+            return self.refuse_next.pop(0)
+        with self.received:
+            self.messages.append(
+                ReceivedMail(
+                    envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)
+                )
+            )
+            self.received.notify_all()
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    recorder: _Recorder
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        return self.recorder.messages
+
+    def refuse_next(self, reply: str) -> None:
+        self.recorder.refuse_next.append(reply)
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[ReceivedMail]:
+        with self.recorder.received:
+            self.recorder.received.wait_for(lambda: len(self.messages) >= count, timeout)
+        return list(self.messages)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        unavailable("aiosmtpd is not installed (pip install -e '.[test]')")
+        raise
+    recorder = _Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, recorder)
+    finally:
+        controller.stop()
+
+
+# -- a TCP relay that can cut connections --------------------------------------------------
+
+
+class TcpProxy:
+    """Relays 127.0.0.1:``port`` to ``target``; ``cut_after(n)`` drops every open
+    connection once ``n`` more bytes went from the server to the client."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self._cut_budget: int | None = None
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.cuts = 0
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut_after(self, server_bytes: int) -> None:
+        with self._lock:
+            self._cut_budget = server_bytes
+
+    def cut_now(self) -> None:
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+            self.cuts += 1
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            cut = False
+            if from_server:
+                with self._lock:
+                    if self._cut_budget is not None:
+                        if len(data) >= self._cut_budget:
+                            data, cut = data[: self._cut_budget], True
+                            self._cut_budget = None
+                        else:
+                            self._cut_budget -= len(data)
+            try:
+                sink.sendall(data)
+            except OSError:
+                break
+            if cut:
+                self.cut_now()
+                return
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        self.cut_now()
+
+
+@pytest.fixture
+def tcp_proxy() -> Iterator[type[TcpProxy]]:
+    """A factory: ``proxy = tcp_proxy(target_port)``; every proxy is closed after the test."""
+    made: list[TcpProxy] = []
+
+    class Factory(TcpProxy):
+        def __init__(self, target_port: int) -> None:
+            super().__init__(target_port)
+            made.append(self)
+
+    try:
+        yield Factory
+    finally:
+        for proxy in made:
+            proxy.close()

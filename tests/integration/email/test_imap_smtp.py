@@ -1,0 +1,419 @@
+"""The email channel against a real Dovecot (IMAP, IDLE, Sent folder) and a real SMTP
+server (aiosmtpd), driven by the real sync runner and store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentconsole_email import EmailChannel, imap
+
+from agentconsole import config as config_module
+from agentconsole.plugin import PermanentError, TemporaryError
+from agentconsole.store import Store
+from agentconsole.sync import SyncRunner
+from tests.channels.email.helpers import SUPPORT, channel, mail
+from tests.integration.conftest import ImapUser, SmtpServer
+
+pytestmark = pytest.mark.integration
+
+
+def options(user: ImapUser, smtp: SmtpServer | None = None, **extra: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "type": "email",
+        "from_address": SUPPORT,
+        "imap_host": "127.0.0.1",
+        "imap_port": user.server.port,
+        "imap_tls": "none",
+        "username": user.name,
+        "password_command": f"printf %s {user.password}",
+        "timeout": 10.0,
+    }
+    if smtp is not None:
+        values.update(smtp_host=smtp.host, smtp_port=smtp.port, smtp_tls="none")
+    values.update(extra)
+    return values
+
+
+def make_config(channel_options: dict[str, Any], **sync: Any) -> config_module.Config:
+    return config_module.parse(
+        {
+            "agent": {"name": "alice", "display_name": "Alice"},
+            "sync": {"lease_seconds": 5, "retry_max_seconds": 1, **sync},
+            "channels": {"mail": channel_options},
+        },
+        "test.toml",
+    )
+
+
+@pytest.fixture
+async def runner_for(store: Store) -> AsyncIterator[Any]:
+    made: list[SyncRunner] = []
+
+    def make(channel_options: dict[str, Any]) -> SyncRunner:
+        runner = SyncRunner(
+            store, make_config(channel_options), plugin_classes={"email": EmailChannel}
+        )
+        made.append(runner)
+        return runner
+
+    try:
+        yield make
+    finally:
+        for runner in made:
+            await runner.stop()
+
+
+async def message_ids(store: Store) -> list[str]:
+    rows = await store.run_sync(
+        lambda conn: conn.execute(
+            "SELECT external_id FROM messages WHERE channel_id = (SELECT id FROM channels"
+            " WHERE name = 'mail') AND external_id IS NOT NULL ORDER BY external_id"
+        ).fetchall()
+    )
+    return [r[0] for r in rows]
+
+
+async def until(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+async def sync_until_clean(runner: SyncRunner, attempts: int = 20) -> list[str | None]:
+    """Run the runner until a pass without error (what the fetch loop does with backoff)."""
+    errors: list[str | None] = []
+    for _ in range(attempts):
+        result = (await runner.run_once())["mail"]
+        errors.append(result)
+        if result is None:
+            return errors
+    raise AssertionError(f"never synced cleanly: {errors}")
+
+
+def sent_folder_ids(user: ImapUser) -> list[str]:
+    client = user.client()
+    try:
+        client.select_folder("Sent", readonly=True)
+        uids = client.search("ALL")
+        fetched = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+        return [
+            message_from_bytes(v[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"])["Message-ID"]
+            for v in fetched.values()
+        ]
+    finally:
+        client.logout()
+
+
+async def test_appended_mail_reaches_the_store_through_idle(
+    imap_user: ImapUser, store: Store, runner_for: Any
+) -> None:
+    imap_user.append(mail("Before start", message_id="<before@example.org>"))
+    runner = runner_for(options(imap_user, poll_interval=600.0))
+    await runner.start()
+    await until(lambda: _has(store, "<before@example.org>"))
+    await asyncio.sleep(0.5)  # let the channel settle into IDLE
+    started = time.monotonic()
+    imap_user.append(mail("Pushed", message_id="<pushed@example.org>"))
+    await until(lambda: _has(store, "<pushed@example.org>"), timeout=20)
+    assert time.monotonic() - started < 10, "IDLE should deliver well before the 600 s poll"
+    channels = {c.name: c for c in await store.channels()}
+    assert channels["mail"].health == "connected"
+    # Never marks read: the server still has both unseen.
+    client = imap_user.client()
+    try:
+        client.select_folder("INBOX", readonly=True)
+        assert len(client.search("UNSEEN")) == 2
+    finally:
+        client.logout()
+
+
+async def _has(store: Store, external_id: str) -> bool:
+    return external_id in await message_ids(store)
+
+
+async def test_a_queued_reply_is_sent_with_threading_headers_and_filed_in_sent(
+    imap_user: ImapUser, smtp_server: SmtpServer, store: Store, runner_for: Any
+) -> None:
+    imap_user.append(mail("Router broken", message_id="<q1@example.org>"))
+    runner = runner_for(options(imap_user, smtp_server))
+    assert await runner.run_once() == {"mail": None}
+    (row,) = await store.list_conversations(_all())
+    await store.queue_reply(row.id, "Hello Ada,\n\nplease restart it.\n")
+    assert await runner.run_once() == {"mail": None}
+    (received,) = smtp_server.wait_for(1)
+    assert received.rcpt_tos == ["ada@example.org"] and received.mail_from == SUPPORT
+    sent = message_from_bytes(received.data, policy=default)
+    assert sent["To"] == "ada@example.org"
+    assert sent["From"].addresses[0].addr_spec == SUPPORT
+    assert sent["From"].addresses[0].display_name == f"alice via {SUPPORT}"
+    assert sent["Subject"] == f"Re: Router broken [#{row.id}]"
+    assert sent["In-Reply-To"] == "<q1@example.org>" and sent["References"] == "<q1@example.org>"
+    assert sent["Date"]
+    assert sent.get_content().replace("\r\n", "\n").strip() == "Hello Ada,\n\nplease restart it."
+    assert sent_folder_ids(imap_user) == [sent["Message-ID"]]
+    assert sent["Message-ID"] in await message_ids(store), "the outbox records the Message-ID"
+    # The customer answers our reply: it threads into the same conversation by References,
+    # and a later answer quoting only the subject token threads by the token.
+    imap_user.append(
+        mail(
+            "Re: Router broken",
+            message_id="<q2@example.org>",
+            headers=f"In-Reply-To: {sent['Message-ID']}",
+        )
+    )
+    imap_user.append(mail(f"Re: Router broken [#{row.id}]", message_id="<q3@example.org>"))
+    imap_user.append(
+        mail(
+            f"Re: Router broken [#{row.id}]",
+            message_id="<q4@example.org>",
+            sender="Mallory <mallory@example.net>",
+        )
+    )
+    assert await runner.run_once() == {"mail": None}
+    conversations = await store.list_conversations(_all())
+    detail = await store.conversation(row.id)
+    assert {m.external_id for m in detail.messages} >= {
+        "<q1@example.org>",
+        "<q2@example.org>",
+        "<q3@example.org>",
+    }
+    assert len(conversations) == 2, "a stranger quoting the token starts their own conversation"
+
+
+def _all() -> Any:
+    from agentconsole.models import ListFilter
+
+    return ListFilter(status="any")
+
+
+async def test_a_reply_from_the_cli_goes_out_through_sync(
+    imap_user: ImapUser, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    imap_user.append(
+        mail("Invoice wrong", message_id="<cli1@example.org>", sender="Bob <bob@example.org>")
+    )
+    config = tmp_path / "config.toml"
+    table = options(imap_user, smtp_server)
+    config.write_text(
+        '[agent]\nname = "alice"\n\n[channels.mail]\n'
+        + "".join(f"{k} = {_toml(v)}\n" for k, v in table.items())
+    )
+    store = tmp_path / "store.db"
+    base = [
+        sys.executable,
+        "-m",
+        "agentconsole.cli",
+        "--config",
+        str(config),
+        "--store",
+        str(store),
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    run = lambda *args, data=None: subprocess.run(  # noqa: E731
+        [*base, *args], input=data, capture_output=True, text=True, timeout=90, env=env
+    )
+    synced = run("sync", "--once")
+    assert synced.returncode == 0, synced.stderr
+    listed = run("list", "--json")
+    conversation = listed.stdout.splitlines()[0]
+    conversation_id = int(conversation.split('"id": ')[1].split(",")[0])
+    replied = run("reply", str(conversation_id), data="We fixed the invoice.\n")
+    assert replied.returncode == 0, replied.stderr
+    synced = run("sync", "--once")
+    assert synced.returncode == 0, synced.stderr
+    (received,) = smtp_server.wait_for(1)
+    sent = message_from_bytes(received.data, policy=default)
+    assert received.rcpt_tos == ["bob@example.org"]
+    assert sent["In-Reply-To"] == "<cli1@example.org>"
+    assert sent["Subject"] == f"Re: Invoice wrong [#{conversation_id}]"
+    assert sent_folder_ids(imap_user) == [sent["Message-ID"]]
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+async def test_a_crash_between_smtp_and_mark_sent_does_not_send_twice(
+    imap_user: ImapUser, smtp_server: SmtpServer, store: Store, runner_for: Any
+) -> None:
+    imap_user.append(mail("Refund", message_id="<crash1@example.org>"))
+    runner = runner_for(options(imap_user, smtp_server))
+    assert await runner.run_once() == {"mail": None}
+    (row,) = await store.list_conversations(_all())
+    await store.queue_reply(row.id, "Your refund is on its way.")
+    # The sender claims the reply and the SMTP server accepts it; then the process dies
+    # before the outbox records it.
+    (item,) = await store.claim_due_replies("mail")
+    plugin = await runner.plugin("mail")
+    from agentconsole.sync import outbound_message
+
+    await plugin.send(outbound_message(item))
+    assert len(smtp_server.wait_for(1)) == 1
+    # Restart: the claim's lease runs out and the reply is due again.
+    await store.run_sync(lambda conn: conn.execute("UPDATE outbox SET next_attempt_at = 0"))
+    fresh = runner_for(options(imap_user, smtp_server))
+    assert await fresh.run_once() == {"mail": None}
+    await asyncio.sleep(0.5)
+    assert len(smtp_server.messages) == 1, "find_sent found it in Sent: not sent again"
+    state = await store.run_sync(lambda conn: conn.execute("SELECT state FROM outbox").fetchone())
+    assert state[0] == "sent"
+
+
+async def test_a_reply_that_never_reached_smtp_is_sent_once_on_retry(
+    imap_user: ImapUser, smtp_server: SmtpServer, store: Store, runner_for: Any
+) -> None:
+    imap_user.append(mail("Crash early", message_id="<crash2@example.org>"))
+    runner = runner_for(options(imap_user, smtp_server))
+    assert await runner.run_once() == {"mail": None}
+    (row,) = await store.list_conversations(_all())
+    await store.queue_reply(row.id, "Sorry for the wait.")
+    await store.claim_due_replies("mail")  # claimed, then the process died before SMTP
+    await store.run_sync(lambda conn: conn.execute("UPDATE outbox SET next_attempt_at = 0"))
+    assert await runner.run_once() == {"mail": None}
+    assert len(smtp_server.wait_for(1)) == 1
+    await asyncio.sleep(0.3)
+    assert len(smtp_server.messages) == 1
+
+
+async def test_smtp_refusals_are_permanent_or_temporary(
+    imap_user: ImapUser, smtp_server: SmtpServer
+) -> None:
+    from tests.channels.email.test_options_and_replies import outbound
+
+    plugin = channel(secret=lambda _: imap_user.password, **_plugin_options(imap_user, smtp_server))
+    try:
+        smtp_server.refuse_next("550 5.1.1 mailbox unavailable")
+        with pytest.raises(PermanentError, match="550"):
+            await plugin.send(outbound(idempotency_key="r1"))
+        smtp_server.refuse_next("451 4.3.0 try again later")
+        with pytest.raises(TemporaryError, match="451"):
+            await plugin.send(outbound(idempotency_key="r2"))
+    finally:
+        await plugin.close()
+
+
+def _plugin_options(user: ImapUser, smtp: SmtpServer | None = None, **extra: Any) -> dict[str, Any]:
+    values = options(user, smtp, **extra)
+    values.pop("type")
+    values.pop("password_command")
+    values["password_env"] = "UNUSED"  # the test passes its own secret resolver
+    return values
+
+
+async def test_a_rejected_login_is_permanent_and_says_what_to_fix(imap_user: ImapUser) -> None:
+    plugin = channel(secret=lambda _: "wrong", **_plugin_options(imap_user))
+    try:
+        with pytest.raises(PermanentError) as error:
+            await plugin.fetch(None)
+    finally:
+        await plugin.close()
+    assert str(error.value) == (
+        f"IMAP login to 127.0.0.1 as {imap_user.name} failed: authentication rejected — "
+        "check password_command in [channels.support]"
+    )
+
+
+async def test_an_unreachable_server_is_temporary() -> None:
+    from tests.integration.conftest import free_port
+
+    plugin = channel(
+        imap_host="127.0.0.1", imap_port=free_port(), imap_tls="none", password_env="X", timeout=3.0
+    )
+    try:
+        with pytest.raises(TemporaryError, match="cannot reach IMAP server"):
+            await plugin.fetch(None)
+    finally:
+        await plugin.close()
+
+
+async def test_connection_dropped_mid_fetch_loses_and_duplicates_nothing(
+    imap_user: ImapUser, store: Store, runner_for: Any, tcp_proxy: Any
+) -> None:
+    body = "Lorem ipsum dolor sit amet. " * 400  # ~11 kB each
+    for number in range(40):
+        imap_user.append(mail(f"drop {number}", body, message_id=f"<drop{number}@example.org>"))
+    proxy = tcp_proxy(imap_user.server.port)
+    runner = runner_for(options(imap_user, imap_port=proxy.port))
+    proxy.cut_after(150_000)  # in the middle of the FETCH response
+    first = (await runner.run_once())["mail"]
+    assert first is not None and "lost while fetching" in first
+    assert proxy.cuts == 1
+    await sync_until_clean(runner)
+    ids = await message_ids(store)
+    assert ids == sorted(f"<drop{n}@example.org>" for n in range(40))
+
+
+async def test_dovecot_restarted_mid_sync_loses_and_duplicates_nothing(
+    imap_user: ImapUser, store: Store, runner_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imap, "BATCH", 10)
+    for number in range(45):
+        imap_user.append(mail(f"restart {number}", message_id=f"<restart{number}@example.org>"))
+    runner = runner_for(options(imap_user))
+    plugin = await runner.plugin("mail")
+    first = await plugin.fetch(None)
+    assert len(first.messages) == 10 and first.more
+    await store.ingest("mail", first.messages, first.cursor)
+    imap_user.server.restart()  # the read-ahead of the next batch dies with the server
+    await sync_until_clean(runner)
+    ids = await message_ids(store)
+    assert ids == sorted(f"<restart{n}@example.org>" for n in range(45))
+
+
+async def test_uidvalidity_change_resyncs_without_duplicates(
+    imap_user: ImapUser, store: Store, runner_for: Any
+) -> None:
+    for number in range(5):
+        imap_user.append(mail(f"valid {number}", message_id=f"<valid{number}@example.org>"))
+    runner = runner_for(options(imap_user))
+    assert await runner.run_once() == {"mail": None}
+    before = await store.channel_cursor("mail")
+    imap_user.server.doveadm(
+        "mailbox", "update", "--uid-validity", "12345", "-u", imap_user.name, "INBOX"
+    )
+    imap_user.append(mail("after the change", message_id="<valid-new@example.org>"))
+    assert await runner.run_once() == {"mail": None}
+    after = await store.channel_cursor("mail")
+    assert '"uidvalidity":12345' in after and before != after
+    ids = await message_ids(store)
+    assert ids == sorted(
+        [*(f"<valid{n}@example.org>" for n in range(5)), "<valid-new@example.org>"]
+    )
+
+
+async def test_several_folders_and_mark_read_only_when_configured(
+    imap_user: ImapUser, store: Store, runner_for: Any
+) -> None:
+    client = imap_user.client()
+    client.create_folder("Support")
+    client.logout()
+    imap_user.append(mail("in inbox", message_id="<f1@example.org>"))
+    imap_user.append(mail("in support", message_id="<f2@example.org>"), folder="Support")
+    runner = runner_for(options(imap_user, folders=["INBOX", "Support"], mark_read=True))
+    assert await runner.run_once() == {"mail": None}
+    assert await message_ids(store) == ["<f1@example.org>", "<f2@example.org>"]
+    assert await runner.run_once() == {"mail": None}  # the next fetch acknowledges the batch
+    client = imap_user.client()
+    try:
+        for folder in ("INBOX", "Support"):
+            client.select_folder(folder, readonly=True)
+            assert client.search("UNSEEN") == [], f"{folder} should be marked read"
+    finally:
+        client.logout()
