@@ -26,12 +26,13 @@ def ngircd_binary() -> str | None:
     )
 
 
-def start_ngircd(folder: Path, password: str | None = None) -> Ngircd:
+def start_ngircd(folder: Path, password: str | None = None,
+                 tls: tuple[Path, Path] | None = None) -> Ngircd:
     binary = ngircd_binary()
     if binary is None:
         _unavailable("the ngircd binary is not installed")
     assert binary is not None
-    server = Ngircd(binary, folder, password)
+    server = Ngircd(binary, folder, password, tls)
     try:
         server.start()
     except RuntimeError as error:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import ipaddress
 import socket
 import subprocess
 import time
@@ -25,11 +27,14 @@ class Ngircd:
     """``start()`` writes the config and waits for the port; ``stop()`` ends the process.
     ``restart()`` keeps the same port (for reconnect tests)."""
 
-    def __init__(self, binary: str, folder: Path, password: str | None = None) -> None:
+    def __init__(self, binary: str, folder: Path, password: str | None = None,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.binary = binary
         self.folder = folder
         self.port = free_port()
         self.password = password
+        self.tls = tls  # (certificate, key), served on tls_port
+        self.tls_port = free_port() if tls else 0
         self.process: subprocess.Popen[bytes] | None = None
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o755)  # ngircd drops to "nobody" when started as root
@@ -43,6 +48,8 @@ class Ngircd:
             "[Limits]\nMaxNickLength = 30\nPingTimeout = 120\nPongTimeout = 20\n"
             "[Options]\nPAM = no\nIdent = no\nDNS = no\n"
             "[Channel]\nName = #support\nTopic = support\n"
+            + (f"[SSL]\nCertFile = {self.tls[0]}\nKeyFile = {self.tls[1]}\nPorts = {self.tls_port}\n"
+               if self.tls else "")
         )
 
     def start(self) -> None:
@@ -81,6 +88,37 @@ class Ngircd:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost (and its key), readable by ngircd."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    for path in (folder, cert_path, key_path):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return cert_path, key_path
 
 
 class IrcClient:

@@ -14,7 +14,7 @@ from agentconsole.models import View
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from tests.integration.irc.conftest import start_ngircd
-from tests.integration.irc.ircd import IrcClient, Ngircd
+from tests.integration.irc.ircd import IrcClient, Ngircd, self_signed_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -212,3 +212,28 @@ async def test_a_reply_to_a_customer_who_left_fails_with_the_reason(
     await runner.run_once()
     last = (await store.conversation(conversation)).messages[-1]
     assert last.state == "failed" and "no such nick" in (last.error or "")
+
+
+async def test_tls_with_a_checked_certificate_and_a_clear_refusal_of_an_unknown_one(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    certificate, key = self_signed_certificate(tmp_path / "tls")
+    server = start_ngircd(tmp_path / "tls-server", tls=(certificate, key))
+    try:
+        runner = SyncRunner(store, irc_config(server.tls_port, tls=True))
+        [error] = (await runner.run_once()).values()
+        assert error is not None and "certificate" in error and "tls_verify" in error
+        await runner.stop()
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # trust it, as a CA would be
+        runner = SyncRunner(store, irc_config(server.tls_port, tls=True))
+        assert await runner.run_once() == {"irc": None}
+        customer = IrcClient("127.0.0.1", server.port)
+        await customer.register("Customer")
+        customer.send("PRIVMSG agent :hello over TLS")
+        try:
+            await sync_until(runner, store, lambda: _has_conversation(store, "pm/customer"))
+        finally:
+            await customer.close()
+            await runner.stop()
+    finally:
+        server.stop()
