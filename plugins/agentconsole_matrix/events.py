@@ -99,10 +99,9 @@ def to_inbound(
     from_agent = sender == own_user_id
     if from_agent and KEY_FIELD in content:
         return None  # sent through our outbox: stored there already, under this event id
-    relates = content.get("m.relates_to") if isinstance(content.get("m.relates_to"), dict) else {}
+    relates = _mapping(content.get("m.relates_to"))
     references: list[str] = []
-    reply_to = (relates.get("m.in_reply_to") or {}).get("event_id") if isinstance(
-        relates.get("m.in_reply_to"), dict) else None
+    reply_to = _mapping(relates.get("m.in_reply_to")).get("event_id")
     if relates.get("rel_type") in ("m.thread", "m.replace") and isinstance(relates.get("event_id"), str):
         references.append(relates["event_id"])
     if isinstance(reply_to, str) and reply_to not in references:
@@ -123,7 +122,7 @@ def to_inbound(
             content = {**content, **content["m.new_content"]}
             note = "an edit of an earlier message"
         msgtype = content.get("msgtype", "m.sticker" if kind == "m.sticker" else "")
-        body = content.get("body") if isinstance(content.get("body"), str) else ""
+        body = str(content["body"]) if isinstance(content.get("body"), str) else ""
         if reply_to:
             body = strip_reply_fallback(body)
         if msgtype == "m.emote":
@@ -160,8 +159,13 @@ def to_inbound(
     return message, media
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (events are outside data)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _media(content: dict[str, Any], msgtype: str) -> tuple[Media | None, str | None]:
-    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    info = _mapping(content.get("info"))
     filename = content.get("filename") or content.get("body") or "attachment"
     if not isinstance(filename, str):
         filename = "attachment"
