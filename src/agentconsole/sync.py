@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import config as config_module
-from . import plugins
+from . import paths, plugins
 from .config import ChannelConfig, Config
 from .errors import AgentConsoleError
 from .models import OutboxItem
@@ -202,6 +202,7 @@ class SyncRunner:
                     secret=config_module.secret_resolver(name, options),
                     logger=logging.getLogger(f"agentconsole.channel.{name}"),
                     ingest=functools.partial(self._push, name),
+                    data_dir=str(paths.data_dir() / "channels" / name),
                 )
                 state.plugin = plugin_class(context)
                 await self.store.ensure_channel(name, state.config.type, state.plugin.kind)

@@ -198,3 +198,30 @@ async def test_change_token_moves_on_other_connections_commits(store: Store, sto
     await other.ingest("mail", [inbound()])
     await other.close()
     assert await store.change_token() != before
+
+
+async def test_our_reply_echoed_by_the_channel_before_mark_sent_shows_once(store: Store) -> None:
+    conversation = (await store.ingest("mail", [inbound(external_id="<q@x>")])).created[0]
+    await store.queue_reply(conversation, "Here you go")
+    [item] = await store.claim_due_replies("mail")
+    # The Sent folder / room sync delivers our own reply before the sender records its id.
+    echo = inbound("Here you go", external_id="<reply@acme>", from_agent=True,
+                   references=("<q@x>",), minutes=1)
+    await store.ingest("mail", [echo])
+    await store.mark_sent(item.id, "<reply@acme>")
+    detail = await store.conversation(conversation)
+    assert [(m.direction, m.state) for m in detail.messages] == [("in", None), ("out", "sent")]
+    assert detail.row.message_count == 2
+    assert [h.direction for h in await store.search("here you go")] == ["out"]
+    # Fetching the echo again is recognised as already stored.
+    assert (await store.ingest("mail", [echo])).duplicates == 1
+
+
+def test_an_unclosed_store_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    script = (
+        "import asyncio\nfrom agentconsole.store import Store\n"
+        f"async def main():\n    await Store.open({str(tmp_path / 's.db')!r}, agent='a')\n"
+        "    raise SystemExit(7)\nasyncio.run(main())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], timeout=30)
+    assert result.returncode == 7

@@ -72,7 +72,8 @@ class Store:
     async def open(cls, path: str | Path, *, agent: str, display_name: str | None = None) -> Store:
         path = Path(path)
         db = aiosqlite.Connection(functools.partial(connect, path), iter_chunk_size=256)
-        db.daemon = True  # never keep the process alive for the store's thread
+        # A store left open (an exception before close) must not keep the process alive.
+        db._thread.daemon = True  # noqa: SLF001
         try:
             await db
         except BaseException:

@@ -415,6 +415,33 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
     return items
 
 
+def _drop_echo(conn: sqlite3.Connection, message_id: int, external_id: str) -> None:
+    """Remove our own reply as the channel echoed it back (a Sent folder, a sync of our own
+    chat line), ingested before the outbox recorded its id: the outbox copy stays, the echo
+    goes, so the thread shows the reply once."""
+    row = conn.execute(
+        "SELECT e.id, e.conversation_id, e.search_key, e.subject, e.body, e.author_name"
+        " FROM messages e JOIN messages m ON m.channel_id = e.channel_id"
+        " WHERE m.id = ? AND e.external_id = ? AND e.id != m.id AND e.direction = 'out'",
+        (message_id, external_id),
+    ).fetchone()
+    if row is None:
+        return
+    echo_id, conversation_id, search_key, subject, body, author = row
+    conn.execute(
+        "INSERT INTO messages_fts(messages_fts, rowid, subject, body, author)"
+        " VALUES ('delete', ?, ?, ?, ?)",
+        (search_key, subject, body, author),
+    )
+    for table in ("message_refs", "raw_messages", "attachments"):
+        conn.execute(f"DELETE FROM {table} WHERE message_id = ?", (echo_id,))
+    conn.execute("DELETE FROM messages WHERE id = ?", (echo_id,))
+    conn.execute(
+        "UPDATE conversations SET message_count = message_count - 1 WHERE id = ?",
+        (conversation_id,),
+    )
+
+
 def mark_sent(
     conn: sqlite3.Connection, outbox_id: int, external_id: str, url: str | None
 ) -> None:
@@ -423,6 +450,7 @@ def mark_sent(
         message_id = conn.execute(
             "SELECT message_id FROM outbox WHERE id = ?", (outbox_id,)
         ).fetchone()[0]
+        _drop_echo(conn, message_id, external_id)
         conn.execute(
             "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
             (now, outbox_id),
