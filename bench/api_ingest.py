@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 
 import aiohttp
-from agentconsole_api import ApiChannel
-from agentconsole_api.signed_http import sign
 
 from agentconsole import config as config_module
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
+from agentconsole_api import ApiChannel
+from agentconsole_api.signed_http import sign
 
 SECRET = "bench-secret"
 

@@ -42,7 +42,7 @@ ROWS = []
 
 def report(name: str, value: str, target: str = "") -> None:
     ROWS.append((name, value, target))
-    print(f"  {name:<44} {value:>16}   {target}", flush=True)
+    print(f"  {name:<56} {value:>16}   {target}", flush=True)
 
 
 async def build(path: Path, conversations: int, per_conversation: float) -> None:
@@ -196,7 +196,7 @@ def main() -> None:
     args = parser.parse_args()
     args.store.parent.mkdir(parents=True, exist_ok=True)
     print(f"agentconsole scale benchmark — {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"  {'figure':<44} {'measured':>16}   target")
+    print(f"  {'figure':<56} {'measured':>16}   target")
     if not (args.reuse and args.store.exists()):
         asyncio.run(build(args.store, args.conversations, args.per_conversation))
     asyncio.run(search(args.store))

@@ -17,14 +17,7 @@ from agentconsole.plugin import Author, Identity, InboundMessage
 CHANNELS = (("bench-email", "email"), ("bench-chat", "chat"), ("bench-forum", "forum"))
 COMMON = "account"
 RARE = "quokka"
-WORDS = (
-    "the a to and of my is it for in on with this that not can you we please order "
-    "invoice payment refund login password error page app update shipping delivery "
-    "card charge subscription plan upgrade cancel export import report settings email "
-    "phone browser mobile sync data backup team user admin access permission billing "
-    "tracking package warehouse address label discount coupon trial renewal receipt "
-    "crash slow timeout bug feature request help thanks urgent again still since today"
-).split()
+WORDS = ["the", "a", "to", "and", "of", "my", "is", "it", "for", "in", "on", "with", "this", "that", "not", "can", "you", "we", "please", "order", "invoice", "payment", "refund", "login", "password", "error", "page", "app", "update", "shipping", "delivery", "card", "charge", "subscription", "plan", "upgrade", "cancel", "export", "import", "report", "settings", "email", "phone", "browser", "mobile", "sync", "data", "backup", "team", "user", "admin", "access", "permission", "billing", "tracking", "package", "warehouse", "address", "label", "discount", "coupon", "trial", "renewal", "receipt", "crash", "slow", "timeout", "bug", "feature", "request", "help", "thanks", "urgent", "again", "still", "since", "today"]
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 

@@ -28,14 +28,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentconsole_api.signed_http import (
-    HttpEndpoint,
-    json_error,
-    parse_listen,
-    read_limited,
-    signature_matches,
-)
-from agentconsole_feed.html_text import html_to_text
 from aiohttp import web
 
 from agentconsole.plugin import (
@@ -51,6 +43,14 @@ from agentconsole.plugin import (
     PermanentError,
     SendResult,
 )
+from agentconsole_api.signed_http import (
+    HttpEndpoint,
+    json_error,
+    parse_listen,
+    read_limited,
+    signature_matches,
+)
+from agentconsole_feed.html_text import html_to_text
 
 from .client import DiscourseClient, NotFound
 from .cursor import Cursor

@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
-from agentconsole_api.signed_http import retry_after
 
 from agentconsole.plugin import PermanentError, TemporaryError
+from agentconsole_api.signed_http import retry_after
 
 __all__ = ["DiscourseClient", "NotFound"]
 

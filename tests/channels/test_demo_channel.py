@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 
-import agentconsole_demo
 import pytest
-from agentconsole_demo import DemoChannel
 
+import agentconsole_demo
 from agentconsole import plugins
 from agentconsole.models import OutboxItem
 from agentconsole.plugin import ChannelContext, Identity, OutboundMessage, TemporaryError
 from agentconsole.store import Store
+from agentconsole_demo import DemoChannel
 
 KINDS = ("email", "chat", "forum")
 

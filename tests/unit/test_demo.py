@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from agentconsole_demo import DemoChannel
 
 from agentconsole.config import check_channel_options
 from agentconsole.demo import SeedSummary, demo_config, seed_store
 from agentconsole.models import PRIORITIES, STATUSES
 from agentconsole.store import Store
+from agentconsole_demo import DemoChannel
 
 NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18) keeps the day reproducible
 

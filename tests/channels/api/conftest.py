@@ -11,13 +11,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from agentconsole_api import ApiChannel
-from agentconsole_api.signed_http import sign
 from aiohttp import web
 
 from agentconsole import config as config_module
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
+from agentconsole_api import ApiChannel
+from agentconsole_api.signed_http import sign
 
 SECRET = "s3cret-shared-key"
 

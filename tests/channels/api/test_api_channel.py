@@ -8,13 +8,13 @@ import json
 import socket
 
 import aiohttp
-from agentconsole_api import ApiChannel
-from agentconsole_api.signed_http import parse_listen, retry_after, sign, signature_matches
 
 from agentconsole.models import View
 from agentconsole.plugin import Identity
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
+from agentconsole_api import ApiChannel
+from agentconsole_api.signed_http import parse_listen, retry_after, sign, signature_matches
 from tests.conftest import inbound
 
 from .conftest import SECRET, api_config, customer_message

@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from agentconsole_discourse import DiscourseChannel
 from aiohttp import web
 
 from agentconsole import config as config_module
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
+from agentconsole_discourse import DiscourseChannel
 
 API_KEY = "d1sc0urse-key"
 API_USERNAME = "support"

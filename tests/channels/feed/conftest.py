@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentconsole_feed import FeedChannel
 from aiohttp import web
 
 from agentconsole import config as config_module
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
+from agentconsole_feed import FeedChannel
 
 DATA = Path(__file__).parent / "data"
 LAST_MODIFIED = "Fri, 20 Nov 2026 09:30:00 GMT"

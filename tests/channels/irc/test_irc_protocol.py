@@ -8,6 +8,8 @@ import base64
 import logging
 
 import pytest
+
+from agentconsole.plugin import ChannelContext, PermanentError
 from agentconsole_irc import IrcChannel, external_id_for, inbound_from, thread_key_for
 from agentconsole_irc.connection import Received
 from agentconsole_irc.protocol import (
@@ -20,8 +22,6 @@ from agentconsole_irc.protocol import (
     strip_formatting,
     text_budget,
 )
-
-from agentconsole.plugin import ChannelContext, PermanentError
 
 
 def test_parse_line_with_tags_prefix_and_trailing() -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from aiohttp import web
+
+from agentconsole.plugin import ChannelContext, OutboundMessage, PermanentError, TemporaryError
 from agentconsole_matrix import MatrixChannel
 from agentconsole_matrix.events import (
     ENCRYPTED_NOTE,
@@ -14,9 +17,6 @@ from agentconsole_matrix.events import (
     strip_reply_fallback,
     to_inbound,
 )
-from aiohttp import web
-
-from agentconsole.plugin import ChannelContext, OutboundMessage, PermanentError, TemporaryError
 
 ROOM = "!room:example.org"
 ME = "@support:example.org"

@@ -7,12 +7,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from agentconsole_irc.protocol import MAX_LINE_BYTES
 
 from agentconsole import config as config_module
 from agentconsole.models import View
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
+from agentconsole_irc.protocol import MAX_LINE_BYTES
 from tests.integration.irc.conftest import start_ngircd
 from tests.integration.irc.ircd import IrcClient, Ngircd, self_signed_certificate
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentconsole_matrix.events import ENCRYPTED_NOTE, KEY_FIELD
 
 from agentconsole import config as config_module
 from agentconsole.models import View
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner, outbound_message
+from agentconsole_matrix.events import ENCRYPTED_NOTE, KEY_FIELD
 from tests.integration.matrix.synapse import Account, MatrixUser, Synapse
 
 pytestmark = pytest.mark.integration
