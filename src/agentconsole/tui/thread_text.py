@@ -171,7 +171,8 @@ def header_text(detail: ConversationDetail, now: float) -> Text:
         )
     elif row.status != "closed":
         text.append(" · no response yet", style="dim")
-    text.append(f" · {len(detail.messages)} messages", style="dim")
+    count = len(detail.messages)
+    text.append(f" · {count} message{'s' if count != 1 else ''}", style="dim")
     return text
 
 

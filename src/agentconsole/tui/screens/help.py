@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -49,7 +49,7 @@ def help_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> Text:
             text.append("\n")
         text.append(title + "\n", style="bold underline")
         for keys, description in rows:
-            text.append(f"  {keys:<22}", style="bold cyan")
+            text.append(f"  {keys:<14}", style="bold cyan")
             text.append(description + "\n")
     return text
 
@@ -64,10 +64,13 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
+        half = (len(self.sections) + 1) // 2
         with VerticalScroll(id="help-box"):
             yield Static(Text("Keys — remap any of them in [keys] of the config", style="bold"),
                          markup=False, id="help-title")
-            yield Static(help_text(self.sections), markup=False, id="help-body")
+            with Horizontal(id="help-columns"):
+                yield Static(help_text(self.sections[:half]), markup=False, classes="help-column")
+                yield Static(help_text(self.sections[half:]), markup=False, classes="help-column")
 
     def action_close_help(self) -> None:
         self.dismiss(None)
