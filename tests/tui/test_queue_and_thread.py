@@ -64,7 +64,8 @@ async def test_thread_shows_attachments_and_parse_notes(store_path: Path) -> Non
         attachments=(Attachment("../../etc/passwd\x1b]0;x\x07.pdf", "application/pdf",
                                 b"%PDF" * 600),),
         parse_note="unknown charset x-evil; shown as latin-1",
-    )])
+    ), message("auto-1", "I am out of office until Monday.", subject="Auto: Invoice copy",
+               thread_key="att-1", automated=True, hours_ago=0.5)])
     await store.close()
     app = make_app(store_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -75,6 +76,9 @@ async def test_thread_shows_attachments_and_parse_notes(store_path: Path) -> Non
         assert "../../etc/passwd␛]0;x␇.pdf" in text
         assert "2 KB" in text
         assert "Could not fully read this message" in text and "x-evil" in text
+        automated = [box for box in screen.pane.query(MessageBox) if box.has_class("-automated")]
+        assert len(automated) == 1 and "Automated message" in text
+        assert "I am out of office until Monday." in text
 
 
 async def test_queue_is_virtual_and_loads_rows_in_windows(store_path: Path) -> None:

@@ -115,9 +115,9 @@ class Composer(Vertical):
         self.text_area.focus()
 
     def set_body(self, body: str) -> None:
+        """Replace the text (e.g. coming back from ``$EDITOR``); reported as a change."""
         self.text_area.load_text(body)
         self.text_area.move_cursor(self.text_area.document.end)
-        self._changed()
 
     def stop(self) -> None:
         """Close without a message (the owner already took the text)."""

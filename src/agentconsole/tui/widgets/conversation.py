@@ -56,8 +56,8 @@ class MessageBox(Static):
 
     def __init__(self, message: MessageRecord, content: Text, *, compact: bool) -> None:
         classes = {"in": "-in", "out": "-out", "note": "-note"}.get(message.direction, "-in")
-        if message.automated or (message.parse_note and message.direction == "in"):
-            classes += " -automated" if message.automated else ""
+        if message.automated:
+            classes += " -automated"
         if message.state == "failed":
             classes += " -failed"
         if compact:

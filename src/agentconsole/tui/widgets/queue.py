@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from ...errors import AgentConsoleError
 from ...models import ConversationRow
+from ...sanitize import one_line
 from ..formatting import queue_row
 from ..keys import bindings
 
@@ -303,7 +304,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         try:
             rows = await self._fetch_rows(ids)
         except AgentConsoleError as error:
-            self.notify(str(error), severity="error", markup=False)
+            self.notify(one_line(str(error)), severity="error", markup=False)
             return
         finally:
             self._loading.discard(start)
