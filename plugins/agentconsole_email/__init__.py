@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from .imap import FolderPosition, ImapAccount
 from .options import OPTIONS, settings_from
 from .parse import ParseSettings, parse_safely
 from .pool import Parser
-from .smtp import build_reply, reply_message_id, submit
+from .smtp import build_reply, reply_id_suffix, reply_message_id, submit
 
 __all__ = ["EmailChannel"]
 
@@ -120,7 +121,9 @@ class EmailChannel(ChannelPlugin):
                         int(value.get("uidvalidity", 0)), int(value.get("last_uid", 0))
                     )
         fetched, after, more = await asyncio.to_thread(self._fetching.fetch_new, positions)
-        messages = await self._parser.parse_raws([(f.raw, f.internal_date) for f in fetched])
+        messages = self._without_our_replies(
+            await self._parser.parse_raws([(f.raw, f.internal_date) for f in fetched])
+        )
         cursor = json.dumps(
             {
                 "imap": {
@@ -136,7 +139,7 @@ class EmailChannel(ChannelPlugin):
             for item in fetched:
                 done.setdefault(item.folder, []).append(item.uid)
             self._unacknowledged.append((cursor, done))
-        return FetchResult(tuple(messages), cursor, more)
+        return FetchResult(messages, cursor, more)
 
     async def _acknowledge(self, cursor: str | None) -> None:
         """``cursor`` proves the batches up to it were committed: apply mark_read/move_to."""
@@ -165,11 +168,20 @@ class EmailChannel(ChannelPlugin):
             self._maildir_stamp = await asyncio.to_thread(maildir_module.directory_stamp, root)
             entries = await asyncio.to_thread(maildir_module.scan, root, position)
         batch, rest = entries[:MAILDIR_BATCH], entries[MAILDIR_BATCH:]
-        parsed = await self._parser.parse_paths([entry.path for entry in batch])
+        parsed = await self._parser.parse_files([(entry.path, entry.modified) for entry in batch])
         new_cursor = maildir_module.dumps(maildir_module.advance(position, batch))
         self._scan = (new_cursor, rest) if rest else None
-        messages = tuple(m for m in parsed if m is not None)
+        messages = self._without_our_replies(m for m in parsed if m is not None)
         return FetchResult(messages, new_cursor, more=bool(rest))
+
+    def _without_our_replies(
+        self, messages: Iterable[InboundMessage]
+    ) -> tuple[InboundMessage, ...]:
+        """Copies of replies this channel sent (seen in a Sent folder, a Bcc) are already in
+        the store through the outbox: ingesting one before the outbox records its Message-ID
+        would make two messages of one reply."""
+        suffix = reply_id_suffix(self.settings.from_address)
+        return tuple(m for m in messages if not (m.from_agent and m.external_id.endswith(suffix)))
 
     # -- waiting ---------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from imapclient import IMAPClient
@@ -264,11 +264,8 @@ class ImapAccount:
                     raw = item.get(b"BODY[]")
                     if raw is None:
                         continue
-                    date = item.get(b"INTERNALDATE")
                     fetched.append(
-                        FetchedMessage(
-                            folder, uid, bytes(raw), date if isinstance(date, datetime) else None
-                        )
+                        FetchedMessage(folder, uid, bytes(raw), _utc(item.get(b"INTERNALDATE")))
                     )
                 position.last_uid = chunk[-1]
         return fetched, after, more
@@ -361,6 +358,16 @@ class ImapAccount:
                 return None
             self.select(client, folder)
             return bool(client.search(["HEADER", "Message-ID", message_id]))
+
+
+def _utc(value: Any) -> datetime | None:
+    """INTERNALDATE in UTC with a standard tzinfo (imapclient's own does not pickle, and
+    the parse workers receive it)."""
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _announces_mail(responses: Any) -> bool:

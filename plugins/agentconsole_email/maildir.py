@@ -24,6 +24,7 @@ SUBDIRECTORIES = ("new", "cur")
 class MaildirEntry:
     path: str
     changed_ns: int
+    modified: float
     #: The file name up to the flags (``:2,…``): stable when a client moves or flags it.
     key: str
 
@@ -89,7 +90,8 @@ def scan(root: Path, cursor: MaildirCursor) -> list[MaildirEntry]:
                 if entry.name.startswith("."):
                     continue
                 try:
-                    changed = entry.stat(follow_symlinks=False).st_ctime_ns
+                    info = entry.stat(follow_symlinks=False)
+                    changed = info.st_ctime_ns
                     if not entry.is_file(follow_symlinks=False):
                         continue
                 except OSError:  # renamed or removed since the listing: seen next time
@@ -97,7 +99,7 @@ def scan(root: Path, cursor: MaildirCursor) -> list[MaildirEntry]:
                 key = entry_key(entry.name)
                 if changed < after or (changed == after and key in seen_at):
                     continue
-                found.append(MaildirEntry(entry.path, changed, key))
+                found.append(MaildirEntry(entry.path, changed, info.st_mtime, key))
     found.sort(key=lambda e: (e.changed_ns, e.key))
     return found
 

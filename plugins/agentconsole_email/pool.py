@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 
 from agentconsole.plugin import InboundMessage
 
 from .maildir import read_file
 from .parse import ParseSettings, parse_safely
+
+log = logging.getLogger(__name__)
 
 #: Batches at least this large go to the worker processes.
 POOL_THRESHOLD = 64
@@ -32,18 +36,18 @@ def _parse_raws(
     return [parse_safely(raw, settings, fallback_date=date, keep_raw=False) for raw, date in items]
 
 
-def _parse_paths(settings: ParseSettings, paths: Sequence[str]) -> list[InboundMessage | None]:
+def _parse_files(
+    settings: ParseSettings, files: Sequence[tuple[str, float]]
+) -> list[InboundMessage | None]:
     out: list[InboundMessage | None] = []
-    for path in paths:
+    for path, modified in files:
         raw = read_file(path)
         if raw is None:
             out.append(None)
             continue
-        try:
-            modified: datetime | None = datetime.fromtimestamp(os.stat(path).st_mtime, UTC)
-        except OSError:
-            modified = None
-        out.append(parse_safely(raw, settings, fallback_date=modified))
+        # Delivery time stands in for a missing or unreadable Date header.
+        fallback = datetime.fromtimestamp(modified, UTC)
+        out.append(parse_safely(raw, settings, fallback_date=fallback))
     return out
 
 
@@ -68,17 +72,21 @@ class Parser:
 
     async def _chunks(self, function, items: Sequence) -> list:  # type: ignore[no-untyped-def]
         loop = asyncio.get_running_loop()
-        if len(items) < POOL_THRESHOLD or self.workers < 2:
+        if len(items) < POOL_THRESHOLD:
             return await asyncio.to_thread(function, self.settings, items)
         pool = self._executor()
         futures = [
             loop.run_in_executor(pool, function, self.settings, items[i : i + CHUNK])
             for i in range(0, len(items), CHUNK)
         ]
-        results: list = []
-        for chunk in await asyncio.gather(*futures):
-            results.extend(chunk)
-        return results
+        try:
+            chunks = await asyncio.gather(*futures)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): parse here rather than fail the batch.
+            log.warning("a parse worker died; parsing this batch in-process")
+            self.close()
+            return await asyncio.to_thread(function, self.settings, items)
+        return [message for chunk in chunks for message in chunk]
 
     async def parse_raws(
         self, items: Sequence[tuple[bytes, datetime | None]]
@@ -90,9 +98,10 @@ class Parser:
             for message, (raw, _) in zip(parsed, items, strict=True)
         ]
 
-    async def parse_paths(self, paths: Sequence[str]) -> list[InboundMessage | None]:
-        """One message per file (None for a file that vanished meanwhile), in order."""
-        return await self._chunks(_parse_paths, paths)
+    async def parse_files(self, files: Sequence[tuple[str, float]]) -> list[InboundMessage | None]:
+        """One message per ``(path, modification time)`` (None for a file that vanished
+        meanwhile), in order."""
+        return await self._chunks(_parse_files, files)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -26,10 +26,15 @@ SecretGetter = Callable[[str], str]
 
 
 def reply_message_id(idempotency_key: str, from_address: str) -> str:
-    """``<key@our-domain>``: the same for every attempt of the same reply."""
+    """``<key.agentconsole@our-domain>``: the same for every attempt of the same reply."""
     key = re.sub(r"[^A-Za-z0-9._-]", "", idempotency_key) or "reply"
+    return f"<{key}{reply_id_suffix(from_address)}"
+
+
+def reply_id_suffix(from_address: str) -> str:
+    """How every Message-ID of our replies ends."""
     domain = from_address.rpartition("@")[2] or "agentconsole.invalid"
-    return f"<{key}.agentconsole@{domain}>"
+    return f".agentconsole@{domain}>"
 
 
 def recipient_of(message: OutboundMessage) -> str:

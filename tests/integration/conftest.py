@@ -144,6 +144,8 @@ class Dovecot:
     root: Path
     port: int
     binary: str
+    mail_uid: int = -1
+    mail_gid: int = -1
     process: subprocess.Popen[bytes] | None = None
     users: dict[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
@@ -228,32 +230,32 @@ class _Logout:
             self.client.logout()
 
 
-@pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+def launch_dovecot(root: Path | None = None, users: int = 500) -> Dovecot:
+    """Start a Dovecot in ``root`` (a new temp folder by default); raises RuntimeError
+    when it cannot. Also used by bench/email_ingest.py."""
     binary = find_binary("dovecot")
     if binary is None:
-        unavailable("dovecot is not installed (make test installs dovecot-imapd)")
-    assert binary is not None
-    is_root = os.geteuid() == 0
+        raise RuntimeError("dovecot is not installed (make test installs dovecot-imapd)")
     import grp
     import pwd
 
+    is_root = os.geteuid() == 0
     me = pwd.getpwuid(os.geteuid()).pw_name
     my_group = grp.getgrgid(os.getegid()).gr_name
-    if is_root:
-        # Dovecot never gives mail access to uid 0: mail belongs to nobody, so it lives in a
-        # folder every user may enter (pytest's temp root is private to root).
+    if root is None:
+        # Dovecot never gives mail access to uid 0: as root, mail belongs to nobody, so it
+        # lives in a folder every user may enter.
         root = Path(tempfile.mkdtemp(prefix="agentconsole-dovecot-"))
+    if is_root:
         mail_uid, mail_gid = pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid
     else:
-        root = tmp_path_factory.mktemp("dovecot")
         mail_uid, mail_gid = os.geteuid(), os.getegid()
     os.chmod(root, 0o755)
     for sub in ("run", "state", "mail"):
-        (root / sub).mkdir()
+        (root / sub).mkdir(exist_ok=True)
     os.chown(root / "mail", mail_uid, mail_gid)
-    server = Dovecot(root, free_port(), binary)
-    server.prepare_users(500)
+    server = Dovecot(root, free_port(), binary, mail_uid=mail_uid, mail_gid=mail_gid)
+    server.prepare_users(users)
     server.config.write_text(
         DOVECOT_CONFIG.format(
             root=root,
@@ -267,16 +269,22 @@ def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
             me=me,
         )
     )
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
     try:
-        server.start()
+        server = launch_dovecot()
     except (RuntimeError, OSError) as error:
         unavailable(str(error))
+        raise
     try:
         yield server
     finally:
         server.stop()
-        if is_root:
-            shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(server.root, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from agentconsole_email import EmailChannel
-
 from agentconsole.plugin import ChannelContext
+from agentconsole_email import EmailChannel
 
 SUPPORT = "support@acme.example"
 

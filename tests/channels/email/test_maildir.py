@@ -7,14 +7,14 @@ import os
 import time
 from pathlib import Path
 
-import agentconsole_email
 import pytest
-from agentconsole_email import EmailChannel
 
+import agentconsole_email
 from agentconsole import config as config_module
 from agentconsole.plugin import PermanentError
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
+from agentconsole_email import EmailChannel
 
 from .helpers import channel, deliver_to_maildir, mail, make_maildir, snapshot
 
@@ -166,3 +166,21 @@ async def test_wait_for_activity_returns_after_the_timeout_without_news(tmp_path
         assert 0.5 <= time.monotonic() - started < 3
     finally:
         await plugin.close()
+
+
+async def test_copies_of_our_own_replies_are_left_to_the_outbox(tmp_path: Path) -> None:
+    root = make_maildir(tmp_path / "Maildir")
+    ours = "Acme Support <support@acme.example>"
+    deliver_to_maildir(
+        root, mail("Re: Help [#4]", sender=ours, message_id="<0f3c.agentconsole@acme.example>")
+    )
+    deliver_to_maildir(
+        root,
+        mail("Written in another client", sender=ours, message_id="<thunderbird-1@acme.example>"),
+    )
+    plugin = channel(maildir=str(root))
+    try:
+        messages, _ = await fetch_all(plugin, None)
+    finally:
+        await plugin.close()
+    assert [(m.subject, m.from_agent) for m in messages] == [("Written in another client", True)]

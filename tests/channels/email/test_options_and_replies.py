@@ -6,11 +6,11 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
+
+from agentconsole.plugin import Identity, OutboundMessage, PermanentError
 from agentconsole_email import threads
 from agentconsole_email.options import settings_from
 from agentconsole_email.smtp import build_reply, recipient_of, reply_message_id
-
-from agentconsole.plugin import Identity, OutboundMessage, PermanentError
 
 from .helpers import SUPPORT, channel
 
@@ -122,9 +122,8 @@ def test_from_name_overrides_the_agent_name() -> None:
 def test_every_email_channel_of_the_example_config_starts() -> None:
     from pathlib import Path
 
-    from agentconsole_email import EmailChannel
-
     from agentconsole import config as config_module
+    from agentconsole_email import EmailChannel
 
     root = Path(__file__).resolve().parents[3]
     config = config_module.load(str(root / "config.example.toml"))

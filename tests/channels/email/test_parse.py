@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
+
+from agentconsole.store import Store
 from agentconsole_email.parse import (
-    MAX_CONTAINERS,
+    MAX_DEPTH,
     ParseSettings,
     parse_message,
     parse_safely,
 )
-
-from agentconsole.store import Store
 
 CORPUS = Path(__file__).parent / "corpus"
 SETTINGS = ParseSettings(frozenset({"support@acme.example"}))
@@ -83,7 +83,7 @@ def test_group_syntax_recipients_do_not_break_parsing() -> None:
 
 def test_deep_nesting_is_bounded_and_noted() -> None:
     message = parse("deep_nesting.eml")
-    assert f"more than {MAX_CONTAINERS}" in message.parse_note
+    assert f"nested deeper than {MAX_DEPTH}" in message.parse_note
     assert message.subject == "nested very deeply"
 
 

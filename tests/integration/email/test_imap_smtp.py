@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentconsole_email import EmailChannel, imap
 
 from agentconsole import config as config_module
 from agentconsole.plugin import PermanentError, TemporaryError
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
+from agentconsole_email import EmailChannel, imap
 from tests.channels.email.helpers import SUPPORT, channel, mail
 from tests.integration.conftest import ImapUser, SmtpServer
 
@@ -346,18 +346,18 @@ async def test_an_unreachable_server_is_temporary() -> None:
 async def test_connection_dropped_mid_fetch_loses_and_duplicates_nothing(
     imap_user: ImapUser, store: Store, runner_for: Any, tcp_proxy: Any
 ) -> None:
-    body = "Lorem ipsum dolor sit amet. " * 400  # ~11 kB each
-    for number in range(40):
+    body = "Lorem ipsum dolor sit amet. " * 200  # ~6 kB each
+    for number in range(80):  # one batch, parsed by the worker processes
         imap_user.append(mail(f"drop {number}", body, message_id=f"<drop{number}@example.org>"))
     proxy = tcp_proxy(imap_user.server.port)
     runner = runner_for(options(imap_user, imap_port=proxy.port))
-    proxy.cut_after(150_000)  # in the middle of the FETCH response
+    proxy.cut_after(250_000)  # in the middle of the FETCH response
     first = (await runner.run_once())["mail"]
     assert first is not None and "lost while fetching" in first
     assert proxy.cuts == 1
     await sync_until_clean(runner)
     ids = await message_ids(store)
-    assert ids == sorted(f"<drop{n}@example.org>" for n in range(40))
+    assert ids == sorted(f"<drop{n}@example.org>" for n in range(80))
 
 
 async def test_dovecot_restarted_mid_sync_loses_and_duplicates_nothing(

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Email channel benchmark: parse + ingest throughput and initial IMAP sync time.
+
+    python bench/email_ingest.py                  # 100,000-message Maildir, 10,000 over IMAP
+    python bench/email_ingest.py --maildir-size 20000 --imap-size 5000   # quicker
+
+Figures:
+* maildir: the gen_corpus Maildir read by the email channel (files parsed on every core by
+  the channel's worker processes while the store writes the previous batch) and stored
+  through the whole ingest pipeline (dedupe, thread, contact, index, raw bytes), as the
+  sync runner does it: msg/s and peak resident memory (the main process, and the largest
+  parse worker).
+* imap: the gen_corpus Maildir served by a local Dovecot (started here, as in the tests),
+  initial sync into an empty store: seconds from the first fetch to the last commit.
+
+The corpus is generated once into bench/out/ (git-ignored) by the shared generator
+(../shared/tools/gen_corpus.py N --maildir DIR). This prints figures; it never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+GENERATOR = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
+SUPPORT = "support@acme-support.example"
+
+
+def corpus(size: int) -> Path:
+    """The Maildir of ``size`` generated messages (made once)."""
+    folder = OUT / f"corpus-{size}"
+    maildir = folder / "Maildir"
+    if not (folder / "manifest.json").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        generator = GENERATOR if GENERATOR.exists() else Path("/work/shared/tools/gen_corpus.py")
+        print(f"  generating a {size:,}-message corpus into {folder} …", flush=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(generator),
+                str(size),
+                "--maildir",
+                str(maildir),
+                "--manifest",
+                str(folder / "manifest.json"),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return maildir
+
+
+async def drain(store, plugin, channel: str) -> int:  # noqa: ANN001
+    """Fetch → ingest(+cursor) until the backlog is read, as the sync runner does."""
+    cursor = await store.channel_cursor(channel)
+    stored = 0
+    while True:
+        result = await plugin.fetch(cursor)
+        report = await store.ingest(channel, result.messages, result.cursor)
+        stored += report.stored
+        cursor = result.cursor
+        if not result.more:
+            return stored
+
+
+def fresh_store_path(name: str) -> Path:
+    path = OUT / f"{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def context(name: str, password: str = "", **options: object):  # noqa: ANN201
+    from agentconsole.plugin import ChannelContext
+
+    return ChannelContext(
+        name,
+        {"from_address": SUPPORT, **options},
+        secret=lambda _: password,
+        logger=logging.getLogger(name),
+    )
+
+
+async def maildir_phase(size: int) -> dict[str, float]:
+    from agentconsole.store import Store
+    from agentconsole_email import EmailChannel
+
+    maildir = corpus(size)
+    store = await Store.open(fresh_store_path("email-maildir"), agent="bench")
+    await store.ensure_channel("mail", "email", "email")
+    plugin = EmailChannel(context("mail", maildir=str(maildir)))
+    try:
+        started = time.perf_counter()
+        stored = await drain(store, plugin, "mail")
+        seconds = time.perf_counter() - started
+        workers = worker_peaks_mb(plugin)
+    finally:
+        await plugin.close()
+        await store.close()
+    return {
+        "messages": stored,
+        "seconds": seconds,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_rss_mb": max(workers, default=0.0),
+    }
+
+
+def worker_peaks_mb(plugin) -> list[float]:  # noqa: ANN001
+    """Peak resident memory (VmHWM) of the channel's parse worker processes."""
+    pool = plugin._parser._pool  # noqa: SLF001 - a benchmark looking inside
+    peaks = []
+    for pid in pool._processes if pool else {}:  # noqa: SLF001
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return peaks
+
+
+async def imap_phase(size: int) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT))
+    from agentconsole.store import Store
+    from agentconsole_email import EmailChannel
+    from tests.integration.conftest import launch_dovecot
+
+    maildir = corpus(size)
+    server = launch_dovecot(users=1)
+    try:
+        user = "user1"
+        home = server.root / "mail" / user / "Maildir"
+        shutil.copytree(maildir, home)
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, server.mail_uid, server.mail_gid)
+        store = await Store.open(fresh_store_path("email-imap"), agent="bench")
+        await store.ensure_channel("mail", "email", "email")
+        plugin = EmailChannel(
+            context(
+                "mail",
+                password=server.users[user],
+                imap_host="127.0.0.1",
+                imap_port=server.port,
+                imap_tls="none",
+                username=user,
+                password_command="x",
+            )
+        )
+        try:
+            started = time.perf_counter()
+            stored = await drain(store, plugin, "mail")
+            seconds = time.perf_counter() - started
+        finally:
+            await plugin.close()
+            await store.close()
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
+    return {"messages": stored, "seconds": seconds}
+
+
+def run_phase(phase: str, size: int) -> dict[str, float]:
+    """Each phase in its own process, so peak memory is that phase's alone."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, "--size", str(size)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--maildir-size", type=int, default=100_000)
+    parser.add_argument("--imap-size", type=int, default=10_000)
+    parser.add_argument("--phase", choices=("maildir", "imap"), help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        work = maildir_phase if args.phase == "maildir" else imap_phase
+        print(json.dumps(asyncio.run(work(args.size))))
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"email channel benchmark ({os.cpu_count()} cores)")
+    corpus(args.maildir_size)
+    corpus(args.imap_size)
+    maildir = run_phase("maildir", args.maildir_size)
+    imap = run_phase("imap", args.imap_size)
+    rows = [
+        (
+            f"maildir parse+ingest ({maildir['messages']:,.0f} msgs)",
+            f"{maildir['messages'] / maildir['seconds']:,.0f} msg/s",
+            "≥ 1,900 msg/s",
+        ),
+        (
+            "  peak RSS: main process / largest parse worker",
+            f"{maildir['rss_mb']:.0f} / {maildir['worker_rss_mb']:.0f} MB",
+            "≤ 300 MB",
+        ),
+        (
+            f"imap initial sync ({imap['messages']:,.0f} msgs, local Dovecot)",
+            f"{imap['seconds']:.1f} s",
+            "≤ 7 s",
+        ),
+    ]
+    print()
+    for name, value, target in rows:
+        print(f"  {name:<52} {value:>16}   {target}")
+
+
+if __name__ == "__main__":
+    main()
