@@ -417,3 +417,59 @@ async def test_several_folders_and_mark_read_only_when_configured(
             assert client.search("UNSEEN") == [], f"{folder} should be marked read"
     finally:
         client.logout()
+
+
+async def test_idle_is_renewed_and_still_reports_new_mail(
+    imap_user: ImapUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imap, "IDLE_RENEW_SECONDS", 0.4)  # servers drop an IDLE after 30 min
+    plugin = channel(secret=lambda _: imap_user.password, **_plugin_options(imap_user))
+    try:
+        await plugin.fetch(None)
+        waiting = asyncio.create_task(plugin.wait_for_activity(30))
+        await asyncio.sleep(1.5)  # several renewals
+        assert not waiting.done()
+        started = time.monotonic()
+        await asyncio.to_thread(imap_user.append, mail("During a renewed IDLE"))
+        await asyncio.wait_for(waiting, 10)
+        assert time.monotonic() - started < 5
+        result = await plugin.fetch(None)
+        assert [m.subject for m in result.messages] == ["During a renewed IDLE"]
+    finally:
+        await plugin.close()
+
+
+async def test_without_idle_the_channel_polls(imap_user: ImapUser) -> None:
+    plugin = channel(
+        secret=lambda _: imap_user.password,
+        **_plugin_options(imap_user, idle=False, poll_interval=0.3),
+    )
+    try:
+        started = time.monotonic()
+        await asyncio.wait_for(plugin.wait_for_activity(30), 5)
+        assert 0.25 <= time.monotonic() - started < 2
+    finally:
+        await plugin.close()
+
+
+async def test_move_to_moves_only_committed_mail(
+    imap_user: ImapUser, store: Store, runner_for: Any
+) -> None:
+    client = imap_user.client()
+    client.create_folder("Done")
+    client.logout()
+    imap_user.append(mail("move me", message_id="<mv1@example.org>"))
+    runner = runner_for(options(imap_user, move_to="Done"))
+    plugin = await runner.plugin("mail")
+    first = await plugin.fetch(None)
+    # Not committed yet: a fetch from the old cursor must not have moved anything.
+    again = await plugin.fetch(None)
+    assert [m.external_id for m in again.messages] == ["<mv1@example.org>"]
+    await store.ingest("mail", first.messages, first.cursor)
+    await plugin.fetch(first.cursor)  # proves the batch was committed
+    client = imap_user.client()
+    try:
+        assert client.select_folder("INBOX", readonly=True)[b"EXISTS"] == 0
+        assert client.select_folder("Done", readonly=True)[b"EXISTS"] == 1
+    finally:
+        client.logout()
