@@ -183,9 +183,11 @@ class Store:
     async def save_draft(self, conversation_id: int, kind: str, body: str) -> None:
         await self._run(actions.save_draft, conversation_id, self.agent, kind, body)
 
-    @_writes
     async def wake_snoozed(self) -> list[int]:
-        return await self._run(actions.wake_snoozed)
+        woken = await self._run(actions.wake_snoozed)
+        if woken:
+            self.local_changes += 1
+        return woken
 
     @_writes
     async def link_contacts(self, kept_id: int, merged_id: int) -> None:

@@ -87,10 +87,7 @@ def queue_row(row: ConversationRow, now: float, width: int) -> Text:
     age_width = 13
     assignee_width = 10 if show_extras else 0
     tags = " ".join(f"#{one_line(tag)}" for tag in row.tags)
-    tags_width = min(len(tags), 20) if show_extras and tags else 0
-    fixed = 2 + channel_width + contact_width + age_width + assignee_width + (
-        tags_width + 1 if tags_width else 0
-    )
+    fixed = 2 + channel_width + contact_width + age_width + assignee_width
     subject_width = max(8, width - fixed - 1)
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     text.append(mark + " ", style=mark_style)
@@ -101,8 +98,12 @@ def queue_row(row: ConversationRow, now: float, width: int) -> Text:
                 style="bold" if row.waiting_since else "")
     subject = one_line(row.subject) or "(no subject)"
     preview = one_line(row.preview)
+    # Tags ride in the flexible column, after the subject, so every row's fixed columns
+    # line up whatever its tags.
     line = Text(no_wrap=True, end="")
     line.append(subject)
+    if tags:
+        line.append(" " + tags, style="magenta")
     if preview and preview != subject:
         line.append(" — " + preview, style="dim")
     line.truncate(subject_width, overflow="ellipsis", pad=True)
@@ -114,8 +115,6 @@ def queue_row(row: ConversationRow, now: float, width: int) -> Text:
     if assignee_width:
         text.append(fit(one_line(row.assignee or "—"), assignee_width - 1) + " ",
                     style="green" if row.assignee else "dim")
-    if tags_width:
-        text.append(fit(tags, tags_width), style="magenta")
     return text
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..app import AgentConsoleApp
 
 #: How long the cursor rests on a conversation before it is loaded into the pane.
-PREVIEW_DELAY = 0.05
+PREVIEW_DELAY = 0.15
 #: How long after the last key press a draft is written to the store.
 DRAFT_DELAY = 0.8
 
@@ -67,6 +67,8 @@ class MainScreen(Screen[None]):
         self.previous_view = self.view
         self.counts: dict[str, int] = {}
         self.channel_kinds: dict[str, str] = {}
+        #: name → (health, detail) as the process running each channel reports it.
+        self.channel_health: dict[str, tuple[str, str | None]] = {}
         self._preview_timer: Timer | None = None
         self._draft_timer: Timer | None = None
         self._search_timer: Timer | None = None
@@ -121,11 +123,9 @@ class MainScreen(Screen[None]):
         view = self.view
         try:
             counts = await store.view_counts()
-            if not self.channel_kinds or any(
-                key.split(":", 1)[1] not in self.channel_kinds
-                for key in counts if key.startswith("channel:")
-            ):
-                self.channel_kinds = {c.name: c.kind for c in await store.channels()}
+            channels = await store.channels()
+            self.channel_kinds = {c.name: c.kind for c in channels}
+            self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
             if view.kind == "search" and not view.arg.strip():
                 ids: list[int] = []
             else:
@@ -136,7 +136,7 @@ class MainScreen(Screen[None]):
         if view != self.view:
             return
         self.counts = counts
-        self.sidebar.update_views(counts, view, self.channel_kinds)
+        self.sidebar.update_views(counts, view, self.channel_kinds, self.channel_health)
         shown = self.pane.conversation_id
         self.queue.set_ids(ids, reset=reset)
         self._update_status()
@@ -184,6 +184,13 @@ class MainScreen(Screen[None]):
         text.append(f"  ·  {count} conversation{'s' if count != 1 else ''}")
         if self.queue.ids:
             text.append(f"  ·  {self.queue.cursor + 1}/{count}", style="dim")
+        failing = {n: d for n, (h, d) in self.channel_health.items() if h == "error"}
+        if self.view.kind == "channel" and self.view.arg in failing:
+            text.append("  ·  ⚠ ", style="bold red")
+            text.append_text(safe_text(failing[self.view.arg] or "error", "red", multiline=False))
+        elif failing:
+            names = ", ".join(one_line(n) for n in sorted(failing))
+            text.append(f"  ·  ⚠ channel error: {names}", style="bold red")
         self.query_one("#status-line", Static).update(text)
 
     # -- the queue --------------------------------------------------------------------------
@@ -226,7 +233,7 @@ class MainScreen(Screen[None]):
         if view.kind != "search":
             self._hide_search()
         self.view = view
-        self.sidebar.update_views(self.counts, view, self.channel_kinds)
+        self.sidebar.update_views(self.counts, view, self.channel_kinds, self.channel_health)
         self.reload(reset=True)
 
     def step_view(self, delta: int) -> None:

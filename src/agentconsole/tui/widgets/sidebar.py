@@ -97,16 +97,24 @@ class Sidebar(Widget):
         self.views: list[View] = []
         self.counts: dict[str, int] = {}
         self.kinds: dict[str, str] = {}
+        #: Channel name → its health ("connected", "syncing", "error", …).
+        self.health: dict[str, str] = {}
         self.current: View = View("open")
         self._line_views: list[View | None] = []
 
     def update_views(
-        self, counts: Mapping[str, int], current: View, kinds: Mapping[str, str] | None = None
+        self,
+        counts: Mapping[str, int],
+        current: View,
+        kinds: Mapping[str, str] | None = None,
+        health: Mapping[str, tuple[str, str | None]] | None = None,
     ) -> None:
         self.counts = dict(counts)
         self.current = current
         if kinds is not None:
             self.kinds = dict(kinds)
+        if health is not None:
+            self.health = {name: state for name, (state, _) in health.items()}
         self.views = list_views(self.counts, current)
         self.refresh()
 
@@ -140,9 +148,13 @@ class Sidebar(Widget):
                 section = group
             count = self.counts.get(view.key, 0)
             number = str(count)
-            label = fit(view_label(view, self.kinds), width - len(number) - 1)
+            failing = view.kind == "channel" and self.health.get(view.arg) == "error"
+            mark = "⚠ " if failing else ""
+            label = fit(view_label(view, self.kinds), width - len(number) - len(mark) - 1)
             line = Text(end="")
             line.append(label + " ")
+            if mark:
+                line.append(mark, style="bold red")
             line.append(number, style=count_style if count else zero)
             if view == self.current:
                 line.stylize(current)
