@@ -26,7 +26,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from agentconsole.plugin import PermanentError, TemporaryError
 
-from .options import Settings
+from .options import Settings, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class ImapAccount:
         if self.client is not None:
             return self.client
         s = self.settings
-        context = ssl.create_default_context()
+        context = tls_context(s)
         try:
             client = IMAPClient(
                 s.imap_host,
@@ -93,13 +93,23 @@ class ImapAccount:
                 ssl_context=context if s.imap_tls == "ssl" else None,
                 timeout=s.timeout,
             )
+        except ssl.SSLError as error:
+            raise self._tls_error(error) from error
         except (OSError, IMAPClientError, imaplib.IMAP4.error) as error:
             raise TemporaryError(
                 f"cannot reach IMAP server {self._server}: {_describe(error)}"
             ) from error
         try:
             if s.imap_tls == "starttls":
-                client.starttls(context)
+                try:
+                    client.starttls(context)
+                except ssl.SSLError as error:
+                    raise self._tls_error(error) from error
+                except (IMAPClientError, imaplib.IMAP4.error) as error:
+                    raise PermanentError(
+                        f"IMAP server {self._server} refused STARTTLS ({_describe(error)}) — "
+                        f"check imap_tls and imap_port in {s.where}"
+                    ) from error
             self._login(client)
             client.normalise_times = False
             self.capabilities = frozenset(client.capabilities())
@@ -109,6 +119,12 @@ class ImapAccount:
         self.client = client
         self._selected = None
         return client
+
+    def _tls_error(self, error: ssl.SSLError) -> PermanentError:
+        return PermanentError(
+            f"TLS with IMAP server {self._server} failed: {_describe(error)} — check imap_tls, "
+            f"imap_port and tls_ca_file in {self.settings.where}"
+        )
 
     def _login(self, client: IMAPClient) -> None:
         s = self.settings

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from agentconsole.plugin import Option, PermanentError
@@ -65,6 +67,12 @@ OPTIONS = (
     Option("idle", bool, "use IMAP IDLE for push when the server offers it", default=True),
     Option("poll_interval", float, "seconds between checks (and the longest IDLE)", default=300.0),
     Option("timeout", float, "seconds before a network operation is given up", default=60.0),
+    Option(
+        "tls_ca_file",
+        str,
+        "trust this CA certificate (PEM) instead of the system's, for servers with a private CA",
+        default="",
+    ),
     # inbound from a Maildir
     Option("maildir", str, "read this Maildir instead of IMAP (never modified)", default=""),
     # outbound over SMTP
@@ -80,11 +88,24 @@ OPTIONS = (
     Option(
         "smtp_username",
         str,
-        "SMTP login (default: username); empty with smtp_tls = none: no login",
+        "SMTP login (default: username when a password or token is configured; with "
+        "smtp_tls = none only when given)",
         default="",
     ),
     Option("smtp_password", str, "SMTP password (default: the IMAP password)", secret=True),
 )
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificate and host name checked, against ``tls_ca_file`` when given."""
+    if settings.tls_ca_file:
+        try:
+            return ssl.create_default_context(cafile=str(Path(settings.tls_ca_file).expanduser()))
+        except (OSError, ssl.SSLError) as error:
+            raise PermanentError(
+                f"{settings.where} tls_ca_file = {settings.tls_ca_file!r} cannot be used: {error}"
+            ) from error
+    return ssl.create_default_context()
 
 
 def is_loopback(host: str) -> bool:
@@ -124,6 +145,7 @@ class Settings:
     smtp_username: str
     has_smtp_password: bool
     has_password: bool
+    tls_ca_file: str = ""
 
     @property
     def where(self) -> str:
@@ -184,9 +206,15 @@ def settings_from(channel: str, options: Mapping[str, Any]) -> Settings:
         raise PermanentError(f"{where} poll_interval and timeout must be more than 0")
     imap_port = int(get("imap_port")) or (993 if imap_tls == "ssl" else 143)
     smtp_port = int(get("smtp_port")) or {"ssl": 465, "starttls": 587, "none": 25}[smtp_tls]
-    smtp_username = str(get("smtp_username")).strip()
-    if not smtp_username and smtp_tls != "none":
-        smtp_username = username
+    has_smtp_password = any(f"smtp_password_{s}" in options for s in ("command", "env", "keyring"))
+    # Log in to SMTP with what is configured; a plaintext loopback relay (smtp_tls = none)
+    # only when smtp_username or smtp_password is given for it.
+    explicit_smtp_username = str(get("smtp_username")).strip()
+    credentials = has_password if auth == "password" else has_token
+    smtp_login = (
+        bool(explicit_smtp_username) or has_smtp_password or (smtp_tls != "none" and credentials)
+    )
+    smtp_username = (explicit_smtp_username or username) if smtp_login else ""
     aliases = {str(a).strip().lower() for a in get("aliases") if str(a).strip()}
     return Settings(
         channel=channel,
@@ -211,8 +239,7 @@ def settings_from(channel: str, options: Mapping[str, Any]) -> Settings:
         smtp_port=smtp_port,
         smtp_tls=smtp_tls,
         smtp_username=smtp_username,
-        has_smtp_password=any(
-            f"smtp_password_{s}" in options for s in ("command", "env", "keyring")
-        ),
+        has_smtp_password=has_smtp_password,
         has_password=has_password,
+        tls_ca_file=str(get("tls_ca_file")).strip(),
     )

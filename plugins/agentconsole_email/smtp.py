@@ -20,7 +20,7 @@ from email.utils import format_datetime
 from agentconsole.plugin import OutboundMessage, PermanentError, TemporaryError
 
 from . import threads
-from .options import Settings
+from .options import Settings, tls_context
 
 SecretGetter = Callable[[str], str]
 
@@ -139,7 +139,7 @@ def submit(settings: Settings, secret: SecretGetter, mail: EmailMessage) -> None
     :class:`TemporaryError`."""
     if not settings.smtp_host:
         raise PermanentError(f"{settings.where} has no smtp_host: this channel cannot send replies")
-    context = ssl.create_default_context()
+    context = tls_context(settings)
     recipients = [
         a.addr_spec
         for header in ("To", "Cc")

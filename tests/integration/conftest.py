@@ -59,6 +59,35 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost (its own CA): (cert, key)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
 def find_binary(name: str) -> str | None:
     return shutil.which(name) or next(
         (
@@ -78,7 +107,9 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal_user}
@@ -116,7 +147,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 {chroot}
 }}
@@ -146,10 +178,16 @@ class Dovecot:
     binary: str
     mail_uid: int = -1
     mail_gid: int = -1
+    #: IMAP over TLS (the plain port also offers STARTTLS); trust ``ca_file``.
+    tls_port: int = 0
     process: subprocess.Popen[bytes] | None = None
     users: dict[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root / "cert.pem"
 
     @property
     def config(self) -> Path:
@@ -254,12 +292,16 @@ def launch_dovecot(root: Path | None = None, users: int = 500) -> Dovecot:
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(exist_ok=True)
     os.chown(root / "mail", mail_uid, mail_gid)
-    server = Dovecot(root, free_port(), binary, mail_uid=mail_uid, mail_gid=mail_gid)
+    make_certificate(root)
+    server = Dovecot(
+        root, free_port(), binary, mail_uid=mail_uid, mail_gid=mail_gid, tls_port=free_port()
+    )
     server.prepare_users(users)
     server.config.write_text(
         DOVECOT_CONFIG.format(
             root=root,
             port=server.port,
+            tls_port=server.tls_port,
             uid=mail_uid,
             gid=mail_gid,
             internal_user="dovecot" if is_root else me,
@@ -341,6 +383,10 @@ class SmtpServer:
     host: str
     port: int
     recorder: _Recorder
+    #: With TLS (``smtp_tls_server``): the CA to trust.
+    ca_file: Path | None = None
+    #: none, starttls or ssl.
+    tls: str = "none"
 
     @property
     def messages(self) -> list[ReceivedMail]:
@@ -355,21 +401,46 @@ class SmtpServer:
         return list(self.messages)
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
+@contextlib.contextmanager
+def running_smtp_server(tls: str = "none", folder: Path | None = None) -> Iterator[SmtpServer]:
+    """aiosmtpd on a free loopback port; ``tls`` is none, starttls (offered, 587-style) or
+    ssl (implicit TLS, 465-style) with a self-signed certificate made in ``folder``."""
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
         unavailable("aiosmtpd is not installed (pip install -e '.[test]')")
         raise
+    import ssl
+
     recorder = _Recorder()
     port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    options: dict[str, object] = {}
+    ca_file = None
+    if tls != "none":
+        assert folder is not None
+        ca_file, key = make_certificate(folder)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(ca_file, key)
+        options = {"tls_context": context} if tls == "starttls" else {"ssl_context": context}
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
-        yield SmtpServer("127.0.0.1", port, recorder)
+        yield SmtpServer("127.0.0.1", port, recorder, ca_file, tls)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["starttls", "ssl"])
+def smtp_tls_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmtpServer]:
+    """aiosmtpd with STARTTLS (submission, 587-style) and with implicit TLS (465-style)."""
+    with running_smtp_server(request.param, tmp_path) as server:
+        yield server
 
 
 # -- a TCP relay that can cut connections --------------------------------------------------
