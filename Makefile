@@ -14,7 +14,7 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	./scripts/install-test-servers ngircd dovecot-imapd
+	./scripts/install-test-servers ngircd dovecot-imapd openssl
 
 # Installs agentconsole and opens it on the embedded demo store.
 demo: install
