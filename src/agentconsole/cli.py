@@ -196,6 +196,20 @@ async def cmd_unlink(args: argparse.Namespace, config: Config, store: Store) -> 
     return _report(args, output.contact_json(contact), f"contact {args.contact} restored")
 
 
+async def cmd_save(args: argparse.Namespace, config: Config, store: Store) -> int:
+    from . import attachments
+
+    filename, data = await store.attachment(args.attachment_id)
+    target = (
+        Path(args.output).expanduser()
+        if args.output
+        else attachments.download_dir() / attachments.suggested_name(filename)
+    )
+    path = attachments.save(data, target, overwrite=args.force)
+    return _report(args, {"id": args.attachment_id, "path": str(path), "size": len(data)},
+                   f"saved {path} ({len(data)} bytes)")
+
+
 async def cmd_audit(args: argparse.Namespace, config: Config, store: Store) -> int:
     for entry in reversed(await store.audit_log(args.id)):
         data = {"id": entry.id, "at": output.iso(entry.at), "agent": entry.agent,
@@ -472,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("merge", type=int, help="contact id merged into it")
     p = command("unlink", cmd_unlink, "undo the last link of a contact")
     p.add_argument("contact", type=int)
+    p = command("save", cmd_save, "save an attachment (ids are in `show`) to a file you name")
+    p.add_argument("attachment_id", type=int)
+    p.add_argument("--output", "-o", metavar="PATH",
+                   help="where to write it (default: a cleaned version of its name in ~/Downloads)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
     p = command("audit", cmd_audit, "the audit log (of a conversation, or all)")
     p.add_argument("id", type=int, nargs="?")
     p = command("sync", cmd_sync, "run the configured channels (fetch and send)")

@@ -40,6 +40,8 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("tag", "t", "Tag", "conversation"),
     KeyAction("priority", "p", "Priority", "conversation"),
     KeyAction("retry", "R", "Retry failed reply", "conversation", show=False),
+    KeyAction("save_attachment", "w", "Save an attachment", "conversation", show=False),
+    KeyAction("toggle_quotes", "z", "Show / fold quoted text", "conversation", show=False),
     KeyAction("search", "slash", "Search", "app"),
     KeyAction("command_palette", "ctrl+p", "Commands", "app", show=False),
     KeyAction("help", "question_mark", "Help", "app"),

@@ -6,6 +6,8 @@ Pure functions from store values to Rich ``Text``; every piece of outside data g
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 
 from ..models import ConversationDetail, ConversationRow, MessageRecord, priority_name
@@ -31,11 +33,49 @@ def size_label(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def body_text(body: str) -> Text:
+_ATTRIBUTION = re.compile(r"^(on\b.*\bwrote:|.*\b(schrieb|a écrit|escribió|ha scritto)\s*:)$",
+                          re.IGNORECASE)
+_ORIGINAL = re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}$", re.IGNORECASE)
+
+
+def split_folded(body: str) -> tuple[str, int]:
+    """(the new text, how many lines were folded away): the quoted history at the end of a
+    reply (``>`` lines with their "On … wrote:" line, or an Outlook "Original Message"
+    block) and the signature after the ``-- `` delimiter. A message that is nothing but
+    quote is left whole."""
+    lines = body.rstrip("\n").split("\n")
+    cut = len(lines)
+    for index, line in enumerate(lines):
+        if line == "-- " or line == "--" or _ORIGINAL.match(line.strip()):
+            cut = index
+            break
+    start = cut
+    while start > 0 and (lines[start - 1].startswith(">") or not lines[start - 1].strip()):
+        start -= 1
+    if any(line.startswith(">") for line in lines[start:cut]):
+        if start > 0 and _ATTRIBUTION.match(lines[start - 1].strip()):
+            start -= 1
+        cut = start
+    while cut > 0 and not lines[cut - 1].strip():
+        cut -= 1
+    if cut == 0:
+        return body.rstrip("\n"), 0
+    return "\n".join(lines[:cut]), len(lines) - cut
+
+
+def body_text(body: str, *, fold: bool = False) -> Text:
+    """A message body for the screen; with ``fold``, quoted history and the signature are
+    folded into one dim line."""
+    folded = 0
+    if fold:
+        body, folded = split_folded(body)
     cut = len(body) - MAX_BODY_CHARS
     text = safe_text(body[:MAX_BODY_CHARS].rstrip("\n") if cut > 0 else body.rstrip("\n"))
     if cut > 0:
         text.append(f"\n[… {cut} more characters not shown]", style="italic dim")
+    if folded:
+        text.append(f"\n··· {folded} quoted or signature line{'s' if folded != 1 else ''}"
+                    " folded — z shows them", style="italic dim")
     return text
 
 
@@ -84,8 +124,9 @@ def _extras(message: MessageRecord) -> Text:
     return text
 
 
-def message_text(message: MessageRecord, now: float) -> Text:
-    """A message as a block: author, time and state on the first line, then the body."""
+def message_text(message: MessageRecord, now: float, *, fold: bool = False) -> Text:
+    """A message as a block: author, time and state on the first line, then the body
+    (quoted history and signature folded when ``fold``)."""
     text = Text(end="")
     label = direction_label(message)
     if label:
@@ -101,7 +142,7 @@ def message_text(message: MessageRecord, now: float) -> Text:
         text.append("  ")
         text.append_text(delivery)
     text.append("\n")
-    text.append_text(body_text(message.body))
+    text.append_text(body_text(message.body, fold=fold))
     text.append_text(_extras(message))
     return text
 

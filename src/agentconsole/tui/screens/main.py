@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -470,6 +471,60 @@ class MainScreen(Screen[None]):
             app.nudge(channel)
 
         self._act(retry, "Reply queued again")
+
+    def action_toggle_quotes(self) -> None:
+        async def toggle() -> None:
+            folded = await self.pane.toggle_quotes()
+            self.console_app.report("Quoted text folded" if folded else "Quoted text shown")
+
+        self.run_worker(toggle(), group="detail", exclusive=True, exit_on_error=False)
+
+    def action_save_attachment(self) -> None:
+        """Save an attachment under a name the agent confirms (the message's file name is
+        only a cleaned suggestion, never a path)."""
+        from ...attachments import download_dir, save, suggested_name
+
+        detail = self.pane.detail
+        found = [a for m in (detail.messages if detail else ()) for a in m.attachments]
+        if not found:
+            self.console_app.report("No attachments in this conversation.", severity="warning")
+            return
+        app = self.console_app
+        labels = [f"{n}. {one_line(a.filename) or '(unnamed)'}" for n, a in enumerate(found, 1)]
+
+        def ask_path(choice: str | None) -> None:
+            if choice is None:
+                return
+            attachment = found[labels.index(choice)]
+            suggestion = str(download_dir() / suggested_name(attachment.filename))
+
+            def check(value: str) -> Text:
+                path = Path(value.strip()).expanduser()
+                if not value.strip():
+                    raise UsageError("give a file name")
+                if path.exists():
+                    raise UsageError(f"{path} exists: choose another name")
+                return Text(f"will write {attachment.size} bytes to {path}", style="dim")
+
+            def answered(value: str | None) -> None:
+                if value is None:
+                    return
+
+                async def write() -> None:
+                    _, data = await app.store.attachment(attachment.id)
+                    await asyncio.to_thread(save, data, value.strip())
+
+                self._act(write, f"Saved {value.strip()}")
+
+            app.push_screen(
+                PromptScreen(Text("Save attachment as"), value=suggestion, check=check),
+                answered,
+            )
+
+        if len(found) == 1:
+            ask_path(labels[0])
+        else:
+            app.push_screen(ChoiceScreen(Text("Which attachment?"), labels), ask_path)
 
     # -- composing --------------------------------------------------------------------------
 

@@ -110,6 +110,9 @@ class ConversationPane(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.detail: ConversationDetail | None = None
+        #: Fold quoted history and signatures (z toggles).
+        self.fold_quotes = True
+        self._now = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation selected."), id="conversation-header", markup=False)
@@ -140,11 +143,19 @@ class ConversationPane(Vertical):
         widget.update(notice or Text(""))
         widget.set_class(notice is not None, "-shown")
 
-    async def show(self, detail: ConversationDetail, now: float) -> None:
+    async def toggle_quotes(self) -> bool:
+        """Show or fold quoted text in the whole thread; returns whether it is now folded."""
+        self.fold_quotes = not self.fold_quotes
+        if self.detail is not None:
+            await self.show(self.detail, self._now, force=True)
+        return self.fold_quotes
+
+    async def show(self, detail: ConversationDetail, now: float, *, force: bool = False) -> None:
         """Display ``detail``; redrawing the same conversation keeps the reading position."""
         same = self.detail is not None and self.detail.row.id == detail.row.id
-        if same and self.detail == detail:
+        if same and self.detail == detail and not force:
             return
+        self._now = now
         thread = self.thread
         at_end = thread.scroll_y >= thread.max_scroll_y - 1
         scroll_y = thread.scroll_y
@@ -162,7 +173,7 @@ class ConversationPane(Vertical):
             content = (
                 chat_line(message, now)
                 if compact and message.direction != "note"
-                else message_text(message, now)
+                else message_text(message, now, fold=self.fold_quotes)
             )
             widgets.append(MessageBox(message, content, compact=compact))
         if not messages:

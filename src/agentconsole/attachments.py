@@ -1,0 +1,64 @@
+"""Saving attachments: the file name from a message is only ever a suggestion.
+
+A customer's file name never chooses a path: :func:`suggested_name` keeps only a harmless
+base name, and :func:`save` writes where the agent confirmed, never over an existing file
+unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from .errors import ConflictError, UsageError
+
+MAX_NAME = 120
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u202a-\u202e\u2066-\u2069]")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+             *(f"lpt{i}" for i in range(10))}
+
+
+def suggested_name(filename: str, fallback: str = "attachment") -> str:
+    """A safe base name for ``filename``: no directories, no control or path characters,
+    no leading dots (hidden files, ``..``), not a device name, at most 120 characters."""
+    name = unicodedata.normalize("NFC", filename or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
+    stem, dot, extension = name.rpartition(".")
+    if stem.lower() in _RESERVED or name.lower() in _RESERVED:
+        name = "_" + name
+    if len(name) > MAX_NAME:
+        keep = extension[:16] if dot else ""
+        name = name[: MAX_NAME - len(keep) - 1].rstrip() + ("." + keep if keep else "")
+    return name or fallback
+
+
+def download_dir() -> Path:
+    """``$XDG_DOWNLOAD_DIR``, else ``~/Downloads`` when it exists, else the current folder."""
+    configured = os.environ.get("XDG_DOWNLOAD_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else Path.cwd()
+
+
+def save(data: bytes, target: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``target`` (the agent's choice). Refuses to replace an existing
+    file unless ``overwrite``; raises :class:`ConflictError` / :class:`UsageError`."""
+    path = Path(target).expanduser()
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"folder {path.parent} does not exist")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise ConflictError(f"{path} already exists: choose another name") from None
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+    return path
