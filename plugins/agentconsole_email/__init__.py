@@ -203,7 +203,12 @@ class EmailChannel(ChannelPlugin):
                 return
             stop = self._stop_waiting = threading.Event()
             try:
-                await asyncio.to_thread(self._idling.wait, timeout, stop)
+                known = (
+                    self._fetching.seen_uidnext.get(self.settings.folders[0])
+                    if self._fetching
+                    else None
+                )
+                await asyncio.to_thread(self._idling.wait, timeout, stop, known)
             finally:
                 stop.set()
         except ChannelError as error:

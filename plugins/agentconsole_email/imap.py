@@ -30,8 +30,10 @@ from .options import Settings, tls_context
 
 log = logging.getLogger(__name__)
 
-#: Messages fetched in one round trip / returned in one batch.
+#: Messages fetched in one round trip / returned in one batch …
 BATCH = 500
+#: … and at most about this many bytes of them (one message always fits).
+BATCH_BYTES = 64 * 1024 * 1024
 #: Servers may drop an IDLE after 30 minutes (RFC 2177): it is renewed before that.
 IDLE_RENEW_SECONDS = 25 * 60
 #: How often a waiting IDLE looks at its stop flag.
@@ -73,6 +75,8 @@ class ImapAccount:
         self._selected: str | None = None
         # A read-ahead abandoned by the core may still be running in its thread.
         self._lock = threading.Lock()
+        #: UIDNEXT per folder at the last fetch: what a waiting IDLE compares against.
+        self.seen_uidnext: dict[str, int | None] = {}
 
     # -- connection ------------------------------------------------------------------------
 
@@ -234,6 +238,7 @@ class ImapAccount:
         """Up to ``limit`` messages after ``positions`` over all folders, the positions after
         them and whether more are waiting. A changed UIDVALIDITY restarts that folder."""
         limit = limit or BATCH
+        bytes_left = BATCH_BYTES
         fetched: list[FetchedMessage] = []
         after = {
             folder: FolderPosition(p.uidvalidity, p.last_uid) for folder, p in positions.items()
@@ -255,6 +260,7 @@ class ImapAccount:
                         )
                     position.uidvalidity, position.last_uid = validity, 0
                 uidnext = info.get(b"UIDNEXT")
+                self.seen_uidnext[folder] = int(uidnext) if uidnext is not None else None
                 if uidnext is not None and int(uidnext) <= position.last_uid + 1:
                     continue
                 if int(info.get(b"EXISTS", 1) or 0) == 0:
@@ -265,11 +271,11 @@ class ImapAccount:
                     if u > position.last_uid
                 )
                 room = limit - len(fetched)
-                if room <= 0:
+                if room <= 0 or bytes_left <= 0:
                     more = more or bool(uids)
                     continue
-                chunk, rest = uids[:room], uids[room:]
-                more = more or bool(rest)
+                chunk = self._within(client, uids[:room], bytes_left)
+                more = more or len(chunk) < len(uids)
                 if not chunk:
                     continue
                 response = client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
@@ -283,8 +289,23 @@ class ImapAccount:
                     fetched.append(
                         FetchedMessage(folder, uid, bytes(raw), _utc(item.get(b"INTERNALDATE")))
                     )
+                    bytes_left -= len(raw)
                 position.last_uid = chunk[-1]
         return fetched, after, more
+
+    @staticmethod
+    def _within(client: IMAPClient, uids: list[int], budget: int) -> list[int]:
+        """The first of ``uids`` whose sizes fit in ``budget`` bytes (at least one), so a
+        mailbox of large attachments is read in batches that fit in memory."""
+        if len(uids) <= 1:
+            return uids
+        sizes = client.fetch(uids, ["RFC822.SIZE"])
+        total = 0
+        for count, uid in enumerate(uids):
+            total += int((sizes.get(uid) or {}).get(b"RFC822.SIZE", 0) or 0)
+            if count and total > budget:
+                return uids[:count]
+        return uids
 
     def flag_and_move(self, done: dict[str, list[int]]) -> None:
         """Mark read and/or move messages whose batch the core committed (only when the
@@ -315,14 +336,22 @@ class ImapAccount:
         with self.session("connecting"):
             return b"IDLE" in self.capabilities
 
-    def wait(self, timeout: float, stop: threading.Event) -> bool:
+    def wait(self, timeout: float, stop: threading.Event, known_uidnext: int | None = None) -> bool:
         """Block until the first folder reports new mail, ``timeout`` passes or ``stop`` is
-        set; True when mail may have arrived. The IDLE is renewed before servers drop it."""
+        set; True when mail may have arrived. ``known_uidnext`` is what the last fetch saw:
+        mail that came between that fetch and this IDLE is reported at once. The IDLE is
+        renewed before servers drop it."""
         folder = self.settings.folders[0]
         deadline = time.monotonic() + timeout
         with self.session("waiting for new mail (IDLE)") as client:
             if self._selected != folder:
-                self.select(client, folder)
+                uidnext = self.select(client, folder).get(b"UIDNEXT")
+                if (
+                    uidnext is not None
+                    and known_uidnext is not None
+                    and int(uidnext) > known_uidnext
+                ):
+                    return True
             if _announces_mail(client.noop()[1]):
                 return True
             while not stop.is_set() and time.monotonic() < deadline:

@@ -473,3 +473,36 @@ async def test_move_to_moves_only_committed_mail(
         assert client.select_folder("Done", readonly=True)[b"EXISTS"] == 1
     finally:
         client.logout()
+
+
+async def test_mail_arriving_before_the_first_idle_is_not_left_waiting(
+    imap_user: ImapUser,
+) -> None:
+    plugin = channel(secret=lambda _: imap_user.password, **_plugin_options(imap_user))
+    try:
+        await plugin.fetch(None)
+        imap_user.append(mail("Between fetch and IDLE"))
+        await asyncio.wait_for(plugin.wait_for_activity(60), 5)
+    finally:
+        await plugin.close()
+
+
+async def test_batches_are_bounded_in_bytes(
+    imap_user: ImapUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imap, "BATCH_BYTES", 50_000)
+    for number in range(10):
+        imap_user.append(mail(f"big {number}", "x" * 12_000))
+    plugin = channel(secret=lambda _: imap_user.password, **_plugin_options(imap_user))
+    try:
+        sizes, cursor, subjects = [], None, set()
+        while True:
+            result = await plugin.fetch(cursor)
+            sizes.append(len(result.messages))
+            subjects |= {m.subject for m in result.messages}
+            cursor = result.cursor
+            if not result.more:
+                break
+    finally:
+        await plugin.close()
+    assert max(sizes) <= 5 and len(subjects) == 10
