@@ -113,3 +113,32 @@ def test_scripts_never_import_textual(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull})
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
+def test_demo_seed_only_writes_a_store_scripts_can_read(tmp_path: Path) -> None:
+    path = tmp_path / "demo.db"
+    result = run(path, "demo", "--seed-only")
+    assert result.returncode == 0, result.stderr
+    assert "conversations" in result.stdout
+    conversations = lines(run(path, "list", "--status", "any", "--json"))
+    assert len(conversations) >= 300
+    assert {c["channel_type"] for c in conversations} == {"email", "chat", "forum"}
+    assert run(tmp_path / "x.db", "demo", "--seed-only", "--store", "").returncode == 2
+
+
+def test_plugins_and_channels_report_health(tmp_path: Path) -> None:
+    listed = {p["type"]: p for p in lines(run(tmp_path / "s.db", "plugins", "--json"))}
+    assert {"demo", "api", "feed", "discourse", "matrix", "irc"} <= set(listed)
+    assert all(p["error"] is None for p in listed.values())
+    assert "read_only" in listed["feed"]["capabilities"]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[channels.broken-feed]\ntype = "feed"\nurl = "http://127.0.0.1:9/feed.xml"\ntimeout = 2\n'
+        '[channels.typo]\ntype = "demo"\nkidn = "chat"\n'
+    )
+    store = tmp_path / "s.db"
+    synced = run(store, "sync", "--once", config=config)
+    assert synced.returncode == 1
+    channels = {c["name"]: c for c in lines(run(store, "channels", "--json", config=config))}
+    assert channels["broken-feed"]["health"] == "error" and channels["broken-feed"]["detail"]
+    assert "did you mean 'kind'" in channels["typo"]["config_error"]
