@@ -43,7 +43,6 @@ from .protocol import TokenBucket, irc_lower, split_message, strip_formatting, t
 
 __all__ = ["IrcChannel"]
 
-SECRET_SOURCES = ("command", "env", "keyring")
 CHANNEL_PREFIXES = "#&+!"
 #: Flood limit on what we send: this many lines at once, then ``LINES_PER_SECOND``.
 BURST_LINES = 4
@@ -151,7 +150,7 @@ class IrcChannel(ChannelPlugin):
 
     def _settings(self) -> Settings:
         options = self.context.options
-        has_password = any(f"password_{source}" in options for source in SECRET_SOURCES)
+        has_password = self.context.has_secret("password")
         sasl_username = str(options.get("sasl_username") or "")
         if sasl_username and not has_password:
             raise PermanentError(

@@ -49,7 +49,6 @@ from .events import KEY_FIELD, Media, RoomState, event_url, to_inbound
 
 __all__ = ["MatrixChannel"]
 
-SECRET_SOURCES = ("command", "env", "keyring")
 CLIENT = "/_matrix/client/v3"
 #: Longest single /sync long poll, in seconds.
 LONG_POLL_SECONDS = 30.0
@@ -106,10 +105,7 @@ class MatrixChannel(ChannelPlugin):
         self.initial_history = int(options.get("initial_history") or 50)
         self.max_attachment_bytes = int(options.get("max_attachment_bytes") or 25 * 1024 * 1024)
         self.room_names = tuple(options.get("rooms") or ())
-        self._has = {
-            name: any(f"{name}_{source}" in options for source in SECRET_SOURCES)
-            for name in ("access_token", "password")
-        }
+        self._has = {name: context.has_secret(name) for name in ("access_token", "password")}
         if not any(self._has.values()):
             raise PermanentError(
                 f"[channels.{context.name}] needs access_token_command or password_command"

@@ -20,9 +20,8 @@ from typing import Any
 
 from . import keymap, paths
 from .errors import ConfigError
-from .plugin import ChannelPlugin, Option, PermanentError
+from .plugin import SECRET_SOURCES, ChannelPlugin, Option, PermanentError
 
-SECRET_SOURCES = ("command", "env", "keyring")
 CHANNEL_CORE_KEYS = {"type": str, "enabled": bool}
 TOP_LEVEL_KEYS = ("store", "plugin_dir", "agent", "keys", "channels", "sync")
 AGENT_KEYS = {"name": str, "display_name": str}

@@ -224,6 +224,8 @@ class Option:
 
 
 SecretResolver = Callable[[str], str]
+#: The ways a secret option NAME can be given: NAME_command, NAME_env, NAME_keyring.
+SECRET_SOURCES = ("command", "env", "keyring")
 PushIngest = Callable[[Sequence[InboundMessage]], Awaitable[None]]
 
 
@@ -251,6 +253,10 @@ class ChannelContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("agentconsole.channel"))
     data_dir: str | None = None
     ingest: PushIngest = _no_push
+
+    def has_secret(self, name: str) -> bool:
+        """Whether the config gives secret option ``name`` (as a command, env or keyring)."""
+        return any(f"{name}_{source}" in self.options for source in SECRET_SOURCES)
 
 
 class ChannelPlugin(ABC):

@@ -15,6 +15,7 @@ from agentconsole import plugins
 from agentconsole.models import OutboxItem
 from agentconsole.plugin import ChannelContext, Identity, OutboundMessage, TemporaryError
 from agentconsole.store import Store
+from agentconsole.sync import outbound_message
 from agentconsole_demo import DemoChannel
 
 KINDS = ("email", "chat", "forum")
@@ -26,16 +27,7 @@ def channel(kind: str = "chat", **options: object) -> DemoChannel:
 
 def outbound(item: OutboxItem) -> OutboundMessage:
     """What the sync runner hands the plugin for a claimed reply."""
-    return OutboundMessage(
-        idempotency_key=item.idempotency_key,
-        body=item.body,
-        subject=item.subject,
-        thread_key=item.thread_key,
-        in_reply_to=item.in_reply_to,
-        references=item.references,
-        recipients=tuple(Identity(r.namespace, r.address) for r in item.recipients),
-        author_name=item.author_name,
-    )
+    return outbound_message(item)
 
 
 def reply_to(key: str) -> OutboundMessage:
