@@ -9,6 +9,7 @@ process boundary once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 #: Batches at least this large go to the worker processes.
 POOL_THRESHOLD = 64
 CHUNK = 64
+WORKER_NICENESS = 10
 
 
 def _parse_raws(
@@ -51,6 +53,13 @@ def _parse_files(
     return out
 
 
+def _lower_priority() -> None:
+    """Workers yield the CPU to the process storing their results: parsing outpaces the
+    store's single writer, so the writer is what must not wait."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(WORKER_NICENESS)
+
+
 def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
@@ -66,7 +75,9 @@ class Parser:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_lower_priority,
             )
         return self._pool
 
