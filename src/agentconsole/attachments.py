@@ -7,12 +7,17 @@ unless asked.
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import re
 import unicodedata
 from pathlib import Path
 
 from .errors import ConflictError, UsageError
+from .plugin import Attachment
+
+#: Largest file an agent can attach to a reply (most mail servers refuse more).
+MAX_ATTACH_BYTES = 25 * 1024 * 1024
 
 MAX_NAME = 120
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u202a-\u202e\u2066-\u2069]")
@@ -62,3 +67,22 @@ def save(data: bytes, target: str | Path, *, overwrite: bool = False) -> Path:
     with os.fdopen(descriptor, "wb") as file:
         file.write(data)
     return path
+
+
+def read_for_sending(path: str | Path) -> Attachment:
+    """A file the agent chose, as an attachment (its base name, a guessed content type)."""
+    file = Path(path).expanduser()
+    try:
+        size = file.stat().st_size
+        if not file.is_file():
+            raise UsageError(f"{file} is not a file")
+        if size > MAX_ATTACH_BYTES:
+            raise UsageError(
+                f"{file} is {size // (1024 * 1024)} MB; attachments are limited to "
+                f"{MAX_ATTACH_BYTES // (1024 * 1024)} MB"
+            )
+        data = file.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot attach {file}: {error.strerror}") from None
+    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    return Attachment(file.name, content_type, data)

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import __version__, output, paths, plugins
 from . import config as config_module
+from .attachments import read_for_sending
 from .config import Config
 from .errors import AgentConsoleError, UsageError
 from .models import STATUSES, ListFilter, priority_rank
@@ -116,8 +117,13 @@ async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> i
     if capabilities is not None and (capabilities.read_only or not capabilities.reply):
         where = f": open it on the site, {detail.url}" if detail.url else ""
         raise UsageError(f"channel {detail.row.channel} is read-only{where}")
+    files = [read_for_sending(path) for path in args.attach or ()]
+    if files and capabilities is not None and not capabilities.attachments:
+        raise UsageError(f"channel {detail.row.channel} cannot send attachments")
     then = "closed" if args.close else "pending" if args.pending else None
-    message_id = await store.queue_reply(args.id, _read_body(args), then_status=then)
+    message_id = await store.queue_reply(
+        args.id, _read_body(args), then_status=then, attachments=files
+    )
     return _report(args, {"id": message_id, "conversation": args.id, "state": "queued"},
                    f"reply {message_id} queued on {detail.row.channel}")
 
@@ -459,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = with_id(command(name, handler, text))
         p.add_argument("--body-file", metavar="FILE")
         if name == "reply":
+            p.add_argument("--attach", action="append", metavar="FILE",
+                           help="attach a file (repeat for several)")
             group = p.add_mutually_exclusive_group()
             group.add_argument("--close", action="store_true", help="close the conversation after replying")
             group.add_argument("--pending", action="store_true", help="mark it pending (waiting on the customer)")

@@ -47,6 +47,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("help", "question_mark", "Help", "app"),
     KeyAction("back", "escape", "Back", "app", show=False),
     KeyAction("send", "ctrl+s", "Send", "composer"),
+    KeyAction("attach", "ctrl+o", "Attach a file", "composer"),
     KeyAction("quit", "q", "Quit", "app"),
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Status = Literal["open", "pending", "snoozed", "closed"]
 STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "closed")
@@ -178,6 +178,8 @@ class OutboxItem:
     references: tuple[str, ...]
     recipients: tuple[IdentityRecord, ...]
     author_name: str
+    #: The files to send, as ``agentconsole.plugin.Attachment`` values.
+    attachments: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -294,6 +294,8 @@ class SyncRunner:
         try:
             if not plugin.capabilities.reply or plugin.capabilities.read_only:
                 raise PermanentError(f"channel {plugin.name} cannot send replies")
+            if item.attachments and not plugin.capabilities.attachments:
+                raise PermanentError(f"channel {plugin.name} cannot send attachments")
             found = await plugin.find_sent(message) if item.attempts > 1 else None
             result = found or await asyncio.wait_for(plugin.send(message), SEND_TIMEOUT)
             await self.store.mark_sent(item.id, result.external_id, result.url)
@@ -324,6 +326,7 @@ def outbound_message(item: OutboxItem) -> OutboundMessage:
         references=item.references,
         recipients=tuple(Identity(r.namespace, r.address) for r in item.recipients),
         author_name=item.author_name,
+        attachments=item.attachments,
         conversation_token=str(item.conversation_id),
     )
 

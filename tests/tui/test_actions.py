@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 
+from textual.widgets import Input
+
 from agentconsole.models import View
 from agentconsole.plugin import Capabilities
 from agentconsole.tui.screens.help import HelpScreen
@@ -356,3 +358,44 @@ async def test_command_palette_runs_actions_and_goes_to_views(seeded) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.counts.get("closed") == 1)
         assert (await detail_of(app, ids["login"])).row.status == "closed"
+
+
+async def test_a_reply_carries_an_attached_file_where_the_channel_allows(seeded, tmp_path) -> None:
+    path, ids = seeded
+    invoice = tmp_path / "refund.pdf"
+    invoice.write_bytes(b"%PDF-1.4 refund")
+    runner = FakeRunner({"support": Capabilities(reply=True, attachments=True)})
+    app = make_app(path, runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        await pilot.press(*"Refund attached.")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: app.screen.query_one(Input) is not None)
+        app.screen.query_one(Input).value = str(invoice)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.composer.attachments)
+        assert "refund.pdf" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not screen.composer.is_open)
+        detail = await detail_of(app, ids["login"])
+        assert [a.filename for a in detail.messages[-1].attachments] == ["refund.pdf"]
+
+
+async def test_attaching_is_refused_on_a_channel_without_attachments(seeded) -> None:
+    path, ids = seeded
+    runner = FakeRunner({"support": Capabilities(reply=True, attachments=False)})
+    app = make_app(path, runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: any("cannot send attachments" in n.message
+                                          for n in app._notifications))
+        assert screen.composer.is_open and not screen.composer.attachments

@@ -142,3 +142,18 @@ def test_plugins_and_channels_report_health(tmp_path: Path) -> None:
     channels = {c["name"]: c for c in lines(run(store, "channels", "--json", config=config))}
     assert channels["broken-feed"]["health"] == "error" and channels["broken-feed"]["detail"]
     assert "did you mean 'kind'" in channels["typo"]["config_error"]
+
+
+async def test_reply_with_an_attachment(seeded: Path, tmp_path: Path) -> None:
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(b"%PDF-1.4 refund")
+    assert run(seeded, "reply", "1", "--attach", str(invoice), stdin="Refund attached.").returncode == 0
+    [shown] = lines(run(seeded, "show", "1", "--json"))
+    attachment = shown["messages"][-1]["attachments"][0]
+    assert (attachment["filename"], attachment["content_type"]) == ("invoice.pdf", "application/pdf")
+    missing = run(seeded, "reply", "1", "--attach", str(tmp_path / "nope.pdf"), stdin="x")
+    assert missing.returncode == 2 and "nope.pdf" in missing.stderr
+    saved = tmp_path / "copy.pdf"
+    assert run(seeded, "save", str(attachment["id"]), "-o", str(saved)).returncode == 0
+    assert saved.read_bytes() == b"%PDF-1.4 refund"
+    assert run(seeded, "save", str(attachment["id"]), "-o", str(saved)).returncode == 4

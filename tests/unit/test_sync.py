@@ -198,3 +198,28 @@ async def test_pushed_messages_are_committed_before_ingest_returns(store: Store)
     [conversation] = await store.conversation_ids(View("open"))
     assert (await store.conversation(conversation)).messages[0].body == "pushed in"
     await runner.stop()
+
+
+async def test_attachments_travel_with_the_reply_and_are_refused_where_unsupported(
+    store: Store,
+) -> None:
+    from agentconsole.plugin import Attachment
+
+    reset([[inbound(thread_key="a")]])
+    runner = SyncRunner(store, make_config(live="scripted"), plugin_classes=PLUGINS)
+    await runner.run_once()
+    [conversation] = await store.conversation_ids(View("open"))
+    files = (Attachment("steps.pdf", "application/pdf", b"%PDF-1.7 steps"),)
+    await store.queue_reply(conversation, "See the attached steps", attachments=files)
+    await runner.run_once()
+    message = (await store.conversation(conversation)).messages[-1]
+    # Scripted cannot carry files: refused with a reason, nothing half-sent.
+    assert (message.state, message.error) == ("failed", "channel live cannot send attachments")
+    assert [a.filename for a in message.attachments] == ["steps.pdf"]
+    Scripted.capabilities = Capabilities(reply=True, push=True, attachments=True)
+    try:
+        await store.requeue_reply(message.id)
+        await runner.run_once()
+        assert [a.data for a in Scripted.delivered[-1].attachments] == [b"%PDF-1.7 steps"]
+    finally:
+        Scripted.capabilities = Capabilities(reply=True, push=True)

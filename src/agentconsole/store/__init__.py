@@ -29,7 +29,7 @@ from ..models import (
     SearchHit,
     View,
 )
-from ..plugin import InboundMessage
+from ..plugin import Attachment, InboundMessage
 from . import actions, ingest_sql, queries
 from .connection import connect
 
@@ -173,10 +173,16 @@ class Store:
 
     @_writes
     async def queue_reply(
-        self, conversation_id: int, body: str, *, then_status: str | None = None
+        self,
+        conversation_id: int,
+        body: str,
+        *,
+        then_status: str | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> int:
         return await self._run(
-            actions.queue_reply, conversation_id, body, self.agent, self.display_name, then_status
+            actions.queue_reply, conversation_id, body, self.agent, self.display_name,
+            then_status, tuple(attachments),
         )
 
     @_writes

@@ -7,13 +7,20 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import STATUSES, IdentityRecord, OutboxItem
+from ..plugin import Attachment
 from .connection import write_transaction
-from .ingest_sql import allocate_search_key, index_message, merge_contacts, preview_of
+from .ingest_sql import (
+    allocate_search_key,
+    index_message,
+    merge_contacts,
+    preview_of,
+    store_blob,
+)
 
 #: How long a claimed reply stays "sending" before another sender may try it again.
 SENDING_LEASE_SECONDS = 120.0
@@ -207,8 +214,10 @@ def queue_reply(
     agent: str,
     author_name: str,
     then_status: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> int:
-    """Store the reply and queue it for delivery in one transaction; return its message id."""
+    """Store the reply (with its attachments) and queue it for delivery in one transaction;
+    return its message id."""
     if not body.strip():
         raise UsageError("an empty reply was not sent")
     if then_status is not None and then_status not in ("open", "pending", "closed"):
@@ -219,6 +228,13 @@ def queue_reply(
         message_id = _insert_agent_message(
             conn, conversation_id, "out", body, agent, author_name, now
         )
+        for attachment in attachments:
+            conn.execute(
+                "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (message_id, attachment.filename, attachment.content_type,
+                 len(attachment.data), store_blob(conn, attachment.data)),
+            )
         channel_id = conn.execute(
             "SELECT channel_id FROM conversations WHERE id = ?", (conversation_id,)
         ).fetchone()[0]
@@ -395,6 +411,14 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
             ):
                 if IdentityRecord(namespace, address) not in recipients:
                     recipients.append(IdentityRecord(namespace, address))
+            files = tuple(
+                Attachment(name, content_type, bytes(data))
+                for name, content_type, data in conn.execute(
+                    "SELECT a.filename, a.content_type, b.data FROM attachments a"
+                    " JOIN blobs b ON b.sha256 = a.sha256 WHERE a.message_id = ? ORDER BY a.id",
+                    (message_id,),
+                )
+            )
             items.append(
                 OutboxItem(
                     id=outbox_id,
@@ -410,6 +434,7 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
                     references=references,
                     recipients=tuple(recipients),
                     author_name=author_name,
+                    attachments=files,
                 )
             )
     return items

@@ -186,18 +186,24 @@ class AgentConsoleApp(App[None]):
 
     # -- runner -----------------------------------------------------------------------------
 
-    def can_reply(self, channel: str) -> bool:
-        """Whether replies are possible on ``channel`` (unknown channels: assume so)."""
+    def _capabilities(self, channel: str) -> Capabilities | None:
         if self.runner is None:
-            return True
+            return None
         try:
-            capabilities = self.runner.capabilities(channel)
+            return self.runner.capabilities(channel)
         except Exception:
             log.exception("capabilities(%r) failed", channel)
-            return True
-        if capabilities is None:
-            return True
-        return capabilities.reply and not capabilities.read_only
+            return None
+
+    def can_reply(self, channel: str) -> bool:
+        """Whether replies are possible on ``channel`` (unknown channels: assume so)."""
+        capabilities = self._capabilities(channel)
+        return capabilities is None or (capabilities.reply and not capabilities.read_only)
+
+    def can_attach(self, channel: str) -> bool:
+        """Whether replies on ``channel`` may carry files (unknown channels: assume so)."""
+        capabilities = self._capabilities(channel)
+        return capabilities is None or capabilities.attachments
 
     def nudge(self, channel: str) -> None:
         if self.runner is not None:

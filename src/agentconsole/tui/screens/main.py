@@ -616,10 +616,41 @@ class MainScreen(Screen[None]):
             self.console_app.report("Draft kept.")
         self.pane.thread.focus()
 
+    @on(Composer.AttachRequested)
+    def _attach_requested(self, event: Composer.AttachRequested) -> None:
+        from ...attachments import read_for_sending
+
+        app = self.console_app
+        channel = self.pane.detail.row.channel if self.pane.detail else None
+        if channel is not None and not app.can_attach(channel):
+            app.report(f"{one_line(channel)} cannot send attachments.", severity="warning")
+            return
+
+        def check(value: str) -> Text:
+            path = Path(value.strip()).expanduser()
+            if not path.is_file():
+                raise UsageError(f"no file at {path}")
+            return Text(f"attach {path.name} ({path.stat().st_size} bytes)", style="dim")
+
+        def answered(value: str | None) -> None:
+            if value is None:
+                return
+            try:
+                self.composer.add_attachment(read_for_sending(value.strip()))
+            except AgentConsoleError as error:
+                app.report(str(error), severity="error")
+            self.composer.text_area.focus()
+
+        app.push_screen(
+            PromptScreen(Text("Attach which file?"), value=str(Path.cwd()) + os.sep, check=check),
+            answered,
+        )
+
     @on(Composer.Send)
     def _send(self, event: Composer.Send) -> None:
         app = self.console_app
         conversation_id, kind, body = event.conversation_id, event.kind, event.body
+        files = event.attachments
         channel = self.pane.detail.row.channel if self.pane.detail else None
 
         async def send() -> None:
@@ -628,7 +659,7 @@ class MainScreen(Screen[None]):
                     if kind == "note":
                         await app.store.add_note(conversation_id, body)
                     else:
-                        await app.store.queue_reply(conversation_id, body)
+                        await app.store.queue_reply(conversation_id, body, attachments=files)
             except AgentConsoleError as error:
                 app.drafts.keep(conversation_id, kind, body)
                 app.report(str(error), severity="error")

@@ -8,7 +8,10 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from ...plugin import Attachment
+from ...sanitize import safe_text
 from ..keys import bindings
+from ..thread_text import size_label
 
 KINDS = ("reply", "note")
 
@@ -54,11 +57,17 @@ class Composer(Vertical):
     """
 
     class Send(Message):
-        def __init__(self, conversation_id: int, kind: str, body: str) -> None:
+        def __init__(
+            self, conversation_id: int, kind: str, body: str, attachments: tuple[Attachment, ...]
+        ) -> None:
             super().__init__()
             self.conversation_id = conversation_id
             self.kind = kind
             self.body = body
+            self.attachments = attachments
+
+    class AttachRequested(Message):
+        """The agent wants to attach a file (the owner asks where and checks the channel)."""
 
     class Closed(Message):
         def __init__(self, conversation_id: int, kind: str, body: str) -> None:
@@ -79,11 +88,28 @@ class Composer(Vertical):
         self.conversation_id: int | None = None
         self.kind = "reply"
         self._loading = False
+        #: Files to send with the reply (never with a note).
+        self.attachments: list[Attachment] = []
 
     def compose(self) -> ComposeResult:
         yield Static("", id="composer-title", markup=False)
         yield Static("", id="composer-quote", markup=False)
         yield TextArea(id="composer-body", soft_wrap=True, show_line_numbers=False)
+        yield Static("", id="composer-attachments", markup=False)
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        self.attachments.append(attachment)
+        self._show_attachments()
+
+    def _show_attachments(self) -> None:
+        widget = self.query_one("#composer-attachments", Static)
+        text = Text(end="")
+        for attachment in self.attachments:
+            text.append("📎 ", style="dim")
+            text.append_text(safe_text(attachment.filename, multiline=False))
+            text.append(f" ({size_label(len(attachment.data))})  ", style="dim")
+        widget.update(text)
+        widget.display = bool(self.attachments)
 
     @property
     def is_open(self) -> bool:
@@ -111,6 +137,8 @@ class Composer(Vertical):
         self._loading = True
         self.text_area.load_text(body)
         self.text_area.move_cursor(self.text_area.document.end)
+        self.attachments = []
+        self._show_attachments()
         self.add_class("-open")
         self.text_area.focus()
 
@@ -138,7 +166,17 @@ class Composer(Vertical):
 
     def action_send(self) -> None:
         if self.conversation_id is not None:
-            self.post_message(self.Send(self.conversation_id, self.kind, self.body))
+            self.post_message(
+                self.Send(self.conversation_id, self.kind, self.body, tuple(self.attachments))
+            )
+
+    def action_attach(self) -> None:
+        if self.conversation_id is not None:
+            if self.kind == "note":
+                self.app.notify("Notes cannot carry files; attach them to a reply.",
+                                severity="warning", markup=False)
+                return
+            self.post_message(self.AttachRequested())
 
     def action_back(self) -> None:
         if self.conversation_id is not None:
