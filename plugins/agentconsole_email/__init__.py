@@ -69,7 +69,7 @@ class EmailChannel(ChannelPlugin):
 
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)
-        self.settings = settings_from(context.name, context.options)
+        self.settings = settings_from(context)
         self.poll_interval = self.settings.poll_interval  # type: ignore[misc]
         self.parse_settings = ParseSettings(self.settings.own_addresses)
         self._parser = Parser(self.parse_settings)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentconsole.plugin import Option, PermanentError
+from agentconsole.plugin import ChannelContext, Option, PermanentError
 
 TLS_MODES = ("ssl", "starttls", "none")
 AUTH_MECHANISMS = ("password", "xoauth2", "oauthbearer")
@@ -152,9 +151,11 @@ class Settings:
         return f"[channels.{self.channel}]"
 
 
-def settings_from(channel: str, options: Mapping[str, Any]) -> Settings:
+def settings_from(context: ChannelContext) -> Settings:
     """Check what ``check_channel_options`` cannot: combinations and loopback-only
     plaintext. Raises :class:`PermanentError` with a message naming the key to change."""
+
+    channel, options = context.name, context.options
 
     def get(name: str) -> Any:
         value = options.get(name)
@@ -187,8 +188,8 @@ def settings_from(channel: str, options: Mapping[str, Any]) -> Settings:
             f'{smtp_host} — use "starttls" (port 587) or "ssl" (port 465)'
         )
     auth = str(get("auth"))
-    has_password = any(f"password_{s}" in options for s in ("command", "env", "keyring"))
-    has_token = any(f"oauth2_token_{s}" in options for s in ("command", "env", "keyring"))
+    has_password = context.has_secret("password")
+    has_token = context.has_secret("oauth2_token")
     if imap_host and auth == "password" and not has_password:
         raise PermanentError(
             f"{where} needs password_command (or password_env / password_keyring) to log in to IMAP"
@@ -206,7 +207,7 @@ def settings_from(channel: str, options: Mapping[str, Any]) -> Settings:
         raise PermanentError(f"{where} poll_interval and timeout must be more than 0")
     imap_port = int(get("imap_port")) or (993 if imap_tls == "ssl" else 143)
     smtp_port = int(get("smtp_port")) or {"ssl": 465, "starttls": 587, "none": 25}[smtp_tls]
-    has_smtp_password = any(f"smtp_password_{s}" in options for s in ("command", "env", "keyring"))
+    has_smtp_password = context.has_secret("smtp_password")
     # Log in to SMTP with what is configured; a plaintext loopback relay (smtp_tls = none)
     # only when smtp_username or smtp_password is given for it.
     explicit_smtp_username = str(get("smtp_username")).strip()

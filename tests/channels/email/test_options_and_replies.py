@@ -9,7 +9,6 @@ import pytest
 
 from agentconsole.plugin import Identity, OutboundMessage, PermanentError
 from agentconsole_email import threads
-from agentconsole_email.options import settings_from
 from agentconsole_email.smtp import build_reply, recipient_of, reply_message_id
 
 from .helpers import SUPPORT, channel
@@ -40,16 +39,12 @@ def test_combinations_are_explained() -> None:
 
 
 def test_defaults_follow_the_tls_mode() -> None:
-    settings = settings_from(
-        "s",
-        {
-            "from_address": SUPPORT,
-            "imap_host": "imap.example.com",
-            "password_command": "x",
-            "smtp_host": "smtp.example.com",
-            "smtp_tls": "ssl",
-        },
-    )
+    settings = channel(
+        imap_host="imap.example.com",
+        password_command="x",
+        smtp_host="smtp.example.com",
+        smtp_tls="ssl",
+    ).settings
     assert settings.imap_port == 993 and settings.smtp_port == 465
     assert settings.username == SUPPORT and settings.smtp_username == SUPPORT
     assert settings.folders == ("INBOX",) and not settings.mark_read and not settings.move_to
@@ -123,6 +118,7 @@ def test_every_email_channel_of_the_example_config_starts() -> None:
     from pathlib import Path
 
     from agentconsole import config as config_module
+    from agentconsole.plugin import ChannelContext
     from agentconsole_email import EmailChannel
 
     root = Path(__file__).resolve().parents[3]
@@ -131,4 +127,4 @@ def test_every_email_channel_of_the_example_config_starts() -> None:
     assert len(emails) >= 4
     for channel_config in emails:
         options = config_module.check_channel_options(channel_config, EmailChannel)
-        settings_from(channel_config.name, options)
+        assert EmailChannel(ChannelContext(channel_config.name, options, secret=lambda _: "x"))
