@@ -42,6 +42,8 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("retry", "R", "Retry failed reply", "conversation", show=False),
     KeyAction("save_attachment", "w", "Save an attachment", "conversation", show=False),
     KeyAction("toggle_quotes", "z", "Show / fold quoted text", "conversation", show=False),
+    KeyAction("link_contact", "L", "Link the contact with another", "conversation", show=False),
+    KeyAction("unlink_contact", "U", "Undo the contact's last link", "conversation", show=False),
     KeyAction("search", "slash", "Search", "app"),
     KeyAction("command_palette", "ctrl+p", "Commands", "app", show=False),
     KeyAction("help", "question_mark", "Help", "app"),

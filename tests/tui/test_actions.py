@@ -399,3 +399,36 @@ async def test_attaching_is_refused_on_a_channel_without_attachments(seeded) -> 
         await wait_for(pilot, lambda: any("cannot send attachments" in n.message
                                           for n in app._notifications))
         assert screen.composer.is_open and not screen.composer.attachments
+
+
+async def test_linking_two_contacts_by_hand_and_undoing_it(store_path) -> None:
+    from agentconsole.plugin import Author, Identity, InboundMessage
+
+    from .seed import NOW
+
+    store = await open_store(store_path)
+    await store.ensure_channel("chat", "demo", "chat")
+    await store.ingest("support", [InboundMessage(
+        "mail-1", Author("Ada Lovelace", (Identity("email", "ada@example.com"),)),
+        "Invoice question", NOW, subject="Invoice question", thread_key="mail-1")])
+    report = await store.ingest("chat", [InboundMessage(
+        "chat-1", Author("countess", (Identity("demo-chat", "countess"),)),
+        "hi, same invoice question", NOW, thread_key="room-1")])
+    chat_conversation = report.created[0]
+    await store.close()
+    app = make_app(store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        screen.queue.cursor = screen.queue.ids.index(chat_conversation)
+        await wait_for(pilot, lambda: screen.pane.conversation_id == chat_conversation)
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        app.screen.query_one(Input).value = "ADA@example.com"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Invoice question" in screen_text(app)
+                       and "ada@example.com" in screen_text(app)
+                       and len(screen.pane.detail.contact.identities) == 2)
+        await pilot.press("U")
+        await wait_for(pilot, lambda: len(screen.pane.detail.contact.identities) == 1)
+        assert screen.pane.detail.other_conversations == ()

@@ -200,8 +200,17 @@ class Store:
         await self._run(actions.link_contacts, kept_id, merged_id, self.agent)
 
     @_writes
-    async def unlink_contact(self, merged_id: int) -> None:
-        await self._run(actions.unlink_contacts, merged_id, self.agent)
+    async def unlink_contact(self, merged_id: int) -> int:
+        """Undo the latest merge of ``merged_id`` into another contact."""
+        return await self._run(actions.unlink_contacts, merged_id, self.agent)
+
+    @_writes
+    async def unlink_last_merge(self, kept_id: int) -> int:
+        """Undo the latest merge into ``kept_id``; returns the contact restored."""
+        return await self._run(actions.unlink_contacts, 0, self.agent, into=kept_id)
+
+    async def find_contacts(self, text: str) -> list[ContactRecord]:
+        return await self._run(queries.find_contacts, text)
 
     @_writes
     async def requeue_reply(self, message_id: int) -> None:

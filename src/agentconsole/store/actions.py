@@ -286,17 +286,24 @@ def link_contacts(conn: sqlite3.Connection, kept_id: int, merged_id: int, agent:
         merge_contacts(conn, kept_id, merged_id, agent=agent, now=time.time())
 
 
-def unlink_contacts(conn: sqlite3.Connection, merged_id: int, agent: str) -> None:
-    """Undo the latest merge of ``merged_id``: its identities and conversations go back."""
+def unlink_contacts(
+    conn: sqlite3.Connection, merged_id: int, agent: str, *, into: int | None = None
+) -> int:
+    """Undo the latest merge of ``merged_id`` (or, with ``into``, the latest merge into that
+    contact): its identities and conversations go back. Returns the restored contact id."""
     with write_transaction(conn):
+        where, key = ("kept_id", into) if into is not None else ("merged_id", merged_id)
         row = conn.execute(
-            "SELECT id, kept_id, identities, conversations FROM contact_merges"
-            " WHERE merged_id = ? ORDER BY id DESC LIMIT 1",
-            (merged_id,),
+            "SELECT id, kept_id, merged_id, identities, conversations FROM contact_merges"
+            f" WHERE {where} = ? ORDER BY id DESC LIMIT 1",
+            (key,),
         ).fetchone()
         if row is None:
-            raise NotFoundError(f"contact {merged_id} was never merged into another")
-        merge_id, kept_id, identities, conversations = row
+            raise NotFoundError(
+                f"contact {key} has no link to undo" if into is not None
+                else f"contact {merged_id} was never merged into another"
+            )
+        merge_id, kept_id, merged_id, identities, conversations = row
         for identity_id in json.loads(identities):
             conn.execute(
                 "UPDATE identities SET contact_id = ? WHERE id = ?", (merged_id, identity_id)
@@ -312,6 +319,7 @@ def unlink_contacts(conn: sqlite3.Connection, merged_id: int, agent: str) -> Non
             )
         conn.execute("DELETE FROM contact_merges WHERE id = ?", (merge_id,))
         audit(conn, agent, "contact.unmerge", None, {"kept": kept_id, "restored": merged_id})
+    return int(merged_id)
 
 
 # -- channels, cursors, leases ------------------------------------------------------------

@@ -386,3 +386,25 @@ def identities_of(conn: sqlite3.Connection, contact_ids: Sequence[int]) -> dict[
         ):
             found[contact_id].append(IdentityRecord(namespace, address))
     return found
+
+
+def find_contacts(conn: sqlite3.Connection, text: str) -> list[ContactRecord]:
+    """Contacts known by ``text``: a contact id (``#12`` or ``12``) or any identity address
+    (case-insensitive), e.g. an email address, a chat handle, a forum user."""
+    text = text.strip()
+    ids: list[int] = []
+    if text.lstrip("#").isdigit():
+        ids.append(int(text.lstrip("#")))
+    ids += [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT contact_id FROM identities WHERE lower(address) = lower(?)", (text,)
+        )
+    ]
+    found = []
+    for contact_id in dict.fromkeys(ids):
+        try:
+            found.append(contact(conn, contact_id))
+        except NotFoundError:
+            continue
+    return found

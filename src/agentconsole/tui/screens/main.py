@@ -472,6 +472,48 @@ class MainScreen(Screen[None]):
 
         self._act(retry, "Reply queued again")
 
+    def action_link_contact(self) -> None:
+        """Link this conversation's contact with another known by an address or id (the
+        same person on another channel); undone with unlink_contact."""
+        detail = self.pane.detail
+        if detail is None:
+            self.console_app.report("Open a conversation first.", severity="warning")
+            return
+        app = self.console_app
+        keep = detail.contact.id
+
+        def check(value: str) -> Text:
+            if not value.strip():
+                raise UsageError("type an email address, a handle or a contact #id")
+            return Text("enter links them; U undoes it", style="dim")
+
+        def answered(value: str | None) -> None:
+            if value is None:
+                return
+
+            async def link() -> None:
+                found = [c for c in await app.store.find_contacts(value) if c.id != keep]
+                if not found:
+                    raise UsageError(f"no other contact is known as {value.strip()!r}")
+                await app.store.link_contacts(keep, found[0].id)
+
+            self._act(link, f"Linked: {one_line(value)} is {one_line(detail.contact.name)}")
+
+        app.push_screen(
+            PromptScreen(Text.assemble("Same person as ", ("(email, handle or #id)", "dim")),
+                         check=check),
+            answered,
+        )
+
+    def action_unlink_contact(self) -> None:
+        detail = self.pane.detail
+        if detail is None:
+            self.console_app.report("Open a conversation first.", severity="warning")
+            return
+        store = self.console_app.store
+        keep = detail.contact.id
+        self._act(lambda: store.unlink_last_merge(keep), "The last link was undone")
+
     def action_toggle_quotes(self) -> None:
         async def toggle() -> None:
             folded = await self.pane.toggle_quotes()
