@@ -675,6 +675,17 @@ def parse_message(
         )
     )
     external_id = threads.message_id(_first(headers, "message-id")) or synthetic_id(kept, body)
+    author_addresses = {identity.address for identity in identities} | {from_address}
+    participants = tuple(
+        Identity("email", address)
+        for address in dict.fromkeys(
+            address
+            for header in ("to", "cc")
+            for value in headers.get(header, ())
+            for _, address in _addresses(value)
+        )
+        if address not in settings.own_addresses and address not in author_addresses
+    )
     return InboundMessage(
         external_id=external_id,
         author=Author(author_name or from_address or "(unknown sender)", identities),
@@ -688,6 +699,7 @@ def parse_message(
         automated=threads.is_automated(headers, content_type, from_address),
         from_agent=own,
         conversation_token=None if forward else threads.conversation_token(subject),
+        participants=participants,
     )
 
 

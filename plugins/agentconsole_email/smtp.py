@@ -65,6 +65,14 @@ def build_reply(
     mail = EmailMessage(policy=SMTP)
     mail["From"] = _address(name, settings.from_address)
     mail["To"] = _address("", to)
+    copied = [
+        identity.address
+        for identity in message.cc
+        if identity.namespace == "email" and "@" in identity.address and identity.address != to
+    ]
+    if copied:
+        # Reply-all: everyone the customer wrote to, except us, stays on the thread.
+        mail["Cc"] = [_address("", address) for address in dict.fromkeys(copied)]
     mail["Subject"] = threads.reply_subject(message.subject, message.conversation_token)
     mail["Date"] = format_datetime(now or datetime.now(UTC))
     mail["Message-ID"] = reply_message_id(message.idempotency_key, settings.from_address)

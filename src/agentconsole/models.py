@@ -180,6 +180,8 @@ class OutboxItem:
     author_name: str
     #: The files to send, as ``agentconsole.plugin.Attachment`` values.
     attachments: tuple[Any, ...] = ()
+    #: The other participants of the message answered (reply-all).
+    cc: tuple[IdentityRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

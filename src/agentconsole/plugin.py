@@ -143,6 +143,7 @@ class InboundMessage:
     from_agent: bool = False
     url: str | None = None
     conversation_token: str | None = None
+    participants: tuple[Identity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +157,8 @@ class OutboundMessage:
     ``conversation_token`` is what the plugin may put in the message (a subject tag such as
     ``[#42]``) for the customer's answer to carry back as ``InboundMessage.conversation_token``.
     ``recipients`` lists first the address the customer last wrote from, then the contact's
-    other identities (on every channel): a plugin picks those of its own namespace.
+    other identities (on every channel): a plugin picks those of its own namespace. ``cc``
+    are the other participants of the message answered, to copy on the reply.
     """
 
     idempotency_key: str
@@ -169,6 +171,7 @@ class OutboundMessage:
     author_name: str
     attachments: tuple[Attachment, ...] = ()
     conversation_token: str = ""
+    cc: tuple[Identity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -328,6 +328,7 @@ def outbound_message(item: OutboxItem) -> OutboundMessage:
         author_name=item.author_name,
         attachments=item.attachments,
         conversation_token=str(item.conversation_id),
+        cc=tuple(Identity(r.namespace, r.address) for r in item.cc),
     )
 
 

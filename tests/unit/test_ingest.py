@@ -182,3 +182,28 @@ async def test_a_conversation_token_threads_only_for_the_same_customer(store: St
         "mail", [inbound("hijack", email="eve@example.com", conversation_token=token, minutes=10)]
     )
     assert stranger.created and stranger.created != (conversation,)
+
+
+async def test_participants_are_copied_on_the_reply(store: Store) -> None:
+    from agentconsole.plugin import Identity
+
+    conversation = (await store.ingest("mail", [inbound(
+        external_id="<cc@x>",
+        participants=(Identity("email", "bob@example.com"), Identity("email", "ada@example.com")),
+    )])).created[0]
+    await store.queue_reply(conversation, "Answering you both")
+    [item] = await store.claim_due_replies("mail")
+    assert item.recipients[0].address == "ada@example.com"
+    assert [c.address for c in item.cc] == ["bob@example.com"]
+
+
+async def test_a_conversation_we_started_belongs_to_whom_we_wrote(store: Store) -> None:
+    from agentconsole.plugin import Identity
+
+    ours = inbound("Your order shipped", name="Acme Support", email="support@acme.example",
+                   from_agent=True, participants=(Identity("email", "dan@example.com"),))
+    conversation = (await store.ingest("mail", [ours])).created[0]
+    detail = await store.conversation(conversation)
+    assert [i.address for i in detail.contact.identities] == ["dan@example.com"]
+    answer = inbound("Thanks!", email="dan@example.com", references=(ours.external_id,), minutes=5)
+    assert (await store.ingest("mail", [answer])).touched == (conversation,)

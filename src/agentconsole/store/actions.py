@@ -405,7 +405,7 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
                 )
             )
             answered = conn.execute(
-                "SELECT external_id, author_namespace, author_address FROM messages"
+                "SELECT external_id, author_namespace, author_address, participants FROM messages"
                 " WHERE conversation_id = ? AND direction = 'in' AND automated = 0"
                 " ORDER BY sent_at DESC, id DESC LIMIT 1",
                 (conversation_id,),
@@ -413,6 +413,11 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
             recipients: list[IdentityRecord] = []
             if answered and answered[1]:
                 recipients.append(IdentityRecord(answered[1], answered[2]))
+            cc = tuple(
+                IdentityRecord(namespace, address)
+                for namespace, address in json.loads(answered[3] if answered and answered[3] else "[]")
+                if IdentityRecord(namespace, address) not in recipients[:1]
+            )
             for namespace, address in conn.execute(
                 "SELECT namespace, address FROM identities WHERE contact_id = ? ORDER BY id",
                 (contact_id,),
@@ -443,6 +448,7 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
                     recipients=tuple(recipients),
                     author_name=author_name,
                     attachments=files,
+                    cc=cc,
                 )
             )
     return items

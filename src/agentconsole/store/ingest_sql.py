@@ -188,8 +188,13 @@ def _ingest_one(
 ) -> None:
     conversation_id = _find_conversation(conn, channel_id, message)
     contact_id: int | None = None
-    if not message.from_agent or conversation_id is None:
+    if not message.from_agent:
         contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
+    elif conversation_id is None:
+        # Our side started this conversation: the customer is whom it was addressed to.
+        customer = message.participants[:1] or message.author.identities
+        name = customer[0].address if message.participants else message.author.name
+        contact_id = resolve_contact(conn, name, customer, now)
     sent_at = message.sent_at.timestamp()
     if conversation_id is None:
         conversation_id = conn.execute(
@@ -219,8 +224,8 @@ def _ingest_one(
     message_id = conn.execute(
         "INSERT INTO messages(conversation_id, channel_id, external_id, direction, author_name,"
         " author_namespace, author_address, contact_id, sent_at, created_at, subject, body,"
-        " automated, parse_note, url, in_reply_to, search_key)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " automated, parse_note, url, in_reply_to, search_key, participants)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             conversation_id,
             channel_id,
@@ -239,6 +244,9 @@ def _ingest_one(
             message.url,
             message.references[-1] if message.references else None,
             search_key,
+            json.dumps([normalize_identity(p) for p in message.participants])
+            if message.participants
+            else None,
         ),
     ).lastrowid
     index_message(conn, search_key, message.subject, message.body, message.author.name)

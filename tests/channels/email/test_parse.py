@@ -243,3 +243,17 @@ async def test_the_whole_corpus_ingests_without_loss(store: Store) -> None:
     assert sorted(bytes(raw) for _, raw in stored) == sorted(raws)
     again = await store.ingest("mail", [parse_safely(raw, SETTINGS) for raw in raws], None)
     assert again.stored == 0 and again.duplicates == len(raws)
+
+
+def test_to_and_cc_become_participants_without_us_or_the_author() -> None:
+    from agentconsole.plugin import Identity
+    from agentconsole_email.parse import ParseSettings
+
+    raw = (
+        b"From: Ada <ada@example.org>\r\nTo: Support <support@acme.example>, bob@example.org\r\n"
+        b"Cc: Ada <ADA@example.org>, Carol <carol@example.org>\r\n"
+        b"Message-ID: <p1@example.org>\r\nSubject: printers\r\n\r\nAll three of us are stuck.\r\n"
+    )
+    message = parse_message(raw, ParseSettings(own_addresses=frozenset({"support@acme.example"})))
+    assert message.participants == (Identity("email", "bob@example.org"),
+                                    Identity("email", "carol@example.org"))
