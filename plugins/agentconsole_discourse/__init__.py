@@ -42,6 +42,7 @@ from agentconsole.plugin import (
     OutboundMessage,
     PermanentError,
     SendResult,
+    html_to_text,
 )
 from agentconsole_api.signed_http import (
     HttpEndpoint,
@@ -50,7 +51,6 @@ from agentconsole_api.signed_http import (
     read_limited,
     signature_matches,
 )
-from agentconsole_feed.html_text import html_to_text
 
 from .client import DiscourseClient, NotFound
 from .cursor import Cursor

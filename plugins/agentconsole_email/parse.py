@@ -25,10 +25,9 @@ from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
-from agentconsole.plugin import Attachment, Author, Identity, InboundMessage
+from agentconsole.plugin import Attachment, Author, Identity, InboundMessage, html_to_text
 
 from . import threads
-from .html import html_to_text
 
 #: Messages larger than this keep their raw bytes but only their headers are read.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024

@@ -36,9 +36,8 @@ from agentconsole.plugin import (
     Option,
     PermanentError,
     TemporaryError,
+    html_to_text,
 )
-
-from .html_text import html_to_text
 
 __all__ = ["FeedChannel", "entries_to_messages"]
 

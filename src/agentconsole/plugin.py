@@ -37,6 +37,7 @@ from typing import Any, ClassVar, Literal
 
 __all__ = [
     "API_VERSION",
+    "html_to_text",
     "Attachment",
     "Author",
     "Capabilities",
@@ -321,3 +322,32 @@ class ChannelPlugin(ABC):
     async def close(self) -> None:
         """Release connections. Called once when the channel stops."""
         return None
+
+
+#: HTML larger than this is cut before conversion (the raw message is kept whole).
+MAX_HTML_CHARS = 2_000_000
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text for HTML from outside (a mail body, a forum post, a feed entry).
+
+    inscriptis (Apache-2.0) lays out paragraphs, lists, quotes and tables as text and parses
+    with lxml, which never touches the network: nothing the HTML names (images, styles,
+    frames) is ever fetched. Images become nothing, links their text. Falls back to
+    stripping tags when lxml refuses a fragment. The result is still outside data: the
+    core neutralizes it on display.
+    """
+    import re
+
+    html = html[:MAX_HTML_CHARS]
+    if not html.strip():
+        return ""
+    try:
+        from inscriptis import get_text  # imported on first use: plain text never pays
+        from inscriptis.model.config import ParserConfig
+
+        text = get_text(html, ParserConfig(display_images=False, display_links=False))
+    except Exception:  # lxml refuses some documents (e.g. only a comment)
+        text = re.sub(r"<[^>]*>", " ", html)
+    lines = [line.rstrip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
