@@ -28,5 +28,9 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
+# Benchmarks print tables; they are run by hand, never by CI. Some need the test servers.
+bench: install-test
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/email_ingest.py
+	$(BIN)/python bench/api_ingest.py
+	$(BIN)/python bench/matrix_ingest.py
