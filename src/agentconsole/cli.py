@@ -122,7 +122,8 @@ async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> i
         raise UsageError(f"channel {detail.row.channel} cannot send attachments")
     then = "closed" if args.close else "pending" if args.pending else None
     message_id = await store.queue_reply(
-        args.id, _read_body(args), then_status=then, attachments=files
+        args.id, _read_body(args), then_status=then, attachments=files,
+        seen_up_to=args.expect_last,
     )
     return _report(args, {"id": message_id, "conversation": args.id, "state": "queued"},
                    f"reply {message_id} queued on {detail.row.channel}")
@@ -467,6 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "reply":
             p.add_argument("--attach", action="append", metavar="FILE",
                            help="attach a file (repeat for several)")
+            p.add_argument("--expect-last", type=int, metavar="MESSAGE_ID",
+                           help="refuse (exit 4) if another agent replied after this message")
             group = p.add_mutually_exclusive_group()
             group.add_argument("--close", action="store_true", help="close the conversation after replying")
             group.add_argument("--pending", action="store_true", help="mark it pending (waiting on the customer)")

@@ -432,3 +432,35 @@ async def test_linking_two_contacts_by_hand_and_undoing_it(store_path) -> None:
         await pilot.press("U")
         await wait_for(pilot, lambda: len(screen.pane.detail.contact.identities) == 1)
         assert screen.pane.detail.other_conversations == ()
+
+
+async def test_two_agents_never_answer_the_same_customer_unknowingly(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        await pilot.press(*"Alice here.")
+        bob = await open_store(path, agent="bob")
+        await bob.save_draft(ids["login"], "reply", "Bob here.")
+        await wait_for(pilot, lambda: "bob is writing a reply" in screen_text(app))
+        await bob.queue_reply(ids["login"], "Bob here.")
+        await bob.close()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "bob replied" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        detail = await detail_of(app, ids["login"])
+        assert [m.body for m in detail.messages if m.direction == "out"] == ["Bob here."]
+        assert screen.composer.is_open and screen.composer.body == "Alice here."
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not screen.composer.is_open)
+        detail = await detail_of(app, ids["login"])
+        assert [m.body for m in detail.messages if m.direction == "out"] == [
+            "Bob here.", "Alice here."]

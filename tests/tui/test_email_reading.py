@@ -46,8 +46,7 @@ async def test_quotes_fold_and_z_shows_them(store_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         screen = app.main_screen
-        await wait_for(pilot, lambda: screen.pane.detail is not None)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "Still broken after the update." in screen_text(app))
         text = screen_text(app)
         assert "Still broken after the update." in text
         assert "Please update to 4.2" not in text and "5 quoted or signature lines" in text

@@ -157,3 +157,17 @@ async def test_reply_with_an_attachment(seeded: Path, tmp_path: Path) -> None:
     assert run(seeded, "save", str(attachment["id"]), "-o", str(saved)).returncode == 0
     assert saved.read_bytes() == b"%PDF-1.4 refund"
     assert run(seeded, "save", str(attachment["id"]), "-o", str(saved)).returncode == 4
+
+
+async def test_reply_expect_last_refuses_when_someone_answered_meanwhile(seeded: Path) -> None:
+    [shown] = lines(run(seeded, "show", "1", "--json"))
+    last = str(shown["messages"][-1]["id"])
+    env_bob = {"AGENTCONSOLE_AGENT": "bob"}
+    bob = subprocess.run(
+        [sys.executable, "-m", "agentconsole.cli", "--store", str(seeded), "reply", "1"],
+        input="bob's answer", capture_output=True, text=True,
+        env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull, **env_bob}, timeout=60,
+    )
+    assert bob.returncode == 0, bob.stderr
+    mine = run(seeded, "reply", "1", "--expect-last", last, stdin="alice's answer")
+    assert mine.returncode == 4 and "bob replied" in mine.stderr

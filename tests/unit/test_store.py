@@ -225,3 +225,22 @@ def test_an_unclosed_store_does_not_keep_the_process_alive(tmp_path: Path) -> No
     )
     result = subprocess.run([sys.executable, "-c", script], timeout=30)
     assert result.returncode == 7
+
+
+async def test_a_reply_sent_meanwhile_by_another_agent_is_a_collision(
+    store: Store, store_path: Path
+) -> None:
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    seen = (await store.conversation(conversation)).messages[-1].id
+    await store.queue_reply(conversation, "my own first answer", seen_up_to=seen)
+    bob = await Store.open(store_path, agent="bob")
+    await bob.save_draft(conversation, "reply", "Hi Ada, bob here")
+    assert [(a, k) for a, k, _ in await store.others_writing(conversation)] == [("bob", "reply")]
+    await bob.queue_reply(conversation, "Hi Ada, bob here")
+    await bob.close()
+    with pytest.raises(ConflictError, match="bob replied"):
+        await store.queue_reply(conversation, "Hi Ada, alice here", seen_up_to=seen)
+    bodies = [m.body for m in (await store.conversation(conversation)).messages]
+    assert "Hi Ada, alice here" not in bodies
+    await store.queue_reply(conversation, "Hi Ada, alice here")  # sent anyway, knowingly
+    assert await store.others_writing(conversation) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -179,10 +180,22 @@ class Store:
         *,
         then_status: str | None = None,
         attachments: Sequence[Attachment] = (),
+        seen_up_to: int | None = None,
     ) -> int:
+        """Queue a reply. With ``seen_up_to`` (the newest message id the agent saw), a reply
+        another agent sent meanwhile raises :class:`ConflictError` instead."""
         return await self._run(
             actions.queue_reply, conversation_id, body, self.agent, self.display_name,
-            then_status, tuple(attachments),
+            then_status, tuple(attachments), seen_up_to,
+        )
+
+    async def others_writing(
+        self, conversation_id: int, within: float = 600.0
+    ) -> list[tuple[str, str, float]]:
+        """Other agents with a draft on this conversation touched in the last ``within``
+        seconds: (agent, "reply" | "note", updated_at)."""
+        return await self._run(
+            actions.other_drafts, conversation_id, self.agent, time.time() - within
         )
 
     @_writes

@@ -215,9 +215,14 @@ def queue_reply(
     author_name: str,
     then_status: str | None = None,
     attachments: Sequence[Attachment] = (),
+    seen_up_to: int | None = None,
 ) -> int:
     """Store the reply (with its attachments) and queue it for delivery in one transaction;
-    return its message id."""
+    return its message id.
+
+    ``seen_up_to`` is the newest message id the agent had in front of them while writing:
+    if another agent replied after it, nothing is stored and :class:`ConflictError` says
+    who and when — two agents never answer the same customer twice without knowing it."""
     if not body.strip():
         raise UsageError("an empty reply was not sent")
     if then_status is not None and then_status not in ("open", "pending", "closed"):
@@ -225,6 +230,8 @@ def queue_reply(
     now = time.time()
     with write_transaction(conn):
         _current(conn, conversation_id)
+        if seen_up_to is not None:
+            _check_collision(conn, conversation_id, agent, seen_up_to, now)
         message_id = _insert_agent_message(
             conn, conversation_id, "out", body, agent, author_name, now
         )
@@ -256,6 +263,38 @@ def queue_reply(
         if then_status:
             audit(conn, agent, "status", conversation_id, {"to": then_status}, now)
     return message_id
+
+
+def _check_collision(
+    conn: sqlite3.Connection, conversation_id: int, agent: str, seen_up_to: int, now: float
+) -> None:
+    row = conn.execute(
+        "SELECT coalesce(agent, author_name), sent_at FROM messages WHERE conversation_id = ?"
+        " AND direction = 'out' AND id > ? AND coalesce(agent, '') != ?"
+        " ORDER BY id DESC LIMIT 1",
+        (conversation_id, seen_up_to, agent),
+    ).fetchone()
+    if row is not None:
+        minutes = max(0, int((now - row[1]) // 60))
+        when = "just now" if minutes < 1 else f"{minutes} min ago"
+        raise ConflictError(
+            f"{row[0]} replied to conversation {conversation_id} {when}, while you were "
+            "writing; read their reply, then send yours anyway if it is still needed"
+        )
+
+
+def other_drafts(
+    conn: sqlite3.Connection, conversation_id: int, agent: str, since: float
+) -> list[tuple[str, str, float]]:
+    """(agent, kind, updated_at) of other agents' drafts on a conversation, newest first."""
+    return [
+        (r[0], r[1], r[2])
+        for r in conn.execute(
+            "SELECT agent, kind, updated_at FROM drafts WHERE conversation_id = ? AND agent != ?"
+            " AND updated_at >= ? ORDER BY updated_at DESC",
+            (conversation_id, agent, since),
+        )
+    ]
 
 
 def save_draft(

@@ -71,6 +71,8 @@ class MainScreen(Screen[None]):
         #: name → (health, detail) as the process running each channel reports it.
         self.channel_health: dict[str, tuple[str, str | None]] = {}
         self._preview_timer: Timer | None = None
+        #: Conversation id → the newest message id shown when its composer opened.
+        self._seen_up_to: dict[int, int] = {}
         self._draft_timer: Timer | None = None
         self._search_timer: Timer | None = None
 
@@ -162,6 +164,11 @@ class MainScreen(Screen[None]):
             return  # never swap the conversation under an open composer
         await self.pane.show(detail, self.console_app.clock())
         self.pane.set_read_only(self._read_only_notice(detail))
+        try:
+            others = await self.console_app.store.others_writing(conversation_id)
+        except AgentConsoleError:
+            others = []
+        self.pane.set_others_writing(others, self.console_app.clock())
 
     def _read_only_notice(self, detail: ConversationDetail) -> Text | None:
         if self.console_app.can_reply(detail.row.channel):
@@ -626,6 +633,9 @@ class MainScreen(Screen[None]):
             title = Text("Internal note — only agents see it", end="")
             quote = None
         self.add_class("-composing")
+        # What the agent had in front of them: a reply another agent sends after this is a
+        # collision, reported before anything goes out.
+        self._seen_up_to[target] = max((m.id for m in detail.messages), default=0)
         self.composer.start(target, kind, title, quote, body)
         if then:
             then()
@@ -694,6 +704,7 @@ class MainScreen(Screen[None]):
         conversation_id, kind, body = event.conversation_id, event.kind, event.body
         files = event.attachments
         channel = self.pane.detail.row.channel if self.pane.detail else None
+        seen = None if event.anyway else self._seen_up_to.get(conversation_id)
 
         async def send() -> None:
             try:
@@ -701,7 +712,22 @@ class MainScreen(Screen[None]):
                     if kind == "note":
                         await app.store.add_note(conversation_id, body)
                     else:
-                        await app.store.queue_reply(conversation_id, body, attachments=files)
+                        await app.store.queue_reply(
+                            conversation_id, body, attachments=files, seen_up_to=seen
+                        )
+            except ConflictError as error:
+                app.drafts.keep(conversation_id, kind, body)
+                await self._load_detail(conversation_id)
+
+                def answered(anyway: bool | None) -> None:
+                    if anyway:
+                        self.post_message(
+                            Composer.Send(conversation_id, kind, body, files, anyway=True)
+                        )
+
+                app.push_screen(ConfirmScreen(safe_text(f"{error}\n\nSend yours anyway?")),
+                                answered)
+                return
             except AgentConsoleError as error:
                 app.drafts.keep(conversation_id, kind, body)
                 app.report(str(error), severity="error")

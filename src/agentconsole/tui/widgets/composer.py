@@ -58,13 +58,21 @@ class Composer(Vertical):
 
     class Send(Message):
         def __init__(
-            self, conversation_id: int, kind: str, body: str, attachments: tuple[Attachment, ...]
+            self,
+            conversation_id: int,
+            kind: str,
+            body: str,
+            attachments: tuple[Attachment, ...],
+            *,
+            anyway: bool = False,
         ) -> None:
             super().__init__()
             self.conversation_id = conversation_id
             self.kind = kind
             self.body = body
             self.attachments = attachments
+            #: Send even though another agent replied meanwhile (the agent confirmed).
+            self.anyway = anyway
 
     class AttachRequested(Message):
         """The agent wants to attach a file (the owner asks where and checks the channel)."""

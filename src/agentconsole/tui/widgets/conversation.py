@@ -9,6 +9,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ...models import ConversationDetail, MessageRecord
+from ...sanitize import safe_text
+from ..formatting import duration
 from ..thread_text import chat_line, contact_text, header_text, message_text
 from .composer import Composer
 
@@ -93,6 +95,15 @@ class ConversationPane(Vertical):
         border-top: dashed $primary 40%;
         color: $text-muted;
     }
+    ConversationPane #others-writing {
+        display: none;
+        padding: 0 1;
+        background: $warning 25%;
+        text-style: bold;
+    }
+    ConversationPane #others-writing.-shown {
+        display: block;
+    }
     ConversationPane #read-only-notice {
         display: none;
         padding: 0 1;
@@ -116,6 +127,7 @@ class ConversationPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation selected."), id="conversation-header", markup=False)
+        yield Static("", id="others-writing", markup=False)
         yield VerticalScroll(id="thread")
         yield Static("", id="read-only-notice", markup=False)
         yield Composer(id="composer")
@@ -137,6 +149,20 @@ class ConversationPane(Vertical):
         self.query_one("#conversation-header", Static).update(Text(message))
         self.set_read_only(None)
         await self.thread.remove_children()
+
+    def set_others_writing(self, others: list[tuple[str, str, float]], now: float) -> None:
+        """Show which other agents are writing here, so nobody answers twice unknowingly."""
+        widget = self.query_one("#others-writing", Static)
+        text = Text(end="")
+        for index, (agent, kind, updated_at) in enumerate(others):
+            if index:
+                text.append(" · ")
+            text.append("✎ ")
+            text.append_text(safe_text(agent, multiline=False))
+            text.append(f" is writing {'a reply' if kind == 'reply' else 'a note'}"
+                        f" ({duration(now - updated_at)} ago)")
+        widget.update(text)
+        widget.set_class(bool(others), "-shown")
 
     def set_read_only(self, notice: Text | None) -> None:
         widget = self.query_one("#read-only-notice", Static)
