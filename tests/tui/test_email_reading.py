@@ -45,7 +45,7 @@ async def test_quotes_fold_and_z_shows_them(store_path: Path) -> None:
     app = make_app(store_path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        await wait_for(pilot, lambda: "Still broken after the update." in screen_text(app))
+        await wait_for(pilot, lambda: "5 quoted or signature lines" in screen_text(app))
         text = screen_text(app)
         assert "Still broken after the update." in text
         assert "Please update to 4.2" not in text and "5 quoted or signature lines" in text
