@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -24,11 +25,14 @@ from .attachments import read_for_sending
 from .config import Config
 from .errors import AgentConsoleError, UsageError
 from .models import STATUSES, ListFilter, priority_rank
+from .plugin import ChannelError, PermanentError, TemporaryError
 from .sanitize import clean, one_line
 from .store import Store
 from .timeparse import parse_when
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
+#: sysexits' EX_TEMPFAIL: what a mail server takes as "keep the message, try again later".
+EXIT_TEMPFAIL = 75
 
 Command = Callable[[argparse.Namespace, Config, Store], Awaitable[int]]
 
@@ -329,7 +333,9 @@ async def cmd_deliver(args: argparse.Namespace, config: Config, store: Store) ->
     channel = config.channels.get(args.channel)
     if channel is None:
         raise UsageError(f"no channel named {args.channel!r} in {config.file}")
-    data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("deliver reads one message on standard input (pipe it in)")
+    data = sys.stdin.buffer.read()
     if not data:
         raise UsageError("deliver reads one message on standard input; it was empty")
     runner = SyncRunner(store, config)
@@ -337,6 +343,12 @@ async def cmd_deliver(args: argparse.Namespace, config: Config, store: Store) ->
     try:
         message = await plugin.parse_delivery(data)
         report = await store.ingest(args.channel, [message], update_cursor=False)
+    except PermanentError as error:
+        raise UsageError(str(error)) from None
+    except (TemporaryError, OSError) as error:
+        # Nothing was stored: ask the mail server to keep the message and retry.
+        print(f"agentconsole: not stored, try again later: {clean(str(error))}", file=sys.stderr)
+        raise SystemExit(EXIT_TEMPFAIL) from None
     finally:
         await plugin.close()
     return _report(
@@ -548,6 +560,14 @@ def main(argv: list[str] | None = None) -> int:
     except AgentConsoleError as error:
         print(f"agentconsole: {clean(str(error))}", file=sys.stderr)
         return error.exit_code
+    except ChannelError as error:
+        print(f"agentconsole: {clean(str(error))}", file=sys.stderr)
+        return EXIT_ERROR
+    except sqlite3.OperationalError as error:
+        print(f"agentconsole: the store is busy or unreadable ({error}); try again",
+              file=sys.stderr)
+        # A mail pipe must not bounce the customer's mail for a busy store: ask for a retry.
+        return EXIT_TEMPFAIL if args.command == "deliver" else EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

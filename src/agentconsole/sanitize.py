@@ -20,7 +20,12 @@ import re
 from rich.style import Style
 from rich.text import Text
 
-_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+# Bidirectional overrides and invisible spaces: they make text read differently than
+# it is (a name that looks like another, a reversed file extension).
+_BIDI = (
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    "\u200b\u2060\ufeff"  # (not ZWJ/ZWNJ: emoji sequences and Persian need them)
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f" + _BIDI + "]")
 
 

@@ -32,6 +32,7 @@ from .plugin import (
     InboundMessage,
     OutboundMessage,
     PermanentError,
+    SendResult,
     TemporaryError,
 )
 from .store import Store
@@ -219,38 +220,70 @@ class SyncRunner:
     # -- loops ------------------------------------------------------------------------------
 
     async def _hold(self, name: str, state: ChannelState) -> None:
-        """Wait for the channel's lease, run its loops while holding it, renew it."""
+        """Wait for the channel's lease, run its loops while holding it, renew it.
+
+        A store hiccup (a lock held past the busy timeout) never ends this: a renewal that
+        fails is tried again at the next beat (the lease outlives two missed beats), and a
+        loop that dies unexpectedly is started again.
+        """
         ttl = self.config.lease_seconds
+        loops = {"fetch": self._fetch_loop, "send": self._send_loop}
         while True:
-            if await self.store.acquire_lease(name, self.owner, ttl):
-                workers = [
-                    asyncio.create_task(self._fetch_loop(name, state)),
-                    asyncio.create_task(self._send_loop(name, state)),
-                ]
+            if await self._renew(name, ttl):
+                workers = {
+                    kind: asyncio.create_task(loop(name, state), name=f"{kind}:{name}")
+                    for kind, loop in loops.items()
+                }
                 try:
-                    while await self.store.acquire_lease(name, self.owner, ttl):
-                        await asyncio.sleep(ttl / 3)
-                    log.warning("lost the lease on channel %s", name)
+                    while True:
+                        await asyncio.wait(workers.values(), timeout=ttl / 3,
+                                           return_when=asyncio.FIRST_COMPLETED)
+                        for kind, task in list(workers.items()):
+                            if task.done():
+                                log.error("channel %s: %s loop stopped (%r); restarting it",
+                                          name, kind, task.exception())
+                                workers[kind] = asyncio.create_task(loops[kind](name, state))
+                        renewed = await self._renew(name, ttl)
+                        if renewed is False:
+                            log.warning("lost the lease on channel %s", name)
+                            break
                 finally:
-                    for worker in workers:
-                        worker.cancel()
-                    for worker in workers:
+                    for task in workers.values():
+                        task.cancel()
+                    for task in workers.values():
                         with contextlib.suppress(asyncio.CancelledError, Exception):
-                            await worker
+                            await task
             await asyncio.sleep(ttl / 3)
 
+    async def _renew(self, name: str, ttl: float) -> bool | None:
+        """Take or renew the lease: True held, False another owner has it, None unknown
+        (the store could not answer this time)."""
+        try:
+            return await self.store.acquire_lease(name, self.owner, ttl)
+        except Exception as error:
+            log.warning("channel %s: lease check failed: %s", name, _describe(error))
+            return None
+
     async def _health(self, state: ChannelState, health: str, detail: str | None) -> None:
-        if state.health != (health, detail):
-            state.health = (health, detail)
+        if state.health == (health, detail):
+            return
+        try:
             await self.store.set_health(state.config.name, health, detail)
+            state.health = (health, detail)
+        except Exception as error:  # health is advisory: never let it stop a loop
+            log.warning("channel %s: cannot record health: %s", state.config.name, error)
 
     async def _fetch_loop(self, name: str, state: ChannelState) -> None:
         plugin = state.plugin
         assert plugin is not None
-        cursor = await self.store.channel_cursor(name)
+        cursor: str | None = None
+        loaded = False
         failures = 0
         while True:
             try:
+                if not loaded:
+                    cursor = await self.store.channel_cursor(name)
+                    loaded = True
                 await self._health(state, "syncing", None)
                 result = await asyncio.wait_for(plugin.fetch(cursor), FETCH_TIMEOUT)
                 if result.messages or result.cursor != cursor:
@@ -279,9 +312,18 @@ class SyncRunner:
     async def _send_loop(self, name: str, state: ChannelState) -> None:
         plugin = state.plugin
         assert plugin is not None
+        failures = 0
         while True:
             state.wake_sender.clear()
-            await self._send_due(name, plugin)
+            try:
+                await self._send_due(name, plugin)
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the store could not hand out replies this time
+                failures += 1
+                log.warning("channel %s: cannot read the outbox: %s", name, _describe(error))
+                await asyncio.sleep(backoff(failures, self.config.retry_max_seconds))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(state.wake_sender.wait(), OUTBOX_POLL)
 
@@ -296,24 +338,47 @@ class SyncRunner:
                 raise PermanentError(f"channel {plugin.name} cannot send replies")
             if item.attachments and not plugin.capabilities.attachments:
                 raise PermanentError(f"channel {plugin.name} cannot send attachments")
-            found = await plugin.find_sent(message) if item.attempts > 1 else None
+            found = (
+                await asyncio.wait_for(plugin.find_sent(message), SEND_TIMEOUT)
+                if item.attempts > 1
+                else None
+            )
             result = found or await asyncio.wait_for(plugin.send(message), SEND_TIMEOUT)
-            await self.store.mark_sent(item.id, result.external_id, result.url)
         except asyncio.CancelledError:
             raise
         except PermanentError as error:
             await self.store.mark_failed(item.id, _describe(error))
+            return
         except Exception as error:
             if not isinstance(error, (TemporaryError, TimeoutError, OSError)):
                 log.exception("channel %s: send failed", plugin.name)
             reason = _describe(error)
             if item.attempts >= MAX_SEND_ATTEMPTS:
-                await self.store.mark_failed(item.id, f"gave up after {item.attempts} attempts: {reason}")
+                await self.store.mark_failed(
+                    item.id, f"gave up after {item.attempts} attempts: {reason}"
+                )
                 return
             delay = getattr(error, "retry_after", None) or backoff(
                 item.attempts, self.config.retry_max_seconds
             )
             await self.store.mark_retry(item.id, reason, time.time() + delay)
+            return
+        await self._record_sent(item, result)
+
+    async def _record_sent(self, item: OutboxItem, result: SendResult) -> None:
+        """The channel has the reply: record it, retrying the store — never send it again."""
+        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+            try:
+                await self.store.mark_sent(item.id, result.external_id, result.url)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("reply %s was delivered but not recorded yet: %s", item.message_id,
+                            _describe(error))
+                await asyncio.sleep(backoff(attempt, 30.0))
+        # Left "sending": after its claim expires, find_sent is asked before any resend.
+        log.error("reply %s was delivered but could not be recorded", item.message_id)
 
 
 def outbound_message(item: OutboxItem) -> OutboundMessage:

@@ -171,3 +171,40 @@ async def test_reply_expect_last_refuses_when_someone_answered_meanwhile(seeded:
     assert bob.returncode == 0, bob.stderr
     mine = run(seeded, "reply", "1", "--expect-last", last, stdin="alice's answer")
     assert mine.returncode == 4 and "bob replied" in mine.stderr
+
+
+def test_deliver_to_a_channel_that_takes_no_pipe_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[channels.chat]\ntype = "demo"\nkind = "chat"\n')
+    result = run(tmp_path / "s.db", "deliver", "--channel", "chat", stdin="hello", config=config)
+    assert result.returncode == 2 and "does not accept piped messages" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_locked_store_is_a_clear_error_and_deliver_asks_to_retry(tmp_path: Path) -> None:
+    import sqlite3 as sql
+
+    store_file = tmp_path / "s.db"
+    config = tmp_path / "config.toml"
+    config.write_text('[channels.mail]\ntype = "email"\nmaildir = "/nonexistent"\n'
+                      'from_address = "support@acme.example"\n')
+    assert run(store_file, "deliver", "--channel", "mail", config=config,
+               stdin="From: a@b.example\n\nhi\n").returncode == 0
+    holder = sql.connect(store_file, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        env = {**os.environ, "AGENTCONSOLE_CONFIG": str(config)}
+        script = ("import agentconsole.store.connection as c; c.BUSY_TIMEOUT_MS = 200; "
+                  "import sys; from agentconsole.cli import main; sys.exit(main())")
+        busy = subprocess.run(
+            [sys.executable, "-c", script, "--store", str(store_file), "deliver", "--channel",
+             "mail"], input="From: c@d.example\n\nagain\n", capture_output=True, text=True,
+            env=env, timeout=60)
+        assert busy.returncode == 75, busy.stderr
+        assert "try again" in busy.stderr and "Traceback" not in busy.stderr
+        closing = subprocess.run(
+            [sys.executable, "-c", script, "--store", str(store_file), "close", "1"],
+            capture_output=True, text=True, env=env, timeout=60)
+        assert closing.returncode == 1 and "store is busy" in closing.stderr
+    finally:
+        holder.execute("ROLLBACK")

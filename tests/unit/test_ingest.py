@@ -207,3 +207,19 @@ async def test_a_conversation_we_started_belongs_to_whom_we_wrote(store: Store) 
     assert [i.address for i in detail.contact.identities] == ["dan@example.com"]
     answer = inbound("Thanks!", email="dan@example.com", references=(ours.external_id,), minutes=5)
     assert (await store.ingest("mail", [answer])).touched == (conversation,)
+
+
+async def test_a_parent_arriving_after_its_reply_joins_the_same_conversation(store: Store) -> None:
+    child = await store.ingest("mail", [inbound("re: it", external_id="<child@x>",
+                                                references=("<parent@x>",), minutes=5)])
+    parent = await store.ingest("mail", [inbound("it", external_id="<parent@x>")])
+    assert parent.created == () and parent.touched == child.created
+
+
+async def test_late_mail_dated_before_the_close_still_reopens(store: Store) -> None:
+    conversation = (await store.ingest("mail", [inbound(external_id="<a@x>", minutes=0)])).created[0]
+    await store.set_status(conversation, "closed")
+    # Sent (by its Date) long before the agent closed it, delivered only now.
+    late = await store.ingest("mail", [inbound("did you get this?", references=("<a@x>",),
+                                               minutes=1)])
+    assert late.reopened == (conversation,)

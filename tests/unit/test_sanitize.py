@@ -45,3 +45,9 @@ def test_newlines_kept_in_bodies() -> None:
 
 def test_json_escapes_c1_controls() -> None:
     assert escape_for_json('"\x9b31m"') == '"\\u009b31m"'
+
+
+def test_invisible_spaces_are_dropped_but_emoji_sequences_kept() -> None:
+    assert clean("pay\u200bpal\ufeff") == "paypal"
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert clean(family) == family

@@ -244,3 +244,9 @@ async def test_a_reply_sent_meanwhile_by_another_agent_is_a_collision(
     assert "Hi Ada, alice here" not in bodies
     await store.queue_reply(conversation, "Hi Ada, alice here")  # sent anyway, knowingly
     assert await store.others_writing(conversation) == []
+
+
+async def test_search_ignores_words_without_letters_or_digits(store: Store) -> None:
+    await store.ingest("mail", [inbound("Please refund order 42")])
+    for query in ("refund", "refund #", "refund -", "order ?", '"refund" "'):
+        assert len(await store.search(query)) == 1, query

@@ -223,3 +223,45 @@ async def test_attachments_travel_with_the_reply_and_are_refused_where_unsupport
         assert [a.data for a in Scripted.delivered[-1].attachments] == [b"%PDF-1.7 steps"]
     finally:
         Scripted.capabilities = Capabilities(reply=True, push=True)
+
+
+def fail_once(store: Store, method: str, error: Exception) -> list[int]:
+    """Make ``store.method`` raise ``error`` on its first call (a lock held too long)."""
+    original = getattr(store, method)
+    calls: list[int] = []
+
+    async def flaky(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 1:
+            raise error
+        return await original(*args, **kwargs)
+
+    setattr(store, method, flaky)
+    return calls
+
+
+async def test_a_store_hiccup_never_stops_sending_nor_sends_twice(store: Store) -> None:
+    import sqlite3
+
+    reset([[inbound(thread_key="a")]])
+    config = make_config(live="scripted")
+    runner = SyncRunner(store, config, plugin_classes=PLUGINS)
+    await runner.run_once()
+    [conversation] = await store.conversation_ids(View("open"))
+    locked = sqlite3.OperationalError("database is locked")
+    fail_once(store, "claim_due_replies", locked)
+    fail_once(store, "mark_sent", locked)
+    fail_once(store, "acquire_lease", locked)
+    await runner.start()
+    try:
+        await store.queue_reply(conversation, "exactly once")
+        runner.nudge("live")
+        for _ in range(200):
+            message = (await store.conversation(conversation)).messages[-1]
+            if message.state == "sent":
+                break
+            await asyncio.sleep(0.05)
+        assert message.state == "sent"
+        assert [m.body for m in Scripted.delivered] == ["exactly once"]
+    finally:
+        await runner.stop()

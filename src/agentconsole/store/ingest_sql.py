@@ -160,6 +160,14 @@ def _find_conversation(
         ).fetchone()
         if row:
             return int(row[0])
+    # A reply that arrived before this message (out of order) already names it.
+    row = conn.execute(
+        "SELECT m.conversation_id FROM message_refs r JOIN messages m ON m.id = r.message_id"
+        " WHERE r.external_id = ? AND m.channel_id = ? LIMIT 1",
+        (message.external_id, channel_id),
+    ).fetchone()
+    if row:
+        return int(row[0])
     by_token = _conversation_by_token(conn, channel_id, message)
     if by_token is not None:
         return by_token
@@ -284,8 +292,8 @@ def _update_conversation(
     now: float,
     reopened: list[int],
 ) -> None:
-    status, resolved_at, last_message_at = conn.execute(
-        "SELECT status, resolved_at, last_message_at FROM conversations WHERE id = ?",
+    status, last_message_at = conn.execute(
+        "SELECT status, last_message_at FROM conversations WHERE id = ?",
         (conversation_id,),
     ).fetchone()
     newest = sent_at >= last_message_at
@@ -309,9 +317,9 @@ def _update_conversation(
             (now, conversation_id),
         )
         return
-    reopen = status in ("pending", "snoozed") or (
-        status == "closed" and sent_at > (resolved_at or 0)
-    )
+    # Any new customer message reopens: judged by arrival, not by the sender's Date (mail
+    # delayed by greylisting or a slow clock would otherwise stay buried in a closed thread).
+    reopen = status in ("pending", "snoozed", "closed")
     conn.execute(
         "UPDATE conversations SET message_count = message_count + 1,"
         " last_message_at = max(last_message_at, ?), updated_at = ?,"

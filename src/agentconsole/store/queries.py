@@ -281,8 +281,8 @@ def fts_query(text: str) -> str:
         phrase, word = match.group(1), match.group(2)
         value = phrase if phrase is not None else word
         value = value.replace('"', '""').strip()
-        if not value:
-            continue
+        if not any(char.isalnum() for char in value):
+            continue  # "#", "-", "?": nothing the index holds; would match nothing
         prefix = phrase is None and index == len(matches) - 1 and len(value) >= 2
         terms.append(f'"{value}"' + ("*" if prefix else ""))
     if not terms:
