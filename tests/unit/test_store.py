@@ -250,3 +250,16 @@ async def test_search_ignores_words_without_letters_or_digits(store: Store) -> N
     await store.ingest("mail", [inbound("Please refund order 42")])
     for query in ("refund", "refund #", "refund -", "order ?", '"refund" "'):
         assert len(await store.search(query)) == 1, query
+
+
+async def test_search_words_are_exact_unless_starred_and_newest_first(store: Store) -> None:
+    for minutes, body in ((0, "my subscription renewed twice"), (5, "subscribe me please"),
+                          (10, "Café crème subscription")):
+        await store.ingest("mail", [inbound(body, minutes=minutes)])
+    assert [h.snippet for h in await store.search("subscription")] == [
+        "Café crème subscription", "my subscription renewed twice"]
+    assert len(await store.search("subscr")) == 0
+    assert len(await store.search("subscr*")) == 3
+    assert len(await store.search("cafe creme")) == 1  # accents folded
+    ids = await store.conversation_ids(View("search", "subscri"))  # as you type: a prefix
+    assert len(ids) == 3

@@ -102,10 +102,10 @@ class Store:
         """Differs from the last value whenever anything in the store may have changed."""
         return await self._run(queries.data_version), self.local_changes
 
-    async def conversation_ids(self, view: View) -> list[int]:
+    async def conversation_ids(self, view: View, limit: int | None = None) -> list[int]:
         if view.kind == "search":
             return await self._run(queries.search_conversation_ids, view.arg)
-        return await self._run(queries.conversation_ids, view, self.agent)
+        return await self._run(queries.conversation_ids, view, self.agent, limit)
 
     async def conversation_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
         return await self._run(queries.conversation_rows, list(ids))
@@ -128,8 +128,8 @@ class Store:
     async def search(self, text: str, limit: int = 50) -> list[SearchHit]:
         return await self._run(queries.search, text, limit)
 
-    async def channels(self) -> list[ChannelRecord]:
-        return await self._run(queries.channels)
+    async def channels(self, *, with_counts: bool = True) -> list[ChannelRecord]:
+        return await self._run(queries.channels, with_counts)
 
     async def tags(self) -> list[str]:
         return await self._run(queries.all_tags)

@@ -99,13 +99,17 @@ def view_clause(view: View, agent: str) -> tuple[str, str, list[Any]]:
     raise UsageError(f"unknown view {view.key!r}")
 
 
-def conversation_ids(conn: sqlite3.Connection, view: View, agent: str) -> list[int]:
-    """The ordered ids of a view: the queue's whole in-memory index."""
+def conversation_ids(
+    conn: sqlite3.Connection, view: View, agent: str, limit: int | None = None
+) -> list[int]:
+    """The ordered ids of a view: the queue's whole in-memory index (or its first
+    ``limit``, to paint the first screen before the whole index is read)."""
     where, order, params = view_clause(view, agent)
+    tail = f" LIMIT {int(limit)}" if limit else ""
     return [
         r[0]
         for r in conn.execute(
-            f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {order}", params
+            f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {order}{tail}", params
         )
     ]
 
@@ -151,29 +155,27 @@ def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int,
 
 
 def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:
-    """Counts for every sidebar view, keyed by :attr:`View.key`."""
-    mine, unassigned, open_, pending, snoozed, closed = conn.execute(
-        "SELECT"
-        " coalesce(sum(status IN ('open', 'pending') AND assignee = ?), 0),"
-        " coalesce(sum(status = 'open' AND assignee IS NULL), 0),"
-        " coalesce(sum(status = 'open'), 0), coalesce(sum(status = 'pending'), 0),"
-        " coalesce(sum(status = 'snoozed'), 0), coalesce(sum(status = 'closed'), 0)"
-        " FROM conversations",
-        (agent,),
-    ).fetchone()
-    counts = {
-        "mine": mine,
-        "unassigned": unassigned,
-        "open": open_,
-        "pending": pending,
-        "snoozed": snoozed,
-        "closed": closed,
-    }
-    for name, count in conn.execute(
-        "SELECT ch.name, count(c.id) FROM channels ch LEFT JOIN conversations c"
-        f" ON c.channel_id = ch.id AND {ACTIVE} GROUP BY ch.id ORDER BY ch.name"
+    """Counts for every sidebar view, keyed by :attr:`View.key` (each an index-only count)."""
+    counts = dict.fromkeys(("mine", "unassigned", "open", "pending", "snoozed", "closed"), 0)
+    for status, count in conn.execute(
+        "SELECT status, count(*) FROM conversations GROUP BY status"
     ):
-        counts[f"channel:{name}"] = count
+        counts[status] = count
+    counts["mine"] = conn.execute(
+        "SELECT count(*) FROM conversations WHERE assignee = ? AND status IN ('open', 'pending')",
+        (agent,),
+    ).fetchone()[0]
+    counts["unassigned"] = conn.execute(
+        "SELECT count(*) FROM conversations WHERE assignee IS NULL AND status = 'open'"
+    ).fetchone()[0]
+    active = dict(
+        conn.execute(
+            "SELECT channel_id, count(*) FROM conversations"
+            " WHERE status IN ('open', 'pending') GROUP BY channel_id"
+        ).fetchall()
+    )
+    for channel_id, name in conn.execute("SELECT id, name FROM channels ORDER BY name"):
+        counts[f"channel:{name}"] = active.get(channel_id, 0)
     for tag, count in conn.execute(
         "SELECT t.tag, count(*) FROM conversation_tags t JOIN conversations c"
         f" ON c.id = t.conversation_id AND {ACTIVE} GROUP BY t.tag ORDER BY t.tag"
@@ -186,11 +188,17 @@ def all_tags(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT DISTINCT tag FROM conversation_tags ORDER BY tag")]
 
 
-def channels(conn: sqlite3.Connection) -> list[ChannelRecord]:
+def channels(conn: sqlite3.Connection, with_counts: bool = True) -> list[ChannelRecord]:
+    """Every channel with its health, lease and (unless ``with_counts`` is off, for callers
+    that have counts already) how many conversations are open or pending."""
+    count = (
+        f"(SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE})"
+        if with_counts
+        else "0"
+    )
     rows = conn.execute(
         "SELECT ch.id, ch.name, ch.type, ch.kind, ch.health, ch.health_detail, ch.health_at,"
-        " ch.cursor, ch.lease_owner, ch.lease_expires,"
-        f" (SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE})"
+        f" ch.cursor, ch.lease_owner, ch.lease_expires, {count}"
         " FROM channels ch ORDER BY ch.name"
     )
     return [ChannelRecord(*r) for r in rows]
@@ -268,22 +276,26 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> Conve
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 
 
-def fts_query(text: str) -> str:
+def fts_query(text: str, *, prefix_last: bool = False) -> str:
     """Turn what an agent types into a safe FTS5 expression.
 
-    Every word is quoted (so ``-``, ``:``, ``*`` and FTS5 keywords are literal), words are
-    ANDed, ``"quoted phrases"`` stay phrases, and the last word also matches as a prefix so
-    results appear while typing.
+    Every word is quoted (so ``-``, ``:``, ``^`` and FTS5 keywords are literal) and words
+    are ANDed; ``"quoted phrases"`` stay phrases; a word ending in ``*`` matches as a
+    prefix (``subscr*``). With ``prefix_last`` the last word is a prefix too, so results
+    appear while typing (prefixes cost more: exact words stay the fast default).
     """
     terms: list[str] = []
     matches = list(_TOKEN.finditer(text))
     for index, match in enumerate(matches):
         phrase, word = match.group(1), match.group(2)
         value = phrase if phrase is not None else word
+        star = phrase is None and value.endswith("*")
+        value = value.rstrip("*") if star else value
         value = value.replace('"', '""').strip()
         if not any(char.isalnum() for char in value):
             continue  # "#", "-", "?": nothing the index holds; would match nothing
-        prefix = phrase is None and index == len(matches) - 1 and len(value) >= 2
+        last = phrase is None and index == len(matches) - 1
+        prefix = star or (prefix_last and last and len(value) >= 2)
         terms.append(f'"{value}"' + ("*" if prefix else ""))
     if not terms:
         raise UsageError("empty search")
@@ -300,13 +312,15 @@ def _snippet(body: str, text: str, width: int = 120) -> str:
     return ("…" if start else "") + excerpt + ("…" if start + width < len(flat) else "")
 
 
-def search(conn: sqlite3.Connection, text: str, limit: int = 50) -> list[SearchHit]:
+def search(
+    conn: sqlite3.Connection, text: str, limit: int = 50, prefix_last: bool = False
+) -> list[SearchHit]:
     """The ``limit`` most recent messages matching ``text``, newest first.
 
     The FTS rowid is the message's time-ordered search key, so FTS5 walks its index newest
     first and stops after ``limit`` hits instead of sorting every match.
     """
-    query = fts_query(text)
+    query = fts_query(text, prefix_last=prefix_last)
     try:
         rows = conn.execute(
             "SELECT m.id, m.conversation_id, m.sent_at, m.direction, m.author_name, m.subject,"
@@ -321,8 +335,11 @@ def search(conn: sqlite3.Connection, text: str, limit: int = 50) -> list[SearchH
 
 
 def search_conversation_ids(conn: sqlite3.Connection, text: str, limit: int = 200) -> list[int]:
-    """Conversations with a matching message, most recent hit first."""
-    return list(dict.fromkeys(hit.conversation_id for hit in search(conn, text, limit)))
+    """Conversations with a matching message, most recent hit first (the TUI's search as
+    you type: the last word is a prefix)."""
+    return list(
+        dict.fromkeys(hit.conversation_id for hit in search(conn, text, limit, prefix_last=True))
+    )
 
 
 def draft(conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str) -> str | None:

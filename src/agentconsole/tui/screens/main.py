@@ -125,23 +125,35 @@ class MainScreen(Screen[None]):
         store = self.console_app.store
         view = self.view
         try:
-            counts = await store.view_counts()
-            channels = await store.channels()
-            self.channel_kinds = {c.name: c.kind for c in channels}
-            self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
             if view.kind == "search" and not view.arg.strip():
                 ids: list[int] = []
             else:
+                if not self.queue.ids and view.kind != "search":
+                    # First paint: the top of the queue with its rows, before the whole
+                    # index and the counts are read.
+                    first = await store.conversation_ids(view, limit=self.queue.window)
+                    if view != self.view:
+                        return
+                    self.queue.prime(first, await store.conversation_rows(first))
                 ids = await store.conversation_ids(view)
         except AgentConsoleError as error:
             self.console_app.report(str(error), severity="error")
             return
         if view != self.view:
             return
-        self.counts = counts
-        self.sidebar.update_views(counts, view, self.channel_kinds, self.channel_health)
         shown = self.pane.conversation_id
         self.queue.set_ids(ids, reset=reset)
+        self._update_status()
+        try:
+            counts = await store.view_counts()
+            channels = await store.channels(with_counts=False)
+        except AgentConsoleError as error:
+            self.console_app.report(str(error), severity="error")
+            return
+        self.channel_kinds = {c.name: c.kind for c in channels}
+        self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
+        self.counts = counts
+        self.sidebar.update_views(counts, view, self.channel_kinds, self.channel_health)
         self._update_status()
         current = self.queue.current_id
         if shown is not None and (shown == current or self.composer.is_open):

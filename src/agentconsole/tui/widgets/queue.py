@@ -151,6 +151,14 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         self._report_cursor()
 
+    def prime(self, ids: list[int], rows: dict[int, ConversationRow]) -> None:
+        """Show ``ids`` with their rows at once (the top of a view, before its whole index
+        is read): the first screen never waits for a second round trip."""
+        for conversation_id, row in rows.items():
+            self._rows[conversation_id] = row
+        self.set_ids(ids, reset=True)
+        self._fresh.update(rows)
+
     def invalidate(self) -> None:
         """Mark every cached row stale: they still show, and are fetched again when seen."""
         self._generation += 1
