@@ -113,3 +113,10 @@ async def test_cursor_moves_never_wait_for_rows(store_path: Path) -> None:
         assert queue.cursor == min(1999, 31 * (queue.scrollable_content_region.height - 1))
         strip = queue.render_line(0)
         assert strip.cell_length == queue.scrollable_content_region.width
+
+
+async def test_a_first_run_without_channels_says_what_to_do(store_path: Path) -> None:
+    app = make_app(store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "agentconsole demo" in screen_text(app))
+        assert "No channels yet" in screen_text(app)

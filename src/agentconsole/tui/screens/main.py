@@ -152,6 +152,11 @@ class MainScreen(Screen[None]):
             return
         self.channel_kinds = {c.name: c.kind for c in channels}
         self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
+        if not channels and not self.console_app.config.channels:
+            self.queue.empty_text = (
+                f"No channels yet. Add one to {self.console_app.config.file} (every key is in "
+                "config.example.toml), or try the live demo: agentconsole demo"
+            )
         self.counts = counts
         self.sidebar.update_views(counts, view, self.channel_kinds, self.channel_health)
         self._update_status()
