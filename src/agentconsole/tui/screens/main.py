@@ -154,9 +154,12 @@ class MainScreen(Screen[None]):
         self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
         if not channels and not self.console_app.config.channels:
             self.queue.empty_text = (
-                f"No channels yet. Add one to {self.console_app.config.file} (every key is in "
-                "config.example.toml), or try the live demo: agentconsole demo"
+                "No channels yet. Add one to your config file:\n"
+                f"  {self.console_app.config.file}\n"
+                "(config.example.toml lists every key), or try the live demo:\n"
+                "  agentconsole demo"
             )
+            self.queue.refresh()
         self.counts = counts
         self.sidebar.update_views(counts, view, self.channel_kinds, self.channel_health)
         self._update_status()

@@ -247,8 +247,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         index = round(self.scroll_y) + y
         base = self.rich_style
         if not self._ids:
-            if y == 0:
-                text = Text(" " + self.empty_text, end="")
+            lines = self.empty_text.split("\n")
+            if y < len(lines):
+                text = Text(" " + lines[y], end="")
                 style = self.get_component_rich_style("queue-view--empty")
                 return self._to_strip(text, width, base + style)
             return Strip.blank(width, base)
