@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
+from agentconsole import config as config_module
+from agentconsole.config import Config
 from agentconsole.plugin import Author, Identity, InboundMessage
 from agentconsole.store import Store
+from agentconsole.sync import SyncRunner
 
 BASE_TIME = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 _counter = itertools.count(1)
@@ -52,3 +57,37 @@ async def store(store_path: Path) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def http_server(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a free loopback port; yields its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def one_channel_config(name: str, table: dict[str, object]) -> Config:
+    """A config with one channel and quick leases/retries, as the channel tests use."""
+    return config_module.parse(
+        {"agent": {"name": "alice"}, "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
+         "channels": {name: table}},
+        "test.toml",
+    )
+
+
+@pytest.fixture
+async def runners() -> AsyncIterator[list[SyncRunner]]:
+    """Sync runners a test starts; every one is stopped afterwards."""
+    started: list[SyncRunner] = []
+    try:
+        yield started
+    finally:
+        for runner in started:
+            await runner.stop()

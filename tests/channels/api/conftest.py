@@ -18,6 +18,7 @@ from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_api import ApiChannel
 from agentconsole_api.signed_http import sign
+from tests.conftest import http_server
 
 SECRET = "s3cret-shared-key"
 
@@ -50,16 +51,9 @@ async def callback() -> AsyncIterator[Callback]:
     recorder = Callback()
     app = web.Application()
     app.router.add_post("/replies", recorder.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    recorder.url = f"http://127.0.0.1:{port}/replies"
-    try:
+    async with http_server(app) as base:
+        recorder.url = f"{base}/replies"
         yield recorder
-    finally:
-        await runner.cleanup()
 
 
 def api_config(callback_url: str = "", **options: Any) -> config_module.Config:

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agentconsole import config as config_module
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_discourse import DiscourseChannel
+from tests.conftest import http_server, one_channel_config
 
 API_KEY = "d1sc0urse-key"
 API_USERNAME = "support"
@@ -307,38 +307,23 @@ def make_app(forum: Forum) -> web.Application:
 @pytest.fixture
 async def forum() -> AsyncIterator[Forum]:
     state = Forum()
-    runner = web.AppRunner(make_app(state), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.base = f"http://127.0.0.1:{port}"
-    try:
+    async with http_server(make_app(state)) as base:
+        state.base = base
         yield state
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
-async def discourse_runner(store: Store, forum: Forum) -> AsyncIterator[Any]:
+def discourse_runner(store: Store, forum: Forum, runners: list[SyncRunner]) -> Any:
     """``make(**options)`` → a SyncRunner with one Discourse channel named ``forum``."""
-    runners: list[SyncRunner] = []
 
     def make(**options: Any) -> SyncRunner:
         channel = {"type": "discourse", "url": forum.base, "api_username": API_USERNAME,
                    "api_key_command": f"printf {API_KEY}", **options}
-        data = {"agent": {"name": "alice"}, "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
-                "channels": {"forum": channel}}
-        runner = SyncRunner(store, config_module.parse(data, "test.toml"),
-                            plugin_classes={"discourse": DiscourseChannel})
-        runners.append(runner)
-        return runner
+        config = one_channel_config("forum", channel)
+        runners.append(SyncRunner(store, config, plugin_classes={"discourse": DiscourseChannel}))
+        return runners[-1]
 
-    try:
-        yield make
-    finally:
-        for runner in runners:
-            await runner.stop()
+    return make
 
 
 def webhook_body(forum: Forum, post: dict[str, Any]) -> bytes:

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from agentconsole import config as config_module
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_feed import FeedChannel
+from tests.conftest import http_server, one_channel_config
 
 DATA = Path(__file__).parent / "data"
 LAST_MODIFIED = "Fri, 20 Nov 2026 09:30:00 GMT"
@@ -55,33 +55,18 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     server = FeedServer()
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    server.base = f"http://127.0.0.1:{port}"
-    try:
+    async with http_server(app) as base:
+        server.base = base
         yield server
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
-async def feed_runner(store: Store) -> AsyncIterator[Any]:
+def feed_runner(store: Store, runners: list[SyncRunner]) -> Any:
     """``make(url, **options)`` → a SyncRunner with one feed channel named ``news``."""
-    runners: list[SyncRunner] = []
 
     def make(url: str, **options: Any) -> SyncRunner:
-        data = {"agent": {"name": "alice"}, "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
-                "channels": {"news": {"type": "feed", "url": url, **options}}}
-        runner = SyncRunner(store, config_module.parse(data, "test.toml"),
-                            plugin_classes={"feed": FeedChannel})
-        runners.append(runner)
-        return runner
+        config = one_channel_config("news", {"type": "feed", "url": url, **options})
+        runners.append(SyncRunner(store, config, plugin_classes={"feed": FeedChannel}))
+        return runners[-1]
 
-    try:
-        yield make
-    finally:
-        for runner in runners:
-            await runner.stop()
+    return make
