@@ -25,6 +25,7 @@ import contextlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agentconsole.plugin import (
@@ -121,7 +122,12 @@ class MatrixChannel(ChannelPlugin):
         self._joined_now: set[str] = set()
         self._position: str | None = None
         self._stash: tuple[str | None, dict[str, Any]] | None = None
-        self._device_id: str | None = None
+        # A password login reuses the device it made last time (kept beside the store), so
+        # restarts do not pile up devices on the account and transaction ids stay valid.
+        self._device_file = (
+            Path(context.data_dir) / "device_id" if context.data_dir else None
+        )
+        self._device_id: str | None = self._read_device_id()
         self._invites_checked = False
 
     # -- session ----------------------------------------------------------------------------
@@ -188,7 +194,24 @@ class MatrixChannel(ChannelPlugin):
             ) from None
         self.client.access_token = str(answer["access_token"])
         self._device_id = str(answer.get("device_id") or "") or None
+        self._write_device_id()
         self.user_id = str(answer.get("user_id") or self.user_id)
+
+    def _read_device_id(self) -> str | None:
+        try:
+            value = self._device_file.read_text(encoding="utf-8").strip() if self._device_file else ""
+        except OSError:
+            return None
+        return value or None
+
+    def _write_device_id(self) -> None:
+        if self._device_file is None or not self._device_id:
+            return
+        try:
+            self._device_file.parent.mkdir(parents=True, exist_ok=True)
+            self._device_file.write_text(self._device_id + "\n", encoding="utf-8")
+        except OSError as error:  # only a convenience: a new device next time
+            self.log.warning("cannot keep the Matrix device id in %s: %s", self._device_file, error)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """A request; after a password login, a token the server forgot is renewed once."""

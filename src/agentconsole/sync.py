@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import config as config_module
-from . import paths, plugins
+from . import plugins
 from .config import ChannelConfig, Config
 from .errors import AgentConsoleError
 from .models import OutboxItem
@@ -203,7 +203,8 @@ class SyncRunner:
                     secret=config_module.secret_resolver(name, options),
                     logger=logging.getLogger(f"agentconsole.channel.{name}"),
                     ingest=functools.partial(self._push, name),
-                    data_dir=str(paths.data_dir() / "channels" / name),
+                    # Beside the store: channel state belongs to the data it describes.
+                    data_dir=str(self.store.path.with_suffix(".channels") / name),
                 )
                 state.plugin = plugin_class(context)
                 await self.store.ensure_channel(name, state.config.type, state.plugin.kind)

@@ -304,3 +304,22 @@ async def test_the_live_runner_long_polls_and_delivers_at_once(
 
 async def _contains(bodies, text: str) -> bool:  # noqa: ANN001
     return text in await bodies()
+
+
+async def test_a_password_login_reuses_its_device_across_restarts(
+    synapse: Synapse, agent_account: Account, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = matrix_config(synapse, agent_account, monkeypatch, login="password")
+    for _ in range(2):  # two processes, one after the other
+        runner = runner_for(store, data)
+        assert (await runner.run_once())["mx"] is None
+        await runner.stop()
+    device_file = store.path.with_suffix(".channels") / "mx" / "device_id"
+    device_id = device_file.read_text().strip()
+    agent = MatrixUser(synapse, agent_account)
+    try:
+        devices = [d["device_id"] for d in (await agent.call("GET", "/devices"))["devices"]]
+    finally:
+        await agent.close()
+    # The registration's own device, plus exactly one for agentconsole (not one per start).
+    assert devices.count(device_id) == 1 and len(devices) == 2
