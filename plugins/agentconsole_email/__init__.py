@@ -75,7 +75,13 @@ class EmailChannel(ChannelPlugin):
         self._parser = Parser(self.parse_settings)
         imap = bool(self.settings.imap_host)
         self._fetching = ImapAccount(self.settings, context.secret, "fetch") if imap else None
-        self._idling = ImapAccount(self.settings, context.secret, "idle") if imap else None
+        # IDLE watches one selected folder per connection: one connection per folder.
+        self._idlers = (
+            {folder: ImapAccount(self.settings, context.secret, f"idle {folder}")
+             for folder in self.settings.folders}
+            if imap
+            else {}
+        )
         self._sending = ImapAccount(self.settings, context.secret, "send") if imap else None
         self._idle_supported: bool | None = None
         self._stop_waiting = threading.Event()
@@ -186,35 +192,48 @@ class EmailChannel(ChannelPlugin):
     # -- waiting ---------------------------------------------------------------------------
 
     async def wait_for_activity(self, timeout: float) -> None:
-        """IMAP IDLE on the first folder (other folders are checked at least every
-        ``poll_interval``); a Maildir is watched for new files; otherwise a plain sleep."""
+        """IMAP IDLE on every folder at once (returns when any reports mail); a Maildir is
+        watched for new files; otherwise a plain sleep."""
         timeout = min(timeout, self.settings.poll_interval)
         if self.settings.maildir:
             await self._watch_maildir(timeout)
             return
-        if self._idling is None or not self.settings.idle:
+        if not self._idlers or not self.settings.idle:
             await asyncio.sleep(timeout)
             return
         try:
             if self._idle_supported is None:
-                self._idle_supported = await asyncio.to_thread(self._idling.supports_idle)
+                first = next(iter(self._idlers.values()))
+                self._idle_supported = await asyncio.to_thread(first.supports_idle)
             if not self._idle_supported:
                 await asyncio.sleep(timeout)
                 return
-            stop = self._stop_waiting = threading.Event()
-            try:
-                known = (
-                    self._fetching.seen_uidnext.get(self.settings.folders[0])
-                    if self._fetching
-                    else None
-                )
-                await asyncio.to_thread(self._idling.wait, timeout, stop, known)
-            finally:
-                stop.set()
+            await self._idle_all(timeout)
         except ChannelError as error:
             # The next fetch reports the real state of the server; do not spin.
             self.log.info("%s: IDLE unavailable (%s); polling", self.name, error)
             await asyncio.sleep(min(timeout, 5.0))
+
+    async def _idle_all(self, timeout: float) -> None:
+        """One IDLE per folder, each in its own thread; the first to report mail (or fail)
+        ends the wait for all."""
+        stop = self._stop_waiting = threading.Event()
+        seen = self._fetching.seen_uidnext if self._fetching else {}
+        waits = [
+            asyncio.create_task(
+                asyncio.to_thread(idler.wait, timeout, stop, seen.get(folder), folder)
+            )
+            for folder, idler in self._idlers.items()
+        ]
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.set()
+            await asyncio.gather(*waits, return_exceptions=True)
+        for task in done:
+            error = task.exception()
+            if error is not None:
+                raise error
 
     async def _watch_maildir(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
@@ -266,7 +285,7 @@ class EmailChannel(ChannelPlugin):
         if self._ahead is not None:
             self._ahead[1].cancel()
             self._ahead = None
-        for account in (self._fetching, self._idling, self._sending):
+        for account in (self._fetching, *self._idlers.values(), self._sending):
             if account is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(account.close)

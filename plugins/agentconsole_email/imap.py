@@ -336,12 +336,18 @@ class ImapAccount:
         with self.session("connecting"):
             return b"IDLE" in self.capabilities
 
-    def wait(self, timeout: float, stop: threading.Event, known_uidnext: int | None = None) -> bool:
-        """Block until the first folder reports new mail, ``timeout`` passes or ``stop`` is
-        set; True when mail may have arrived. ``known_uidnext`` is what the last fetch saw:
-        mail that came between that fetch and this IDLE is reported at once. The IDLE is
-        renewed before servers drop it."""
-        folder = self.settings.folders[0]
+    def wait(
+        self,
+        timeout: float,
+        stop: threading.Event,
+        known_uidnext: int | None = None,
+        folder: str | None = None,
+    ) -> bool:
+        """Block until ``folder`` (default: the first) reports new mail, ``timeout`` passes
+        or ``stop`` is set; True when mail may have arrived. ``known_uidnext`` is what the
+        last fetch saw: mail that came between that fetch and this IDLE is reported at once.
+        The IDLE is renewed before servers drop it."""
+        folder = folder or self.settings.folders[0]
         deadline = time.monotonic() + timeout
         with self.session("waiting for new mail (IDLE)") as client:
             if self._selected != folder:

@@ -506,3 +506,22 @@ async def test_batches_are_bounded_in_bytes(
     finally:
         await plugin.close()
     assert max(sizes) <= 5 and len(subjects) == 10
+
+
+async def test_every_folder_is_watched_with_idle(
+    imap_user: ImapUser, store: Store, runner_for: Any
+) -> None:
+    client = imap_user.client()
+    try:
+        client.create_folder("Escalations")
+    finally:
+        client.logout()
+    runner = runner_for(options(imap_user, folders=["INBOX", "Escalations"], poll_interval=600.0))
+    await runner.start()
+    imap_user.append(mail("First", message_id="<first@example.org>"))
+    await until(lambda: _has(store, "<first@example.org>"), timeout=20)
+    await asyncio.sleep(0.5)  # let the channel settle into IDLE on both folders
+    started = time.monotonic()
+    imap_user.append(mail("Escalated", message_id="<esc@example.org>"), folder="Escalations")
+    await until(lambda: _has(store, "<esc@example.org>"), timeout=20)
+    assert time.monotonic() - started < 10, "IDLE on the second folder, not the 600 s poll"
