@@ -345,6 +345,11 @@ class SyncRunner:
                 else None
             )
             result = found or await asyncio.wait_for(plugin.send(message), SEND_TIMEOUT)
+            if not isinstance(result, SendResult):
+                raise PermanentError(
+                    f"channel plugin {plugin.type_name!r} returned {result!r} from send(), "
+                    "not a SendResult: the reply's delivery is unknown"
+                )
         except asyncio.CancelledError:
             raise
         except PermanentError as error:
