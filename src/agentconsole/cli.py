@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,32 @@ async def cmd_save(args: argparse.Namespace, config: Config, store: Store) -> in
     path = attachments.save(data, target, overwrite=args.force)
     return _report(args, {"id": args.attachment_id, "path": str(path), "size": len(data)},
                    f"saved {path} ({len(data)} bytes)")
+
+
+async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> int:
+    from . import metrics
+    from .timeparse import parse_duration
+
+    now = time.time()
+    since = now - parse_duration(args.since)
+    rows = await store.conversation_timings(since)
+    report = metrics.compute(rows, since=since, now=now,
+                             first_response_target=config.first_response_target)
+    if args.json:
+        for entry in report:
+            output.emit_json(entry.as_json())
+        return EXIT_OK
+    sla = ("SLA breaches" if config.first_response_target is not None
+           else "SLA (set [sla] first_response)")
+    print(f"{'channel':<20} {'new':>5} {'backlog':>7} {'oldest wait':>11} {'1st response':>12}"
+          f" {'resolution':>10} {'FCR':>5}  {sla}")
+    for entry in report:
+        fcr = entry.first_contact_resolution
+        print(f"{one_line(entry.channel)[:20]:<20} {entry.new:>5} {entry.backlog:>7}"
+              f" {output.span(entry.oldest_wait):>11} {output.span(entry.median_first_response):>12}"
+              f" {output.span(entry.median_resolution):>10} {'-' if fcr is None else f'{fcr:.0%}':>5}"
+              f"  {entry.breaches if config.first_response_target is not None else '-'}")
+    return EXIT_OK
 
 
 async def cmd_audit(args: argparse.Namespace, config: Config, store: Store) -> int:
@@ -514,6 +541,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="PATH",
                    help="where to write it (default: a cleaned version of its name in ~/Downloads)")
     p.add_argument("--force", action="store_true", help="replace an existing file")
+    p = command("report", cmd_report,
+                "backlog, first response, resolution, first-contact resolution and SLA breaches")
+    p.add_argument("--since", default="7d", metavar="DURATION",
+                   help="the period: conversations created in the last 24h, 7d (default), 4w…")
     p = command("audit", cmd_audit, "the audit log (of a conversation, or all)")
     p.add_argument("id", type=int, nargs="?")
     p = command("sync", cmd_sync, "run the configured channels (fetch and send)")

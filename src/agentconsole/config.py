@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from . import keymap, paths
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .plugin import SECRET_SOURCES, ChannelPlugin, Option, PermanentError
+from .timeparse import parse_duration
 
 CHANNEL_CORE_KEYS = {"type": str, "enabled": bool}
-TOP_LEVEL_KEYS = ("store", "plugin_dir", "agent", "keys", "channels", "sync")
+TOP_LEVEL_KEYS = ("store", "plugin_dir", "agent", "keys", "channels", "sync", "sla")
 AGENT_KEYS = {"name": str, "display_name": str}
 SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
+SLA_KEYS = {"first_response": (str, int, float)}
 SECRET_COMMAND_TIMEOUT = 30
 
 
@@ -51,6 +53,8 @@ class Config:
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
     lease_seconds: float = 30.0
     retry_max_seconds: float = 900.0
+    #: [sla] first_response, in seconds: a later (or missing) first answer is a breach.
+    first_response_target: float | None = None
 
 
 def _closest(key: str, valid: Iterable[str]) -> str:
@@ -132,6 +136,16 @@ def parse(data: dict[str, Any], file: str) -> Config:
         if key not in SYNC_KEYS:
             raise _unknown(file, "[sync]", key, SYNC_KEYS)
         _check_type(file, "sync", key, value, SYNC_KEYS[key])
+    sla_table = _table(data, "sla", file)
+    first_response_target = None
+    for key, value in sla_table.items():
+        if key not in SLA_KEYS:
+            raise _unknown(file, "[sla]", key, SLA_KEYS)
+        _check_type(file, "sla", key, value, SLA_KEYS[key])
+        try:
+            first_response_target = parse_duration(str(value))
+        except UsageError as error:
+            raise ConfigError(f"{file}: sla.{key}: {error}") from None
     agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or getpass.getuser()
     store = data.get("store")
     if store is not None:
@@ -151,6 +165,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
         keys=keymap.resolve(keys_table),
         lease_seconds=float(sync_table.get("lease_seconds", 30.0)),
         retry_max_seconds=float(sync_table.get("retry_max_seconds", 900.0)),
+        first_response_target=first_response_target,
     )
     for name, table in _table(data, "channels", file).items():
         if not isinstance(table, dict):

@@ -142,15 +142,20 @@ def emit_json(data: dict[str, Any], stream: TextIO | None = None) -> None:
     stream.write(escape_for_json(json.dumps(data, ensure_ascii=False)) + "\n")
 
 
-def ago(timestamp: float | None, now: float | None = None) -> str:
-    """Compact age: 45s, 12m, 3h, 2d, 5w."""
-    if timestamp is None:
+def span(seconds: float | None) -> str:
+    """A compact duration: 45s, 12m, 3h, 2d, 5w ("-" when there is none)."""
+    if seconds is None:
         return "-"
-    seconds = max(0.0, (now or time.time()) - timestamp)
+    seconds = max(0.0, seconds)
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
     return f"{int(seconds)}s"
+
+
+def ago(timestamp: float | None, now: float | None = None) -> str:
+    """How long ago ``timestamp`` was, compactly (see :func:`span`)."""
+    return "-" if timestamp is None else span((now or time.time()) - timestamp)
 
 
 def conversation_line(row: ConversationRow) -> str:

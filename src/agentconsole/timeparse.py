@@ -108,3 +108,15 @@ def _parse(phrase: str, now: datetime) -> datetime:
 def _is_weekday(word: str) -> bool:
     names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
     return any(name.startswith(word) for name in names) and len(word) >= 3
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"90"``, ``"30m"``, ``"4h"``, ``"2 days"``, ``"1w"``; raises
+    :class:`UsageError` naming the accepted forms."""
+    phrase = " ".join(str(text).lower().split())
+    if phrase.replace(".", "", 1).isdigit():
+        return float(phrase)
+    match = _RELATIVE.match(phrase)
+    if match and match.group(2) in _UNITS and _UNITS[match.group(2)] != "months":
+        return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))}).total_seconds()
+    raise UsageError(f"cannot read {text!r} as a duration: try 90 (seconds), 30m, 4h, 2d or 1w")

@@ -208,3 +208,12 @@ def test_a_locked_store_is_a_clear_error_and_deliver_asks_to_retry(tmp_path: Pat
         assert closing.returncode == 1 and "store is busy" in closing.stderr
     finally:
         holder.execute("ROLLBACK")
+
+
+async def test_report_lists_each_channel_and_a_total(seeded: Path) -> None:
+    entries = lines(run(seeded, "report", "--since", "10000d", "--json"))
+    assert [e["channel"] for e in entries] == ["chat", "mail", "all channels"]
+    assert entries[-1]["new"] == 2 and entries[-1]["backlog"] == 2
+    assert {"median_first_response_seconds", "first_contact_resolution",
+            "sla_breaches"} <= set(entries[-1])
+    assert run(seeded, "report", "--since", "whenever").returncode == 2

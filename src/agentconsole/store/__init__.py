@@ -134,6 +134,9 @@ class Store:
     async def tags(self) -> list[str]:
         return await self._run(queries.all_tags)
 
+    async def conversation_timings(self, since: float) -> list[tuple[Any, ...]]:
+        return await self._run(queries.conversation_timings, since)
+
     async def draft(self, conversation_id: int, kind: str) -> str | None:
         return await self._run(queries.draft, conversation_id, self.agent, kind)
 

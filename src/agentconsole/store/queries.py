@@ -425,3 +425,19 @@ def find_contacts(conn: sqlite3.Connection, text: str) -> list[ContactRecord]:
         except NotFoundError:
             continue
     return found
+
+
+def conversation_timings(
+    conn: sqlite3.Connection, since: float
+) -> list[tuple[str, str, float, float | None, float | None, int, str, float | None]]:
+    """Per conversation created since ``since`` or still unresolved: (channel, kind,
+    created_at, first_response_at, resolved_at, replies sent, status, waiting_since) —
+    what the support measures are computed from."""
+    return conn.execute(
+        "SELECT ch.name, ch.kind, c.created_at, c.first_response_at, c.resolved_at,"
+        " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id"
+        "   AND m.direction = 'out'), c.status, c.waiting_since"
+        " FROM conversations c JOIN channels ch ON ch.id = c.channel_id"
+        " WHERE c.created_at >= ? OR c.status IN ('open', 'pending')",
+        (since,),
+    ).fetchall()
