@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from agentconsole.models import View
-from agentconsole.plugin import Author, Identity
+from agentconsole.plugin import Identity
 from agentconsole.store import Store
 from tests.conftest import inbound
 
@@ -164,11 +164,6 @@ async def test_author_name_changes_do_not_split_a_contact(store: Store) -> None:
     report = await store.ingest("mail", [inbound(name="Ada L.", minutes=10)])
     assert (await store.conversation(report.created[0])).contact.name == "Ada"
 
-
-async def test_author_type_is_frozen() -> None:
-    author = Author("x", ())
-    with pytest.raises(AttributeError):
-        author.name = "y"  # type: ignore[misc]
 
 
 async def test_a_conversation_token_threads_only_for_the_same_customer(store: Store) -> None:
