@@ -47,6 +47,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("search", "slash", "Search", "app"),
     KeyAction("command_palette", "ctrl+p", "Commands", "app", show=False),
     KeyAction("help", "question_mark", "Help", "app"),
+    KeyAction("report", "M", "Report: backlog, response times, SLA", "app", show=False),
     KeyAction("back", "escape", "Back", "app", show=False),
     KeyAction("send", "ctrl+s", "Send", "composer"),
     KeyAction("attach", "ctrl+o", "Attach a file", "composer"),

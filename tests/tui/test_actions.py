@@ -464,3 +464,17 @@ async def test_two_agents_never_answer_the_same_customer_unknowingly(seeded) -> 
         detail = await detail_of(app, ids["login"])
         assert [m.body for m in detail.messages if m.direction == "out"] == [
             "Bob here.", "Alice here."]
+
+
+async def test_the_report_shows_each_channel_with_its_backlog(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await ready(pilot)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: "Last 7 days" in screen_text(app))
+        text = screen_text(app)
+        assert "Backlog" in text and "support" in text and "all channels" in text
+        assert "Set [sla] first_response" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Last 7 days" not in screen_text(app))

@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 
+from .. import metrics
 from ..config import Config
 from ..errors import AgentConsoleError
 from ..plugin import Capabilities
@@ -23,6 +24,7 @@ from .drafts import DraftBuffer
 from .keys import bindings, overrides
 from .screens.help import HelpScreen, describe
 from .screens.main import MainScreen
+from .screens.report import PERIODS, ReportScreen
 from .widgets.composer import Composer
 from .widgets.queue import QueueView
 from .widgets.sidebar import view_label
@@ -248,6 +250,29 @@ class AgentConsoleApp(App[None]):
             return
         self.push_screen(HelpScreen(self.help_sections()))
 
+    def action_report(self) -> None:
+        """Open the support measures (backlog, response and resolution times, SLA)."""
+        if isinstance(self.screen, ReportScreen) or self._store is None:
+            return
+
+        async def load() -> None:
+            now = self.clock()
+            periods = []
+            try:
+                for title, seconds in PERIODS:
+                    rows = await self.store.conversation_timings(now - seconds)
+                    periods.append((title, metrics.compute(
+                        rows, since=now - seconds, now=now,
+                        first_response_target=self.config.first_response_target)))
+            except AgentConsoleError as error:
+                self.report(str(error), severity="error")
+                return
+            await self.push_screen(
+                ReportScreen(periods, self.config.first_response_target is not None)
+            )
+
+        self.run_worker(load(), group="report", exclusive=True, exit_on_error=False)
+
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         return describe(
             self,
@@ -273,6 +298,7 @@ class AgentConsoleApp(App[None]):
         entries.append(PaletteEntry("Reply in $EDITOR", "conversation", editor))
         entries.append(PaletteEntry("Search", "search messages", self.action_search))
         entries.append(PaletteEntry("Help", "list every key", self.action_help))
+        entries.append(PaletteEntry("Report", "backlog, response times, SLA", self.action_report))
         for view in screen.sidebar.views:
             label = view_label(view, screen.channel_kinds)
             entries.append(

@@ -1,0 +1,66 @@
+"""The report screen: the support measures per channel, for the last 24 hours and 7 days."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...metrics import ChannelMetrics
+from ...output import span
+from ...sanitize import safe_text
+
+PERIODS = (("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0))
+
+
+def report_table(title: str, entries: Sequence[ChannelMetrics], with_sla: bool) -> Table:
+    """One period's measures; channel names are outside data, shown as plain text."""
+    table = Table(title=title, title_justify="left", title_style="bold", expand=True)
+    for heading in ("Channel", "New", "Backlog", "Oldest wait", "1st response", "Resolution",
+                    "FCR", "SLA breaches"):
+        table.add_column(heading, justify="left" if heading == "Channel" else "right")
+    for entry in entries:
+        fcr = entry.first_contact_resolution
+        table.add_row(
+            safe_text(entry.channel, multiline=False),
+            str(entry.new),
+            str(entry.backlog),
+            span(entry.oldest_wait),
+            span(entry.median_first_response),
+            span(entry.median_resolution),
+            "-" if fcr is None else f"{fcr:.0%}",
+            str(entry.breaches) if with_sla else "-",
+            style="bold" if entry is entries[-1] else "",
+        )
+    return table
+
+
+class ReportScreen(ModalScreen[None]):
+    """Backlog, first response, resolution, first-contact resolution and SLA breaches."""
+
+    BINDINGS = [Binding("escape,q,M", "close_report", "Close the report")]
+
+    def __init__(self, periods: Sequence[tuple[str, Sequence[ChannelMetrics]]],
+                 with_sla: bool) -> None:
+        super().__init__()
+        self.periods = periods
+        self.with_sla = with_sla
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="report-box"):
+            for title, entries in self.periods:
+                yield Static(report_table(title, entries, self.with_sla), markup=False)
+            note = ("SLA: first response within the [sla] first_response target."
+                    if self.with_sla else "Set [sla] first_response in the config to count SLA breaches.")
+            yield Static(Text(note + f"  ·  as of {time.strftime('%H:%M')}", style="dim"),
+                         markup=False)
+
+    def action_close_report(self) -> None:
+        self.dismiss(None)
