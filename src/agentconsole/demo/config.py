@@ -27,7 +27,9 @@ def demo_config(agent: str | None = None) -> Config:
                 "seed": position + 1,
             }
             for position, (name, kind, _) in enumerate(CHANNELS)
-        }
+        },
+        # A first-response target, so the report (M) shows SLA breaches.
+        "sla": {"first_response": "4h"},
     }
     if agent:
         data["agent"] = {"name": agent}
