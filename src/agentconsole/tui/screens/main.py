@@ -127,6 +127,7 @@ class MainScreen(ConversationActions, Screen[None]):
         shown = self.pane.conversation_id
         self.queue.set_ids(ids, reset=reset)
         self._update_status()
+        self.console_app.first_screen_shown()
         try:
             counts = await store.view_counts()
             channels = await store.channels(with_counts=False)
