@@ -48,6 +48,7 @@ from agentconsole.plugin import (
 
 from .signed_http import (
     HttpEndpoint,
+    client_session,
     json_error,
     parse_listen,
     read_limited,
@@ -278,11 +279,7 @@ class ApiChannel(ChannelPlugin):
     # -- replying ---------------------------------------------------------------------------
 
     def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                headers={"User-Agent": USER_AGENT},
-            )
+        self._session = client_session(self._session, self.timeout, USER_AGENT)
         return self._session
 
     async def send(self, message: OutboundMessage) -> SendResult:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from agentconsole.plugin import PermanentError, TemporaryError
@@ -176,3 +177,15 @@ class HttpEndpoint:
             runner, self._runner = self._runner, None
             if runner is not None:
                 await runner.cleanup()
+
+
+def client_session(
+    current: aiohttp.ClientSession | None, timeout: float, user_agent: str
+) -> aiohttp.ClientSession:
+    """``current`` while it is open, else a new session with a total timeout per request
+    (created lazily: aiohttp sessions must be made inside the running loop)."""
+    if current is not None and not current.closed:
+        return current
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout), headers={"User-Agent": user_agent}
+    )

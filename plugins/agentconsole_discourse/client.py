@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from agentconsole.plugin import PermanentError, TemporaryError
-from agentconsole_api.signed_http import retry_after
+from agentconsole_api.signed_http import client_session, retry_after
 
 __all__ = ["DiscourseClient", "NotFound"]
 
@@ -74,11 +74,7 @@ class DiscourseClient:
                 "Accept": "application/json"}
 
     def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                headers={"User-Agent": USER_AGENT},
-            )
+        self._session = client_session(self._session, self.timeout, USER_AGENT)
         return self._session
 
     def url(self, path: str) -> str:

@@ -121,27 +121,11 @@ def parse(data: dict[str, Any], file: str) -> Config:
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise _unknown(file, "the top level", key, TOP_LEVEL_KEYS)
-    agent_table = _table(data, "agent", file)
-    for key, value in agent_table.items():
-        if key not in AGENT_KEYS:
-            raise _unknown(file, "[agent]", key, AGENT_KEYS)
-        _check_type(file, "agent", key, value, AGENT_KEYS[key])
-    keys_table = _table(data, "keys", file)
-    for key, value in keys_table.items():
-        if key not in keymap.BY_ID:
-            raise _unknown(file, "[keys]", key, keymap.BY_ID)
-        _check_type(file, "keys", key, value, str)
-    sync_table = _table(data, "sync", file)
-    for key, value in sync_table.items():
-        if key not in SYNC_KEYS:
-            raise _unknown(file, "[sync]", key, SYNC_KEYS)
-        _check_type(file, "sync", key, value, SYNC_KEYS[key])
-    sla_table = _table(data, "sla", file)
+    agent_table = _checked_table(data, "agent", file, AGENT_KEYS)
+    keys_table = _checked_table(data, "keys", file, dict.fromkeys(keymap.BY_ID, str))
+    sync_table = _checked_table(data, "sync", file, SYNC_KEYS)
     first_response_target = None
-    for key, value in sla_table.items():
-        if key not in SLA_KEYS:
-            raise _unknown(file, "[sla]", key, SLA_KEYS)
-        _check_type(file, "sla", key, value, SLA_KEYS[key])
+    for key, value in _checked_table(data, "sla", file, SLA_KEYS).items():
         try:
             first_response_target = parse_duration(str(value))
         except UsageError as error:
@@ -182,6 +166,18 @@ def parse(data: dict[str, Any], file: str) -> Config:
         options = {k: v for k, v in table.items() if k not in CHANNEL_CORE_KEYS}
         config.channels[name] = ChannelConfig(name, channel_type, enabled, options, file)
     return config
+
+
+def _checked_table(
+    data: dict[str, Any], name: str, file: str, spec: dict[str, Any]
+) -> dict[str, Any]:
+    """Table ``[name]`` with every key known to ``spec`` (key → expected type)."""
+    table = _table(data, name, file)
+    for key, value in table.items():
+        if key not in spec:
+            raise _unknown(file, f"[{name}]", key, spec)
+        _check_type(file, name, key, value, spec[key])
+    return table
 
 
 def _table(data: dict[str, Any], key: str, file: str) -> dict[str, Any]:

@@ -80,3 +80,20 @@ def channel(
         logger=logging.getLogger(f"test.{name}"),
     )
     return EmailChannel(context)
+
+
+async def fetch_batches(plugin: Any) -> tuple[list[int], set[str]]:
+    """Fetch from the start until the channel has nothing more: (batch sizes, subjects)."""
+    sizes: list[int] = []
+    subjects: set[str] = set()
+    cursor = None
+    try:
+        while True:
+            result = await plugin.fetch(cursor)
+            sizes.append(len(result.messages))
+            subjects |= {m.subject for m in result.messages}
+            cursor = result.cursor
+            if not result.more:
+                return sizes, subjects
+    finally:
+        await plugin.close()

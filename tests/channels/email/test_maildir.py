@@ -16,7 +16,7 @@ from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_email import EmailChannel
 
-from .helpers import channel, deliver_to_maildir, mail, make_maildir, snapshot
+from .helpers import channel, deliver_to_maildir, fetch_batches, mail, make_maildir, snapshot
 
 
 async def fetch_all(plugin: EmailChannel, cursor: str | None) -> tuple[list, str | None]:
@@ -95,20 +95,7 @@ async def test_large_imports_come_in_batches_parsed_by_workers(
         deliver_to_maildir(
             root, mail(f"import {number}", message_id=f"<import{number}@example.org>")
         )
-    plugin = channel(maildir=str(root))
-    try:
-        cursor = None
-        sizes = []
-        subjects = set()
-        while True:
-            result = await plugin.fetch(cursor)
-            sizes.append(len(result.messages))
-            subjects |= {m.subject for m in result.messages}
-            cursor = result.cursor
-            if not result.more:
-                break
-    finally:
-        await plugin.close()
+    sizes, subjects = await fetch_batches(channel(maildir=str(root)))
     assert sizes == [100, 100, 50]
     assert len(subjects) == 250
 

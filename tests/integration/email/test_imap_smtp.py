@@ -21,7 +21,7 @@ from agentconsole.plugin import PermanentError, TemporaryError
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_email import EmailChannel, imap
-from tests.channels.email.helpers import SUPPORT, channel, mail
+from tests.channels.email.helpers import SUPPORT, channel, fetch_batches, mail
 from tests.integration.conftest import ImapUser, SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -493,18 +493,9 @@ async def test_batches_are_bounded_in_bytes(
     monkeypatch.setattr(imap, "BATCH_BYTES", 50_000)
     for number in range(10):
         imap_user.append(mail(f"big {number}", "x" * 12_000))
-    plugin = channel(secret=lambda _: imap_user.password, **_plugin_options(imap_user))
-    try:
-        sizes, cursor, subjects = [], None, set()
-        while True:
-            result = await plugin.fetch(cursor)
-            sizes.append(len(result.messages))
-            subjects |= {m.subject for m in result.messages}
-            cursor = result.cursor
-            if not result.more:
-                break
-    finally:
-        await plugin.close()
+    sizes, subjects = await fetch_batches(
+        channel(secret=lambda _: imap_user.password, **_plugin_options(imap_user))
+    )
     assert max(sizes) <= 5 and len(subjects) == 10
 
 
