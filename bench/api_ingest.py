@@ -41,24 +41,38 @@ def report(name: str, value: str) -> None:
 
 def body_of(number: int) -> bytes:
     customer = number % 997
-    return json.dumps({
-        "id": f"bench-{number}",
-        "conversation": f"chat-{number % 1500}",
-        "author": {"id": f"visitor-{customer}", "name": f"Visitor {customer}",
-                   "email": f"visitor{customer}@example.com"},
-        "text": f"Message {number}: my order has not arrived and the tracking page is blank.",
-        "sent_at": 1_795_000_000 + number,
-    }).encode()
+    return json.dumps(
+        {
+            "id": f"bench-{number}",
+            "conversation": f"chat-{number % 1500}",
+            "author": {
+                "id": f"visitor-{customer}",
+                "name": f"Visitor {customer}",
+                "email": f"visitor{customer}@example.com",
+            },
+            "text": f"Message {number}: my order has not arrived and the tracking page is blank.",
+            "sent_at": 1_795_000_000 + number,
+        }
+    ).encode()
 
 
 async def run(count: int, concurrency: int) -> int:
     with tempfile.TemporaryDirectory() as folder:
         store = await Store.open(Path(folder) / "store.db", agent="bench")
-        data = {"agent": {"name": "bench"}, "channels": {"site": {
-            "type": "api", "listen": "127.0.0.1:0", "secret_command": f"printf {SECRET}",
-            "max_body": 65536}}}
-        runner = SyncRunner(store, config_module.parse(data, "bench.toml"),
-                            plugin_classes={"api": ApiChannel})
+        data = {
+            "agent": {"name": "bench"},
+            "channels": {
+                "site": {
+                    "type": "api",
+                    "listen": "127.0.0.1:0",
+                    "secret_command": f"printf {SECRET}",
+                    "max_body": 65536,
+                }
+            },
+        }
+        runner = SyncRunner(
+            store, config_module.parse(data, "bench.toml"), plugin_classes={"api": ApiChannel}
+        )
         await runner.start()
         plugin = await runner.plugin("site")
         assert isinstance(plugin, ApiChannel)
@@ -97,8 +111,10 @@ async def run(count: int, concurrency: int) -> int:
 
     accepted = statuses.get(202, 0)
     latencies.sort()
-    print(f"agentconsole API ingest benchmark — {os.cpu_count()} cores, "
-          f"Python {sys.version.split()[0]}, loopback")
+    print(
+        f"agentconsole API ingest benchmark — {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}, loopback"
+    )
     report("signed POSTs sent", f"{count}")
     report("requests in flight", f"{concurrency}")
     report("answers", ", ".join(f"{s}×{n}" for s, n in sorted(statuses.items())))

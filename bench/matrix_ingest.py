@@ -43,14 +43,18 @@ async def run(count: int, rooms: int, folder: Path) -> int:
         customer = MatrixUser(server, server.register("benchcustomer"))
         agent_account = server.register("benchagent")
         agent = MatrixUser(server, agent_account)
-        room_ids = [await customer.create_room(invite=[agent_account.user_id]) for _ in range(rooms)]
+        room_ids = [
+            await customer.create_room(invite=[agent_account.user_id]) for _ in range(rooms)
+        ]
         for room in room_ids:
             await agent.join(room)
         per_room = [count // rooms + (1 if n < count % rooms else 0) for n in range(rooms)]
 
         async def fill(room: str, how_many: int) -> None:
             for n in range(how_many):
-                await customer.send(room, f"message {n} in {room[:8]}: my order has not arrived yet")
+                await customer.send(
+                    room, f"message {n} in {room[:8]}: my order has not arrived yet"
+                )
 
         started = time.perf_counter()
         await asyncio.gather(*(fill(room, n) for room, n in zip(room_ids, per_room, strict=True)))
@@ -61,9 +65,18 @@ async def run(count: int, rooms: int, folder: Path) -> int:
         await agent.close()
 
         os.environ["BENCH_MATRIX_TOKEN"] = agent_account.access_token
-        data = {"agent": {"name": "bench"}, "channels": {"mx": {
-            "type": "matrix", "homeserver": server.url, "user_id": agent_account.user_id,
-            "access_token_env": "BENCH_MATRIX_TOKEN", "initial_history": max(per_room) + 10}}}
+        data = {
+            "agent": {"name": "bench"},
+            "channels": {
+                "mx": {
+                    "type": "matrix",
+                    "homeserver": server.url,
+                    "user_id": agent_account.user_id,
+                    "access_token_env": "BENCH_MATRIX_TOKEN",
+                    "initial_history": max(per_room) + 10,
+                }
+            },
+        }
         store = await Store.open(folder / "store.db", agent="bench")
         runner = SyncRunner(store, config_module.parse(data, "bench.toml"))
         started = time.perf_counter()
@@ -71,7 +84,10 @@ async def run(count: int, rooms: int, folder: Path) -> int:
         seconds = time.perf_counter() - started
         await runner.stop()
         stored = await store.run_sync(
-            lambda c: c.execute("SELECT count(*) FROM messages WHERE direction = 'in'").fetchone()[0])
+            lambda c: c.execute("SELECT count(*) FROM messages WHERE direction = 'in'").fetchone()[
+                0
+            ]
+        )
         await store.close()
         report("first sync + back-fill + ingest", f"{seconds:.2f} s")
         report("ingest rate", f"{stored / seconds:,.0f} msg/s")

@@ -73,20 +73,32 @@ async def build(path: Path, conversations: int, per_conversation: float) -> None
     await store.close()
     report("store: conversations", f"{counts['open']:,}")
     report("store: messages", f"{total:,}")
-    report("ingest (dedupe+thread+contact+index)", f"{total / ingest_seconds:,.0f} msg/s", "≥ 5,000 msg/s")
+    report(
+        "ingest (dedupe+thread+contact+index)",
+        f"{total / ingest_seconds:,.0f} msg/s",
+        "≥ 5,000 msg/s",
+    )
 
 
 async def search(path: Path) -> None:
     store = await Store.open(path, agent="bench")
-    for label, query in (("common", COMMON), ("medium", "warehouse"), ("rare", RARE),
-                         ("two words", "refund invoice"), ("prefix", "subscr*")):
+    for label, query in (
+        ("common", COMMON),
+        ("medium", "warehouse"),
+        ("rare", RARE),
+        ("two words", "refund invoice"),
+        ("prefix", "subscr*"),
+    ):
         timings = []
         for _ in range(21):
             started = time.perf_counter()
             hits = await store.search(query, limit=50)
             timings.append(time.perf_counter() - started)
-        report(f"search 50 newest: {label} ({query!r}, {len(hits)} hits)",
-               f"{statistics.median(timings) * 1000:.1f} ms", "≤ 25 ms")
+        report(
+            f"search 50 newest: {label} ({query!r}, {len(hits)} hits)",
+            f"{statistics.median(timings) * 1000:.1f} ms",
+            "≤ 25 ms",
+        )
     await store.close()
 
 
@@ -94,12 +106,22 @@ class Terminal:
     """The real TUI in a pseudo-terminal, read as a person's terminal would."""
 
     def __init__(self, path: Path, columns: int = 160, lines: int = 45) -> None:
-        env = {**os.environ, "TERM": "xterm-256color", "AGENTCONSOLE_CONFIG": os.devnull,
-               "AGENTCONSOLE_AGENT": "bench", "COLUMNS": str(columns), "LINES": str(lines)}
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "AGENTCONSOLE_CONFIG": os.devnull,
+            "AGENTCONSOLE_AGENT": "bench",
+            "COLUMNS": str(columns),
+            "LINES": str(lines),
+        }
         self.started = time.perf_counter()
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
-            os.execve(sys.executable, [sys.executable, "-m", "agentconsole.cli", "--store", str(path)], env)
+            os.execve(
+                sys.executable,
+                [sys.executable, "-m", "agentconsole.cli", "--store", str(path)],
+                env,
+            )
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         self.buffer = b""
 
@@ -163,13 +185,23 @@ def tui(path: Path) -> None:
         report("launch to first screen", "never showed rows")
         terminal.quit()
         return
-    report("launch to first screen (real TUI, pty)", f"{(shown - terminal.started) * 1000:.0f} ms", "≤ 1,000 ms")
+    report(
+        "launch to first screen (real TUI, pty)",
+        f"{(shown - terminal.started) * 1000:.0f} ms",
+        "≤ 1,000 ms",
+    )
     terminal.drain(0.5)
     latencies = [t for t in (terminal.press(b"j") for _ in range(200)) if t is not None]
     if latencies:
         latencies.sort()
-        report("cursor key → repaint: median", f"{statistics.median(latencies) * 1000:.1f} ms", "≤ 16 ms")
-        report("cursor key → repaint: p95", f"{latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms")
+        report(
+            "cursor key → repaint: median",
+            f"{statistics.median(latencies) * 1000:.1f} ms",
+            "≤ 16 ms",
+        )
+        report(
+            "cursor key → repaint: p95", f"{latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms"
+        )
         report("cursor key → repaint: max", f"{latencies[-1] * 1000:.1f} ms")
     page = [t for t in (terminal.press(b"\x1b[6~") for _ in range(30)) if t is not None]
     if page:
@@ -183,7 +215,11 @@ def tui(path: Path) -> None:
         terminal.press(char.encode())
     terminal.press(b"\r")
     terminal.drain(1.0)
-    report("TUI peak memory (after browsing + search)", f"{terminal.peak_memory_mb():.0f} MB", "≤ 300 MB")
+    report(
+        "TUI peak memory (after browsing + search)",
+        f"{terminal.peak_memory_mb():.0f} MB",
+        "≤ 300 MB",
+    )
     terminal.quit()
 
 

@@ -76,8 +76,11 @@ async def http_server(app: web.Application) -> AsyncIterator[str]:
 def one_channel_config(name: str, table: dict[str, object]) -> Config:
     """A config with one channel and quick leases/retries, as the channel tests use."""
     return config_module.parse(
-        {"agent": {"name": "alice"}, "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
-         "channels": {name: table}},
+        {
+            "agent": {"name": "alice"},
+            "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
+            "channels": {name: table},
+        },
         "test.toml",
     )
 

@@ -95,8 +95,7 @@ def _sent_at(value: Any) -> datetime:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             raise MessageError(
-                "sent_at must be an ISO 8601 time such as 2026-11-20T09:00:00Z "
-                "or a Unix timestamp"
+                "sent_at must be an ISO 8601 time such as 2026-11-20T09:00:00Z or a Unix timestamp"
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise MessageError("sent_at must be an ISO 8601 string or a Unix timestamp")
@@ -145,12 +144,22 @@ class ApiChannel(ChannelPlugin):
     kind = "chat"
     capabilities = Capabilities(reply=True, push=True)
     options = (
-        Option("listen", str, "address and port the HTTP endpoint listens on",
-               default="127.0.0.1:8088"),
-        Option("secret", str, "shared key signing requests and replies (HMAC-SHA256)",
-               secret=True, required=True),
-        Option("callback_url", str, "URL replies are POSTed to as signed JSON "
-               "(empty: the channel cannot reply)", default=""),
+        Option(
+            "listen", str, "address and port the HTTP endpoint listens on", default="127.0.0.1:8088"
+        ),
+        Option(
+            "secret",
+            str,
+            "shared key signing requests and replies (HMAC-SHA256)",
+            secret=True,
+            required=True,
+        ),
+        Option(
+            "callback_url",
+            str,
+            "URL replies are POSTed to as signed JSON (empty: the channel cannot reply)",
+            default="",
+        ),
         Option("max_body", int, "largest accepted request body, in bytes", default=65536),
         Option("timeout", float, "seconds allowed for each callback request", default=15.0),
     )
@@ -171,9 +180,11 @@ class ApiChannel(ChannelPlugin):
         self.max_body = int(options.get("max_body") or 65536)
         self.timeout = float(options.get("timeout") or 15.0)
         self.endpoint = HttpEndpoint(
-            host, port,
+            host,
+            port,
             [web.post("/messages", self._receive), web.get("/health", self._health)],
-            describe=f"listen in {where}", logger=self.log,
+            describe=f"listen in {where}",
+            logger=self.log,
         )
         self._secret: str | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -217,13 +228,12 @@ class ApiChannel(ChannelPlugin):
     async def _receive(self, request: web.Request) -> web.Response:
         body = await read_limited(request, self.max_body)
         if body is None:
-            return self._reject(
-                request, 413, f"the body is larger than {self.max_body} bytes"
-            )
+            return self._reject(request, 413, f"the body is larger than {self.max_body} bytes")
         secret = await self._signing_key()
         if not signature_matches(secret, body, request.headers.get("X-Signature")):
             return self._reject(
-                request, 401,
+                request,
+                401,
                 "missing or wrong X-Signature: send sha256=<hex HMAC-SHA256 of the raw body>",
             )
         if request.content_type != "application/json":
@@ -316,7 +326,9 @@ class ApiChannel(ChannelPlugin):
                 f"the callback {self.callback_url} did not answer within {self.timeout:.0f}s"
             ) from None
         except aiohttp.ClientError as error:
-            raise TemporaryError(f"cannot reach the callback {self.callback_url}: {error}") from None
+            raise TemporaryError(
+                f"cannot reach the callback {self.callback_url}: {error}"
+            ) from None
         if 200 <= status < 300:
             return SendResult(external_id=message.idempotency_key)
         detail = f"the callback {self.callback_url} answered {status}" + (

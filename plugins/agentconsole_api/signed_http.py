@@ -57,7 +57,7 @@ def parse_listen(value: str, where: str, key: str = "listen") -> tuple[str, int]
     host, separator, port_text = value.strip().rpartition(":")
     if not separator or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise PermanentError(
-            f"{where} {key} = {value!r} is not an address and port such as \"127.0.0.1:8088\""
+            f'{where} {key} = {value!r} is not an address and port such as "127.0.0.1:8088"'
         )
     host = host.strip("[]") or "0.0.0.0"
     return host, int(port_text)

@@ -96,19 +96,38 @@ class DiscourseChannel(ChannelPlugin):
     capabilities = Capabilities(reply=True, threads=True)
     options = (
         Option("url", str, "the forum's address, e.g. https://forum.example.com", required=True),
-        Option("api_username", str, "the user the API key acts as (replies are posted as it)",
-               required=True),
-        Option("api_key", str, "a Discourse API key for api_username", secret=True,
-               required=True),
-        Option("categories", list, "category slugs or ids to follow (empty: every category)",
-               default=[]),
+        Option(
+            "api_username",
+            str,
+            "the user the API key acts as (replies are posted as it)",
+            required=True,
+        ),
+        Option("api_key", str, "a Discourse API key for api_username", secret=True, required=True),
+        Option(
+            "categories",
+            list,
+            "category slugs or ids to follow (empty: every category)",
+            default=[],
+        ),
         Option("poll_interval", float, "seconds between polls", default=60.0),
-        Option("history_days", int, "on the first fetch, read topics active in this many days",
-               default=14),
-        Option("lookup_emails", bool, "link forum users to contacts by email (needs an admin "
-               "or moderator API key)", default=False),
-        Option("webhook_listen", str, "address and port for Discourse webhooks, e.g. "
-               "127.0.0.1:8089 (empty: poll only)", default=""),
+        Option(
+            "history_days",
+            int,
+            "on the first fetch, read topics active in this many days",
+            default=14,
+        ),
+        Option(
+            "lookup_emails",
+            bool,
+            "link forum users to contacts by email (needs an admin or moderator API key)",
+            default=False,
+        ),
+        Option(
+            "webhook_listen",
+            str,
+            "address and port for Discourse webhooks, e.g. 127.0.0.1:8089 (empty: poll only)",
+            default="",
+        ),
         Option("webhook_secret", str, "the secret set on the Discourse webhook", secret=True),
         Option("timeout", float, "seconds allowed for each API call", default=30.0),
     )
@@ -136,8 +155,11 @@ class DiscourseChannel(ChannelPlugin):
         self.history_days = int(options.get("history_days") or 14)
         self.lookup_emails = bool(options.get("lookup_emails"))
         self.client = DiscourseClient(
-            url, self.username, lambda: context.secret("api_key"),
-            timeout=float(options.get("timeout") or 30.0), where=where,
+            url,
+            self.username,
+            lambda: context.secret("api_key"),
+            timeout=float(options.get("timeout") or 30.0),
+            where=where,
         )
         self._category_ids: dict[str, tuple[int, str]] | None = None
         self._emails: dict[str, str | None] = {}
@@ -153,9 +175,11 @@ class DiscourseChannel(ChannelPlugin):
         if listen:
             host, port = parse_listen(listen, where, "webhook_listen")
             self.webhook = HttpEndpoint(
-                host, port,
+                host,
+                port,
                 [web.get("/health", self._health), web.post("/{path:.*}", self._receive_webhook)],
-                describe=f"webhook_listen in {where}", logger=self.log,
+                describe=f"webhook_listen in {where}",
+                logger=self.log,
             )
 
     # -- reading ----------------------------------------------------------------------------
@@ -197,20 +221,21 @@ class DiscourseChannel(ChannelPlugin):
 
     def _next_page(self, more_topics_url: Any) -> str | None:
         """The JSON path of a topic list's next page; only paths on this forum."""
-        if not isinstance(more_topics_url, str) or not more_topics_url.startswith("/") \
-                or more_topics_url.startswith("//"):
+        if (
+            not isinstance(more_topics_url, str)
+            or not more_topics_url.startswith("/")
+            or more_topics_url.startswith("//")
+        ):
             return None
         path, _, query = more_topics_url.partition("?")
         base_path = urllib.parse.urlsplit(self.client.base_url).path
         if base_path and path.startswith(base_path + "/"):
-            path = path[len(base_path):]  # a forum under a subfolder
+            path = path[len(base_path) :]  # a forum under a subfolder
         if not path.endswith(".json"):
             path += ".json"
         return f"{path}?{query}" if query else path
 
-    async def _changed_topics(
-        self, state: Cursor
-    ) -> tuple[list[tuple[datetime, str]], str | None]:
+    async def _changed_topics(self, state: Cursor) -> tuple[list[tuple[datetime, str]], str | None]:
         """Topics with posts not yet read, oldest activity first, and the new watermark."""
         since = _time(state.since) or datetime.now(UTC) - timedelta(days=self.history_days)
         changed: dict[str, datetime] = {}
@@ -242,7 +267,9 @@ class DiscourseChannel(ChannelPlugin):
         ordered = sorted(((when, topic) for topic, when in changed.items()))
         return ordered, newest.isoformat() if newest else state.since
 
-    async def _new_posts(self, topic_id: str, known: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def _new_posts(
+        self, topic_id: str, known: int
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The topic and its posts numbered above ``known``, in order."""
         topic = await self.client.get(f"/t/{topic_id}.json", {"include_raw": "true"})
         stream = topic.get("post_stream") or {}
@@ -251,7 +278,7 @@ class DiscourseChannel(ChannelPlugin):
         # Walk back from the end of the stream until the posts already read are reached.
         end = len(missing)
         while end > 0:
-            chunk = missing[max(0, end - POSTS_PER_CALL):end]
+            chunk = missing[max(0, end - POSTS_PER_CALL) : end]
             end -= len(chunk)
             got = await self._posts_by_id(topic_id, chunk)
             posts.update((int(p["id"]), p) for p in got)
@@ -275,8 +302,13 @@ class DiscourseChannel(ChannelPlugin):
                 email = data.get("email")
                 self._emails[username] = email if isinstance(email, str) and "@" in email else None
             except PermanentError as error:
-                self.log.warning("%s: cannot read the email of %s (%s); lookup_emails is "
-                                 "turned off until restart", self.name, username, error)
+                self.log.warning(
+                    "%s: cannot read the email of %s (%s); lookup_emails is "
+                    "turned off until restart",
+                    self.name,
+                    username,
+                    error,
+                )
                 self.lookup_emails = False
                 return None
         return self._emails[username]
@@ -284,7 +316,9 @@ class DiscourseChannel(ChannelPlugin):
     def post_url(self, slug: Any, topic_id: Any, post_number: Any) -> str:
         return self.client.url(f"/t/{slug or 'topic'}/{topic_id}/{post_number}")
 
-    async def to_message(self, post: dict[str, Any], title: str, slug: Any) -> InboundMessage | None:
+    async def to_message(
+        self, post: dict[str, Any], title: str, slug: Any
+    ) -> InboundMessage | None:
         """The inbound message of one post, or ``None`` for a post that is not a message
         (small actions such as "closed the topic", staff whispers) or is a reply agentconsole
         itself posted (recognised by its marker)."""
@@ -299,8 +333,10 @@ class DiscourseChannel(ChannelPlugin):
         if from_agent and isinstance(raw, str) and _MARKER.search(raw):
             # A reply agentconsole sent: the outbox already holds it and records its id.
             return None
-        body = _MARKER.sub("", raw).strip() if isinstance(raw, str) else html_to_text(
-            str(post.get("cooked") or "")
+        body = (
+            _MARKER.sub("", raw).strip()
+            if isinstance(raw, str)
+            else html_to_text(str(post.get("cooked") or ""))
         )
         identities = [Identity(self.namespace, username)]
         email = await self._email_of(username)
@@ -384,12 +420,15 @@ class DiscourseChannel(ChannelPlugin):
             if not isinstance(post, dict):
                 raise TypeError("post is not an object")
             if self.categories and post.get("category_id") is not None:
-                wanted = {(await self._categories()).get(c.rsplit("/", 1)[-1], (None, ""))[0]
-                          for c in self.categories}
+                wanted = {
+                    (await self._categories()).get(c.rsplit("/", 1)[-1], (None, ""))[0]
+                    for c in self.categories
+                }
                 if int(post["category_id"]) not in wanted:
                     return web.json_response({"status": "ignored", "reason": "category"})
-            message = await self.to_message(post, str(post.get("topic_title") or ""),
-                                            post.get("topic_slug"))
+            message = await self.to_message(
+                post, str(post.get("topic_title") or ""), post.get("topic_slug")
+            )
         except (ValueError, KeyError, TypeError) as error:
             return self._reject(request, 400, f"not a Discourse post event: {error}")
         if message is None:
@@ -402,8 +441,9 @@ class DiscourseChannel(ChannelPlugin):
         return web.json_response({"status": "accepted", "id": message.external_id})
 
     def _reject(self, request: web.Request, status: int, reason: str) -> web.Response:
-        self.log.warning("%s: rejected webhook from %s: %d %s", self.name, request.remote,
-                         status, reason)
+        self.log.warning(
+            "%s: rejected webhook from %s: %d %s", self.name, request.remote, status, reason
+        )
         return json_error(status, reason)
 
     # -- replying ---------------------------------------------------------------------------
@@ -434,8 +474,10 @@ class DiscourseChannel(ChannelPlugin):
                 f"topic {topic_id} no longer exists on {self.host} (or {self.username} "
                 "cannot see it)"
             ) from None
-        return SendResult(str(post["id"]), self.post_url(post.get("topic_slug"), topic_id,
-                                                         post.get("post_number")))
+        return SendResult(
+            str(post["id"]),
+            self.post_url(post.get("topic_slug"), topic_id, post.get("post_number")),
+        )
 
     async def find_sent(self, message: OutboundMessage) -> SendResult | None:
         """An earlier attempt of ``message`` among the topic's last posts by the API user,
@@ -447,25 +489,34 @@ class DiscourseChannel(ChannelPlugin):
         recent = [int(i) for i in (stream.get("stream") or [])[-FIND_SENT_WINDOW:]]
         missing = [i for i in recent if i not in loaded]
         for start in range(0, len(missing), POSTS_PER_CALL):
-            for post in await self._posts_by_id(str(topic_id), missing[start:start + POSTS_PER_CALL]):
+            for post in await self._posts_by_id(
+                str(topic_id), missing[start : start + POSTS_PER_CALL]
+            ):
                 loaded[int(post["id"])] = post
         wanted = marker(message.idempotency_key)
         for post_id in reversed(recent):
             candidate = loaded.get(post_id)
-            if candidate is None or str(candidate.get("username") or "").lower() != self.username.lower():
+            if (
+                candidate is None
+                or str(candidate.get("username") or "").lower() != self.username.lower()
+            ):
                 continue
             raw = candidate.get("raw")
             if not isinstance(raw, str):
                 full = await self.client.get(f"/posts/{post_id}.json")
                 raw = str(full.get("raw") or "")
             if wanted in raw:
-                return SendResult(str(post_id), self.post_url(
-                    candidate.get("topic_slug") or topic.get("slug"), topic_id,
-                    candidate.get("post_number")))
+                return SendResult(
+                    str(post_id),
+                    self.post_url(
+                        candidate.get("topic_slug") or topic.get("slug"),
+                        topic_id,
+                        candidate.get("post_number"),
+                    ),
+                )
         return None
 
     async def close(self) -> None:
         if self.webhook is not None:
             await self.webhook.stop()
         await self.client.close()
-

@@ -70,8 +70,7 @@ class DiscourseClient:
     async def _headers(self) -> dict[str, str]:
         if self._key is None:
             self._key = await asyncio.to_thread(self._api_key)
-        return {"Api-Key": self._key, "Api-Username": self.username,
-                "Accept": "application/json"}
+        return {"Api-Key": self._key, "Api-Username": self.username, "Accept": "application/json"}
 
     def _client(self) -> aiohttp.ClientSession:
         self._session = client_session(self._session, self.timeout, USER_AGENT)
@@ -116,7 +115,9 @@ class DiscourseClient:
             if status == 429:
                 if wait is None and isinstance(data, dict):
                     extras = data.get("extras") or {}
-                    if isinstance(extras, dict) and isinstance(extras.get("wait_seconds"), (int, float)):
+                    if isinstance(extras, dict) and isinstance(
+                        extras.get("wait_seconds"), (int, float)
+                    ):
                         wait = float(extras["wait_seconds"])
                 if wait is not None and wait <= MAX_INLINE_WAIT and attempt < INLINE_RETRIES:
                     await self.sleep(wait)
@@ -139,8 +140,10 @@ class DiscourseClient:
                 f"api_username in {self.where}"
             )
         if status == 404:
-            raise NotFound(f"Discourse at {self.host} has no {path} (404) or it is not visible "
-                           f"to {self.username}")
+            raise NotFound(
+                f"Discourse at {self.host} has no {path} (404) or it is not visible "
+                f"to {self.username}"
+            )
         if status >= 500 or status == 408:
             raise TemporaryError(
                 f"Discourse at {self.host} failed on {method} {path} ({status})", retry_after=wait

@@ -28,8 +28,15 @@ class Cursor:
             # Topic ids grow with time: forget the oldest.
             keep = sorted(topics, key=int)[-MAX_REMEMBERED_TOPICS:]
             topics = {key: topics[key] for key in keep}
-        return json.dumps({"since": self.since, "topics": topics, "pending": self.pending,
-                           "next_since": self.next_since}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "since": self.since,
+                "topics": topics,
+                "pending": self.pending,
+                "next_since": self.next_since,
+            },
+            separators=(",", ":"),
+        )
 
     @classmethod
     def decode(cls, text: str | None) -> Cursor:
@@ -37,7 +44,11 @@ class Cursor:
             return cls()
         try:
             data = json.loads(text)
-            return cls(data.get("since"), {str(k): int(v) for k, v in data["topics"].items()},
-                       [str(t) for t in data.get("pending", [])], data.get("next_since"))
+            return cls(
+                data.get("since"),
+                {str(k): int(v) for k, v in data["topics"].items()},
+                [str(t) for t in data.get("pending", [])],
+                data.get("next_since"),
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             return cls()

@@ -77,8 +77,10 @@ class EmailChannel(ChannelPlugin):
         self._fetching = ImapAccount(self.settings, context.secret, "fetch") if imap else None
         # IDLE watches one selected folder per connection: one connection per folder.
         self._idlers = (
-            {folder: ImapAccount(self.settings, context.secret, f"idle {folder}")
-             for folder in self.settings.folders}
+            {
+                folder: ImapAccount(self.settings, context.secret, f"idle {folder}")
+                for folder in self.settings.folders
+            }
             if imap
             else {}
         )

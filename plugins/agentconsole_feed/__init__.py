@@ -46,7 +46,9 @@ MAX_FEED_BYTES = 10 * 1024 * 1024
 #: Ids of delivered entries kept in the cursor (a feed holds far fewer).
 MAX_SEEN = 2000
 USER_AGENT = "agentconsole-feed/1 (+https://github.com/agentconsole)"
-ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 
 
 @dataclass(slots=True)
@@ -57,8 +59,14 @@ class _Cursor:
     seen: list[str] = field(default_factory=list)
 
     def encode(self) -> str:
-        return json.dumps({"etag": self.etag, "modified": self.modified,
-                           "file_stamp": self.file_stamp, "seen": self.seen[-MAX_SEEN:]})
+        return json.dumps(
+            {
+                "etag": self.etag,
+                "modified": self.modified,
+                "file_stamp": self.file_stamp,
+                "seen": self.seen[-MAX_SEEN:],
+            }
+        )
 
     @classmethod
     def decode(cls, text: str | None) -> _Cursor:
@@ -66,8 +74,12 @@ class _Cursor:
             return cls()
         try:
             data = json.loads(text)
-            return cls(data.get("etag"), data.get("modified"), data.get("file_stamp"),
-                       [str(s) for s in data.get("seen", [])])
+            return cls(
+                data.get("etag"),
+                data.get("modified"),
+                data.get("file_stamp"),
+                [str(s) for s in data.get("seen", [])],
+            )
         except (ValueError, AttributeError, TypeError):
             return cls()
 
@@ -102,8 +114,7 @@ def _entry_id(entry: dict[str, Any]) -> str:
         if value:
             return value
     digest = hashlib.sha256(
-        f"{entry.get('title', '')}\n{entry.get('published', '')}\n{entry.get('summary', '')}"
-        .encode()
+        f"{entry.get('title', '')}\n{entry.get('published', '')}\n{entry.get('summary', '')}".encode()
     ).hexdigest()[:32]
     return f"sha256:{digest}"
 
@@ -140,21 +151,25 @@ def entries_to_messages(
         if external_id in skip:
             continue
         contents = entry.get("content") or []
-        body = _text_of(contents[0] if contents else entry.get("summary_detail"),
-                        str(entry.get("summary") or ""))
+        body = _text_of(
+            contents[0] if contents else entry.get("summary_detail"),
+            str(entry.get("summary") or ""),
+        )
         title = _text_of(entry.get("title_detail"), str(entry.get("title") or "")).strip()
         link = _web_link(entry.get("link"))
         if link is None and entry.get("link") and _web_link(feed.get("link")):
             link = _web_link(urllib.parse.urljoin(str(feed.get("link")), str(entry.get("link"))))
-        messages.append(InboundMessage(
-            external_id=external_id,
-            author=_author(entry, feed, namespace),
-            body=body or title or (link or ""),
-            sent_at=_when(entry, now),
-            subject=" ".join(title.split()),
-            thread_key=external_id,
-            url=link,
-        ))
+        messages.append(
+            InboundMessage(
+                external_id=external_id,
+                author=_author(entry, feed, namespace),
+                body=body or title or (link or ""),
+                sent_at=_when(entry, now),
+                subject=" ".join(title.split()),
+                thread_key=external_id,
+                url=link,
+            )
+        )
     return messages, ids
 
 
@@ -175,8 +190,7 @@ class FeedChannel(ChannelPlugin):
     kind = "forum"
     capabilities = Capabilities(reply=False, read_only=True)
     options = (
-        Option("url", str, "the feed: an http(s) URL, a file path or a file:// URL",
-               required=True),
+        Option("url", str, "the feed: an http(s) URL, a file path or a file:// URL", required=True),
         Option("poll_interval", float, "seconds between fetches", default=300.0),
         Option("timeout", float, "seconds allowed for each fetch", default=30.0),
     )
@@ -226,12 +240,16 @@ class FeedChannel(ChannelPlugin):
         if not parsed.get("version") and not parsed.get("entries"):
             reason = parsed.get("bozo_exception")
             raise PermanentError(
-                f"{self.url} is not an RSS or Atom feed" + (f" ({reason})" if reason else "")
+                f"{self.url} is not an RSS or Atom feed"
+                + (f" ({reason})" if reason else "")
                 + f" — check url in {self.where}"
             )
         if parsed.get("bozo"):
-            self.log.info("%s: the feed is not well-formed (%s); read what could be read",
-                          self.name, parsed.get("bozo_exception"))
+            self.log.info(
+                "%s: the feed is not well-formed (%s); read what could be read",
+                self.name,
+                parsed.get("bozo_exception"),
+            )
         messages, ids = entries_to_messages(
             parsed, self.namespace, set(state.seen), datetime.now(UTC)
         )
@@ -254,9 +272,13 @@ class FeedChannel(ChannelPlugin):
         try:
             stamp, data = await asyncio.to_thread(read)
         except FileNotFoundError:
-            raise PermanentError(f"feed file {path} does not exist — check url in {self.where}") from None
+            raise PermanentError(
+                f"feed file {path} does not exist — check url in {self.where}"
+            ) from None
         except OSError as error:
-            raise TemporaryError(f"cannot read feed file {path}: {error.strerror or error}") from None
+            raise TemporaryError(
+                f"cannot read feed file {path}: {error.strerror or error}"
+            ) from None
         if data is None:
             return None
         # No location: relative links then resolve against the feed's own site link.
@@ -284,22 +306,30 @@ class FeedChannel(ChannelPlugin):
                 if response.status != 200:
                     self._http_error(response.status, response.headers, host)
                 if (response.content_length or 0) > MAX_FEED_BYTES:
-                    raise PermanentError(f"the feed at {self.url} is larger than "
-                                         f"{MAX_FEED_BYTES // 1048576} MiB")
+                    raise PermanentError(
+                        f"the feed at {self.url} is larger than {MAX_FEED_BYTES // 1048576} MiB"
+                    )
                 chunks: list[bytes] = []
                 size = 0
                 while chunk := await response.content.read(65536):
                     size += len(chunk)
                     if size > MAX_FEED_BYTES:
-                        raise PermanentError(f"the feed at {self.url} is larger than "
-                                             f"{MAX_FEED_BYTES // 1048576} MiB")
+                        raise PermanentError(
+                            f"the feed at {self.url} is larger than {MAX_FEED_BYTES // 1048576} MiB"
+                        )
                     chunks.append(chunk)
                 data = b"".join(chunks)
-                new_state = _Cursor(response.headers.get("ETag"),
-                                    response.headers.get("Last-Modified"), None, state.seen)
+                new_state = _Cursor(
+                    response.headers.get("ETag"),
+                    response.headers.get("Last-Modified"),
+                    None,
+                    state.seen,
+                )
                 return data, str(response.url), response.headers.get("Content-Type"), new_state
         except TimeoutError:
-            raise TemporaryError(f"{host} did not send the feed within {self.timeout:.0f}s") from None
+            raise TemporaryError(
+                f"{host} did not send the feed within {self.timeout:.0f}s"
+            ) from None
         except aiohttp.ClientError as error:
             raise TemporaryError(f"cannot fetch the feed from {host}: {error}") from None
 
@@ -317,4 +347,3 @@ class FeedChannel(ChannelPlugin):
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
-

@@ -113,11 +113,16 @@ class IrcChannel(ChannelPlugin):
         Option("tls", bool, "connect with TLS", default=True),
         Option("tls_verify", bool, "check the server's TLS certificate", default=True),
         Option("nick", str, "the nick to use (a _ is appended while it is taken)", required=True),
-        Option("channels", list, "channels to join, e.g. [\"#support\"]", default=[]),
-        Option("sasl_username", str, "account name for SASL PLAIN login (empty: no SASL)",
-               default=""),
-        Option("password", str, "SASL password, or the server password without sasl_username",
-               secret=True),
+        Option("channels", list, 'channels to join, e.g. ["#support"]', default=[]),
+        Option(
+            "sasl_username", str, "account name for SASL PLAIN login (empty: no SASL)", default=""
+        ),
+        Option(
+            "password",
+            str,
+            "SASL password, or the server password without sasl_username",
+            secret=True,
+        ),
         Option("realname", str, "the real name shown in WHOIS", default="agentconsole"),
     )
     poll_interval = 60.0
@@ -237,9 +242,7 @@ class IrcChannel(ChannelPlugin):
             nick = next((r.address for r in message.recipients if r.namespace == namespace), "")
             place = "pm"
         if not nick:
-            raise PermanentError(
-                f"IRC: this conversation has no nick on {self.server} to answer"
-            )
+            raise PermanentError(f"IRC: this conversation has no nick on {self.server} to answer")
         connection = self._connection
         if connection is not None:
             nick = connection.renamed.get(irc_lower(nick), nick)

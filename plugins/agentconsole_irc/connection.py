@@ -115,7 +115,9 @@ class IrcConnection:
         try:
             self._reader, self._writer = await asyncio.wait_for(
                 asyncio.open_connection(
-                    settings.server, settings.port, ssl=context,
+                    settings.server,
+                    settings.port,
+                    ssl=context,
                     server_hostname=settings.server if context else None,
                 ),
                 REGISTRATION_TIMEOUT,
@@ -172,7 +174,9 @@ class IrcConnection:
                 self._writer.write(line.encode() + b"\r\n")
                 await asyncio.wait_for(self._writer.drain(), CONFIRM_TIMEOUT)
             except (OSError, TimeoutError) as error:
-                raise TemporaryError(f"IRC: writing to {self.where} failed: {_reason(error)}") from None
+                raise TemporaryError(
+                    f"IRC: writing to {self.where} failed: {_reason(error)}"
+                ) from None
 
     async def deliver(self, target: str, lines: list[str]) -> None:
         """Send ``lines`` as PRIVMSGs to ``target`` at the flood rate, then PING and wait for
@@ -216,13 +220,17 @@ class IrcConnection:
             await self.write(format_line("PASS", settings.password), limited=False)
         await self.write("CAP LS 302", limited=False)
         await self.write(format_line("NICK", self.nick), limited=False)
-        await self.write(format_line("USER", settings.nick, "0", "*", settings.realname), limited=False)
+        await self.write(
+            format_line("USER", settings.nick, "0", "*", settings.realname), limited=False
+        )
         offered: set[str] = set()
         while True:
             try:
                 line, _ = await self._read(REGISTRATION_TIMEOUT)
             except (OSError, ConnectionError) as error:
-                raise TemporaryError(f"IRC: {self.where} closed the connection during login: {_reason(error)}") from None
+                raise TemporaryError(
+                    f"IRC: {self.where} closed the connection during login: {_reason(error)}"
+                ) from None
             command, params = line.command, line.params
             if command == "PING":
                 await self.write(format_line("PONG", *params[-1:]), limited=False)
@@ -243,7 +251,9 @@ class IrcConnection:
                 self._log.warning("IRC: nick in use on %s, trying %s", self.where, self.nick)
                 await self.write(format_line("NICK", self.nick), limited=False)
             elif command == "432":
-                raise PermanentError(f"IRC: {self.where} refuses the nick {self.nick!r}: {params[-1]}")
+                raise PermanentError(
+                    f"IRC: {self.where} refuses the nick {self.nick!r}: {params[-1]}"
+                )
             elif command == "464":
                 raise PermanentError(
                     f"IRC: {self.where} rejected the server password — check password_command"
@@ -296,7 +306,7 @@ class IrcConnection:
         settings = self.settings
         user = settings.sasl_username
         payload = base64.b64encode(f"{user}\0{user}\0{settings.password or ''}".encode()).decode()
-        chunks = [payload[i:i + 400] for i in range(0, len(payload), 400)] or ["+"]
+        chunks = [payload[i : i + 400] for i in range(0, len(payload), 400)] or ["+"]
         if len(chunks[-1]) == 400:
             chunks.append("+")
         for chunk in chunks:
@@ -371,8 +381,11 @@ class IrcConnection:
         if verb == "ACTION":
             return False
         if line.command == "PRIVMSG" and verb in ("VERSION", "PING", "CLIENTINFO"):
-            answer = {"VERSION": "VERSION agentconsole", "PING": f"PING {argument}",
-                      "CLIENTINFO": "CLIENTINFO ACTION PING VERSION"}[verb]
+            answer = {
+                "VERSION": "VERSION agentconsole",
+                "PING": f"PING {argument}",
+                "CLIENTINFO": "CLIENTINFO ACTION PING VERSION",
+            }[verb]
             await self.write(format_line("NOTICE", line.nick, f"\x01{answer}\x01"))
         return True
 

@@ -17,7 +17,9 @@ MAX_LINE_BYTES = 512
 ASSUMED_USER_HOST_BYTES = 10 + 1 + 63
 
 _TAG_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
-_FORMATTING = re.compile(r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]")
+_FORMATTING = re.compile(
+    r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +116,15 @@ def text_budget(own_nick: str, own_user_host: str | None, target: str, lead: str
     (``:nick!user@host PRIVMSG target :<lead><text>\\r\\n`` ≤ 512)."""
     user_host = len(own_user_host.encode()) if own_user_host else ASSUMED_USER_HOST_BYTES
     overhead = (
-        1 + len(own_nick.encode()) + 1 + user_host  # ":nick!user@host"
-        + len(" PRIVMSG ") + len(target.encode()) + len(" :") + len(lead.encode()) + 2
+        1
+        + len(own_nick.encode())
+        + 1
+        + user_host  # ":nick!user@host"
+        + len(" PRIVMSG ")
+        + len(target.encode())
+        + len(" :")
+        + len(lead.encode())
+        + 2
     )
     return MAX_LINE_BYTES - overhead
 
@@ -129,7 +138,7 @@ def _cut(word: str, budget: int) -> tuple[str, str]:
     head = encoded[:budget].decode("utf-8", errors="ignore")
     if not head:  # a budget smaller than one character: take it anyway
         head = word[0]
-    return head, word[len(head):]
+    return head, word[len(head) :]
 
 
 def split_message(text: str, budget: int) -> list[str]:

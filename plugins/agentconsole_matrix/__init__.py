@@ -66,24 +66,45 @@ class MatrixChannel(ChannelPlugin):
     kind: ChannelKind = "chat"
     capabilities = Capabilities(reply=True, attachments=True, threads=True, push=True)
     options = (
-        Option("homeserver", str, "homeserver base URL, e.g. https://matrix.example.com",
-               required=True),
-        Option("user_id", str, "the agent or bot account, e.g. @support:example.com",
-               required=True),
-        Option("access_token", str, "access token of the account (or give a password)",
-               secret=True),
-        Option("password", str, "password to log in with when there is no access token",
-               secret=True),
-        Option("rooms", list, "only these rooms (ids !… or aliases #…); empty: every room",
-               default=[]),
-        Option("auto_join", bool, "accept invitations to rooms (a customer opening a chat)",
-               default=False),
-        Option("device_name", str, "name of the device created by a password login",
-               default="agentconsole"),
-        Option("initial_history", int, "messages per room read back on the first sync or "
-               "when joining a room", default=50),
-        Option("max_attachment_bytes", int, "largest file downloaded as an attachment",
-               default=25 * 1024 * 1024),
+        Option(
+            "homeserver", str, "homeserver base URL, e.g. https://matrix.example.com", required=True
+        ),
+        Option(
+            "user_id", str, "the agent or bot account, e.g. @support:example.com", required=True
+        ),
+        Option(
+            "access_token", str, "access token of the account (or give a password)", secret=True
+        ),
+        Option(
+            "password", str, "password to log in with when there is no access token", secret=True
+        ),
+        Option(
+            "rooms", list, "only these rooms (ids !… or aliases #…); empty: every room", default=[]
+        ),
+        Option(
+            "auto_join",
+            bool,
+            "accept invitations to rooms (a customer opening a chat)",
+            default=False,
+        ),
+        Option(
+            "device_name",
+            str,
+            "name of the device created by a password login",
+            default="agentconsole",
+        ),
+        Option(
+            "initial_history",
+            int,
+            "messages per room read back on the first sync or when joining a room",
+            default=50,
+        ),
+        Option(
+            "max_attachment_bytes",
+            int,
+            "largest file downloaded as an attachment",
+            default=25 * 1024 * 1024,
+        ),
     )
     poll_interval = LONG_POLL_SECONDS
 
@@ -124,9 +145,7 @@ class MatrixChannel(ChannelPlugin):
         self._stash: tuple[str | None, dict[str, Any]] | None = None
         # A password login reuses the device it made last time (kept beside the store), so
         # restarts do not pile up devices on the account and transaction ids stay valid.
-        self._device_file = (
-            Path(context.data_dir) / "device_id" if context.data_dir else None
-        )
+        self._device_file = Path(context.data_dir) / "device_id" if context.data_dir else None
         self._device_id: str | None = self._read_device_id()
         self._invites_checked = False
 
@@ -150,12 +169,24 @@ class MatrixChannel(ChannelPlugin):
     async def _accept_pending_invites(self) -> None:
         """Join the rooms we were invited to while no process with ``auto_join`` ran (an
         incremental sync only reports invitations that are new since its token)."""
-        quiet = json.dumps({"room": {"timeline": {"limit": 0}, "state": {"types": []},
-                                     "ephemeral": {"not_types": ["*"]},
-                                     "account_data": {"not_types": ["*"]}},
-                            "presence": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]}})
-        answer = await self._call("GET", f"{CLIENT}/sync", params={"filter": quiet, "timeout": "0"},
-                                  what="listing invitations")
+        quiet = json.dumps(
+            {
+                "room": {
+                    "timeline": {"limit": 0},
+                    "state": {"types": []},
+                    "ephemeral": {"not_types": ["*"]},
+                    "account_data": {"not_types": ["*"]},
+                },
+                "presence": {"not_types": ["*"]},
+                "account_data": {"not_types": ["*"]},
+            }
+        )
+        answer = await self._call(
+            "GET",
+            f"{CLIENT}/sync",
+            params={"filter": quiet, "timeout": "0"},
+            what="listing invitations",
+        )
         for room_id, invited in ((answer.get("rooms") or {}).get("invite") or {}).items():
             if self._wanted(room_id):
                 await self._invited(room_id, invited)
@@ -199,7 +230,9 @@ class MatrixChannel(ChannelPlugin):
 
     def _read_device_id(self) -> str | None:
         try:
-            value = self._device_file.read_text(encoding="utf-8").strip() if self._device_file else ""
+            value = (
+                self._device_file.read_text(encoding="utf-8").strip() if self._device_file else ""
+            )
         except OSError:
             return None
         return value or None
@@ -237,8 +270,9 @@ class MatrixChannel(ChannelPlugin):
                 f"[channels.{self.name}] rooms: {name!r} is neither a room id (!…) nor an alias (#…)"
             )
         try:
-            answer = await self._call("GET", f"{CLIENT}/directory/room/{path_of(name)}",
-                                      what=f"looking up {name}")
+            answer = await self._call(
+                "GET", f"{CLIENT}/directory/room/{path_of(name)}", what=f"looking up {name}"
+            )
         except MatrixError as error:
             raise PermanentError(
                 f"Matrix: room alias {name} not found on {self.homeserver} ({error.errcode})"
@@ -256,16 +290,21 @@ class MatrixChannel(ChannelPlugin):
         }
         if self._allowed is not None:
             room["rooms"] = sorted(self._allowed)
-        return json.dumps({
-            "room": room, "presence": {"not_types": ["*"]}, "account_data": {"not_types": ["*"]},
-        })
+        return json.dumps(
+            {
+                "room": room,
+                "presence": {"not_types": ["*"]},
+                "account_data": {"not_types": ["*"]},
+            }
+        )
 
     async def _sync(self, since: str | None, wait_seconds: float) -> dict[str, Any]:
         params = {"filter": self._filter(), "timeout": str(int(wait_seconds * 1000))}
         if since:
             params["since"] = since
-        return await self._call("GET", f"{CLIENT}/sync", params=params,
-                                timeout=wait_seconds + 30, what="sync")
+        return await self._call(
+            "GET", f"{CLIENT}/sync", params=params, timeout=wait_seconds + 30, what="sync"
+        )
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         """Everything after ``cursor`` (a ``next_batch`` token); ``None``: the last
@@ -321,8 +360,9 @@ class MatrixChannel(ChannelPlugin):
                 inviter = str(event.get("sender") or "")
         if self.auto_join:
             try:
-                await self._call("POST", f"{CLIENT}/join/{path_of(room_id)}", body={},
-                                 what=f"joining {room_id}")
+                await self._call(
+                    "POST", f"{CLIENT}/join/{path_of(room_id)}", body={}, what=f"joining {room_id}"
+                )
             except MatrixError as error:
                 self.log.warning("Matrix: cannot join %s: %s", room_id, error)
                 return None
@@ -371,7 +411,9 @@ class MatrixChannel(ChannelPlugin):
         """Whether our own join is among ``events`` (the room is new to us)."""
         for event in events:
             if event.get("type") == "m.room.member" and event.get("state_key") == self.user_id:
-                previous = ((event.get("unsigned") or {}).get("prev_content") or {}).get("membership")
+                previous = ((event.get("unsigned") or {}).get("prev_content") or {}).get(
+                    "membership"
+                )
                 if (event.get("content") or {}).get("membership") == "join" and previous != "join":
                     return True
         return False
@@ -383,12 +425,20 @@ class MatrixChannel(ChannelPlugin):
         events: list[dict[str, Any]] = []
         token: str | None = start
         while token and len(events) < cap:
-            params = {"dir": "b", "from": token, "limit": str(min(100, cap - len(events))),
-                      "filter": json.dumps({"lazy_load_members": True})}
+            params = {
+                "dir": "b",
+                "from": token,
+                "limit": str(min(100, cap - len(events))),
+                "filter": json.dumps({"lazy_load_members": True}),
+            }
             if until:
                 params["to"] = until
-            page = await self._call("GET", f"{CLIENT}/rooms/{path_of(room_id)}/messages",
-                                    params=params, what=f"reading back {room_id}")
+            page = await self._call(
+                "GET",
+                f"{CLIENT}/rooms/{path_of(room_id)}/messages",
+                params=params,
+                what=f"reading back {room_id}",
+            )
             for event in page.get("state") or []:
                 state.learn(event)
             chunk = page.get("chunk") or []
@@ -396,22 +446,32 @@ class MatrixChannel(ChannelPlugin):
             end = page.get("end")
             token = str(end) if chunk and end and end != token else None
         if until and len(events) >= cap:
-            self.log.warning("Matrix: gap in %s longer than %d events; older ones skipped", room_id, cap)
+            self.log.warning(
+                "Matrix: gap in %s longer than %d events; older ones skipped", room_id, cap
+            )
         events.reverse()
         return events
 
     async def _with_media(self, message: InboundMessage, media: Media) -> InboundMessage:
         limit = self.max_attachment_bytes
         if media.size is not None and media.size > limit:
-            return _noted(message, f"attachment {media.filename!r} ({media.size} bytes) is over"
-                                   f" max_attachment_bytes ({limit}): not downloaded")
+            return _noted(
+                message,
+                f"attachment {media.filename!r} ({media.size} bytes) is over"
+                f" max_attachment_bytes ({limit}): not downloaded",
+            )
         try:
             data = await self.client.download(media.mxc, limit)
         except TooLarge:
-            return _noted(message, f"attachment {media.filename!r} is over max_attachment_bytes"
-                                   f" ({limit}): not downloaded")
+            return _noted(
+                message,
+                f"attachment {media.filename!r} is over max_attachment_bytes"
+                f" ({limit}): not downloaded",
+            )
         except MatrixError as error:
-            return _noted(message, f"attachment {media.filename!r} could not be downloaded: {error}")
+            return _noted(
+                message, f"attachment {media.filename!r} could not be downloaded: {error}"
+            )
         attachment = Attachment(media.filename, media.content_type, data)
         return replace(message, attachments=(*message.attachments, attachment))
 
@@ -423,11 +483,17 @@ class MatrixChannel(ChannelPlugin):
         room_id = self._room_of(message)
         key = message.idempotency_key
         for number, attachment in enumerate(message.attachments):
-            uri = await self.client.upload(attachment.data, attachment.content_type, attachment.filename)
+            uri = await self.client.upload(
+                attachment.data, attachment.content_type, attachment.filename
+            )
             msgtype = "m.image" if attachment.content_type.startswith("image/") else "m.file"
-            content = {"msgtype": msgtype, "body": attachment.filename, "url": uri,
-                       "info": {"mimetype": attachment.content_type, "size": len(attachment.data)},
-                       KEY_FIELD: f"{key}-file{number}"}
+            content = {
+                "msgtype": msgtype,
+                "body": attachment.filename,
+                "url": uri,
+                "info": {"mimetype": attachment.content_type, "size": len(attachment.data)},
+                KEY_FIELD: f"{key}-file{number}",
+            }
             await self._put(room_id, f"{key}-file{number}", content)
         content = {"msgtype": "m.text", "body": message.body, KEY_FIELD: key}
         if message.in_reply_to and message.in_reply_to.startswith("$"):
@@ -442,7 +508,7 @@ class MatrixChannel(ChannelPlugin):
         return room_id
 
     async def _put(self, room_id: str, transaction: str, content: dict[str, Any]) -> str:
-        path = (f"{CLIENT}/rooms/{path_of(room_id)}/send/m.room.message/{path_of(transaction)}")
+        path = f"{CLIENT}/rooms/{path_of(room_id)}/send/m.room.message/{path_of(transaction)}"
         answer = await self._call("PUT", path, body=content, what=f"sending to {room_id}")
         return str(answer["event_id"])
 
@@ -456,11 +522,17 @@ class MatrixChannel(ChannelPlugin):
             params = {"dir": "b", "limit": "100", "filter": event_filter}
             if token:
                 params["from"] = token
-            page = await self._call("GET", f"{CLIENT}/rooms/{path_of(room_id)}/messages",
-                                    params=params, what=f"looking for a sent reply in {room_id}")
+            page = await self._call(
+                "GET",
+                f"{CLIENT}/rooms/{path_of(room_id)}/messages",
+                params=params,
+                what=f"looking for a sent reply in {room_id}",
+            )
             for event in page.get("chunk") or []:
                 if (event.get("content") or {}).get(KEY_FIELD) == message.idempotency_key:
-                    return SendResult(str(event["event_id"]), event_url(room_id, str(event["event_id"])))
+                    return SendResult(
+                        str(event["event_id"]), event_url(room_id, str(event["event_id"]))
+                    )
             token = page.get("end")
             if not token or not page.get("chunk"):
                 return None

@@ -77,20 +77,29 @@ class MatrixClient:
         what = what or f"{method} {path.split('?')[0]}"
         try:
             async with self.session.request(
-                method, url, json=body, params=params, headers=self._headers(),
+                method,
+                url,
+                json=body,
+                params=params,
+                headers=self._headers(),
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 text = await response.text()
                 return _answer(response.status, response.headers, text, what, self.homeserver)
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
-            reason = "timed out" if isinstance(error, TimeoutError) else str(error) or type(error).__name__
+            reason = (
+                "timed out"
+                if isinstance(error, TimeoutError)
+                else str(error) or type(error).__name__
+            )
             raise TemporaryError(f"Matrix: {what} on {self.homeserver} failed: {reason}") from None
 
     async def upload(self, data: bytes, content_type: str, filename: str) -> str:
         """Upload a file; returns its ``mxc://`` URI."""
         try:
             async with self.session.post(
-                self.homeserver + "/_matrix/media/v3/upload", data=data,
+                self.homeserver + "/_matrix/media/v3/upload",
+                data=data,
                 params={"filename": filename},
                 headers={**self._headers(), "Content-Type": content_type},
                 timeout=aiohttp.ClientTimeout(total=120),
@@ -106,7 +115,7 @@ class MatrixClient:
         :class:`TooLarge`). Tries the authenticated media API, then the legacy one."""
         if not mxc.startswith("mxc://") or mxc.count("/") != 3:
             raise PermanentError(f"not a Matrix media URI: {mxc!r}")
-        server, media_id = mxc[len("mxc://"):].split("/")
+        server, media_id = mxc[len("mxc://") :].split("/")
         paths = (
             "/_matrix/client/v1/media/download/" + path_of(server, media_id),
             "/_matrix/media/v3/download/" + path_of(server, media_id),
@@ -125,12 +134,19 @@ class MatrixClient:
     async def _download(self, path: str, limit: int) -> bytes:
         try:
             async with self.session.get(
-                self.homeserver + path, headers=self._headers(), params={"allow_redirect": "true"},
+                self.homeserver + path,
+                headers=self._headers(),
+                params={"allow_redirect": "true"},
                 timeout=aiohttp.ClientTimeout(total=120),
             ) as response:
                 if response.status != 200:
-                    _answer(response.status, response.headers, await response.text(), "download",
-                            self.homeserver)
+                    _answer(
+                        response.status,
+                        response.headers,
+                        await response.text(),
+                        "download",
+                        self.homeserver,
+                    )
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in response.content.iter_chunked(65536):
@@ -140,7 +156,9 @@ class MatrixClient:
                     chunks.append(chunk)
                 return b"".join(chunks)
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
-            raise TemporaryError(f"Matrix: download from {self.homeserver} failed: {error}") from None
+            raise TemporaryError(
+                f"Matrix: download from {self.homeserver} failed: {error}"
+            ) from None
 
 
 def _answer(status: int, headers: Any, text: str, what: str, homeserver: str) -> dict[str, Any]:
@@ -167,4 +185,3 @@ def _answer(status: int, headers: Any, text: str, what: str, homeserver: str) ->
     if status >= 500 or status == 408:
         raise TemporaryError(message)
     raise MatrixError(message, status=status, errcode=errcode)
-

@@ -102,7 +102,9 @@ def to_inbound(
     relates = _mapping(content.get("m.relates_to"))
     references: list[str] = []
     reply_to = _mapping(relates.get("m.in_reply_to")).get("event_id")
-    if relates.get("rel_type") in ("m.thread", "m.replace") and isinstance(relates.get("event_id"), str):
+    if relates.get("rel_type") in ("m.thread", "m.replace") and isinstance(
+        relates.get("event_id"), str
+    ):
         references.append(relates["event_id"])
     if isinstance(reply_to, str) and reply_to not in references:
         references.append(reply_to)
@@ -118,7 +120,9 @@ def to_inbound(
         body = "(deleted message)"
         note = REDACTED_NOTE
     else:
-        if relates.get("rel_type") == "m.replace" and isinstance(content.get("m.new_content"), dict):
+        if relates.get("rel_type") == "m.replace" and isinstance(
+            content.get("m.new_content"), dict
+        ):
             content = {**content, **content["m.new_content"]}
             note = "an edit of an earlier message"
         msgtype = content.get("msgtype", "m.sticker" if kind == "m.sticker" else "")
@@ -140,7 +144,8 @@ def to_inbound(
     stamp = event.get("origin_server_ts")
     sent_at = (
         datetime.fromtimestamp(stamp / 1000, UTC)
-        if isinstance(stamp, (int, float)) else datetime.now(UTC)
+        if isinstance(stamp, (int, float))
+        else datetime.now(UTC)
     )
     message = InboundMessage(
         external_id=event["event_id"],

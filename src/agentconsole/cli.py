@@ -127,11 +127,17 @@ async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> i
         raise UsageError(f"channel {detail.row.channel} cannot send attachments")
     then = "closed" if args.close else "pending" if args.pending else None
     message_id = await store.queue_reply(
-        args.id, _read_body(args), then_status=then, attachments=files,
+        args.id,
+        _read_body(args),
+        then_status=then,
+        attachments=files,
         seen_up_to=args.expect_last,
     )
-    return _report(args, {"id": message_id, "conversation": args.id, "state": "queued"},
-                   f"reply {message_id} queued on {detail.row.channel}")
+    return _report(
+        args,
+        {"id": message_id, "conversation": args.id, "state": "queued"},
+        f"reply {message_id} queued on {detail.row.channel}",
+    )
 
 
 async def cmd_note(args: argparse.Namespace, config: Config, store: Store) -> int:
@@ -175,8 +181,11 @@ async def cmd_tag(args: argparse.Namespace, config: Config, store: Store) -> int
     remove = args.remove or []
     await store.retag(args.id, add, remove)
     row = (await store.conversation_rows([args.id]))[args.id]
-    return _report(args, {"id": args.id, "tags": list(row.tags)},
-                   f"#{args.id} tags: {' '.join(one_line(t) for t in row.tags) or '(none)'}")
+    return _report(
+        args,
+        {"id": args.id, "tags": list(row.tags)},
+        f"#{args.id} tags: {' '.join(one_line(t) for t in row.tags) or '(none)'}",
+    )
 
 
 async def cmd_priority(args: argparse.Namespace, config: Config, store: Store) -> int:
@@ -185,21 +194,28 @@ async def cmd_priority(args: argparse.Namespace, config: Config, store: Store) -
     except ValueError as error:
         raise UsageError(str(error)) from None
     await store.set_priority(args.id, rank)
-    return _report(args, {"id": args.id, "priority": args.level.lower()},
-                   f"#{args.id} priority {args.level.lower()}")
+    return _report(
+        args,
+        {"id": args.id, "priority": args.level.lower()},
+        f"#{args.id} priority {args.level.lower()}",
+    )
 
 
 async def cmd_retry(args: argparse.Namespace, config: Config, store: Store) -> int:
     await store.requeue_reply(args.message_id)
-    return _report(args, {"id": args.message_id, "state": "queued"},
-                   f"reply {args.message_id} queued again")
+    return _report(
+        args, {"id": args.message_id, "state": "queued"}, f"reply {args.message_id} queued again"
+    )
 
 
 async def cmd_link(args: argparse.Namespace, config: Config, store: Store) -> int:
     await store.link_contacts(args.keep, args.merge)
     contact = await store.contact(args.keep)
-    return _report(args, output.contact_json(contact),
-                   f"contact {args.merge} linked into {args.keep} ({one_line(contact.name)})")
+    return _report(
+        args,
+        output.contact_json(contact),
+        f"contact {args.merge} linked into {args.keep} ({one_line(contact.name)})",
+    )
 
 
 async def cmd_unlink(args: argparse.Namespace, config: Config, store: Store) -> int:
@@ -218,8 +234,11 @@ async def cmd_save(args: argparse.Namespace, config: Config, store: Store) -> in
         else attachments.download_dir() / attachments.suggested_name(filename)
     )
     path = attachments.save(data, target, overwrite=args.force)
-    return _report(args, {"id": args.attachment_id, "path": str(path), "size": len(data)},
-                   f"saved {path} ({len(data)} bytes)")
+    return _report(
+        args,
+        {"id": args.attachment_id, "path": str(path), "size": len(data)},
+        f"saved {path} ({len(data)} bytes)",
+    )
 
 
 async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> int:
@@ -229,35 +248,50 @@ async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> 
     now = time.time()
     since = now - parse_duration(args.since)
     rows = await store.conversation_timings(since)
-    report = metrics.compute(rows, since=since, now=now,
-                             first_response_target=config.first_response_target)
+    report = metrics.compute(
+        rows, since=since, now=now, first_response_target=config.first_response_target
+    )
     if args.json:
         for entry in report:
             output.emit_json(entry.as_json())
         return EXIT_OK
-    sla = ("SLA breaches" if config.first_response_target is not None
-           else "SLA (set [sla] first_response)")
-    print(f"{'channel':<20} {'new':>5} {'backlog':>7} {'oldest wait':>11} {'1st response':>12}"
-          f" {'resolution':>10} {'FCR':>5}  {sla}")
+    sla = (
+        "SLA breaches"
+        if config.first_response_target is not None
+        else "SLA (set [sla] first_response)"
+    )
+    print(
+        f"{'channel':<20} {'new':>5} {'backlog':>7} {'oldest wait':>11} {'1st response':>12}"
+        f" {'resolution':>10} {'FCR':>5}  {sla}"
+    )
     for entry in report:
         fcr = entry.first_contact_resolution
-        print(f"{one_line(entry.channel)[:20]:<20} {entry.new:>5} {entry.backlog:>7}"
-              f" {output.span(entry.oldest_wait):>11} {output.span(entry.median_first_response):>12}"
-              f" {output.span(entry.median_resolution):>10} {'-' if fcr is None else f'{fcr:.0%}':>5}"
-              f"  {entry.breaches if config.first_response_target is not None else '-'}")
+        print(
+            f"{one_line(entry.channel)[:20]:<20} {entry.new:>5} {entry.backlog:>7}"
+            f" {output.span(entry.oldest_wait):>11} {output.span(entry.median_first_response):>12}"
+            f" {output.span(entry.median_resolution):>10} {'-' if fcr is None else f'{fcr:.0%}':>5}"
+            f"  {entry.breaches if config.first_response_target is not None else '-'}"
+        )
     return EXIT_OK
 
 
 async def cmd_audit(args: argparse.Namespace, config: Config, store: Store) -> int:
     for entry in reversed(await store.audit_log(args.id)):
-        data = {"id": entry.id, "at": output.iso(entry.at), "agent": entry.agent,
-                "action": entry.action, "conversation": entry.conversation_id,
-                "detail": entry.detail}
+        data = {
+            "id": entry.id,
+            "at": output.iso(entry.at),
+            "agent": entry.agent,
+            "action": entry.action,
+            "conversation": entry.conversation_id,
+            "detail": entry.detail,
+        }
         if args.json:
             output.emit_json(data)
         else:
-            print(f"{data['at']}  {one_line(entry.agent):<10}  {entry.action:<14}  "
-                  f"#{entry.conversation_id or '-'}  {one_line(entry.detail)}")
+            print(
+                f"{data['at']}  {one_line(entry.agent):<10}  {entry.action:<14}  "
+                f"#{entry.conversation_id or '-'}  {one_line(entry.detail)}"
+            )
     return EXIT_OK
 
 
@@ -283,8 +317,10 @@ async def cmd_channels(args: argparse.Namespace, config: Config, store: Store) -
             health = data.get("config_error") and "config error" or data.get("health", "never run")
             detail = data.get("config_error") or data.get("detail") or ""
             held = f" (run by {data['held_by']})" if data.get("held_by") else ""
-            print(f"{one_line(name):<20} {data['type']:<10} {data.get('kind', '-'):<6} "
-                  f"{health}{held}  {one_line(str(detail))}".rstrip())
+            print(
+                f"{one_line(name):<20} {data['type']:<10} {data.get('kind', '-'):<6} "
+                f"{health}{held}  {one_line(str(detail))}".rstrip()
+            )
     return EXIT_OK
 
 
@@ -308,8 +344,11 @@ def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
             caps = plugin.capabilities
             data.update(
                 kind=plugin.kind,
-                capabilities=[n for n in ("reply", "attachments", "threads", "read_only", "push")
-                              if getattr(caps, n)],
+                capabilities=[
+                    n
+                    for n in ("reply", "attachments", "threads", "read_only", "push")
+                    if getattr(caps, n)
+                ],
                 options=[o.name for o in plugin.options],
                 error=None,
             )
@@ -320,8 +359,10 @@ def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
         elif data["error"]:
             print(f"{type_name:<12} BROKEN  {one_line(data['error'])}")
         else:
-            print(f"{type_name:<12} {data['kind']:<6} {','.join(data['capabilities']):<40} "
-                  f"{source.origin}")
+            print(
+                f"{type_name:<12} {data['kind']:<6} {','.join(data['capabilities']):<40} "
+                f"{source.origin}"
+            )
     return EXIT_OK
 
 
@@ -380,8 +421,12 @@ async def cmd_deliver(args: argparse.Namespace, config: Config, store: Store) ->
         await plugin.close()
     return _report(
         args,
-        {"channel": args.channel, "stored": report.stored, "duplicates": report.duplicates,
-         "conversations": list(report.touched)},
+        {
+            "channel": args.channel,
+            "stored": report.stored,
+            "duplicates": report.duplicates,
+            "conversations": list(report.touched),
+        },
         f"{'stored' if report.stored else 'already stored'} in conversation "
         f"{', '.join(map(str, report.touched)) or '-'}",
     )
@@ -427,8 +472,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             finally:
                 await store.close()
             if args.seed_only:
-                print(f"demo store written to {path}: {summary.conversations} conversations, "
-                      f"{summary.messages} messages, {summary.contacts} contacts")
+                print(
+                    f"demo store written to {path}: {summary.conversations} conversations, "
+                    f"{summary.messages} messages, {summary.contacts} contacts"
+                )
 
         asyncio.run(seed())
         if args.seed_only:
@@ -449,16 +496,26 @@ def build_parser() -> argparse.ArgumentParser:
         extra: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
         flags: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {"default": False}
         options = argparse.ArgumentParser(add_help=False)
-        options.add_argument("--config", metavar="FILE", **extra,
-                             help="config file (default: $AGENTCONSOLE_CONFIG or "
-                             "~/.config/agentconsole/config.toml)")
-        options.add_argument("--store", metavar="PATH", **extra,
-                             help="store file (default: $AGENTCONSOLE_STORE, the config's store, "
-                             "or ~/.local/share/agentconsole/store.db)")
-        options.add_argument("--json", action="store_true", **flags,
-                             help="print JSON Lines (schema in the README)")
-        options.add_argument("-v", "--verbose", action="store_true", **flags,
-                             help="log diagnostics to stderr")
+        options.add_argument(
+            "--config",
+            metavar="FILE",
+            **extra,
+            help="config file (default: $AGENTCONSOLE_CONFIG or "
+            "~/.config/agentconsole/config.toml)",
+        )
+        options.add_argument(
+            "--store",
+            metavar="PATH",
+            **extra,
+            help="store file (default: $AGENTCONSOLE_STORE, the config's store, "
+            "or ~/.local/share/agentconsole/store.db)",
+        )
+        options.add_argument(
+            "--json", action="store_true", **flags, help="print JSON Lines (schema in the README)"
+        )
+        options.add_argument(
+            "-v", "--verbose", action="store_true", **flags, help="log diagnostics to stderr"
+        )
         return options
 
     common, sub_common = common_options(False), common_options(True)
@@ -483,11 +540,15 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("demo", None, "open the console on a throwaway demo store, live")
-    p.add_argument("--seed-only", action="store_true", help="write the demo store (needs --store) and exit")
+    p.add_argument(
+        "--seed-only", action="store_true", help="write the demo store (needs --store) and exit"
+    )
     p.add_argument("--agent", help="act as this agent (default: your user name)")
 
     p = command("list", cmd_list, "list conversations (default: not closed)")
-    p.add_argument("--status", choices=[*STATUSES, "any"], help="only this status (any: include closed)")
+    p.add_argument(
+        "--status", choices=[*STATUSES, "any"], help="only this status (any: include closed)"
+    )
     p.add_argument("--channel", help="only this channel")
     p.add_argument("--assignee", help="only conversations assigned to this agent")
     p.add_argument("--mine", action="store_true", help="only conversations assigned to me")
@@ -497,21 +558,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_id(command("show", cmd_show, "show a conversation with its messages"))
     p = command("search", cmd_search, "full-text search, newest first")
-    p.add_argument("query", nargs="+", help='words (all must match; "quoted phrase"; last word is a prefix)')
+    p.add_argument(
+        "query", nargs="+", help='words (all must match; "quoted phrase"; last word is a prefix)'
+    )
     p.add_argument("--limit", type=int, default=50)
 
-    for name, handler, text in (("reply", cmd_reply, "queue a reply (text on stdin or --body-file)"),
-                                ("note", cmd_note, "add an internal note (text on stdin or --body-file)")):
+    for name, handler, text in (
+        ("reply", cmd_reply, "queue a reply (text on stdin or --body-file)"),
+        ("note", cmd_note, "add an internal note (text on stdin or --body-file)"),
+    ):
         p = with_id(command(name, handler, text))
         p.add_argument("--body-file", metavar="FILE")
         if name == "reply":
-            p.add_argument("--attach", action="append", metavar="FILE",
-                           help="attach a file (repeat for several)")
-            p.add_argument("--expect-last", type=int, metavar="MESSAGE_ID",
-                           help="refuse (exit 4) if another agent replied after this message")
+            p.add_argument(
+                "--attach",
+                action="append",
+                metavar="FILE",
+                help="attach a file (repeat for several)",
+            )
+            p.add_argument(
+                "--expect-last",
+                type=int,
+                metavar="MESSAGE_ID",
+                help="refuse (exit 4) if another agent replied after this message",
+            )
             group = p.add_mutually_exclusive_group()
-            group.add_argument("--close", action="store_true", help="close the conversation after replying")
-            group.add_argument("--pending", action="store_true", help="mark it pending (waiting on the customer)")
+            group.add_argument(
+                "--close", action="store_true", help="close the conversation after replying"
+            )
+            group.add_argument(
+                "--pending", action="store_true", help="mark it pending (waiting on the customer)"
+            )
 
     p = with_id(command("assign", cmd_assign, "assign a conversation"))
     p.add_argument("agent", nargs="?", help="agent name")
@@ -522,7 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_id(command("close", _status_command("closed"), "close a conversation"))
     with_id(command("reopen", _status_command("open"), "reopen a conversation"))
     with_id(command("pending", _status_command("pending"), "mark as waiting on the customer"))
-    p = with_id(command("snooze", cmd_snooze, "snooze until a time ('tomorrow 9am', 'in 2h', 'mon')"))
+    p = with_id(
+        command("snooze", cmd_snooze, "snooze until a time ('tomorrow 9am', 'in 2h', 'mon')")
+    )
     p.add_argument("when", nargs="+")
     p = with_id(command("tag", cmd_tag, "add (+tag or tag) and remove (-tag) tags"))
     p.add_argument("changes", nargs="*", metavar="[+-]TAG")
@@ -538,13 +617,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("contact", type=int)
     p = command("save", cmd_save, "save an attachment (ids are in `show`) to a file you name")
     p.add_argument("attachment_id", type=int)
-    p.add_argument("--output", "-o", metavar="PATH",
-                   help="where to write it (default: a cleaned version of its name in ~/Downloads)")
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="where to write it (default: a cleaned version of its name in ~/Downloads)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing file")
-    p = command("report", cmd_report,
-                "backlog, first response, resolution, first-contact resolution and SLA breaches")
-    p.add_argument("--since", default="7d", metavar="DURATION",
-                   help="the period: conversations created in the last 24h, 7d (default), 4w…")
+    p = command(
+        "report",
+        cmd_report,
+        "backlog, first response, resolution, first-contact resolution and SLA breaches",
+    )
+    p.add_argument(
+        "--since",
+        default="7d",
+        metavar="DURATION",
+        help="the period: conversations created in the last 24h, 7d (default), 4w…",
+    )
     p = command("audit", cmd_audit, "the audit log (of a conversation, or all)")
     p.add_argument("id", type=int, nargs="?")
     p = command("sync", cmd_sync, "run the configured channels (fetch and send)")
@@ -563,8 +653,12 @@ def _tag_removals(argv: list[str]) -> list[str]:
     at = argv.index("tag")
     known = {"-v", "-h"}
     rest = [
-        f"--remove={token[1:]}" if token.startswith("-") and not token.startswith("--")
-        and token not in known and len(token) > 1 else token
+        f"--remove={token[1:]}"
+        if token.startswith("-")
+        and not token.startswith("--")
+        and token not in known
+        and len(token) > 1
+        else token
         for token in argv[at + 1 :]
     ]
     return [*argv[: at + 1], *rest]
@@ -595,8 +689,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agentconsole: {clean(str(error))}", file=sys.stderr)
         return EXIT_ERROR
     except sqlite3.OperationalError as error:
-        print(f"agentconsole: the store is busy or unreadable ({error}); try again",
-              file=sys.stderr)
+        print(
+            f"agentconsole: the store is busy or unreadable ({error}); try again", file=sys.stderr
+        )
         # A mail pipe must not bounce the customer's mail for a busy store: ask for a retry.
         return EXIT_TEMPFAIL if args.command == "deliver" else EXIT_ERROR
     except KeyboardInterrupt:

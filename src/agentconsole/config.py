@@ -73,8 +73,13 @@ def _unknown(file: str, where: str, key: str, valid: Iterable[str]) -> ConfigErr
 def _type_name(expected: Any) -> str:
     if isinstance(expected, tuple):
         return " or ".join(t.__name__ for t in expected)
-    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-            list: "a list of strings"}.get(expected, expected.__name__)
+    return {
+        str: "a string",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list: "a list of strings",
+    }.get(expected, expected.__name__)
 
 
 def _check_type(file: str, where: str, key: str, value: Any, expected: Any) -> Any:
@@ -86,9 +91,7 @@ def _check_type(file: str, where: str, key: str, value: Any, expected: Any) -> A
     if expected is list and ok:
         ok = all(isinstance(item, str) for item in value)
     if not ok:
-        raise ConfigError(
-            f"{file}: {where}.{key} must be {_type_name(expected)}, not {value!r}"
-        )
+        raise ConfigError(f"{file}: {where}.{key} must be {_type_name(expected)}, not {value!r}")
     return value
 
 
@@ -160,9 +163,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
                 "name of another installed channel plugin: see `agentconsole plugins`)"
             )
         channel_type = _check_type(file, f"channels.{name}", "type", table["type"], str)
-        enabled = _check_type(
-            file, f"channels.{name}", "enabled", table.get("enabled", True), bool
-        )
+        enabled = _check_type(file, f"channels.{name}", "enabled", table.get("enabled", True), bool)
         options = {k: v for k, v in table.items() if k not in CHANNEL_CORE_KEYS}
         config.channels[name] = ChannelConfig(name, channel_type, enabled, options, file)
     return config
@@ -239,9 +240,7 @@ def check_channel_options(channel: ChannelConfig, plugin: type[ChannelPlugin]) -
             continue
         if option.required:
             hint = f"{option.name}_command" if option.secret else option.name
-            raise ConfigError(
-                f"{channel.file}: {where} needs {hint} ({option.help})"
-            )
+            raise ConfigError(f"{channel.file}: {where} needs {hint} ({option.help})")
         if not option.secret:
             checked[option.name] = option.default
     return checked
@@ -257,13 +256,16 @@ def secret_resolver(channel_name: str, options: dict[str, Any]) -> Callable[[str
             command = options[f"{name}_command"]
             try:
                 result = subprocess.run(
-                    command, shell=True, capture_output=True, text=True,
-                    timeout=SECRET_COMMAND_TIMEOUT, stdin=subprocess.DEVNULL,
+                    command,
+                    shell=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=SECRET_COMMAND_TIMEOUT,
+                    stdin=subprocess.DEVNULL,
                 )
             except subprocess.TimeoutExpired:
                 raise PermanentError(
-                    f"{name}_command in {where} did not finish within "
-                    f"{SECRET_COMMAND_TIMEOUT}s"
+                    f"{name}_command in {where} did not finish within {SECRET_COMMAND_TIMEOUT}s"
                 ) from None
             if result.returncode != 0:
                 raise PermanentError(

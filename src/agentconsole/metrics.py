@@ -75,8 +75,18 @@ def compute(
     for channel, kind, created, first_response, resolved, replies, status, waiting in rows:
         metrics = by_channel.setdefault(channel, ChannelMetrics(channel, kind))
         for target in (metrics, total):
-            _add(target, created, first_response, resolved, replies, status, waiting,
-                 since=since, now=now, first_response_target=first_response_target)
+            _add(
+                target,
+                created,
+                first_response,
+                resolved,
+                replies,
+                status,
+                waiting,
+                since=since,
+                now=now,
+                first_response_target=first_response_target,
+            )
     return [*sorted(by_channel.values(), key=lambda m: m.channel), total]
 
 

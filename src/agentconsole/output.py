@@ -28,8 +28,8 @@ from .sanitize import clean, escape_for_json, one_line
 def iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     )
 
 
@@ -79,8 +79,13 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
         "automated": message.automated,
         "parse_note": message.parse_note,
         "attachments": [
-            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
-             "sha256": a.sha256}
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+            }
             for a in message.attachments
         ],
     }
@@ -191,12 +196,15 @@ def detail_text(detail: ConversationDetail) -> str:
             lines.append(f"(note: {one_line(message.parse_note)})")
         lines.append(clean(message.body).rstrip())
         for attachment in message.attachments:
-            lines.append(f"[attachment {attachment.id}: {one_line(attachment.filename)}, "
-                         f"{attachment.size} bytes]")
+            lines.append(
+                f"[attachment {attachment.id}: {one_line(attachment.filename)}, "
+                f"{attachment.size} bytes]"
+            )
         lines.append("")
     if detail.other_conversations:
         lines.append("Other conversations of this contact:")
         for other in detail.other_conversations:
-            lines.append(f"  #{other.id} {one_line(other.channel)} {other.status} "
-                         f"{one_line(other.subject)}")
+            lines.append(
+                f"  #{other.id} {one_line(other.channel)} {other.status} {one_line(other.subject)}"
+            )
     return "\n".join(lines)

@@ -254,7 +254,9 @@ class ChannelContext:
     name: str
     options: Mapping[str, Any]
     secret: SecretResolver
-    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("agentconsole.channel"))
+    logger: logging.Logger = field(
+        default_factory=lambda: logging.getLogger("agentconsole.channel")
+    )
     data_dir: str | None = None
     ingest: PushIngest = _no_push
 

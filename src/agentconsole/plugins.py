@@ -98,7 +98,9 @@ def check(type_name: str, candidate: object) -> None:
         raise PluginLoadError(f"channel plugin {type_name!r} has unknown kind {candidate.kind!r}")
 
 
-def load_all(plugin_dir: Path | None = None) -> tuple[dict[str, type[ChannelPlugin]], dict[str, str]]:
+def load_all(
+    plugin_dir: Path | None = None,
+) -> tuple[dict[str, type[ChannelPlugin]], dict[str, str]]:
     """(loaded plugins, errors by type name): broken plugins are reported, not fatal."""
     loaded: dict[str, type[ChannelPlugin]] = {}
     errors: dict[str, str] = {}

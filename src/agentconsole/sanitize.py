@@ -71,4 +71,6 @@ def safe_line(text: str, style: str | Style = "") -> Text:
 def escape_for_json(text: str) -> str:
     """JSON text with C1 controls escaped too (``json.dumps`` leaves them raw when
     ``ensure_ascii`` is off), so piping ``--json`` output to a terminal is safe."""
-    return re.sub(r"[\x7f-\x9f\u2028\u2029" + _BIDI + "]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return re.sub(
+        r"[\x7f-\x9f\u2028\u2029" + _BIDI + "]", lambda m: f"\\u{ord(m.group()):04x}", text
+    )

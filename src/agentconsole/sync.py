@@ -123,7 +123,9 @@ class SyncRunner:
         await self._prepare()
         for name, state in self.channels.items():
             if state.plugin is not None:
-                state.tasks.append(asyncio.create_task(self._hold(name, state), name=f"sync:{name}"))
+                state.tasks.append(
+                    asyncio.create_task(self._hold(name, state), name=f"sync:{name}")
+                )
         self._started = True
 
     async def run_once(self) -> dict[str, str | None]:
@@ -184,9 +186,7 @@ class SyncRunner:
         sources = {} if classes is not None else plugins.discover(self.config.plugin_dir)
         for name, state in self.channels.items():
             try:
-                plugin_class = (
-                    classes.get(state.config.type) if classes is not None else None
-                )
+                plugin_class = classes.get(state.config.type) if classes is not None else None
                 if plugin_class is None:
                     source = sources.get(state.config.type)
                     if source is None:
@@ -237,12 +237,17 @@ class SyncRunner:
                 }
                 try:
                     while True:
-                        await asyncio.wait(workers.values(), timeout=ttl / 3,
-                                           return_when=asyncio.FIRST_COMPLETED)
+                        await asyncio.wait(
+                            workers.values(), timeout=ttl / 3, return_when=asyncio.FIRST_COMPLETED
+                        )
                         for kind, task in list(workers.items()):
                             if task.done():
-                                log.error("channel %s: %s loop stopped (%r); restarting it",
-                                          name, kind, task.exception())
+                                log.error(
+                                    "channel %s: %s loop stopped (%r); restarting it",
+                                    name,
+                                    kind,
+                                    task.exception(),
+                                )
                                 workers[kind] = asyncio.create_task(loops[kind](name, state))
                         renewed = await self._renew(name, ttl)
                         if renewed is False:
@@ -380,8 +385,11 @@ class SyncRunner:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("reply %s was delivered but not recorded yet: %s", item.message_id,
-                            _describe(error))
+                log.warning(
+                    "reply %s was delivered but not recorded yet: %s",
+                    item.message_id,
+                    _describe(error),
+                )
                 await asyncio.sleep(backoff(attempt, 30.0))
         # Left "sending": after its claim expires, find_sent is asked before any resend.
         log.error("reply %s was delivered but could not be recorded", item.message_id)

@@ -49,7 +49,9 @@ def test_declarations(plugin_class: type[ChannelPlugin]) -> None:
                 option.type is float and isinstance(option.default, int)
             ), f"default of {option.name} is not a {option.type.__name__}"
         if option.choices:
-            assert option.type is str and (option.default is None or option.default in option.choices)
+            assert option.type is str and (
+                option.default is None or option.default in option.choices
+            )
 
 
 def test_plugins_import_neither_textual_nor_the_store(plugin_class: type[ChannelPlugin]) -> None:
@@ -59,7 +61,9 @@ def test_plugins_import_neither_textual_nor_the_store(plugin_class: type[Channel
         "bad = [m for m in ('textual', 'agentconsole.store', 'agentconsole.tui', 'sqlite3', 'aiosqlite') if m in sys.modules]; "
         "print(','.join(bad))"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
 
@@ -68,7 +72,8 @@ def _serverless() -> list[str]:
     """Plugins that run with their defaults alone; the others need a configured server and
     are driven end to end by their own integration tests."""
     return sorted(
-        name for name, source in SOURCES.items()
+        name
+        for name, source in SOURCES.items()
         if not any(option.required for option in plugins.load(source).options)
     )
 
@@ -77,7 +82,9 @@ def _serverless() -> list[str]:
 async def test_fetch_returns_normalized_messages(name: str) -> None:
     plugin_class = plugins.load(SOURCES[name])
     options = {o.name: o.default for o in plugin_class.options if not o.secret}
-    context = ChannelContext("contract", options, secret=lambda name: "", logger=logging.getLogger("t"))
+    context = ChannelContext(
+        "contract", options, secret=lambda name: "", logger=logging.getLogger("t")
+    )
     plugin = plugin_class(context)
     try:
         result = await asyncio.wait_for(plugin.fetch(None), 10)

@@ -57,8 +57,9 @@ def make_app(
     )
 
 
-async def wait_for(pilot: Pilot[object], predicate: Callable[[], object],
-                   timeout: float = 3.0) -> None:
+async def wait_for(
+    pilot: Pilot[object], predicate: Callable[[], object], timeout: float = 3.0
+) -> None:
     """Let the app run until ``predicate()`` is true (fails after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -80,9 +81,14 @@ def screen_text(app: AgentConsoleApp) -> str:
 async def ready(pilot: Pilot[object]) -> None:
     """Wait until the queue has its rows on screen."""
     app = pilot.app
-    await wait_for(pilot, lambda: app.main_screen is not None  # type: ignore[attr-defined]
-                   and app.main_screen.queue.ids
-                   and all(app.main_screen.queue.row(i) for i in app.main_screen.queue.ids[:3]))
+    await wait_for(
+        pilot,
+        lambda: (
+            app.main_screen is not None  # type: ignore[attr-defined]
+            and app.main_screen.queue.ids
+            and all(app.main_screen.queue.row(i) for i in app.main_screen.queue.ids[:3])
+        ),
+    )
     await pilot.pause(0.1)
 
 

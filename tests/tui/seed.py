@@ -73,28 +73,69 @@ async def seed_basic(path: Path, agent: str = "alice") -> dict[str, int]:
     store = await open_store(path, agent)
     try:
         ids: dict[str, int] = {}
-        report = await store.ingest("support", [message(
-            "refund-1", "Hello,\nI was charged twice for my order.\nPlease refund one.",
-            subject="Refund for order 1042", hours_ago=3,
-        )])
+        report = await store.ingest(
+            "support",
+            [
+                message(
+                    "refund-1",
+                    "Hello,\nI was charged twice for my order.\nPlease refund one.",
+                    subject="Refund for order 1042",
+                    hours_ago=3,
+                )
+            ],
+        )
         ids["refund"] = report.created[0]
-        report = await store.ingest("support", [message(
-            "login-1", "I cannot log in since yesterday.", subject="Login broken",
-            name="Dan Doe", address="dan@example.com", hours_ago=26,
-        )])
+        report = await store.ingest(
+            "support",
+            [
+                message(
+                    "login-1",
+                    "I cannot log in since yesterday.",
+                    subject="Login broken",
+                    name="Dan Doe",
+                    address="dan@example.com",
+                    hours_ago=26,
+                )
+            ],
+        )
         ids["login"] = report.created[0]
-        report = await store.ingest("livechat", [
-            message("chat-1", "hi, is anyone there?", name="Carol Customer",
-                    address="carol@example.com", hours_ago=0.5, thread_key="room-1"),
-            message("chat-2", "my invoice is wrong", name="Carol Customer",
-                    address="carol@example.com", hours_ago=0.4, thread_key="room-1"),
-        ])
+        report = await store.ingest(
+            "livechat",
+            [
+                message(
+                    "chat-1",
+                    "hi, is anyone there?",
+                    name="Carol Customer",
+                    address="carol@example.com",
+                    hours_ago=0.5,
+                    thread_key="room-1",
+                ),
+                message(
+                    "chat-2",
+                    "my invoice is wrong",
+                    name="Carol Customer",
+                    address="carol@example.com",
+                    hours_ago=0.4,
+                    thread_key="room-1",
+                ),
+            ],
+        )
         ids["chat"] = report.created[0]
-        report = await store.ingest("community", [message(
-            "post-1", "How do I export my data?", subject="Export data",
-            name="Erin Forum", namespace="discourse:forum.example.com", address="erin",
-            hours_ago=50, url="https://forum.example.com/t/export/1",
-        )])
+        report = await store.ingest(
+            "community",
+            [
+                message(
+                    "post-1",
+                    "How do I export my data?",
+                    subject="Export data",
+                    name="Erin Forum",
+                    namespace="discourse:forum.example.com",
+                    address="erin",
+                    hours_ago=50,
+                    url="https://forum.example.com/t/export/1",
+                )
+            ],
+        )
         ids["forum"] = report.created[0]
         await store.set_priority(ids["login"], 0)
         await store.set_priority(ids["refund"], 1)
@@ -108,12 +149,17 @@ async def seed_many(path: Path, count: int, agent: str = "alice") -> None:
     store = await open_store(path, agent)
     try:
         batch = [
-            message(f"bulk-{index}", f"Question number {index}", subject=f"Question {index}",
-                    name=f"Customer {index}", address=f"c{index}@example.com",
-                    hours_ago=1 + index / 60)
+            message(
+                f"bulk-{index}",
+                f"Question number {index}",
+                subject=f"Question {index}",
+                name=f"Customer {index}",
+                address=f"c{index}@example.com",
+                hours_ago=1 + index / 60,
+            )
             for index in range(count)
         ]
         for start in range(0, count, 500):
-            await store.ingest("support", batch[start:start + 500])
+            await store.ingest("support", batch[start : start + 500])
     finally:
         await store.close()

@@ -64,7 +64,9 @@ async def test_note_is_added_and_styled_apart(seeded) -> None:
         assert screen.composer.has_class("-note")
         await pilot.press(*"Customer is on the legacy plan")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: any(b.has_class("-note") for b in screen.pane.query(MessageBox)))
+        await wait_for(
+            pilot, lambda: any(b.has_class("-note") for b in screen.pane.query(MessageBox))
+        )
         note = next(b for b in screen.pane.query(MessageBox) if b.has_class("-note"))
         assert note.border_title == "Internal note"
         assert "Customer is on the legacy plan" in screen_text(app)
@@ -80,8 +82,9 @@ async def test_empty_reply_is_refused_with_a_notification(seeded) -> None:
         await pilot.press("r")
         await wait_for(pilot, lambda: app.main_screen.composer.is_open)
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: any("empty reply" in str(n.message)
-                                          for n in app._notifications))
+        await wait_for(
+            pilot, lambda: any("empty reply" in str(n.message) for n in app._notifications)
+        )
         assert app.main_screen.composer.is_open
 
 
@@ -95,8 +98,9 @@ async def test_assign_to_me_moves_it_to_mine(seeded) -> None:
         await pilot.press("a")
         await wait_for(pilot, lambda: screen.counts.get("mine") == 1)
         await pilot.press("K", "K")  # previous views: Unassigned, then Mine
-        await wait_for(pilot, lambda: screen.view == View("mine")
-                       and list(screen.queue.ids) == [ids["refund"]])
+        await wait_for(
+            pilot, lambda: screen.view == View("mine") and list(screen.queue.ids) == [ids["refund"]]
+        )
         assert (await detail_of(app, ids["refund"])).row.assignee == "alice"
 
 
@@ -286,10 +290,19 @@ async def test_live_arrival_from_another_process_appears_without_a_key(seeded) -
         other = await open_store(path, agent="sync")
         from .seed import message
 
-        report = await other.ingest("support", [message(
-            "live-1", "Is this thing on?", subject="Brand new question",
-            name="Fay Fresh", address="fay@example.com", hours_ago=100,
-        )])
+        report = await other.ingest(
+            "support",
+            [
+                message(
+                    "live-1",
+                    "Is this thing on?",
+                    subject="Brand new question",
+                    name="Fay Fresh",
+                    address="fay@example.com",
+                    hours_ago=100,
+                )
+            ],
+        )
         await other.close()
         new_id = report.created[0]
         started = time.monotonic()
@@ -396,8 +409,9 @@ async def test_attaching_is_refused_on_a_channel_without_attachments(seeded) -> 
         await pilot.press("r")
         await wait_for(pilot, lambda: screen.composer.is_open)
         await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: any("cannot send attachments" in n.message
-                                          for n in app._notifications))
+        await wait_for(
+            pilot, lambda: any("cannot send attachments" in n.message for n in app._notifications)
+        )
         assert screen.composer.is_open and not screen.composer.attachments
 
 
@@ -408,12 +422,31 @@ async def test_linking_two_contacts_by_hand_and_undoing_it(store_path) -> None:
 
     store = await open_store(store_path)
     await store.ensure_channel("chat", "demo", "chat")
-    await store.ingest("support", [InboundMessage(
-        "mail-1", Author("Ada Lovelace", (Identity("email", "ada@example.com"),)),
-        "Invoice question", NOW, subject="Invoice question", thread_key="mail-1")])
-    report = await store.ingest("chat", [InboundMessage(
-        "chat-1", Author("countess", (Identity("demo-chat", "countess"),)),
-        "hi, same invoice question", NOW, thread_key="room-1")])
+    await store.ingest(
+        "support",
+        [
+            InboundMessage(
+                "mail-1",
+                Author("Ada Lovelace", (Identity("email", "ada@example.com"),)),
+                "Invoice question",
+                NOW,
+                subject="Invoice question",
+                thread_key="mail-1",
+            )
+        ],
+    )
+    report = await store.ingest(
+        "chat",
+        [
+            InboundMessage(
+                "chat-1",
+                Author("countess", (Identity("demo-chat", "countess"),)),
+                "hi, same invoice question",
+                NOW,
+                thread_key="room-1",
+            )
+        ],
+    )
     chat_conversation = report.created[0]
     await store.close()
     app = make_app(store_path)
@@ -426,9 +459,14 @@ async def test_linking_two_contacts_by_hand_and_undoing_it(store_path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
         app.screen.query_one(Input).value = "ADA@example.com"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "Invoice question" in screen_text(app)
-                       and "ada@example.com" in screen_text(app)
-                       and len(screen.pane.detail.contact.identities) == 2)
+        await wait_for(
+            pilot,
+            lambda: (
+                "Invoice question" in screen_text(app)
+                and "ada@example.com" in screen_text(app)
+                and len(screen.pane.detail.contact.identities) == 2
+            ),
+        )
         await pilot.press("U")
         await wait_for(pilot, lambda: len(screen.pane.detail.contact.identities) == 1)
         assert screen.pane.detail.other_conversations == ()
@@ -463,7 +501,9 @@ async def test_two_agents_never_answer_the_same_customer_unknowingly(seeded) -> 
         await wait_for(pilot, lambda: not screen.composer.is_open)
         detail = await detail_of(app, ids["login"])
         assert [m.body for m in detail.messages if m.direction == "out"] == [
-            "Bob here.", "Alice here."]
+            "Bob here.",
+            "Alice here.",
+        ]
 
 
 async def test_the_report_shows_each_channel_with_its_backlog(seeded) -> None:

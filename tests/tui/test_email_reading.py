@@ -35,7 +35,9 @@ def test_split_folded_finds_quotes_and_signatures() -> None:
     outlook = "Yes please.\n\n-----Original Message-----\nFrom: Support\nSent: Monday"
     assert split_folded(outlook) == ("Yes please.", 4)
     assert split_folded("no quote here\n> but this is inline\nand more") == (
-        "no quote here\n> but this is inline\nand more", 0)
+        "no quote here\n> but this is inline\nand more",
+        0,
+    )
 
 
 async def test_quotes_fold_and_z_shows_them(store_path: Path) -> None:
@@ -62,10 +64,17 @@ async def test_an_attachment_is_saved_where_the_agent_says(
     downloads.mkdir()
     monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(downloads))
     store = await open_store(store_path)
-    await store.ingest("support", [message(
-        "a-1", "see attached", subject="Invoice copy",
-        attachments=(Attachment("../../.bashrc", "text/plain", b"echo pwned"),),
-    )])
+    await store.ingest(
+        "support",
+        [
+            message(
+                "a-1",
+                "see attached",
+                subject="Invoice copy",
+                attachments=(Attachment("../../.bashrc", "text/plain", b"echo pwned"),),
+            )
+        ],
+    )
     await store.close()
     app = make_app(store_path)
     async with app.run_test(size=SIZE) as pilot:

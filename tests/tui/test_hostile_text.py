@@ -18,10 +18,19 @@ EVIL_CHANNEL = "[bold]ch\x1b]0;x\x07"
 async def seed_hostile(path: Path) -> int:
     store = await open_store(path)
     await store.ensure_channel(EVIL_CHANNEL, "demo", "email")
-    report = await store.ingest(EVIL_CHANNEL, [message(
-        "evil-1", HOSTILE + "\nsecond line " + HOSTILE, subject=HOSTILE, name=HOSTILE,
-        address="evil@example.com", hours_ago=2,
-    )])
+    report = await store.ingest(
+        EVIL_CHANNEL,
+        [
+            message(
+                "evil-1",
+                HOSTILE + "\nsecond line " + HOSTILE,
+                subject=HOSTILE,
+                name=HOSTILE,
+                address="evil@example.com",
+                hours_ago=2,
+            )
+        ],
+    )
     conversation_id = report.created[0]
     await store.set_priority(conversation_id, 0)
     await store.close()

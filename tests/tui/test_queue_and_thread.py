@@ -59,13 +59,30 @@ async def test_thread_shows_attachments_and_parse_notes(store_path: Path) -> Non
     from agentconsole.plugin import Attachment
 
     store = await open_store(store_path)
-    await store.ingest("support", [message(
-        "att-1", "see attached", subject="Invoice copy",
-        attachments=(Attachment("../../etc/passwd\x1b]0;x\x07.pdf", "application/pdf",
-                                b"%PDF" * 600),),
-        parse_note="unknown charset x-evil; shown as latin-1",
-    ), message("auto-1", "I am out of office until Monday.", subject="Auto: Invoice copy",
-               thread_key="att-1", automated=True, hours_ago=0.5)])
+    await store.ingest(
+        "support",
+        [
+            message(
+                "att-1",
+                "see attached",
+                subject="Invoice copy",
+                attachments=(
+                    Attachment(
+                        "../../etc/passwd\x1b]0;x\x07.pdf", "application/pdf", b"%PDF" * 600
+                    ),
+                ),
+                parse_note="unknown charset x-evil; shown as latin-1",
+            ),
+            message(
+                "auto-1",
+                "I am out of office until Monday.",
+                subject="Auto: Invoice copy",
+                thread_key="att-1",
+                automated=True,
+                hours_ago=0.5,
+            ),
+        ],
+    )
     await store.close()
     app = make_app(store_path)
     async with app.run_test(size=SIZE) as pilot:

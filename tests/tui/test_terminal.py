@@ -66,8 +66,15 @@ def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     config = tmp_path / "config.toml"
     config.write_text('[agent]\nname = "alice"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL")}
-    env.update(TERM="xterm-256color", COLORTERM="truecolor", AGENTCONSOLE_CONFIG=str(config),
-               LANG="C.UTF-8", LC_ALL="C.UTF-8", COLUMNS=str(COLUMNS), LINES=str(ROWS))
+    env.update(
+        TERM="xterm-256color",
+        COLORTERM="truecolor",
+        AGENTCONSOLE_CONFIG=str(config),
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+        COLUMNS=str(COLUMNS),
+        LINES=str(ROWS),
+    )
     env.update(extra)
     return env
 
@@ -76,11 +83,19 @@ async def seed(path: Path) -> int:
     store = await open_store(path)
     # The attacks come first in the name and the subject so the narrow queue columns
     # show them too (not only the header and the thread).
-    report = await store.ingest("support", [message(
-        "evil-1", HOSTILE, subject="\x1b]52;c;SGVsbG8=\x07\x9b31m " + HOSTILE,
-        name="\x1b]0;pwned\x07 Mallory [bold]x[/bold]", address="evil@example.com",
-        hours_ago=2,
-    )])
+    report = await store.ingest(
+        "support",
+        [
+            message(
+                "evil-1",
+                HOSTILE,
+                subject="\x1b]52;c;SGVsbG8=\x07\x9b31m " + HOSTILE,
+                name="\x1b]0;pwned\x07 Mallory [bold]x[/bold]",
+                address="evil@example.com",
+                hours_ago=2,
+            )
+        ],
+    )
     await store.close()
     return report.created[0]
 
@@ -90,8 +105,7 @@ def test_hostile_sequences_never_reach_the_terminal(tmp_path: Path) -> None:
     store_path = tmp_path / "store.db"
     asyncio.run(seed(store_path))
     argv = [sys.executable, "-m", "agentconsole.tui", str(store_path)]
-    output, status = run_in_pty(argv, app_env(tmp_path), [(4.0, b"r"), (5.5, b"\x1b"),
-                                                          (6.5, b"q")])
+    output, status = run_in_pty(argv, app_env(tmp_path), [(4.0, b"r"), (5.5, b"\x1b"), (6.5, b"q")])
     text = output.decode("utf-8", errors="replace")
     assert status == 0, text[-2000:]
     # the attacks: a clipboard write (OSC 52), a title change (OSC 0), C1 CSI
@@ -120,7 +134,8 @@ def test_reply_in_editor_gets_a_sanitized_quote_and_comes_back(tmp_path: Path) -
     editor.chmod(0o755)
     argv = [sys.executable, "-m", "agentconsole.tui", str(store_path)]
     output, status = run_in_pty(
-        argv, app_env(tmp_path, EDITOR=str(editor), VISUAL=""),
+        argv,
+        app_env(tmp_path, EDITOR=str(editor), VISUAL=""),
         [(4.0, b"e"), (6.0, b"\x13"), (8.0, b"q")],
     )
     assert status == 0, output.decode("utf-8", "replace")[-2000:]

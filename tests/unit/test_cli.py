@@ -14,18 +14,34 @@ from agentconsole.store import Store
 from tests.conftest import inbound
 
 
-def run(store_path: Path, *args: str, stdin: str | None = None, config: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AGENTCONSOLE_AGENT": "alice", "AGENTCONSOLE_CONFIG": str(config or os.devnull)}
+def run(
+    store_path: Path, *args: str, stdin: str | None = None, config: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "AGENTCONSOLE_AGENT": "alice",
+        "AGENTCONSOLE_CONFIG": str(config or os.devnull),
+    }
     return subprocess.run(
         [sys.executable, "-m", "agentconsole.cli", "--store", str(store_path), *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=60,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
 @pytest.fixture
 async def seeded(store: Store, store_path: Path) -> Path:
-    await store.ingest("mail", [inbound("My invoice is wrong", subject="Invoice [bold]\x1b]0;pwned\x07",
-                                        external_id="<a@x>")])
+    await store.ingest(
+        "mail",
+        [
+            inbound(
+                "My invoice is wrong", subject="Invoice [bold]\x1b]0;pwned\x07", external_id="<a@x>"
+            )
+        ],
+    )
     await store.ingest("chat", [inbound("hello?", thread_key="r1", minutes=5)])
     return store_path
 
@@ -39,8 +55,19 @@ async def test_list_and_show_json_schema(seeded: Path) -> None:
     conversations = lines(run(seeded, "list", "--json"))
     assert len(conversations) == 2
     first = conversations[0]
-    for key in ("id", "channel", "channel_type", "status", "priority", "assignee", "tags",
-                "subject", "contact", "created_at", "updated_at"):
+    for key in (
+        "id",
+        "channel",
+        "channel_type",
+        "status",
+        "priority",
+        "assignee",
+        "tags",
+        "subject",
+        "contact",
+        "created_at",
+        "updated_at",
+    ):
         assert key in first
     assert first["contact"]["identities"] == [{"namespace": "email", "address": "ada@example.com"}]
     assert {c["channel_type"] for c in conversations} == {"email", "chat"}
@@ -63,14 +90,22 @@ async def test_actions_round_trip_and_filters(seeded: Path) -> None:
     assert [m["direction"] for m in shown["messages"]] == ["in", "out", "note"]
     assert shown["messages"][1]["state"] == "queued"
     assert (shown["assignee"], shown["tags"], shown["priority"]) == ("alice", ["billing"], "high")
-    assert [c["id"] for c in lines(run(seeded, "list", "--tag", "billing", "--json"))] == [mail["id"]]
-    assert [c["id"] for c in lines(run(seeded, "list", "--assignee", "alice", "--json"))] == [mail["id"]]
+    assert [c["id"] for c in lines(run(seeded, "list", "--tag", "billing", "--json"))] == [
+        mail["id"]
+    ]
+    assert [c["id"] for c in lines(run(seeded, "list", "--assignee", "alice", "--json"))] == [
+        mail["id"]
+    ]
     assert run(seeded, "snooze", cid, "in", "2h").returncode == 0
     assert lines(run(seeded, "list", "--status", "snoozed", "--json"))[0]["id"] == mail["id"]
     assert run(seeded, "close", cid).returncode == 0
     assert lines(run(seeded, "list", "--status", "closed", "--json"))[0]["id"] == mail["id"]
     assert run(seeded, "reopen", cid).returncode == 0
-    assert [a["action"] for a in lines(run(seeded, "audit", cid, "--json"))][:3] == ["reply", "note", "assign"]
+    assert [a["action"] for a in lines(run(seeded, "audit", cid, "--json"))][:3] == [
+        "reply",
+        "note",
+        "assign",
+    ]
 
 
 async def test_exit_codes(seeded: Path, tmp_path: Path) -> None:
@@ -110,8 +145,12 @@ def test_scripts_never_import_textual(tmp_path: Path) -> None:
         f"code = main(['--store', {str(tmp_path / 'x.db')!r}, 'plugins']); "
         "print('textual' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull})
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull},
+    )
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
 
 
@@ -147,10 +186,16 @@ def test_plugins_and_channels_report_health(tmp_path: Path) -> None:
 async def test_reply_with_an_attachment(seeded: Path, tmp_path: Path) -> None:
     invoice = tmp_path / "invoice.pdf"
     invoice.write_bytes(b"%PDF-1.4 refund")
-    assert run(seeded, "reply", "1", "--attach", str(invoice), stdin="Refund attached.").returncode == 0
+    assert (
+        run(seeded, "reply", "1", "--attach", str(invoice), stdin="Refund attached.").returncode
+        == 0
+    )
     [shown] = lines(run(seeded, "show", "1", "--json"))
     attachment = shown["messages"][-1]["attachments"][0]
-    assert (attachment["filename"], attachment["content_type"]) == ("invoice.pdf", "application/pdf")
+    assert (attachment["filename"], attachment["content_type"]) == (
+        "invoice.pdf",
+        "application/pdf",
+    )
     missing = run(seeded, "reply", "1", "--attach", str(tmp_path / "nope.pdf"), stdin="x")
     assert missing.returncode == 2 and "nope.pdf" in missing.stderr
     saved = tmp_path / "copy.pdf"
@@ -165,8 +210,11 @@ async def test_reply_expect_last_refuses_when_someone_answered_meanwhile(seeded:
     env_bob = {"AGENTCONSOLE_AGENT": "bob"}
     bob = subprocess.run(
         [sys.executable, "-m", "agentconsole.cli", "--store", str(seeded), "reply", "1"],
-        input="bob's answer", capture_output=True, text=True,
-        env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull, **env_bob}, timeout=60,
+        input="bob's answer",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull, **env_bob},
+        timeout=60,
     )
     assert bob.returncode == 0, bob.stderr
     mine = run(seeded, "reply", "1", "--expect-last", last, stdin="alice's answer")
@@ -186,25 +234,55 @@ def test_a_locked_store_is_a_clear_error_and_deliver_asks_to_retry(tmp_path: Pat
 
     store_file = tmp_path / "s.db"
     config = tmp_path / "config.toml"
-    config.write_text('[channels.mail]\ntype = "email"\nmaildir = "/nonexistent"\n'
-                      'from_address = "support@acme.example"\n')
-    assert run(store_file, "deliver", "--channel", "mail", config=config,
-               stdin="From: a@b.example\n\nhi\n").returncode == 0
+    config.write_text(
+        '[channels.mail]\ntype = "email"\nmaildir = "/nonexistent"\n'
+        'from_address = "support@acme.example"\n'
+    )
+    assert (
+        run(
+            store_file,
+            "deliver",
+            "--channel",
+            "mail",
+            config=config,
+            stdin="From: a@b.example\n\nhi\n",
+        ).returncode
+        == 0
+    )
     holder = sql.connect(store_file, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
         env = {**os.environ, "AGENTCONSOLE_CONFIG": str(config)}
-        script = ("import agentconsole.store.connection as c; c.BUSY_TIMEOUT_MS = 200; "
-                  "import sys; from agentconsole.cli import main; sys.exit(main())")
+        script = (
+            "import agentconsole.store.connection as c; c.BUSY_TIMEOUT_MS = 200; "
+            "import sys; from agentconsole.cli import main; sys.exit(main())"
+        )
         busy = subprocess.run(
-            [sys.executable, "-c", script, "--store", str(store_file), "deliver", "--channel",
-             "mail"], input="From: c@d.example\n\nagain\n", capture_output=True, text=True,
-            env=env, timeout=60)
+            [
+                sys.executable,
+                "-c",
+                script,
+                "--store",
+                str(store_file),
+                "deliver",
+                "--channel",
+                "mail",
+            ],
+            input="From: c@d.example\n\nagain\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert busy.returncode == 75, busy.stderr
         assert "try again" in busy.stderr and "Traceback" not in busy.stderr
         closing = subprocess.run(
             [sys.executable, "-c", script, "--store", str(store_file), "close", "1"],
-            capture_output=True, text=True, env=env, timeout=60)
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert closing.returncode == 1 and "store is busy" in closing.stderr
     finally:
         holder.execute("ROLLBACK")
@@ -214,6 +292,7 @@ async def test_report_lists_each_channel_and_a_total(seeded: Path) -> None:
     entries = lines(run(seeded, "report", "--since", "10000d", "--json"))
     assert [e["channel"] for e in entries] == ["chat", "mail", "all channels"]
     assert entries[-1]["new"] == 2 and entries[-1]["backlog"] == 2
-    assert {"median_first_response_seconds", "first_contact_resolution",
-            "sla_breaches"} <= set(entries[-1])
+    assert {"median_first_response_seconds", "first_contact_resolution", "sla_breaches"} <= set(
+        entries[-1]
+    )
     assert run(seeded, "report", "--since", "whenever").returncode == 2

@@ -35,7 +35,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_explicit_beats_environment_beats_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_beats_environment_beats_xdg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     xdg = tmp_path / "xdg"
     (xdg / "agentconsole").mkdir(parents=True)
     (xdg / "agentconsole" / "config.toml").write_text('[agent]\nname = "from-xdg"\n')
@@ -51,7 +53,9 @@ def test_explicit_beats_environment_beats_xdg(tmp_path: Path, monkeypatch: pytes
     assert config_module.load(str(explicit)).agent == "from-flag"
 
 
-def test_no_config_file_at_the_default_place_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_config_file_at_the_default_place_is_fine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.delenv("AGENTCONSOLE_CONFIG", raising=False)
     monkeypatch.setenv("AGENTCONSOLE_AGENT", "unix-or-env")
@@ -99,9 +103,13 @@ def test_channel_options_are_checked_against_the_plugin(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must not be written in the config"):
         config_module.check_channel_options(channel(host="h", password="hunter2"), MailLike)
     with pytest.raises(ConfigError, match="port must be a whole number"):
-        config_module.check_channel_options(channel(host="h", port="993", password_env="P"), MailLike)
+        config_module.check_channel_options(
+            channel(host="h", port="993", password_env="P"), MailLike
+        )
     with pytest.raises(ConfigError, match="tls = 'maybe' is not one of"):
-        config_module.check_channel_options(channel(host="h", tls="maybe", password_env="P"), MailLike)
+        config_module.check_channel_options(
+            channel(host="h", tls="maybe", password_env="P"), MailLike
+        )
 
 
 def test_a_channel_without_type_says_how_to_fix_it(tmp_path: Path) -> None:
@@ -112,11 +120,15 @@ def test_a_channel_without_type_says_how_to_fix_it(tmp_path: Path) -> None:
 def test_secrets_from_command_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     resolve = config_module.secret_resolver("support", {"password_command": "printf 's3cret\\n'"})
     assert resolve("password") == "s3cret"
-    failing = config_module.secret_resolver("support", {"password_command": "echo nope >&2; exit 3"})
+    failing = config_module.secret_resolver(
+        "support", {"password_command": "echo nope >&2; exit 3"}
+    )
     with pytest.raises(PermanentError, match="exit 3.*nope"):
         failing("password")
     monkeypatch.setenv("SUPPORT_PW", "from-env")
-    assert config_module.secret_resolver("s", {"password_env": "SUPPORT_PW"})("password") == "from-env"
+    assert (
+        config_module.secret_resolver("s", {"password_env": "SUPPORT_PW"})("password") == "from-env"
+    )
     with pytest.raises(PermanentError, match="MISSING_VAR"):
         config_module.secret_resolver("s", {"password_env": "MISSING_VAR"})("password")
 

@@ -51,8 +51,16 @@ async def test_same_email_on_two_channels_is_one_contact(store: Store) -> None:
     mail = await store.ingest("mail", [inbound(email="Grace@Example.com", name="Grace")])
     chat = await store.ingest(
         "chat",
-        [inbound(identities=(Identity("demo-chat", "grace_h"), Identity("email", "grace@example.com")),
-                 name="grace_h", thread_key="r")],
+        [
+            inbound(
+                identities=(
+                    Identity("demo-chat", "grace_h"),
+                    Identity("email", "grace@example.com"),
+                ),
+                name="grace_h",
+                thread_key="r",
+            )
+        ],
     )
     mail_detail = await store.conversation(mail.created[0])
     chat_detail = await store.conversation(chat.created[0])
@@ -65,14 +73,21 @@ async def test_an_identity_linking_two_known_contacts_merges_them_and_can_be_und
     store: Store,
 ) -> None:
     a = await store.ingest("mail", [inbound(email="a@x.org", name="A")])
-    b = await store.ingest("chat", [inbound(identities=(Identity("demo-chat", "bee"),), thread_key="t")])
+    b = await store.ingest(
+        "chat", [inbound(identities=(Identity("demo-chat", "bee"),), thread_key="t")]
+    )
     contact_a = (await store.conversation(a.created[0])).contact.id
     contact_b = (await store.conversation(b.created[0])).contact.id
     assert contact_a != contact_b
     await store.ingest(
         "chat",
-        [inbound(identities=(Identity("demo-chat", "bee"), Identity("email", "a@x.org")),
-                 thread_key="t", minutes=1)],
+        [
+            inbound(
+                identities=(Identity("demo-chat", "bee"), Identity("email", "a@x.org")),
+                thread_key="t",
+                minutes=1,
+            )
+        ],
     )
     assert (await store.conversation(b.created[0])).contact.id == contact_a
     await store.unlink_contact(contact_b)
@@ -109,8 +124,14 @@ async def test_auto_reply_does_not_reopen_or_start_the_waiting_clock(store: Stor
 async def test_agent_message_seen_on_the_channel_answers_the_customer(store: Store) -> None:
     report = await store.ingest("mail", [inbound(external_id="<q@x>")])
     conversation = report.created[0]
-    ours = inbound("Answered from webmail", references=("<q@x>",), from_agent=True, minutes=3,
-                   name="Support", email="support@acme.example")
+    ours = inbound(
+        "Answered from webmail",
+        references=("<q@x>",),
+        from_agent=True,
+        minutes=3,
+        name="Support",
+        email="support@acme.example",
+    )
     await store.ingest("mail", [ours])
     detail = await store.conversation(conversation)
     assert [m.direction for m in detail.messages] == ["in", "out"]
@@ -148,7 +169,9 @@ async def test_attachments_are_stored_once_by_content(store: Store) -> None:
 
 async def test_raw_bytes_and_parse_note_are_kept(store: Store) -> None:
     raw = b"From: ?\r\n\r\n\xff\xfe garbage"
-    report = await store.ingest("mail", [inbound("(unreadable)", raw=raw, parse_note="bad charset")])
+    report = await store.ingest(
+        "mail", [inbound("(unreadable)", raw=raw, parse_note="bad charset")]
+    )
     detail = await store.conversation(report.created[0])
     assert detail.messages[0].parse_note == "bad charset"
     assert await store.raw_message(detail.messages[0].id) == raw
@@ -163,7 +186,6 @@ async def test_author_name_changes_do_not_split_a_contact(store: Store) -> None:
     await store.ingest("mail", [inbound(name="Ada")])
     report = await store.ingest("mail", [inbound(name="Ada L.", minutes=10)])
     assert (await store.conversation(report.created[0])).contact.name == "Ada"
-
 
 
 async def test_a_conversation_token_threads_only_for_the_same_customer(store: Store) -> None:
@@ -182,10 +204,20 @@ async def test_a_conversation_token_threads_only_for_the_same_customer(store: St
 async def test_participants_are_copied_on_the_reply(store: Store) -> None:
     from agentconsole.plugin import Identity
 
-    conversation = (await store.ingest("mail", [inbound(
-        external_id="<cc@x>",
-        participants=(Identity("email", "bob@example.com"), Identity("email", "ada@example.com")),
-    )])).created[0]
+    conversation = (
+        await store.ingest(
+            "mail",
+            [
+                inbound(
+                    external_id="<cc@x>",
+                    participants=(
+                        Identity("email", "bob@example.com"),
+                        Identity("email", "ada@example.com"),
+                    ),
+                )
+            ],
+        )
+    ).created[0]
     await store.queue_reply(conversation, "Answering you both")
     [item] = await store.claim_due_replies("mail")
     assert item.recipients[0].address == "ada@example.com"
@@ -195,8 +227,13 @@ async def test_participants_are_copied_on_the_reply(store: Store) -> None:
 async def test_a_conversation_we_started_belongs_to_whom_we_wrote(store: Store) -> None:
     from agentconsole.plugin import Identity
 
-    ours = inbound("Your order shipped", name="Acme Support", email="support@acme.example",
-                   from_agent=True, participants=(Identity("email", "dan@example.com"),))
+    ours = inbound(
+        "Your order shipped",
+        name="Acme Support",
+        email="support@acme.example",
+        from_agent=True,
+        participants=(Identity("email", "dan@example.com"),),
+    )
     conversation = (await store.ingest("mail", [ours])).created[0]
     detail = await store.conversation(conversation)
     assert [i.address for i in detail.contact.identities] == ["dan@example.com"]
@@ -205,16 +242,20 @@ async def test_a_conversation_we_started_belongs_to_whom_we_wrote(store: Store) 
 
 
 async def test_a_parent_arriving_after_its_reply_joins_the_same_conversation(store: Store) -> None:
-    child = await store.ingest("mail", [inbound("re: it", external_id="<child@x>",
-                                                references=("<parent@x>",), minutes=5)])
+    child = await store.ingest(
+        "mail", [inbound("re: it", external_id="<child@x>", references=("<parent@x>",), minutes=5)]
+    )
     parent = await store.ingest("mail", [inbound("it", external_id="<parent@x>")])
     assert parent.created == () and parent.touched == child.created
 
 
 async def test_late_mail_dated_before_the_close_still_reopens(store: Store) -> None:
-    conversation = (await store.ingest("mail", [inbound(external_id="<a@x>", minutes=0)])).created[0]
+    conversation = (await store.ingest("mail", [inbound(external_id="<a@x>", minutes=0)])).created[
+        0
+    ]
     await store.set_status(conversation, "closed")
     # Sent (by its Date) long before the agent closed it, delivered only now.
-    late = await store.ingest("mail", [inbound("did you get this?", references=("<a@x>",),
-                                               minutes=1)])
+    late = await store.ingest(
+        "mail", [inbound("did you get this?", references=("<a@x>",), minutes=1)]
+    )
     assert late.reopened == (conversation,)

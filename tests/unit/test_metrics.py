@@ -15,8 +15,15 @@ NOW = 1_000_000.0
 HOUR = 3600.0
 
 
-def row(channel: str, created: float, first: float | None, resolved: float | None,
-        replies: int, status: str, waiting: float | None = None) -> tuple:
+def row(
+    channel: str,
+    created: float,
+    first: float | None,
+    resolved: float | None,
+    replies: int,
+    status: str,
+    waiting: float | None = None,
+) -> tuple:
     return (channel, "email", created, first, resolved, replies, status, waiting)
 
 
@@ -33,8 +40,9 @@ def test_measures_per_channel_and_in_total() -> None:
         # older than the period but still open: backlog only
         row("chat", NOW - 400 * HOUR, NOW - 399 * HOUR, None, 1, "pending"),
     ]
-    chat, mail, total = compute(rows, since=NOW - 24 * HOUR, now=NOW,
-                                first_response_target=4 * HOUR)
+    chat, mail, total = compute(
+        rows, since=NOW - 24 * HOUR, now=NOW, first_response_target=4 * HOUR
+    )
     assert (mail.channel, mail.new, mail.backlog) == ("mail", 4, 1)
     assert mail.oldest_wait == 5 * HOUR
     assert mail.median_first_response == (600 + 6 * HOUR) / 2
@@ -52,7 +60,12 @@ def test_without_a_target_there_are_no_breaches() -> None:
 
 def test_durations_and_the_sla_config(tmp_path: Path) -> None:
     assert [parse_duration(t) for t in ("90", "30m", "4h", "2 days", "1w")] == [
-        90, 1800, 14400, 172800, 604800]
+        90,
+        1800,
+        14400,
+        172800,
+        604800,
+    ]
     path = tmp_path / "c.toml"
     path.write_text('[sla]\nfirst_response = "1h"\n')
     assert config_module.load(str(path)).first_response_target == 3600

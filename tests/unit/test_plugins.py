@@ -9,7 +9,7 @@ import pytest
 from agentconsole import plugins
 from agentconsole.errors import PluginLoadError
 
-GOOD = '''
+GOOD = """
 from agentconsole.plugin import ChannelPlugin, FetchResult
 
 class Echo(ChannelPlugin):
@@ -20,7 +20,7 @@ class Echo(ChannelPlugin):
         return FetchResult((), cursor)
 
 PLUGIN = Echo
-'''
+"""
 
 
 def test_bundled_plugins_are_found_through_entry_points() -> None:
@@ -51,7 +51,13 @@ def test_a_broken_plugin_is_reported_by_name_and_the_rest_load(tmp_path: Path) -
     "source, message",
     [
         (GOOD.replace('type_name = "echo"', 'type_name = "other"'), "calls itself 'other'"),
-        (GOOD.replace("    async def fetch(self, cursor):\n        return FetchResult((), cursor)\n", "    pass\n"), "does not implement fetch"),
+        (
+            GOOD.replace(
+                "    async def fetch(self, cursor):\n        return FetchResult((), cursor)\n",
+                "    pass\n",
+            ),
+            "does not implement fetch",
+        ),
         (GOOD.replace('kind = "chat"', 'kind = "fax"'), "unknown kind"),
         (GOOD.replace('kind = "chat"', 'kind = "chat"\n    api_version = 99'), "plugin API 99"),
         ("PLUGIN = object\n", "not a ChannelPlugin"),

@@ -22,8 +22,10 @@ async def test_pragmas_and_schema_version(store: Store, store_path: Path) -> Non
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
     checks = await store.run_sync(
-        lambda c: (c.execute("PRAGMA foreign_keys").fetchone()[0],
-                   c.execute("PRAGMA busy_timeout").fetchone()[0])
+        lambda c: (
+            c.execute("PRAGMA foreign_keys").fetchone()[0],
+            c.execute("PRAGMA busy_timeout").fetchone()[0],
+        )
     )
     assert checks[0] == 1 and checks[1] >= 5000
 
@@ -89,7 +91,14 @@ async def test_actions_are_audited_with_the_acting_agent(store: Store) -> None:
     await store.add_note(conversation, "customer is on the old plan")
     await store.set_status(conversation, "closed")
     log = await store.audit_log(conversation)
-    assert [e.action for e in reversed(log)] == ["assign", "priority", "tag", "tag", "note", "status"]
+    assert [e.action for e in reversed(log)] == [
+        "assign",
+        "priority",
+        "tag",
+        "tag",
+        "note",
+        "status",
+    ]
     assert {e.agent for e in log} == {"alice"}
     row = (await store.conversation_rows([conversation]))[conversation]
     assert (row.priority, row.tags, row.status) == (0, ("billing",), "closed")
@@ -192,7 +201,9 @@ async def test_leases_give_a_channel_to_one_owner_at_a_time(store: Store) -> Non
     assert await store.acquire_lease("mail", "host:1", ttl=30)  # expired: taken over
 
 
-async def test_change_token_moves_on_other_connections_commits(store: Store, store_path: Path) -> None:
+async def test_change_token_moves_on_other_connections_commits(
+    store: Store, store_path: Path
+) -> None:
     before = await store.change_token()
     other = await Store.open(store_path, agent="bob")
     await other.ingest("mail", [inbound()])
@@ -205,8 +216,9 @@ async def test_our_reply_echoed_by_the_channel_before_mark_sent_shows_once(store
     await store.queue_reply(conversation, "Here you go")
     [item] = await store.claim_due_replies("mail")
     # The Sent folder / room sync delivers our own reply before the sender records its id.
-    echo = inbound("Here you go", external_id="<reply@acme>", from_agent=True,
-                   references=("<q@x>",), minutes=1)
+    echo = inbound(
+        "Here you go", external_id="<reply@acme>", from_agent=True, references=("<q@x>",), minutes=1
+    )
     await store.ingest("mail", [echo])
     await store.mark_sent(item.id, "<reply@acme>")
     detail = await store.conversation(conversation)
@@ -253,11 +265,16 @@ async def test_search_ignores_words_without_letters_or_digits(store: Store) -> N
 
 
 async def test_search_words_are_exact_unless_starred_and_newest_first(store: Store) -> None:
-    for minutes, body in ((0, "my subscription renewed twice"), (5, "subscribe me please"),
-                          (10, "Café crème subscription")):
+    for minutes, body in (
+        (0, "my subscription renewed twice"),
+        (5, "subscribe me please"),
+        (10, "Café crème subscription"),
+    ):
         await store.ingest("mail", [inbound(body, minutes=minutes)])
     assert [h.snippet for h in await store.search("subscription")] == [
-        "Café crème subscription", "my subscription renewed twice"]
+        "Café crème subscription",
+        "my subscription renewed twice",
+    ]
     assert len(await store.search("subscr")) == 0
     assert len(await store.search("subscr*")) == 3
     assert len(await store.search("cafe creme")) == 1  # accents folded

@@ -37,8 +37,9 @@ class Scripted(ChannelPlugin):
     async def fetch(self, cursor: str | None) -> FetchResult:
         position = int(cursor or 0)
         if position < len(self.pages):
-            return FetchResult(tuple(self.pages[position]), str(position + 1),
-                               more=position + 1 < len(self.pages))
+            return FetchResult(
+                tuple(self.pages[position]), str(position + 1), more=position + 1 < len(self.pages)
+            )
         return FetchResult((), cursor)
 
     async def send(self, message: OutboundMessage) -> SendResult:
@@ -62,8 +63,11 @@ class Exploding(ChannelPlugin):
 
 
 def make_config(**channels: str) -> config_module.Config:
-    data = {"agent": {"name": "alice"}, "sync": {"lease_seconds": 3, "retry_max_seconds": 1},
-            "channels": {name: {"type": kind} for name, kind in channels.items()}}
+    data = {
+        "agent": {"name": "alice"},
+        "sync": {"lease_seconds": 3, "retry_max_seconds": 1},
+        "channels": {name: {"type": kind} for name, kind in channels.items()},
+    }
     return config_module.parse(data, "test.toml")
 
 
@@ -78,7 +82,9 @@ PLUGINS = {"scripted": Scripted, "exploding": Exploding}
 
 
 async def test_run_once_fetches_every_page_and_saves_the_cursor(store: Store) -> None:
-    reset([[inbound(thread_key="a")], [inbound(thread_key="b"), inbound(thread_key="a", minutes=1)]])
+    reset(
+        [[inbound(thread_key="a")], [inbound(thread_key="b"), inbound(thread_key="a", minutes=1)]]
+    )
     runner = SyncRunner(store, make_config(live="scripted"), plugin_classes=PLUGINS)
     assert await runner.run_once() == {"live": None}
     assert len(await store.conversation_ids(View("open"))) == 2
@@ -91,8 +97,9 @@ async def test_run_once_fetches_every_page_and_saves_the_cursor(store: Store) ->
 
 async def test_a_broken_plugin_puts_only_its_channel_in_error(store: Store) -> None:
     reset([[inbound(thread_key="a")]])
-    runner = SyncRunner(store, make_config(live="scripted", bad="exploding", gone="nosuch"),
-                        plugin_classes=PLUGINS)
+    runner = SyncRunner(
+        store, make_config(live="scripted", bad="exploding", gone="nosuch"), plugin_classes=PLUGINS
+    )
     results = await runner.run_once()
     assert results["live"] is None
     assert "cannot reach the server" in results["bad"]
@@ -167,7 +174,9 @@ async def test_only_one_process_runs_a_channel(store: Store, store_path: Path) -
     reset()
     other_store = await Store.open(store_path, agent="bob")
     first = SyncRunner(store, make_config(live="scripted"), plugin_classes=PLUGINS, owner="one")
-    second = SyncRunner(other_store, make_config(live="scripted"), plugin_classes=PLUGINS, owner="two")
+    second = SyncRunner(
+        other_store, make_config(live="scripted"), plugin_classes=PLUGINS, owner="two"
+    )
     await first.start()
     await asyncio.sleep(0.1)
     results = await second.run_once()

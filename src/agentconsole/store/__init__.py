@@ -152,7 +152,9 @@ class Store:
     # -- agent actions ------------------------------------------------------------------------
 
     @_writes
-    async def assign(self, conversation_id: int, assignee: str | None, *, force: bool = False) -> None:
+    async def assign(
+        self, conversation_id: int, assignee: str | None, *, force: bool = False
+    ) -> None:
         await self._run(actions.assign, conversation_id, assignee, self.agent, force)
 
     @_writes
@@ -188,8 +190,14 @@ class Store:
         """Queue a reply. With ``seen_up_to`` (the newest message id the agent saw), a reply
         another agent sent meanwhile raises :class:`ConflictError` instead."""
         return await self._run(
-            actions.queue_reply, conversation_id, body, self.agent, self.display_name,
-            then_status, tuple(attachments), seen_up_to,
+            actions.queue_reply,
+            conversation_id,
+            body,
+            self.agent,
+            self.display_name,
+            then_status,
+            tuple(attachments),
+            seen_up_to,
         )
 
     async def others_writing(

@@ -90,8 +90,14 @@ def set_status(
             " snooze_until = ?,"
             " resolved_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END"
             " WHERE id = ?",
-            (status, now, snooze_until if status == "snoozed" else None, status, now,
-             conversation_id),
+            (
+                status,
+                now,
+                snooze_until if status == "snoozed" else None,
+                status,
+                now,
+                conversation_id,
+            ),
         )
         detail: dict[str, Any] = {"from": current, "to": status}
         if snooze_until is not None:
@@ -175,8 +181,18 @@ def _insert_agent_message(
     message_id = conn.execute(
         "INSERT INTO messages(conversation_id, channel_id, direction, author_name, agent,"
         " sent_at, created_at, subject, body, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (conversation_id, channel_id, direction, author_name, agent, now, now, subject, body,
-         search_key),
+        (
+            conversation_id,
+            channel_id,
+            direction,
+            author_name,
+            agent,
+            now,
+            now,
+            subject,
+            body,
+            search_key,
+        ),
     ).lastrowid
     assert message_id is not None
     index_message(conn, search_key, subject, body, author_name)
@@ -226,7 +242,9 @@ def queue_reply(
     if not body.strip():
         raise UsageError("an empty reply was not sent")
     if then_status is not None and then_status not in ("open", "pending", "closed"):
-        raise UsageError(f"after replying, status can be open, pending or closed, not {then_status}")
+        raise UsageError(
+            f"after replying, status can be open, pending or closed, not {then_status}"
+        )
     now = time.time()
     with write_transaction(conn):
         _current(conn, conversation_id)
@@ -239,8 +257,13 @@ def queue_reply(
             conn.execute(
                 "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (message_id, attachment.filename, attachment.content_type,
-                 len(attachment.data), store_blob(conn, attachment.data)),
+                (
+                    message_id,
+                    attachment.filename,
+                    attachment.content_type,
+                    len(attachment.data),
+                    store_blob(conn, attachment.data),
+                ),
             )
         channel_id = conn.execute(
             "SELECT channel_id FROM conversations WHERE id = ?", (conversation_id,)
@@ -339,7 +362,8 @@ def unlink_contacts(
         ).fetchone()
         if row is None:
             raise NotFoundError(
-                f"contact {key} has no link to undo" if into is not None
+                f"contact {key} has no link to undo"
+                if into is not None
                 else f"contact {merged_id} was never merged into another"
             )
         merge_id, kept_id, merged_id, identities, conversations = row
@@ -428,8 +452,18 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
             " ORDER BY o.id LIMIT ?",
             (channel, now, limit),
         ).fetchall()
-        for (outbox_id, message_id, conversation_id, key, attempts, body, subject, thread_key,
-             contact_id, author_name) in rows:
+        for (
+            outbox_id,
+            message_id,
+            conversation_id,
+            key,
+            attempts,
+            body,
+            subject,
+            thread_key,
+            contact_id,
+            author_name,
+        ) in rows:
             conn.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
                 " next_attempt_at = ? WHERE id = ?",
@@ -454,7 +488,9 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
                 recipients.append(IdentityRecord(answered[1], answered[2]))
             cc = tuple(
                 IdentityRecord(namespace, address)
-                for namespace, address in json.loads(answered[3] if answered and answered[3] else "[]")
+                for namespace, address in json.loads(
+                    answered[3] if answered and answered[3] else "[]"
+                )
                 if IdentityRecord(namespace, address) not in recipients[:1]
             )
             for namespace, address in conn.execute(
@@ -520,9 +556,7 @@ def _drop_echo(conn: sqlite3.Connection, message_id: int, external_id: str) -> N
     )
 
 
-def mark_sent(
-    conn: sqlite3.Connection, outbox_id: int, external_id: str, url: str | None
-) -> None:
+def mark_sent(conn: sqlite3.Connection, outbox_id: int, external_id: str, url: str | None) -> None:
     now = time.time()
     with write_transaction(conn):
         message_id = conn.execute(
@@ -539,7 +573,9 @@ def mark_sent(
         )
 
 
-def mark_retry(conn: sqlite3.Connection, outbox_id: int, error: str, next_attempt_at: float) -> None:
+def mark_retry(
+    conn: sqlite3.Connection, outbox_id: int, error: str, next_attempt_at: float
+) -> None:
     with write_transaction(conn):
         conn.execute(
             "UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?",

@@ -131,9 +131,7 @@ def filter_clause(filters: ListFilter) -> tuple[str, list[Any]]:
         clauses.append("c.assignee = ?")
         params.append(filters.assignee)
     if filters.tag:
-        clauses.append(
-            "c.id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)"
-        )
+        clauses.append("c.id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)")
         params.append(filters.tag)
     return " AND ".join(clauses) or "1 = 1", params
 
@@ -157,9 +155,7 @@ def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int,
 def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:
     """Counts for every sidebar view, keyed by :attr:`View.key` (each an index-only count)."""
     counts = dict.fromkeys(("mine", "unassigned", "open", "pending", "snoozed", "closed"), 0)
-    for status, count in conn.execute(
-        "SELECT status, count(*) FROM conversations GROUP BY status"
-    ):
+    for status, count in conn.execute("SELECT status, count(*) FROM conversations GROUP BY status"):
         counts[status] = count
     counts["mine"] = conn.execute(
         "SELECT count(*) FROM conversations WHERE assignee = ? AND status IN ('open', 'pending')",
@@ -351,7 +347,9 @@ def draft(conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str)
 
 
 def raw_message(conn: sqlite3.Connection, message_id: int) -> bytes | None:
-    row = conn.execute("SELECT raw FROM raw_messages WHERE message_id = ?", (message_id,)).fetchone()
+    row = conn.execute(
+        "SELECT raw FROM raw_messages WHERE message_id = ?", (message_id,)
+    ).fetchone()
     return bytes(row[0]) if row else None
 
 
@@ -389,7 +387,9 @@ def data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def identities_of(conn: sqlite3.Connection, contact_ids: Sequence[int]) -> dict[int, list[IdentityRecord]]:
+def identities_of(
+    conn: sqlite3.Connection, contact_ids: Sequence[int]
+) -> dict[int, list[IdentityRecord]]:
     """Identities of many contacts in one query (for listing conversations)."""
     found: dict[int, list[IdentityRecord]] = {i: [] for i in contact_ids}
     ids = list(found)

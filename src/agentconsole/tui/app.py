@@ -278,9 +278,17 @@ class AgentConsoleApp(App[None]):
             try:
                 for title, seconds in PERIODS:
                     rows = await self.store.conversation_timings(now - seconds)
-                    periods.append((title, metrics.compute(
-                        rows, since=now - seconds, now=now,
-                        first_response_target=self.config.first_response_target)))
+                    periods.append(
+                        (
+                            title,
+                            metrics.compute(
+                                rows,
+                                since=now - seconds,
+                                now=now,
+                                first_response_target=self.config.first_response_target,
+                            ),
+                        )
+                    )
             except AgentConsoleError as error:
                 self.report(str(error), severity="error")
                 return
@@ -319,8 +327,9 @@ class AgentConsoleApp(App[None]):
         for view in screen.sidebar.views:
             label = view_label(view, screen.channel_kinds)
             entries.append(
-                PaletteEntry(f"Go to view: {label}", "view",
-                             lambda view=view: screen.switch_view(view))
+                PaletteEntry(
+                    f"Go to view: {label}", "view", lambda view=view: screen.switch_view(view)
+                )
             )
         return entries
 

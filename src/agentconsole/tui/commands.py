@@ -32,8 +32,7 @@ class ConsoleCommands(Provider):
 
     async def discover(self) -> Hits:
         for entry in self._entries():
-            yield DiscoveryHit(Content(entry.label), entry.run, text=entry.label,
-                               help=entry.help)
+            yield DiscoveryHit(Content(entry.label), entry.run, text=entry.label, help=entry.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

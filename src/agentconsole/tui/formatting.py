@@ -94,8 +94,10 @@ def queue_row(row: ConversationRow, now: float, width: int) -> Text:
     if channel_width:
         text.append(kind_icon(row.channel_kind) + " ", style="bold")
         text.append(fit(one_line(row.channel), channel_width - 2), style="cyan")
-    text.append(fit(one_line(row.contact_name) or "(no name)", contact_width - 1) + " ",
-                style="bold" if row.waiting_since else "")
+    text.append(
+        fit(one_line(row.contact_name) or "(no name)", contact_width - 1) + " ",
+        style="bold" if row.waiting_since else "",
+    )
     subject = one_line(row.subject) or "(no subject)"
     preview = one_line(row.preview)
     # Tags ride in the flexible column, after the subject, so every row's fixed columns
@@ -109,12 +111,17 @@ def queue_row(row: ConversationRow, now: float, width: int) -> Text:
     line.truncate(subject_width, overflow="ellipsis", pad=True)
     text.append_text(line)
     text.append(" ")
-    age_style = "bold red" if row.waiting_since and now - row.waiting_since > 86400 else (
-        "yellow" if row.waiting_since else "dim")
+    age_style = (
+        "bold red"
+        if row.waiting_since and now - row.waiting_since > 86400
+        else ("yellow" if row.waiting_since else "dim")
+    )
     text.append(fit(age, age_width - 1) + " ", style=age_style)
     if assignee_width:
-        text.append(fit(one_line(row.assignee or "—"), assignee_width - 1) + " ",
-                    style="green" if row.assignee else "dim")
+        text.append(
+            fit(one_line(row.assignee or "—"), assignee_width - 1) + " ",
+            style="green" if row.assignee else "dim",
+        )
     return text
 
 

@@ -33,8 +33,9 @@ def size_label(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-_ATTRIBUTION = re.compile(r"^(on\b.*\bwrote:|.*\b(schrieb|a écrit|escribió|ha scritto)\s*:)$",
-                          re.IGNORECASE)
+_ATTRIBUTION = re.compile(
+    r"^(on\b.*\bwrote:|.*\b(schrieb|a écrit|escribió|ha scritto)\s*:)$", re.IGNORECASE
+)
 _ORIGINAL = re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}$", re.IGNORECASE)
 
 
@@ -74,8 +75,11 @@ def body_text(body: str, *, fold: bool = False) -> Text:
     if cut > 0:
         text.append(f"\n[… {cut} more characters not shown]", style="italic dim")
     if folded:
-        text.append(f"\n··· {folded} quoted or signature line{'s' if folded != 1 else ''}"
-                    " folded — z shows them", style="italic dim")
+        text.append(
+            f"\n··· {folded} quoted or signature line{'s' if folded != 1 else ''}"
+            " folded — z shows them",
+            style="italic dim",
+        )
     return text
 
 
@@ -112,8 +116,9 @@ def _extras(message: MessageRecord) -> Text:
     text = Text(end="")
     for attachment in message.attachments:
         text.append("\n📎 ", style="dim")
-        text.append_text(safe_text(attachment.filename or "(unnamed)", "underline",
-                                   multiline=False))
+        text.append_text(
+            safe_text(attachment.filename or "(unnamed)", "underline", multiline=False)
+        )
         text.append(f"  {size_label(attachment.size)}", style="dim")
         if attachment.content_type:
             text.append("  ")
@@ -178,14 +183,17 @@ def header_text(detail: ConversationDetail, now: float) -> Text:
     text.append(kind_icon(row.channel_kind) + " ")
     text.append_text(safe_text(row.channel, "cyan", multiline=False))
     text.append(" · ")
-    status_style = {"open": "bold green", "pending": "yellow", "snoozed": "blue",
-                    "closed": "dim"}.get(row.status, "")
+    status_style = {
+        "open": "bold green",
+        "pending": "yellow",
+        "snoozed": "blue",
+        "closed": "dim",
+    }.get(row.status, "")
     text.append(row.status, style=status_style)
     if row.status == "snoozed" and row.snooze_until:
         text.append(f" until {clock_time(row.snooze_until, now)}", style="blue")
     text.append(" · ")
-    text.append(f"{mark.strip()} {priority_name(row.priority)}".strip(),
-                style=mark_style or "dim")
+    text.append(f"{mark.strip()} {priority_name(row.priority)}".strip(), style=mark_style or "dim")
     text.append(" · ")
     if row.assignee:
         text.append("assigned ")
@@ -196,8 +204,9 @@ def header_text(detail: ConversationDetail, now: float) -> Text:
         text.append(" ")
         text.append_text(safe_text("#" + tag, "magenta", multiline=False))
     text.append("\n")
-    text.append_text(safe_text(detail.contact.name or row.contact_name or "(no name)", "bold",
-                               multiline=False))
+    text.append_text(
+        safe_text(detail.contact.name or row.contact_name or "(no name)", "bold", multiline=False)
+    )
     if detail.contact.identities:
         first = detail.contact.identities[0]
         text.append(" <")
@@ -238,8 +247,7 @@ def contact_text(detail: ConversationDetail, now: float) -> Text:
         text.append("  ")
         text.append_text(safe_text(identity.address, multiline=False))
     if detail.other_conversations:
-        text.append(f"\nOther conversations ({len(detail.other_conversations)})",
-                    style="bold")
+        text.append(f"\nOther conversations ({len(detail.other_conversations)})", style="bold")
         for row in detail.other_conversations:
             text.append("\n  ")
             text.append_text(other_row_text(row, now))

@@ -57,10 +57,18 @@ async def callback() -> AsyncIterator[Callback]:
 
 
 def api_config(callback_url: str = "", **options: Any) -> config_module.Config:
-    channel = {"type": "api", "listen": "127.0.0.1:0", "secret_command": f"printf {SECRET}",
-               "callback_url": callback_url, **options}
-    data = {"agent": {"name": "alice"}, "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
-            "channels": {"site": channel}}
+    channel = {
+        "type": "api",
+        "listen": "127.0.0.1:0",
+        "secret_command": f"printf {SECRET}",
+        "callback_url": callback_url,
+        **options,
+    }
+    data = {
+        "agent": {"name": "alice"},
+        "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
+        "channels": {"site": channel},
+    }
     return config_module.parse(data, "test.toml")
 
 
@@ -80,8 +88,10 @@ class Live:
         signature: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        headers = {"Content-Type": content_type,
-                   "X-Signature": signature if signature is not None else sign(secret, body)}
+        headers = {
+            "Content-Type": content_type,
+            "X-Signature": signature if signature is not None else sign(secret, body),
+        }
         async with self.http.post(f"{self.base}/messages", data=body, headers=headers) as reply:
             return reply.status, await reply.json()
 
@@ -94,16 +104,21 @@ async def live_api(
     started: list[Live] = []
 
     async def start(**options: Any) -> Live:
-        runner = SyncRunner(store, api_config(callback.url, **options),
-                            plugin_classes={"api": ApiChannel})
+        runner = SyncRunner(
+            store, api_config(callback.url, **options), plugin_classes={"api": ApiChannel}
+        )
         await runner.start()
         plugin = await runner.plugin("site")
         assert isinstance(plugin, ApiChannel)
         async with asyncio.timeout(10):
             while not plugin.endpoint.running:
                 await asyncio.sleep(0.01)
-        live = Live(runner, plugin, f"http://127.0.0.1:{plugin.endpoint.bound_port}",
-                    aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)))
+        live = Live(
+            runner,
+            plugin,
+            f"http://127.0.0.1:{plugin.endpoint.bound_port}",
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)),
+        )
         started.append(live)
         return live
 

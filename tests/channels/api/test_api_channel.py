@@ -33,7 +33,11 @@ async def test_a_signed_message_is_committed_before_the_202(live_api, store: Sto
     conversation = await store.conversation(conversation_id)
     [message] = conversation.messages
     assert (message.body, message.author, message.external_id, message.direction) == (
-        "Hi! My order #1234 never arrived.", "Ada Lovelace", "msg-1", "in")
+        "Hi! My order #1234 never arrived.",
+        "Ada Lovelace",
+        "msg-1",
+        "in",
+    )
     assert conversation.row.channel == "site" and conversation.row.channel_kind == "chat"
     identities = {(i.namespace, i.address) for i in conversation.contact.identities}
     assert identities == {("api:site", "visitor-7"), ("email", "ada@example.com")}
@@ -183,10 +187,12 @@ def test_helpers() -> None:
 
 async def test_concurrent_messages_are_all_committed(live_api, store: Store) -> None:
     live = await live_api()
-    answers = await asyncio.gather(*(
-        live.post(customer_message(id=f"burst-{n}", conversation=f"chat-{n % 7}"))
-        for n in range(60)
-    ))
+    answers = await asyncio.gather(
+        *(
+            live.post(customer_message(id=f"burst-{n}", conversation=f"chat-{n % 7}"))
+            for n in range(60)
+        )
+    )
     assert {status for status, _ in answers} == {202}
     assert await stored_count(store) == 60
     assert len(await store.conversation_ids(View("open"))) == 7
@@ -197,8 +203,11 @@ async def test_a_busy_port_is_reported_with_the_key_to_change(store: Store, call
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        runner = SyncRunner(store, api_config(callback.url, listen=f"127.0.0.1:{port}"),
-                            plugin_classes={"api": ApiChannel})
+        runner = SyncRunner(
+            store,
+            api_config(callback.url, listen=f"127.0.0.1:{port}"),
+            plugin_classes={"api": ApiChannel},
+        )
         [error] = (await runner.run_once()).values()
         await runner.stop()
     assert error.startswith(f"cannot listen on 127.0.0.1:{port}")

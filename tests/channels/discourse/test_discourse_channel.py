@@ -31,26 +31,41 @@ async def message_count(store: Store) -> int:
 def populate(forum: Forum) -> dict[str, int]:
     forum.per_page = 3
     topics = {}
-    topics["printer"] = forum.add_topic("Printer will not sync", "grace",
-                                        "Since 4.2 my **printer** stops syncing.", at=now_minus(50))
+    topics["printer"] = forum.add_topic(
+        "Printer will not sync",
+        "grace",
+        "Since 4.2 my **printer** stops syncing.",
+        at=now_minus(50),
+    )
     forum.add_post(topics["printer"], "support", "Which model is it?", reply_to=1, at=now_minus(45))
-    forum.add_post(topics["printer"], "grace", "The X200, bought in May.", reply_to=2, at=now_minus(40))
+    forum.add_post(
+        topics["printer"], "grace", "The X200, bought in May.", reply_to=2, at=now_minus(40)
+    )
     forum.add_post(topics["printer"], "system", "closed the topic", at=now_minus(39), post_type=3)
-    topics["long"] = forum.add_topic("Huge thread about exports", "linus", "Post 1 of the export saga",
-                                     at=now_minus(300))
+    topics["long"] = forum.add_topic(
+        "Huge thread about exports", "linus", "Post 1 of the export saga", at=now_minus(300)
+    )
     for number in range(2, 46):
-        forum.add_post(topics["long"], "linus" if number % 2 else "grace",
-                       f"Post {number} of the export saga", at=now_minus(300 - number))
-    topics["refund"] = forum.add_topic("Refund twice?", "linus", "I was charged twice.",
-                                       category=9, at=now_minus(30))  # billing, under support
+        forum.add_post(
+            topics["long"],
+            "linus" if number % 2 else "grace",
+            f"Post {number} of the export saga",
+            at=now_minus(300 - number),
+        )
+    topics["refund"] = forum.add_topic(
+        "Refund twice?", "linus", "I was charged twice.", category=9, at=now_minus(30)
+    )  # billing, under support
     for n in range(4):
         forum.add_topic(f"Filler question {n}", "grace", f"Filler body {n}", at=now_minus(100 + n))
-    topics["lounge"] = forum.add_topic("Off topic: cats", "grace", "Cats!", category=7,
-                                       at=now_minus(10))
-    topics["rules"] = forum.add_topic("Read me first", "support", "Forum rules", pinned=True,
-                                      at=now_minus(60 * 24 * 400))
-    topics["ancient"] = forum.add_topic("An ancient question", "grace", "From long ago",
-                                        at=now_minus(60 * 24 * 100))
+    topics["lounge"] = forum.add_topic(
+        "Off topic: cats", "grace", "Cats!", category=7, at=now_minus(10)
+    )
+    topics["rules"] = forum.add_topic(
+        "Read me first", "support", "Forum rules", pinned=True, at=now_minus(60 * 24 * 400)
+    )
+    topics["ancient"] = forum.add_topic(
+        "An ancient question", "grace", "From long ago", at=now_minus(60 * 24 * 100)
+    )
     return topics
 
 
@@ -61,8 +76,12 @@ async def test_polling_reads_categories_page_by_page_and_long_topics(
     runner = discourse_runner(categories=["support"])
     assert await runner.run_once() == {"forum": None}
     found = await by_subject(store)
-    assert set(found) == {"Printer will not sync", "Huge thread about exports", "Refund twice?",
-                          *(f"Filler question {n}" for n in range(4))}
+    assert set(found) == {
+        "Printer will not sync",
+        "Huge thread about exports",
+        "Refund twice?",
+        *(f"Filler question {n}" for n in range(4)),
+    }
     # Pages were followed (3 topics a page), and the 45-post topic read past its first chunk.
     paths = [path for _, path in forum.requests]
     assert "/c/support/5/l/latest.json?page=1" in paths
@@ -79,7 +98,8 @@ async def test_polling_reads_categories_page_by_page_and_long_topics(
     assert first.url == f"{forum.base}/t/printer-will-not-sync/{topics['printer']}/1"
     assert first.author == "Grace Hopper" and printer.row.channel_kind == "forum"
     assert {(i.namespace, i.address) for i in printer.contact.identities} == {
-        ("discourse:127.0.0.1", "grace")}
+        ("discourse:127.0.0.1", "grace")
+    }
     # Nothing changed: a second poll lists topics but reads no topic again.
     forum.requests.clear()
     assert await runner.run_once() == {"forum": None}
@@ -90,7 +110,8 @@ async def test_polling_reads_categories_page_by_page_and_long_topics(
     forum.requests.clear()
     assert await runner.run_once() == {"forum": None}
     assert {p.split("?")[0] for _, p in forum.requests if p.startswith("/t/")} == {
-        f"/t/{topics['refund']}.json"}
+        f"/t/{topics['refund']}.json"
+    }
     assert await message_count(store) == count + 1
 
 
@@ -152,7 +173,9 @@ async def test_a_reply_is_posted_as_a_reply_to_the_post_answered(
 async def test_a_reply_that_reached_the_forum_is_not_posted_again(
     forum: Forum, discourse_runner, store: Store
 ) -> None:
-    topic_id = forum.add_topic("Where is my invoice?", "grace", "I cannot find the invoice for May.")
+    topic_id = forum.add_topic(
+        "Where is my invoice?", "grace", "I cannot find the invoice for May."
+    )
     runner = discourse_runner()
     await runner.run_once()
     [conversation_id] = await store.conversation_ids(View("open"))
@@ -163,7 +186,9 @@ async def test_a_reply_that_reached_the_forum_is_not_posted_again(
     assert reply.state == "queued" and "Discourse at" in reply.error  # the answer was lost
     await store.run_sync(lambda c: c.execute("UPDATE outbox SET next_attempt_at = 0"))
     assert await runner.run_once() == {"forum": None}
-    ours = [p for p in forum.posts.values() if p["topic_id"] == topic_id and p["username"] == "support"]
+    ours = [
+        p for p in forum.posts.values() if p["topic_id"] == topic_id and p["username"] == "support"
+    ]
     assert len(ours) == 1
     reply = (await store.conversation(conversation_id)).messages[-1]
     assert (reply.state, reply.external_id) == ("sent", str(ours[0]["id"]))
@@ -175,8 +200,10 @@ async def test_a_wrong_api_key_is_reported_with_what_to_check(
 ) -> None:
     runner = discourse_runner(api_key_command="printf wrong")
     [error] = (await runner.run_once()).values()
-    assert error.startswith(f"Discourse at {forum.base.removeprefix('http://')} rejected the API "
-                            "key for user support (403)")
+    assert error.startswith(
+        f"Discourse at {forum.base.removeprefix('http://')} rejected the API "
+        "key for user support (403)"
+    )
     assert "check api_key_command and api_username in [channels.forum]" in error
     runner = discourse_runner(categories=["nosuch"])
     [error] = (await runner.run_once()).values()
@@ -186,9 +213,12 @@ async def test_a_wrong_api_key_is_reported_with_what_to_check(
 async def test_webhooks_store_signed_posts_and_refuse_others(
     forum: Forum, discourse_runner, store: Store
 ) -> None:
-    runner = discourse_runner(webhook_listen="127.0.0.1:0",
-                              webhook_secret_command=f"printf {WEBHOOK_SECRET}",
-                              categories=["support"], poll_interval=3600.0)
+    runner = discourse_runner(
+        webhook_listen="127.0.0.1:0",
+        webhook_secret_command=f"printf {WEBHOOK_SECRET}",
+        categories=["support"],
+        poll_interval=3600.0,
+    )
     await runner.run_once()  # starts the webhook endpoint
     plugin = await runner.plugin("forum")
     url = f"http://127.0.0.1:{plugin.webhook.bound_port}/discourse-webhook"
@@ -197,9 +227,14 @@ async def test_webhooks_store_signed_posts_and_refuse_others(
     body = webhook_body(forum, forum.posts[forum.topics[topic_id]["posts"][0]])
 
     async def deliver(data: bytes, signature: str, event: str = "post_created") -> tuple[int, dict]:
-        headers = {"Content-Type": "application/json", "X-Discourse-Event-Type": "post",
-                   "X-Discourse-Event": event, "X-Discourse-Event-Id": "77",
-                   "X-Discourse-Instance": forum.base, "X-Discourse-Event-Signature": signature}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Discourse-Event-Type": "post",
+            "X-Discourse-Event": event,
+            "X-Discourse-Event-Id": "77",
+            "X-Discourse-Instance": forum.base,
+            "X-Discourse-Event-Signature": signature,
+        }
         async with aiohttp.ClientSession() as http, http.post(url, data=data, headers=headers) as r:
             return r.status, await r.json()
 
@@ -207,7 +242,9 @@ async def test_webhooks_store_signed_posts_and_refuse_others(
     assert (await deliver(body, ""))[0] == 401
     assert await message_count(store) == 0
     assert await deliver(b"{}", sign(WEBHOOK_SECRET, b"{}"), event="ping") == (
-        200, {"status": "ignored", "event": "ping"})
+        200,
+        {"status": "ignored", "event": "ping"},
+    )
     status, answer = await deliver(body, sign(WEBHOOK_SECRET, body))
     assert status == 200 and answer["status"] == "accepted"
     [conversation_id] = await store.conversation_ids(View("open"))
@@ -228,8 +265,9 @@ async def test_a_backlog_is_read_in_committed_batches(
     forum: Forum, discourse_runner, store: Store
 ) -> None:
     for n in range(25):
-        forum.add_topic(f"Question number {n}", "grace", f"Body of question {n}",
-                        at=now_minus(100 - n))
+        forum.add_topic(
+            f"Question number {n}", "grace", f"Body of question {n}", at=now_minus(100 - n)
+        )
     runner = discourse_runner()
     plugin = await runner.plugin("forum")
     first = await plugin.fetch(None)

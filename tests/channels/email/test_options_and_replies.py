@@ -132,10 +132,15 @@ def test_every_email_channel_of_the_example_config_starts() -> None:
 
 def test_reply_all_copies_the_other_participants_but_never_us_or_the_customer() -> None:
     settings = channel(maildir="/m", smtp_host="127.0.0.1", smtp_tls="none").settings
-    cc = (Identity("email", "bob@example.org"), Identity("email", "ada@example.org"),
-          Identity("matrix", "@carol:example.org"), Identity("email", "bob@example.org"))
+    cc = (
+        Identity("email", "bob@example.org"),
+        Identity("email", "ada@example.org"),
+        Identity("matrix", "@carol:example.org"),
+        Identity("email", "bob@example.org"),
+    )
     parsed = message_from_bytes(build_reply(settings, outbound(cc=cc)).as_bytes(), policy=default)
     assert parsed["To"] == "ada@example.org"
     assert [a.addr_spec for a in parsed["Cc"].addresses] == ["bob@example.org"]
-    assert "Cc" not in message_from_bytes(build_reply(settings, outbound()).as_bytes(),
-                                          policy=default)
+    assert "Cc" not in message_from_bytes(
+        build_reply(settings, outbound()).as_bytes(), policy=default
+    )

@@ -255,5 +255,7 @@ def test_to_and_cc_become_participants_without_us_or_the_author() -> None:
         b"Message-ID: <p1@example.org>\r\nSubject: printers\r\n\r\nAll three of us are stuck.\r\n"
     )
     message = parse_message(raw, ParseSettings(own_addresses=frozenset({"support@acme.example"})))
-    assert message.participants == (Identity("email", "bob@example.org"),
-                                    Identity("email", "carol@example.org"))
+    assert message.participants == (
+        Identity("email", "bob@example.org"),
+        Identity("email", "carol@example.org"),
+    )

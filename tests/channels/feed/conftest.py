@@ -46,8 +46,10 @@ class FeedServer:
             self.requests.append((request.path, dict(request.headers), 304))
             return web.Response(status=304, headers={"ETag": etag})
         self.requests.append((request.path, dict(request.headers), 200))
-        return web.Response(body=body, headers={"Content-Type": content_type, "ETag": etag,
-                                                "Last-Modified": LAST_MODIFIED})
+        return web.Response(
+            body=body,
+            headers={"Content-Type": content_type, "ETag": etag, "Last-Modified": LAST_MODIFIED},
+        )
 
 
 @pytest.fixture

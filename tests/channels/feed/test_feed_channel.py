@@ -32,8 +32,10 @@ async def test_rss_entries_become_read_only_conversations(feed_server, feed_runn
     assert await runner.run_once() == {"news": None}
     assert runner.capabilities("news").read_only and not runner.capabilities("news").reply
     found = await conversations(store)
-    assert set(found) == {"Printer stopped syncing after the 4.2 update",
-                          "Refund for a duplicate charge?"}  # the repeated item is stored once
+    assert set(found) == {
+        "Printer stopped syncing after the 4.2 update",
+        "Refund for a duplicate charge?",
+    }  # the repeated item is stored once
     printer = found["Printer stopped syncing after the 4.2 update"]
     [message] = printer.messages
     assert printer.url == "https://community.acme.example/viewtopic.php?t=1201"
@@ -42,7 +44,10 @@ async def test_rss_entries_become_read_only_conversations(feed_server, feed_runn
     assert "Open settings" in message.body and "<p>" not in message.body
     assert message.sent_at == 1_795_165_920  # Fri, 20 Nov 2026 09:12:00 +0000
     refund = found["Refund for a duplicate charge?"]
-    assert refund.messages[0].body == "I was charged twice for my November invoice & need one refunded."
+    assert (
+        refund.messages[0].body
+        == "I was charged twice for my November invoice & need one refunded."
+    )
     # The image in the entry was never fetched: only the feed itself was requested.
     assert [path for path, _, _ in feed_server.requests] == ["/feed.php"]
 
@@ -67,7 +72,9 @@ async def test_conditional_get_and_only_new_entries(feed_server, feed_runner, st
     <content type="html">&lt;p&gt;What are they?&lt;/p&gt;</content>
     <author><name>hopper</name><uri>https://github.com/hopper</uri></author>
   </entry>
-  <entry>""", 1)
+  <entry>""",
+        1,
+    )
     feed_server.documents["/discussions.atom"] = (ATOM, newer)
     await runner.run_once()
     assert feed_server.requests[-1][2] == 200
@@ -78,7 +85,8 @@ async def test_conditional_get_and_only_new_entries(feed_server, feed_runner, st
     # The same GitHub user is one contact across discussions.
     assert new.contact.id == found["Webhook retries arrive out of order"].contact.id
     assert {(i.namespace, i.address) for i in new.contact.identities} == {
-        ("feed:127.0.0.1", "https://github.com/hopper")}
+        ("feed:127.0.0.1", "https://github.com/hopper")
+    }
 
 
 async def test_stack_overflow_tag_feed(feed_server, feed_runner, store) -> None:
@@ -102,7 +110,9 @@ async def test_a_feed_file_by_path_and_by_file_url(tmp_path: Path, feed_runner, 
     export = found["Can I export my data to CSV and JSON?"]
     assert export.messages[0].body == "I need both formats for our audit. Is there an API for it?"
     assert {(i.namespace, i.address) for i in export.contact.identities} == {
-        ("feed:news", "Margaret Hamilton"), ("email", "margaret@example.org")}
+        ("feed:news", "Margaret Hamilton"),
+        ("email", "margaret@example.org"),
+    }
     late = found["Two-factor codes arrive late"]
     assert late.url == "https://help.acme.example/questions/880"  # resolved against the feed
     assert late.contact.name == "Acme Status & Questions"  # no author: the feed speaks

@@ -25,7 +25,9 @@ from agentconsole_irc.protocol import (
 
 
 def test_parse_line_with_tags_prefix_and_trailing() -> None:
-    line = parse_line(r"@time=2026-11-20T09:00:00.000Z;msgid=a\sb :Ada!ada@host PRIVMSG #support :hi there :)")
+    line = parse_line(
+        r"@time=2026-11-20T09:00:00.000Z;msgid=a\sb :Ada!ada@host PRIVMSG #support :hi there :)"
+    )
     assert line.command == "PRIVMSG" and line.params == ("#support", "hi there :)")
     assert line.nick == "Ada" and line.is_from_user
     assert line.tags == {"time": "2026-11-20T09:00:00.000Z", "msgid": "a b"}
@@ -80,10 +82,14 @@ def test_thread_keys_and_stable_external_ids() -> None:
     assert thread_key_for("agent", "Ada", "agent") == "pm/ada"
     timed = "@time=2026-11-20T09:00:00Z :Ada!a@h PRIVMSG #support :hello"
     # The same line replayed with its server-time (a bouncer) keeps its id...
-    assert external_id_for("net", _received(timed, 1, "c1")) == external_id_for("net", _received(timed, 9, "c2"))
+    assert external_id_for("net", _received(timed, 1, "c1")) == external_id_for(
+        "net", _received(timed, 9, "c2")
+    )
     # ...while without server-time two identical lines are two messages.
     plain = ":Ada!a@h PRIVMSG #support :hello"
-    assert external_id_for("net", _received(plain, 1)) != external_id_for("net", _received(plain, 2))
+    assert external_id_for("net", _received(plain, 1)) != external_id_for(
+        "net", _received(plain, 2)
+    )
     message = inbound_from("net", "agent", _received(timed))
     assert message.thread_key == "#support/ada" and message.author.name == "Ada"
     assert message.author.identities[0].namespace == "irc:net"
@@ -94,8 +100,12 @@ def test_thread_keys_and_stable_external_ids() -> None:
 
 def _plugin(**options: object) -> IrcChannel:
     defaults = {o.name: o.default for o in IrcChannel.options if not o.secret}
-    context = ChannelContext("irc", {**defaults, **options}, secret=lambda name: "s3cret pass",
-                             logger=logging.getLogger("test"))
+    context = ChannelContext(
+        "irc",
+        {**defaults, **options},
+        secret=lambda name: "s3cret pass",
+        logger=logging.getLogger("test"),
+    )
     return IrcChannel(context)
 
 
@@ -115,7 +125,7 @@ async def test_sasl_plain_login_against_a_scripted_server() -> None:
                 say(f":srv CAP * ACK :{line.split(':', 1)[1]}")
             elif line == "AUTHENTICATE PLAIN":
                 say("AUTHENTICATE +")
-            elif line.startswith("AUTHENTICATE ") :
+            elif line.startswith("AUTHENTICATE "):
                 say(":srv 903 agent :SASL authentication successful")
             elif line == "CAP END":
                 say(":srv 001 agent :Welcome")
@@ -125,8 +135,14 @@ async def test_sasl_plain_login_against_a_scripted_server() -> None:
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    plugin = _plugin(server="127.0.0.1", port=port, tls=False, nick="agent",
-                     sasl_username="acme-bot", password_command="pass show irc")
+    plugin = _plugin(
+        server="127.0.0.1",
+        port=port,
+        tls=False,
+        nick="agent",
+        sasl_username="acme-bot",
+        password_command="pass show irc",
+    )
     try:
         await plugin.fetch(None)
         assert plugin.connected
@@ -134,7 +150,9 @@ async def test_sasl_plain_login_against_a_scripted_server() -> None:
         await plugin.close()
         server.close()
     assert "CAP REQ :sasl server-time" in seen
-    payload = next(line for line in seen if line.startswith("AUTHENTICATE ") and line != "AUTHENTICATE PLAIN")
+    payload = next(
+        line for line in seen if line.startswith("AUTHENTICATE ") and line != "AUTHENTICATE PLAIN"
+    )
     assert base64.b64decode(payload.split()[1]) == b"acme-bot\0acme-bot\0s3cret pass"
     assert not any(line.startswith("PASS") for line in seen), "no password in clear with SASL"
 
@@ -148,8 +166,14 @@ async def test_sasl_is_required_when_configured() -> None:
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    plugin = _plugin(server="127.0.0.1", port=port, tls=False, nick="agent",
-                     sasl_username="acme-bot", password_command="pass show irc")
+    plugin = _plugin(
+        server="127.0.0.1",
+        port=port,
+        tls=False,
+        nick="agent",
+        sasl_username="acme-bot",
+        password_command="pass show irc",
+    )
     try:
         with pytest.raises(PermanentError, match="does not offer SASL"):
             await plugin.fetch(None)

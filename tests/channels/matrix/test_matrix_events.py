@@ -22,10 +22,20 @@ ROOM = "!room:example.org"
 ME = "@support:example.org"
 
 
-def event(content: dict, *, sender: str = "@ada:example.org", kind: str = "m.room.message",
-          event_id: str = "$e1") -> dict:
-    return {"type": kind, "event_id": event_id, "sender": sender, "origin_server_ts": 1_790_000_000_000,
-            "content": content}
+def event(
+    content: dict,
+    *,
+    sender: str = "@ada:example.org",
+    kind: str = "m.room.message",
+    event_id: str = "$e1",
+) -> dict:
+    return {
+        "type": kind,
+        "event_id": event_id,
+        "sender": sender,
+        "origin_server_ts": 1_790_000_000_000,
+        "content": content,
+    }
 
 
 def parse(raw: dict, room: RoomState | None = None):  # noqa: ANN201
@@ -35,14 +45,28 @@ def parse(raw: dict, room: RoomState | None = None):  # noqa: ANN201
 def test_text_message_with_display_name_room_and_reply() -> None:
     room = RoomState()
     room.learn({"type": "m.room.name", "state_key": "", "content": {"name": "Billing"}})
-    room.learn({"type": "m.room.member", "state_key": "@ada:example.org",
-                "content": {"membership": "join", "displayname": "Ada"}})
-    message, media = parse(event({
-        "msgtype": "m.text", "body": "> <@support:example.org> old text\n\nthe new question",
-        "m.relates_to": {"m.in_reply_to": {"event_id": "$earlier"}}}), room)
+    room.learn(
+        {
+            "type": "m.room.member",
+            "state_key": "@ada:example.org",
+            "content": {"membership": "join", "displayname": "Ada"},
+        }
+    )
+    message, media = parse(
+        event(
+            {
+                "msgtype": "m.text",
+                "body": "> <@support:example.org> old text\n\nthe new question",
+                "m.relates_to": {"m.in_reply_to": {"event_id": "$earlier"}},
+            }
+        ),
+        room,
+    )
     assert media is None
     assert message.body == "the new question" and message.references == ("$earlier",)
-    assert message.author.name == "Ada" and message.author.identities[0].address == "@ada:example.org"
+    assert (
+        message.author.name == "Ada" and message.author.identities[0].address == "@ada:example.org"
+    )
     assert message.thread_key == ROOM and message.subject == "Billing"
     assert message.sent_at.tzinfo is not None and message.external_id == "$e1"
 
@@ -52,12 +76,15 @@ def test_emote_notice_encrypted_redacted_and_state() -> None:
     assert emote.body == "* @ada:example.org waves"
     notice, _ = parse(event({"msgtype": "m.notice", "body": "build failed"}))
     assert notice.automated
-    encrypted, _ = parse(event({"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "x"},
-                               kind="m.room.encrypted"))
+    encrypted, _ = parse(
+        event({"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "x"}, kind="m.room.encrypted")
+    )
     assert encrypted.parse_note == ENCRYPTED_NOTE and encrypted.body
     redacted, _ = parse(event({}))
     assert redacted.parse_note == REDACTED_NOTE
-    assert parse({"type": "m.room.member", "state_key": ME, "event_id": "$m", "content": {}}) is None
+    assert (
+        parse({"type": "m.room.member", "state_key": ME, "event_id": "$m", "content": {}}) is None
+    )
     assert parse(event({"m.relates_to": {"rel_type": "m.annotation"}}, kind="m.reaction")) is None
 
 
@@ -69,11 +96,24 @@ def test_our_own_messages() -> None:
 
 
 def test_files_and_encrypted_files() -> None:
-    message, media = parse(event({"msgtype": "m.image", "body": "shot.png", "url": "mxc://hs/abc",
-                                  "info": {"mimetype": "image/png", "size": 10}}))
-    assert media is not None and (media.mxc, media.filename, media.size) == ("mxc://hs/abc", "shot.png", 10)
-    message, media = parse(event({"msgtype": "m.file", "body": "secret.pdf",
-                                  "file": {"url": "mxc://hs/enc"}}))
+    message, media = parse(
+        event(
+            {
+                "msgtype": "m.image",
+                "body": "shot.png",
+                "url": "mxc://hs/abc",
+                "info": {"mimetype": "image/png", "size": 10},
+            }
+        )
+    )
+    assert media is not None and (media.mxc, media.filename, media.size) == (
+        "mxc://hs/abc",
+        "shot.png",
+        10,
+    )
+    message, media = parse(
+        event({"msgtype": "m.file", "body": "secret.pdf", "file": {"url": "mxc://hs/enc"}})
+    )
     assert media is None and "encrypted" in message.parse_note
 
 
@@ -86,8 +126,9 @@ def test_strip_reply_fallback_keeps_plain_quotes() -> None:
 def _plugin(homeserver: str) -> MatrixChannel:
     options = {o.name: o.default for o in MatrixChannel.options if not o.secret}
     options.update(homeserver=homeserver, user_id=ME, access_token_command="pass show mx")
-    return MatrixChannel(ChannelContext("mx", options, secret=lambda name: "token",
-                                        logger=logging.getLogger("test")))
+    return MatrixChannel(
+        ChannelContext("mx", options, secret=lambda name: "token", logger=logging.getLogger("test"))
+    )
 
 
 def _reply() -> OutboundMessage:
@@ -99,8 +140,10 @@ async def test_rate_limits_become_temporary_errors_with_retry_after(aiohttp_serv
         return web.json_response({"user_id": ME})
 
     async def limited(request: web.Request) -> web.Response:
-        return web.json_response({"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests",
-                                  "retry_after_ms": 2500}, status=429)
+        return web.json_response(
+            {"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests", "retry_after_ms": 2500},
+            status=429,
+        )
 
     async def forbidden(request: web.Request) -> web.Response:
         return web.json_response({"errcode": "M_FORBIDDEN", "error": "not in room"}, status=403)

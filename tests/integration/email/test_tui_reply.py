@@ -18,14 +18,17 @@ from .test_imap_smtp import mail, make_config, options, sent_folder_ids
 async def test_mail_arrives_in_the_tui_and_a_reply_typed_there_goes_out(
     imap_user: ImapUser, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    imap_user.append(mail("Printer on fire", message_id="<tui1@example.org>",
-                          sender="Bob <bob@example.org>"))
+    imap_user.append(
+        mail("Printer on fire", message_id="<tui1@example.org>", sender="Bob <bob@example.org>")
+    )
     config = make_config(options(imap_user, smtp_server))
-    app = AgentConsoleApp(tmp_path / "store.db", config,
-                          lambda store: SyncRunner(store, config), poll_interval=0.2)
+    app = AgentConsoleApp(
+        tmp_path / "store.db", config, lambda store: SyncRunner(store, config), poll_interval=0.2
+    )
     async with app.run_test(size=(140, 45)) as pilot:
-        await wait_for(pilot, lambda: app.main_screen is not None
-                       and app.main_screen.queue.ids, timeout=20)
+        await wait_for(
+            pilot, lambda: app.main_screen is not None and app.main_screen.queue.ids, timeout=20
+        )
         screen = app.main_screen
         await wait_for(pilot, lambda: "Printer on fire" in _text(app), timeout=10)
         await wait_for(pilot, lambda: screen.pane.detail is not None, timeout=10)

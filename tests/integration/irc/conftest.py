@@ -26,8 +26,9 @@ def ngircd_binary() -> str | None:
     )
 
 
-def start_ngircd(folder: Path, password: str | None = None,
-                 tls: tuple[Path, Path] | None = None) -> Ngircd:
+def start_ngircd(
+    folder: Path, password: str | None = None, tls: tuple[Path, Path] | None = None
+) -> Ngircd:
     binary = ngircd_binary()
     if binary is None:
         _unavailable("the ngircd binary is not installed")

@@ -27,8 +27,13 @@ class Ngircd:
     """``start()`` writes the config and waits for the port; ``stop()`` ends the process.
     ``restart()`` keeps the same port (for reconnect tests)."""
 
-    def __init__(self, binary: str, folder: Path, password: str | None = None,
-                 tls: tuple[Path, Path] | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        folder: Path,
+        password: str | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.binary = binary
         self.folder = folder
         self.port = free_port()
@@ -48,8 +53,11 @@ class Ngircd:
             "[Limits]\nMaxNickLength = 30\nPingTimeout = 120\nPongTimeout = 20\n"
             "[Options]\nPAM = no\nIdent = no\nDNS = no\n"
             "[Channel]\nName = #support\nTopic = support\n"
-            + (f"[SSL]\nCertFile = {self.tls[0]}\nKeyFile = {self.tls[1]}\nPorts = {self.tls_port}\n"
-               if self.tls else "")
+            + (
+                f"[SSL]\nCertFile = {self.tls[0]}\nKeyFile = {self.tls[1]}\nPorts = {self.tls_port}\n"
+                if self.tls
+                else ""
+            )
         )
 
     def start(self) -> None:
@@ -58,7 +66,9 @@ class Ngircd:
         conf.chmod(0o644)
         log = (self.folder / "ngircd.log").open("ab")
         self.process = subprocess.Popen(
-            [self.binary, "-n", "-f", str(conf)], stdout=log, stderr=subprocess.STDOUT,
+            [self.binary, "-n", "-f", str(conf)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + START_TIMEOUT
@@ -101,21 +111,32 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
     folder.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
     for path in (folder, cert_path, key_path):
         path.chmod(0o755 if path.is_dir() else 0o644)
     return cert_path, key_path
@@ -173,7 +194,9 @@ class IrcClient:
                     return line
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                seen = "\n".join(raw.decode(errors="replace").rstrip() for _, raw in self.lines[-15:])
+                seen = "\n".join(
+                    raw.decode(errors="replace").rstrip() for _, raw in self.lines[-15:]
+                )
                 raise AssertionError(f"no matching line within {timeout}s; last lines:\n{seen}")
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):

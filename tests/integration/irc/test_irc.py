@@ -20,17 +20,29 @@ pytestmark = pytest.mark.integration
 
 
 def irc_config(port: int, **extra: object) -> config_module.Config:
-    channel = {"type": "irc", "server": "127.0.0.1", "port": port, "tls": False,
-               "nick": "agent", "channels": ["#support"], **extra}
-    data = {"agent": {"name": "alice"}, "sync": {"lease_seconds": 30, "retry_max_seconds": 1},
-            "channels": {"irc": channel}}
+    channel = {
+        "type": "irc",
+        "server": "127.0.0.1",
+        "port": port,
+        "tls": False,
+        "nick": "agent",
+        "channels": ["#support"],
+        **extra,
+    }
+    data = {
+        "agent": {"name": "alice"},
+        "sync": {"lease_seconds": 30, "retry_max_seconds": 1},
+        "channels": {"irc": channel},
+    }
     return config_module.parse(data, "test.toml")
 
 
 async def conversations(store: Store) -> dict[str, int]:
     """thread_key → conversation id, of every open conversation."""
     rows = await store.conversation_rows(await store.conversation_ids(View("open")))
-    keys = await store.run_sync(lambda c: dict(c.execute("SELECT id, thread_key FROM conversations")))
+    keys = await store.run_sync(
+        lambda c: dict(c.execute("SELECT id, thread_key FROM conversations"))
+    )
     return {keys[row_id]: row_id for row_id in rows}
 
 
@@ -68,7 +80,10 @@ async def test_channel_and_private_messages_become_conversations_per_nick(
     await sync_until(runner, store, both)
     found = await conversations(store)
     channel = await store.conversation(found["#support/customer"])
-    assert [m.body for m in channel.messages] == ["hi, my order #123 never arrived", "* Customer waves"]
+    assert [m.body for m in channel.messages] == [
+        "hi, my order #123 never arrived",
+        "* Customer waves",
+    ]
     assert channel.messages[0].author == "Customer"
     private = await store.conversation(found["pm/customer"])
     assert [m.body for m in private.messages] == ["also, can I change my address?"]
@@ -96,11 +111,13 @@ async def test_replies_reach_the_customer_in_the_channel_and_in_private(
     start = len(customer.lines)
     await runner.run_once()
     in_channel = await customer.wait_for(
-        lambda line: line.command == "PRIVMSG" and line.params[0] == "#support", start=start)
+        lambda line: line.command == "PRIVMSG" and line.params[0] == "#support", start=start
+    )
     assert in_channel.params[1] == "Customer: Which version do you run?"
     assert in_channel.nick == "agent"
     private = await customer.wait_for(
-        lambda line: line.command == "PRIVMSG" and line.params[0] == "Customer", start=start)
+        lambda line: line.command == "PRIVMSG" and line.params[0] == "Customer", start=start
+    )
     assert private.params[1] == "Sure, ask away."
     for conversation in found.values():
         last = (await store.conversation(conversation)).messages[-1]
@@ -131,7 +148,9 @@ async def test_a_long_reply_is_split_at_the_line_limit_between_words(
     assert text.split() == words, "split between words, nothing lost, UTF-8 intact"
 
 
-async def test_a_taken_nick_gets_an_underscore(store: Store, ngircd: Ngircd, customer: IrcClient) -> None:
+async def test_a_taken_nick_gets_an_underscore(
+    store: Store, ngircd: Ngircd, customer: IrcClient
+) -> None:
     squatter = IrcClient("127.0.0.1", ngircd.port)
     await squatter.register("agent")
     runner = SyncRunner(store, irc_config(ngircd.port))

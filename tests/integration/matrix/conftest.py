@@ -16,7 +16,9 @@ from tests.integration.matrix.synapse import Account, MatrixUser, Synapse, insta
 def _unavailable(reason: str) -> None:
     """Skip on a developer's machine; fail loudly in CI, where `make test` installs it."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Synapse cannot run: {reason} (pip install -e '.[test]' installs matrix-synapse)")
+        pytest.fail(
+            f"Synapse cannot run: {reason} (pip install -e '.[test]' installs matrix-synapse)"
+        )
     pytest.skip(f"Synapse cannot run: {reason} (pip install matrix-synapse)")
 
 

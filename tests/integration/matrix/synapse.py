@@ -60,9 +60,16 @@ class Synapse:
 
     def _overrides(self) -> dict[str, Any]:
         return {
-            "listeners": [{"port": self.port, "bind_addresses": ["127.0.0.1"], "type": "http",
-                           "tls": False, "x_forwarded": False,
-                           "resources": [{"names": ["client"], "compress": False}]}],
+            "listeners": [
+                {
+                    "port": self.port,
+                    "bind_addresses": ["127.0.0.1"],
+                    "type": "http",
+                    "tls": False,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["client"], "compress": False}],
+                }
+            ],
             "registration_shared_secret": self.secret,
             "trusted_key_servers": [],
             "suppress_key_server_warning": True,
@@ -85,10 +92,23 @@ class Synapse:
         log = self.folder / "synapse.log"
         with log.open("ab") as output:
             generated = subprocess.run(
-                [sys.executable, "-m", "synapse.app.homeserver", "--server-name", SERVER_NAME,
-                 "--config-path", str(config), "--data-directory", str(self.folder),
-                 "--generate-config", "--report-stats=no"],
-                cwd=self.folder, stdout=output, stderr=subprocess.STDOUT, timeout=120,
+                [
+                    sys.executable,
+                    "-m",
+                    "synapse.app.homeserver",
+                    "--server-name",
+                    SERVER_NAME,
+                    "--config-path",
+                    str(config),
+                    "--data-directory",
+                    str(self.folder),
+                    "--generate-config",
+                    "--report-stats=no",
+                ],
+                cwd=self.folder,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=120,
             )
         if generated.returncode != 0:
             raise RuntimeError(f"synapse --generate-config failed: {log.read_text()[-2000:]}")
@@ -100,8 +120,19 @@ class Synapse:
         overrides.write_text(json.dumps(self._overrides()))
         output = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "-c", str(config), "-c", str(overrides)],
-            cwd=self.folder, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "synapse.app.homeserver",
+                "-c",
+                str(config),
+                "-c",
+                str(overrides),
+            ],
+            cwd=self.folder,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         output.close()
         deadline = time.monotonic() + START_TIMEOUT
@@ -129,8 +160,10 @@ class Synapse:
 
     def _post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         request = urllib.request.Request(
-            self.url + path, data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json"}, method="POST" if body is not None else "GET",
+            self.url + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"},
+            method="POST" if body is not None else "GET",
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
@@ -141,10 +174,16 @@ class Synapse:
         nonce = self._post("/_synapse/admin/v1/register")["nonce"]
         mac = hmac.new(self.secret.encode(), digestmod=hashlib.sha1)
         mac.update(f"{nonce}\0{localpart}\0{password}\0notadmin".encode())
-        answer = self._post("/_synapse/admin/v1/register", {
-            "nonce": nonce, "username": localpart, "password": password, "admin": False,
-            "mac": mac.hexdigest(),
-        })
+        answer = self._post(
+            "/_synapse/admin/v1/register",
+            {
+                "nonce": nonce,
+                "username": localpart,
+                "password": password,
+                "admin": False,
+                "mac": mac.hexdigest(),
+            },
+        )
         return Account(answer["user_id"], password, answer["access_token"])
 
 
@@ -166,23 +205,34 @@ class MatrixUser:
         await self._session.close()
 
     async def call(self, method: str, path: str, body: Any = None, **params: str) -> dict[str, Any]:
-        async with self._session.request(method, self.base + path, json=body, params=params) as response:
+        async with self._session.request(
+            method, self.base + path, json=body, params=params
+        ) as response:
             data = await response.json()
             if response.status >= 300:
                 raise AssertionError(f"{method} {path}: {response.status} {data}")
             return data  # type: ignore[no-any-return]
 
-    async def create_room(self, invite: list[str] = (), encrypted: bool = False, **extra: Any) -> str:  # type: ignore[assignment]
+    async def create_room(
+        self, invite: list[str] = (), encrypted: bool = False, **extra: Any
+    ) -> str:  # type: ignore[assignment]
         body: dict[str, Any] = {"preset": "private_chat", "invite": list(invite), **extra}
         if encrypted:
-            body["initial_state"] = [{"type": "m.room.encryption", "state_key": "",
-                                      "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
+            body["initial_state"] = [
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            ]
         return str((await self.call("POST", "/createRoom", body))["room_id"])
 
     async def join(self, room_id: str) -> None:
         await self.call("POST", f"/join/{quote(room_id, safe='')}", {})
 
-    async def send(self, room_id: str, content: dict[str, Any] | str, event_type: str = "m.room.message") -> str:
+    async def send(
+        self, room_id: str, content: dict[str, Any] | str, event_type: str = "m.room.message"
+    ) -> str:
         if isinstance(content, str):
             content = {"msgtype": "m.text", "body": content}
         self._txn += 1
@@ -191,12 +241,17 @@ class MatrixUser:
         return str((await self.call("PUT", path, content))["event_id"])
 
     async def upload(self, data: bytes, content_type: str, filename: str) -> str:
-        async with self._session.post(self.media + "/upload", data=data, params={"filename": filename},
-                                      headers={"Content-Type": content_type}) as response:
+        async with self._session.post(
+            self.media + "/upload",
+            data=data,
+            params={"filename": filename},
+            headers={"Content-Type": content_type},
+        ) as response:
             return str((await response.json())["content_uri"])
 
     async def messages(self, room_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """The room's recent timeline, oldest first."""
-        page = await self.call("GET", f"/rooms/{quote(room_id, safe='')}/messages", dir="b",
-                               limit=str(limit))
+        page = await self.call(
+            "GET", f"/rooms/{quote(room_id, safe='')}/messages", dir="b", limit=str(limit)
+        )
         return list(reversed(page["chunk"]))

@@ -24,19 +24,32 @@ from tests.integration.matrix.synapse import Account, MatrixUser, Synapse
 pytestmark = pytest.mark.integration
 
 
-def matrix_config(synapse: Synapse, agent: Account, monkeypatch: pytest.MonkeyPatch,
-                  *, login: str = "token", **extra: Any) -> dict[str, Any]:
-    channel: dict[str, Any] = {"type": "matrix", "homeserver": synapse.url,
-                               "user_id": agent.user_id, "auto_join": True, **extra}
+def matrix_config(
+    synapse: Synapse,
+    agent: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    login: str = "token",
+    **extra: Any,
+) -> dict[str, Any]:
+    channel: dict[str, Any] = {
+        "type": "matrix",
+        "homeserver": synapse.url,
+        "user_id": agent.user_id,
+        "auto_join": True,
+        **extra,
+    }
     if login == "token":
         monkeypatch.setenv("MATRIX_TEST_TOKEN", agent.access_token)
         channel["access_token_env"] = "MATRIX_TEST_TOKEN"
     else:
         monkeypatch.setenv("MATRIX_TEST_PASSWORD", agent.password)
         channel["password_env"] = "MATRIX_TEST_PASSWORD"
-    return {"agent": {"name": "alice", "display_name": "Alice"},
-            "sync": {"lease_seconds": 30, "retry_max_seconds": 1},
-            "channels": {"mx": channel}}
+    return {
+        "agent": {"name": "alice", "display_name": "Alice"},
+        "sync": {"lease_seconds": 30, "retry_max_seconds": 1},
+        "channels": {"mx": channel},
+    }
 
 
 def runner_for(store: Store, data: dict[str, Any]) -> SyncRunner:
@@ -46,7 +59,9 @@ def runner_for(store: Store, data: dict[str, Any]) -> SyncRunner:
 async def open_conversations(store: Store) -> dict[str, int]:
     """thread_key (room id) → conversation id."""
     ids = await store.conversation_ids(View("open"))
-    keys = await store.run_sync(lambda c: dict(c.execute("SELECT id, thread_key FROM conversations")))
+    keys = await store.run_sync(
+        lambda c: dict(c.execute("SELECT id, thread_key FROM conversations"))
+    )
     return {keys[i]: i for i in ids}
 
 
@@ -59,8 +74,9 @@ async def sync_until(runner: SyncRunner, condition, attempts: int = 20) -> None:
     raise AssertionError("condition not met after syncing")
 
 
-async def start_chat(customer: MatrixUser, runner: SyncRunner, store: Store, agent: Account,
-                     text: str) -> tuple[str, str, int]:
+async def start_chat(
+    customer: MatrixUser, runner: SyncRunner, store: Store, agent: Account, text: str
+) -> tuple[str, str, int]:
     """The customer opens a room with the agent and writes; the channel joins and ingests.
     Returns (room id, the customer's event id, conversation id)."""
     assert await runner.run_once() == {"mx": None}  # first sync: nothing yet
@@ -75,21 +91,29 @@ async def start_chat(customer: MatrixUser, runner: SyncRunner, store: Store, age
 
 
 async def test_a_message_reaches_the_queue_and_the_reply_reaches_the_room_once(
-    store: Store, synapse: Synapse, agent_account: Account, customer: MatrixUser,
+    store: Store,
+    synapse: Synapse,
+    agent_account: Account,
+    customer: MatrixUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runner = runner_for(store, matrix_config(synapse, agent_account, monkeypatch, login="password"))
     try:
         room, event_id, conversation = await start_chat(
-            customer, runner, store, agent_account, "Hi, my invoice is wrong")
+            customer, runner, store, agent_account, "Hi, my invoice is wrong"
+        )
         detail = await store.conversation(conversation)
         [message] = detail.messages
         assert (message.body, message.external_id, message.direction) == (
-            "Hi, my invoice is wrong", event_id, "in")
+            "Hi, my invoice is wrong",
+            event_id,
+            "in",
+        )
         assert message.url and room.replace("!", "%21") in message.url
         identities = await store.identities_of([detail.row.contact_id])
         assert [(i.namespace, i.address) for i in identities[detail.row.contact_id]] == [
-            ("matrix", customer.user_id)]
+            ("matrix", customer.user_id)
+        ]
 
         reply_id = await store.queue_reply(conversation, "Sorry about that, fixed!")
         await runner.run_once()
@@ -108,7 +132,10 @@ async def test_a_message_reaches_the_queue_and_the_reply_reaches_the_room_once(
 
 
 async def test_a_retried_send_after_a_crash_posts_once(
-    store: Store, synapse: Synapse, agent_account: Account, customer: MatrixUser,
+    store: Store,
+    synapse: Synapse,
+    agent_account: Account,
+    customer: MatrixUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runner = runner_for(store, matrix_config(synapse, agent_account, monkeypatch))
@@ -123,8 +150,11 @@ async def test_a_retried_send_after_a_crash_posts_once(
         assert (await plugin.send(outbound_message(claimed))).external_id == first.external_id
         await store.run_sync(lambda c: c.execute("UPDATE outbox SET next_attempt_at = 0"))
         await runner.run_once()  # the retry: find_sent finds it, nothing is posted
-        replies = [e for e in await customer.messages(room)
-                   if e["type"] == "m.room.message" and e["sender"] == agent_account.user_id]
+        replies = [
+            e
+            for e in await customer.messages(room)
+            if e["type"] == "m.room.message" and e["sender"] == agent_account.user_id
+        ]
         assert len(replies) == 1 and replies[0]["content"][KEY_FIELD] == claimed.idempotency_key
         sent = (await store.conversation(conversation)).messages[-1]
         assert (sent.state, sent.external_id) == ("sent", first.external_id)
@@ -133,7 +163,10 @@ async def test_a_retried_send_after_a_crash_posts_once(
 
 
 async def test_a_reply_from_the_cli_reaches_the_room_once(
-    tmp_path: Path, synapse: Synapse, agent_account: Account, customer: MatrixUser,
+    tmp_path: Path,
+    synapse: Synapse,
+    agent_account: Account,
+    customer: MatrixUser,
 ) -> None:
     store_path = tmp_path / "cli.db"
     config = tmp_path / "config.toml"
@@ -145,8 +178,14 @@ async def test_a_reply_from_the_cli_reaches_the_room_once(
     env = {**os.environ, "MX_TOKEN": agent_account.access_token, "AGENTCONSOLE_CONFIG": str(config)}
 
     def cli(*args: str, stdin: str = "") -> str:
-        done = subprocess.run([sys.executable, "-m", "agentconsole.cli", "--json", *args],
-                              input=stdin, capture_output=True, text=True, env=env, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "agentconsole.cli", "--json", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -162,13 +201,19 @@ async def test_a_reply_from_the_cli_reaches_the_room_once(
     cli("reply", str(conversation["id"]), stdin="Yes, Alice here.")
     cli("sync", "--once")
     cli("sync", "--once")
-    replies = [e for e in await customer.messages(room)
-               if e["type"] == "m.room.message" and e["sender"] == agent_account.user_id]
+    replies = [
+        e
+        for e in await customer.messages(room)
+        if e["type"] == "m.room.message" and e["sender"] == agent_account.user_id
+    ]
     assert [e["content"]["body"] for e in replies] == ["Yes, Alice here."]
 
 
 async def test_invites_wait_without_auto_join_and_are_accepted_with_it(
-    store: Store, synapse: Synapse, agent_account: Account, customer: MatrixUser,
+    store: Store,
+    synapse: Synapse,
+    agent_account: Account,
+    customer: MatrixUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = matrix_config(synapse, agent_account, monkeypatch, auto_join=False)
@@ -199,18 +244,27 @@ async def test_invites_wait_without_auto_join_and_are_accepted_with_it(
 
 
 async def test_encrypted_events_are_shown_with_the_reason(
-    store: Store, synapse: Synapse, agent_account: Account, customer: MatrixUser,
+    store: Store,
+    synapse: Synapse,
+    agent_account: Account,
+    customer: MatrixUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runner = runner_for(store, matrix_config(synapse, agent_account, monkeypatch))
     try:
         await runner.run_once()
         room = await customer.create_room(invite=[agent_account.user_id], encrypted=True)
-        await customer.send(room, {
-            "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
-            "device_id": "CUSTOMERDEV", "sender_key": "IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA",
-            "session_id": "X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ",
-        }, event_type="m.room.encrypted")
+        await customer.send(
+            room,
+            {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+                "device_id": "CUSTOMERDEV",
+                "sender_key": "IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA",
+                "session_id": "X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ",
+            },
+            event_type="m.room.encrypted",
+        )
 
         async def arrived() -> bool:
             return room in await open_conversations(store)
@@ -223,7 +277,10 @@ async def test_encrypted_events_are_shown_with_the_reason(
 
 
 async def test_a_limited_sync_gap_is_back_filled(
-    store: Store, synapse: Synapse, agent_account: Account, customer: MatrixUser,
+    store: Store,
+    synapse: Synapse,
+    agent_account: Account,
+    customer: MatrixUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     runner = runner_for(store, matrix_config(synapse, agent_account, monkeypatch))
@@ -242,21 +299,39 @@ async def test_a_limited_sync_gap_is_back_filled(
 
 
 async def test_files_become_attachments_within_the_size_cap(
-    store: Store, synapse: Synapse, agent_account: Account, customer: MatrixUser,
+    store: Store,
+    synapse: Synapse,
+    agent_account: Account,
+    customer: MatrixUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    runner = runner_for(store, matrix_config(synapse, agent_account, monkeypatch,
-                                             max_attachment_bytes=1000))
+    runner = runner_for(
+        store, matrix_config(synapse, agent_account, monkeypatch, max_attachment_bytes=1000)
+    )
     try:
         room, _, conversation = await start_chat(customer, runner, store, agent_account, "logs:")
         small = b"ERROR at line 3\n" * 10
         uri = await customer.upload(small, "text/plain", "app.log")
-        await customer.send(room, {"msgtype": "m.file", "body": "app.log", "url": uri,
-                                   "info": {"mimetype": "text/plain", "size": len(small)}})
+        await customer.send(
+            room,
+            {
+                "msgtype": "m.file",
+                "body": "app.log",
+                "url": uri,
+                "info": {"mimetype": "text/plain", "size": len(small)},
+            },
+        )
         big = b"\x89PNG" + b"x" * 5000
         uri = await customer.upload(big, "image/png", "screen.png")
-        await customer.send(room, {"msgtype": "m.image", "body": "screen.png", "url": uri,
-                                   "info": {"mimetype": "image/png"}})  # size not announced
+        await customer.send(
+            room,
+            {
+                "msgtype": "m.image",
+                "body": "screen.png",
+                "url": uri,
+                "info": {"mimetype": "image/png"},
+            },
+        )  # size not announced
 
         async def both() -> bool:
             return len((await store.conversation(conversation)).messages) == 3
@@ -272,7 +347,10 @@ async def test_files_become_attachments_within_the_size_cap(
 
 
 async def test_the_live_runner_long_polls_and_delivers_at_once(
-    store: Store, synapse: Synapse, agent_account: Account, customer: MatrixUser,
+    store: Store,
+    synapse: Synapse,
+    agent_account: Account,
+    customer: MatrixUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     room = await customer.create_room(invite=[agent_account.user_id])
@@ -280,6 +358,7 @@ async def test_the_live_runner_long_polls_and_delivers_at_once(
     runner = runner_for(store, matrix_config(synapse, agent_account, monkeypatch))
     await runner.start()
     try:
+
         async def wait_for(condition, seconds: float = 10.0) -> float:  # noqa: ANN001
             start = time.monotonic()
             while not await condition():

@@ -89,16 +89,16 @@ class ConversationActions:
         def take_over(error: ConflictError) -> None:
             def answered(yes: bool | None) -> None:
                 if yes:
-                    self._act(lambda: store.assign(target, agent, force=True),
-                              f"#{target} taken over")
+                    self._act(
+                        lambda: store.assign(target, agent, force=True), f"#{target} taken over"
+                    )
 
-            question = Text.assemble(
-                safe_text(str(error), multiline=False), "\n\nTake it over?"
-            )
+            question = Text.assemble(safe_text(str(error), multiline=False), "\n\nTake it over?")
             self.app.push_screen(ConfirmScreen(question), answered)
 
-        self._act(lambda: store.assign(target, agent), f"#{target} assigned to you",
-                  on_conflict=take_over)
+        self._act(
+            lambda: store.assign(target, agent), f"#{target} assigned to you", on_conflict=take_over
+        )
 
     def action_close_conversation(self) -> None:
         target = self._need_target()
@@ -141,8 +141,11 @@ class ConversationActions:
             )
 
         self.app.push_screen(
-            PromptScreen(Text(f"Snooze #{target} until…"),
-                         placeholder="tomorrow 9am, in 2h, mon", check=check),
+            PromptScreen(
+                Text(f"Snooze #{target} until…"),
+                placeholder="tomorrow 9am, in 2h, mon",
+                check=check,
+            ),
             answered,
         )
 
@@ -164,13 +167,11 @@ class ConversationActions:
             if add:
                 text.append("add " + " ".join("#" + one_line(t) for t in add), style="green")
             if remove:
-                text.append("  remove " + " ".join("#" + one_line(t) for t in remove),
-                            style="red")
+                text.append("  remove " + " ".join("#" + one_line(t) for t in remove), style="red")
             return text
 
         self.app.push_screen(
-            PromptScreen(Text(f"Tags for #{target}"), placeholder="+billing -vip",
-                         check=check),
+            PromptScreen(Text(f"Tags for #{target}"), placeholder="+billing -vip", check=check),
             answered,
         )
 
@@ -185,8 +186,7 @@ class ConversationActions:
         def answered(value: str | None) -> None:
             if value is not None:
                 rank = priority_rank(value)
-                self._act(lambda: store.set_priority(target, rank),
-                          f"#{target} priority {value}")
+                self._act(lambda: store.set_priority(target, rank), f"#{target} priority {value}")
 
         self.app.push_screen(
             ChoiceScreen(Text(f"Priority of #{target}"), PRIORITIES, current), answered
@@ -238,8 +238,9 @@ class ConversationActions:
             self._act(link, f"Linked: {one_line(value)} is {one_line(detail.contact.name)}")
 
         app.push_screen(
-            PromptScreen(Text.assemble("Same person as ", ("(email, handle or #id)", "dim")),
-                         check=check),
+            PromptScreen(
+                Text.assemble("Same person as ", ("(email, handle or #id)", "dim")), check=check
+            ),
             answered,
         )
 

@@ -66,12 +66,14 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         half = (len(self.sections) + 1) // 2
         with VerticalScroll(id="help-box"):
-            yield Static(Text("Keys — remap any of them in [keys] of the config", style="bold"),
-                         markup=False, id="help-title")
+            yield Static(
+                Text("Keys — remap any of them in [keys] of the config", style="bold"),
+                markup=False,
+                id="help-title",
+            )
             with Horizontal(id="help-columns"):
                 yield Static(help_text(self.sections[:half]), markup=False, classes="help-column")
                 yield Static(help_text(self.sections[half:]), markup=False, classes="help-column")
 
     def action_close_help(self) -> None:
         self.dismiss(None)
-

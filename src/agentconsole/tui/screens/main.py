@@ -71,8 +71,12 @@ class MainScreen(ConversationActions, Screen[None]):
             yield Sidebar(id="sidebar")
             with Vertical(id="work-column"):
                 yield Input(placeholder="Search messages (escape to leave)", id="search")
-                yield QueueView(app.store.conversation_rows, clock=app.clock, id="queue",
-                                empty_text="No conversations in this view.")
+                yield QueueView(
+                    app.store.conversation_rows,
+                    clock=app.clock,
+                    id="queue",
+                    empty_text="No conversations in this view.",
+                )
                 yield ConversationPane(id="conversation")
         yield Static("", id="status-line", markup=False)
         yield Footer()
@@ -101,8 +105,7 @@ class MainScreen(ConversationActions, Screen[None]):
 
     def reload(self, *, reset: bool = False) -> None:
         """Reload counts, the view's index and the open conversation (in a worker)."""
-        self.run_worker(self._reload(reset), group="reload", exclusive=True,
-                        exit_on_error=False)
+        self.run_worker(self._reload(reset), group="reload", exclusive=True, exit_on_error=False)
 
     async def _reload(self, reset: bool) -> None:
         store = self.console_app.store
@@ -214,27 +217,37 @@ class MainScreen(ConversationActions, Screen[None]):
             self._preview_timer.stop()
         if event.conversation_id is None:
             if not self.composer.is_open:
-                self.run_worker(self.pane.clear("No conversation selected."), group="detail",
-                                exclusive=True, exit_on_error=False)
+                self.run_worker(
+                    self.pane.clear("No conversation selected."),
+                    group="detail",
+                    exclusive=True,
+                    exit_on_error=False,
+                )
             return
         if self.composer.is_open:
             return
         conversation_id = event.conversation_id
-        self._preview_timer = self.set_timer(
-            PREVIEW_DELAY, lambda: self._preview(conversation_id)
-        )
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(conversation_id))
 
     def _preview(self, conversation_id: int) -> None:
         if self.queue.current_id == conversation_id:
-            self.run_worker(self._load_detail(conversation_id), group="detail",
-                            exclusive=True, exit_on_error=False)
+            self.run_worker(
+                self._load_detail(conversation_id),
+                group="detail",
+                exclusive=True,
+                exit_on_error=False,
+            )
 
     @on(QueueView.Opened)
     def _opened(self, event: QueueView.Opened) -> None:
         self.add_class("-reading")
         if self.pane.conversation_id != event.conversation_id:
-            self.run_worker(self._load_detail(event.conversation_id), group="detail",
-                            exclusive=True, exit_on_error=False)
+            self.run_worker(
+                self._load_detail(event.conversation_id),
+                group="detail",
+                exclusive=True,
+                exit_on_error=False,
+            )
         self.pane.thread.focus()
 
     @on(Sidebar.Selected)
@@ -330,8 +343,12 @@ class MainScreen(ConversationActions, Screen[None]):
                     then()
                 return
             self._close_composer()
-        self.run_worker(self._open_composer(target, kind, then), group="composer",
-                        exclusive=True, exit_on_error=False)
+        self.run_worker(
+            self._open_composer(target, kind, then),
+            group="composer",
+            exclusive=True,
+            exit_on_error=False,
+        )
 
     async def _open_composer(
         self, target: int, kind: str, then: Callable[[], object] | None
@@ -392,8 +409,7 @@ class MainScreen(ConversationActions, Screen[None]):
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._flush_drafts)
 
     def _flush_drafts(self) -> None:
-        self.run_worker(self.console_app.flush_drafts(), group="drafts",
-                        exit_on_error=False)
+        self.run_worker(self.console_app.flush_drafts(), group="drafts", exit_on_error=False)
 
     @on(Composer.Closed)
     def _composer_closed(self, event: Composer.Closed) -> None:
@@ -461,8 +477,9 @@ class MainScreen(ConversationActions, Screen[None]):
                             Composer.Send(conversation_id, kind, body, files, anyway=True)
                         )
 
-                app.push_screen(ConfirmScreen(safe_text(f"{error}\n\nSend yours anyway?")),
-                                answered)
+                app.push_screen(
+                    ConfirmScreen(safe_text(f"{error}\n\nSend yours anyway?")), answered
+                )
                 return
             except AgentConsoleError as error:
                 app.drafts.keep(conversation_id, kind, body)
@@ -527,15 +544,17 @@ def run_editor(app: AgentConsoleApp, body: str) -> str | None:
             with app.suspend():
                 result = subprocess.run([*shlex.split(command), str(path)], check=False)
         except SuspendNotSupported:
-            app.report("Cannot open an editor here (the terminal cannot be suspended).",
-                       severity="warning")
+            app.report(
+                "Cannot open an editor here (the terminal cannot be suspended).", severity="warning"
+            )
             return None
         except OSError as error:
             app.report(f"Cannot run {command}: {error}", severity="error")
             return None
         if result.returncode != 0:
-            app.report(f"{command} exited with {result.returncode}; draft unchanged",
-                       severity="warning")
+            app.report(
+                f"{command} exited with {result.returncode}; draft unchanged", severity="warning"
+            )
             return None
         return path.read_text(encoding="utf-8", errors="replace")
     finally:

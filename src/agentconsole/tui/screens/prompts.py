@@ -26,7 +26,11 @@ class PromptScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
     def __init__(
-        self, question: Text, *, value: str = "", placeholder: str = "",
+        self,
+        question: Text,
+        *,
+        value: str = "",
+        placeholder: str = "",
         check: Check | None = None,
     ) -> None:
         super().__init__()

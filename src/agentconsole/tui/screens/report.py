@@ -23,8 +23,16 @@ PERIODS = (("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0))
 def report_table(title: str, entries: Sequence[ChannelMetrics], with_sla: bool) -> Table:
     """One period's measures; channel names are outside data, shown as plain text."""
     table = Table(title=title, title_justify="left", title_style="bold", expand=True)
-    for heading in ("Channel", "New", "Backlog", "Oldest wait", "1st response", "Resolution",
-                    "FCR", "SLA breaches"):
+    for heading in (
+        "Channel",
+        "New",
+        "Backlog",
+        "Oldest wait",
+        "1st response",
+        "Resolution",
+        "FCR",
+        "SLA breaches",
+    ):
         table.add_column(heading, justify="left" if heading == "Channel" else "right")
     for entry in entries:
         fcr = entry.first_contact_resolution
@@ -47,8 +55,9 @@ class ReportScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,M", "close_report", "Close the report")]
 
-    def __init__(self, periods: Sequence[tuple[str, Sequence[ChannelMetrics]]],
-                 with_sla: bool) -> None:
+    def __init__(
+        self, periods: Sequence[tuple[str, Sequence[ChannelMetrics]]], with_sla: bool
+    ) -> None:
         super().__init__()
         self.periods = periods
         self.with_sla = with_sla
@@ -57,10 +66,14 @@ class ReportScreen(ModalScreen[None]):
         with VerticalScroll(id="report-box"):
             for title, entries in self.periods:
                 yield Static(report_table(title, entries, self.with_sla), markup=False)
-            note = ("SLA: first response within the [sla] first_response target."
-                    if self.with_sla else "Set [sla] first_response in the config to count SLA breaches.")
-            yield Static(Text(note + f"  ·  as of {time.strftime('%H:%M')}", style="dim"),
-                         markup=False)
+            note = (
+                "SLA: first response within the [sla] first_response target."
+                if self.with_sla
+                else "Set [sla] first_response in the config to count SLA breaches."
+            )
+            yield Static(
+                Text(note + f"  ·  as of {time.strftime('%H:%M')}", style="dim"), markup=False
+            )
 
     def action_close_report(self) -> None:
         self.dismiss(None)

@@ -181,8 +181,11 @@ class Composer(Vertical):
     def action_attach(self) -> None:
         if self.conversation_id is not None:
             if self.kind == "note":
-                self.app.notify("Notes cannot carry files; attach them to a reply.",
-                                severity="warning", markup=False)
+                self.app.notify(
+                    "Notes cannot carry files; attach them to a reply.",
+                    severity="warning",
+                    markup=False,
+                )
                 return
             self.post_message(self.AttachRequested())
 

@@ -159,8 +159,10 @@ class ConversationPane(Vertical):
                 text.append(" · ")
             text.append("✎ ")
             text.append_text(safe_text(agent, multiline=False))
-            text.append(f" is writing {'a reply' if kind == 'reply' else 'a note'}"
-                        f" ({duration(now - updated_at)} ago)")
+            text.append(
+                f" is writing {'a reply' if kind == 'reply' else 'a note'}"
+                f" ({duration(now - updated_at)} ago)"
+            )
         widget.update(text)
         widget.set_class(bool(others), "-shown")
 
@@ -192,8 +194,13 @@ class ConversationPane(Vertical):
         messages = detail.messages
         if len(messages) > MAX_MESSAGES:
             hidden = len(messages) - MAX_MESSAGES
-            widgets.append(Static(Text(f"{hidden} earlier messages not shown"),
-                                  markup=False, classes="thread-note"))
+            widgets.append(
+                Static(
+                    Text(f"{hidden} earlier messages not shown"),
+                    markup=False,
+                    classes="thread-note",
+                )
+            )
             messages = messages[-MAX_MESSAGES:]
         for message in messages:
             content = (
