@@ -20,12 +20,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, output, paths, plugins
+from . import __version__, humanize, output, plugins
 from . import config as config_module
 from .attachments import read_for_sending
 from .config import Config
 from .errors import AgentConsoleError, UsageError
 from .models import STATUSES, ListFilter, priority_rank
+from .opening import open_store, store_path
 from .plugin import ChannelError, PermanentError, TemporaryError
 from .sanitize import clean, one_line
 from .store import Store
@@ -36,11 +37,6 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
 EXIT_TEMPFAIL = 75
 
 Command = Callable[[argparse.Namespace, Config, Store], Awaitable[int]]
-
-
-def store_path(args: argparse.Namespace, config: Config) -> Path:
-    chosen = args.store or os.environ.get("AGENTCONSOLE_STORE") or config.store
-    return Path(chosen).expanduser() if chosen else paths.default_store()
 
 
 def _read_body(args: argparse.Namespace) -> str:
@@ -119,12 +115,17 @@ def _channel_capabilities(config: Config, channel: str) -> Any:
 async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> int:
     detail = await store.conversation(args.id)
     capabilities = _channel_capabilities(config, detail.row.channel)
-    if capabilities is not None and (capabilities.read_only or not capabilities.reply):
-        where = f": open it on the site, {detail.url}" if detail.url else ""
-        raise UsageError(f"channel {detail.row.channel} is read-only{where}")
     files = [read_for_sending(path) for path in args.attach or ()]
-    if files and capabilities is not None and not capabilities.attachments:
-        raise UsageError(f"channel {detail.row.channel} cannot send attachments")
+    refusal = (
+        capabilities.refusal(detail.row.channel, with_attachments=bool(files))
+        if capabilities is not None
+        else None
+    )
+    if refusal is not None:
+        # Only a read-only channel's refusal is helped by the link to the site.
+        read_only = capabilities is not None and capabilities.refusal(detail.row.channel)
+        where = f": open it on the site, {detail.url}" if read_only and detail.url else ""
+        raise UsageError(refusal + where)
     then = "closed" if args.close else "pending" if args.pending else None
     message_id = await store.queue_reply(
         args.id,
@@ -268,8 +269,8 @@ async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> 
         fcr = entry.first_contact_resolution
         print(
             f"{one_line(entry.channel)[:20]:<20} {entry.new:>5} {entry.backlog:>7}"
-            f" {output.span(entry.oldest_wait):>11} {output.span(entry.median_first_response):>12}"
-            f" {output.span(entry.median_resolution):>10} {'-' if fcr is None else f'{fcr:.0%}':>5}"
+            f" {humanize.span(entry.oldest_wait):>11} {humanize.span(entry.median_first_response):>12}"
+            f" {humanize.span(entry.median_resolution):>10} {'-' if fcr is None else f'{fcr:.0%}':>5}"
             f"  {entry.breaches if config.first_response_target is not None else '-'}"
         )
     return EXIT_OK
@@ -466,7 +467,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             path = Path(folder) / "demo.db"
 
         async def seed() -> None:
-            store = await Store.open(path, agent=config.agent)
+            store = await open_store(config, path)
             try:
                 summary = await seed_store(store)
             finally:
@@ -678,7 +679,7 @@ def main(argv: list[str] | None = None) -> int:
         config = config_module.load(args.config)
         if args.command == "plugins":
             return cmd_plugins(args, config)
-        path = store_path(args, config)
+        path = store_path(config, args.store)
         if args.command is None:
             return open_tui(path, config)
         return asyncio.run(_run(args.handler, args, config, path))
@@ -708,7 +709,7 @@ async def _run(handler: Command, args: argparse.Namespace, config: Config, path:
             f"no store at {path}: run `agentconsole sync` with channels configured, or "
             "`agentconsole demo --seed-only --store PATH` for a demo store"
         )
-    store = await Store.open(path, agent=config.agent, display_name=config.display_name)
+    store = await open_store(config, path)
     try:
         return await handler(args, config, store)
     finally:

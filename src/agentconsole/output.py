@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from . import humanize
 from .models import (
     ChannelRecord,
     ContactRecord,
@@ -147,24 +148,8 @@ def emit_json(data: dict[str, Any], stream: TextIO | None = None) -> None:
     stream.write(escape_for_json(json.dumps(data, ensure_ascii=False)) + "\n")
 
 
-def span(seconds: float | None) -> str:
-    """A compact duration: 45s, 12m, 3h, 2d, 5w ("-" when there is none)."""
-    if seconds is None:
-        return "-"
-    seconds = max(0.0, seconds)
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
-def ago(timestamp: float | None, now: float | None = None) -> str:
-    """How long ago ``timestamp`` was, compactly (see :func:`span`)."""
-    return "-" if timestamp is None else span((now or time.time()) - timestamp)
-
-
 def conversation_line(row: ConversationRow) -> str:
-    waiting = f"waiting {ago(row.waiting_since)}" if row.waiting_since else ago(row.last_message_at)
+    waiting = humanize.waiting(row, time.time())
     tags = " ".join(f"#{one_line(t)}" for t in row.tags)
     return (
         f"{row.id:>7}  {priority_name(row.priority):<6}  {row.status:<7}  "

@@ -206,6 +206,18 @@ class Capabilities:
     read_only: bool = False
     push: bool = False
 
+    def refusal(self, channel: str, *, with_attachments: bool = False) -> str | None:
+        """Why a reply on ``channel`` cannot go out, or None when it can.
+
+        The one place the CLI, the TUI and the sync runner decide "can this channel reply /
+        take attachments", so they never disagree.
+        """
+        if self.read_only or not self.reply:
+            return f"channel {channel} is read-only"
+        if with_attachments and not self.attachments:
+            return f"channel {channel} cannot send attachments"
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Option:

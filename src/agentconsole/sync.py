@@ -340,10 +340,11 @@ class SyncRunner:
     async def _deliver(self, plugin: ChannelPlugin, item: OutboxItem) -> None:
         message = outbound_message(item)
         try:
-            if not plugin.capabilities.reply or plugin.capabilities.read_only:
-                raise PermanentError(f"channel {plugin.name} cannot send replies")
-            if item.attachments and not plugin.capabilities.attachments:
-                raise PermanentError(f"channel {plugin.name} cannot send attachments")
+            refusal = plugin.capabilities.refusal(
+                plugin.name, with_attachments=bool(item.attachments)
+            )
+            if refusal is not None:
+                raise PermanentError(refusal)
             found = (
                 await asyncio.wait_for(plugin.find_sent(message), SEND_TIMEOUT)
                 if item.attempts > 1

@@ -17,6 +17,7 @@ from textual.timer import Timer
 from .. import metrics
 from ..config import Config
 from ..errors import AgentConsoleError
+from ..opening import open_store
 from ..plugin import Capabilities
 from ..sanitize import one_line
 from ..store import Store
@@ -98,7 +99,7 @@ class AgentConsoleApp(App[None]):
 
     async def on_mount(self) -> None:
         try:
-            self._store = await Store.open(self.store_path, agent=self.config.agent)
+            self._store = await open_store(self.config, self.store_path)
         except AgentConsoleError as error:
             self.exit(message=str(error), return_code=1)
             return
@@ -217,12 +218,12 @@ class AgentConsoleApp(App[None]):
     def can_reply(self, channel: str) -> bool:
         """Whether replies are possible on ``channel`` (unknown channels: assume so)."""
         capabilities = self._capabilities(channel)
-        return capabilities is None or (capabilities.reply and not capabilities.read_only)
+        return capabilities is None or capabilities.refusal(channel) is None
 
     def can_attach(self, channel: str) -> bool:
         """Whether replies on ``channel`` may carry files (unknown channels: assume so)."""
         capabilities = self._capabilities(channel)
-        return capabilities is None or capabilities.attachments
+        return capabilities is None or capabilities.refusal(channel, with_attachments=True) is None
 
     def nudge(self, channel: str) -> None:
         if self.runner is not None:

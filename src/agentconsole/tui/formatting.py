@@ -10,6 +10,7 @@ import time
 
 from rich.text import Text
 
+from ..humanize import waiting
 from ..models import ConversationRow, priority_name
 from ..sanitize import one_line
 
@@ -18,20 +19,6 @@ KIND_ICONS = {"email": "✉", "chat": "◆", "forum": "▤"}
 
 def kind_icon(kind: str) -> str:
     return KIND_ICONS.get(kind, "•")
-
-
-def duration(seconds: float) -> str:
-    """A compact duration: ``40s``, ``12m``, ``3h``, ``5d``, ``7w``."""
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)}h"
-    if seconds < 86400 * 14:
-        return f"{int(seconds // 86400)}d"
-    return f"{int(seconds // (86400 * 7))}w"
 
 
 def clock_time(timestamp: float, now: float) -> str:
@@ -45,17 +32,6 @@ def clock_time(timestamp: float, now: float) -> str:
     if moment.tm_year == today.tm_year:
         return time.strftime("%d %b %H:%M", moment).lstrip("0")
     return time.strftime("%d %b %Y %H:%M", moment).lstrip("0")
-
-
-def waiting(row: ConversationRow, now: float) -> str:
-    """How long the customer has waited, or how old the last message is."""
-    if row.status == "snoozed" and row.snooze_until:
-        return f"wakes {duration(row.snooze_until - now)}"
-    if row.status == "closed":
-        return f"closed {duration(now - row.last_message_at)}"
-    if row.waiting_since is not None:
-        return f"waiting {duration(now - row.waiting_since)}"
-    return f"{duration(now - row.last_message_at)} ago"
 
 
 def priority_mark(rank: int) -> tuple[str, str]:

@@ -10,9 +10,10 @@ import re
 
 from rich.text import Text
 
+from ..humanize import span, waiting
 from ..models import ConversationDetail, ConversationRow, MessageRecord, priority_name
 from ..sanitize import clean, one_line, safe_text
-from .formatting import clock_time, duration, kind_icon, priority_mark, waiting
+from .formatting import clock_time, kind_icon, priority_mark
 
 #: Longer bodies are cut on screen (the stored message is untouched).
 MAX_BODY_CHARS = 40_000
@@ -216,7 +217,7 @@ def header_text(detail: ConversationDetail, now: float) -> Text:
     text.append(waiting(row, now), style="yellow" if row.waiting_since else "dim")
     if detail.first_response_at is not None:
         text.append(
-            f" · first response after {duration(detail.first_response_at - row.created_at)}",
+            f" · first response after {span(detail.first_response_at - row.created_at)}",
             style="dim",
         )
     elif row.status != "closed":

@@ -135,7 +135,7 @@ async def test_a_reply_on_a_feed_conversation_fails_with_a_reason(
     await store.queue_reply(conversation_id, "answered on the site")
     await runner.run_once()
     reply = (await store.conversation(conversation_id)).messages[-1]
-    assert reply.state == "failed" and "cannot send replies" in reply.error
+    assert reply.state == "failed" and "is read-only" in reply.error
 
 
 async def test_errors_name_the_url_and_the_fix(feed_server, feed_runner, tmp_path) -> None:

@@ -13,8 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ...humanize import span
 from ...metrics import ChannelMetrics
-from ...output import span
 from ...sanitize import safe_text
 
 PERIODS = (("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0))

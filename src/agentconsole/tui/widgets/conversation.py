@@ -8,9 +8,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...humanize import span
 from ...models import ConversationDetail, MessageRecord
 from ...sanitize import safe_text
-from ..formatting import duration
 from ..thread_text import chat_line, contact_text, header_text, message_text
 from .composer import Composer
 
@@ -161,7 +161,7 @@ class ConversationPane(Vertical):
             text.append_text(safe_text(agent, multiline=False))
             text.append(
                 f" is writing {'a reply' if kind == 'reply' else 'a note'}"
-                f" ({duration(now - updated_at)} ago)"
+                f" ({span(now - updated_at)} ago)"
             )
         widget.update(text)
         widget.set_class(bool(others), "-shown")
