@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sqlite3
@@ -20,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, output, plugins
+from . import __version__, humanize, logs, output, plugins
 from . import config as config_module
 from .attachments import read_for_sending
 from .config import Config
@@ -668,11 +667,7 @@ def _tag_removals(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_tag_removals(list(sys.argv[1:] if argv is None else argv)))
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(args.verbose)
     try:
         if args.command == "demo":
             return cmd_demo(args)
