@@ -141,11 +141,12 @@ class _Parser:
         try:
             op, value = read_value(spec, token.text, token.quoted, self.now)
         except BadValue as error:
-            # The value's text starts after the opening quote when it was quoted.
+            # Point inside the quotes of a quoted value (offsets count from its text).
             base = token.value_start + (1 if token.quoted else 0)
+            value_end = token.end - (1 if token.quoted else 0)
             start = base + error.start
-            end = token.end if error.end is None else base + error.end
-            if start >= token.end:  # nothing typed after the colon: point at the field
+            end = value_end if error.end is None else base + error.end
+            if start >= value_end:  # nothing typed after the colon: point at the field
                 start, end = token.start, token.end
             raise QueryError(error.message, self.query, start, end) from None
         return Field(spec.name, stored_op(spec, op), value)
