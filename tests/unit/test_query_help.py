@@ -37,3 +37,13 @@ def test_every_example_in_help_parses() -> None:
     for line in examples:
         query = re.split(r"\s{2,}", line.strip())[0]
         parse(query)
+
+
+def test_the_query_package_stays_headless() -> None:
+    probe = (
+        "import sys, agentconsole.query.help; print(sorted({'textual', 'rich'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]", result.stderr

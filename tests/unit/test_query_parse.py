@@ -16,10 +16,12 @@ from agentconsole.query import (
     Not,
     Or,
     Party,
+    QueryError,
     Text,
     all_of,
     has_status_term,
     parse,
+    parse_field,
 )
 
 # A Wednesday afternoon in Paris.
@@ -186,3 +188,14 @@ ACTIVE = Or((Field("status", "=", "open"), Field("status", "=", "pending")))
 )  # fmt: skip
 def test_the_views_of_today_are_queries(text: str, expected: Node) -> None:
     assert q(text) == expected
+
+
+def test_a_flag_becomes_a_term_with_its_value_taken_whole() -> None:
+    assert parse_field("tag", "two words") == Field("tag", "=", "two words")
+    assert parse_field("tag", 'say "hi" (now)') == Field("tag", "=", 'say "hi" (now)')
+    assert parse_field("status", "any") == Field("status", "=", "any")
+    assert parse_field("priority", ">=high") == Field("priority", "<=", 1)
+    assert parse_field("assignee", "me") == Field("assignee", "=", Assignee.ME)
+    with pytest.raises(QueryError, match="did you mean 'pending'") as caught:
+        parse_field("status", "pendig")
+    assert caught.value.query[caught.value.start : caught.value.end] == "pendig"

@@ -23,7 +23,7 @@ from .ast import (
 )
 from .errors import QueryError, format_error
 from .fields import FIELDS, Assignee, FieldSpec, FieldValue, Op, Party
-from .parser import parse
+from .parser import parse, parse_field
 
 __all__ = [
     "FIELDS",
@@ -45,6 +45,7 @@ __all__ = [
     "format_error",
     "has_status_term",
     "parse",
+    "parse_field",
     "to_query",
     "walk",
 ]

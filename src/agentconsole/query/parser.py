@@ -34,11 +34,23 @@ def parse(query: str, *, now: datetime | None = None) -> Node:
     ``assignee:me`` stays symbolic. Raises :class:`QueryError` at the first offending
     token, with a suggestion when a field or value name is close to a known one.
     """
+    return _Parser(query, tokenize(query), _aware(now)).parse()
+
+
+def parse_field(name: str, value: str, *, now: datetime | None = None) -> Field:
+    """The term ``name:value`` with ``value`` taken whole, as if quoted, except that a
+    comparison may lead it (``priority``, ``>=high``): how a command-line flag such as
+    ``--tag "two words"`` becomes a term. Raises :class:`QueryError` like :func:`parse`,
+    about the text ``name:value``."""
+    text = f"{name}:{value}"
+    token = Token("field", 0, len(text), value, name, False, False, len(name) + 1)
+    return _Parser(text, [token], _aware(now))._field(token)
+
+
+def _aware(now: datetime | None) -> datetime:
     if now is None:
-        now = datetime.now().astimezone()
-    elif now.tzinfo is None:
-        now = now.astimezone()
-    return _Parser(query, tokenize(query), now).parse()
+        return datetime.now().astimezone()
+    return now if now.tzinfo is not None else now.astimezone()
 
 
 class _Parser:
