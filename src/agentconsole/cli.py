@@ -336,6 +336,17 @@ def _config_problem(config: Config, name: str) -> str | None:
     return None
 
 
+def cmd_help(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``help query``: the query language; ``help`` alone: the commands."""
+    if args.topic == "query":
+        from .query.help import help_text
+
+        sys.stdout.write(help_text())
+    else:
+        parser.print_help()
+    return EXIT_OK
+
+
 def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
     for type_name, source in sorted(plugins.discover(config.plugin_dir).items()):
         data: dict[str, Any] = {"type": type_name, "origin": source.origin}
@@ -643,6 +654,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", required=True, help="the configured channel it arrived on")
     command("channels", cmd_channels, "configured channels and their health")
     command("plugins", None, "installed channel plugins")
+    p = command("help", None, "explain a topic: query (the query language)")
+    p.add_argument("topic", nargs="?", choices=["query"])
     return parser
 
 
@@ -671,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "help":
+            return cmd_help(args, parser)
         config = config_module.load(args.config)
         if args.command == "plugins":
             return cmd_plugins(args, config)
