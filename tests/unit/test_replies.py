@@ -20,7 +20,7 @@ status = "pending"
 Hi {customer.first_name},
 
 we know card payments are failing since {conversation.created_at:%H:%M} and are on it.
--- 
+--\x20
 {agent.display_name}
 """
 
