@@ -93,8 +93,15 @@ async def cases(store: Store) -> dict[str, int]:
     return ids
 
 
-async def select(store: Store, query: str) -> set[int]:
-    compiled = compile_query(parse(query, now=NOW), agent="alice", now=NOW.timestamp())
+async def select(store: Store, query: str, *, common_words: bool = False) -> set[int]:
+    """The ids ``query`` selects; with ``common_words`` every word is taken as common, so
+    the row-by-row full-text form is used instead of the listed one."""
+    compiled = compile_query(
+        parse(query, now=NOW),
+        agent="alice",
+        now=NOW.timestamp(),
+        estimate=(lambda expression: 10**9) if common_words else None,
+    )
     rows = await store.run_sync(
         lambda conn: conn.execute(
             f"SELECT c.id FROM conversations c WHERE {compiled.where}", compiled.params
@@ -105,7 +112,9 @@ async def select(store: Store, query: str) -> set[int]:
 
 async def names(store: Store, cases: dict[str, int], query: str) -> set[str]:
     by_id = {v: k for k, v in cases.items()}
-    return {by_id[i] for i in await select(store, query)}
+    listed = await select(store, query)
+    assert await select(store, query, common_words=True) == listed  # both forms agree
+    return {by_id[i] for i in listed}
 
 
 @pytest.mark.parametrize(

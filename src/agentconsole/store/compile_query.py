@@ -17,13 +17,20 @@ Semantics worth knowing (also in ``agentconsole help query``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..query import And, Assignee, Field, Node, Not, Or, Party, Text
 from .dialect import SQLITE, Dialect
 
 #: The condition that matches every conversation.
 TRUE = "1 = 1"
+#: A full-text term matching more messages than this is checked conversation by conversation
+#: while the queue is walked in order; a rarer one is listed first. Measured on 20,000
+#: conversations: listing 54,000 matches costs ~100 ms, checking row by row 4-15 ms; for a
+#: word in 78 messages listing takes 4 ms and checking row by row a second.
+LIST_MATCHES_BELOW = 5000
 #: Conversations someone may still be waiting on.
 OPEN_ENDED = "c.status != 'closed'"
 
@@ -41,6 +48,7 @@ class _Builder:
     agent: str
     now: float
     dialect: Dialect
+    estimate: Callable[[str], int] | None
     params: list[object] = field(default_factory=list)
 
     def bind(self, value: object) -> str:
@@ -48,12 +56,32 @@ class _Builder:
         return "?"
 
 
-def compile_query(node: Node, *, agent: str, now: float, dialect: Dialect = SQLITE) -> Compiled:
+def compile_query(
+    node: Node,
+    *,
+    agent: str,
+    now: float,
+    dialect: Dialect = SQLITE,
+    estimate: Callable[[str], int] | None = None,
+) -> Compiled:
     """``node`` as one condition on ``conversations c``. ``agent`` is who ``me`` is;
-    ``now`` (a Unix time) anchors durations."""
-    builder = _Builder(agent, now, dialect)
+    ``now`` (a Unix time) anchors durations. ``estimate`` counts the messages a full-text
+    expression matches (up to :data:`LIST_MATCHES_BELOW`), to pick how words are matched;
+    without it, the matches are listed first."""
+    builder = _Builder(agent, now, dialect, estimate)
     where = _node(builder, node)
     return Compiled(where, tuple(builder.params))
+
+
+def estimator(conn: Any, dialect: Dialect = SQLITE) -> Callable[[str], int]:
+    """An ``estimate`` for :func:`compile_query` reading the full-text index through
+    ``conn`` (a DB-API connection of the store's backend)."""
+
+    def estimate(expression: str) -> int:
+        row = conn.execute(dialect.estimate_sql, (expression, LIST_MATCHES_BELOW)).fetchone()
+        return int(row[0])
+
+    return estimate
 
 
 def _node(b: _Builder, node: Node) -> str:
@@ -73,9 +101,12 @@ def _group(b: _Builder, terms: tuple[Node, ...], operator: str) -> str:
     if not terms:
         return TRUE
     # Free words side by side are one full-text match (one index lookup, not one per word).
+    # SQLite evaluates an AND left to right: the cheap field conditions go first, so the
+    # full-text check runs only on conversations they let through.
     textual = [t for t in terms if _is_textual(t)]
-    parts = [_text_match(b, textual, operator)] if textual else []
-    parts += [_node(b, t) for t in terms if not _is_textual(t)]
+    parts = [_node(b, t) for t in terms if not _is_textual(t)]
+    if textual:
+        parts.append(_text_match(b, textual, operator))
     parts = [p for p in parts if p]
     if not parts:
         return TRUE
@@ -103,8 +134,9 @@ def _text_match(b: _Builder, nodes: list[Node], operator: str) -> str:
         # Only punctuation: nothing the index holds, so nothing can match.
         return "0 = 1" if operator == "AND" else ""
     expression = b.dialect.fts_join(terms, operator)
+    common = b.estimate is not None and b.estimate(expression) >= LIST_MATCHES_BELOW
     b.bind(expression)
-    return b.dialect.text_match(expression)
+    return b.dialect.text_match(correlated=common)
 
 
 def _field(b: _Builder, node: Field) -> str:

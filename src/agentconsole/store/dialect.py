@@ -14,11 +14,16 @@ from typing import Protocol
 class Dialect(Protocol):
     """How one database spells the parts of a query that are not plain SQL."""
 
-    def text_match(self, expression: str) -> str:
+    def text_match(self, *, correlated: bool) -> str:
         """A condition on conversation ``c`` true when one of its messages matches the
-        full-text ``expression`` (built with :meth:`fts_term` and :meth:`fts_join`); the
-        expression is bound as the one ``?`` parameter."""
+        full-text expression bound as its one ``?`` parameter (built with :meth:`fts_term`
+        and :meth:`fts_join`). ``correlated``: checked row by row as the queue is walked
+        (fast when many messages match); otherwise the matches are listed first (fast when
+        few do)."""
         ...
+
+    #: Counts the messages matching a full-text expression (``?``), up to a cap (``?``).
+    estimate_sql: str
 
     def fts_term(self, text: str, *, phrase: bool, prefix: bool, column: str | None) -> str:
         """One full-text term: a word (``prefix``: matches its beginnings) or a phrase,
@@ -38,7 +43,17 @@ class Dialect(Protocol):
 class SqliteDialect:
     """FTS5 over ``messages_fts`` (its rowid is ``messages.search_key``), ``LIKE``."""
 
-    def text_match(self, expression: str) -> str:
+    estimate_sql = (
+        "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)"
+    )
+
+    def text_match(self, *, correlated: bool) -> str:
+        if correlated:
+            return (
+                "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND EXISTS"
+                " (SELECT 1 FROM messages_fts f WHERE f.rowid = m.search_key"
+                " AND messages_fts MATCH ?))"
+            )
         return (
             "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.search_key IN"
             " (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))"
