@@ -42,13 +42,28 @@ def loose_addresses(text: str, name: str = "") -> list[Pair]:
     """Every ``local@domain`` word of ``text``; in each comma-separated element with one
     address, the rest of the element is its name (unless ``name`` is given)."""
     found: list[Pair] = []
-    for element in text.split(","):
+    for element in _elements(text):
         words = _LOOSE_ADDRESS.findall(element)
         label = name
         if not label and len(words) == 1:
             label = " ".join(element.replace(words[0], " ").split()).strip(" \"'<>")
         found.extend((decode_words(label), word.rstrip(".").lower()) for word in words)
     return found
+
+
+def _elements(text: str) -> list[str]:
+    """``text`` split at the commas outside double quotes."""
+    elements: list[str] = []
+    start = 0
+    quoted = False
+    for index, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            elements.append(text[start:index])
+            start = index + 1
+    elements.append(text[start:])
+    return elements
 
 
 def without_comments(value: str) -> str:
