@@ -31,7 +31,7 @@ def parse_addresses(value: str) -> list[Pair]:
         address = address.strip().strip("<>").strip()
         if "@" not in address:
             continue
-        if any(c.isspace() for c in address):  # "Name address" without angle brackets
+        if len(address.split()) > 1:  # "Name address" without angle brackets
             out.extend(loose_addresses(address, name))
             continue
         out.append((decode_words(name), address.lower()))

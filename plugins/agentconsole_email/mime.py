@@ -86,16 +86,22 @@ def split_span(data: bytes, start: int = 0, end: int | None = None, *, top: bool
     return Span(start, head_end, body_start)
 
 
-def header_pairs(head: bytes) -> list[tuple[str, str]]:
+def header_pairs(head: bytes, *, mime_only: bool = False) -> list[tuple[str, str]]:
     """Unfolded (name, value) header pairs as compat32 keeps them (8-bit bytes as
-    surrogate escapes), at most :data:`MAX_HEADERS`."""
+    surrogate escapes), at most :data:`MAX_HEADERS`; with ``mime_only`` only the
+    ``Content-*`` ones (all a message's own part needs: its other headers are read once,
+    by the caller)."""
     pairs: list[tuple[str, str]] = []
+    skipping = False
     for line in head.split(b"\n"):
         line = line.rstrip(b"\r")
         if line[:1] in (b" ", b"\t"):
-            if pairs:
+            if pairs and not skipping:
                 name, value = pairs[-1]
                 pairs[-1] = (name, value + "\n" + line.decode("ascii", "surrogateescape"))
+            continue
+        skipping = mime_only and line[:8].lower() != b"content-"
+        if skipping:
             continue
         raw_name, colon, raw_value = line.partition(b":")
         if colon and raw_name and b" " not in raw_name.strip():
@@ -201,7 +207,7 @@ def build_tree(
     part = Part()
     if default_type:
         part.set_default_type(default_type)
-    for name, value in header_pairs(data[span.head_start : span.head_end]):
+    for name, value in header_pairs(data[span.head_start : span.head_end], mime_only=depth == 0):
         part.set_raw(name, value)  # as the stdlib parser stores them: no re-folding
     part.body = memoryview(data)[span.body_start : end]
     content_type = part.get_content_type()
