@@ -72,18 +72,15 @@ def split_span(data: bytes, start: int = 0, end: int | None = None, *, top: bool
         return Span(start, start, start + 1)
     if data.startswith(b"\r\n", start, end):
         return Span(start, start, start + 2)
-    ends = [
-        (found, found + size)
-        for found, size in (
-            (data.find(b"\n\n", start, end), 2),
-            (data.find(b"\r\n\r\n", start, end), 4),
-        )
-        if found >= 0
-    ]
-    if not ends:
-        return Span(start, end, end)
-    head_end, body_start = min(ends)
-    return Span(start, head_end, body_start)
+    # The first empty line, LF or CRLF; the second search stops where the first found one
+    # (a CRLF message need not be scanned to its end for an LF-only empty line).
+    crlf = data.find(b"\r\n\r\n", start, end)
+    lf = data.find(b"\n\n", start, crlf + 2 if crlf >= 0 else end)
+    if lf >= 0:
+        return Span(start, lf, lf + 2)
+    if crlf >= 0:
+        return Span(start, crlf, crlf + 4)
+    return Span(start, end, end)
 
 
 def header_pairs(head: bytes, *, mime_only: bool = False) -> list[tuple[str, str]]:
