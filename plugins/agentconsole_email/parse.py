@@ -247,7 +247,7 @@ def parse_message(
     refs: tuple[str, ...] = ()
     if not forward:
         refs = fields.read(
-            "References",
+            "References or In-Reply-To",
             lambda: threads.references(
                 fields.first("in-reply-to"), " ".join(headers.get("references", ()))
             ),

@@ -157,7 +157,7 @@ def test_a_header_reader_that_raises_costs_only_its_header(
 @pytest.mark.parametrize(
     ("function", "label"),
     [
-        ("references", "References"),
+        ("references", "References or In-Reply-To"),
         ("message_id", "Message-ID"),
         ("is_automated", "Auto-Submitted"),
     ],
