@@ -62,8 +62,11 @@ def sync_answer(rooms: Any, next_batch: Any = "s2_1") -> dict[str, Any]:
 class Homeserver:
     """Answers /sync with the scripted answers in turn (the last one again when done)."""
 
-    def __init__(self, answers: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, answers: list[dict[str, Any]], history: dict[str, Any] | None = None
+    ) -> None:
         self.answers = answers
+        self.history = history or {"chunk": []}
         self.syncs = 0
 
     def app(self) -> web.Application:
@@ -75,9 +78,13 @@ class Homeserver:
             self.syncs += 1
             return web.json_response(answer)
 
+        async def messages(request: web.Request) -> web.Response:
+            return web.json_response(self.history)
+
         app = web.Application()
         app.router.add_get("/_matrix/client/v3/account/whoami", whoami)
         app.router.add_get("/_matrix/client/v3/sync", sync)
+        app.router.add_get("/_matrix/client/v3/rooms/{room}/messages", messages)
         return app
 
 
@@ -163,3 +170,29 @@ async def test_an_unusable_answer_is_a_temporary_error_and_the_next_good_one_is_
     assert await stored(store) == {} and await store.channel_cursor("mx") is None
     assert await run(store, homeserver, runners) is None
     assert set(await stored(store)) == {"$after"}
+
+
+async def test_malformed_events_read_back_for_a_gap_are_skipped_and_the_rest_stored(
+    store: Store, runners: list[SyncRunner], caplog: pytest.LogCaptureFixture
+) -> None:
+    room = joined_room(message_event("$newest", "is anyone there?"))
+    room["timeline"]["limited"] = True
+    history = {
+        "chunk": [
+            message_event("$older", "my order is late"),
+            ["junk"],
+            {"type": "m.room.message"},
+        ],
+        "state": "not a list",
+        "start": "p1",
+        "end": "p0",
+    }
+    homeserver = Homeserver([sync_answer({"join": {GOOD_ROOM: room}})], history)
+    with caplog.at_level(logging.WARNING):
+        assert await run(store, homeserver, runners) is None
+    found = await stored(store)
+    assert set(found) == {"$older", "$newest"}
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"state read back in {GOOD_ROOM} is a string, not a list" in logged
+    assert f"an event in {GOOD_ROOM} is a list, not an object" in logged
+    assert f"an event in {GOOD_ROOM} has no event_id" in logged
