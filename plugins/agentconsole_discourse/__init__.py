@@ -45,7 +45,6 @@ from agentconsole.plugin import (
     TemporaryError,
     html_to_text,
 )
-from agentconsole.sanitize import one_line
 from agentconsole_api.signed_http import (
     HttpEndpoint,
     json_error,
@@ -442,9 +441,9 @@ class DiscourseChannel(ChannelPlugin):
             self.log.warning(
                 "%s: skipped an item of %s from %s: %s",
                 self.name,
-                one_line(answer.split("?")[0])[:200],
+                answer.split("?")[0][:200],
                 self.host,
-                one_line(problem)[:300],
+                problem[:300],
             )
 
     async def wait_for_activity(self, timeout: float) -> None:

@@ -44,7 +44,6 @@ from agentconsole.plugin import (
     SendResult,
     TemporaryError,
 )
-from agentconsole.sanitize import one_line
 
 from .client import MatrixClient, MatrixError, TooLarge, path_of
 from .events import (
@@ -388,7 +387,7 @@ class MatrixChannel(ChannelPlugin):
                 self.name,
                 what,
                 self.homeserver,
-                one_line(problem)[:300],
+                problem[:300],
             )
 
     def _wanted(self, room_id: str) -> bool:

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from agentconsole.logs import FORMAT, SafeFormatter
 from agentconsole.store import Store
 
 from .conftest import Forum, now_minus
+
+SAFE = SafeFormatter(FORMAT)
 
 
 async def stored_bodies(store: Store) -> set[str]:
@@ -63,7 +66,8 @@ async def test_posts_without_an_id_or_of_the_wrong_type_are_skipped_and_the_rest
         "My printer is offline.",
         "Still offline after the reboot.",
     }
-    logged = "\n".join(record.getMessage() for record in caplog.records)
+    # What the log shows: every record goes through the one log formatter.
+    logged = "\n".join(SAFE.format(record) for record in caplog.records)
     assert f"/t/{topic}.json" in logged
     assert "a post has no usable id (id is null)" in logged
     assert "an item of posts is a string, not an object" in logged
@@ -86,7 +90,8 @@ async def test_a_listed_topic_without_an_id_is_skipped_and_the_others_read(
     with caplog.at_level(logging.WARNING):
         assert await runner.run_once() == {"forum": None}
     assert await stored_bodies(store) == {"I was charged twice.", "Count me anyway."}
-    logged = "\n".join(record.getMessage() for record in caplog.records)
+    # What the log shows: every record goes through the one log formatter.
+    logged = "\n".join(SAFE.format(record) for record in caplog.records)
     assert "a topic without a usable id" in logged and "Broken topic" in logged
     assert "\x1b" not in logged and "\x07" not in logged
 
