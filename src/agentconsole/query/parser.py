@@ -31,8 +31,9 @@ def parse(query: str, *, now: datetime | None = None) -> Node:
 
     ``now`` (an aware datetime; default: now, in the local zone) anchors relative dates —
     ``after:yesterday`` becomes the UTC timestamp of yesterday 00:00 in ``now``'s zone.
-    ``assignee:me`` stays symbolic. Raises :class:`QueryError` at the first offending
-    token, with a suggestion when a field or value name is close to a known one.
+    ``assignee:me`` stays symbolic. Raises :class:`QueryError` pointing at an offending
+    token (quoting and ``-`` are checked over the whole text first, then the rest from left
+    to right), with a suggestion when a field or value name is close to a known one.
     """
     return _Parser(query, tokenize(query), _aware(now)).parse()
 
