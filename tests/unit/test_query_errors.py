@@ -3,6 +3,7 @@ the name that was meant."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -138,3 +139,13 @@ def test_a_long_query_is_cut_around_the_token() -> None:
 def test_control_characters_in_the_query_are_not_echoed() -> None:
     rendered = format_error(error_of("\x1b]0;x\x07 tga:1"))
     assert "\x1b" not in rendered and "\x07" not in rendered
+
+
+def test_a_long_query_of_wide_characters_fits_the_width_too() -> None:
+    def by_cell(text: str) -> str:  # a wide character twice: one character per screen cell
+        return "".join(c * 2 if unicodedata.east_asian_width(c) == "W" else c for c in text)
+
+    text = "日本語 " * 30 + "tga:x " + "語" * 50
+    _, shown, caret = format_error(error_of(text), width=50).splitlines()
+    assert len(by_cell(shown)) <= 50
+    assert by_cell(shown)[caret.index("^") :].startswith("tga")

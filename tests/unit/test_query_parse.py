@@ -199,3 +199,16 @@ def test_a_flag_becomes_a_term_with_its_value_taken_whole() -> None:
     with pytest.raises(QueryError, match="did you mean 'pending'") as caught:
         parse_field("status", "pendig")
     assert caught.value.query[caught.value.start : caught.value.end] == "pendig"
+
+
+def test_search_as_you_type_makes_the_word_being_typed_a_prefix() -> None:
+    def typing(text: str) -> Node:
+        return parse(text, now=NOW, prefix_last=True)
+
+    assert typing("card decl") == And((Text("card"), Text("decl", prefix=True)))
+    assert typing("card decl ") == And((Text("card"), Text("decl")))  # a space ends the word
+    assert typing("d") == Text("d")  # one letter would match half the store
+    assert typing('"card decl"') == Text("card decl", phrase=True)
+    assert typing("refund tag:bill") == And((Text("refund"), Field("tag", "=", "bill")))
+    assert typing("(a OR decl)") == Or((Text("a"), Text("decl")))
+    assert q("card decl") == And((Text("card"), Text("decl")))

@@ -19,9 +19,11 @@ from agentconsole.query import (
     Node,
     Not,
     Party,
+    QueryError,
     Text,
     all_of,
     any_of,
+    format_error,
     parse,
     to_query,
 )
@@ -126,3 +128,26 @@ def test_canonical_text_parses_back_to_the_same_tree(seed: int) -> None:
 def test_canonical_spelling(typed: str, canonical: str) -> None:
     assert to_query(parse(typed, now=NOW)) == canonical
     assert str(parse(typed, now=NOW)) == canonical
+
+
+# Pieces a hurried or pasted query is made of, glued at random.
+PIECES = [
+    *'abc ()-"\\*#:@<>=\t', "OR", "AND", "tag:", "priority:", "waiting:", "after:", "status:",
+    "from:", "12", "é", "4h", ">=", "high", "mon", "2026-11-01",
+]  # fmt: skip
+
+
+def test_any_text_parses_or_raises_a_query_error_that_points_inside_it() -> None:
+    rng = random.Random(9)
+    parsed = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 16)))
+        try:
+            node = parse(text, now=NOW)
+        except QueryError as error:
+            assert 0 <= error.start <= error.end <= len(text), text
+            assert "^" in format_error(error)
+            continue
+        parsed += 1
+        assert parse(to_query(node), now=NOW) == node, text
+    assert parsed > 300  # the pieces make valid queries too, not only errors

@@ -96,15 +96,27 @@ def format_error(error: QueryError, *, width: int = 80, indent: str = "  ") -> s
 
 
 def _window(query: str, start: int, end: int, width: int) -> tuple[str, int, int]:
-    if len(query) <= width or width < 20:
+    """The part of ``query`` shown in ``width`` cells: a third of it before the token."""
+    cells = [_cells(char) for char in query]
+    if sum(cells) <= width or width < 20:
         return query, start, end
-    left = max(0, min(start - width // 3, len(query) - width))
-    text = query[left : left + width]
+    left, budget = start, width // 3
+    while left > 0 and cells[left - 1] <= budget:
+        budget -= cells[left - 1]
+        left -= 1
+    right, used = left, 0
+    while right < len(query) and used + cells[right] <= width:
+        used += cells[right]
+        right += 1
+    while left > 0 and used + cells[left - 1] <= width:  # the end is near: show more before
+        left -= 1
+        used += cells[left]
+    text = query[left:right]
     if left:
         text = "…" + text[1:]
-    if left + width < len(query):
+    if right < len(query):
         text = text[:-1] + "…"
-    return text, start - left, min(end, left + width) - left
+    return text, start - left, min(end, right) - left
 
 
 def _printable(char: str) -> str:

@@ -144,11 +144,11 @@ def _quoted(query: str, start: int) -> tuple[str, int]:
 def _expect_end_of_term(query: str, index: int) -> None:
     if index < len(query) and not query[index].isspace() and query[index] not in _DELIMITERS:
         raise QueryError(
-            "put a space after the closing quote", query, index, _word_end_lenient(query, index)
+            "put a space after the closing quote", query, index, _run_end(query, index)
         )
 
 
-def _word_end_lenient(query: str, start: int) -> int:
+def _run_end(query: str, start: int) -> int:
     index = start
     while index < len(query) and not query[index].isspace() and query[index] not in _DELIMITERS:
         index += 1

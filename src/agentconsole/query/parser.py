@@ -12,6 +12,7 @@ Grammar (NOT binds tighter than AND, AND tighter than OR)::
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -26,15 +27,29 @@ _T = TypeVar("_T")
 MAX_DEPTH = 64
 
 
-def parse(query: str, *, now: datetime | None = None) -> Node:
+def parse(query: str, *, now: datetime | None = None, prefix_last: bool = False) -> Node:
     """The tree of ``query``; :data:`MATCH_ALL` when it is empty.
 
     ``now`` (an aware datetime; default: now, in the local zone) anchors relative dates —
     ``after:yesterday`` becomes the UTC timestamp of yesterday 00:00 in ``now``'s zone.
-    ``assignee:me`` stays symbolic. Raises :class:`QueryError` at the first offending
-    token, with a suggestion when a field or value name is close to a known one.
+    ``assignee:me`` stays symbolic. Raises :class:`QueryError` pointing at an offending
+    token (quoting and ``-`` are checked over the whole text first, then the rest from left
+    to right), with a suggestion when a field or value name is close to a known one.
+
+    With ``prefix_last`` (search as you type), a bare word of two or more characters that
+    ends the text is a prefix, so results show while it is being typed.
     """
-    return _Parser(query, tokenize(query), _aware(now)).parse()
+    tokens = tokenize(query)
+    if prefix_last and tokens:
+        last = tokens[-1]
+        if (
+            last.kind == "word"
+            and not last.quoted
+            and last.end == len(query)
+            and len(last.text) > 1
+        ):
+            tokens[-1] = replace(last, prefix=True)
+    return _Parser(query, tokens, _aware(now)).parse()
 
 
 def parse_field(name: str, value: str, *, now: datetime | None = None) -> Field:
