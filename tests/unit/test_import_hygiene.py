@@ -13,6 +13,7 @@ import pkgutil
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,9 @@ PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 UI_PACKAGES = ("textual", "rich")
 
 
-def probe(code: str, *, cwd: Path | None = None) -> dict:
-    """Run ``code`` in a fresh interpreter; it must end by printing one JSON line."""
+def probe(code: str, *, cwd: Path | None = None) -> list[str]:
+    """Run ``code`` in a fresh interpreter; it must end by printing a JSON list of module
+    names."""
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -36,7 +38,8 @@ def probe(code: str, *, cwd: Path | None = None) -> dict:
         env={**os.environ, "AGENTCONSOLE_AGENT": "alice", "AGENTCONSOLE_CONFIG": os.devnull},
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    names: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return names
 
 
 LOADED = (
@@ -88,9 +91,9 @@ def test_importing_the_plugin_contract_is_cheap() -> None:
 def bundled_plugins() -> dict[str, str]:
     """Type name -> top-level package of every plugin this project ships."""
     return {
-        type_name: source.entry_point.value.split(":")[0].split(".")[0]  # type: ignore[union-attr]
-        for type_name, source in plugins.discover().items()
-        if source.entry_point is not None and source.entry_point.value.startswith("agentconsole_")  # type: ignore[union-attr]
+        point.name: point.module.split(".")[0]
+        for point in entry_points(group=plugins.ENTRY_POINT_GROUP)
+        if point.module.startswith("agentconsole_")
     }
 
 
