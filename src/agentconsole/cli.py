@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sqlite3
@@ -20,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, output, plugins
+from . import __version__, humanize, logs, output, plugins
 from . import config as config_module
 from .attachments import read_for_sending
 from .config import Config
@@ -335,6 +334,17 @@ def _config_problem(config: Config, name: str) -> str | None:
     except AgentConsoleError as error:
         return str(error)
     return None
+
+
+def cmd_help(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``help query``: the query language; ``help`` alone: the commands."""
+    if args.topic == "query":
+        from .query.help import help_text
+
+        sys.stdout.write(help_text())
+    else:
+        parser.print_help()
+    return EXIT_OK
 
 
 def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
@@ -657,6 +667,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", required=True, help="the configured channel it arrived on")
     command("channels", cmd_channels, "configured channels and their health")
     command("plugins", None, "installed channel plugins")
+    p = command("help", None, "explain a topic: query (the query language)")
+    p.add_argument("topic", nargs="?", choices=["query"])
     return parser
 
 
@@ -681,14 +693,12 @@ def _tag_removals(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_tag_removals(list(sys.argv[1:] if argv is None else argv)))
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(args.verbose)
     try:
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "help":
+            return cmd_help(args, parser)
         config = config_module.load(args.config)
         if args.command == "plugins":
             return cmd_plugins(args, config)
