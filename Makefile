@@ -27,6 +27,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo   # import contracts in pyproject.toml: one-way imports
 
 # Benchmarks print tables; they are run by hand, never by CI. Some need the test servers.
 bench: install-test

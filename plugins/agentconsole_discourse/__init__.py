@@ -45,7 +45,7 @@ from agentconsole.plugin import (
     TemporaryError,
     html_to_text,
 )
-from agentconsole_api.signed_http import (
+from agentconsole.plugin.http import (
     HttpEndpoint,
     json_error,
     parse_listen,

@@ -463,10 +463,11 @@ def open_tui(path: Path, config: Config) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import demo_config, seed_store
+    from .demo import demo_config, demo_plugin, other_channels, seed_store
     from .sync import SyncRunner
 
-    config = demo_config(args.agent)
+    plugin = demo_plugin()
+    config = demo_config(args.agent, plugin)
     with contextlib.ExitStack() as stack:
         if args.store:
             path = Path(args.store).expanduser()
@@ -479,7 +480,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         async def seed() -> None:
             store = await open_store(config, path)
             try:
-                summary = await seed_store(store)
+                others = [] if args.force else await other_channels(store, plugin)
+                if others:
+                    raise UsageError(
+                        f"the store {path} holds more than demo data (channels: "
+                        f"{', '.join(others)}); the demo would mix its invented conversations "
+                        "into it. Give a new file with --store, or add --force to mix them in"
+                    )
+                summary = await seed_store(store, plugin)
             finally:
                 await store.close()
             if args.seed_only:
@@ -555,6 +563,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed-only", action="store_true", help="write the demo store (needs --store) and exit"
     )
     p.add_argument("--agent", help="act as this agent (default: your user name)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="seed a --store that holds other channels' conversations too (mixes them)",
+    )
 
     p = command("list", cmd_list, "list conversations (default: not closed)")
     p.add_argument(

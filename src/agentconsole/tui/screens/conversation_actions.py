@@ -17,7 +17,8 @@ from rich.text import Text
 
 from ...errors import AgentConsoleError, ConflictError, UsageError
 from ...models import PRIORITIES, priority_name, priority_rank
-from ...sanitize import one_line, safe_text
+from ...sanitize import one_line
+from ..safe_text import safe_text
 from .prompts import ChoiceScreen, ConfirmScreen, PromptScreen
 
 

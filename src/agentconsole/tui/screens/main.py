@@ -20,8 +20,9 @@ from textual.widgets import Footer, Input, Static
 
 from ...errors import AgentConsoleError, ConflictError, NotFoundError, UsageError
 from ...models import ConversationDetail, View
-from ...sanitize import one_line, safe_text
+from ...sanitize import one_line
 from ..keys import bindings
+from ..safe_text import safe_text
 from ..thread_text import last_customer_message, quoted
 from ..widgets.composer import Composer
 from ..widgets.conversation import ConversationPane

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from ...humanize import span
 from ...models import ConversationDetail, MessageRecord
-from ...sanitize import safe_text
+from ..safe_text import safe_text
 from ..thread_text import chat_line, contact_text, header_text, message_text
 from .composer import Composer
 
