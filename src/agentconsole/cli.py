@@ -327,14 +327,21 @@ async def cmd_channels(args: argparse.Namespace, config: Config, store: Store) -
 
 def _config_problem(config: Config, name: str) -> str | None:
     channel = config.channels[name]
-    source = plugins.discover(config.plugin_dir).get(channel.type)
+    installed = plugins.discover(config.plugin_dir)
+    source = installed.get(channel.type)
     if source is None:
-        return f"no installed plugin for type {channel.type!r}"
+        return str(config_module.unknown_type(channel, installed))
     try:
         config_module.check_channel_options(channel, plugins.load(source))
     except AgentConsoleError as error:
         return str(error)
     return None
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """``config example``: print the shipped example configuration, unchanged."""
+    sys.stdout.write(config_module.example_text())
+    return EXIT_OK
 
 
 def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
@@ -372,7 +379,12 @@ async def cmd_sync(args: argparse.Namespace, config: Config, store: Store) -> in
 
     runner = SyncRunner(store, config)
     if not runner.channels:
-        raise UsageError(f"no channels are configured in {config.file}")
+        if config.channels:
+            raise UsageError(
+                f"no channel is enabled in {config.file}: set enabled = true in the "
+                f"[channels.NAME] tables to run ({', '.join(config.channels)})"
+            )
+        raise UsageError(f"no channels are configured in {config.describe_file()}")
     if args.once:
         results = await runner.run_once()
         await runner.stop()
@@ -401,7 +413,7 @@ async def cmd_deliver(args: argparse.Namespace, config: Config, store: Store) ->
 
     channel = config.channels.get(args.channel)
     if channel is None:
-        raise UsageError(f"no channel named {args.channel!r} in {config.file}")
+        raise UsageError(f"no channel named {args.channel!r} in {config.describe_file()}")
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("deliver reads one message on standard input (pipe it in)")
     data = sys.stdin.buffer.read()
@@ -643,7 +655,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("deliver", cmd_deliver, "ingest one message from standard input (mail pipe)")
     p.add_argument("--channel", required=True, help="the configured channel it arrived on")
     command("channels", cmd_channels, "configured channels and their health")
-    command("plugins", None, "installed channel plugins")
+    command("plugins", None, "installed channel plugins, their capabilities and options")
+    p = command("config", None, "the configuration file")
+    p.add_argument(
+        "action",
+        choices=["example"],
+        help="example: print a commented example config (every key; every channel off), "
+        "e.g. `agentconsole config example > ~/.config/agentconsole/config.toml`",
+    )
     return parser
 
 
@@ -676,6 +695,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "config":
+            return cmd_config(args)
         config = config_module.load(args.config)
         if args.command == "plugins":
             return cmd_plugins(args, config)

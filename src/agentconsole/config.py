@@ -15,6 +15,7 @@ import subprocess
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,37 @@ class Config:
     retry_max_seconds: float = 900.0
     #: [sla] first_response, in seconds: a later (or missing) first answer is a breach.
     first_response_target: float | None = None
+    #: False when no file was found at the default place (an empty config was used).
+    file_exists: bool = True
+
+    def describe_file(self) -> str:
+        """The config file for a message: its path, and when it does not exist, how to make
+        one (``agentconsole config example > PATH``)."""
+        if self.file_exists:
+            return self.file
+        folder = Path(self.file).parent
+        make_folder = "" if folder.is_dir() else f"mkdir -p {folder} && "
+        return (
+            f"{self.file}, which does not exist (create it with "
+            f"`{make_folder}agentconsole config example > {self.file}` and edit it)"
+        )
+
+
+def example_text() -> str:
+    """The example configuration shipped with the package (every key documented, every
+    channel switched off): what ``agentconsole config example`` prints."""
+    return (resources.files("agentconsole") / "config.example.toml").read_text(encoding="utf-8")
+
+
+def unknown_type(channel: ChannelConfig, installed: Iterable[str]) -> ConfigError:
+    """The error for a ``type`` no installed plugin provides, naming the file and the
+    closest installed type (``type = "emial"``: did you mean 'email'?)."""
+    installed = sorted(installed)
+    return ConfigError(
+        f"{channel.file}: [channels.{channel.name}] type = {channel.type!r} is not an installed "
+        f"channel plugin{_closest(channel.type, installed)} (installed: "
+        f"{', '.join(installed) or 'none'}; see `agentconsole plugins`)"
+    )
 
 
 def _closest(key: str, valid: Iterable[str]) -> str:
@@ -109,8 +141,13 @@ def load(explicit: str | None = None) -> Config:
     path, required = config_path(explicit)
     if not path.exists():
         if required:
-            raise ConfigError(f"config file {path} does not exist")
-        return parse({}, str(path))
+            raise ConfigError(
+                f"config file {path} does not exist "
+                f"(`agentconsole config example > {path}` writes a commented one)"
+            )
+        config = parse({}, str(path))
+        config.file_exists = False
+        return config
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:

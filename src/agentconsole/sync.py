@@ -190,10 +190,7 @@ class SyncRunner:
                 if plugin_class is None:
                     source = sources.get(state.config.type)
                     if source is None:
-                        raise AgentConsoleError(
-                            f"channel {name!r}: no installed plugin for type "
-                            f"{state.config.type!r} (see `agentconsole plugins`)"
-                        )
+                        raise config_module.unknown_type(state.config, sources)
                     plugin_class = plugins.load(source)
                 state.plugin_class = plugin_class
                 options = config_module.check_channel_options(state.config, plugin_class)
