@@ -24,7 +24,7 @@ from . import __version__, humanize, output, plugins
 from . import config as config_module
 from .attachments import read_for_sending
 from .config import Config
-from .errors import AgentConsoleError, UsageError
+from .errors import AgentConsoleError, NotFoundError, UsageError
 from .models import STATUSES, ListFilter, priority_rank
 from .opening import open_store, store_path
 from .plugin import ChannelError, PermanentError, TemporaryError
@@ -141,6 +141,22 @@ async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> i
     )
 
 
+async def cmd_raw(args: argparse.Namespace, config: Config, store: Store) -> int:
+    """Write a message's stored original to stdout byte for byte (``notmuch show
+    --format=raw``); exit 3 when the message is unknown or was kept without one."""
+    data = await store.raw_message(args.message_id)
+    if data is None:
+        raise NotFoundError(
+            f"message {args.message_id} has no stored original: only messages received as "
+            "raw bytes (email) keep one; notes, replies and chat or forum messages are in "
+            f"`agentconsole show` (--json)"
+        )
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
 async def cmd_note(args: argparse.Namespace, config: Config, store: Store) -> int:
     message_id = await store.add_note(args.id, _read_body(args))
     return _report(args, {"id": message_id, "conversation": args.id}, f"note {message_id} added")
@@ -220,21 +236,40 @@ async def cmd_link(args: argparse.Namespace, config: Config, store: Store) -> in
 
 
 async def cmd_unlink(args: argparse.Namespace, config: Config, store: Store) -> int:
-    await store.unlink_contact(args.contact)
-    contact = await store.contact(args.contact)
-    return _report(args, output.contact_json(contact), f"contact {args.contact} restored")
+    """Undo a link given either of its contacts: the one merged away (its latest merge is
+    undone) or the one kept (the latest merge into it is undone)."""
+    try:
+        restored = await store.unlink_contact(args.contact)
+    except NotFoundError:
+        try:
+            restored = await store.unlink_last_merge(args.contact)
+        except NotFoundError:
+            await store.contact(args.contact)  # no such contact at all: say that instead
+            raise NotFoundError(f"contact {args.contact} has no link to undo") from None
+    contact = await store.contact(restored)
+    return _report(
+        args,
+        output.contact_json(contact),
+        f"contact {restored} restored ({one_line(contact.name)})",
+    )
 
 
 async def cmd_save(args: argparse.Namespace, config: Config, store: Store) -> int:
     from . import attachments
 
     filename, data = await store.attachment(args.attachment_id)
-    target = (
-        Path(args.output).expanduser()
-        if args.output
-        else attachments.download_dir() / attachments.suggested_name(filename)
-    )
-    path = attachments.save(data, target, overwrite=args.force)
+    folder = attachments.find_download_dir()
+    if args.output:
+        target = Path(args.output).expanduser()
+    else:
+        if folder is None:
+            print(
+                "agentconsole: no download folder ($XDG_DOWNLOAD_DIR, user-dirs.dirs or "
+                "~/Downloads), so it goes in the current folder; -o PATH chooses",
+                file=sys.stderr,
+            )
+        target = (folder or Path.cwd()) / attachments.suggested_name(filename)
+    path = attachments.save(data, target, overwrite=args.force).absolute()
     return _report(
         args,
         {"id": args.attachment_id, "path": str(path), "size": len(data)},
@@ -277,22 +312,13 @@ async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> 
 
 
 async def cmd_audit(args: argparse.Namespace, config: Config, store: Store) -> int:
+    if args.id is not None and args.id not in await store.conversation_rows([args.id]):
+        raise NotFoundError(f"no conversation {args.id}")
     for entry in reversed(await store.audit_log(args.id)):
-        data = {
-            "id": entry.id,
-            "at": output.iso(entry.at),
-            "agent": entry.agent,
-            "action": entry.action,
-            "conversation": entry.conversation_id,
-            "detail": entry.detail,
-        }
         if args.json:
-            output.emit_json(data)
+            output.emit_json(output.audit_json(entry))
         else:
-            print(
-                f"{data['at']}  {one_line(entry.agent):<10}  {entry.action:<14}  "
-                f"#{entry.conversation_id or '-'}  {one_line(entry.detail)}"
-            )
+            print(output.audit_line(entry))
     return EXIT_OK
 
 
@@ -369,8 +395,10 @@ def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
         else:
             print(
                 f"{type_name:<12} {data['kind']:<6} {','.join(data['capabilities']):<40} "
-                f"{source.origin}"
+                f"{one_line(source.origin)}"
             )
+            for line in output.option_lines(plugin.options):
+                print(f"    {line}")
     return EXIT_OK
 
 
@@ -621,20 +649,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--remove", action="append", metavar="TAG", help="remove a tag (same as -TAG)")
     p = with_id(command("priority", cmd_priority, "set the priority: urgent, high, normal, low"))
     p.add_argument("level")
+    p = command("raw", cmd_raw, "write a message's original bytes, as received, to stdout (email)")
+    p.add_argument("message_id", type=int, help="message id (ids are in show --json)")
     p = command("retry", cmd_retry, "send a failed reply again")
     p.add_argument("message_id", type=int)
     p = command("link", cmd_link, "link two contacts as one person (undo with unlink)")
     p.add_argument("keep", type=int, help="contact id to keep")
     p.add_argument("merge", type=int, help="contact id merged into it")
-    p = command("unlink", cmd_unlink, "undo the last link of a contact")
-    p.add_argument("contact", type=int)
+    p = command("unlink", cmd_unlink, "undo a link of two contacts (give either of them)")
+    p.add_argument(
+        "contact", type=int, help="the contact merged away or the one kept (ids in show --json)"
+    )
     p = command("save", cmd_save, "save an attachment (ids are in `show`) to a file you name")
     p.add_argument("attachment_id", type=int)
     p.add_argument(
         "--output",
         "-o",
         metavar="PATH",
-        help="where to write it (default: a cleaned version of its name in ~/Downloads)",
+        help="where to write it (default: a cleaned version of its name in the download "
+        "folder: $XDG_DOWNLOAD_DIR, user-dirs.dirs, ~/Downloads, else the current folder)",
     )
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p = command(
