@@ -67,7 +67,7 @@ async def cmd_list(args: argparse.Namespace, config: Config, store: Store) -> in
         )
     )
     if args.json:
-        identities = await store.identities_of({row.contact_id for row in rows})
+        identities = await store.identities_of(sorted({row.contact_id for row in rows}))
         for row in rows:
             output.emit_json(output.conversation_json(row, identities.get(row.contact_id, [])))
     else:

@@ -105,13 +105,14 @@ def _unknown(file: str, where: str, key: str, valid: Iterable[str]) -> ConfigErr
 def _type_name(expected: Any) -> str:
     if isinstance(expected, tuple):
         return " or ".join(t.__name__ for t in expected)
-    return {
+    names: dict[Any, str] = {
         str: "a string",
         int: "a whole number",
         float: "a number",
         bool: "true or false",
         list: "a list of strings",
-    }.get(expected, expected.__name__)
+    }
+    return names.get(expected) or str(expected.__name__)
 
 
 def _check_type(file: str, where: str, key: str, value: Any, expected: Any) -> Any:
@@ -315,16 +316,16 @@ def secret_resolver(channel_name: str, options: dict[str, Any]) -> Callable[[str
             return value
         if f"{name}_env" in options:
             variable = options[f"{name}_env"]
-            value = os.environ.get(variable)
-            if not value:
+            from_env = os.environ.get(variable)
+            if not from_env:
                 raise PermanentError(
                     f"environment variable {variable} (from {name}_env in {where}) is not set"
                 )
-            return value
+            return from_env
         if f"{name}_keyring" in options:
             service, _, user = options[f"{name}_keyring"].partition("/")
             try:
-                import keyring  # optional: pip install 'agentconsole[keyring]'
+                import keyring  # type: ignore[import-not-found]  # optional extra [keyring]
             except ImportError:
                 raise PermanentError(
                     f"{name}_keyring in {where} needs the keyring package: "
