@@ -600,9 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_id(command("show", cmd_show, "show a conversation with its messages"))
     p = command("search", cmd_search, "full-text search, newest first")
     p.add_argument(
-        "query", nargs="+", help='words (all must match; "quoted phrase"; last word is a prefix)'
+        "query", nargs="+", help='words (all must match; "quoted phrase"; word* is a prefix)'
     )
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="at most this many hits (default 50)")
 
     for name, handler, text in (
         ("reply", cmd_reply, "queue a reply (text on stdin or --body-file)"),
