@@ -760,8 +760,9 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(handler: Command, args: argparse.Namespace, config: Config, path: Path) -> int:
     if not path.exists() and args.command not in ("sync", "deliver"):
         raise AgentConsoleError(
-            f"no store at {path}: run `agentconsole sync` with channels configured, or "
-            "`agentconsole demo --seed-only --store PATH` for a demo store"
+            f"no store at {path}: it is created by `agentconsole sync` (or the console, "
+            f"`agentconsole`) with channels configured in {config.describe_file()}; "
+            "`agentconsole demo --seed-only --store PATH` writes a demo store"
         )
     store = await open_store(config, path)
     try:
