@@ -83,8 +83,8 @@ def unknown_type(channel: ChannelConfig, installed: Iterable[str]) -> ConfigErro
     closest installed type (``type = "emial"``: did you mean 'email'?)."""
     installed = sorted(installed)
     return ConfigError(
-        f"{channel.file}: [channels.{channel.name}] type = {channel.type!r} is not an installed "
-        f"channel plugin{_closest(channel.type, installed)} (installed: "
+        f"{channel.file}: [channels.{channel.name}] type = {channel.type!r}: no installed "
+        f"plugin provides it{_closest(channel.type, installed)} (installed: "
         f"{', '.join(installed) or 'none'}; see `agentconsole plugins`)"
     )
 

@@ -190,7 +190,9 @@ class SyncRunner:
                 if plugin_class is None:
                     source = sources.get(state.config.type)
                     if source is None:
-                        raise config_module.unknown_type(state.config, sources)
+                        raise config_module.unknown_type(
+                            state.config, {**(classes or {}), **sources}
+                        )
                     plugin_class = plugins.load(source)
                 state.plugin_class = plugin_class
                 options = config_module.check_channel_options(state.config, plugin_class)
