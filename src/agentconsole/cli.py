@@ -689,7 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", required=True, help="the configured channel it arrived on")
     command("channels", cmd_channels, "configured channels and their health")
     command("plugins", None, "installed channel plugins, their capabilities and options")
-    p = command("config", None, "the configuration file")
+    p = command("config", None, "the config file: `config example` prints a commented one")
     p.add_argument(
         "action",
         choices=["example"],
