@@ -143,7 +143,8 @@ async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> i
 
 async def cmd_raw(args: argparse.Namespace, config: Config, store: Store) -> int:
     """Write a message's stored original to stdout byte for byte (``notmuch show
-    --format=raw``); exit 3 when the message is unknown or was kept without one."""
+    --format=raw``) — neutralised for reading when stdout is a terminal; exit 3 when the
+    message is unknown or was kept without one."""
     data = await store.raw_message(args.message_id)
     if data is None:
         raise NotFoundError(
@@ -151,6 +152,16 @@ async def cmd_raw(args: argparse.Namespace, config: Config, store: Store) -> int
             "raw bytes (email) keep one; notes, replies and chat or forum messages are in "
             f"`agentconsole show` (--json)"
         )
+    if sys.stdout.isatty():
+        # A customer's bytes never reach a terminal unneutralised (escape sequences could
+        # retitle it or write the clipboard): shown readable here, exact when redirected.
+        print(clean(data.decode("utf-8", errors="replace")))
+        print(
+            "agentconsole: control characters shown neutralised on a terminal; redirect "
+            f"(`agentconsole raw {args.message_id} > message.eml`) for the exact bytes",
+            file=sys.stderr,
+        )
+        return EXIT_OK
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()

@@ -115,6 +115,48 @@ def test_raw_writes_the_delivered_original_byte_for_byte(tmp_path: Path) -> None
     assert unknown.returncode == 3 and b"no message 99999" in unknown.stderr
 
 
+def test_raw_on_a_terminal_neutralises_control_sequences(tmp_path: Path) -> None:
+    import pty
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[channels.mail]\ntype = "email"\nmaildir = "/nonexistent"\n'
+        'from_address = "support@acme.example"\n'
+    )
+    store = tmp_path / "s.db"
+    hostile = b"From: a@b.example\r\nSubject: hi\r\n\r\nretitled \x1b]0;pwned\x07 done\r\n"
+    assert (
+        run_bytes(store, "deliver", "--channel", "mail", stdin=hostile, config=config).returncode
+        == 0
+    )
+    assert run_bytes(store, "raw", "1", config=config).stdout == hostile
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "AGENTCONSOLE_CONFIG": str(config)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentconsole.cli", "--store", str(store), "raw", "1"],
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process is done writing
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert b"retitled" in shown and b"done" in shown
+    assert b"\x1b" not in shown and b"\x07" not in shown
+    assert b"redirect" in stderr
+
+
 # -- unlink -----------------------------------------------------------------------------------
 
 
