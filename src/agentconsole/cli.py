@@ -352,7 +352,13 @@ async def cmd_channels(args: argparse.Namespace, config: Config, store: Store) -
         if args.json:
             output.emit_json(data)
         else:
-            health = data.get("config_error") and "config error" or data.get("health", "never run")
+            health = (
+                "config error"
+                if data.get("config_error")
+                else "disabled (enabled = false)"
+                if channel is not None and not channel.enabled
+                else data.get("health", "never run")
+            )
             detail = data.get("config_error") or data.get("detail") or ""
             held = f" (run by {data['held_by']})" if data.get("held_by") else ""
             print(

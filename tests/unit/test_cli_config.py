@@ -31,6 +31,10 @@ def test_config_example_prints_the_shipped_example_with_every_channel_off(
     # A copy starts quietly: nothing to run, and the message says why.
     synced = run(tmp_path / "s.db", "sync", "--once", config=copy)
     assert synced.returncode == 2 and "no channel is enabled" in synced.stderr
+    assert run(tmp_path / "s.db", "demo", "--seed-only").returncode == 0
+    listed = run(tmp_path / "s.db", "channels", config=copy).stdout.splitlines()
+    support = next(line for line in listed if line.startswith("support "))
+    assert "disabled (enabled = false)" in support
 
 
 def test_config_example_works_even_when_the_config_is_broken(tmp_path: Path) -> None:
