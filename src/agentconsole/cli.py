@@ -150,7 +150,7 @@ async def cmd_raw(args: argparse.Namespace, config: Config, store: Store) -> int
         raise NotFoundError(
             f"message {args.message_id} has no stored original: only messages received as "
             "raw bytes (email) keep one; notes, replies and chat or forum messages are in "
-            f"`agentconsole show` (--json)"
+            "`agentconsole show` (--json)"
         )
     if sys.stdout.isatty():
         # A customer's bytes never reach a terminal unneutralised (escape sequences could
@@ -269,10 +269,10 @@ async def cmd_save(args: argparse.Namespace, config: Config, store: Store) -> in
     from . import attachments
 
     filename, data = await store.attachment(args.attachment_id)
-    folder = attachments.find_download_dir()
     if args.output:
         target = Path(args.output).expanduser()
     else:
+        folder = attachments.find_download_dir()
         if folder is None:
             print(
                 "agentconsole: no download folder ($XDG_DOWNLOAD_DIR, user-dirs.dirs or "
