@@ -142,9 +142,9 @@ class MainScreen(ConversationActions, Screen[None]):
         self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
         if not channels and not self.console_app.config.channels:
             self.queue.empty_text = (
-                "No channels yet. Add one to your config file:\n"
-                f"  {self.console_app.config.file}\n"
-                "(config.example.toml lists every key), or try the live demo:\n"
+                "No channels yet. Write a config file with every key explained:\n"
+                f"  agentconsole config example > {self.console_app.config.file}\n"
+                "and switch on the channels you edit, or try the live demo:\n"
                 "  agentconsole demo"
             )
             self.queue.refresh()
