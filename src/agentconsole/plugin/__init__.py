@@ -46,6 +46,7 @@ from typing import Any, ClassVar, Literal
 __all__ = [
     "API_VERSION",
     "html_to_text",
+    "is_loopback",
     "Attachment",
     "Author",
     "Capabilities",
@@ -444,3 +445,16 @@ def html_to_text(html: str) -> str:
         text = re.sub(r"<[^>]*>", " ", html)
     lines = [line.rstrip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.1``, ``[::1]``): the one
+    place a plugin may send a secret without TLS (nobody else can read the wire)."""
+    import ipaddress
+
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
