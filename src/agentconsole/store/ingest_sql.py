@@ -9,7 +9,6 @@ the same transaction, so it never runs ahead of what is stored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -18,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
 from .connection import write_transaction
+from .writes import NewMessage, audit, insert_message
 
 PREVIEW_CHARS = 200
 
@@ -37,32 +37,6 @@ def preview_of(body: str) -> str:
         if stripped and not stripped.startswith(">"):
             return stripped[:PREVIEW_CHARS]
     return body.strip()[:PREVIEW_CHARS]
-
-
-def allocate_search_key(conn: sqlite3.Connection, sent_at: float) -> int:
-    """A unique, time-ordered integer for the message (microseconds, bumped on collision)."""
-    key = int(sent_at * 1_000_000)
-    while conn.execute("SELECT 1 FROM messages WHERE search_key = ?", (key,)).fetchone():
-        key += 1
-    return key
-
-
-def index_message(
-    conn: sqlite3.Connection, search_key: int, subject: str, body: str, author: str
-) -> None:
-    conn.execute(
-        "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)",
-        (search_key, subject, body, author),
-    )
-
-
-def store_blob(conn: sqlite3.Connection, data: bytes) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    conn.execute(
-        "INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
-        (digest, len(data), data),
-    )
-    return digest
 
 
 def resolve_contact(
@@ -119,10 +93,7 @@ def merge_contacts(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (now, agent, kept_id, merged_id, json.dumps(identity_ids), json.dumps(conversation_ids)),
     )
-    conn.execute(
-        "INSERT INTO audit_log(at, agent, action, detail) VALUES (?, ?, 'contact.merge', ?)",
-        (now, agent, json.dumps({"kept": kept_id, "merged": merged_id})),
-    )
+    audit(conn, agent, "contact.merge", None, {"kept": kept_id, "merged": merged_id}, now)
 
 
 def _conversation_by_token(
@@ -228,58 +199,33 @@ def _ingest_one(
         if message.author.identities
         else (None, None)
     )
-    search_key = allocate_search_key(conn, sent_at)
-    message_id = conn.execute(
-        "INSERT INTO messages(conversation_id, channel_id, external_id, direction, author_name,"
-        " author_namespace, author_address, contact_id, sent_at, created_at, subject, body,"
-        " automated, parse_note, url, in_reply_to, search_key, participants)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            conversation_id,
-            channel_id,
-            message.external_id,
-            direction,
-            message.author.name,
-            namespace,
-            address,
-            contact_id if direction == "in" else None,
-            sent_at,
-            now,
-            message.subject,
-            message.body,
-            int(message.automated),
-            message.parse_note,
-            message.url,
-            message.references[-1] if message.references else None,
-            search_key,
-            json.dumps([normalize_identity(p) for p in message.participants])
+    insert_message(
+        conn,
+        NewMessage(
+            conversation_id=conversation_id,
+            channel_id=channel_id,
+            direction=direction,
+            author_name=message.author.name,
+            sent_at=sent_at,
+            created_at=now,
+            subject=message.subject,
+            body=message.body,
+            external_id=message.external_id,
+            author_namespace=namespace,
+            author_address=address,
+            contact_id=contact_id if direction == "in" else None,
+            automated=message.automated,
+            parse_note=message.parse_note,
+            url=message.url,
+            in_reply_to=message.references[-1] if message.references else None,
+            participants=json.dumps([normalize_identity(p) for p in message.participants])
             if message.participants
             else None,
+            references=message.references,
+            raw=message.raw,
+            attachments=message.attachments,
         ),
-    ).lastrowid
-    index_message(conn, search_key, message.subject, message.body, message.author.name)
-    if message.references:
-        conn.executemany(
-            "INSERT OR IGNORE INTO message_refs(message_id, external_id) VALUES (?, ?)",
-            [(message_id, ref) for ref in message.references],
-        )
-    if message.raw is not None:
-        conn.execute(
-            "INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)", (message_id, message.raw)
-        )
-    for attachment in message.attachments:
-        digest = store_blob(conn, attachment.data)
-        conn.execute(
-            "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                message_id,
-                attachment.filename,
-                attachment.content_type,
-                len(attachment.data),
-                digest,
-            ),
-        )
+    )
     _update_conversation(conn, conversation_id, message, sent_at, now, reopened)
     touched.append(conversation_id)
 
@@ -335,10 +281,13 @@ def _update_conversation(
             " WHERE id = ?",
             (conversation_id,),
         )
-        conn.execute(
-            "INSERT INTO audit_log(at, agent, action, conversation_id, detail)"
-            " VALUES (?, 'system', 'reopen', ?, ?)",
-            (now, conversation_id, json.dumps({"from": status, "reason": "customer wrote"})),
+        audit(
+            conn,
+            "system",
+            "reopen",
+            conversation_id,
+            {"from": status, "reason": "customer wrote"},
+            now,
         )
         reopened.append(conversation_id)
 
