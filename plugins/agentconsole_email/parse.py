@@ -27,7 +27,7 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 from agentconsole.plugin import Attachment, Author, Identity, InboundMessage, html_to_text
 
-from . import threads
+from . import identity, threads
 
 #: Messages larger than this keep their raw bytes but only their headers are read.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -257,18 +257,6 @@ def _date(value: str, fallback: datetime | None) -> datetime:
         except (TypeError, ValueError, IndexError, OverflowError):
             pass
     return fallback or datetime.now(UTC)
-
-
-def synthetic_id(kept_headers: list[bytes], body: bytes) -> str:
-    """A stable id for a message without Message-ID: a hash of its content and of its
-    headers other than those added in transit."""
-    digest = hashlib.sha256()
-    for line in kept_headers:
-        digest.update(line.strip())
-        digest.update(b"\n")
-    digest.update(b"\n")
-    digest.update(body.replace(b"\r\n", b"\n"))
-    return f"<{digest.hexdigest()[:40]}@{threads.SYNTHETIC_DOMAIN}>"
 
 
 # -- bodies --------------------------------------------------------------------------------
@@ -673,7 +661,10 @@ def parse_message(
             _first(headers, "in-reply-to"), " ".join(headers.get("references", ()))
         )
     )
-    external_id = threads.message_id(_first(headers, "message-id")) or synthetic_id(kept, body)
+    digest = identity.content_digest(raw)
+    external_id = threads.message_id(_first(headers, "message-id")) or identity.synthetic_id(
+        kept, body, digest
+    )
     author_addresses = {identity.address for identity in identities} | {from_address}
     participants = tuple(
         Identity("email", address)
@@ -699,6 +690,7 @@ def parse_message(
         from_agent=own,
         conversation_token=None if forward else threads.conversation_token(subject),
         participants=participants,
+        content_digest=digest,
     )
 
 
@@ -729,4 +721,5 @@ def parse_safely(
             raw=raw,
             parse_note=f"could not be read ({type(error).__name__}: {str(error)[:200]}); "
             "the original is kept",
+            content_digest=identity.content_digest(raw),
         )

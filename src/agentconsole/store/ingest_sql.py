@@ -1,6 +1,8 @@
 """The store's half of the ingest pipeline: one committed transaction per batch.
 
-Per message: deduplicate on (channel, external id), resolve the author to a contact
+Per message: deduplicate on its identity (channel, external id, content digest — see
+:mod:`.identity`; a known id with other content is stored beside the message it shares the
+id with, with a note), resolve the author to a contact
 (merging contacts that turn out to be one person), thread into a conversation, store the
 message with its raw bytes and attachments, index it for search, and update the
 conversation (reopen it when a customer writes again). The channel's cursor is written in
@@ -13,9 +15,12 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
+from . import identity
+from .columns import Columns
 from .connection import write_transaction
 from .writes import NewMessage, audit, insert_message
 
@@ -152,6 +157,33 @@ def _find_conversation(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _SameId:
+    """A stored message with the external id of the one being ingested."""
+
+    message_id: int
+    conversation_id: int
+    content_digest: str | None
+
+
+_SAME_ID = Columns(
+    _SameId,
+    {"message_id": "id", "conversation_id": "conversation_id", "content_digest": "content_digest"},
+)
+
+
+def _same_id(conn: sqlite3.Connection, channel_id: int, external_id: str) -> list[_SameId]:
+    """Stored messages of the channel with ``external_id``, oldest first."""
+    return [
+        _SAME_ID.build(r)
+        for r in conn.execute(
+            f"SELECT {_SAME_ID.sql} FROM messages WHERE channel_id = ? AND external_id = ?"
+            " ORDER BY id",
+            (channel_id, external_id),
+        )
+    ]
+
+
 def _subject_or_first_line(message: InboundMessage) -> str:
     return message.subject.strip() or preview_of(message.body)
 
@@ -160,12 +192,18 @@ def _ingest_one(
     conn: sqlite3.Connection,
     channel_id: int,
     message: InboundMessage,
+    digest: str,
+    note: str | None,
+    conversation_id: int | None,
     now: float,
     created: list[int],
     touched: list[int],
     reopened: list[int],
 ) -> None:
-    conversation_id = _find_conversation(conn, channel_id, message)
+    """Store one new message, in ``conversation_id`` when given (a message sharing its id
+    with a stored one joins that one's conversation), else where threading puts it."""
+    if conversation_id is None:
+        conversation_id = _find_conversation(conn, channel_id, message)
     contact_id: int | None = None
     if not message.from_agent:
         contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
@@ -211,11 +249,12 @@ def _ingest_one(
             subject=message.subject,
             body=message.body,
             external_id=message.external_id,
+            content_digest=digest,
             author_namespace=namespace,
             author_address=address,
             contact_id=contact_id if direction == "in" else None,
             automated=message.automated,
-            parse_note=message.parse_note,
+            parse_note="; ".join(n for n in (note, message.parse_note) if n) or None,
             url=message.url,
             in_reply_to=message.references[-1] if message.references else None,
             participants=json.dumps([normalize_identity(p) for p in message.participants])
@@ -300,27 +339,36 @@ def ingest_batch(
     *,
     update_cursor: bool = True,
 ) -> IngestReport:
-    """Store a batch and (optionally) the channel's new cursor in one transaction."""
+    """Store a batch and (optionally) the channel's new cursor in one transaction.
+
+    A message whose identity is stored already (in an earlier batch or earlier in this one)
+    is counted as a duplicate and not stored again."""
     now = time.time()
     created: list[int] = []
     touched: list[int] = []
     reopened: list[int] = []
     stored = duplicates = 0
-    seen: set[str] = set()
     with write_transaction(conn):
+        (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
         for message in messages:
-            if message.external_id in seen:
+            digest = identity.digest_of(message)
+            known = _same_id(conn, channel_id, message.external_id)
+            if any(identity.is_redelivery(digest, k.content_digest) for k in known):
                 duplicates += 1
                 continue
-            seen.add(message.external_id)
-            exists = conn.execute(
-                "SELECT 1 FROM messages WHERE channel_id = ? AND external_id = ?",
-                (channel_id, message.external_id),
-            ).fetchone()
-            if exists:
-                duplicates += 1
-                continue
-            _ingest_one(conn, channel_id, message, now, created, touched, reopened)
+            first = known[0] if known else None
+            _ingest_one(
+                conn,
+                channel_id,
+                message,
+                digest,
+                identity.same_id_note(first.message_id, kind) if first else None,
+                first.conversation_id if first else None,
+                now,
+                created,
+                touched,
+                reopened,
+            )
             stored += 1
         if update_cursor:
             conn.execute("UPDATE channels SET cursor = ? WHERE id = ?", (cursor, channel_id))

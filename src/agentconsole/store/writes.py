@@ -28,6 +28,8 @@ class NewMessage:
     subject: str
     body: str
     external_id: str | None = None
+    #: See :mod:`.identity`; ``None`` for agents' messages.
+    content_digest: str | None = None
     author_namespace: str | None = None
     author_address: str | None = None
     contact_id: int | None = None
@@ -69,6 +71,7 @@ def insert_message(conn: sqlite3.Connection, message: NewMessage) -> int:
         "conversation_id": message.conversation_id,
         "channel_id": message.channel_id,
         "external_id": message.external_id,
+        "content_digest": message.content_digest,
         "direction": message.direction,
         "author_name": message.author_name,
         "author_namespace": message.author_namespace,
