@@ -23,7 +23,7 @@ Mail without a Message-ID gets a synthetic one derived from its content (:func:`
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import re
 
 from . import threads
 
@@ -74,9 +74,15 @@ TRANSIT_PREFIXES = (
 _CHUNK = 1 << 20
 
 
-def _is_transit(name: bytes) -> bool:
-    key = name.strip().lower().decode("ascii", "replace")
-    return key in TRANSIT_HEADERS or key.startswith(TRANSIT_PREFIXES)
+#: A transit header field with its folded continuation lines (in an LF header block).
+_TRANSIT_FIELD = re.compile(
+    rb"^(?:"
+    + b"|".join(re.escape(name.encode()) for name in sorted(TRANSIT_HEADERS))
+    + b"|"
+    + b"|".join(re.escape(prefix.encode()) + rb"[^:\s]*" for prefix in TRANSIT_PREFIXES)
+    + rb")[ \t]*:[^\n]*\n(?:[ \t][^\n]*\n)*",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _header_end(raw: bytes, start: int) -> tuple[int, int] | None:
@@ -86,32 +92,13 @@ def _header_end(raw: bytes, start: int) -> tuple[int, int] | None:
         return start, start + 1
     if raw.startswith(b"\r\n", start):
         return start, start + 2
-    found = [
-        (i, i + n)
-        for i, n in ((raw.find(b"\n\n", start), 2), (raw.find(b"\r\n\r\n", start), 4))
-        if i >= 0
-    ]
-    if not found:
-        return None
-    end, body = min(found)
-    return end + 1, body  # keep the header block's last line ending
-
-
-def _kept_header_lines(head: bytes) -> Iterator[bytes]:
-    """The header block's lines (LF-terminated) without transit fields. Lines that are not
-    header fields (garbage before the body) are content and kept."""
-    if not head:
-        return
-    dropping = False
-    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
-        if line[:1] in (b" ", b"\t"):
-            if not dropping:
-                yield line + b"\n"
-            continue
-        name, colon, _ = line.partition(b":")
-        dropping = bool(colon) and bool(name.strip()) and _is_transit(name)
-        if not dropping:
-            yield line + b"\n"
+    lf = raw.find(b"\n\n", start)
+    crlf = raw.find(b"\r\n\r\n", start, lf if lf >= 0 else len(raw))
+    if crlf >= 0:
+        return crlf + 1, crlf + 4  # the header block keeps its last line ending
+    if lf >= 0:
+        return lf + 1, lf + 2
+    return None
 
 
 def content_digest(raw: bytes) -> str:
@@ -126,8 +113,10 @@ def content_digest(raw: bytes) -> str:
         end -= 1
     split = _header_end(raw, start)
     head_end, body_start = split if split is not None else (end, end)
-    for line in _kept_header_lines(raw[start:head_end].rstrip(b"\r\n")):
-        digest.update(line)
+    head = raw[start:head_end].replace(b"\r\n", b"\n").rstrip(b"\r\n")
+    if head:
+        # Lines that are not header fields (garbage before the body) are content: kept.
+        digest.update(_TRANSIT_FIELD.sub(b"", head + b"\n"))
     if split is not None:
         digest.update(b"\n")  # the empty line between headers and body
     view = memoryview(raw)
