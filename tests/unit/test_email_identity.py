@@ -8,7 +8,7 @@ import pytest
 from agentconsole.store import Store
 from agentconsole_email import identity
 from agentconsole_email.parse import parse_message
-from tests.channels.email.helpers import mail
+from tests.channels.email.helpers import channel, deliver_to_maildir, mail, make_maildir
 
 ORIGINAL = mail("Invoice 4411 is wrong", "Please correct the amount.", message_id="<inv@x.org>")
 
@@ -128,3 +128,17 @@ def test_mail_without_message_id_keeps_the_id_earlier_versions_gave_it() -> None
         == "<ba892388802112ab5d583fd33424be75d37b4b3a@synthetic.agentconsole.invalid>"
     )
     assert parsed(b"Received: by mx\n" + raw).external_id == parsed(raw).external_id
+
+
+async def test_a_maildir_sync_applies_the_same_identity(store: Store, tmp_path) -> None:  # noqa: ANN001
+    root = make_maildir(tmp_path / "Maildir")
+    deliver_to_maildir(root, ORIGINAL.replace(b"\r\n", b"\n"))
+    deliver_to_maildir(root, TRANSIT + ORIGINAL, seen=True)  # a copy, through more relays
+    deliver_to_maildir(root, ORIGINAL.replace(b"the amount.", b"the amount, please."))
+    plugin = channel(maildir=str(root))
+    try:
+        result = await plugin.fetch(None)
+    finally:
+        await plugin.close()
+    report = await store.ingest("mail", result.messages, result.cursor)
+    assert (report.stored, report.duplicates, len(report.created)) == (2, 1, 1)
