@@ -19,12 +19,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, logs, output, plugins
+from . import __version__, humanize, logs, output, plugins, views
 from . import config as config_module
+from . import query as query_language
 from .attachments import read_for_sending
 from .config import Config
 from .errors import AgentConsoleError, NotFoundError, UsageError
-from .models import STATUSES, ListFilter, priority_rank
+from .models import STATUSES, View, priority_rank
 from .opening import open_store, store_path
 from .plugin import ChannelError, PermanentError, TemporaryError
 from .sanitize import clean, one_line
@@ -52,19 +53,36 @@ def _read_body(args: argparse.Namespace) -> str:
 # -- commands ---------------------------------------------------------------------------------
 
 
+def list_query(args: argparse.Namespace) -> query_language.Node:
+    """What ``list`` selects: its QUERY, ANDed with the shorthand flags (``--tag T`` is
+    ``tag:T``, ``--mine`` the Mine view); without a ``status:`` or ``id:`` term, everything
+    not closed."""
+    terms = [query_language.parse(" ".join(args.query))] if args.query else []
+    for flag, name in (("status", "status"), ("channel", "channel"), ("assignee", "assignee")):
+        value = getattr(args, flag)
+        if value:
+            terms.append(query_language.parse_field(name, value))
+    if args.tag:
+        terms.append(query_language.parse_field("tag", args.tag))
+    # --mine and --unassigned are the sidebar's views of those names, so both agree.
+    for flag in ("mine", "unassigned"):
+        if getattr(args, flag):
+            terms.append(query_language.parse(views.definition(View(flag)).query))
+    node = query_language.all_of(*terms) if terms else query_language.MATCH_ALL
+    if not query_language.has_status_term(node) and not _names_a_conversation(node):
+        node = query_language.all_of(node, query_language.parse("-status:closed"))
+    return node
+
+
+def _names_a_conversation(node: query_language.Node) -> bool:
+    return any(
+        isinstance(n, query_language.Field) and n.name == "id" for n in query_language.walk(node)
+    )
+
+
 async def cmd_list(args: argparse.Namespace, config: Config, store: Store) -> int:
     await store.wake_snoozed()
-    assignee = config.agent if args.mine else args.assignee
-    rows = await store.list_conversations(
-        ListFilter(
-            status=args.status,
-            channel=args.channel,
-            assignee=assignee,
-            tag=args.tag,
-            unassigned=args.unassigned,
-            limit=args.limit,
-        )
-    )
+    rows = await store.find(list_query(args), limit=args.limit)
     if args.json:
         identities = await store.identities_of(sorted({row.contact_id for row in rows}))
         for row in rows:
@@ -85,7 +103,7 @@ async def cmd_show(args: argparse.Namespace, config: Config, store: Store) -> in
 
 
 async def cmd_search(args: argparse.Namespace, config: Config, store: Store) -> int:
-    hits = await store.search(" ".join(args.query), limit=args.limit)
+    hits = await store.search(query_language.parse(" ".join(args.query)), limit=args.limit)
     for hit in hits:
         if args.json:
             output.emit_json(output.hit_json(hit))
@@ -626,21 +644,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed a --store that holds other channels' conversations too (mixes them)",
     )
 
-    p = command("list", cmd_list, "list conversations (default: not closed)")
+    p = command("list", cmd_list, "list conversations matching a query (default: not closed)")
     p.add_argument(
-        "--status", choices=[*STATUSES, "any"], help="only this status (any: include closed)"
+        "query", nargs="*", help="a query (`agentconsole help query`), e.g. 'tag:billing -is:mine'"
     )
+    p.add_argument("--status", choices=[*STATUSES, "any"], help="status:S (any: include closed)")
     p.add_argument("--channel", help="only this channel")
     p.add_argument("--assignee", help="only conversations assigned to this agent")
-    p.add_argument("--mine", action="store_true", help="only conversations assigned to me")
-    p.add_argument("--unassigned", action="store_true", help="only unassigned conversations")
+    p.add_argument("--mine", action="store_true", help="the Mine view: mine, open or pending")
+    p.add_argument("--unassigned", action="store_true", help="the Unassigned view: nobody's, open")
     p.add_argument("--tag", help="only conversations with this tag")
     p.add_argument("--limit", type=int, help="at most this many")
 
     with_id(command("show", cmd_show, "show a conversation with its messages"))
-    p = command("search", cmd_search, "full-text search, newest first")
+    p = command("search", cmd_search, "messages holding the words of a query, newest first")
     p.add_argument(
-        "query", nargs="+", help='words (all must match; "quoted phrase"; word* is a prefix)'
+        "query",
+        nargs="+",
+        help='a query: words all in one message ("quoted phrase", word* a prefix) and fields '
+        "its conversation must match (`agentconsole help query`)",
     )
     p.add_argument("--limit", type=int, default=50, help="at most this many hits (default 50)")
 
@@ -777,6 +799,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             return open_tui(path, config)
         return asyncio.run(_run(args.handler, args, config, path))
+    except query_language.QueryError as error:
+        print(f"agentconsole: {query_language.format_error(error)}", file=sys.stderr)
+        return error.exit_code
     except AgentConsoleError as error:
         print(f"agentconsole: {clean(str(error))}", file=sys.stderr)
         return error.exit_code

@@ -49,18 +49,6 @@ class View:
 
 
 @dataclass(frozen=True, slots=True)
-class ListFilter:
-    """The CLI's filters; ``None`` means "any". ``status`` ``None`` means not closed."""
-
-    status: str | None = None
-    channel: str | None = None
-    assignee: str | None = None
-    tag: str | None = None
-    unassigned: bool = False
-    limit: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class IdentityRecord:
     namespace: str
     address: str

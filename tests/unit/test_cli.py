@@ -136,7 +136,9 @@ async def test_hostile_text_is_neutralized_in_plain_and_json_output(seeded: Path
 async def test_search_finds_newest_first(seeded: Path) -> None:
     hits = lines(run(seeded, "search", "invoice", "--json"))
     assert hits and hits[0]["subject"].startswith("Invoice")
-    assert run(seeded, "search", '"unbalanced').returncode == 0
+    unbalanced = run(seeded, "search", '"unbalanced')
+    assert unbalanced.returncode == 2  # a query error, pointed at
+    assert "never closed" in unbalanced.stderr and "^" in unbalanced.stderr
 
 
 def test_scripts_never_import_textual(tmp_path: Path) -> None:

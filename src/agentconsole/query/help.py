@@ -36,6 +36,13 @@ Values
   Inside quotes, \\" is a quote and \\\\ a backslash. To search for text that looks
   like a field (http://…), quote it.
 
+Meaning
+  Words side by side must all be in one message of the conversation; -word: no
+  message has it. search lists those messages, list and views the conversations.
+  -assignee:bob includes unassigned conversations; -waiting:>4h includes those
+  nobody waits on. Nobody waits on a closed conversation (is:waiting, waiting:).
+  before: and after: compare the conversation's last message.
+
 Examples
   status:open assignee:none                unassigned and open
   tag:billing priority:>=high              billing, high or urgent

@@ -16,7 +16,7 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -32,12 +32,13 @@ from ..models import (
     DraftActivity,
     IdentityRecord,
     IngestReport,
-    ListFilter,
     OutboxItem,
     SearchHit,
     View,
 )
 from ..plugin import Attachment, InboundMessage
+from ..query import Node, parse
+from ..views import Order
 from . import actions, ingest_sql, queries
 from .connection import connect
 
@@ -126,17 +127,31 @@ class Store:
         """The ids of ``view``'s conversations in the view's order (the first ``limit``
         when given; a search view returns its most recent hits). Raises
         :class:`~agentconsole.errors.UsageError` for an unknown view or an empty search."""
-        if view.kind == "search":
-            return await self._run(queries.search_conversation_ids, view.arg)
         return await self._run(queries.conversation_ids, view, self.agent, limit)
+
+    async def find(
+        self, query: Node, *, order: Order = "urgent", limit: int | None = None
+    ) -> list[ConversationRow]:
+        """The conversations ``query`` matches (the query language, compiled to one
+        statement), in ``order``, at most ``limit``; ``me`` is this store's agent."""
+        return await self._run(queries.find, query, order, self.agent, time.time(), limit)
+
+    async def count(self, queries_by_key: Mapping[str, Node]) -> dict[str, int]:
+        """How many conversations each query matches, by key, in one call."""
+        return await self._run(queries.count_matching, queries_by_key, self.agent, time.time())
+
+    async def search(self, query: Node | str, limit: int = 50) -> list[SearchHit]:
+        """The ``limit`` newest messages holding the query's words (all in one message,
+        accents and case ignored, ``"phrases"``, ``prefix*``), in conversations that match
+        its other terms. Raises :class:`~agentconsole.errors.UsageError` for a query
+        without words, and :class:`~agentconsole.query.QueryError` (a ``UsageError``) for
+        text that is not a query."""
+        node = parse(query) if isinstance(query, str) else query
+        return await self._run(queries.search_hits, node, self.agent, time.time(), limit)
 
     async def conversation_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
         """The queue rows of ``ids``, keyed by id; ids that no longer exist are left out."""
         return await self._run(queries.conversation_rows, list(ids))
-
-    async def list_conversations(self, filters: ListFilter) -> list[ConversationRow]:
-        """The conversations matching ``filters``, most urgent first (the CLI's ``list``)."""
-        return await self._run(queries.list_conversations, filters)
 
     async def view_counts(self) -> dict[str, int]:
         """How many conversations every sidebar view holds, keyed by :attr:`View.key`."""
@@ -154,12 +169,6 @@ class Store:
     async def identities_of(self, contact_ids: Iterable[int]) -> dict[int, list[IdentityRecord]]:
         """The identities of each contact (an empty list for an unknown id), in one query."""
         return await self._run(queries.identities_of, list(contact_ids))
-
-    async def search(self, text: str, limit: int = 50) -> list[SearchHit]:
-        """The ``limit`` most recent messages matching ``text`` (words ANDed, ``"phrases"``,
-        ``prefix*``), newest first. Raises :class:`~agentconsole.errors.UsageError` for a
-        search without any word."""
-        return await self._run(queries.search, text, limit)
 
     async def channels(self, *, with_counts: bool = True) -> list[ChannelRecord]:
         """Every channel the store knows, by name, with its health and lease; with

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..query import And, Assignee, Field, Node, Not, Or, Party, Text
+from ..query import MATCH_ALL, And, Assignee, Field, Node, Not, Or, Party, Text, all_of
 from .dialect import SQLITE, Dialect
 
 #: The condition that matches every conversation.
@@ -55,6 +55,16 @@ class _Builder:
         self.params.append(value)
         return "?"
 
+    def term(self, node: Node) -> str:
+        """One full-text term of a word, a phrase or a ``subject:`` value."""
+        if isinstance(node, Text):
+            return self.dialect.fts_term(
+                node.word, phrase=node.phrase, prefix=node.prefix, column=None
+            )
+        assert isinstance(node, Field)
+        words = str(node.value)
+        return self.dialect.fts_term(words, phrase=" " in words, prefix=False, column="subject")
+
 
 def compile_query(
     node: Node,
@@ -71,6 +81,24 @@ def compile_query(
     builder = _Builder(agent, now, dialect, estimate)
     where = _node(builder, node)
     return Compiled(where, tuple(builder.params))
+
+
+def split_text(node: Node) -> tuple[list[Node], Node]:
+    """(the words and ``subject:`` terms a message must hold, the rest of the query): the
+    top-level terms a message-level search matches in the full-text index, and the
+    conditions left for its conversation. ``([], node)`` when the query has no such term."""
+    terms = node.terms if isinstance(node, And) else (node,)
+    textual = [t for t in terms if _is_textual(t)]
+    rest = [t for t in terms if not _is_textual(t)]
+    return textual, (all_of(*rest) if rest else MATCH_ALL)
+
+
+def text_expression(nodes: list[Node], dialect: Dialect = SQLITE) -> str:
+    """The full-text expression all of ``nodes`` (words, phrases, ``subject:``) make
+    together; empty when none holds anything the index stores."""
+    builder = _Builder("", 0.0, dialect, None)
+    terms = [builder.term(node) for node in nodes]
+    return dialect.fts_join([t for t in terms if t], "AND")
 
 
 def estimator(conn: Any, dialect: Dialect = SQLITE) -> Callable[[str], int]:
@@ -118,18 +146,7 @@ def _is_textual(node: Node) -> bool:
 
 
 def _text_match(b: _Builder, nodes: list[Node], operator: str) -> str:
-    terms = []
-    for node in nodes:
-        if isinstance(node, Text):
-            term = b.dialect.fts_term(
-                node.word, phrase=node.phrase, prefix=node.prefix, column=None
-            )
-        else:
-            assert isinstance(node, Field)
-            words = str(node.value)
-            term = b.dialect.fts_term(words, phrase=" " in words, prefix=False, column="subject")
-        if term:
-            terms.append(term)
+    terms = [term for term in (b.term(node) for node in nodes) if term]
     if not terms:
         # Only punctuation: nothing the index holds, so nothing can match.
         return "0 = 1" if operator == "AND" else ""

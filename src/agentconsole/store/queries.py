@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Mapping, Sequence
 
+from .. import views
 from ..errors import NotFoundError, UsageError
 from ..models import (
     ACTIVE_STATUSES,
@@ -18,12 +19,14 @@ from ..models import (
     ConversationRow,
     ConversationTiming,
     IdentityRecord,
-    ListFilter,
     MessageRecord,
     SearchHit,
     View,
 )
+from ..query import Node, Text, parse
+from ..views import Order
 from .columns import Columns
+from .compile_query import Compiled, compile_query, estimator, split_text, text_expression
 
 #: Conversations still being worked on (``c`` is the conversations table).
 ACTIVE = "c.status IN ({})".format(", ".join(f"'{status}'" for status in ACTIVE_STATUSES))
@@ -159,78 +162,96 @@ _TIMING = Columns(
 )
 
 
-def view_clause(view: View, agent: str) -> tuple[str, str, list[Any]]:
-    """(WHERE clause, ORDER BY, parameters) selecting a view's conversations."""
-    kind = view.kind
-    if kind == "mine":
-        return f"{ACTIVE} AND c.assignee = ?", QUEUE_ORDER, [agent]
-    if kind == "unassigned":
-        return "c.status = 'open' AND c.assignee IS NULL", QUEUE_ORDER, []
-    if kind == "open":
-        return "c.status = 'open'", QUEUE_ORDER, []
-    if kind in ("pending", "closed"):
-        return f"c.status = '{kind}'", RECENT_ORDER, []
-    if kind == "snoozed":
-        return "c.status = 'snoozed'", SNOOZE_ORDER, []
-    if kind == "all":
-        return "1 = 1", RECENT_ORDER, []
-    if kind == "channel":
-        return (
-            f"{ACTIVE} AND c.channel_id = (SELECT id FROM channels WHERE name = ?)",
-            QUEUE_ORDER,
-            [view.arg],
+ORDERS = {
+    "urgent": QUEUE_ORDER,
+    "recent": RECENT_ORDER,
+    "waiting": "c.waiting_since IS NULL, c.waiting_since, c.id",
+    "snooze": SNOOZE_ORDER,
+}
+
+
+def compiled(conn: sqlite3.Connection, node: Node, agent: str, now: float) -> Compiled:
+    """``node`` as a condition on ``c``, its full-text parts sized against this store."""
+    return compile_query(node, agent=agent, now=now, estimate=estimator(conn))
+
+
+def select_ids(
+    conn: sqlite3.Connection,
+    node: Node,
+    order: Order,
+    agent: str,
+    now: float,
+    limit: int | None = None,
+) -> list[int]:
+    """The ids of the conversations ``node`` matches, in ``order``, at most ``limit``."""
+    condition = compiled(conn, node, agent, now)
+    tail = f" LIMIT {int(limit)}" if limit else ""
+    sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY {ORDERS[order]}{tail}"
+    return [r[0] for r in conn.execute(sql, condition.params)]
+
+
+def count_matching(
+    conn: sqlite3.Connection, nodes: Mapping[str, Node], agent: str, now: float
+) -> dict[str, int]:
+    """How many conversations each query matches, by key."""
+    counts = {}
+    for key, node in nodes.items():
+        condition = compiled(conn, node, agent, now)
+        sql = f"SELECT count(*) FROM conversations c WHERE {condition.where}"
+        counts[key] = int(conn.execute(sql, condition.params).fetchone()[0])
+    return counts
+
+
+def find(
+    conn: sqlite3.Connection,
+    node: Node,
+    order: Order,
+    agent: str,
+    now: float,
+    limit: int | None = None,
+) -> list[ConversationRow]:
+    """The rows of the conversations ``node`` matches, in ``order`` (the CLI's ``list``)."""
+    ids = select_ids(conn, node, order, agent, now, limit)
+    rows = conversation_rows(conn, ids)
+    return [rows[i] for i in ids if i in rows]
+
+
+def search_hits(
+    conn: sqlite3.Connection, node: Node, agent: str, now: float, limit: int
+) -> list[SearchHit]:
+    """The ``limit`` newest messages holding the query's words in conversations matching the
+    rest of it. The full-text index is read newest first, so the search stops after
+    ``limit`` hits instead of sorting all of them."""
+    textual, rest = split_text(node)
+    expression = text_expression(textual)
+    if not expression:
+        raise UsageError(
+            "search needs words to find (fields alone select conversations: `list QUERY`)"
         )
-    if kind == "tag":
-        return (
-            f"{ACTIVE} AND c.id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)",
-            QUEUE_ORDER,
-            [view.arg],
-        )
-    raise UsageError(f"unknown view {view.key!r}")
+    condition = compiled(conn, rest, agent, now)
+    sql = (
+        f"SELECT m.body, {_HIT.sql} FROM messages_fts f"
+        " JOIN messages m ON m.search_key = f.rowid"
+        " JOIN conversations c ON c.id = m.conversation_id"
+        f" WHERE messages_fts MATCH ? AND {condition.where}"
+        " ORDER BY f.rowid DESC LIMIT ?"
+    )
+    words = " ".join(
+        t.word if isinstance(t, Text) else str(getattr(t, "value", "")) for t in textual
+    )
+    rows = conn.execute(sql, (expression, *condition.params, limit)).fetchall()
+    return [_HIT.build(columns, snippet=_snippet(body, words)) for body, *columns in rows]
 
 
 def conversation_ids(
     conn: sqlite3.Connection, view: View, agent: str, limit: int | None = None
 ) -> list[int]:
     """The ordered ids of a view: the queue's whole in-memory index (or its first
-    ``limit``, to paint the first screen before the whole index is read)."""
-    where, order, params = view_clause(view, agent)
-    tail = f" LIMIT {int(limit)}" if limit else ""
-    return [
-        r[0]
-        for r in conn.execute(
-            f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {order}{tail}", params
-        )
-    ]
-
-
-def filter_clause(filters: ListFilter) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if filters.status is None:
-        clauses.append("c.status != 'closed'")
-    elif filters.status != "any":
-        clauses.append("c.status = ?")
-        params.append(filters.status)
-    if filters.channel:
-        clauses.append("ch.name = ?")
-        params.append(filters.channel)
-    if filters.unassigned:
-        clauses.append("c.assignee IS NULL")
-    elif filters.assignee:
-        clauses.append("c.assignee = ?")
-        params.append(filters.assignee)
-    if filters.tag:
-        clauses.append("c.id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)")
-        params.append(filters.tag)
-    return " AND ".join(clauses) or "1 = 1", params
-
-
-def list_conversations(conn: sqlite3.Connection, filters: ListFilter) -> list[ConversationRow]:
-    where, params = filter_clause(filters)
-    limit = f" LIMIT {int(filters.limit)}" if filters.limit else ""
-    sql = f"SELECT {_ROW.sql} {ROW_FROM} WHERE {where} ORDER BY {QUEUE_ORDER}{limit}"
-    return [_ROW.build(r) for r in conn.execute(sql, params)]
+    ``limit``, to paint the first screen before the whole index is read). A search view
+    reads the word being typed as a prefix."""
+    definition = views.definition(view)
+    node = parse(definition.query, prefix_last=view.kind == "search")
+    return select_ids(conn, node, definition.order, agent, time.time(), limit)
 
 
 def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ConversationRow]:
@@ -243,30 +264,13 @@ def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int,
 
 
 def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:
-    """Counts for every sidebar view, keyed by :attr:`View.key` (each an index-only count)."""
-    counts = dict.fromkeys(("mine", "unassigned", "open", "pending", "snoozed", "closed"), 0)
-    for status, count in conn.execute("SELECT status, count(*) FROM conversations GROUP BY status"):
-        counts[status] = count
-    counts["mine"] = conn.execute(
-        f"SELECT count(*) FROM conversations c WHERE c.assignee = ? AND {ACTIVE}", (agent,)
-    ).fetchone()[0]
-    counts["unassigned"] = conn.execute(
-        "SELECT count(*) FROM conversations WHERE assignee IS NULL AND status = 'open'"
-    ).fetchone()[0]
-    active = dict(
-        conn.execute(
-            f"SELECT c.channel_id, count(*) FROM conversations c WHERE {ACTIVE}"
-            " GROUP BY c.channel_id"
-        ).fetchall()
-    )
-    for channel_id, name in conn.execute("SELECT id, name FROM channels ORDER BY name"):
-        counts[f"channel:{name}"] = active.get(channel_id, 0)
-    for tag, count in conn.execute(
-        "SELECT t.tag, count(*) FROM conversation_tags t JOIN conversations c"
-        f" ON c.id = t.conversation_id AND {ACTIVE} GROUP BY t.tag ORDER BY t.tag"
-    ):
-        counts[f"tag:{tag}"] = count
-    return counts
+    """Counts for every sidebar view, keyed by :attr:`View.key`: the built-in views, one
+    per channel, one per tag — each the count of the view's own query."""
+    definitions = list(views.BUILT_IN)
+    definitions += [views.channel_view(r[0]) for r in conn.execute("SELECT name FROM channels")]
+    definitions += [views.tag_view(tag) for tag in all_tags(conn)]
+    nodes = {d.key: parse(d.query) for d in definitions}
+    return count_matching(conn, nodes, agent, time.time())
 
 
 def all_tags(conn: sqlite3.Connection) -> list[str]:
@@ -346,35 +350,6 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> Conve
     )
 
 
-_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
-
-
-def fts_query(text: str, *, prefix_last: bool = False) -> str:
-    """Turn what an agent types into a safe FTS5 expression.
-
-    Every word is quoted (so ``-``, ``:``, ``^`` and FTS5 keywords are literal) and words
-    are ANDed; ``"quoted phrases"`` stay phrases; a word ending in ``*`` matches as a
-    prefix (``subscr*``). With ``prefix_last`` the last word is a prefix too, so results
-    appear while typing (prefixes cost more: exact words stay the fast default).
-    """
-    terms: list[str] = []
-    matches = list(_TOKEN.finditer(text))
-    for index, match in enumerate(matches):
-        phrase, word = match.group(1), match.group(2)
-        value = phrase if phrase is not None else word
-        star = phrase is None and value.endswith("*")
-        value = value.rstrip("*") if star else value
-        value = value.replace('"', '""').strip()
-        if not any(char.isalnum() for char in value):
-            continue  # "#", "-", "?": nothing the index holds; would match nothing
-        last = phrase is None and index == len(matches) - 1
-        prefix = star or (prefix_last and last and len(value) >= 2)
-        terms.append(f'"{value}"' + ("*" if prefix else ""))
-    if not terms:
-        raise UsageError("empty search")
-    return " AND ".join(terms)
-
-
 def _snippet(body: str, text: str, width: int = 120) -> str:
     words = [w.lower() for w in re.findall(r"\w+", text)]
     flat = " ".join(body.split())
@@ -383,36 +358,6 @@ def _snippet(body: str, text: str, width: int = 120) -> str:
     start = max(0, position - width // 3)
     excerpt = flat[start : start + width]
     return ("…" if start else "") + excerpt + ("…" if start + width < len(flat) else "")
-
-
-def search(
-    conn: sqlite3.Connection, text: str, limit: int = 50, prefix_last: bool = False
-) -> list[SearchHit]:
-    """The ``limit`` most recent messages matching ``text``, newest first.
-
-    The FTS rowid is the message's time-ordered search key, so FTS5 walks its index newest
-    first and stops after ``limit`` hits instead of sorting every match.
-    """
-    query = fts_query(text, prefix_last=prefix_last)
-    try:
-        rows = conn.execute(
-            f"SELECT m.body, {_HIT.sql}"
-            " FROM (SELECT rowid AS key FROM messages_fts WHERE messages_fts MATCH ?"
-            " ORDER BY rowid DESC LIMIT ?) hits JOIN messages m ON m.search_key = hits.key"
-            " ORDER BY m.search_key DESC",
-            (query, limit),
-        ).fetchall()
-    except sqlite3.OperationalError as error:
-        raise UsageError(f"cannot search for {text!r}: {error}") from error
-    return [_HIT.build(columns, snippet=_snippet(body, text)) for body, *columns in rows]
-
-
-def search_conversation_ids(conn: sqlite3.Connection, text: str, limit: int = 200) -> list[int]:
-    """Conversations with a matching message, most recent hit first (the TUI's search as
-    you type: the last word is a prefix)."""
-    return list(
-        dict.fromkeys(hit.conversation_id for hit in search(conn, text, limit, prefix_last=True))
-    )
 
 
 def draft(conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str) -> str | None:

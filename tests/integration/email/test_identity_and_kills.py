@@ -51,7 +51,7 @@ async def test_same_message_id_with_other_bodies_both_arrive_and_a_copy_does_not
         assert await runner.run_once() == {"mail": None}  # fetched again: nothing new
     finally:
         await runner.stop()
-    (row,) = await store.list_conversations(_any_status())
+    (row,) = await store.find(_any_status())
     messages = (await store.conversation(row.id)).messages
     assert [m.body.strip() for m in messages] == [
         "The download link is broken.",
@@ -64,9 +64,9 @@ async def test_same_message_id_with_other_bodies_both_arrive_and_a_copy_does_not
 
 
 def _any_status() -> Any:
-    from agentconsole.models import ListFilter
+    from agentconsole.query import parse
 
-    return ListFilter(status="any")
+    return parse("status:any")
 
 
 # -- kill -9 during an initial sync -------------------------------------------------------

@@ -150,7 +150,7 @@ async def test_a_queued_reply_is_sent_with_threading_headers_and_filed_in_sent(
     imap_user.append(mail("Router broken", message_id="<q1@example.org>"))
     runner = runner_for(options(imap_user, smtp_server))
     assert await runner.run_once() == {"mail": None}
-    (row,) = await store.list_conversations(_all())
+    (row,) = await store.find(_all())
     await store.queue_reply(row.id, "Hello Ada,\n\nplease restart it.\n")
     assert await runner.run_once() == {"mail": None}
     (received,) = smtp_server.wait_for(1)
@@ -183,7 +183,7 @@ async def test_a_queued_reply_is_sent_with_threading_headers_and_filed_in_sent(
         )
     )
     assert await runner.run_once() == {"mail": None}
-    conversations = await store.list_conversations(_all())
+    conversations = await store.find(_all())
     detail = await store.conversation(row.id)
     assert {m.external_id for m in detail.messages} >= {
         "<q1@example.org>",
@@ -194,9 +194,9 @@ async def test_a_queued_reply_is_sent_with_threading_headers_and_filed_in_sent(
 
 
 def _all() -> Any:
-    from agentconsole.models import ListFilter
+    from agentconsole.query import parse
 
-    return ListFilter(status="any")
+    return parse("status:any")
 
 
 async def test_a_reply_from_the_cli_goes_out_through_sync(
@@ -256,7 +256,7 @@ async def test_a_crash_between_smtp_and_mark_sent_does_not_send_twice(
     imap_user.append(mail("Refund", message_id="<crash1@example.org>"))
     runner = runner_for(options(imap_user, smtp_server))
     assert await runner.run_once() == {"mail": None}
-    (row,) = await store.list_conversations(_all())
+    (row,) = await store.find(_all())
     await store.queue_reply(row.id, "Your refund is on its way.")
     # The sender claims the reply and the SMTP server accepts it; then the process dies
     # before the outbox records it.
@@ -282,7 +282,7 @@ async def test_a_reply_that_never_reached_smtp_is_sent_once_on_retry(
     imap_user.append(mail("Crash early", message_id="<crash2@example.org>"))
     runner = runner_for(options(imap_user, smtp_server))
     assert await runner.run_once() == {"mail": None}
-    (row,) = await store.list_conversations(_all())
+    (row,) = await store.find(_all())
     await store.queue_reply(row.id, "Sorry for the wait.")
     await store.claim_due_replies("mail")  # claimed, then the process died before SMTP
     await store.run_sync(lambda conn: conn.execute("UPDATE outbox SET next_attempt_at = 0"))

@@ -1,0 +1,67 @@
+"""The queue's views, each defined by a query: what "Mine" or a tag view means is written
+here once, and the sidebar, its counts, ``list`` and ``views`` all read it from here.
+
+Headless (no Textual, no Rich). The built-in views, one per channel and one per tag are
+below; personal views come from the config and shared ones from the store, all the same
+shape (a query and an order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .models import View
+from .query.lexer import quote
+
+#: How a view's conversations are ordered: most urgent first (then the customer waiting
+#: longest), most recent activity first, waiting longest first, or next to wake first.
+Order = Literal["urgent", "recent", "waiting", "snooze"]
+ORDERS: tuple[Order, ...] = ("urgent", "recent", "waiting", "snooze")
+#: Still being worked on: what a channel's or a tag's view shows.
+ACTIVE_QUERY = "(status:open OR status:pending)"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewDefinition:
+    """A view: its sidebar key and label, the query it runs and the order of its rows."""
+
+    key: str
+    label: str
+    query: str
+    order: Order = "urgent"
+
+
+BUILT_IN: tuple[ViewDefinition, ...] = (
+    ViewDefinition("mine", "Mine", f"assignee:me {ACTIVE_QUERY}"),
+    ViewDefinition("unassigned", "Unassigned", "is:unassigned status:open"),
+    ViewDefinition("open", "All open", "status:open"),
+    ViewDefinition("pending", "Pending", "status:pending", "recent"),
+    ViewDefinition("snoozed", "Snoozed", "status:snoozed", "snooze"),
+    ViewDefinition("closed", "Closed", "status:closed", "recent"),
+)
+_BY_KIND = {definition.key: definition for definition in BUILT_IN}
+
+
+def channel_view(name: str) -> ViewDefinition:
+    return ViewDefinition(f"channel:{name}", name, f"channel:{quote(name)} {ACTIVE_QUERY}")
+
+
+def tag_view(tag: str) -> ViewDefinition:
+    return ViewDefinition(f"tag:{tag}", f"#{tag}", f"tag:{quote(tag)} {ACTIVE_QUERY}")
+
+
+def definition(view: View) -> ViewDefinition:
+    """The query behind a sidebar view (``search`` views run what was typed, most recent
+    first; ``all`` is every conversation)."""
+    if view.kind in _BY_KIND:
+        return _BY_KIND[view.kind]
+    if view.kind == "channel":
+        return channel_view(view.arg)
+    if view.kind == "tag":
+        return tag_view(view.arg)
+    if view.kind == "search":
+        return ViewDefinition(view.key, "Search", view.arg, "recent")
+    if view.kind == "all":
+        return ViewDefinition("all", "All", "status:any", "recent")
+    raise ValueError(f"unknown view {view.key!r}")
