@@ -25,7 +25,7 @@ from . import query as query_language
 from .attachments import read_for_sending
 from .config import Config
 from .errors import AgentConsoleError, NotFoundError, UsageError
-from .models import STATUSES, View, priority_rank
+from .models import STATUSES, Change, View, priority_rank
 from .opening import open_store, store_path
 from .plugin import ChannelError, PermanentError, TemporaryError
 from .sanitize import clean, one_line
@@ -190,60 +190,136 @@ async def cmd_note(args: argparse.Namespace, config: Config, store: Store) -> in
     return _report(args, {"id": message_id, "conversation": args.id}, f"note {message_id} added")
 
 
+def _targets(args: argparse.Namespace) -> tuple[list[int], list[str]]:
+    """(the conversation ids, the rest of the words): ids lead (``42``, ``#42``), the
+    command's own words follow (``assign 4 5 bob``, ``tag 4 5 +vip``, ``snooze 4 in 2h``)."""
+    words = list(args.targets)
+    ids: list[int] = []
+    while words and words[0].removeprefix("#").isdigit():
+        ids.append(int(words.pop(0).removeprefix("#")))
+    return ids, words
+
+
+async def _change(
+    args: argparse.Namespace,
+    store: Store,
+    ids: list[int],
+    change: Change,
+    shown: Callable[[int], Awaitable[tuple[dict[str, Any], str]]],
+) -> int:
+    """Apply ``change`` to ``ids`` and the conversations of ``--query``; one line (or JSON
+    line) per conversation changed, a note on stderr for each that was not. Exit 0 only
+    when every one changed; else the first failure's code (3 not found, 4 held, 1 already
+    so)."""
+    if args.query is not None:
+        ids += [row.id for row in await store.find(_query_of(args.query))]
+    if not ids:
+        raise UsageError(
+            "name the conversations (ids) or select them with --query"
+            if args.query is None
+            else f"no conversation matches {args.query!r}"
+        )
+    exit_code = EXIT_OK
+    for outcome in await store.apply(list(dict.fromkeys(ids)), change):
+        if outcome.changed:
+            data, text = await shown(outcome.conversation_id)
+            _report(args, data, text)
+            continue
+        print(
+            f"agentconsole: #{outcome.conversation_id}: {clean(outcome.error or '')}",
+            file=sys.stderr,
+        )
+        exit_code = exit_code or outcome.exit_code
+    return exit_code
+
+
+def _query_of(text: str) -> query_language.Node:
+    """``--query`` selects what ``list QUERY`` shows (not closed, unless it says)."""
+    node = query_language.parse(text)
+    if not query_language.has_status_term(node) and not _names_a_conversation(node):
+        node = query_language.all_of(node, query_language.parse("-status:closed"))
+    return node
+
+
+def _fixed(
+    data: dict[str, Any], text: str
+) -> Callable[[int], Awaitable[tuple[dict[str, Any], str]]]:
+    """What to print for a changed conversation: ``data`` with its id, ``text`` after it."""
+
+    async def shown(conversation_id: int) -> tuple[dict[str, Any], str]:
+        return {"id": conversation_id, **data}, f"#{conversation_id} {text}"
+
+    return shown
+
+
 async def cmd_assign(args: argparse.Namespace, config: Config, store: Store) -> int:
-    if args.me == bool(args.agent):
-        raise UsageError("name an agent or give --me (not both)")
-    agent = config.agent if args.me else args.agent
-    await store.assign(args.id, agent, force=args.force)
-    return _report(args, {"id": args.id, "assignee": agent}, f"#{args.id} assigned to {agent}")
+    ids, words = _targets(args)
+    if args.me == bool(words) or len(words) > 1:
+        raise UsageError("name one agent or give --me (not both)")
+    agent = config.agent if args.me else words[0]
+    change = Change("assign", assignee=agent, force=args.force)
+    return await _change(
+        args, store, ids, change, _fixed({"assignee": agent}, f"assigned to {agent}")
+    )
 
 
 async def cmd_unassign(args: argparse.Namespace, config: Config, store: Store) -> int:
-    await store.assign(args.id, None, force=args.force)
-    return _report(args, {"id": args.id, "assignee": None}, f"#{args.id} unassigned")
+    ids, words = _targets(args)
+    if words:
+        raise UsageError(f"unassign takes conversation ids, not {words[0]!r}")
+    change = Change("assign", assignee=None, force=args.force)
+    return await _change(args, store, ids, change, _fixed({"assignee": None}, "unassigned"))
 
 
 def _status_command(status: str) -> Command:
     async def run(args: argparse.Namespace, config: Config, store: Store) -> int:
-        await store.set_status(args.id, status)
-        return _report(args, {"id": args.id, "status": status}, f"#{args.id} {status}")
+        ids, words = _targets(args)
+        if words:
+            raise UsageError(f"{args.command} takes conversation ids, not {words[0]!r}")
+        change = Change("status", status=status)
+        return await _change(args, store, ids, change, _fixed({"status": status}, status))
 
     return run
 
 
 async def cmd_snooze(args: argparse.Namespace, config: Config, store: Store) -> int:
-    when = parse_when(" ".join(args.when))
-    await store.set_status(args.id, "snoozed", snooze_until=when.timestamp())
-    return _report(
-        args,
-        {"id": args.id, "status": "snoozed", "snooze_until": output.iso(when.timestamp())},
-        f"#{args.id} snoozed until {when:%a %d %b %H:%M}",
+    ids, words = _targets(args)
+    if not words:
+        raise UsageError("say until when: snooze ID… 'tomorrow 9am' (or 'in 2h', 'mon', '17:30')")
+    when = parse_when(" ".join(words))
+    change = Change("status", status="snoozed", snooze_until=when.timestamp())
+    data = {"status": "snoozed", "snooze_until": output.iso(when.timestamp())}
+    return await _change(
+        args, store, ids, change, _fixed(data, f"snoozed until {when:%a %d %b %H:%M}")
     )
 
 
 async def cmd_tag(args: argparse.Namespace, config: Config, store: Store) -> int:
-    add = [t.removeprefix("+") for t in args.changes]
-    remove = args.remove or []
-    await store.retag(args.id, add, remove)
-    row = (await store.conversation_rows([args.id]))[args.id]
-    return _report(
-        args,
-        {"id": args.id, "tags": list(row.tags)},
-        f"#{args.id} tags: {' '.join(one_line(t) for t in row.tags) or '(none)'}",
-    )
+    ids, words = _targets(args)
+    add = tuple(t.removeprefix("+") for t in words)
+    remove = tuple(args.remove or ())
+    if not add and not remove:
+        raise UsageError("give tags to add (+tag or tag) or remove (-tag)")
+
+    async def shown(conversation_id: int) -> tuple[dict[str, Any], str]:
+        row = (await store.conversation_rows([conversation_id]))[conversation_id]
+        tags = " ".join(one_line(t) for t in row.tags) or "(none)"
+        return {"id": conversation_id, "tags": list(row.tags)}, f"#{conversation_id} tags: {tags}"
+
+    return await _change(args, store, ids, Change("tags", add=add, remove=remove), shown)
 
 
 async def cmd_priority(args: argparse.Namespace, config: Config, store: Store) -> int:
+    ids, words = _targets(args)
+    if len(words) != 1:
+        raise UsageError("give one priority: urgent, high, normal or low")
     try:
-        rank = priority_rank(args.level)
+        rank = priority_rank(words[0])
     except ValueError as error:
         raise UsageError(str(error)) from None
-    await store.set_priority(args.id, rank)
-    return _report(
-        args,
-        {"id": args.id, "priority": args.level.lower()},
-        f"#{args.id} priority {args.level.lower()}",
-    )
+    level = words[0].lower()
+    change = Change("priority", rank=rank)
+    return await _change(args, store, ids, change, _fixed({"priority": level}, f"priority {level}"))
 
 
 async def cmd_retry(args: argparse.Namespace, config: Config, store: Store) -> int:
@@ -693,24 +769,32 @@ def build_parser() -> argparse.ArgumentParser:
                 "--pending", action="store_true", help="mark it pending (waiting on the customer)"
             )
 
-    p = with_id(command("assign", cmd_assign, "assign a conversation"))
-    p.add_argument("agent", nargs="?", help="agent name")
+    def several(p: argparse.ArgumentParser, words: str) -> argparse.ArgumentParser:
+        p.add_argument("targets", nargs="*", metavar=f"ID… {words}".strip())
+        p.add_argument(
+            "--query",
+            metavar="QUERY",
+            help="also every conversation this query selects (as `list QUERY` shows them)",
+        )
+        return p
+
+    p = several(command("assign", cmd_assign, "assign conversations"), "[AGENT]")
     p.add_argument("--me", action="store_true", help="assign to me")
-    p.add_argument("--force", action="store_true", help="take it even if another agent holds it")
-    p = with_id(command("unassign", cmd_unassign, "remove the assignee"))
-    p.add_argument("--force", action="store_true", help="even if another agent holds it")
-    with_id(command("close", _status_command("closed"), "close a conversation"))
-    with_id(command("reopen", _status_command("open"), "reopen a conversation"))
-    with_id(command("pending", _status_command("pending"), "mark as waiting on the customer"))
-    p = with_id(
-        command("snooze", cmd_snooze, "snooze until a time ('tomorrow 9am', 'in 2h', 'mon')")
+    p.add_argument("--force", action="store_true", help="take them even if another agent holds one")
+    p = several(command("unassign", cmd_unassign, "remove the assignee"), "")
+    p.add_argument("--force", action="store_true", help="even if another agent holds one")
+    several(command("close", _status_command("closed"), "close conversations"), "")
+    several(command("reopen", _status_command("open"), "reopen conversations"), "")
+    several(command("pending", _status_command("pending"), "mark as waiting on the customer"), "")
+    several(
+        command("snooze", cmd_snooze, "snooze until a time ('tomorrow 9am', 'in 2h', 'mon')"),
+        "WHEN",
     )
-    p.add_argument("when", nargs="+")
-    p = with_id(command("tag", cmd_tag, "add (+tag or tag) and remove (-tag) tags"))
-    p.add_argument("changes", nargs="*", metavar="[+-]TAG")
+    p = several(command("tag", cmd_tag, "add (+tag or tag) and remove (-tag) tags"), "[+-]TAG…")
     p.add_argument("--remove", action="append", metavar="TAG", help="remove a tag (same as -TAG)")
-    p = with_id(command("priority", cmd_priority, "set the priority: urgent, high, normal, low"))
-    p.add_argument("level")
+    several(
+        command("priority", cmd_priority, "set the priority: urgent, high, normal, low"), "LEVEL"
+    )
     p = command("raw", cmd_raw, "write a message's original bytes, as received, to stdout (email)")
     p.add_argument("message_id", type=int, help="message id (ids are in show --json)")
     p = command("retry", cmd_retry, "send a failed reply again")
@@ -764,20 +848,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _tag_removals(argv: list[str]) -> list[str]:
-    """``tag ID +a -b``: argparse would read ``-b`` as an option, so spell it ``--remove=b``."""
+    """``tag ID +a -b``: argparse would read ``-b`` as an option, so spell it ``--remove=b``
+    (the value of an option that takes one, such as ``--query '-status:closed'``, stays)."""
     if "tag" not in argv:
         return argv
     at = argv.index("tag")
     known = {"-v", "-h"}
-    rest = [
-        f"--remove={token[1:]}"
-        if token.startswith("-")
-        and not token.startswith("--")
-        and token not in known
-        and len(token) > 1
-        else token
-        for token in argv[at + 1 :]
-    ]
+    taking_value = {"--query", "--store", "--config", "--remove"}
+    rest: list[str] = []
+    for token in argv[at + 1 :]:
+        if rest and rest[-1] in taking_value:
+            rest.append(token)
+        elif (
+            token.startswith("-")
+            and not token.startswith("--")
+            and token not in known
+            and len(token) > 1
+        ):
+            rest.append(f"--remove={token[1:]}")
+        else:
+            rest.append(token)
     return [*argv[: at + 1], *rest]
 
 

@@ -221,3 +221,46 @@ class ConversationTiming:
     replies: int
     status: str
     waiting_since: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What an agent (or a rule) does to conversations' state, one or many at once.
+
+    ``kind`` is ``assign`` (``assignee``, ``None`` unassigns; ``force`` takes one another
+    agent holds), ``status`` (``status``, ``snooze_until`` for snoozed), ``priority``
+    (``rank``) or ``tags`` (``add``, ``remove``).
+    """
+
+    kind: Literal["assign", "status", "priority", "tags"]
+    assignee: str | None = None
+    force: bool = False
+    status: str | None = None
+    snooze_until: float | None = None
+    rank: int | None = None
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """The state a change may alter, as it was before: what an undo puts back."""
+
+    conversation_id: int
+    status: str
+    snooze_until: float | None
+    priority: int
+    assignee: str | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeOutcome:
+    """What a change did to one conversation: ``changed``, or why not (``error``, with the
+    CLI's exit code: 3 not found, 4 held by another agent, 1 nothing to change)."""
+
+    conversation_id: int
+    changed: bool
+    before: ConversationState | None = None
+    error: str | None = None
+    exit_code: int = 0

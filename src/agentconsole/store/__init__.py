@@ -24,10 +24,13 @@ import aiosqlite
 
 from ..models import (
     AuditEntry,
+    Change,
+    ChangeOutcome,
     ChannelRecord,
     ContactRecord,
     ConversationDetail,
     ConversationRow,
+    ConversationState,
     ConversationTiming,
     DraftActivity,
     IdentityRecord,
@@ -39,7 +42,7 @@ from ..models import (
 from ..plugin import Attachment, InboundMessage
 from ..query import Node, parse
 from ..views import Order
-from . import actions, ingest_sql, queries
+from . import actions, changes, ingest_sql, queries
 from .connection import connect
 
 T = TypeVar("T")
@@ -208,39 +211,58 @@ class Store:
     @_writes
     async def assign(
         self, conversation_id: int, assignee: str | None, *, force: bool = False
-    ) -> None:
+    ) -> bool:
         """Assign a conversation to ``assignee`` (``None``: unassign), audited.
 
         Raises :class:`~agentconsole.errors.ConflictError` when another agent holds it and
         ``force`` is off, :class:`~agentconsole.errors.NotFoundError` when it does not exist.
+        Returns False (and writes nothing) when it was so already.
         """
-        await self._run(actions.assign, conversation_id, assignee, self.agent, force)
+        return await self._run(actions.assign, conversation_id, assignee, self.agent, force)
 
     @_writes
     async def set_status(
         self, conversation_id: int, status: str, *, snooze_until: float | None = None
-    ) -> None:
+    ) -> bool:
         """Set the status (closing records the resolution time; ``"snoozed"`` needs
         ``snooze_until``), audited. Raises :class:`~agentconsole.errors.UsageError` for an
         unknown status or a snooze without a time, :class:`~agentconsole.errors.NotFoundError`.
+        Returns False (and writes nothing) when it was so already.
         """
-        await self._run(actions.set_status, conversation_id, status, self.agent, snooze_until)
+        return await self._run(
+            actions.set_status, conversation_id, status, self.agent, snooze_until
+        )
 
     @_writes
-    async def set_priority(self, conversation_id: int, rank: int) -> None:
+    async def set_priority(self, conversation_id: int, rank: int) -> bool:
         """Set the priority rank (0 urgent … 3 low, see :func:`models.priority_rank`),
         audited. Raises :class:`~agentconsole.errors.UsageError` for a rank out of range,
-        :class:`~agentconsole.errors.NotFoundError`."""
-        await self._run(actions.set_priority, conversation_id, rank, self.agent)
+        :class:`~agentconsole.errors.NotFoundError`. False when it was so already."""
+        return await self._run(actions.set_priority, conversation_id, rank, self.agent)
 
     @_writes
     async def retag(
         self, conversation_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
-    ) -> None:
+    ) -> bool:
         """Add and remove tags (one word each), audited. Raises
         :class:`~agentconsole.errors.UsageError` for a tag with spaces,
-        :class:`~agentconsole.errors.NotFoundError`."""
-        await self._run(actions.retag, conversation_id, list(add), list(remove), self.agent)
+        :class:`~agentconsole.errors.NotFoundError`. False when no tag changed."""
+        return await self._run(actions.retag, conversation_id, list(add), list(remove), self.agent)
+
+    @_writes
+    async def apply(self, ids: Sequence[int], change: Change) -> list[ChangeOutcome]:
+        """``change`` on each of ``ids``, one transaction per batch, one audit entry per
+        conversation changed; an outcome per id (with the state before, for :meth:`restore`).
+        A conversation that is missing, held by another agent or already so is reported in
+        its outcome, not raised. Raises :class:`~agentconsole.errors.UsageError` for a
+        malformed change."""
+        return await self._run(changes.apply, list(ids), change, self.agent)
+
+    @_writes
+    async def restore(self, states: Sequence[ConversationState]) -> list[int]:
+        """Undo: put conversations back as ``states`` recorded them, audited; returns the
+        ids that changed."""
+        return await self._run(changes.restore, list(states), self.agent)
 
     @_writes
     async def add_note(self, conversation_id: int, body: str) -> int:

@@ -9,18 +9,18 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import get_args
 
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import (
     ACTIVE_STATUSES,
-    PRIORITIES,
-    STATUSES,
+    Change,
     DraftActivity,
     IdentityRecord,
     OutboxItem,
 )
 from ..plugin import Attachment, ChannelKind
+from . import changes
 from .columns import Columns
 from .connection import write_transaction
 from .ingest_sql import merge_contacts, preview_of
@@ -66,25 +66,22 @@ def _current(conn: sqlite3.Connection, conversation_id: int) -> _State:
     return _STATE.build(row)
 
 
+def _change_one(conn: sqlite3.Connection, conversation_id: int, change: Change, agent: str) -> bool:
+    """One conversation's change in its own transaction: True when it changed anything.
+    Raises :class:`NotFoundError`, :class:`ConflictError` or :class:`UsageError`."""
+    changes.check(change)
+    with write_transaction(conn):
+        return changes.apply_one(conn, conversation_id, change, agent, time.time()).changed
+
+
 def assign(
     conn: sqlite3.Connection, conversation_id: int, assignee: str | None, agent: str, force: bool
-) -> None:
+) -> bool:
     """Assign (or, with ``None``, unassign). Taking a conversation another agent holds is a
     :class:`ConflictError` unless ``force``: nobody loses a conversation silently."""
-    with write_transaction(conn):
-        current = _current(conn, conversation_id).assignee
-        if current == assignee:
-            return
-        if current is not None and current != agent and not force:
-            raise ConflictError(
-                f"conversation {conversation_id} is assigned to {current}; "
-                "take it over explicitly (--force) if that is intended"
-            )
-        conn.execute(
-            "UPDATE conversations SET assignee = ?, updated_at = ? WHERE id = ?",
-            (assignee, time.time(), conversation_id),
-        )
-        audit(conn, agent, "assign", conversation_id, {"from": current, "to": assignee})
+    return _change_one(
+        conn, conversation_id, Change("assign", assignee=assignee, force=force), agent
+    )
 
 
 def set_status(
@@ -93,32 +90,9 @@ def set_status(
     status: str,
     agent: str,
     snooze_until: float | None = None,
-) -> None:
-    if status not in STATUSES:
-        raise UsageError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-    if status == "snoozed" and snooze_until is None:
-        raise UsageError("snoozing needs a time to wake up")
-    now = time.time()
-    with write_transaction(conn):
-        current = _current(conn, conversation_id).status
-        conn.execute(
-            "UPDATE conversations SET status = ?, updated_at = ?,"
-            " snooze_until = ?,"
-            " resolved_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END"
-            " WHERE id = ?",
-            (
-                status,
-                now,
-                snooze_until if status == "snoozed" else None,
-                status,
-                now,
-                conversation_id,
-            ),
-        )
-        detail: dict[str, Any] = {"from": current, "to": status}
-        if snooze_until is not None:
-            detail["until"] = snooze_until
-        audit(conn, agent, "status", conversation_id, detail, now)
+) -> bool:
+    change = Change("status", status=status, snooze_until=snooze_until)
+    return _change_one(conn, conversation_id, change, agent)
 
 
 def wake_snoozed(conn: sqlite3.Connection, now: float | None = None) -> list[int]:
@@ -144,16 +118,8 @@ def wake_snoozed(conn: sqlite3.Connection, now: float | None = None) -> list[int
     return due
 
 
-def set_priority(conn: sqlite3.Connection, conversation_id: int, rank: int, agent: str) -> None:
-    if not 0 <= rank < len(PRIORITIES):
-        raise UsageError(f"priority rank {rank} is out of range: use 0 (urgent) to 3 (low)")
-    with write_transaction(conn):
-        current = _current(conn, conversation_id).priority
-        conn.execute(
-            "UPDATE conversations SET priority = ?, updated_at = ? WHERE id = ?",
-            (rank, time.time(), conversation_id),
-        )
-        audit(conn, agent, "priority", conversation_id, {"from": current, "to": rank})
+def set_priority(conn: sqlite3.Connection, conversation_id: int, rank: int, agent: str) -> bool:
+    return _change_one(conn, conversation_id, Change("priority", rank=rank), agent)
 
 
 def retag(
@@ -162,25 +128,9 @@ def retag(
     add: Iterable[str],
     remove: Iterable[str],
     agent: str,
-) -> None:
-    add, remove = list(add), list(remove)
-    for tag in add:
-        if not tag or any(ch.isspace() for ch in tag):
-            raise UsageError(f"a tag is one word without spaces, not {tag!r}")
-    with write_transaction(conn):
-        _current(conn, conversation_id)
-        conn.executemany(
-            "INSERT OR IGNORE INTO conversation_tags(conversation_id, tag) VALUES (?, ?)",
-            [(conversation_id, tag) for tag in add],
-        )
-        conn.executemany(
-            "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?",
-            [(conversation_id, tag) for tag in remove],
-        )
-        conn.execute(
-            "UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), conversation_id)
-        )
-        audit(conn, agent, "tag", conversation_id, {"add": add, "remove": remove})
+) -> bool:
+    change = Change("tags", add=tuple(add), remove=tuple(remove))
+    return _change_one(conn, conversation_id, change, agent)
 
 
 def _insert_agent_message(
