@@ -11,7 +11,7 @@ from agentconsole.models import View
 from agentconsole.plugin import Capabilities
 from agentconsole.tui.screens.help import HelpScreen
 from agentconsole.tui.screens.prompts import ChoiceScreen, ConfirmScreen, PromptScreen
-from agentconsole.tui.widgets.conversation import MessageBox
+from agentconsole.tui.widgets.message_box import MessageBox
 
 from .conftest import SIZE, FakeRunner, make_app, ready, screen_text, wait_for
 from .seed import open_store
@@ -336,20 +336,38 @@ async def test_a_remapped_key_works_and_the_old_one_does_not(seeded) -> None:
         assert re.search(r"\^n ↓ +Next conversation", shown)
 
 
-async def test_help_lists_every_key_from_the_bindings(seeded) -> None:
+async def test_help_lists_the_keys_of_the_focused_widget_and_around_it(seeded) -> None:
     from agentconsole.keymap import ACTIONS
 
     path, _ = seeded
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        screen = app.main_screen
+        assert screen.queue.has_focus
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        sections = app.help_sections()
-        described = {description for _, rows in sections for _, description in rows}
-        assert {action.description for action in ACTIONS} <= described
+        sections = dict(help_sections_of(app))
+        assert list(sections) == ["Queue", "Conversation", "Everywhere"]
+        for scope, title in (("queue", "Queue"), ("conversation", "Conversation")):
+            described = {text for _, text in sections[title]}
+            assert {a.description for a in ACTIONS if a.scope == scope} <= described
+        assert ("?", "Help") in sections["Everywhere"]
+        assert "Send" not in {text for rows in sections.values() for _, text in rows}
         await pilot.press("escape")
-        assert not isinstance(app.screen, HelpScreen)
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        # In the composer, its own keys come first.
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.text_area.has_focus)
+        sections = dict(app.help_sections())
+        assert list(sections)[0] == "Composer"
+        assert {"Send", "Attach a file", "Back"} <= {text for _, text in sections["Composer"]}
+        assert "Conversation" in sections and "Everywhere" in sections
+
+
+def help_sections_of(app) -> list[tuple[str, list[tuple[str, str]]]]:
+    assert isinstance(app.screen, HelpScreen)
+    return app.screen.sections
 
 
 async def test_command_palette_runs_actions_and_goes_to_views(seeded) -> None:

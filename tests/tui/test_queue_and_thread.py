@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agentconsole.models import View
-from agentconsole.tui.widgets.conversation import MessageBox
+from agentconsole.tui.widgets.message_box import MessageBox
 from agentconsole.tui.widgets.queue import QueueView
 
 from .conftest import SIZE, make_app, ready, screen_text, wait_for

@@ -15,8 +15,8 @@ from ..models import ConversationDetail, ConversationRow, MessageRecord, priorit
 from ..sanitize import clean, one_line, safe_text
 from .formatting import clock_time, kind_icon, priority_mark
 
-#: Longer bodies are cut on screen (the stored message is untouched).
-MAX_BODY_CHARS = 40_000
+#: Longer bodies are folded on screen until z shows them (the stored message is untouched).
+FOLDED_BODY_CHARS = 20_000
 
 DELIVERY = {
     "queued": ("◷ queued", "yellow"),
@@ -65,16 +65,18 @@ def split_folded(body: str) -> tuple[str, int]:
     return "\n".join(lines[:cut]), len(lines) - cut
 
 
-def body_text(body: str, *, fold: bool = False) -> Text:
-    """A message body for the screen; with ``fold``, quoted history and the signature are
-    folded into one dim line."""
+def body_text(body: str, *, fold: bool = False, quotes: bool = True) -> Text:
+    """A message body for the screen. With ``fold``, a body past :data:`FOLDED_BODY_CHARS`
+    shows its start and says how much more there is (z shows the rest), and (with
+    ``quotes``) quoted history and the signature are folded into one dim line."""
     folded = 0
-    if fold:
+    if fold and quotes:
         body, folded = split_folded(body)
-    cut = len(body) - MAX_BODY_CHARS
-    text = safe_text(body[:MAX_BODY_CHARS].rstrip("\n") if cut > 0 else body.rstrip("\n"))
-    if cut > 0:
-        text.append(f"\n[… {cut} more characters not shown]", style="italic dim")
+    body = body.rstrip("\n")
+    hidden = len(body) - FOLDED_BODY_CHARS if fold else 0
+    text = safe_text(body[:FOLDED_BODY_CHARS] if hidden > 0 else body)
+    if hidden > 0:
+        text.append(f"\n… {hidden:,} more characters — z shows them", style="italic dim")
     if folded:
         text.append(
             f"\n··· {folded} quoted or signature line{'s' if folded != 1 else ''}"
@@ -113,7 +115,19 @@ def delivery_text(message: MessageRecord) -> Text:
     return text
 
 
-def _extras(message: MessageRecord) -> Text:
+def parse_note_text(message: MessageRecord) -> Text:
+    """Why a message could not be fully read (empty when it could): shown before its body,
+    so a note is never buried under what it explains."""
+    text = Text(end="")
+    if message.parse_note:
+        text.append("⚠ Could not fully read this message: ", style="bold yellow")
+        text.append_text(safe_text(message.parse_note, "yellow"))
+        text.append("  — v shows the original", style="dim")
+        text.append("\n")
+    return text
+
+
+def attachments_text(message: MessageRecord) -> Text:
     text = Text(end="")
     for attachment in message.attachments:
         text.append("\n📎 ", style="dim")
@@ -124,9 +138,6 @@ def _extras(message: MessageRecord) -> Text:
         if attachment.content_type:
             text.append("  ")
             text.append_text(safe_text(attachment.content_type, "dim", multiline=False))
-    if message.parse_note:
-        text.append("\n⚠ Could not fully read this message: ", style="bold yellow")
-        text.append_text(safe_text(message.parse_note, "yellow"))
     return text
 
 
@@ -148,19 +159,21 @@ def message_text(message: MessageRecord, now: float, *, fold: bool = False) -> T
         text.append("  ")
         text.append_text(delivery)
     text.append("\n")
+    text.append_text(parse_note_text(message))
     text.append_text(body_text(message.body, fold=fold))
-    text.append_text(_extras(message))
+    text.append_text(attachments_text(message))
     return text
 
 
-def chat_line(message: MessageRecord, now: float) -> Text:
+def chat_line(message: MessageRecord, now: float, *, fold: bool = False) -> Text:
     """A chat message, compact: ``14:02  Alice  hello`` (continuation lines indented)."""
     text = Text(end="")
     text.append(clock_time(message.sent_at, now) + "  ", style="dim")
     author_style = "bold cyan" if message.direction == "in" else "bold green"
     text.append_text(safe_text(message.author or "?", author_style, multiline=False))
     text.append("  ")
-    body = body_text(message.body)
+    body = parse_note_text(message)
+    body.append_text(body_text(message.body, fold=fold, quotes=False))
     lines = body.split("\n")
     for index, line in enumerate(lines):
         if index:
@@ -170,7 +183,7 @@ def chat_line(message: MessageRecord, now: float) -> Text:
     if delivery:
         text.append("  ")
         text.append_text(delivery)
-    text.append_text(_extras(message))
+    text.append_text(attachments_text(message))
     return text
 
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -16,6 +15,7 @@ from textual.widgets import Static
 from ...humanize import span
 from ...metrics import ChannelMetrics
 from ...sanitize import safe_text
+from ..keys import bindings
 
 PERIODS = (("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0))
 
@@ -53,7 +53,8 @@ def report_table(title: str, entries: Sequence[ChannelMetrics], with_sla: bool) 
 class ReportScreen(ModalScreen[None]):
     """Backlog, first response, resolution, first-contact resolution and SLA breaches."""
 
-    BINDINGS = [Binding("escape,q,M", "close_report", "Close the report")]
+    BINDINGS = bindings("report")
+    HELP_TITLE = "Report"
 
     def __init__(
         self, periods: Sequence[tuple[str, Sequence[ChannelMetrics]]], with_sla: bool

@@ -3,18 +3,19 @@
 Only the ordered list of ids lives in memory. Rows are fetched from the store in windows of
 :attr:`QueueView.window` around what is on screen, by an asyncio task, and kept in a bounded
 cache; a row not loaded yet renders as a placeholder. Moving the cursor never waits for the
-database: it repaints two lines and, at most, schedules a fetch.
+database: it repaints two lines and, at most, schedules a fetch. Rows and rendered lines
+are kept in Textual's :class:`~textual.cache.LRUCache`.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -39,6 +40,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     """
 
     BINDINGS = bindings("queue")
+    HELP_TITLE = "Queue"
 
     COMPONENT_CLASSES = {
         "queue-view--cursor",
@@ -101,17 +103,18 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._fetch_rows = fetch_rows
         self._clock = clock
         self.window = window
-        self._cache_size = cache_size
         self.empty_text = empty_text
         self._ids: list[int] = []
-        self._rows: OrderedDict[int, ConversationRow] = OrderedDict()
+        self._rows: LRUCache[int, ConversationRow] = LRUCache(cache_size)
         #: Ids whose cached row was fetched since the last :meth:`invalidate`.
         self._fresh: set[int] = set()
+        #: Ids the store returned no row for since the last :meth:`invalidate` (deleted).
+        self._missing: set[int] = set()
         #: Window starts asked for by render_line and not fetched yet / being fetched.
         self._wanted: set[int] = set()
         self._loading: set[int] = set()
         self._fetch_scheduled = False
-        self._strips: OrderedDict[tuple[object, ...], Strip] = OrderedDict()
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(400)
         self._last_reported: int | None = -1
         self._generation = 0
 
@@ -155,7 +158,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         """Show ``ids`` with their rows at once (the top of a view, before its whole index
         is read): the first screen never waits for a second round trip."""
         for conversation_id, row in rows.items():
-            self._rows[conversation_id] = row
+            self._rows.set(conversation_id, row)
         self.set_ids(ids, reset=True)
         self._fresh.update(rows)
 
@@ -163,6 +166,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         """Mark every cached row stale: they still show, and are fetched again when seen."""
         self._generation += 1
         self._fresh.clear()
+        self._missing.clear()
         self._strips.clear()
         self.refresh()
 
@@ -256,15 +260,16 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         if index >= len(self._ids):
             return Strip.blank(width, base)
         conversation_id = self._ids[index]
-        if conversation_id not in self._fresh:
-            self._want(index)
         row = self._rows.get(conversation_id)
+        if conversation_id not in self._missing and (
+            row is None or conversation_id not in self._fresh  # never fetched, or evicted
+        ):
+            self._want(index)
         selected = index == self.cursor
         now = self._clock()
         key = (row, conversation_id, width, selected, self.has_focus, int(now // 30))
         strip = self._strips.get(key)
         if strip is not None:
-            self._strips.move_to_end(key)
             return strip
         if row is None:
             text = Text(f"   #{conversation_id} …", end="")
@@ -277,9 +282,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
                 "queue-view--cursor" if self.has_focus else "queue-view--cursor-blurred"
             )
         strip = self._to_strip(text, width, style)
-        self._strips[key] = strip
-        if len(self._strips) > 400:
-            self._strips.popitem(last=False)
+        self._strips.set(key, strip)
         return strip
 
     def _to_strip(self, text: Text, width: int, style: Style) -> Strip:
@@ -318,15 +321,12 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         finally:
             self._loading.discard(start)
         for conversation_id, row in rows.items():
-            self._rows[conversation_id] = row
-            self._rows.move_to_end(conversation_id)
+            self._rows.set(conversation_id, row)
         if generation == self._generation:
             self._fresh.update(ids)
+            self._missing.update(i for i in ids if i not in rows)
         else:
             self._strips.clear()
-        while len(self._rows) > self._cache_size:
-            evicted, _ = self._rows.popitem(last=False)
-            self._fresh.discard(evicted)
         top = round(self.scroll_y)
         height = self.size.height
         if start < top + height and start + self.window > top:
