@@ -13,7 +13,7 @@ from agentconsole.tui.screens.help import HelpScreen
 from agentconsole.tui.screens.prompts import ChoiceScreen, ConfirmScreen, PromptScreen
 from agentconsole.tui.widgets.message_box import MessageBox
 
-from .conftest import SIZE, FakeRunner, make_app, ready, screen_text, wait_for
+from .conftest import SIZE, FakeRunner, make_app, notified, ready, screen_text, settled, wait_for
 from .seed import open_store
 
 
@@ -116,7 +116,7 @@ async def test_assign_owned_by_someone_else_asks_before_taking_over(seeded) -> N
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "assigned to bob" in screen_text(app)
         await pilot.press("n")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert (await detail_of(app, ids["login"])).row.assignee == "bob"
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -135,13 +135,13 @@ async def test_snooze_in_2h_moves_it_to_snoozed(seeded) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
         await pilot.press(*"yesterday-ish")
         await pilot.press("enter")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, PromptScreen)  # not accepted, error shown inline
+        # not accepted: the error is shown inline and the question stays
+        await wait_for(pilot, lambda: app.screen.query_one("#prompt-feedback").has_class("-error"))
+        assert isinstance(app.screen, PromptScreen)
         prompt = app.screen
         prompt.query_one("Input").value = ""
         await pilot.press(*"in 2h")
-        await pilot.pause(0.1)
-        assert "→" in screen_text(app)  # the preview of when it wakes
+        await wait_for(pilot, lambda: "→" in screen_text(app))  # the preview of when it wakes
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.counts.get("snoozed") == 1)
         row = (await detail_of(app, ids["login"])).row
@@ -231,7 +231,7 @@ async def test_read_only_channel_has_no_reply_box(seeded) -> None:
         await pilot.press("j", "j")
         await wait_for(pilot, lambda: screen.pane.conversation_id == ids["forum"])
         await pilot.press("r")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: notified(app, "This channel is read-only"))
         assert not screen.composer.is_open
         text = screen_text(app)
         assert "read-only" in text and "https://forum.example.com/t/export/1" in text
@@ -319,7 +319,7 @@ async def test_a_remapped_key_works_and_the_old_one_does_not(seeded) -> None:
         await ready(pilot)
         screen = app.main_screen
         await pilot.press("c")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert screen.counts.get("closed") == 0
         await pilot.press("j")
         assert screen.queue.cursor == 0
@@ -378,17 +378,27 @@ async def test_command_palette_runs_actions_and_goes_to_views(seeded) -> None:
         screen = app.main_screen
         await pilot.press("ctrl+p")
         await pilot.press(*"view: pending")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_shows(app, "Go to view: Pending"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.view == View("pending"))
         screen.switch_view(View("open"))
         await wait_for(pilot, lambda: len(screen.queue.ids) == 4)
         await pilot.press("ctrl+p")
         await pilot.press(*"close")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_shows(app, "Close"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.counts.get("closed") == 1)
         assert (await detail_of(app, ids["login"])).row.status == "closed"
+
+
+def palette_shows(app, label: str) -> bool:
+    """Whether the command palette's first (highlighted) match is ``label``."""
+    from textual.command import CommandList
+
+    options = app.screen.query_one(CommandList)
+    if options.option_count == 0:
+        return False
+    return str(options.get_option_at_index(0).prompt).split("\n")[0] == label
 
 
 async def test_a_reply_carries_an_attached_file_where_the_channel_allows(seeded, tmp_path) -> None:
@@ -509,7 +519,7 @@ async def test_two_agents_never_answer_the_same_customer_unknowingly(seeded) -> 
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "bob replied" in screen_text(app)
         await pilot.press("n")
-        await pilot.pause(0.2)
+        await settled(pilot)
         detail = await detail_of(app, ids["login"])
         assert [m.body for m in detail.messages if m.direction == "out"] == ["Bob here."]
         assert screen.composer.is_open and screen.composer.body == "Alice here."

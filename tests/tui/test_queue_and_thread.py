@@ -110,8 +110,7 @@ async def test_queue_is_virtual_and_loads_rows_in_windows(store_path: Path) -> N
         assert queue.cursor == 1999
         last = queue.ids[-1]
         await wait_for(pilot, lambda: queue.row(last) is not None)
-        await pilot.pause(0.1)
-        assert queue.row(last).contact_name in screen_text(app)
+        await wait_for(pilot, lambda: queue.row(last).contact_name in screen_text(app))
         assert len(queue._rows) <= 4 * queue.window
         await pilot.press("g")
         assert queue.cursor == 0
