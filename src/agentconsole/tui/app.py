@@ -261,7 +261,7 @@ class AgentConsoleApp(App[None]):
                 self.report(str(error), severity="error")
                 return
             await self.push_screen(
-                ReportScreen(periods, self.config.first_response_target is not None)
+                ReportScreen(periods, self.config.first_response_target is not None, now)
             )
 
         self.run_worker(load(), group="report", exclusive=True, exit_on_error=False)

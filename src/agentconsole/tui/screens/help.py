@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -59,16 +61,19 @@ def describe(app: App[Any], nodes: Iterable[DOMNode]) -> Sections:
     ]
 
 
-def help_text(sections: Sections) -> Text:
-    text = Text(end="")
+def help_text(sections: Sections) -> Group:
+    """Sections one under another; a long description wraps under itself, not under the
+    keys."""
+    parts: list[RenderableType] = []
     for index, (title, rows) in enumerate(sections):
-        if index:
-            text.append("\n")
-        text.append(title + "\n", style="bold underline")
+        parts.append(Text(("\n" if index else "") + title, style="bold underline"))
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(width=15, style="bold cyan", no_wrap=True, overflow="fold")
+        grid.add_column(ratio=1)
         for keys, description in rows:
-            text.append(f"  {keys:<14}", style="bold cyan")
-            text.append(description + "\n")
-    return text
+            grid.add_row(Text(keys), Text(description))
+        parts.append(grid)
+    return Group(*parts)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -40,12 +40,13 @@ PREVIEW_DELAY = 0.15
 NOT_IN_PALETTE = {"command_palette", "back", "next_view", "previous_view"}
 
 
-class MainScreen(Screen[None]):
+class MainScreen(Screen[None], inherit_bindings=False):
     """Everything an agent works in. Attributes down: :meth:`reload`, :meth:`switch_view`,
     :meth:`step_view`, :meth:`start_search`, :meth:`go_back`; messages up: :class:`Refreshed`
     after each reload."""
 
-    #: j/k move the queue's cursor while the thread is read.
+    #: j/k move the queue's cursor while the thread is read. Screen's own tab/shift+tab
+    #: (focus next/previous) are not inherited: here they step through the views.
     BINDINGS = bindings("", only=("cursor_down", "cursor_up"))
     HELP_TITLE = "Queue"
 

@@ -57,9 +57,13 @@ class ReportScreen(ModalScreen[None]):
     HELP_TITLE = "Report"
 
     def __init__(
-        self, periods: Sequence[tuple[str, Sequence[ChannelMetrics]]], with_sla: bool
+        self,
+        periods: Sequence[tuple[str, Sequence[ChannelMetrics]]],
+        with_sla: bool,
+        as_of: float,
     ) -> None:
         super().__init__()
+        self.as_of = as_of
         self.periods = periods
         self.with_sla = with_sla
 
@@ -73,7 +77,11 @@ class ReportScreen(ModalScreen[None]):
                 else "Set [sla] first_response in the config to count SLA breaches."
             )
             yield Static(
-                Text(note + f"  ·  as of {time.strftime('%H:%M')}", style="dim"), markup=False
+                Text(
+                    note + f"  ·  as of {time.strftime('%H:%M', time.localtime(self.as_of))}",
+                    style="dim",
+                ),
+                markup=False,
             )
 
     def action_close_report(self) -> None:

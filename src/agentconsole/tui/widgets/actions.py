@@ -20,7 +20,7 @@ from textual.containers import Vertical
 from ...errors import AgentConsoleError, ConflictError, UsageError
 from ...models import PRIORITIES, priority_name, priority_rank
 from ...sanitize import one_line, safe_text
-from ..keys import bindings
+from ..keys import bindings, keys_of
 from ..messages import Notice, StoreChanged
 from ..screens.prompts import ask_choice, ask_line, ask_yes
 from ..services import Services
@@ -258,7 +258,8 @@ class ConversationActions(Vertical):
         def check(value: str) -> Text:
             if not value.strip():
                 raise UsageError("type an email address, a handle or a contact #id")
-            return Text("enter links them; U undoes it", style="dim")
+            undo = keys_of(self, "unlink_contact")
+            return Text(f"enter links them; {undo} undoes it", style="dim")
 
         def link(value: str) -> None:
             async def run() -> None:
