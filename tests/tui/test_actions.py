@@ -546,3 +546,16 @@ async def test_the_report_shows_each_channel_with_its_backlog(seeded) -> None:
         assert "Set [sla] first_response" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Last 7 days" not in screen_text(app))
+
+
+async def test_tab_and_shift_tab_step_through_the_views(seeded) -> None:
+    path, _ = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: screen.view == View("pending"))
+        await pilot.press("shift+tab", "shift+tab")
+        await wait_for(pilot, lambda: screen.view == View("unassigned"))
+        assert screen.queue.has_focus
