@@ -27,6 +27,7 @@ from ...models import ConversationRow
 from ...sanitize import one_line
 from ..formatting import queue_row
 from ..keys import bindings
+from .row_cache import RowCache
 
 RowFetcher = Callable[[Sequence[int]], Awaitable[dict[int, ConversationRow]]]
 
@@ -105,18 +106,13 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self.window = window
         self.empty_text = empty_text
         self._ids: list[int] = []
-        self._rows: LRUCache[int, ConversationRow] = LRUCache(cache_size)
-        #: Ids whose cached row was fetched since the last :meth:`invalidate`.
-        self._fresh: set[int] = set()
-        #: Ids the store returned no row for since the last :meth:`invalidate` (deleted).
-        self._missing: set[int] = set()
+        self._rows = RowCache(cache_size)
         #: Window starts asked for by render_line and not fetched yet / being fetched.
         self._wanted: set[int] = set()
         self._loading: set[int] = set()
         self._fetch_scheduled = False
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(400)
         self._last_reported: int | None = -1
-        self._generation = 0
 
     # -- the index --------------------------------------------------------------------------
 
@@ -157,16 +153,12 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     def prime(self, ids: list[int], rows: dict[int, ConversationRow]) -> None:
         """Show ``ids`` with their rows at once (the top of a view, before its whole index
         is read): the first screen never waits for a second round trip."""
-        for conversation_id, row in rows.items():
-            self._rows.set(conversation_id, row)
         self.set_ids(ids, reset=True)
-        self._fresh.update(rows)
+        self._rows.put(list(rows), rows)
 
     def invalidate(self) -> None:
         """Mark every cached row stale: they still show, and are fetched again when seen."""
-        self._generation += 1
-        self._fresh.clear()
-        self._missing.clear()
+        self._rows.invalidate()
         self._strips.clear()
         self.refresh()
 
@@ -261,9 +253,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width, base)
         conversation_id = self._ids[index]
         row = self._rows.get(conversation_id)
-        if conversation_id not in self._missing and (
-            row is None or conversation_id not in self._fresh  # never fetched, or evicted
-        ):
+        if self._rows.needs_fetch(conversation_id):
             self._want(index)
         selected = index == self.cursor
         now = self._clock()
@@ -312,7 +302,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
 
     async def _fetch_window(self, start: int) -> None:
         ids = self._ids[start : start + self.window]
-        generation = self._generation
+        generation = self._rows.generation
         try:
             rows = await self._fetch_rows(ids)
         except AgentConsoleError as error:
@@ -320,12 +310,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         finally:
             self._loading.discard(start)
-        for conversation_id, row in rows.items():
-            self._rows.set(conversation_id, row)
-        if generation == self._generation:
-            self._fresh.update(ids)
-            self._missing.update(i for i in ids if i not in rows)
-        else:
+        if not self._rows.put(ids, rows, generation):
             self._strips.clear()
         top = round(self.scroll_y)
         height = self.size.height
