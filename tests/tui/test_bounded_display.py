@@ -132,3 +132,18 @@ async def test_a_failing_channel_gives_its_whole_reason_in_its_view(store_path: 
         inside = " ".join(line[region.x : region.right] for line in lines).replace("█", "")
         shown = " ".join(inside.split())
         assert "did you mean 'imap_host'?" in shown and "password_command)" in shown
+
+
+async def test_the_hints_in_the_thread_name_the_remapped_keys(store_path: Path) -> None:
+    store = await open_store(store_path)
+    await store.ingest(
+        "support", [message("long-2", LONG_BODY, subject="Logs", parse_note="odd charset")]
+    )
+    await store.close()
+    app = make_app(store_path, keys={"toggle_quotes": "f", "view_source": "V,ctrl+g"})
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: "START of a very long message" in thread_text(app))
+        shown = thread_text(app)
+        assert "more characters — f shows them" in shown and "z shows" not in shown
+        assert "— V / ^g shows the original" in shown

@@ -17,10 +17,11 @@ from ...humanize import span
 from ...models import ConversationDetail, MessageRecord
 from ...sanitize import one_line, safe_text
 from ..external import page_source
+from ..keys import keys_of
 from ..messages import Notice
 from ..screens.prompts import ask_choice, ask_line
 from ..services import Services
-from ..thread_text import chat_line, contact_text, header_text, message_text
+from ..thread_text import KeyHints, chat_line, contact_text, header_text, message_text
 from .message_box import MessageBox
 
 #: Threads longer than this show their most recent messages only (with a note).
@@ -130,6 +131,11 @@ class ConversationPane(Vertical):
         self.detail = detail
         self.query_one("#conversation-header", Static).update(header_text(detail, now))
         compact = detail.row.channel_kind == "chat"
+        hints = KeyHints(
+            fold=keys_of(self, "toggle_quotes"),
+            retry=keys_of(self, "retry"),
+            source=keys_of(self, "view_source"),
+        )
         widgets: list[Widget] = []
         messages = detail.messages
         if len(messages) > MAX_MESSAGES:
@@ -139,9 +145,9 @@ class ConversationPane(Vertical):
             messages = messages[-MAX_MESSAGES:]
         for message in messages:
             content = (
-                chat_line(message, now, fold=self.fold)
+                chat_line(message, now, fold=self.fold, hints=hints)
                 if compact and message.direction != "note"
-                else message_text(message, now, fold=self.fold)
+                else message_text(message, now, fold=self.fold, hints=hints)
             )
             widgets.append(MessageBox(message, content, compact=compact))
         if not messages:
