@@ -73,9 +73,7 @@ class AgentConsoleApp(App[None]):
         self._store: Store | None = None
         self.drafts = DraftBuffer()
         self.channels = Channels()
-        self.services: Services | None = None
-        self.keymap_overrides = overrides(config.keys)
-        self.set_keymap(self.keymap_overrides)
+        self.set_keymap(overrides(config.keys))
         self._token: tuple[int, int] | None = None
         self._polling = False
         self._poll_timer: Timer | None = None
@@ -97,8 +95,8 @@ class AgentConsoleApp(App[None]):
             self.exit(message=str(error), return_code=1)
             return
         self._token = await self.store.change_token()
-        self.services = Services(self._store, self.config, self.drafts, self.channels, self.clock)
-        await self.push_screen(MainScreen(self.services))
+        services = Services(self._store, self.config, self.drafts, self.channels, self.clock)
+        await self.push_screen(MainScreen(services))
         if self.runner_factory is not None:
             self.run_worker(self._start_runner(), group="runner", exit_on_error=False)
         self._poll_timer = self.set_interval(self.poll_interval, self._poll)

@@ -23,7 +23,7 @@ from ...errors import AgentConsoleError
 from ...models import View
 from ..commands import PaletteEntry
 from ..keys import bindings
-from ..messages import FirstPaint, Refreshed, StoreChanged
+from ..messages import FirstPaint, Notice, Refreshed, StoreChanged
 from ..services import Services
 from ..widgets.actions import ConversationActions
 from ..widgets.composer import Composer
@@ -123,10 +123,10 @@ class MainScreen(Screen[None], inherit_bindings=False):
         try:
             await self._load(reset)
         except AgentConsoleError as error:
-            self.app.notify(str(error), severity="error", markup=False)
-        finally:
-            self.refreshes += 1
-            self.post_message(Refreshed())
+            self.post_message(Notice(str(error), "error"))
+        # Not on cancellation (a newer reload replaced this one): only a finished reload counts.
+        self.refreshes += 1
+        self.post_message(Refreshed())
 
     async def _load(self, reset: bool) -> None:
         store, view = self.services.store, self.view
