@@ -5,20 +5,34 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test install install-test lint bench
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+# What `make demo` installed, and from which pyproject.toml: it reinstalls only when that
+# file changes (new dependencies, entry points), not on every run.
+INSTALLED := $(VENV)/.installed-demo
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(BIN)/python:
+	@echo "==> creating the virtual environment $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "==> updating pip in $(VENV)"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The editable install's "Editable installation … !!" box only warns about a folder named
+# like the package in the current directory; it is noise here (src/ layout), so it is
+# filtered by its message and every other warning still shows.
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	@echo "==> installing agentconsole and its dependencies into $(VENV) (first time: about half a minute)"
+	@PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e .
+	@touch $@
+
+install: $(INSTALLED)
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	./scripts/install-test-servers ngircd dovecot-imapd openssl
 
-# Installs agentconsole and opens it on the embedded demo store.
+# Installs agentconsole (once) and opens it on a throwaway demo store.
 demo: install
-	$(BIN)/agentconsole demo
+	@echo "==> starting the demo: seeding a throwaway store, then opening the console (q quits)"
+	@$(BIN)/agentconsole demo
 
 # Installs everything the suite needs (Python packages and real servers) and runs it.
 test: install-test
@@ -27,6 +41,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo   # import contracts in pyproject.toml: one-way imports
 
 # Benchmarks print tables; they are run by hand, never by CI. Some need the test servers.
 bench: install-test
@@ -34,3 +49,4 @@ bench: install-test
 	$(BIN)/python bench/email_ingest.py
 	$(BIN)/python bench/api_ingest.py
 	$(BIN)/python bench/matrix_ingest.py
+	$(BIN)/python bench/attachment_memory.py

@@ -27,10 +27,10 @@ from pathlib import Path
 import aiohttp
 
 from agentconsole import config as config_module
+from agentconsole.plugin.http import sign
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_api import ApiChannel
-from agentconsole_api.signed_http import sign
 
 SECRET = "bench-secret"
 

@@ -45,10 +45,9 @@ from agentconsole.plugin import (
     SendResult,
     TemporaryError,
 )
-
-from .signed_http import (
+from agentconsole.plugin.http import (
     HttpEndpoint,
-    client_session,
+    LazySession,
     json_error,
     parse_listen,
     read_limited,
@@ -187,7 +186,7 @@ class ApiChannel(ChannelPlugin):
             logger=self.log,
         )
         self._secret: str | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession(timeout=self.timeout, user_agent=USER_AGENT)
         self._closed = asyncio.Event()
         self._pending: list[tuple[InboundMessage, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -288,10 +287,6 @@ class ApiChannel(ChannelPlugin):
 
     # -- replying ---------------------------------------------------------------------------
 
-    def _client(self) -> aiohttp.ClientSession:
-        self._session = client_session(self._session, self.timeout, USER_AGENT)
-        return self._session
-
     async def send(self, message: OutboundMessage) -> SendResult:
         """POST the reply to ``callback_url``; 2xx is delivered, 408/429/5xx and network
         failures are retried (honouring ``Retry-After``), other answers fail the reply."""
@@ -317,7 +312,9 @@ class ApiChannel(ChannelPlugin):
             "Idempotency-Key": message.idempotency_key,
         }
         try:
-            async with self._client().post(self.callback_url, data=body, headers=headers) as reply:
+            async with self._http.get().post(
+                self.callback_url, data=body, headers=headers
+            ) as reply:
                 status = reply.status
                 text = (await reply.content.read(300)).decode("utf-8", "replace").strip()
                 wait = retry_after(reply.headers)
@@ -343,5 +340,4 @@ class ApiChannel(ChannelPlugin):
     async def close(self) -> None:
         self._closed.set()
         await self.endpoint.stop()
-        if self._session is not None:
-            await self._session.close()
+        await self._http.close()

@@ -8,6 +8,9 @@ once with a :class:`TemporaryError`, so agents see the retry machinery at work.
 
 Answers to replies are kept in memory until a fetch with a cursor that acknowledges them:
 they survive a batch the core did not commit, not a restart of the process (it is a demo).
+
+The plugin offers ``agentconsole demo`` its three channels and a seeded support day
+(:mod:`.plan`), which the core writes into the demo store before the channels start.
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from agentconsole.plugin import (
     Option,
     OutboundMessage,
     PermanentError,
+    SeedConversation,
     SendResult,
     TemporaryError,
 )
 
+from .plan import DEMO_CHANNELS, plan_day
 from .stream import LiveStream, customer_answer
 
 __all__ = ["DemoChannel"]
@@ -91,6 +96,13 @@ class DemoChannel(ChannelPlugin):
         Option("seed", int, "varies the invented messages", default=1),
     )
     poll_interval = 5.0
+    demo_channels = DEMO_CHANNELS
+
+    @classmethod
+    def seed_plan(cls, now: float, seed: int, agent: str) -> tuple[SeedConversation, ...]:
+        """About 360 conversations over the day before ``now`` on the three demo channels,
+        triaged by ``agent`` and three teammates (maria, kenji, priya)."""
+        return plan_day(now, seed, agent)
 
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)

@@ -42,9 +42,10 @@ from agentconsole.plugin import (
     OutboundMessage,
     PermanentError,
     SendResult,
+    TemporaryError,
     html_to_text,
 )
-from agentconsole_api.signed_http import (
+from agentconsole.plugin.http import (
     HttpEndpoint,
     json_error,
     parse_listen,
@@ -54,6 +55,7 @@ from agentconsole_api.signed_http import (
 
 from .client import DiscourseClient, NotFound
 from .cursor import Cursor
+from .items import json_type, number, objects, post_key
 
 __all__ = ["DiscourseChannel", "marker"]
 
@@ -189,15 +191,24 @@ class DiscourseChannel(ChannelPlugin):
         if self._category_ids is None:
             data = await self.client.get("/categories.json", {"include_subcategories": "true"})
             found: dict[str, tuple[int, str]] = {}
+            problems: list[str] = []
 
-            def walk(categories: Iterable[dict[str, Any]]) -> None:
+            def walk(categories: Iterable[dict[str, Any]], depth: int = 0) -> None:
                 for category in categories:
-                    entry = (int(category["id"]), str(category["slug"]))
-                    found[str(category["slug"])] = entry
-                    found[str(category["id"])] = entry
-                    walk(category.get("subcategory_list") or [])
+                    category_id, slug = number(category.get("id")), category.get("slug")
+                    if category_id is None or not isinstance(slug, str):
+                        problems.append("a category without a usable id or slug")
+                        continue
+                    found[slug] = found[str(category_id)] = (category_id, slug)
+                    if depth < 10:  # Discourse nests two levels; a loop must not recurse
+                        walk(objects(category.get("subcategory_list"), slug, problems), depth + 1)
 
-            walk((data.get("category_list") or {}).get("categories") or [])
+            category_list = data.get("category_list")
+            if not isinstance(category_list, dict):
+                category_list = {}
+                problems.append(f"category_list is {json_type(data.get('category_list'))}")
+            walk(objects(category_list.get("categories"), "categories", problems))
+            self._log_skipped("/categories.json", problems)
             self._category_ids = found
         return self._category_ids
 
@@ -246,9 +257,15 @@ class DiscourseChannel(ChannelPlugin):
             while path is not None and pages < MAX_PAGES:
                 pages += 1
                 data = await self.client.get(path)
-                topic_list = data.get("topic_list") or {}
+                topic_list = data.get("topic_list")
+                if not isinstance(topic_list, dict):
+                    raise TemporaryError(
+                        f"Discourse at {self.host} answered {path.split('?')[0]} without a topic"
+                        f" list (topic_list is {json_type(topic_list)}); will retry"
+                    )
                 reached_old = False
-                for topic in topic_list.get("topics") or []:
+                problems: list[str] = []
+                for topic in objects(topic_list.get("topics"), "topics", problems):
                     bumped = _time(topic.get("bumped_at")) or _time(topic.get("last_posted_at"))
                     if bumped is None:
                         continue
@@ -256,11 +273,17 @@ class DiscourseChannel(ChannelPlugin):
                     if bumped < since:
                         reached_old = reached_old or not pinned
                         continue
-                    topic_id = str(topic["id"])
-                    highest = int(topic.get("highest_post_number") or 0)
-                    if highest > state.topics.get(topic_id, 0):
+                    topic_number = number(topic.get("id"))
+                    if topic_number is None:
+                        problems.append(f"a topic without a usable id ({topic.get('title')!r})")
+                        continue
+                    topic_id = str(topic_number)
+                    highest = number(topic.get("highest_post_number"))
+                    # Without a usable count the topic is read: its posts say what is new.
+                    if highest is None or highest > state.topics.get(topic_id, 0):
                         changed[topic_id] = max(bumped, changed.get(topic_id, bumped))
                     newest = bumped if newest is None or bumped > newest else newest
+                self._log_skipped(path, problems)
                 if reached_old:
                     break
                 path = self._next_page(topic_list.get("more_topics_url"))
@@ -272,26 +295,48 @@ class DiscourseChannel(ChannelPlugin):
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The topic and its posts numbered above ``known``, in order."""
         topic = await self.client.get(f"/t/{topic_id}.json", {"include_raw": "true"})
-        stream = topic.get("post_stream") or {}
-        posts = {int(p["id"]): p for p in stream.get("posts") or []}
-        missing = [int(i) for i in stream.get("stream") or [] if int(i) not in posts]
+        problems: list[str] = []
+        stream = topic.get("post_stream")
+        if not isinstance(stream, dict):
+            problems.append(f"post_stream is {json_type(stream)}, not an object")
+            stream = {}
+        posts = self._keyed_posts(stream.get("posts"), problems)
+        ids = stream.get("stream")
+        ids = ids if isinstance(ids, list) else []
+        missing = [i for i in map(number, ids) if i is not None and i not in posts]
         # Walk back from the end of the stream until the posts already read are reached.
         end = len(missing)
         while end > 0:
             chunk = missing[max(0, end - POSTS_PER_CALL) : end]
             end -= len(chunk)
-            got = await self._posts_by_id(topic_id, chunk)
-            posts.update((int(p["id"]), p) for p in got)
-            if any(int(p.get("post_number") or 0) <= known for p in got):
+            got = await self._posts_by_id(topic_id, chunk, problems)
+            posts.update(got)
+            if any(post_number <= known for post_number, _ in got.values()):
                 break
-        new = [p for p in posts.values() if int(p.get("post_number") or 0) > known]
-        return topic, sorted(new, key=lambda p: int(p["post_number"]))
+        self._log_skipped(f"/t/{topic_id}.json", problems)
+        new = sorted((pair for pair in posts.values() if pair[0] > known), key=lambda p: p[0])
+        return topic, [post for _, post in new]
 
-    async def _posts_by_id(self, topic_id: str, ids: list[int]) -> list[dict[str, Any]]:
+    @staticmethod
+    def _keyed_posts(value: Any, problems: list[str]) -> dict[int, tuple[int, dict[str, Any]]]:
+        """Post id → (post number, post) of the readable posts in ``value``."""
+        keyed: dict[int, tuple[int, dict[str, Any]]] = {}
+        for post in objects(value, "posts", problems):
+            key = post_key(post, problems)
+            if key is not None:
+                keyed[key[0]] = (key[1], post)
+        return keyed
+
+    async def _posts_by_id(
+        self, topic_id: str, ids: list[int], problems: list[str]
+    ) -> dict[int, tuple[int, dict[str, Any]]]:
         params: list[tuple[str, str | int]] = [("post_ids[]", i) for i in ids]
         params.append(("include_raw", "true"))
         data = await self.client.get(f"/t/{topic_id}/posts.json", params)
-        return list((data.get("post_stream") or {}).get("posts") or [])
+        stream = data.get("post_stream")
+        return self._keyed_posts(
+            stream.get("posts") if isinstance(stream, dict) else None, problems
+        )
 
     async def _email_of(self, username: str) -> str | None:
         if not self.lookup_emails or username.lower() == self.username.lower():
@@ -322,8 +367,10 @@ class DiscourseChannel(ChannelPlugin):
         """The inbound message of one post, or ``None`` for a post that is not a message
         (small actions such as "closed the topic", staff whispers) or is a reply agentconsole
         itself posted (recognised by its marker)."""
-        if int(post.get("post_type") or 1) not in STORED_POST_TYPES or post.get("deleted_at"):
+        if (number(post.get("post_type")) or 1) not in STORED_POST_TYPES or post.get("deleted_at"):
             return None
+        if number(post.get("id")) is None:
+            raise KeyError("the post has no usable id")
         username = str(post.get("username") or "")
         from_agent = username.lower() == self.username.lower()
         raw = post.get("raw")
@@ -344,7 +391,7 @@ class DiscourseChannel(ChannelPlugin):
             identities.append(Identity("email", email))
         topic_id = post.get("topic_id")
         return InboundMessage(
-            external_id=str(post["id"]),
+            external_id=str(number(post["id"])),
             author=Author(str(post.get("name") or "").strip() or username, tuple(identities)),
             body=body,
             sent_at=_time(post.get("created_at")) or datetime.now(UTC),
@@ -381,12 +428,23 @@ class DiscourseChannel(ChannelPlugin):
                 message = await self.to_message(post, title, topic.get("slug"))
                 if message is not None:
                     messages.append(message)
-                known = max(known, int(post["post_number"]))
+                known = max(known, number(post.get("post_number")) or 0)
             # Deleted posts still count in highest_post_number; none of them is unread.
-            state.topics[topic_id] = max(known, int(topic.get("highest_post_number") or 0))
+            state.topics[topic_id] = max(known, number(topic.get("highest_post_number")) or 0)
         if not state.pending:
             state.since, state.next_since = state.next_since or state.since, None
         return FetchResult(tuple(messages), state.encode(), more=bool(state.pending))
+
+    def _log_skipped(self, answer: str, problems: list[str]) -> None:
+        """One warning per malformed item of an answer (the forum's text: cleaned)."""
+        for problem in dict.fromkeys(problems):
+            self.log.warning(
+                "%s: skipped an item of %s from %s: %s",
+                self.name,
+                answer.split("?")[0][:200],
+                self.host,
+                problem[:300],
+            )
 
     async def wait_for_activity(self, timeout: float) -> None:
         """Sleep until the next poll. Stops the webhook endpoint if the wait is cancelled
@@ -484,15 +542,21 @@ class DiscourseChannel(ChannelPlugin):
         recognised by its marker."""
         topic_id = self._topic_of(message)
         topic = await self.client.get(f"/t/{topic_id}.json", {"include_raw": "true"})
-        stream = topic.get("post_stream") or {}
-        loaded = {int(p["id"]): p for p in stream.get("posts") or []}
-        recent = [int(i) for i in (stream.get("stream") or [])[-FIND_SENT_WINDOW:]]
+        ignored: list[str] = []
+        stream = topic.get("post_stream")
+        stream = stream if isinstance(stream, dict) else {}
+        loaded = {
+            key: post for key, (_, post) in self._keyed_posts(stream.get("posts"), ignored).items()
+        }
+        ids = stream.get("stream")
+        ids = ids if isinstance(ids, list) else []
+        recent = [i for i in map(number, ids[-FIND_SENT_WINDOW:]) if i is not None]
         missing = [i for i in recent if i not in loaded]
         for start in range(0, len(missing), POSTS_PER_CALL):
-            for post in await self._posts_by_id(
-                str(topic_id), missing[start : start + POSTS_PER_CALL]
-            ):
-                loaded[int(post["id"])] = post
+            got = await self._posts_by_id(
+                str(topic_id), missing[start : start + POSTS_PER_CALL], ignored
+            )
+            loaded.update((key, post) for key, (_, post) in got.items())
         wanted = marker(message.idempotency_key)
         for post_id in reversed(recent):
             candidate = loaded.get(post_id)

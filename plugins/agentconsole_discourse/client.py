@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from agentconsole.plugin import PermanentError, TemporaryError
-from agentconsole_api.signed_http import client_session, retry_after
+from agentconsole.plugin.http import LazySession, retry_after
 
 __all__ = ["DiscourseClient", "NotFound"]
 
@@ -63,7 +63,7 @@ class DiscourseClient:
         self._key: str | None = None
         self.timeout = timeout
         self.where = where
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession(timeout=timeout, user_agent=USER_AGENT)
         #: How an inline wait for a 429 sleeps.
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -71,10 +71,6 @@ class DiscourseClient:
         if self._key is None:
             self._key = await asyncio.to_thread(self._api_key)
         return {"Api-Key": self._key, "Api-Username": self.username, "Accept": "application/json"}
-
-    def _client(self) -> aiohttp.ClientSession:
-        self._session = client_session(self._session, self.timeout, USER_AGENT)
-        return self._session
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -89,7 +85,7 @@ class DiscourseClient:
         for attempt in range(INLINE_RETRIES + 1):
             headers = await self._headers()
             try:
-                async with self._client().request(
+                async with self._http.get().request(
                     method, self.url(path), headers=headers, **arguments
                 ) as response:
                     status = response.status
@@ -154,5 +150,4 @@ class DiscourseClient:
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.close()

@@ -228,7 +228,8 @@ class ImapAccount:
                 ) from error
             raise
         self._selected = folder
-        return info
+        selected: dict[bytes, Any] = info
+        return selected
 
     # -- fetching --------------------------------------------------------------------------
 

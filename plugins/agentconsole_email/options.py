@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentconsole.plugin import ChannelContext, Option, PermanentError
+from agentconsole.plugin import ChannelContext, Option, PermanentError, is_loopback
 
 TLS_MODES = ("ssl", "starttls", "none")
 AUTH_MECHANISMS = ("password", "xoauth2", "oauthbearer")
@@ -105,15 +104,6 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
                 f"{settings.where} tls_ca_file = {settings.tls_ca_file!r} cannot be used: {error}"
             ) from error
     return ssl.create_default_context()
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, slots=True)

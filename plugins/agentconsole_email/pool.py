@@ -14,10 +14,11 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from agentconsole.plugin import InboundMessage
 
@@ -25,6 +26,9 @@ from .maildir import read_file
 from .parse import ParseSettings, parse_safely
 
 log = logging.getLogger(__name__)
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 #: Batches at least this large go to the worker processes.
 POOL_THRESHOLD = 64
@@ -81,7 +85,11 @@ class Parser:
             )
         return self._pool
 
-    async def _chunks(self, function, items: Sequence) -> list:  # type: ignore[no-untyped-def]
+    async def _chunks(
+        self,
+        function: Callable[[ParseSettings, Sequence[_Item]], list[_Result]],
+        items: Sequence[_Item],
+    ) -> list[_Result]:
         loop = asyncio.get_running_loop()
         if len(items) < POOL_THRESHOLD:
             return await asyncio.to_thread(function, self.settings, items)

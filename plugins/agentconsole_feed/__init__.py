@@ -38,6 +38,7 @@ from agentconsole.plugin import (
     TemporaryError,
     html_to_text,
 )
+from agentconsole.plugin.http import LazySession, retry_after
 
 __all__ = ["FeedChannel", "entries_to_messages"]
 
@@ -223,7 +224,9 @@ class FeedChannel(ChannelPlugin):
                 f"{where} url = {url!r}: give an http(s) URL, a file path or a file:// URL"
             )
         self.url = url
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession(
+            timeout=self.timeout, user_agent=USER_AGENT, headers={"Accept": ACCEPT}
+        )
 
     async def fetch(self, cursor: str | None) -> FetchResult:
         """New entries since the last fetch; the feed is not downloaded again when the
@@ -284,14 +287,6 @@ class FeedChannel(ChannelPlugin):
         # No location: relative links then resolve against the feed's own site link.
         return data, "", None, _Cursor(None, None, stamp, state.seen)
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
-            )
-        return self._session
-
     async def _download(self, state: _Cursor) -> tuple[bytes, str, str | None, _Cursor] | None:
         headers = {}
         if state.etag:
@@ -300,7 +295,7 @@ class FeedChannel(ChannelPlugin):
             headers["If-Modified-Since"] = state.modified
         host = urllib.parse.urlsplit(self.url).hostname
         try:
-            async with self._client().get(self.url, headers=headers) as response:
+            async with self._http.get().get(self.url, headers=headers) as response:
                 if response.status == 304:
                     return None
                 if response.status != 200:
@@ -336,8 +331,7 @@ class FeedChannel(ChannelPlugin):
     def _http_error(self, status: int, headers: Any, host: str | None) -> None:
         detail = f"{host} answered {status} for {self.url}"
         if status == 429 or status >= 500:
-            wait = headers.get("Retry-After", "")
-            raise TemporaryError(detail, retry_after=float(wait) if wait.isdigit() else None)
+            raise TemporaryError(detail, retry_after=retry_after(headers))
         if status in (401, 403):
             raise PermanentError(f"{detail} — the feed is not public; check url in {self.where}")
         if status in (404, 410):
@@ -345,5 +339,4 @@ class FeedChannel(ChannelPlugin):
         raise PermanentError(f"{detail} — check url in {self.where}")
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.close()

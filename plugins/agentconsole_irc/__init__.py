@@ -36,6 +36,7 @@ from agentconsole.plugin import (
     PermanentError,
     SendResult,
     TemporaryError,
+    is_loopback,
 )
 
 from .connection import IrcConnection, Received, Settings
@@ -162,10 +163,16 @@ class IrcChannel(ChannelPlugin):
                 f"[channels.{self.name}] sasl_username is set but there is no password_command"
                 " (or password_env / password_keyring)"
             )
+        tls = bool(options.get("tls", True))
+        if has_password and not tls and not is_loopback(self.server):
+            raise PermanentError(
+                f"[channels.{self.name}] tls = false would send the password in clear text to "
+                f"{self.server}: set tls = true (port 6697), or use a loopback server"
+            )
         return Settings(
             server=self.server,
             port=self.port,
-            tls=bool(options.get("tls", True)),
+            tls=tls,
             tls_verify=bool(options.get("tls_verify", True)),
             nick=self.nick,
             realname=str(options.get("realname") or "agentconsole"),

@@ -46,7 +46,16 @@ from agentconsole.plugin import (
 )
 
 from .client import MatrixClient, MatrixError, TooLarge, path_of
-from .events import KEY_FIELD, Media, RoomState, event_url, to_inbound
+from .events import (
+    KEY_FIELD,
+    Media,
+    RoomState,
+    event_url,
+    json_list,
+    json_object,
+    json_type,
+    to_inbound,
+)
 
 __all__ = ["MatrixChannel"]
 
@@ -187,9 +196,12 @@ class MatrixChannel(ChannelPlugin):
             params={"filter": quiet, "timeout": "0"},
             what="listing invitations",
         )
-        for room_id, invited in ((answer.get("rooms") or {}).get("invite") or {}).items():
+        problems: list[str] = []
+        rooms = json_object(answer.get("rooms"), "rooms", problems)
+        for room_id, invited in json_object(rooms.get("invite"), "rooms.invite", problems).items():
             if self._wanted(room_id):
                 await self._invited(room_id, invited)
+        self._log_skipped("listing invitations", problems)
 
     async def _login(self) -> None:
         if self._has["access_token"]:
@@ -315,8 +327,20 @@ class MatrixChannel(ChannelPlugin):
         else:
             response = await self._sync(cursor, 0)
         self._stash = None
+        next_batch = response.get("next_batch")
+        if not isinstance(next_batch, str) or not next_batch:
+            raise TemporaryError(
+                f"Matrix: the /sync answer of {self.homeserver} is not usable: next_batch is"
+                f" {json_type(next_batch)}, not a token (will retry)"
+            )
+        rooms = response.get("rooms")
+        if rooms not in (None, [], {}) and not isinstance(rooms, dict):
+            raise TemporaryError(
+                f"Matrix: the /sync answer of {self.homeserver} is not usable: rooms is"
+                f" {json_type(rooms)}, not an object (will retry)"
+            )
         messages = await self._messages(response, cursor)
-        self._position = str(response.get("next_batch") or cursor or "") or None
+        self._position = next_batch
         return FetchResult(tuple(messages), self._position)
 
     async def wait_for_activity(self, timeout: float) -> None:
@@ -333,31 +357,62 @@ class MatrixChannel(ChannelPlugin):
         self._stash = (since, response)
 
     async def _messages(self, response: dict[str, Any], since: str | None) -> list[InboundMessage]:
-        rooms = response.get("rooms") or {}
+        """The messages of a /sync answer. A part of it with the wrong JSON type (a room, a
+        timeline, an event) is skipped with a logged reason; the rest is read."""
+        problems: list[str] = []
+        rooms = json_object(response.get("rooms"), "rooms", problems)
         messages: list[InboundMessage] = []
-        for room_id, invited in (rooms.get("invite") or {}).items():
+        for room_id, invited in json_object(rooms.get("invite"), "rooms.invite", problems).items():
             if self._wanted(room_id):
                 note = await self._invited(room_id, invited)
                 if note is not None:
                     messages.append(note)
         for section in ("join", "leave"):
-            for room_id, room in (rooms.get(section) or {}).items():
-                if self._wanted(room_id):
-                    messages.extend(await self._room_messages(room_id, room, since))
+            entries = json_object(rooms.get(section), f"rooms.{section}", problems)
+            for room_id, room in entries.items():
+                if not self._wanted(room_id):
+                    continue
+                if not isinstance(room, dict):
+                    problems.append(f"room {room_id} is {json_type(room)}, not an object")
+                    continue
+                messages.extend(await self._room_messages(room_id, room, since))
+        self._log_skipped("sync", problems)
         return messages
+
+    def _log_skipped(self, what: str, problems: list[str]) -> None:
+        """One warning per malformed part of an answer (its text is the server's: cleaned)."""
+        for problem in dict.fromkeys(problems):
+            self.log.warning(
+                "%s: skipped part of a Matrix %s answer from %s: %s",
+                self.name,
+                what,
+                self.homeserver,
+                problem[:300],
+            )
 
     def _wanted(self, room_id: str) -> bool:
         return self._allowed is None or room_id in self._allowed
 
-    async def _invited(self, room_id: str, invited: dict[str, Any]) -> InboundMessage | None:
+    async def _invited(self, room_id: str, invited: Any) -> InboundMessage | None:
         """Join when ``auto_join``; otherwise a message saying who invited us, so the
         invitation is not silently ignored."""
         state = RoomState()
         inviter = ""
-        for event in (invited.get("invite_state") or {}).get("events") or []:
+        problems: list[str] = []
+        invite_state = json_object(
+            json_object(invited, f"invitation to {room_id}", problems).get("invite_state"),
+            f"invite_state of {room_id}",
+            problems,
+        )
+        for event in json_list(invite_state.get("events"), f"invite events of {room_id}", problems):
             state.learn(event)
-            if event.get("type") == "m.room.member" and event.get("state_key") == self.user_id:
+            if (
+                isinstance(event, dict)
+                and event.get("type") == "m.room.member"
+                and event.get("state_key") == self.user_id
+            ):
                 inviter = str(event.get("sender") or "")
+        self._log_skipped("sync", problems)
         if self.auto_join:
             try:
                 await self._call(
@@ -384,14 +439,21 @@ class MatrixChannel(ChannelPlugin):
         self, room_id: str, room: dict[str, Any], since: str | None
     ) -> list[InboundMessage]:
         state = self._rooms.setdefault(room_id, RoomState())
-        for event in (room.get("state") or {}).get("events") or []:
+        problems: list[str] = []
+        room_state = json_object(room.get("state"), f"state of {room_id}", problems)
+        for event in json_list(room_state.get("events"), f"state events of {room_id}", problems):
             state.learn(event)
-        timeline = room.get("timeline") or {}
-        events: list[dict[str, Any]] = list(timeline.get("events") or [])
+        timeline = json_object(room.get("timeline"), f"timeline of {room_id}", problems)
+        events = self._events(
+            json_list(timeline.get("events"), f"timeline events of {room_id}", problems),
+            room_id,
+            problems,
+        )
         for event in events:
             if "state_key" in event:
                 state.learn(event)
-        if timeline.get("limited") and timeline.get("prev_batch"):
+        self._log_skipped("sync", problems)
+        if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
             fresh = since is None or room_id in self._joined_now or self._joined_in(events)
             cap = max(0, self.initial_history - len(events)) if fresh else GAP_CAP
             older = await self._backfill(
@@ -407,14 +469,29 @@ class MatrixChannel(ChannelPlugin):
                 messages.append(await self._with_media(message, media) if media else message)
         return messages
 
+    @staticmethod
+    def _events(items: list[Any], room_id: str, problems: list[str]) -> list[dict[str, Any]]:
+        """The events among ``items`` that are JSON objects with an event id; the others
+        cannot be stored (nothing identifies them) and are skipped with a reason."""
+        events: list[dict[str, Any]] = []
+        for item in items:
+            if not isinstance(item, dict):
+                problems.append(f"an event in {room_id} is {json_type(item)}, not an object")
+            elif not isinstance(item.get("event_id"), str):
+                problems.append(f"an event in {room_id} has no event_id")
+            else:
+                events.append(item)
+        return events
+
     def _joined_in(self, events: list[dict[str, Any]]) -> bool:
         """Whether our own join is among ``events`` (the room is new to us)."""
+        ignored: list[str] = []
         for event in events:
             if event.get("type") == "m.room.member" and event.get("state_key") == self.user_id:
-                previous = ((event.get("unsigned") or {}).get("prev_content") or {}).get(
-                    "membership"
-                )
-                if (event.get("content") or {}).get("membership") == "join" and previous != "join":
+                unsigned = json_object(event.get("unsigned"), "unsigned", ignored)
+                previous = json_object(unsigned.get("prev_content"), "prev_content", ignored)
+                content = json_object(event.get("content"), "content", ignored)
+                if content.get("membership") == "join" and previous.get("membership") != "join":
                     return True
         return False
 
@@ -439,12 +516,14 @@ class MatrixChannel(ChannelPlugin):
                 params=params,
                 what=f"reading back {room_id}",
             )
-            for event in page.get("state") or []:
+            problems: list[str] = []
+            for event in json_list(page.get("state"), f"state read back in {room_id}", problems):
                 state.learn(event)
-            chunk = page.get("chunk") or []
-            events.extend(chunk)
+            chunk = json_list(page.get("chunk"), f"events read back in {room_id}", problems)
+            events.extend(self._events(chunk, room_id, problems))
+            self._log_skipped("messages", problems)
             end = page.get("end")
-            token = str(end) if chunk and end and end != token else None
+            token = end if chunk and isinstance(end, str) and end and end != token else None
         if until and len(events) >= cap:
             self.log.warning(
                 "Matrix: gap in %s longer than %d events; older ones skipped", room_id, cap
@@ -528,13 +607,15 @@ class MatrixChannel(ChannelPlugin):
                 params=params,
                 what=f"looking for a sent reply in {room_id}",
             )
-            for event in page.get("chunk") or []:
-                if (event.get("content") or {}).get(KEY_FIELD) == message.idempotency_key:
-                    return SendResult(
-                        str(event["event_id"]), event_url(room_id, str(event["event_id"]))
-                    )
-            token = page.get("end")
-            if not token or not page.get("chunk"):
+            ignored: list[str] = []
+            chunk = json_list(page.get("chunk"), "chunk", ignored)
+            for event in self._events(chunk, room_id, ignored):
+                content = json_object(event.get("content"), "content", ignored)
+                if content.get(KEY_FIELD) == message.idempotency_key:
+                    return SendResult(event["event_id"], event_url(room_id, event["event_id"]))
+            end = page.get("end")
+            token = end if isinstance(end, str) else None
+            if not token or not chunk:
                 return None
         return None
 

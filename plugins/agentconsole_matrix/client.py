@@ -15,6 +15,7 @@ from urllib.parse import quote
 import aiohttp
 
 from agentconsole.plugin import PermanentError, TemporaryError
+from agentconsole.plugin.http import LazySession, retry_after
 
 REQUEST_TIMEOUT = 30.0
 
@@ -43,21 +44,14 @@ class MatrixClient:
     def __init__(self, homeserver: str, access_token: str | None = None) -> None:
         self.homeserver = homeserver.rstrip("/")
         self.access_token = access_token
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession(timeout=REQUEST_TIMEOUT, user_agent="agentconsole-matrix")
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers={"User-Agent": "agentconsole-matrix"},
-                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
-            )
-        return self._session
+        return self._http.get()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"} if self.access_token else {}
@@ -176,12 +170,8 @@ def _answer(status: int, headers: Any, text: str, what: str, homeserver: str) ->
     message = f"Matrix: {what} on {homeserver} failed: {detail}"
     if status == 429:
         retry_ms = data.get("retry_after_ms")
-        retry_after: float | None = None
-        if isinstance(retry_ms, (int, float)):
-            retry_after = retry_ms / 1000
-        elif headers.get("Retry-After", "").isdigit():
-            retry_after = float(headers["Retry-After"])
-        raise TemporaryError(message, retry_after=retry_after)
+        wait = retry_ms / 1000 if isinstance(retry_ms, (int, float)) else retry_after(headers)
+        raise TemporaryError(message, retry_after=wait)
     if status >= 500 or status == 408:
         raise TemporaryError(message)
     raise MatrixError(message, status=status, errcode=errcode)

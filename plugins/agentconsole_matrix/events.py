@@ -2,7 +2,12 @@
 
 Every message-like event becomes a message, including the ones we cannot read: an
 encrypted event is stored with a note saying why its text is missing, a redacted one with
-a note that it was deleted. State events, reactions and receipts are not messages.
+a note that it was deleted, one whose ``content`` is not a JSON object with a note that it
+could not be read. State events, reactions and receipts are not messages.
+
+Answers are outside data: :func:`json_object` and :func:`json_list` read a field of the
+expected JSON type, or give an empty one and record why (an empty list where an object is
+due is read as empty: some servers write an empty map as ``[]``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from urllib.parse import quote
 
 from agentconsole.plugin import Author, Identity, InboundMessage
 
+UNREADABLE_NOTE = "this event's content could not be read ({}): its JSON is kept"
 ENCRYPTED_NOTE = "encrypted — this agentconsole cannot read end-to-end encrypted rooms (no keys)"
 REDACTED_NOTE = "deleted on Matrix (redacted) before agentconsole read it"
 #: Key we add to the content of every reply we send, to recognise it (find_sent, echoes).
@@ -42,8 +48,11 @@ class RoomState:
     direct: bool = False
     displaynames: dict[str, str] | None = None
 
-    def learn(self, event: dict[str, Any]) -> None:
-        kind, content = event.get("type"), event.get("content") or {}
+    def learn(self, event: Any) -> None:
+        """Take in a state event (anything else, malformed ones included, is ignored)."""
+        if not isinstance(event, dict):
+            return
+        kind, content = event.get("type"), _mapping(event.get("content"))
         if kind == "m.room.name" and isinstance(content.get("name"), str):
             self.name = content["name"]
         elif kind == "m.room.canonical_alias" and isinstance(content.get("alias"), str):
@@ -71,6 +80,43 @@ def is_message(event: dict[str, Any]) -> bool:
     return event.get("type") in MESSAGE_TYPES and "state_key" not in event
 
 
+def json_type(value: Any) -> str:
+    """What a JSON value is, for a log line ("a list", "a string" …)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
+def json_object(value: Any, what: str, problems: list[str]) -> dict[str, Any]:
+    """``value`` when it is a JSON object; empty for null or an empty list; empty too for
+    anything else, with "``what`` is a list, not an object" added to ``problems``."""
+    if isinstance(value, dict):
+        return value
+    if value is None or value == []:
+        return {}
+    problems.append(f"{what} is {json_type(value)}, not an object")
+    return {}
+
+
+def json_list(value: Any, what: str, problems: list[str]) -> list[Any]:
+    """``value`` when it is a JSON list; empty for null or an empty object; empty too for
+    anything else, with the reason added to ``problems``."""
+    if isinstance(value, list):
+        return value
+    if value is None or value == {}:
+        return []
+    problems.append(f"{what} is {json_type(value)}, not a list")
+    return []
+
+
 def strip_reply_fallback(body: str) -> str:
     """Drop the ``> <@user> quoted`` lines a client puts before the text of a reply."""
     lines = body.split("\n")
@@ -92,9 +138,9 @@ def to_inbound(
     is not a message or is a reply of ours the outbox already holds."""
     if not is_message(event) or not isinstance(event.get("event_id"), str):
         return None
-    content = event.get("content") or {}
-    if not isinstance(content, dict):
-        content = {}
+    raw_content = event.get("content")
+    content = raw_content if isinstance(raw_content, dict) else {}
+    unreadable = raw_content is not None and not isinstance(raw_content, dict)
     sender = str(event.get("sender", ""))
     from_agent = sender == own_user_id
     if from_agent and KEY_FIELD in content:
@@ -113,7 +159,10 @@ def to_inbound(
     automated = False
     kind = event.get("type")
     name = room.display_name(sender)
-    if kind == "m.room.encrypted":
+    if unreadable:
+        body = "(unreadable message)"
+        note = UNREADABLE_NOTE.format(f"it is {json_type(raw_content)}, not an object")
+    elif kind == "m.room.encrypted":
         body = "(encrypted message)"
         note = ENCRYPTED_NOTE
     elif not content:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from . import paths
 from .errors import ConflictError, UsageError
 from .plugin import Attachment
 
@@ -46,13 +47,21 @@ def suggested_name(filename: str, fallback: str = "attachment") -> str:
     return name or fallback
 
 
+def find_download_dir() -> Path | None:
+    """The agent's download folder: the XDG one (``$XDG_DOWNLOAD_DIR``, else
+    ``user-dirs.dirs`` as ``xdg-user-dir DOWNLOAD`` reads it), else ``~/Downloads`` — the
+    first of these that exists; None when none does."""
+    for candidate in (paths.user_dir("DOWNLOAD"), Path.home() / "Downloads"):
+        # xdg-user-dir answers $HOME itself for an unset folder: that is not a download folder.
+        if candidate is not None and candidate.is_dir() and candidate != Path.home():
+            return candidate
+    return None
+
+
 def download_dir() -> Path:
-    """``$XDG_DOWNLOAD_DIR``, else ``~/Downloads`` when it exists, else the current folder."""
-    configured = os.environ.get("XDG_DOWNLOAD_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    downloads = Path.home() / "Downloads"
-    return downloads if downloads.is_dir() else Path.cwd()
+    """Where a saved attachment goes by default: :func:`find_download_dir`, else the
+    current folder (as mutt and aerc save)."""
+    return find_download_dir() or Path.cwd()
 
 
 def save(data: bytes, target: str | Path, *, overwrite: bool = False) -> Path:

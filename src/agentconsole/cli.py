@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sqlite3
@@ -20,11 +19,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, output, plugins
+from . import __version__, humanize, logs, output, plugins
 from . import config as config_module
 from .attachments import read_for_sending
 from .config import Config
-from .errors import AgentConsoleError, UsageError
+from .errors import AgentConsoleError, NotFoundError, UsageError
 from .models import STATUSES, ListFilter, priority_rank
 from .opening import open_store, store_path
 from .plugin import ChannelError, PermanentError, TemporaryError
@@ -67,7 +66,7 @@ async def cmd_list(args: argparse.Namespace, config: Config, store: Store) -> in
         )
     )
     if args.json:
-        identities = await store.identities_of({row.contact_id for row in rows})
+        identities = await store.identities_of(sorted({row.contact_id for row in rows}))
         for row in rows:
             output.emit_json(output.conversation_json(row, identities.get(row.contact_id, [])))
     else:
@@ -139,6 +138,33 @@ async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> i
         {"id": message_id, "conversation": args.id, "state": "queued"},
         f"reply {message_id} queued on {detail.row.channel}",
     )
+
+
+async def cmd_raw(args: argparse.Namespace, config: Config, store: Store) -> int:
+    """Write a message's stored original to stdout byte for byte (``notmuch show
+    --format=raw``) — neutralised for reading when stdout is a terminal; exit 3 when the
+    message is unknown or was kept without one."""
+    data = await store.raw_message(args.message_id)
+    if data is None:
+        raise NotFoundError(
+            f"message {args.message_id} has no stored original: only messages received as "
+            "raw bytes (email) keep one; notes, replies and chat or forum messages are in "
+            "`agentconsole show` (--json)"
+        )
+    if sys.stdout.isatty():
+        # A customer's bytes never reach a terminal unneutralised (escape sequences could
+        # retitle it or write the clipboard): shown readable here, exact when redirected.
+        print(clean(data.decode("utf-8", errors="replace")))
+        print(
+            "agentconsole: control characters shown neutralised on a terminal; redirect "
+            f"(`agentconsole raw {args.message_id} > message.eml`) for the exact bytes",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+    return EXIT_OK
 
 
 async def cmd_note(args: argparse.Namespace, config: Config, store: Store) -> int:
@@ -220,21 +246,40 @@ async def cmd_link(args: argparse.Namespace, config: Config, store: Store) -> in
 
 
 async def cmd_unlink(args: argparse.Namespace, config: Config, store: Store) -> int:
-    await store.unlink_contact(args.contact)
-    contact = await store.contact(args.contact)
-    return _report(args, output.contact_json(contact), f"contact {args.contact} restored")
+    """Undo a link given either of its contacts: the one merged away (its latest merge is
+    undone) or the one kept (the latest merge into it is undone)."""
+    try:
+        restored = await store.unlink_contact(args.contact)
+    except NotFoundError:
+        try:
+            restored = await store.unlink_last_merge(args.contact)
+        except NotFoundError:
+            await store.contact(args.contact)  # no such contact at all: say that instead
+            raise NotFoundError(f"contact {args.contact} has no link to undo") from None
+    contact = await store.contact(restored)
+    return _report(
+        args,
+        output.contact_json(contact),
+        f"contact {restored} restored ({one_line(contact.name)})",
+    )
 
 
 async def cmd_save(args: argparse.Namespace, config: Config, store: Store) -> int:
     from . import attachments
 
     filename, data = await store.attachment(args.attachment_id)
-    target = (
-        Path(args.output).expanduser()
-        if args.output
-        else attachments.download_dir() / attachments.suggested_name(filename)
-    )
-    path = attachments.save(data, target, overwrite=args.force)
+    if args.output:
+        target = Path(args.output).expanduser()
+    else:
+        folder = attachments.find_download_dir()
+        if folder is None:
+            print(
+                "agentconsole: no download folder ($XDG_DOWNLOAD_DIR, user-dirs.dirs or "
+                "~/Downloads), so it goes in the current folder; -o PATH chooses",
+                file=sys.stderr,
+            )
+        target = (folder or Path.cwd()) / attachments.suggested_name(filename)
+    path = attachments.save(data, target, overwrite=args.force).absolute()
     return _report(
         args,
         {"id": args.attachment_id, "path": str(path), "size": len(data)},
@@ -277,22 +322,13 @@ async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> 
 
 
 async def cmd_audit(args: argparse.Namespace, config: Config, store: Store) -> int:
+    if args.id is not None and args.id not in await store.conversation_rows([args.id]):
+        raise NotFoundError(f"no conversation {args.id}")
     for entry in reversed(await store.audit_log(args.id)):
-        data = {
-            "id": entry.id,
-            "at": output.iso(entry.at),
-            "agent": entry.agent,
-            "action": entry.action,
-            "conversation": entry.conversation_id,
-            "detail": entry.detail,
-        }
         if args.json:
-            output.emit_json(data)
+            output.emit_json(output.audit_json(entry))
         else:
-            print(
-                f"{data['at']}  {one_line(entry.agent):<10}  {entry.action:<14}  "
-                f"#{entry.conversation_id or '-'}  {one_line(entry.detail)}"
-            )
+            print(output.audit_line(entry))
     return EXIT_OK
 
 
@@ -315,7 +351,13 @@ async def cmd_channels(args: argparse.Namespace, config: Config, store: Store) -
         if args.json:
             output.emit_json(data)
         else:
-            health = data.get("config_error") and "config error" or data.get("health", "never run")
+            health = (
+                "config error"
+                if data.get("config_error")
+                else "disabled (enabled = false)"
+                if channel is not None and not channel.enabled
+                else data.get("health", "never run")
+            )
             detail = data.get("config_error") or data.get("detail") or ""
             held = f" (run by {data['held_by']})" if data.get("held_by") else ""
             print(
@@ -327,14 +369,32 @@ async def cmd_channels(args: argparse.Namespace, config: Config, store: Store) -
 
 def _config_problem(config: Config, name: str) -> str | None:
     channel = config.channels[name]
-    source = plugins.discover(config.plugin_dir).get(channel.type)
+    installed = plugins.discover(config.plugin_dir)
+    source = installed.get(channel.type)
     if source is None:
-        return f"no installed plugin for type {channel.type!r}"
+        return str(config_module.unknown_type(channel, installed))
     try:
         config_module.check_channel_options(channel, plugins.load(source))
     except AgentConsoleError as error:
         return str(error)
     return None
+
+
+def cmd_help(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``help query``: the query language; ``help`` alone: the commands."""
+    if args.topic == "query":
+        from .query.help import help_text
+
+        sys.stdout.write(help_text())
+    else:
+        parser.print_help()
+    return EXIT_OK
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """``config example``: print the shipped example configuration, unchanged."""
+    sys.stdout.write(config_module.example_text())
+    return EXIT_OK
 
 
 def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
@@ -362,8 +422,10 @@ def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
         else:
             print(
                 f"{type_name:<12} {data['kind']:<6} {','.join(data['capabilities']):<40} "
-                f"{source.origin}"
+                f"{one_line(source.origin)}"
             )
+            for line in output.option_lines(plugin.options):
+                print(f"    {line}")
     return EXIT_OK
 
 
@@ -372,7 +434,12 @@ async def cmd_sync(args: argparse.Namespace, config: Config, store: Store) -> in
 
     runner = SyncRunner(store, config)
     if not runner.channels:
-        raise UsageError(f"no channels are configured in {config.file}")
+        if config.channels:
+            raise UsageError(
+                f"no channel is enabled in {config.file}: set enabled = true in the "
+                f"[channels.NAME] tables to run ({', '.join(config.channels)})"
+            )
+        raise UsageError(f"no channels are configured in {config.describe_file()}")
     if args.once:
         results = await runner.run_once()
         await runner.stop()
@@ -401,7 +468,7 @@ async def cmd_deliver(args: argparse.Namespace, config: Config, store: Store) ->
 
     channel = config.channels.get(args.channel)
     if channel is None:
-        raise UsageError(f"no channel named {args.channel!r} in {config.file}")
+        raise UsageError(f"no channel named {args.channel!r} in {config.describe_file()}")
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("deliver reads one message on standard input (pipe it in)")
     data = sys.stdin.buffer.read()
@@ -453,10 +520,11 @@ def open_tui(path: Path, config: Config) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import demo_config, seed_store
+    from .demo import demo_config, demo_plugin, other_channels, seed_store
     from .sync import SyncRunner
 
-    config = demo_config(args.agent)
+    plugin = demo_plugin()
+    config = demo_config(args.agent, plugin)
     with contextlib.ExitStack() as stack:
         if args.store:
             path = Path(args.store).expanduser()
@@ -469,7 +537,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         async def seed() -> None:
             store = await open_store(config, path)
             try:
-                summary = await seed_store(store)
+                others = [] if args.force else await other_channels(store, plugin)
+                if others:
+                    raise UsageError(
+                        f"the store {path} holds more than demo data (channels: "
+                        f"{', '.join(others)}); the demo would mix its invented conversations "
+                        "into it. Give a new file with --store, or add --force to mix them in"
+                    )
+                summary = await seed_store(store, plugin)
             finally:
                 await store.close()
             if args.seed_only:
@@ -545,6 +620,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed-only", action="store_true", help="write the demo store (needs --store) and exit"
     )
     p.add_argument("--agent", help="act as this agent (default: your user name)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="seed a --store that holds other channels' conversations too (mixes them)",
+    )
 
     p = command("list", cmd_list, "list conversations (default: not closed)")
     p.add_argument(
@@ -560,9 +640,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_id(command("show", cmd_show, "show a conversation with its messages"))
     p = command("search", cmd_search, "full-text search, newest first")
     p.add_argument(
-        "query", nargs="+", help='words (all must match; "quoted phrase"; last word is a prefix)'
+        "query", nargs="+", help='words (all must match; "quoted phrase"; word* is a prefix)'
     )
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="at most this many hits (default 50)")
 
     for name, handler, text in (
         ("reply", cmd_reply, "queue a reply (text on stdin or --body-file)"),
@@ -609,20 +689,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--remove", action="append", metavar="TAG", help="remove a tag (same as -TAG)")
     p = with_id(command("priority", cmd_priority, "set the priority: urgent, high, normal, low"))
     p.add_argument("level")
+    p = command("raw", cmd_raw, "write a message's original bytes, as received, to stdout (email)")
+    p.add_argument("message_id", type=int, help="message id (ids are in show --json)")
     p = command("retry", cmd_retry, "send a failed reply again")
     p.add_argument("message_id", type=int)
     p = command("link", cmd_link, "link two contacts as one person (undo with unlink)")
     p.add_argument("keep", type=int, help="contact id to keep")
     p.add_argument("merge", type=int, help="contact id merged into it")
-    p = command("unlink", cmd_unlink, "undo the last link of a contact")
-    p.add_argument("contact", type=int)
+    p = command("unlink", cmd_unlink, "undo a link of two contacts (give either of them)")
+    p.add_argument(
+        "contact", type=int, help="the contact merged away or the one kept (ids in show --json)"
+    )
     p = command("save", cmd_save, "save an attachment (ids are in `show`) to a file you name")
     p.add_argument("attachment_id", type=int)
     p.add_argument(
         "--output",
         "-o",
         metavar="PATH",
-        help="where to write it (default: a cleaned version of its name in ~/Downloads)",
+        help="where to write it (default: a cleaned version of its name in the download "
+        "folder: $XDG_DOWNLOAD_DIR, user-dirs.dirs, ~/Downloads, else the current folder)",
     )
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p = command(
@@ -643,7 +728,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("deliver", cmd_deliver, "ingest one message from standard input (mail pipe)")
     p.add_argument("--channel", required=True, help="the configured channel it arrived on")
     command("channels", cmd_channels, "configured channels and their health")
-    command("plugins", None, "installed channel plugins")
+    p = command("help", None, "explain a topic: query (the query language)")
+    p.add_argument("topic", nargs="?", choices=["query"])
+    command("plugins", None, "installed channel plugins, their capabilities and options")
+    p = command("config", None, "the config file: `config example` prints a commented one")
+    p.add_argument(
+        "action",
+        choices=["example"],
+        help="example: print a commented example config (every key; every channel off), "
+        "e.g. `agentconsole config example > ~/.config/agentconsole/config.toml`",
+    )
     return parser
 
 
@@ -668,14 +762,14 @@ def _tag_removals(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_tag_removals(list(sys.argv[1:] if argv is None else argv)))
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(args.verbose)
     try:
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "help":
+            return cmd_help(args, parser)
+        if args.command == "config":
+            return cmd_config(args)
         config = config_module.load(args.config)
         if args.command == "plugins":
             return cmd_plugins(args, config)
@@ -706,8 +800,9 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(handler: Command, args: argparse.Namespace, config: Config, path: Path) -> int:
     if not path.exists() and args.command not in ("sync", "deliver"):
         raise AgentConsoleError(
-            f"no store at {path}: run `agentconsole sync` with channels configured, or "
-            "`agentconsole demo --seed-only --store PATH` for a demo store"
+            f"no store at {path}: it is created by `agentconsole sync` (or the console, "
+            f"`agentconsole`) with channels configured in {config.describe_file()}; "
+            "`agentconsole demo --seed-only --store PATH` writes a demo store"
         )
     store = await open_store(config, path)
     try:

@@ -15,6 +15,7 @@ import subprocess
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,37 @@ class Config:
     retry_max_seconds: float = 900.0
     #: [sla] first_response, in seconds: a later (or missing) first answer is a breach.
     first_response_target: float | None = None
+    #: False when no file was found at the default place (an empty config was used).
+    file_exists: bool = True
+
+    def describe_file(self) -> str:
+        """The config file for a message: its path, and when it does not exist, how to make
+        one (``agentconsole config example > PATH``)."""
+        if self.file_exists:
+            return self.file
+        folder = Path(self.file).parent
+        make_folder = "" if folder.is_dir() else f"mkdir -p {folder} && "
+        return (
+            f"{self.file}, which does not exist (create it with "
+            f"`{make_folder}agentconsole config example > {self.file}` and edit it)"
+        )
+
+
+def example_text() -> str:
+    """The example configuration shipped with the package (every key documented, every
+    channel switched off): what ``agentconsole config example`` prints."""
+    return (resources.files("agentconsole") / "config.example.toml").read_text(encoding="utf-8")
+
+
+def unknown_type(channel: ChannelConfig, installed: Iterable[str]) -> ConfigError:
+    """The error for a ``type`` no installed plugin provides, naming the file and the
+    closest installed type (``type = "emial"``: did you mean 'email'?)."""
+    installed = sorted(installed)
+    return ConfigError(
+        f"{channel.file}: [channels.{channel.name}] type = {channel.type!r}: no installed "
+        f"plugin provides it{_closest(channel.type, installed)} (installed: "
+        f"{', '.join(installed) or 'none'}; see `agentconsole plugins`)"
+    )
 
 
 def _closest(key: str, valid: Iterable[str]) -> str:
@@ -73,13 +105,14 @@ def _unknown(file: str, where: str, key: str, valid: Iterable[str]) -> ConfigErr
 def _type_name(expected: Any) -> str:
     if isinstance(expected, tuple):
         return " or ".join(t.__name__ for t in expected)
-    return {
+    names: dict[Any, str] = {
         str: "a string",
         int: "a whole number",
         float: "a number",
         bool: "true or false",
         list: "a list of strings",
-    }.get(expected, expected.__name__)
+    }
+    return names.get(expected) or str(expected.__name__)
 
 
 def _check_type(file: str, where: str, key: str, value: Any, expected: Any) -> Any:
@@ -109,8 +142,13 @@ def load(explicit: str | None = None) -> Config:
     path, required = config_path(explicit)
     if not path.exists():
         if required:
-            raise ConfigError(f"config file {path} does not exist")
-        return parse({}, str(path))
+            raise ConfigError(
+                f"config file {path} does not exist "
+                f"(`agentconsole config example > {path}` writes a commented one)"
+            )
+        config = parse({}, str(path))
+        config.file_exists = False
+        return config
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
@@ -278,16 +316,16 @@ def secret_resolver(channel_name: str, options: dict[str, Any]) -> Callable[[str
             return value
         if f"{name}_env" in options:
             variable = options[f"{name}_env"]
-            value = os.environ.get(variable)
-            if not value:
+            from_env = os.environ.get(variable)
+            if not from_env:
                 raise PermanentError(
                     f"environment variable {variable} (from {name}_env in {where}) is not set"
                 )
-            return value
+            return from_env
         if f"{name}_keyring" in options:
             service, _, user = options[f"{name}_keyring"].partition("/")
             try:
-                import keyring  # optional: pip install 'agentconsole[keyring]'
+                import keyring  # type: ignore[import-not-found]  # optional extra [keyring]
             except ImportError:
                 raise PermanentError(
                     f"{name}_keyring in {where} needs the keyring package: "

@@ -3,12 +3,16 @@ the acting agent and the name customers see are always the configured ones."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from . import paths
 from .config import Config
-from .store import Store
+from .sanitize import one_line
+from .store import Store, permissions
+
+log = logging.getLogger(__name__)
 
 
 def store_path(config: Config, override: str | None = None) -> Path:
@@ -20,5 +24,14 @@ def store_path(config: Config, override: str | None = None) -> Path:
 
 async def open_store(config: Config, path: Path) -> Store:
     """Open (creating and migrating if needed) the store at ``path`` acting as the configured
-    agent, whose replies carry the configured display name. Raises ``StoreError``."""
-    return await Store.open(path, agent=config.agent, display_name=config.display_name)
+    agent, whose replies carry the configured display name. A store other users can read is
+    opened with a warning naming the fix. Raises ``StoreError``."""
+    store = await Store.open(path, agent=config.agent, display_name=config.display_name)
+    for warning in privacy_warnings(path):
+        log.warning("%s", one_line(warning))
+    return store
+
+
+def privacy_warnings(path: Path) -> list[str]:
+    """Why the store at ``path`` is not private, with the fix (empty when it is)."""
+    return [str(exposure) for exposure in permissions.exposures(path)]

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from . import humanize
 from .models import (
+    PRIORITIES,
+    AuditEntry,
     ChannelRecord,
     ContactRecord,
     ConversationDetail,
@@ -23,6 +26,7 @@ from .models import (
     SearchHit,
     priority_name,
 )
+from .plugin import SECRET_SOURCES, Option
 from .sanitize import clean, escape_for_json, one_line
 
 
@@ -59,7 +63,8 @@ def conversation_json(
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
         "last_message_at": iso(row.last_message_at),
-        "waiting_since": iso(row.waiting_since),
+        # Nobody waits on a closed conversation (as `list` shows it: "closed 2d").
+        "waiting_since": None if row.status == "closed" else iso(row.waiting_since),
         "snooze_until": iso(row.snooze_until),
         "message_count": row.message_count,
     }
@@ -141,6 +146,88 @@ def contact_json(contact: ContactRecord) -> dict[str, Any]:
         "name": contact.name,
         "identities": [identity_json(i) for i in contact.identities],
     }
+
+
+#: Audit detail keys holding a Unix time (shown as ISO 8601 UTC).
+_AUDIT_TIME_KEYS = frozenset({"at", "until", "snooze_until", "due_at"})
+
+
+def _audit_value(action: str, key: str, value: Any) -> Any:
+    if key in _AUDIT_TIME_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
+        return iso(value)
+    if action == "priority" and key in ("from", "to") and isinstance(value, int):
+        return priority_name(value) if 0 <= value < len(PRIORITIES) else value
+    return value
+
+
+def audit_detail(entry: AuditEntry) -> dict[str, Any]:
+    """An audit entry's detail as an object: times in ISO 8601 UTC, priorities by name.
+    A detail that is not a JSON object (an older or foreign entry) is kept as ``{"text": …}``."""
+    raw: Any = entry.detail
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw else {}
+        except ValueError:
+            raw = {"text": raw}
+    if not isinstance(raw, dict):
+        raw = {"text": raw}
+    return {key: _audit_value(entry.action, key, value) for key, value in raw.items()}
+
+
+def audit_json(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "agent": entry.agent,
+        "action": entry.action,
+        "conversation": entry.conversation_id,
+        "detail": audit_detail(entry),
+    }
+
+
+def audit_line(entry: AuditEntry) -> str:
+    """``2026-11-20T09:05:00Z  alice  priority  #42  from=normal to=high``."""
+    detail = " ".join(
+        f"{key}={one_line(value if isinstance(value, str) else json.dumps(value))}"
+        for key, value in audit_detail(entry).items()
+    )
+    return (
+        f"{iso(entry.at)}  {one_line(entry.agent):<10}  {one_line(entry.action):<14}  "
+        f"#{entry.conversation_id or '-'}  {detail}"
+    ).rstrip()
+
+
+def option_lines(options: Sequence[Option]) -> list[str]:
+    """A plugin's options for ``plugins``: the key to write, what it means, its default.
+    A secret option shows the keys it is given by (``password_command``, ``_env``,
+    ``_keyring``)."""
+    lines = []
+    for option in options:
+        key = (
+            f"{option.name}_{SECRET_SOURCES[0]}"
+            + "".join(f"|_{source}" for source in SECRET_SOURCES[1:])
+            if option.secret
+            else option.name
+        )
+        notes = []
+        if option.required:
+            notes.append("required")
+        if option.choices and not all(choice in option.help for choice in option.choices):
+            notes.append(" | ".join(option.choices))
+        # The help of some options already says what the default means ("default: …").
+        if (
+            not option.required
+            and option.default not in (None, "", [], ())
+            and "default" not in option.help
+        ):
+            # As it is written in TOML (true, "ssl", ["INBOX"]): JSON spells these the same.
+            notes.append(f"default {json.dumps(option.default)}")
+        note = "; ".join(notes)
+        lines.append(
+            f"{one_line(key):<36} {one_line(option.help)}"
+            + (f" ({one_line(note)})" if note else "")
+        )
+    return lines
 
 
 def emit_json(data: dict[str, Any], stream: TextIO | None = None) -> None:

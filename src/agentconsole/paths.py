@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+_USER_DIR_LINE = re.compile(r'^\s*XDG_(?P<name>[A-Z]+)_DIR\s*=\s*"(?P<value>[^"]*)"\s*$')
 
 
 def _xdg(variable: str, fallback: str) -> Path:
@@ -31,3 +34,24 @@ def default_store() -> Path:
 
 def default_plugin_dir() -> Path:
     return config_dir() / "plugins"
+
+
+def user_dir(name: str) -> Path | None:
+    """An XDG user folder (``DOWNLOAD``, ``DOCUMENTS``…) as ``xdg-user-dir NAME`` finds it:
+    ``$XDG_<NAME>_DIR``, else the line in ``$XDG_CONFIG_HOME/user-dirs.dirs``; None when
+    neither names one. Whether the folder exists is the caller's question."""
+    configured = os.environ.get(f"XDG_{name}_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    try:
+        text = (_xdg("XDG_CONFIG_HOME", ".config") / "user-dirs.dirs").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        match = _USER_DIR_LINE.match(line)
+        if match and match["name"] == name:
+            value = match["value"]
+            if value.startswith("$HOME"):
+                return Path.home() / value.removeprefix("$HOME").lstrip("/")
+            return Path(value) if os.path.isabs(value) else None
+    return None

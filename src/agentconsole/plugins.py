@@ -13,7 +13,7 @@ import inspect
 import logging
 import sys
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from .errors import PluginLoadError
@@ -30,7 +30,7 @@ class PluginSource:
 
     type_name: str
     origin: str  # "entry point <dist>:<target>" or a file path
-    entry_point: object | None = None
+    entry_point: EntryPoint | None = None
     path: Path | None = None
 
 
@@ -66,7 +66,8 @@ def load(source: PluginSource) -> type[ChannelPlugin]:
                     f"plugin file {source.path} defines no PLUGIN = <ChannelPlugin subclass>"
                 )
         else:
-            candidate = source.entry_point.load()  # type: ignore[union-attr]
+            assert source.entry_point is not None  # a source is a file or an entry point
+            candidate = source.entry_point.load()
     except PluginLoadError:
         raise
     except Exception as error:  # any import-time failure is the plugin's, not ours
@@ -74,12 +75,12 @@ def load(source: PluginSource) -> type[ChannelPlugin]:
             f"channel plugin {source.type_name!r} ({source.origin}) failed to load: "
             f"{type(error).__name__}: {error}"
         ) from error
-    check(source.type_name, candidate)
-    return candidate
+    return check(source.type_name, candidate)
 
 
-def check(type_name: str, candidate: object) -> None:
-    """The static part of the contract: a concrete ChannelPlugin of the right API version."""
+def check(type_name: str, candidate: object) -> type[ChannelPlugin]:
+    """The static part of the contract: a concrete ChannelPlugin of the right API version.
+    Returns ``candidate``, now known to be one; raises :class:`PluginLoadError`."""
     if not (inspect.isclass(candidate) and issubclass(candidate, ChannelPlugin)):
         raise PluginLoadError(f"channel plugin {type_name!r} is not a ChannelPlugin subclass")
     if inspect.isabstract(candidate):
@@ -96,6 +97,7 @@ def check(type_name: str, candidate: object) -> None:
         )
     if candidate.kind not in ("email", "chat", "forum"):
         raise PluginLoadError(f"channel plugin {type_name!r} has unknown kind {candidate.kind!r}")
+    return candidate
 
 
 def load_all(

@@ -9,16 +9,17 @@ piece of outside text shown on screen or printed by the CLI goes through this mo
   Unicode "control pictures" (ESC shows as ``␛``), DEL as ``␡``, C1 controls (U+0080–U+009F)
   as ``�``; bidirectional overrides, which can make text read differently than it is, are
   dropped. Newlines (and tabs, expanded) are kept only where the caller allows them.
-* :func:`safe_text` builds a Rich ``Text`` from the cleaned string: a ``Text`` is never
-  parsed as markup, so ``[bold]`` or ``[@click=app.quit]`` shows literally.
+* :func:`one_line` folds it into a single row; :func:`escape_for_json` makes JSON output
+  safe to print as well.
+
+Pure text, no Rich or Textual: the headless CLI, store and sync use it. The TUI wraps the
+cleaned string in a Rich ``Text`` (never parsed as markup) with
+:func:`agentconsole.tui.safe_text.safe_text`.
 """
 
 from __future__ import annotations
 
 import re
-
-from rich.style import Style
-from rich.text import Text
 
 # Bidirectional overrides and invisible spaces: they make text read differently than
 # it is (a name that looks like another, a reversed file extension).
@@ -57,15 +58,6 @@ def clean(text: str, *, multiline: bool = True, tab_size: int = 4) -> str:
 def one_line(text: str) -> str:
     """Outside text for a single row: cleaned, line breaks and runs of spaces folded."""
     return " ".join(clean(text, multiline=False).split())
-
-
-def safe_text(text: str, style: str | Style = "", *, multiline: bool = True) -> Text:
-    """A Rich ``Text`` of outside data: literal, never markup, never a control sequence."""
-    return Text(clean(text, multiline=multiline), style=style, end="")
-
-
-def safe_line(text: str, style: str | Style = "") -> Text:
-    return Text(one_line(text), style=style, end="", no_wrap=True, overflow="ellipsis")
 
 
 def escape_for_json(text: str) -> str:

@@ -190,9 +190,8 @@ class SyncRunner:
                 if plugin_class is None:
                     source = sources.get(state.config.type)
                     if source is None:
-                        raise AgentConsoleError(
-                            f"channel {name!r}: no installed plugin for type "
-                            f"{state.config.type!r} (see `agentconsole plugins`)"
+                        raise config_module.unknown_type(
+                            state.config, {**(classes or {}), **sources}
                         )
                     plugin_class = plugins.load(source)
                 state.plugin_class = plugin_class

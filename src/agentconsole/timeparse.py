@@ -1,5 +1,6 @@
 """Natural-language times for snoozing: "in 2h", "tomorrow 9am", "mon", "next week",
-"17:30", "2026-12-01 10:00". Relative words are read in the agent's local time zone."""
+"17:30", "2026-12-01 10:00", and for search bounds ("yesterday", "mon", "2026-11-01").
+Relative words are read in the agent's local time zone."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ _UNITS = {
 }
 _RELATIVE = re.compile(r"^(?:in\s+)?(\d+(?:\.\d+)?)\s*([a-z]+)$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SECONDS = ("s", "sec", "secs", "second", "seconds")
+_DAY_OFFSETS = {"yesterday": -1, "today": 0, "tomorrow": 1}
 
 
 def _at(day: datetime, clock: time | None) -> datetime:
@@ -132,6 +135,43 @@ def parse_duration(text: str) -> float:
     if phrase.replace(".", "", 1).isdigit():
         return float(phrase)
     match = _RELATIVE.match(phrase)
+    if match and match.group(2) in _SECONDS:
+        return float(match.group(1))
     if match and match.group(2) in _UNITS and _UNITS[match.group(2)] != "months":
         return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))}).total_seconds()
     raise UsageError(f"cannot read {text!r} as a duration: try 90 (seconds), 30m, 4h, 2d or 1w")
+
+
+def parse_day(text: str, now: datetime | None = None) -> datetime:
+    """The moment a search bound names, looking back from ``now`` (aware; default: now, local).
+
+    "today", "yesterday", "tomorrow" and weekdays ("mon": the most recent Monday, today
+    included), each with an optional time of day ("yesterday 9am"); dates and times
+    ("2026-11-01", "2026-11-01 10:00", "1 nov", ISO 8601 with a zone). A day without a time
+    means its start, 00:00, in the zone of ``now``. Unlike :func:`parse_when`, the past is
+    allowed. Raises :class:`UsageError` naming the accepted forms.
+    """
+    now = now or datetime.now().astimezone()
+    if now.tzinfo is None:
+        now = now.astimezone()
+    phrase = " ".join(text.lower().split())
+    head, _, rest = phrase.partition(" ")
+    if head in _DAY_OFFSETS:
+        day = now.date() + timedelta(days=_DAY_OFFSETS[head])
+        return datetime.combine(day, _clock(rest) or time(0), tzinfo=now.tzinfo)
+    if head[:3] in _WEEKDAYS and _is_weekday(head):
+        back = (now.weekday() - _WEEKDAYS.index(head[:3])) % 7
+        day = now.date() - timedelta(days=back)
+        return datetime.combine(day, _clock(rest) or time(0), tzinfo=now.tzinfo)
+    try:
+        parsed = datetime.fromisoformat(text.strip())  # the fast, exact path
+    except ValueError:
+        try:
+            start = datetime.combine(now.date(), time(0))
+            parsed = date_parser.parse(phrase, default=start)
+        except (ValueError, OverflowError):
+            raise UsageError(
+                f"cannot read {text!r} as a date: try 'yesterday', 'mon', 'today 9am', "
+                "'2026-11-01' or '2026-11-01 10:00'"
+            ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=now.tzinfo)

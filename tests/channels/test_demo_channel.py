@@ -157,3 +157,19 @@ async def test_every_seventh_reply_fails_once_then_goes_through() -> None:
         await demo.send(reply_to("r7"))
     assert await demo.find_sent(reply_to("r7")) is None
     assert (await demo.send(reply_to("r7"))).external_id == "demo-out-r7"
+
+
+def test_the_seed_plan_fills_the_demo_channels_reproducibly() -> None:
+    now = 1_795_000_000.0
+    plan = DemoChannel.seed_plan(now, 1, "tester")
+    channels = {setup.name: setup.kind for setup in DemoChannel.demo_channels}
+    assert set(channels) == {"demo-email", "demo-chat", "demo-forum"}
+    assert {conversation.channel for conversation in plan} == set(channels)
+    assert len(plan) == 360
+    ids = [m.external_id for conversation in plan for m in conversation.messages]
+    assert len(ids) == len(set(ids))  # ingest must keep every planned message
+    assert all(m.sent_at.timestamp() <= now for c in plan for m in c.messages)
+    assert DemoChannel.seed_plan(now, 1, "tester") == plan
+    assert DemoChannel.seed_plan(now, 2, "tester") != plan
+    for setup in DemoChannel.demo_channels:  # each configured kind is the channel's kind
+        assert setup.options["kind"] == setup.kind

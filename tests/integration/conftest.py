@@ -60,8 +60,11 @@ def unavailable(reason: str) -> None:
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost (its own CA): (cert, key)."""
+    """A self-signed certificate for 127.0.0.1 and localhost (its own CA): (cert, key).
+    Raises RuntimeError when openssl is not installed."""
     cert, key = folder / "cert.pem", folder / "key.pem"
+    if shutil.which("openssl") is None:
+        raise RuntimeError("openssl is not installed (make test installs it with apt-get)")
     subprocess.run(
         [
             "openssl",
@@ -418,7 +421,11 @@ def running_smtp_server(tls: str = "none", folder: Path | None = None) -> Iterat
     ca_file = None
     if tls != "none":
         assert folder is not None
-        ca_file, key = make_certificate(folder)
+        try:
+            ca_file, key = make_certificate(folder)
+        except RuntimeError as error:
+            unavailable(str(error))
+            raise
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(ca_file, key)
         options = {"tls_context": context} if tls == "starttls" else {"ssl_context": context}

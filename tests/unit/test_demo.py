@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from agentconsole.config import check_channel_options
-from agentconsole.demo import SeedSummary, demo_config, seed_store
+from agentconsole.demo import SeedSummary, demo_config, demo_plugin, seed_store
+from agentconsole.errors import PluginLoadError
 from agentconsole.models import PRIORITIES, STATUSES
 from agentconsole.store import Store
 from agentconsole_demo import DemoChannel
+from tests.conftest import inbound
 
 NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18) keeps the day reproducible
 
@@ -65,7 +71,7 @@ def _facts(conn: sqlite3.Connection) -> dict[str, object]:
 async def test_seed_fills_a_realistic_multichannel_day(seeded) -> None:
     store, summary, elapsed = seeded
     facts = await store.run_sync(_facts)
-    assert summary.conversations >= 300
+    assert summary.conversations == 360  # the README promises 360
     assert facts["channels"].keys() == {"demo-email", "demo-chat", "demo-forum"}
     assert sum(facts["channels"].values()) == summary.conversations
     assert facts["multichannel"] >= 20
@@ -143,3 +149,106 @@ def test_demo_config_runs_the_three_demo_channels() -> None:
         options = check_channel_options(channel, DemoChannel)
         rate += 1 / options["interval"]
     assert rate >= 1 / 5  # a new message every few seconds across the three
+
+
+def test_the_demo_comes_from_the_plugin_registered_as_demo() -> None:
+    assert demo_plugin() is DemoChannel
+
+
+# A user's plugin folder overrides the bundled ``demo`` plugin: the core seeds whatever the
+# plugin found by discovery plans, through the contract alone.
+TINY_DEMO = """
+from datetime import UTC, datetime
+from agentconsole.plugin import (Author, ChannelPlugin, DemoChannelSetup, FetchResult,
+                                 Identity, InboundMessage, SeedConversation)
+
+class TinyDemo(ChannelPlugin):
+    type_name = "demo"
+    kind = "chat"
+    demo_channels = (DemoChannelSetup("tiny-chat", "chat", {}),) if OFFERS else ()
+
+    @classmethod
+    def seed_plan(cls, now, seed, agent):
+        author = Author("Ada", (Identity("email", "ada@example.com"),))
+        message = InboundMessage(f"tiny-{seed}", author, "Hello?", datetime.fromtimestamp(now, UTC),
+                                 thread_key="t1")
+        return (SeedConversation("tiny-chat", (message,), status="pending", assignee=agent,
+                                 tags=("tiny",)),)
+
+    async def fetch(self, cursor):
+        return FetchResult((), cursor)
+
+PLUGIN = TinyDemo
+"""
+
+
+async def test_seeding_writes_the_plan_of_the_discovered_plugin(tmp_path: Path) -> None:
+    (tmp_path / "demo.py").write_text("OFFERS = True\n" + TINY_DEMO)
+    plugin = demo_plugin(tmp_path)
+    assert plugin.__name__ == "TinyDemo"
+    config = demo_config("tester", plugin)
+    assert [(c.name, c.type) for c in config.channels.values()] == [("tiny-chat", "demo")]
+    store = await Store.open(tmp_path / "s.db", agent="tester")
+    try:
+        summary = await seed_store(store, plugin, now=NOW)
+        detail = await store.conversation(1)
+    finally:
+        await store.close()
+    assert (summary.conversations, summary.messages) == (1, 1)
+    assert (detail.row.channel, detail.row.status, detail.row.assignee) == (
+        "tiny-chat",
+        "pending",
+        "tester",
+    )
+
+
+def test_a_demo_plugin_without_demo_channels_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "demo.py").write_text("OFFERS = False\n" + TINY_DEMO)
+    with pytest.raises(PluginLoadError, match="offers no demo channels"):
+        demo_plugin(tmp_path)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AGENTCONSOLE_AGENT": "alice", "AGENTCONSOLE_CONFIG": os.devnull}
+    return subprocess.run(
+        [sys.executable, "-m", "agentconsole.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _count(path: Path) -> int:
+    result = _cli("--store", str(path), "list", "--status", "any", "--json")
+    assert result.returncode == 0, result.stderr
+    return len([json.loads(line) for line in result.stdout.splitlines()])
+
+
+async def test_demo_refuses_a_store_with_real_mail_unless_forced(tmp_path: Path) -> None:
+    path = tmp_path / "real.db"
+    store = await Store.open(path, agent="alice")
+    try:
+        await store.ensure_channel("support", "email", "email")
+        await store.ingest("support", [inbound("My order never came.")])
+    finally:
+        await store.close()
+
+    refused = _cli("demo", "--seed-only", "--store", str(path))
+    assert refused.returncode == 2
+    assert str(path) in refused.stderr and "--force" in refused.stderr
+    assert "support" in refused.stderr
+    assert _count(path) == 1  # the real mail alone, nothing mixed in
+
+    forced = _cli("demo", "--seed-only", "--store", str(path), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert _count(path) == 361
+
+
+def test_demo_seeds_an_already_seeded_demo_store_again(tmp_path: Path) -> None:
+    path = tmp_path / "demo.db"
+    for _ in range(2):
+        result = _cli("demo", "--seed-only", "--store", str(path))
+        assert result.returncode == 0, result.stderr
+        assert "360 conversations" in result.stdout

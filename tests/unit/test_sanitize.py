@@ -6,7 +6,8 @@ import io
 
 from rich.console import Console
 
-from agentconsole.sanitize import clean, escape_for_json, one_line, safe_text
+from agentconsole.sanitize import clean, escape_for_json, one_line
+from agentconsole.tui.safe_text import safe_text
 
 HOSTILE = (
     "[bold]x[/bold] [@click=app.quit]q[/] [link=http://e.x]l[/link] [/] "

@@ -1,6 +1,8 @@
 """Writing the demo's support day into a store through the real pipeline: the channels'
 messages go through ingest (threading, contacts and their merging, search), and what the team
 did goes through the same agent actions the TUI and the CLI use, audit log included.
+
+The day itself is the demo plugin's :meth:`~agentconsole.plugin.ChannelPlugin.seed_plan`.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ..errors import PluginLoadError
 from ..models import View
+from ..plugin import ChannelPlugin, SeedConversation, SeedReply
 from ..store import Store
-from .plan import CHANNELS, PlannedConversation, PlannedReply, plan_day
+from .provider import demo_plugin
 
-__all__ = ["SeedSummary", "seed_store"]
+__all__ = ["SeedSummary", "other_channels", "seed_store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,37 +30,63 @@ class SeedSummary:
     multichannel_contacts: int
 
 
-async def seed_store(store: Store, *, now: float | None = None, seed: int = 1) -> SeedSummary:
-    """Fill ``store`` with a realistic multichannel support day ending at ``now``.
+async def other_channels(store: Store, plugin: type[ChannelPlugin] | None = None) -> list[str]:
+    """The names of the channels in ``store`` that are not of the demo ``plugin``'s type
+    (default: the installed demo plugin): empty for a new or demo-only store. Anything else
+    is real data the demo must not be mixed into unasked."""
+    type_name = (plugin or demo_plugin()).type_name
+    return [
+        channel.name
+        for channel in await store.channels(with_counts=False)
+        if channel.type != type_name
+    ]
 
-    Creates the channels ``demo-email``, ``demo-chat`` and ``demo-forum`` (type ``demo``),
-    ingests about 360 conversations over the last day, then triages them as a team would:
-    assignees (``store.agent``, maria, kenji, priya), statuses, priorities, tags, notes, and
-    replies of which most were delivered, two failed and two wait in the outbox.
-    The same ``seed`` and ``now`` give the same day. Meant for a fresh store: on a store
-    already seeded, the messages are recognised as duplicates and nothing else is done.
+
+async def seed_store(
+    store: Store,
+    plugin: type[ChannelPlugin] | None = None,
+    *,
+    now: float | None = None,
+    seed: int = 1,
+) -> SeedSummary:
+    """Fill ``store`` with the demo ``plugin``'s support day (default: the installed demo
+    plugin's) ending at ``now``.
+
+    Creates the plugin's ``demo_channels``, ingests its planned conversations (about 360
+    over the last day for the bundled demo), then triages them as a team would: assignees
+    (``store.agent`` and teammates), statuses, priorities, tags, notes, and replies of which
+    most were delivered, some failed and some wait in the outbox. The same ``seed`` and
+    ``now`` give the same day. Meant for a fresh store: on a store already seeded, the
+    messages are recognised as duplicates and nothing else is done. Raises
+    :class:`PluginLoadError` when the plan names a channel the plugin does not run.
     """
+    plugin = plugin or demo_plugin()
     now = time.time() if now is None else now
-    planned = plan_day(now, seed, store.agent)
-    by_channel: dict[str, list[PlannedConversation]] = defaultdict(list)
-    for conversation in planned:
+    setups = plugin.demo_channels
+    by_channel: dict[str, list[SeedConversation]] = {setup.name: [] for setup in setups}
+    for conversation in plugin.seed_plan(now, seed, store.agent):
+        if conversation.channel not in by_channel:
+            raise PluginLoadError(
+                f"channel plugin {plugin.type_name!r} planned a demo conversation on "
+                f"{conversation.channel!r}, which is not one of its demo_channels"
+            )
         by_channel[conversation.channel].append(conversation)
-    seeded: list[tuple[int, PlannedConversation]] = []
-    for name, kind, _ in CHANNELS:
-        await store.ensure_channel(name, "demo", kind)
-        conversations = by_channel[name]
-        ids = await _ingest(store, name, conversations)
+    seeded: list[tuple[int, SeedConversation]] = []
+    for setup in setups:
+        await store.ensure_channel(setup.name, plugin.type_name, setup.kind)
+        conversations = by_channel[setup.name]
+        ids = await _ingest(store, setup.name, conversations) if conversations else None
         if ids is not None:
             seeded += zip(ids, conversations, strict=True)
     for conversation_id, conversation in seeded:
         await _triage(store, conversation_id, conversation)
     if seeded:
-        await _reply(store, seeded)
+        await _reply(store, seeded, [setup.name for setup in setups])
     return await summarize(store)
 
 
 async def _ingest(
-    store: Store, channel: str, conversations: list[PlannedConversation]
+    store: Store, channel: str, conversations: list[SeedConversation]
 ) -> list[int] | None:
     """Ingest a channel's messages in one batch, oldest first; the conversation ids in the
     order of ``conversations``, or ``None`` when the store already had them."""
@@ -85,7 +115,7 @@ async def _ingest(
     return ids
 
 
-async def _triage(store: Store, conversation_id: int, planned: PlannedConversation) -> None:
+async def _triage(store: Store, conversation_id: int, planned: SeedConversation) -> None:
     if planned.assignee is not None:
         await store.assign(conversation_id, planned.assignee)
     if planned.priority != 2:
@@ -98,16 +128,18 @@ async def _triage(store: Store, conversation_id: int, planned: PlannedConversati
         await store.set_status(conversation_id, planned.status, snooze_until=planned.snooze_until)
 
 
-async def _reply(store: Store, seeded: list[tuple[int, PlannedConversation]]) -> None:
+async def _reply(
+    store: Store, seeded: list[tuple[int, SeedConversation]], channels: list[str]
+) -> None:
     """The current agent's recent replies: delivered or failed through the outbox as a
     sender would record them, and a few left queued for the live channel to deliver."""
-    outcomes: dict[int, PlannedReply] = {}
+    outcomes: dict[int, SeedReply] = {}
     for conversation_id, conversation in seeded:
         reply = conversation.reply
         if reply is not None and reply.outcome != "queued":
             message_id = await store.queue_reply(conversation_id, reply.body, then_status="pending")
             outcomes[message_id] = reply
-    for name, _, _ in CHANNELS:
+    for name in channels:
         for item in await store.claim_due_replies(name, limit=len(outcomes) + 1):
             reply = outcomes[item.message_id]
             if reply.outcome == "failed":

@@ -141,6 +141,9 @@ class Store:
         return await self._run(queries.draft, conversation_id, self.agent, kind)
 
     async def raw_message(self, message_id: int) -> bytes | None:
+        """The original bytes of a message as received, unchanged; None for a message kept
+        without one (a note, a reply, a chat message). Raises ``NotFoundError`` for an
+        unknown message id."""
         return await self._run(queries.raw_message, message_id)
 
     async def attachment(self, attachment_id: int) -> tuple[str, bytes]:

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import StoreError
+from . import permissions
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -33,7 +34,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        permissions.prepare(path)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as error:
         raise StoreError(f"cannot open store {path}: {error}") from error

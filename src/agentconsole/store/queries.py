@@ -348,9 +348,13 @@ def draft(conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str)
 
 def raw_message(conn: sqlite3.Connection, message_id: int) -> bytes | None:
     row = conn.execute(
-        "SELECT raw FROM raw_messages WHERE message_id = ?", (message_id,)
+        "SELECT r.raw, m.id FROM messages m LEFT JOIN raw_messages r ON r.message_id = m.id"
+        " WHERE m.id = ?",
+        (message_id,),
     ).fetchone()
-    return bytes(row[0]) if row else None
+    if row is None:
+        raise NotFoundError(f"no message {message_id}")
+    return None if row[0] is None else bytes(row[0])
 
 
 def blob(conn: sqlite3.Connection, attachment_id: int) -> tuple[str, bytes]:

@@ -13,8 +13,9 @@ from rich.text import Text
 
 from ..humanize import span, waiting
 from ..models import ConversationDetail, ConversationRow, MessageRecord, priority_name
-from ..sanitize import clean, one_line, safe_text
+from ..sanitize import clean, one_line
 from .formatting import clock_time, kind_icon, priority_mark
+from .safe_text import safe_text
 
 #: Longer bodies are folded on screen until shown (the stored message is untouched).
 FOLDED_BODY_CHARS = 20_000

@@ -14,10 +14,10 @@ import pytest
 from aiohttp import web
 
 from agentconsole import config as config_module
+from agentconsole.plugin.http import sign
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_api import ApiChannel
-from agentconsole_api.signed_http import sign
 from tests.conftest import http_server
 
 SECRET = "s3cret-shared-key"

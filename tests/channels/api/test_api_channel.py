@@ -11,10 +11,10 @@ import aiohttp
 
 from agentconsole.models import View
 from agentconsole.plugin import Identity
+from agentconsole.plugin.http import parse_listen, retry_after, sign, signature_matches
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_api import ApiChannel
-from agentconsole_api.signed_http import parse_listen, retry_after, sign, signature_matches
 from tests.conftest import inbound
 
 from .conftest import SECRET, api_config, customer_message

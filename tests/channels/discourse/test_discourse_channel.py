@@ -11,8 +11,8 @@ import pytest
 
 from agentconsole.models import View
 from agentconsole.plugin import TemporaryError
+from agentconsole.plugin.http import sign
 from agentconsole.store import Store
-from agentconsole_api.signed_http import sign
 
 from .conftest import Forum, now_minus, webhook_body
 

@@ -155,9 +155,9 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
         if not channels and not self.services.config.channels:
             self.queue.empty_text = (
-                "No channels yet. Add one to your config file:\n"
-                f"  {self.services.config.file}\n"
-                "(config.example.toml lists every key), or try the live demo:\n"
+                "No channels yet. Write a config file with every key explained:\n"
+                f"  agentconsole config example > {self.services.config.file}\n"
+                "and switch on the channels you edit, or try the live demo:\n"
                 "  agentconsole demo"
             )
             self.queue.refresh()

@@ -14,8 +14,8 @@ from textual.widgets import Static
 
 from ...humanize import span
 from ...metrics import ChannelMetrics
-from ...sanitize import safe_text
 from ..keys import bindings
+from ..safe_text import safe_text
 
 PERIODS = (("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0))
 

@@ -19,9 +19,10 @@ from textual.containers import Vertical
 
 from ...errors import AgentConsoleError, ConflictError, UsageError
 from ...models import PRIORITIES, priority_name, priority_rank
-from ...sanitize import one_line, safe_text
+from ...sanitize import one_line
 from ..keys import bindings, keys_of
 from ..messages import Notice, StoreChanged
+from ..safe_text import safe_text
 from ..screens.prompts import ask_choice, ask_line, ask_yes
 from ..services import Services
 from .desk import ConversationDesk

@@ -9,9 +9,9 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from ...plugin import Attachment
-from ...sanitize import safe_text
 from ..keys import bindings
 from ..messages import Notice
+from ..safe_text import safe_text
 from ..thread_text import size_label
 
 

@@ -15,10 +15,11 @@ from textual.widgets import Static
 from ...errors import AgentConsoleError, UsageError
 from ...humanize import span
 from ...models import ConversationDetail, MessageRecord
-from ...sanitize import one_line, safe_text
+from ...sanitize import one_line
 from ..external import page_source
 from ..keys import keys_of
 from ..messages import Notice
+from ..safe_text import safe_text
 from ..screens.prompts import ask_choice, ask_line
 from ..services import Services
 from ..thread_text import KeyHints, chat_line, contact_text, header_text, message_text

@@ -20,9 +20,10 @@ from textual.timer import Timer
 
 from ...errors import AgentConsoleError, ConflictError, NotFoundError, UsageError
 from ...models import ConversationDetail
-from ...sanitize import one_line, safe_text
+from ...sanitize import one_line
 from ..external import edit_text
 from ..messages import Notice, StoreChanged
+from ..safe_text import safe_text
 from ..screens.prompts import ask_line, ask_yes
 from ..services import Services
 from ..thread_text import last_customer_message, quoted

@@ -14,7 +14,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...models import View
-from ...sanitize import one_line, safe_text
+from ...sanitize import one_line
+from ..safe_text import safe_text
 from .sidebar import view_label
 
 #: Channel name → (health, detail) as the process running each channel reports it.

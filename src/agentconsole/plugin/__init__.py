@@ -23,6 +23,14 @@ What a plugin must do:
   :class:`PermanentError` for failures that will not heal by themselves (recipient rejected,
   room gone). Any other exception is treated as temporary and logged with its traceback.
 * Never import Textual and never touch the store.
+* Import from agentconsole only this package: ``agentconsole.plugin`` and the helper
+  modules it exports, such as :mod:`agentconsole.plugin.http` (a lazy aiohttp session,
+  ``Retry-After``, HMAC-signed requests, a small endpoint for pushed channels). Never import
+  another plugin: what two plugins share belongs here. ``make lint`` checks it.
+
+A plugin may also offer a demo (:attr:`ChannelPlugin.demo_channels` and
+:meth:`ChannelPlugin.seed_plan`): the channels ``agentconsole demo`` runs and the history it
+writes into the demo store first, as :class:`SeedConversation` values.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from typing import Any, ClassVar, Literal
 __all__ = [
     "API_VERSION",
     "html_to_text",
+    "is_loopback",
     "Attachment",
     "Author",
     "Capabilities",
@@ -45,12 +54,16 @@ __all__ = [
     "ChannelKind",
     "ChannelPlugin",
     "ChannelError",
+    "DemoChannelSetup",
     "FetchResult",
     "Identity",
     "InboundMessage",
     "Option",
     "OutboundMessage",
     "PermanentError",
+    "SeedConversation",
+    "SeedReply",
+    "SeedReplyOutcome",
     "SendResult",
     "TemporaryError",
 ]
@@ -337,6 +350,73 @@ class ChannelPlugin(ABC):
         """Release connections. Called once when the channel stops."""
         return None
 
+    #: The channels this plugin runs in ``agentconsole demo``, each with its options; empty
+    #: (the default) when the plugin offers no demo.
+    demo_channels: ClassVar[tuple[DemoChannelSetup, ...]] = ()
+
+    @classmethod
+    def seed_plan(cls, now: float, seed: int, agent: str) -> tuple[SeedConversation, ...]:
+        """The history the demo store starts with, ending at ``now`` (Unix seconds).
+
+        Only asked of a plugin with ``demo_channels``; every conversation is on one of them.
+        ``agent`` is the user name of the agent running the demo (the one who wrote the
+        ``reply`` of a conversation). The same ``now``, ``seed`` and ``agent`` must give the
+        same plan: the core writes it through ingest, so seeding twice stores nothing new.
+        The default offers none.
+        """
+        return ()
+
+
+# -- the demo ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoChannelSetup:
+    """One channel ``agentconsole demo`` runs with the plugin that offers it: its name
+    (``[channels.NAME]``), kind, and the options it is configured with (checked against
+    the plugin's ``options`` like any config)."""
+
+    name: str
+    kind: ChannelKind
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: What became of a seeded reply: delivered, failed (with ``failure`` as the reason), or
+#: still queued for the live channel to deliver.
+SeedReplyOutcome = Literal["sent", "failed", "queued"]
+
+
+@dataclass(frozen=True, slots=True)
+class SeedReply:
+    """A reply the demo's agent wrote during the seeded day, and what became of it."""
+
+    body: str
+    outcome: SeedReplyOutcome
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeedConversation:
+    """One conversation as the demo store should end up holding it.
+
+    ``messages`` go through ingest like fetched ones (threading, contacts, search), oldest
+    first; they must thread into one conversation. What the team did with it is then done
+    through the agent actions: ``assignee`` (an agent user name, or ``None``), ``status``
+    (open, pending, snoozed — until ``snooze_until``, Unix seconds — or closed),
+    ``priority`` (0 urgent … 3 low), ``tags``, an internal ``note`` and the agent's
+    ``reply``.
+    """
+
+    channel: str
+    messages: tuple[InboundMessage, ...]
+    status: Literal["open", "pending", "snoozed", "closed"] = "open"
+    priority: int = 2
+    assignee: str | None = None
+    tags: tuple[str, ...] = ()
+    snooze_until: float | None = None
+    note: str | None = None
+    reply: SeedReply | None = None
+
 
 #: HTML larger than this is cut before conversion (the raw message is kept whole).
 MAX_HTML_CHARS = 2_000_000
@@ -365,3 +445,16 @@ def html_to_text(html: str) -> str:
         text = re.sub(r"<[^>]*>", " ", html)
     lines = [line.rstrip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.1``, ``[::1]``): the one
+    place a plugin may send a secret without TLS (nobody else can read the wire)."""
+    import ipaddress
+
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

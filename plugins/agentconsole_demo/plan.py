@@ -1,6 +1,7 @@
-"""Planning the demo's "support day": every conversation, its messages and what the team did
-with it, as plain values. Pure and deterministic for a given seed and time; writing the plan
-into a store is :mod:`agentconsole.demo.seed`'s job.
+"""Planning the demo's "support day": the three demo channels, every conversation on them,
+its messages and what the team did with it, as the contract's :class:`SeedConversation`
+values. Pure and deterministic for a given seed and time; the core writes the plan into a
+store (``agentconsole demo``), this package never touches one.
 """
 
 from __future__ import annotations
@@ -9,7 +10,16 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from agentconsole_demo.content import (
+from agentconsole.plugin import (
+    ChannelKind,
+    DemoChannelSetup,
+    InboundMessage,
+    SeedConversation,
+    SeedReply,
+    SeedReplyOutcome,
+)
+
+from .content import (
     FAILURE_REASONS,
     FORUM_ME_TOO,
     NUDGES,
@@ -19,30 +29,43 @@ from agentconsole_demo.content import (
     fill_ins,
     render,
 )
-from agentconsole_demo.people import BRACKETS_PERSON, POOL_SIZE, Person, person
-from agentconsole_demo.threads import Thread
-from agentconsole_demo.topics import TOPICS, Case, Topic
+from .people import BRACKETS_PERSON, POOL_SIZE, Person, person
+from .threads import Thread
+from .topics import TOPICS, Case, Topic
 
-from ..plugin import InboundMessage
+__all__ = ["CHANNELS", "DEMO_CHANNELS", "TEAMMATES", "plan_day"]
 
-__all__ = ["CHANNELS", "TEAMMATES", "PlannedConversation", "PlannedReply", "plan_day"]
+Status = Literal["open", "pending", "snoozed", "closed"]
 
 #: (name, kind, conversations) of the three demo channels.
-CHANNELS: tuple[tuple[str, str, int], ...] = (
+CHANNELS: tuple[tuple[str, ChannelKind, int], ...] = (
     ("demo-email", "email", 150),
     ("demo-chat", "chat", 130),
     ("demo-forum", "forum", 80),
+)
+#: Seconds between new messages per demo channel: together about one every 3.5 seconds.
+INTERVALS = {"email": 12.0, "chat": 7.0, "forum": 15.0}
+REPLY_DELAY = 5.0
+#: How ``agentconsole demo`` configures the three channels.
+DEMO_CHANNELS = tuple(
+    DemoChannelSetup(
+        name,
+        kind,
+        {"kind": kind, "interval": INTERVALS[kind], "reply_delay": REPLY_DELAY, "seed": n + 1},
+    )
+    for n, (name, kind, _) in enumerate(CHANNELS)
 )
 #: The current agent's teammates, by user name, with the name they sign with.
 TEAMMATES = {"maria": "Maria López", "kenji": "Kenji Watanabe", "priya": "Priya Raman"}
 MULTICHANNEL_PEOPLE = 30
 #: Statuses cycle through this pattern (shuffled per channel), so every one is present.
-STATUS_PATTERN = ("open",) * 10 + ("pending",) * 5 + ("snoozed",) * 2 + ("closed",) * 8
+STATUS_PATTERN: tuple[Status, ...] = (
+    ("open",) * 10 + ("pending",) * 5 + ("snoozed",) * 2 + ("closed",) * 8
+)
 UNTRIAGED_SHARE = 0.45  # open conversations nobody has looked at yet
 NOTE_SHARE = 0.18
-Outcome = Literal["sent", "failed", "queued"]
 #: What became of the current agent's latest replies, per channel kind, newest last.
-RECENT_REPLIES: dict[str, tuple[Outcome, ...]] = {
+RECENT_REPLIES: dict[str, tuple[SeedReplyOutcome, ...]] = {
     "email": ("sent", "failed", "sent", "queued", "sent"),
     "chat": ("sent", "sent", "queued", "sent"),
     "forum": ("sent", "failed", "sent"),
@@ -50,31 +73,6 @@ RECENT_REPLIES: dict[str, tuple[Outcome, ...]] = {
 #: The seeded day spans this long before ``now``.
 DAY = 24 * 3600.0
 MINUTE, HOUR = 60.0, 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedReply:
-    """A reply the current agent writes during seeding and what became of it."""
-
-    body: str
-    outcome: Outcome
-    failure: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedConversation:
-    """One conversation as the store should end up holding it."""
-
-    channel: str
-    kind: str
-    messages: tuple[InboundMessage, ...]
-    status: str
-    priority: int
-    assignee: str | None
-    tags: tuple[str, ...] = ()
-    snooze_until: float | None = None
-    note: str | None = None
-    reply: PlannedReply | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,13 +191,13 @@ def _conversation(
     return tuple(messages), case, values
 
 
-def plan_day(now: float, seed: int, agent: str) -> list[PlannedConversation]:
+def plan_day(now: float, seed: int, agent: str) -> tuple[SeedConversation, ...]:
     """The whole seeded day for the current ``agent``, in channel order."""
     rng = random.Random(f"demo-day:{seed}")
     slots = _slots(rng)
     names = {agent: agent, **TEAMMATES}
     team = [agent, agent, *TEAMMATES]  # the current agent holds the most
-    planned: list[PlannedConversation] = []
+    planned: list[SeedConversation] = []
     for channel, kind, count in CHANNELS:
         replies = list(RECENT_REPLIES[kind])
         statuses = list(STATUS_PATTERN)
@@ -229,20 +227,19 @@ def plan_day(now: float, seed: int, agent: str) -> list[PlannedConversation]:
                 outcome = replies.pop()
                 body = agent_body(kind, case.reply, {**values, "agent_name": agent})
                 failure = FAILURE_REASONS[kind] if outcome == "failed" else None
-                reply = PlannedReply(body, outcome, failure)
+                reply = SeedReply(body, outcome, failure)
             snooze_until = now + rng.uniform(HOUR, 20 * HOUR) if status == "snoozed" else None
             planned.append(
-                PlannedConversation(
+                SeedConversation(
                     channel,
-                    kind,
                     messages,
-                    status,
-                    priority,
-                    assignee,
-                    tags,
-                    snooze_until,
-                    note,
-                    reply,
+                    status=status,
+                    priority=priority,
+                    assignee=assignee,
+                    tags=tags,
+                    snooze_until=snooze_until,
+                    note=note,
+                    reply=reply,
                 )
             )
-    return planned
+    return tuple(planned)

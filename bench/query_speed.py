@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Query-language benchmark: compiled queries on a large store, as views and ``list`` run them.
+
+    python bench/query_speed.py                        # 100,000 conversations, ~500,000 messages
+    python bench/query_speed.py --conversations 20000  # quicker
+    python bench/query_speed.py --reuse                # keep the store of an earlier run
+
+Builds the store with ``bench/scale.py``'s generator, then gives it a working day's spread of
+states (statuses, assignees, tags, priorities, drafts), and prints for each query: the top 50
+in queue order (median of runs), its count, and whether SQLite's plan uses an index. Counts of
+20 sidebar views are timed together, as the sidebar refreshes them after every change.
+This is a benchmark, not a test: it prints numbers and never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scale import build  # noqa: E402
+
+from agentconsole.query import parse  # noqa: E402
+from agentconsole.store import Store  # noqa: E402
+from agentconsole.store.compile_query import compile_query, estimator  # noqa: E402
+
+QUEUE_ORDER = (
+    "c.priority, c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id DESC"
+)
+AGENTS = ("bench", "maria", "kenji", "priya")
+TAGS = ("billing", "bug", "vip", "outage", "refund", "feature")
+SINGLE_FIELD = (
+    "status:pending",
+    "tag:vip",
+    "assignee:me",
+    "is:unassigned",
+    "priority:>=high",
+    "channel:bench-chat",
+    "type:forum",
+    "waiting:>4h",
+    "has:draft",
+    "from:@example.org",
+)
+COMBINED = (
+    "refund tag:billing priority:>=high",
+    "account assignee:me -status:closed",
+    "invoice channel:bench-email is:waiting",
+    "quokka status:open",
+    "quokka OR warehouse -status:closed",
+)
+VIEWS = (
+    "assignee:me (status:open OR status:pending)",
+    "is:unassigned status:open",
+    "status:open",
+    "status:pending",
+    "status:snoozed",
+    "status:closed",
+    "channel:bench-email -status:closed -status:snoozed",
+    "channel:bench-chat -status:closed -status:snoozed",
+    "channel:bench-forum -status:closed -status:snoozed",
+    *(f"tag:{tag} -status:closed -status:snoozed" for tag in TAGS),
+    "is:failed",
+    "has:draft",
+    "waiting:>24h -status:closed",
+    "priority:urgent -status:closed",
+)
+
+
+async def spread_states(path: Path) -> None:
+    """A deterministic spread of what agents did, through the store's own actions."""
+    store = await Store.open(path, agent="bench")
+    ids = [
+        row[0]
+        for row in await store.run_sync(
+            lambda conn: conn.execute("SELECT id FROM conversations ORDER BY id").fetchall()
+        )
+    ]
+    pick = random.Random(7)
+    started = time.perf_counter()
+    for conversation_id in ids:
+        roll = pick.random()
+        if roll < 0.35:
+            await store.set_status(conversation_id, "closed")
+        elif roll < 0.45:
+            await store.set_status(conversation_id, "pending")
+        elif roll < 0.48:
+            await store.set_status(conversation_id, "snoozed", snooze_until=time.time() + 86400)
+        if pick.random() < 0.5:
+            await store.assign(conversation_id, pick.choice(AGENTS), force=True)
+        if pick.random() < 0.3:
+            await store.retag(conversation_id, [pick.choice(TAGS)])
+        if pick.random() < 0.1:
+            await store.set_priority(conversation_id, pick.choice((0, 1)))
+        if pick.random() < 0.01:
+            await store.save_draft(conversation_id, "reply", "draft text")
+    await store.close()
+    print(
+        f"  states spread over {len(ids):,} conversations in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def timed(
+    conn: sqlite3.Connection, sql: str, params: tuple[object, ...], runs: int = 11
+) -> tuple[float, list[object]]:
+    timings, rows = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        rows = conn.execute(sql, params).fetchall()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings) * 1000, rows
+
+
+def uses_index(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> str:
+    plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+    scans = [step for step in plan if step.startswith("SCAN") and "USING" not in step]
+    return "index" if not scans else "scan: " + "; ".join(scans)[:60]
+
+
+def measure(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    now = time.time()
+
+    def compiled(text: str) -> tuple[str, tuple[object, ...]]:
+        result = compile_query(parse(text), agent="bench", now=now, estimate=estimator(conn))
+        return result.where, result.params
+
+    print(f"\n  {'query':<48} {'top 50':>9} {'count':>9} {'rows':>8}  plan")
+    for _label, queries, target in (
+        ("single field", SINGLE_FIELD, 25),
+        ("words + fields", COMBINED, 50),
+    ):
+        for text in queries:
+            where, params = compiled(text)
+            top_sql = (
+                f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {QUEUE_ORDER} LIMIT 50"
+            )
+            top_ms, _ = timed(conn, top_sql, params)
+            count_sql = f"SELECT count(*) FROM conversations c WHERE {where}"
+            count_ms, count_rows = timed(conn, count_sql, params, runs=5)
+            flag = "" if top_ms <= target else f"  > {target} ms"
+            print(
+                f"  {text:<48} {top_ms:>7.1f}ms {count_ms:>7.1f}ms {count_rows[0][0]:>8,}"
+                f"  {uses_index(conn, top_sql, params)}{flag}"
+            )
+    started = time.perf_counter()
+    for text in VIEWS:
+        where, params = compiled(text)
+        conn.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchall()
+    total = (time.perf_counter() - started) * 1000
+    print(f"\n  counts of {len(VIEWS)} sidebar views together: {total:.0f} ms (target ≤ 50 ms)")
+    conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--per-conversation", type=float, default=5.0)
+    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--store", type=Path, default=Path(__file__).parent / "out" / "query.db")
+    args = parser.parse_args()
+    args.store.parent.mkdir(parents=True, exist_ok=True)
+    if not (args.reuse and args.store.exists()):
+        asyncio.run(build(args.store, args.conversations, args.per_conversation))
+        asyncio.run(spread_states(args.store))
+    measure(args.store)
+
+
+if __name__ == "__main__":
+    main()

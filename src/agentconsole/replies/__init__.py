@@ -1,0 +1,22 @@
+"""Saved replies and macros: plain files, placeholders filled per conversation, a fuzzy
+picker's ranking. Headless (no Textual, no Rich): the CLI and the TUI both use it."""
+
+from __future__ import annotations
+
+from .library import ReplyLibrary, ReplyProblem, SavedReply, load_library, read_reply
+from .ranking import rank
+from .template import FIELDS, PlaceholderError, ReplyContext, Template, parse
+
+__all__ = [
+    "FIELDS",
+    "PlaceholderError",
+    "ReplyContext",
+    "ReplyLibrary",
+    "ReplyProblem",
+    "SavedReply",
+    "Template",
+    "load_library",
+    "parse",
+    "rank",
+    "read_reply",
+]
