@@ -10,11 +10,12 @@ are kept in Textual's :class:`~textual.cache.LRUCache`.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events, on
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -27,9 +28,7 @@ from ...models import ConversationRow
 from ...sanitize import one_line
 from ..formatting import queue_row
 from ..keys import bindings
-from .row_cache import RowCache
-
-RowFetcher = Callable[[Sequence[int]], Awaitable[dict[int, ConversationRow]]]
+from .row_cache import RowCache, RowFetcher, RowWindows
 
 
 class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -101,15 +100,12 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._fetch_rows = fetch_rows
         self._clock = clock
         self.window = window
         self.empty_text = empty_text
         self._ids: list[int] = []
         self._rows = RowCache(cache_size)
-        #: Window starts asked for by render_line and not fetched yet / being fetched.
-        self._wanted: set[int] = set()
-        self._loading: set[int] = set()
+        self._windows = RowWindows(fetch_rows, window, self._rows)
         self._fetch_scheduled = False
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(400)
         self._last_reported: int | None = -1
@@ -224,13 +220,10 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         if 0 <= index < len(self._ids):
             self.cursor = index
 
-    def on_focus(self) -> None:
-        self._strips.clear()
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self._strips.clear()
-        self.refresh()
+    @on(events.Focus)
+    @on(events.Blur)
+    def _focus_changed(self) -> None:
+        self.refresh()  # the cursor line changes colour (has_focus is part of the line key)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._ids))
@@ -283,36 +276,24 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     # -- lazy loading -----------------------------------------------------------------------
 
     def _want(self, index: int) -> None:
-        start = index - index % self.window
-        if start in self._loading:
-            return
-        self._wanted.add(start)
+        self._windows.want(index)
         if not self._fetch_scheduled:
             self._fetch_scheduled = True
             self.call_later(self._start_fetches)
 
     def _start_fetches(self) -> None:
         self._fetch_scheduled = False
-        wanted, self._wanted = self._wanted, set()
-        for start in sorted(wanted):
-            if start in self._loading:
-                continue
-            self._loading.add(start)
+        for start in self._windows.take_wanted():
             self.run_worker(self._fetch_window(start), group="queue-rows", exit_on_error=False)
 
     async def _fetch_window(self, start: int) -> None:
-        ids = self._ids[start : start + self.window]
-        generation = self._rows.generation
         try:
-            rows = await self._fetch_rows(ids)
+            fresh = await self._windows.fetch(start, self._ids[start : start + self.window])
         except AgentConsoleError as error:
             self.notify(one_line(str(error)), severity="error", markup=False)
             return
-        finally:
-            self._loading.discard(start)
-        if not self._rows.put(ids, rows, generation):
+        if not fresh:
             self._strips.clear()
         top = round(self.scroll_y)
-        height = self.size.height
-        if start < top + height and start + self.window > top:
+        if start < top + self.size.height and start + self.window > top:
             self.refresh()

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from textual.cache import LRUCache
 
 from ...models import ConversationRow
+
+RowFetcher = Callable[[Sequence[int]], Awaitable[dict[int, ConversationRow]]]
 
 
 class RowCache:
@@ -54,3 +56,39 @@ class RowCache:
             self._fresh.update(ids)
             self._missing.update(i for i in ids if i not in rows)
         return fresh
+
+
+class RowWindows:
+    """Which windows of ``window`` ids are wanted and which are being fetched, over a
+    :class:`RowCache`. The owner schedules :meth:`fetch` for each of :meth:`take_wanted`."""
+
+    def __init__(self, fetch_rows: RowFetcher, window: int, cache: RowCache) -> None:
+        self._fetch_rows = fetch_rows
+        self.window = window
+        self.cache = cache
+        self._wanted: set[int] = set()
+        self._loading: set[int] = set()
+
+    def want(self, index: int) -> None:
+        """The row at ``index`` of the index is needed: its window is wanted."""
+        start = index - index % self.window
+        if start not in self._loading:
+            self._wanted.add(start)
+
+    def take_wanted(self) -> list[int]:
+        """The window starts to fetch now (they count as loading from here on)."""
+        starts = sorted(self._wanted - self._loading)
+        self._wanted.clear()
+        self._loading.update(starts)
+        return starts
+
+    async def fetch(self, start: int, ids: Sequence[int]) -> bool:
+        """Fetch the rows of ``ids`` (the window at ``start``) into the cache; returns whether
+        they are fresh (no :meth:`RowCache.invalidate` came in between). Raises what the
+        fetcher raises."""
+        generation = self.cache.generation
+        try:
+            rows = await self._fetch_rows(ids)
+        finally:
+            self._loading.discard(start)
+        return self.cache.put(ids, rows, generation)
