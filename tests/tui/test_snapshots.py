@@ -167,6 +167,16 @@ def test_snapshot_report(thread_store: Path, snap_compare) -> None:
     )
 
 
+def test_snapshot_report_80x24(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "M",
+        until=lambda app: isinstance(app.screen, ReportScreen),
+        size=(80, 24),
+    )
+
+
 def test_snapshot_snooze_prompt_with_its_preview(thread_store: Path, snap_compare) -> None:
     assert snapshot(
         snap_compare,
