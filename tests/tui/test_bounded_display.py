@@ -87,6 +87,41 @@ async def test_v_shows_the_original_cleaned_in_the_pager_and_keeps_its_bytes(
     saved.parent.rmdir()
 
 
+async def test_v_opens_the_message_at_the_top_of_the_thread(
+    store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await open_store(store_path)
+    first = b"Subject: first\r\n\r\n" + b"the first message\r\n" * 60
+    second = b"Subject: second\r\n\r\nthe second message\r\n"
+    await store.ingest(
+        "support",
+        [
+            message("m-1", "the first message\n" * 60, thread_key="t", raw=first, hours_ago=2),
+            message("m-2", "the second message", thread_key="t", raw=second, hours_ago=1),
+        ],
+    )
+    await store.close()
+    seen = tmp_path / "seen.txt"
+    pager = tmp_path / "pager.sh"
+    pager.write_text(f'#!/bin/sh\ncp "$1" "{seen}"\n', encoding="utf-8")
+    pager.chmod(0o755)
+    monkeypatch.setenv("PAGER", str(pager))
+    app = make_app(store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")  # read: the thread opens on the newest message
+        await wait_for(pilot, lambda: "the second message" in thread_text(app))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: seen.exists())
+        assert "Subject: second" in seen.read_text(encoding="utf-8")
+        seen.unlink()
+        await pilot.press("home")  # back to the top of the thread
+        await wait_for(pilot, lambda: app.main_screen.pane.thread.scroll_y == 0)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: seen.exists())
+        assert "Subject: first" in seen.read_text(encoding="utf-8")
+
+
 async def test_a_message_without_an_original_says_so(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -169,13 +169,18 @@ class ConversationPane(Vertical):
 
     @property
     def selected_message(self) -> MessageRecord | None:
-        """The message at the top of the thread's view (the newest when it opens)."""
-        boxes = list(self.thread.query(MessageBox))
-        top = self.thread.scroll_y + self.thread.region.y
-        for box in boxes:
-            if box.region.bottom > top:
+        """The message the agent is reading: the first one that starts within the thread's
+        view (the newest when it opens), else the one covering the whole view."""
+        thread = self.thread
+        top, bottom = thread.scroll_y, thread.scroll_y + thread.scrollable_content_region.height
+        covering = None
+        for box in thread.query(MessageBox):
+            region = box.virtual_region
+            if top <= region.y < bottom:
                 return box.message
-        return boxes[-1].message if boxes else None
+            if region.y < top:
+                covering = box.message
+        return covering
 
     # -- reading actions (bound by the work column, so they work from the queue too) -------
 
