@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from agentconsole.plugin import Attachment, Author, Identity, InboundMessage
 
-from . import threads
+from . import identity, threads
 from .addresses import Pair, read_address_header
 from .decoding import decode_bytes, decode_words, header_text
 from .mime import MAX_DEPTH, MAX_HEADERS, MAX_PARTS, read_body, split_span
@@ -174,18 +174,6 @@ def _date(value: str) -> datetime | None:
     return parsed
 
 
-def synthetic_id(kept_headers: list[bytes], body: bytes) -> str:
-    """A stable id for a message without Message-ID: a hash of its content and of its
-    headers other than those added in transit."""
-    digest = hashlib.sha256()
-    for line in kept_headers:
-        digest.update(line.strip())
-        digest.update(b"\n")
-    digest.update(b"\n")
-    digest.update(body.replace(b"\r\n", b"\n"))
-    return f"<{digest.hexdigest()[:40]}@{threads.SYNTHETIC_DOMAIN}>"
-
-
 # -- the message ---------------------------------------------------------------------------
 
 
@@ -258,7 +246,8 @@ def parse_message(
     )
     if message_id is None and fields.first("message-id").strip():
         notes.append("the Message-ID header could not be read: an id was made from the content")
-    external_id = message_id or synthetic_id(kept, body)
+    digest = identity.content_digest(raw)
+    external_id = message_id or identity.synthetic_id(kept, body, digest)
     sent_at = fields.read(
         "Date",
         lambda: _date(fields.first("date")),
@@ -293,6 +282,7 @@ def parse_message(
         from_agent=own,
         conversation_token=None if forward else threads.conversation_token(subject),
         participants=participants,
+        content_digest=digest,
     )
 
 
@@ -323,4 +313,5 @@ def parse_safely(
             raw=raw,
             parse_note=f"could not be read ({type(error).__name__}: {str(error)[:200]}); "
             "the original is kept",
+            content_digest=identity.content_digest(raw),
         )

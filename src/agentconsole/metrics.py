@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .models import ACTIVE_STATUSES, ConversationTiming
+
 
 @dataclass(slots=True)
 class ChannelMetrics:
@@ -19,7 +21,7 @@ class ChannelMetrics:
     kind: str
     #: Conversations created in the period.
     new: int = 0
-    #: Open or pending right now.
+    #: Active (open or pending) right now.
     backlog: int = 0
     #: Seconds the longest-waiting customer has waited, now.
     oldest_wait: float | None = None
@@ -67,22 +69,23 @@ def _round(value: float | None, digits: int = 0) -> float | None:
 
 
 def compute(
-    rows: Iterable[Sequence[Any]], *, since: float, now: float, first_response_target: float | None
+    timings: Iterable[ConversationTiming],
+    *,
+    since: float,
+    now: float,
+    first_response_target: float | None,
 ) -> list[ChannelMetrics]:
-    """Metrics per channel from ``Store.conversation_timings(since)`` rows, plus a total."""
+    """Metrics per channel from ``Store.conversation_timings(since)``, plus a total."""
     by_channel: dict[str, ChannelMetrics] = {}
     total = ChannelMetrics("all channels", "")
-    for channel, kind, created, first_response, resolved, replies, status, waiting in rows:
-        metrics = by_channel.setdefault(channel, ChannelMetrics(channel, kind))
+    for timing in timings:
+        metrics = by_channel.setdefault(
+            timing.channel, ChannelMetrics(timing.channel, timing.channel_kind)
+        )
         for target in (metrics, total):
             _add(
                 target,
-                created,
-                first_response,
-                resolved,
-                replies,
-                status,
-                waiting,
+                timing,
                 since=since,
                 now=now,
                 first_response_target=first_response_target,
@@ -92,18 +95,19 @@ def compute(
 
 def _add(
     metrics: ChannelMetrics,
-    created: float,
-    first_response: float | None,
-    resolved: float | None,
-    replies: int,
-    status: str,
-    waiting: float | None,
+    timing: ConversationTiming,
     *,
     since: float,
     now: float,
     first_response_target: float | None,
 ) -> None:
-    if status in ("open", "pending"):
+    created, first_response, resolved = (
+        timing.created_at,
+        timing.first_response_at,
+        timing.resolved_at,
+    )
+    status, waiting = timing.status, timing.waiting_since
+    if status in ACTIVE_STATUSES:
         metrics.backlog += 1
         if waiting is not None:
             metrics.oldest_wait = max(metrics.oldest_wait or 0.0, now - waiting)
@@ -114,11 +118,11 @@ def _add(
         metrics.first_responses.append(max(0.0, first_response - created))
     if resolved is not None and status == "closed":
         metrics.resolutions.append(max(0.0, resolved - created))
-        if replies == 1:
+        if timing.replies == 1:
             metrics.one_touch += 1
     if first_response_target is not None:
         if first_response is not None:
             late = first_response - created > first_response_target
         else:  # still waiting for a first answer (a conversation closed unanswered is not)
-            late = status in ("open", "pending") and now - created > first_response_target
+            late = status in ACTIVE_STATUSES and now - created > first_response_target
         metrics.breaches += late

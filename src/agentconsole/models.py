@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
+
+from .plugin import Attachment
 
 Status = Literal["open", "pending", "snoozed", "closed"]
 STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "closed")
+#: The statuses of a conversation still being worked on: the backlog, the queue's default.
+ACTIVE_STATUSES: tuple[Status, ...] = ("open", "pending")
 
 #: Stored as a small integer so "urgent first" is a plain ORDER BY.
 PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal", "low")
@@ -178,8 +182,8 @@ class OutboxItem:
     references: tuple[str, ...]
     recipients: tuple[IdentityRecord, ...]
     author_name: str
-    #: The files to send, as ``agentconsole.plugin.Attachment`` values.
-    attachments: tuple[Any, ...] = ()
+    #: The files to send.
+    attachments: tuple[Attachment, ...] = ()
     #: The other participants of the message answered (reply-all).
     cc: tuple[IdentityRecord, ...] = ()
 
@@ -206,8 +210,26 @@ class AuditEntry:
     detail: str
 
 
-@dataclass(slots=True)
-class ViewCounts:
-    """Live counts for the sidebar, keyed by :attr:`View.key`."""
+@dataclass(frozen=True, slots=True)
+class DraftActivity:
+    """Another agent's unsent draft on a conversation: who, ``"reply"`` or ``"note"``, and
+    when they last touched it."""
 
-    counts: dict[str, int] = field(default_factory=dict)
+    agent: str
+    kind: str
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationTiming:
+    """What the support measures are computed from, for one conversation."""
+
+    channel: str
+    channel_kind: str
+    created_at: float
+    first_response_at: float | None
+    resolved_at: float | None
+    #: Replies sent (or queued) by agents.
+    replies: int
+    status: str
+    waiting_since: float | None

@@ -94,6 +94,8 @@ async def test_fetch_returns_normalized_messages(name: str) -> None:
             assert isinstance(message, InboundMessage) and message.external_id
             assert message.sent_at.tzinfo is not None, "sent_at must be timezone-aware"
             assert message.author.identities, "an author needs at least one identity"
+            scheme, _, digest = (message.content_digest or "none:x").partition(":")
+            assert scheme and digest, "content_digest is 'scheme:hex' or None"
         await asyncio.wait_for(plugin.wait_for_activity(0.01), 5)
     finally:
         await plugin.close()

@@ -211,9 +211,8 @@ async def test_failed_reply_shows_reason_and_R_retries(seeded) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         screen = app.main_screen
-        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
-        text = screen_text(app)
-        assert "failed" in text and "550 mailbox unavailable" in text
+        await wait_for(pilot, lambda: "550 mailbox unavailable" in screen_text(app))
+        assert screen.pane.conversation_id == ids["login"] and "failed" in screen_text(app)
         assert any(b.has_class("-failed") for b in screen.pane.query(MessageBox))
         await pilot.press("R")
         await wait_for(pilot, lambda: "◷ queued" in screen_text(app))

@@ -259,3 +259,96 @@ async def test_late_mail_dated_before_the_close_still_reopens(store: Store) -> N
         "mail", [inbound("did you get this?", references=("<a@x>",), minutes=1)]
     )
     assert late.reopened == (conversation,)
+
+
+# -- identity: (channel, external id, content digest) -----------------------------------
+
+
+async def test_same_id_with_other_content_is_kept_beside_the_first_with_a_note(
+    store: Store,
+) -> None:
+    first = await store.ingest("mail", [inbound("Version one.", external_id="<rev@x>")])
+    revised = await store.ingest(
+        "mail", [inbound("Version two, corrected.", external_id="<rev@x>", minutes=3)]
+    )
+    again = await store.ingest("mail", [inbound("Version two, corrected.", external_id="<rev@x>")])
+    assert (revised.stored, revised.duplicates, revised.created) == (1, 0, ())
+    assert revised.touched == first.created
+    assert (again.stored, again.duplicates) == (0, 1)
+    messages = (await store.conversation(first.created[0])).messages
+    assert [m.body for m in messages] == ["Version one.", "Version two, corrected."]
+    assert messages[0].parse_note is None
+    assert messages[1].parse_note == (
+        f"same Message-ID as message {messages[0].id}, different content"
+    )
+
+
+async def test_same_id_with_other_content_within_one_batch_is_kept_too(store: Store) -> None:
+    report = await store.ingest(
+        "chat",
+        [
+            inbound("first text", external_id="7", thread_key="room"),
+            inbound("other text", external_id="7", thread_key="room"),
+            inbound("first text", external_id="7", thread_key="room"),
+        ],
+    )
+    assert (report.stored, report.duplicates) == (2, 1)
+    messages = (await store.conversation(report.created[0])).messages
+    assert messages[1].parse_note == f"same id as message {messages[0].id}, different content"
+
+
+async def test_a_plugin_digest_decides_and_the_note_keeps_the_plugins_own_note(
+    store: Store,
+) -> None:
+    """Same parsed text but different digests (e.g. a header differs) are two messages;
+    the same digest with other parsed text is one."""
+    one = inbound("text", external_id="<d@x>", content_digest="test-1:aa")
+    await store.ingest("mail", [one])
+    redelivered = inbound(
+        "text, parsed differently", external_id="<d@x>", content_digest="test-1:aa"
+    )
+    other = inbound(
+        "text", external_id="<d@x>", content_digest="test-1:bb", parse_note="bad charset"
+    )
+    report = await store.ingest("mail", [redelivered, other])
+    assert (report.stored, report.duplicates) == (1, 1)
+    messages = (await store.conversation(report.touched[0])).messages
+    assert messages[1].parse_note == (
+        f"same Message-ID as message {messages[0].id}, different content; bad charset"
+    )
+
+
+async def test_the_core_digest_ignores_sent_at_so_a_retried_delivery_is_one_message(
+    store: Store,
+) -> None:
+    report = await store.ingest(
+        "chat",
+        [
+            inbound("hello", external_id="r1", thread_key="t", minutes=0),
+            inbound("hello", external_id="r1", thread_key="t", minutes=9),
+        ],
+    )
+    assert (report.stored, report.duplicates) == (1, 1)
+
+
+async def test_rows_without_a_comparable_digest_dedupe_on_their_id_alone(store: Store) -> None:
+    """Messages stored before digests existed (NULL) or under another digest scheme match
+    any content: an upgrade never stores a redelivered message twice."""
+    legacy = await store.ingest("mail", [inbound("old", external_id="<old@x>")])
+    await store.run_sync(lambda c: c.execute("UPDATE messages SET content_digest = NULL"))
+    assert (await store.ingest("mail", [inbound("changed", external_id="<old@x>")])).stored == 0
+    await store.ingest("mail", [inbound("core", external_id="<scheme@x>")])
+    plugin_digest = inbound("core", external_id="<scheme@x>", content_digest="rfc822-1:ff")
+    assert (await store.ingest("mail", [plugin_digest])).duplicates == 1
+    assert len((await store.conversation(legacy.created[0])).messages) == 1
+
+
+async def test_an_echo_of_a_sent_reply_is_not_stored_twice(store: Store) -> None:
+    """A reply's row has no digest: its echo (a Sent folder) matches it by id alone."""
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    await store.queue_reply(conversation, "We fixed it.")
+    (item,) = await store.claim_due_replies("mail")
+    await store.mark_sent(item.id, "<reply-1@acme.example>")
+    echo = inbound("We fixed it.", external_id="<reply-1@acme.example>", from_agent=True)
+    assert (await store.ingest("mail", [echo])).duplicates == 1
+    assert len((await store.conversation(conversation)).messages) == 2

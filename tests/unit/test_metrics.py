@@ -9,6 +9,7 @@ import pytest
 from agentconsole import config as config_module
 from agentconsole.errors import ConfigError
 from agentconsole.metrics import compute
+from agentconsole.models import ConversationTiming
 from agentconsole.timeparse import parse_duration
 
 NOW = 1_000_000.0
@@ -23,8 +24,8 @@ def row(
     replies: int,
     status: str,
     waiting: float | None = None,
-) -> tuple:
-    return (channel, "email", created, first, resolved, replies, status, waiting)
+) -> ConversationTiming:
+    return ConversationTiming(channel, "email", created, first, resolved, replies, status, waiting)
 
 
 def test_measures_per_channel_and_in_total() -> None:

@@ -247,7 +247,9 @@ async def test_a_reply_sent_meanwhile_by_another_agent_is_a_collision(
     await store.queue_reply(conversation, "my own first answer", seen_up_to=seen)
     bob = await Store.open(store_path, agent="bob")
     await bob.save_draft(conversation, "reply", "Hi Ada, bob here")
-    assert [(a, k) for a, k, _ in await store.others_writing(conversation)] == [("bob", "reply")]
+    assert [(d.agent, d.kind) for d in await store.others_writing(conversation)] == [
+        ("bob", "reply")
+    ]
     await bob.queue_reply(conversation, "Hi Ada, bob here")
     await bob.close()
     with pytest.raises(ConflictError, match="bob replied"):
@@ -280,3 +282,16 @@ async def test_search_words_are_exact_unless_starred_and_newest_first(store: Sto
     assert len(await store.search("cafe creme")) == 1  # accents folded
     ids = await store.conversation_ids(View("search", "subscri"))  # as you type: a prefix
     assert len(ids) == 3
+
+
+async def test_out_of_range_values_are_usage_errors_naming_the_valid_ones(store: Store) -> None:
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    with pytest.raises(UsageError, match="0 \\(urgent\\) to 3 \\(low\\)"):
+        await store.set_priority(conversation, 7)
+    with pytest.raises(UsageError, match="reply or a note"):
+        await store.save_draft(conversation, "memo", "text")
+    with pytest.raises(NotFoundError):
+        await store.save_draft(99999, "reply", "text")
+    with pytest.raises(UsageError, match="email, chat, forum"):
+        await store.ensure_channel("web", "demo", "website")
+    assert (await store.conversation(conversation)).row.priority == 2

@@ -7,8 +7,10 @@ threading, contacts, search, rules, cursors, the outbox and its retries.
 What the core guarantees a plugin:
 
 * ``fetch`` is called with the last cursor the plugin returned *whose batch was committed*.
-  A batch may therefore be fetched twice after a crash; the core stores each
-  ``(channel, external_id)`` once, so re-delivering is always safe.
+  A batch may therefore be fetched twice after a crash; the core stores each message once
+  (same channel, ``external_id`` and content digest), so re-delivering is always safe. A
+  message whose ``external_id`` is known but whose content differs is never dropped: it is
+  stored in the same conversation with a note naming the message whose id it shares.
 * ``send`` is called at least once per reply. Before retrying a reply whose earlier attempt
   may have reached the channel, the core calls ``find_sent`` so a plugin can look for it
   (by Message-ID, transaction id, ...) and avoid posting it twice.
@@ -130,8 +132,9 @@ class Attachment:
 class InboundMessage:
     """A message as the channel delivered it, normalized.
 
-    ``external_id`` is unique within the channel and stable across deliveries (a Message-ID,
-    an event id, a post id); the core deduplicates on it. ``thread_key`` is the channel's
+    ``external_id`` is the channel's id of the message, stable across deliveries (a
+    Message-ID, an event id, a post id); the core deduplicates on it together with
+    ``content_digest``. ``thread_key`` is the channel's
     own conversation key when it has one (a room, a topic, a chat session); ``references``
     lists external ids this message answers (In-Reply-To / References for mail), newest last.
     ``raw`` keeps the original bytes; ``parse_note`` explains what could not be understood
@@ -141,6 +144,12 @@ class InboundMessage:
     quoting a subject never lands in someone else's thread. ``automated`` marks auto-replies and bounces, which never
     reopen a conversation. ``from_agent`` marks a message our side wrote, seen on the channel
     (a Sent folder, our own chat line): it is stored as outbound.
+
+    ``content_digest`` tells redeliveries from different messages under the same
+    ``external_id``: ``"scheme:hex"``, equal exactly when the content is the same (e.g. the
+    email plugin hashes the raw message without the headers added in transit). Leave it
+    ``None`` and the core digests the author, subject, body and attachments (not
+    ``sent_at``, which plugins often fill with the time of fetching).
     """
 
     external_id: str
@@ -158,6 +167,7 @@ class InboundMessage:
     url: str | None = None
     conversation_token: str | None = None
     participants: tuple[Identity, ...] = ()
+    content_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

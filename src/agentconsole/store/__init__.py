@@ -3,6 +3,11 @@
 Each method runs one plain function (``queries`` for reads, ``actions`` / ``ingest_sql``
 for writes) on aiosqlite's connection thread, so the event loop never waits on SQLite and a
 batch costs one thread hop, not one per statement.
+
+Errors every method may raise: :class:`~agentconsole.errors.StoreError` when the file
+cannot be opened or migrated, and ``sqlite3.OperationalError`` when the database stays
+locked past the busy timeout or the disk is full. Each write is one transaction: it is
+committed whole or not at all.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
@@ -23,6 +28,8 @@ from ..models import (
     ContactRecord,
     ConversationDetail,
     ConversationRow,
+    ConversationTiming,
+    DraftActivity,
     IdentityRecord,
     IngestReport,
     ListFilter,
@@ -35,21 +42,24 @@ from . import actions, ingest_sql, queries
 from .connection import connect
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 __all__ = ["Store"]
 
 
-def _writes(method: Callable[..., Any]) -> Callable[..., Any]:
+def _writes(
+    method: Callable[Concatenate[Store, P], Awaitable[T]],
+) -> Callable[Concatenate[Store, P], Coroutine[Any, Any, T]]:
     """Mark a method as a write: bumps the local change counter that live views watch
     (``PRAGMA data_version`` only sees other connections' commits)."""
 
-    @functools.wraps(method)
-    async def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+    async def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(self, *args, **kwargs)
         finally:
             self.local_changes += 1
 
+    functools.update_wrapper(wrapper, method)
     return wrapper
 
 
@@ -57,6 +67,8 @@ class Store:
     """An open store. Create with ``await Store.open(path, agent=...)``; close when done.
 
     ``agent`` is who every action is recorded as (the Unix user unless config names another).
+    Methods of one instance may be awaited concurrently: they run one after another on the
+    store's thread. Several processes may open the same file.
     """
 
     def __init__(
@@ -71,6 +83,11 @@ class Store:
 
     @classmethod
     async def open(cls, path: str | Path, *, agent: str, display_name: str | None = None) -> Store:
+        """Open (creating and migrating if needed) the store at ``path``.
+
+        Raises :class:`~agentconsole.errors.StoreError` naming the file when it cannot be
+        created, is not an agentconsole store, or was written by a newer version.
+        """
         path = Path(path)
         db = aiosqlite.Connection(functools.partial(connect, path), iter_chunk_size=256)
         # A store left open (an exception before close) must not keep the process alive.
@@ -85,12 +102,14 @@ class Store:
         return cls(db, path, agent, display_name)
 
     async def close(self) -> None:
+        """Close the connection; the instance is unusable afterwards."""
         await self._db.close()
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         # aiosqlite's _execute runs a callable on its connection thread; we hand it whole
         # operations instead of single statements.
-        return await self._db._execute(function, self._db._conn, *args, **kwargs)  # noqa: SLF001
+        execute: Callable[..., Awaitable[T]] = self._db._execute  # noqa: SLF001
+        return await execute(function, self._db._conn, *args, **kwargs)  # noqa: SLF001
 
     async def run_sync(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(conn)`` on the store's thread (for tests and benchmarks)."""
@@ -99,45 +118,65 @@ class Store:
     # -- reads ------------------------------------------------------------------------------
 
     async def change_token(self) -> tuple[int, int]:
-        """Differs from the last value whenever anything in the store may have changed."""
+        """Differs from the last value whenever anything in the store may have changed
+        (a commit by another process, or a write through this instance)."""
         return await self._run(queries.data_version), self.local_changes
 
     async def conversation_ids(self, view: View, limit: int | None = None) -> list[int]:
+        """The ids of ``view``'s conversations in the view's order (the first ``limit``
+        when given; a search view returns its most recent hits). Raises
+        :class:`~agentconsole.errors.UsageError` for an unknown view or an empty search."""
         if view.kind == "search":
             return await self._run(queries.search_conversation_ids, view.arg)
         return await self._run(queries.conversation_ids, view, self.agent, limit)
 
     async def conversation_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
+        """The queue rows of ``ids``, keyed by id; ids that no longer exist are left out."""
         return await self._run(queries.conversation_rows, list(ids))
 
     async def list_conversations(self, filters: ListFilter) -> list[ConversationRow]:
+        """The conversations matching ``filters``, most urgent first (the CLI's ``list``)."""
         return await self._run(queries.list_conversations, filters)
 
     async def view_counts(self) -> dict[str, int]:
+        """How many conversations every sidebar view holds, keyed by :attr:`View.key`."""
         return await self._run(queries.view_counts, self.agent)
 
     async def conversation(self, conversation_id: int) -> ConversationDetail:
+        """The conversation with its whole thread and the contact's other conversations.
+        Raises :class:`~agentconsole.errors.NotFoundError` when there is none."""
         return await self._run(queries.conversation_detail, conversation_id)
 
     async def contact(self, contact_id: int) -> ContactRecord:
+        """A contact with its identities. Raises :class:`~agentconsole.errors.NotFoundError`."""
         return await self._run(queries.contact, contact_id)
 
-    async def identities_of(self, contact_ids: Sequence[int]) -> dict[int, list[IdentityRecord]]:
+    async def identities_of(self, contact_ids: Iterable[int]) -> dict[int, list[IdentityRecord]]:
+        """The identities of each contact (an empty list for an unknown id), in one query."""
         return await self._run(queries.identities_of, list(contact_ids))
 
     async def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """The ``limit`` most recent messages matching ``text`` (words ANDed, ``"phrases"``,
+        ``prefix*``), newest first. Raises :class:`~agentconsole.errors.UsageError` for a
+        search without any word."""
         return await self._run(queries.search, text, limit)
 
     async def channels(self, *, with_counts: bool = True) -> list[ChannelRecord]:
+        """Every channel the store knows, by name, with its health and lease; with
+        ``with_counts`` also how many of its conversations are active."""
         return await self._run(queries.channels, with_counts)
 
     async def tags(self) -> list[str]:
+        """Every tag in use, sorted."""
         return await self._run(queries.all_tags)
 
-    async def conversation_timings(self, since: float) -> list[tuple[Any, ...]]:
+    async def conversation_timings(self, since: float) -> list[ConversationTiming]:
+        """The timings of every conversation created since ``since`` (Unix seconds) or
+        still active: what :func:`agentconsole.metrics.compute` reads."""
         return await self._run(queries.conversation_timings, since)
 
     async def draft(self, conversation_id: int, kind: str) -> str | None:
+        """This agent's saved ``"reply"`` or ``"note"`` draft on a conversation, if any."""
         return await self._run(queries.draft, conversation_id, self.agent, kind)
 
     async def raw_message(self, message_id: int) -> bytes | None:
@@ -147,9 +186,12 @@ class Store:
         return await self._run(queries.raw_message, message_id)
 
     async def attachment(self, attachment_id: int) -> tuple[str, bytes]:
+        """(suggested file name, content) of an attachment. The name is a suggestion from
+        outside, never a path. Raises :class:`~agentconsole.errors.NotFoundError`."""
         return await self._run(queries.blob, attachment_id)
 
     async def audit_log(self, conversation_id: int | None = None) -> list[AuditEntry]:
+        """The newest 200 audit entries, of one conversation or of the whole store."""
         return await self._run(queries.audit_entries, conversation_id)
 
     # -- agent actions ------------------------------------------------------------------------
@@ -158,26 +200,44 @@ class Store:
     async def assign(
         self, conversation_id: int, assignee: str | None, *, force: bool = False
     ) -> None:
+        """Assign a conversation to ``assignee`` (``None``: unassign), audited.
+
+        Raises :class:`~agentconsole.errors.ConflictError` when another agent holds it and
+        ``force`` is off, :class:`~agentconsole.errors.NotFoundError` when it does not exist.
+        """
         await self._run(actions.assign, conversation_id, assignee, self.agent, force)
 
     @_writes
     async def set_status(
         self, conversation_id: int, status: str, *, snooze_until: float | None = None
     ) -> None:
+        """Set the status (closing records the resolution time; ``"snoozed"`` needs
+        ``snooze_until``), audited. Raises :class:`~agentconsole.errors.UsageError` for an
+        unknown status or a snooze without a time, :class:`~agentconsole.errors.NotFoundError`.
+        """
         await self._run(actions.set_status, conversation_id, status, self.agent, snooze_until)
 
     @_writes
     async def set_priority(self, conversation_id: int, rank: int) -> None:
+        """Set the priority rank (0 urgent … 3 low, see :func:`models.priority_rank`),
+        audited. Raises :class:`~agentconsole.errors.UsageError` for a rank out of range,
+        :class:`~agentconsole.errors.NotFoundError`."""
         await self._run(actions.set_priority, conversation_id, rank, self.agent)
 
     @_writes
     async def retag(
         self, conversation_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> None:
+        """Add and remove tags (one word each), audited. Raises
+        :class:`~agentconsole.errors.UsageError` for a tag with spaces,
+        :class:`~agentconsole.errors.NotFoundError`."""
         await self._run(actions.retag, conversation_id, list(add), list(remove), self.agent)
 
     @_writes
     async def add_note(self, conversation_id: int, body: str) -> int:
+        """Add an internal note (never sent), audited; returns its message id and clears this
+        agent's note draft. Raises :class:`~agentconsole.errors.UsageError` for an empty
+        note, :class:`~agentconsole.errors.NotFoundError`."""
         return await self._run(actions.add_note, conversation_id, body, self.agent, self.agent)
 
     @_writes
@@ -190,8 +250,15 @@ class Store:
         attachments: Sequence[Attachment] = (),
         seen_up_to: int | None = None,
     ) -> int:
-        """Queue a reply. With ``seen_up_to`` (the newest message id the agent saw), a reply
-        another agent sent meanwhile raises :class:`ConflictError` instead."""
+        """Store a reply and queue it for delivery in one transaction, audited; returns its
+        message id and clears this agent's reply draft. ``then_status`` (open, pending or
+        closed) is set in the same transaction.
+
+        With ``seen_up_to`` (the newest message id the agent saw), a reply another agent sent
+        meanwhile raises :class:`~agentconsole.errors.ConflictError` and nothing is stored.
+        Raises :class:`~agentconsole.errors.UsageError` for an empty reply or another
+        ``then_status``, :class:`~agentconsole.errors.NotFoundError`.
+        """
         return await self._run(
             actions.queue_reply,
             conversation_id,
@@ -205,18 +272,23 @@ class Store:
 
     async def others_writing(
         self, conversation_id: int, within: float = 600.0
-    ) -> list[tuple[str, str, float]]:
-        """Other agents with a draft on this conversation touched in the last ``within``
-        seconds: (agent, "reply" | "note", updated_at)."""
+    ) -> list[DraftActivity]:
+        """Other agents' drafts on this conversation touched in the last ``within``
+        seconds, newest first (nobody answers twice without knowing it)."""
         return await self._run(
             actions.other_drafts, conversation_id, self.agent, time.time() - within
         )
 
     @_writes
     async def save_draft(self, conversation_id: int, kind: str, body: str) -> None:
+        """Save this agent's ``"reply"`` or ``"note"`` draft (a blank ``body`` deletes it).
+        Raises :class:`~agentconsole.errors.UsageError` for another kind,
+        :class:`~agentconsole.errors.NotFoundError`."""
         await self._run(actions.save_draft, conversation_id, self.agent, kind, body)
 
     async def wake_snoozed(self) -> list[int]:
+        """Reopen every snoozed conversation whose time has come (audited as ``system``);
+        returns their ids."""
         woken = await self._run(actions.wake_snoozed)
         if woken:
             self.local_changes += 1
@@ -224,19 +296,27 @@ class Store:
 
     @_writes
     async def link_contacts(self, kept_id: int, merged_id: int) -> None:
+        """Merge contact ``merged_id`` into ``kept_id`` (undoable), audited. Raises
+        :class:`~agentconsole.errors.UsageError` for one contact twice,
+        :class:`~agentconsole.errors.NotFoundError` for an unknown contact."""
         await self._run(actions.link_contacts, kept_id, merged_id, self.agent)
 
     @_writes
     async def unlink_contact(self, merged_id: int) -> int:
-        """Undo the latest merge of ``merged_id`` into another contact."""
+        """Undo the latest merge of ``merged_id`` into another contact, audited; returns
+        ``merged_id``. Raises :class:`~agentconsole.errors.NotFoundError` when it was never
+        merged."""
         return await self._run(actions.unlink_contacts, merged_id, self.agent)
 
     @_writes
     async def unlink_last_merge(self, kept_id: int) -> int:
-        """Undo the latest merge into ``kept_id``; returns the contact restored."""
+        """Undo the latest merge into ``kept_id``, audited; returns the contact restored.
+        Raises :class:`~agentconsole.errors.NotFoundError` when nothing was merged into it."""
         return await self._run(actions.unlink_contacts, 0, self.agent, into=kept_id)
 
     async def find_contacts(self, text: str) -> list[ContactRecord]:
+        """Contacts known by ``text``: an id (``#12``, ``12``) or any identity address
+        (case-insensitive); empty when none."""
         return await self._run(queries.find_contacts, text)
 
     @_writes
@@ -247,9 +327,13 @@ class Store:
 
     @_writes
     async def ensure_channel(self, name: str, type_name: str, kind: str) -> int:
+        """The id of channel ``name``, created (or its type and kind updated) as needed.
+        Raises :class:`~agentconsole.errors.UsageError` for a kind other than email, chat,
+        forum."""
         return await self._run(actions.ensure_channel, name, type_name, kind)
 
     async def channel_cursor(self, name: str) -> str | None:
+        """The last committed cursor of a channel; ``None`` for a new or unknown one."""
         for channel in await self.channels():
             if channel.name == name:
                 return channel.cursor
@@ -257,6 +341,8 @@ class Store:
 
     @_writes
     async def set_health(self, name: str, health: str, detail: str | None = None) -> None:
+        """Record a channel's health and its reason (shown by ``channels`` and the TUI);
+        an unknown channel is ignored."""
         await self._run(actions.set_health, name, health, detail)
 
     async def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
@@ -274,7 +360,13 @@ class Store:
         *,
         update_cursor: bool = True,
     ) -> IngestReport:
-        """Store a batch from ``channel`` and its new cursor in one transaction."""
+        """Store a batch from ``channel`` and (with ``update_cursor``) its new cursor in one
+        transaction: all of it or, on any error, none of it.
+
+        A message already stored (same identity) is counted as a duplicate; see
+        :mod:`.ingest_sql` for the identity. Raises :class:`~agentconsole.errors.NotFoundError`
+        when the channel is unknown (create it with :meth:`ensure_channel`).
+        """
 
         def run(conn: sqlite3.Connection) -> IngestReport:
             channel_id = actions.channel_id(conn, channel)

@@ -8,46 +8,62 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, get_args
 
 from ..errors import ConflictError, NotFoundError, UsageError
-from ..models import STATUSES, IdentityRecord, OutboxItem
-from ..plugin import Attachment
-from .connection import write_transaction
-from .ingest_sql import (
-    allocate_search_key,
-    index_message,
-    merge_contacts,
-    preview_of,
-    store_blob,
+from ..models import (
+    ACTIVE_STATUSES,
+    PRIORITIES,
+    STATUSES,
+    DraftActivity,
+    IdentityRecord,
+    OutboxItem,
 )
+from ..plugin import Attachment, ChannelKind
+from .columns import Columns
+from .connection import write_transaction
+from .ingest_sql import merge_contacts, preview_of
+from .writes import NewMessage, audit, insert_message
 
 #: How long a claimed reply stays "sending" before another sender may try it again.
 SENDING_LEASE_SECONDS = 120.0
 
 
-def audit(
-    conn: sqlite3.Connection,
-    agent: str,
-    action: str,
-    conversation_id: int | None,
-    detail: dict[str, Any] | None = None,
-    now: float | None = None,
-) -> None:
-    conn.execute(
-        "INSERT INTO audit_log(at, agent, action, conversation_id, detail) VALUES (?, ?, ?, ?, ?)",
-        (now or time.time(), agent, action, conversation_id, json.dumps(detail or {})),
-    )
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What an action checks before changing a conversation."""
+
+    status: str
+    assignee: str | None
+    priority: int
+    snooze_until: float | None
 
 
-def _current(conn: sqlite3.Connection, conversation_id: int) -> sqlite3.Row | tuple:
+_STATE = Columns(
+    _State,
+    {
+        "status": "status",
+        "assignee": "assignee",
+        "priority": "priority",
+        "snooze_until": "snooze_until",
+    },
+)
+#: The kinds of draft an agent keeps per conversation.
+DRAFT_KINDS = ("reply", "note")
+CHANNEL_KINDS: tuple[ChannelKind, ...] = get_args(ChannelKind)
+#: What a conversation may become as a reply is sent.
+REPLY_THEN_STATUSES = (*ACTIVE_STATUSES, "closed")
+
+
+def _current(conn: sqlite3.Connection, conversation_id: int) -> _State:
+    """The conversation's state; raises :class:`NotFoundError` when there is none."""
     row = conn.execute(
-        "SELECT status, assignee, priority, snooze_until FROM conversations WHERE id = ?",
-        (conversation_id,),
+        f"SELECT {_STATE.sql} FROM conversations WHERE id = ?", (conversation_id,)
     ).fetchone()
     if row is None:
         raise NotFoundError(f"no conversation {conversation_id}")
-    return row
+    return _STATE.build(row)
 
 
 def assign(
@@ -56,7 +72,7 @@ def assign(
     """Assign (or, with ``None``, unassign). Taking a conversation another agent holds is a
     :class:`ConflictError` unless ``force``: nobody loses a conversation silently."""
     with write_transaction(conn):
-        _, current, _, _ = _current(conn, conversation_id)
+        current = _current(conn, conversation_id).assignee
         if current == assignee:
             return
         if current is not None and current != agent and not force:
@@ -84,7 +100,7 @@ def set_status(
         raise UsageError("snoozing needs a time to wake up")
     now = time.time()
     with write_transaction(conn):
-        current = _current(conn, conversation_id)[0]
+        current = _current(conn, conversation_id).status
         conn.execute(
             "UPDATE conversations SET status = ?, updated_at = ?,"
             " snooze_until = ?,"
@@ -129,8 +145,10 @@ def wake_snoozed(conn: sqlite3.Connection, now: float | None = None) -> list[int
 
 
 def set_priority(conn: sqlite3.Connection, conversation_id: int, rank: int, agent: str) -> None:
+    if not 0 <= rank < len(PRIORITIES):
+        raise UsageError(f"priority rank {rank} is out of range: use 0 (urgent) to 3 (low)")
     with write_transaction(conn):
-        current = _current(conn, conversation_id)[2]
+        current = _current(conn, conversation_id).priority
         conn.execute(
             "UPDATE conversations SET priority = ?, updated_at = ? WHERE id = ?",
             (rank, time.time(), conversation_id),
@@ -173,29 +191,27 @@ def _insert_agent_message(
     agent: str,
     author_name: str,
     now: float,
+    attachments: Sequence[Attachment] = (),
 ) -> int:
+    """Store a note or a reply written by ``agent`` and clear that agent's draft of it."""
     channel_id, subject = conn.execute(
         "SELECT channel_id, subject FROM conversations WHERE id = ?", (conversation_id,)
     ).fetchone()
-    search_key = allocate_search_key(conn, now)
-    message_id = conn.execute(
-        "INSERT INTO messages(conversation_id, channel_id, direction, author_name, agent,"
-        " sent_at, created_at, subject, body, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            conversation_id,
-            channel_id,
-            direction,
-            author_name,
-            agent,
-            now,
-            now,
-            subject,
-            body,
-            search_key,
+    message_id = insert_message(
+        conn,
+        NewMessage(
+            conversation_id=conversation_id,
+            channel_id=channel_id,
+            direction=direction,
+            author_name=author_name,
+            agent=agent,
+            sent_at=now,
+            created_at=now,
+            subject=subject,
+            body=body,
+            attachments=tuple(attachments),
         ),
-    ).lastrowid
-    assert message_id is not None
-    index_message(conn, search_key, subject, body, author_name)
+    )
     conn.execute(
         "DELETE FROM drafts WHERE conversation_id = ? AND agent = ? AND kind = ?",
         (conversation_id, agent, "note" if direction == "note" else "reply"),
@@ -241,9 +257,9 @@ def queue_reply(
     who and when — two agents never answer the same customer twice without knowing it."""
     if not body.strip():
         raise UsageError("an empty reply was not sent")
-    if then_status is not None and then_status not in ("open", "pending", "closed"):
+    if then_status is not None and then_status not in REPLY_THEN_STATUSES:
         raise UsageError(
-            f"after replying, status can be open, pending or closed, not {then_status}"
+            f"after replying, status can be {', '.join(REPLY_THEN_STATUSES)}, not {then_status}"
         )
     now = time.time()
     with write_transaction(conn):
@@ -251,20 +267,8 @@ def queue_reply(
         if seen_up_to is not None:
             _check_collision(conn, conversation_id, agent, seen_up_to, now)
         message_id = _insert_agent_message(
-            conn, conversation_id, "out", body, agent, author_name, now
+            conn, conversation_id, "out", body, agent, author_name, now, attachments
         )
-        for attachment in attachments:
-            conn.execute(
-                "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    message_id,
-                    attachment.filename,
-                    attachment.content_type,
-                    len(attachment.data),
-                    store_blob(conn, attachment.data),
-                ),
-            )
         channel_id = conn.execute(
             "SELECT channel_id FROM conversations WHERE id = ?", (conversation_id,)
         ).fetchone()[0]
@@ -306,14 +310,17 @@ def _check_collision(
         )
 
 
+_DRAFT = Columns(DraftActivity, {"agent": "agent", "kind": "kind", "updated_at": "updated_at"})
+
+
 def other_drafts(
     conn: sqlite3.Connection, conversation_id: int, agent: str, since: float
-) -> list[tuple[str, str, float]]:
-    """(agent, kind, updated_at) of other agents' drafts on a conversation, newest first."""
+) -> list[DraftActivity]:
+    """Other agents' drafts on a conversation touched since ``since``, newest first."""
     return [
-        (r[0], r[1], r[2])
+        _DRAFT.build(r)
         for r in conn.execute(
-            "SELECT agent, kind, updated_at FROM drafts WHERE conversation_id = ? AND agent != ?"
+            f"SELECT {_DRAFT.sql} FROM drafts WHERE conversation_id = ? AND agent != ?"
             " AND updated_at >= ? ORDER BY updated_at DESC",
             (conversation_id, agent, since),
         )
@@ -323,7 +330,10 @@ def other_drafts(
 def save_draft(
     conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str, body: str
 ) -> None:
+    if kind not in DRAFT_KINDS:
+        raise UsageError(f"a draft is a {' or a '.join(DRAFT_KINDS)}, not {kind!r}")
     with write_transaction(conn):
+        _current(conn, conversation_id)
         if body.strip():
             conn.execute(
                 "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at)"
@@ -389,6 +399,8 @@ def unlink_contacts(
 
 
 def ensure_channel(conn: sqlite3.Connection, name: str, type_name: str, kind: str) -> int:
+    if kind not in CHANNEL_KINDS:
+        raise UsageError(f"channel kind {kind!r} is not one of {', '.join(CHANNEL_KINDS)}")
     with write_transaction(conn):
         conn.execute(
             "INSERT INTO channels(name, type, kind) VALUES (?, ?, ?)"

@@ -44,16 +44,23 @@ def connect(path: str | Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as error:
         conn.close()
         raise StoreError(f"{path} is not an agentconsole store: {error}") from error
-    conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
+    conn.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: set it here
     migrate(conn, path)
+    conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Apply every migration newer than ``PRAGMA user_version``, each in its own transaction."""
+    """Apply every migration newer than ``PRAGMA user_version``, all in one transaction.
+
+    Runs with foreign keys off (they are switched on after it), so a migration can rebuild
+    a table the way SQLite documents it; ``PRAGMA foreign_key_check`` must then come out
+    clean before the transaction commits. Raises :class:`StoreError` naming the file for a
+    store written by a newer version or a migration that fails (nothing is changed then).
+    """
     migrations = _migrations()
     latest = migrations[-1][0] if migrations else 0
     with write_transaction(conn):
@@ -63,15 +70,21 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
                 f"{path} was written by a newer agentconsole (schema {current}, this one knows "
                 f"{latest}); upgrade agentconsole to open it"
             )
-        for number, name, sql in migrations:
-            if number <= current:
-                continue
+        pending = [(number, name, sql) for number, name, sql in migrations if number > current]
+        for number, name, sql in pending:
             try:
                 for statement in _statements(sql):
                     conn.execute(statement)
             except sqlite3.Error as error:
                 raise StoreError(f"migration {name} failed on {path}: {error}") from error
             conn.execute(f"PRAGMA user_version = {number}")
+        if pending:
+            broken = conn.execute("PRAGMA foreign_key_check").fetchone()
+            if broken is not None:
+                raise StoreError(
+                    f"migrating {path} left a dangling reference in table {broken[0]}"
+                    " (nothing was changed)"
+                )
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -1,6 +1,8 @@
 """The store's half of the ingest pipeline: one committed transaction per batch.
 
-Per message: deduplicate on (channel, external id), resolve the author to a contact
+Per message: deduplicate on its identity (channel, external id, content digest — see
+:mod:`.identity`; a known id with other content is stored beside the message it shares the
+id with, with a note), resolve the author to a contact
 (merging contacts that turn out to be one person), thread into a conversation, store the
 message with its raw bytes and attachments, index it for search, and update the
 conversation (reopen it when a customer writes again). The channel's cursor is written in
@@ -9,15 +11,18 @@ the same transaction, so it never runs ahead of what is stored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
+from . import identity
+from .columns import Columns
 from .connection import write_transaction
+from .writes import NewMessage, audit, insert_message
 
 PREVIEW_CHARS = 200
 
@@ -37,32 +42,6 @@ def preview_of(body: str) -> str:
         if stripped and not stripped.startswith(">"):
             return stripped[:PREVIEW_CHARS]
     return body.strip()[:PREVIEW_CHARS]
-
-
-def allocate_search_key(conn: sqlite3.Connection, sent_at: float) -> int:
-    """A unique, time-ordered integer for the message (microseconds, bumped on collision)."""
-    key = int(sent_at * 1_000_000)
-    while conn.execute("SELECT 1 FROM messages WHERE search_key = ?", (key,)).fetchone():
-        key += 1
-    return key
-
-
-def index_message(
-    conn: sqlite3.Connection, search_key: int, subject: str, body: str, author: str
-) -> None:
-    conn.execute(
-        "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)",
-        (search_key, subject, body, author),
-    )
-
-
-def store_blob(conn: sqlite3.Connection, data: bytes) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    conn.execute(
-        "INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
-        (digest, len(data), data),
-    )
-    return digest
 
 
 def resolve_contact(
@@ -119,10 +98,7 @@ def merge_contacts(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (now, agent, kept_id, merged_id, json.dumps(identity_ids), json.dumps(conversation_ids)),
     )
-    conn.execute(
-        "INSERT INTO audit_log(at, agent, action, detail) VALUES (?, ?, 'contact.merge', ?)",
-        (now, agent, json.dumps({"kept": kept_id, "merged": merged_id})),
-    )
+    audit(conn, agent, "contact.merge", None, {"kept": kept_id, "merged": merged_id}, now)
 
 
 def _conversation_by_token(
@@ -181,6 +157,33 @@ def _find_conversation(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _SameId:
+    """A stored message with the external id of the one being ingested."""
+
+    message_id: int
+    conversation_id: int
+    content_digest: str | None
+
+
+_SAME_ID = Columns(
+    _SameId,
+    {"message_id": "id", "conversation_id": "conversation_id", "content_digest": "content_digest"},
+)
+
+
+def _same_id(conn: sqlite3.Connection, channel_id: int, external_id: str) -> list[_SameId]:
+    """Stored messages of the channel with ``external_id``, oldest first."""
+    return [
+        _SAME_ID.build(r)
+        for r in conn.execute(
+            f"SELECT {_SAME_ID.sql} FROM messages WHERE channel_id = ? AND external_id = ?"
+            " ORDER BY id",
+            (channel_id, external_id),
+        )
+    ]
+
+
 def _subject_or_first_line(message: InboundMessage) -> str:
     return message.subject.strip() or preview_of(message.body)
 
@@ -189,12 +192,18 @@ def _ingest_one(
     conn: sqlite3.Connection,
     channel_id: int,
     message: InboundMessage,
+    digest: str,
+    note: str | None,
+    conversation_id: int | None,
     now: float,
     created: list[int],
     touched: list[int],
     reopened: list[int],
 ) -> None:
-    conversation_id = _find_conversation(conn, channel_id, message)
+    """Store one new message, in ``conversation_id`` when given (a message sharing its id
+    with a stored one joins that one's conversation), else where threading puts it."""
+    if conversation_id is None:
+        conversation_id = _find_conversation(conn, channel_id, message)
     contact_id: int | None = None
     if not message.from_agent:
         contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
@@ -228,58 +237,34 @@ def _ingest_one(
         if message.author.identities
         else (None, None)
     )
-    search_key = allocate_search_key(conn, sent_at)
-    message_id = conn.execute(
-        "INSERT INTO messages(conversation_id, channel_id, external_id, direction, author_name,"
-        " author_namespace, author_address, contact_id, sent_at, created_at, subject, body,"
-        " automated, parse_note, url, in_reply_to, search_key, participants)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            conversation_id,
-            channel_id,
-            message.external_id,
-            direction,
-            message.author.name,
-            namespace,
-            address,
-            contact_id if direction == "in" else None,
-            sent_at,
-            now,
-            message.subject,
-            message.body,
-            int(message.automated),
-            message.parse_note,
-            message.url,
-            message.references[-1] if message.references else None,
-            search_key,
-            json.dumps([normalize_identity(p) for p in message.participants])
+    insert_message(
+        conn,
+        NewMessage(
+            conversation_id=conversation_id,
+            channel_id=channel_id,
+            direction=direction,
+            author_name=message.author.name,
+            sent_at=sent_at,
+            created_at=now,
+            subject=message.subject,
+            body=message.body,
+            external_id=message.external_id,
+            content_digest=digest,
+            author_namespace=namespace,
+            author_address=address,
+            contact_id=contact_id if direction == "in" else None,
+            automated=message.automated,
+            parse_note="; ".join(n for n in (note, message.parse_note) if n) or None,
+            url=message.url,
+            in_reply_to=message.references[-1] if message.references else None,
+            participants=json.dumps([normalize_identity(p) for p in message.participants])
             if message.participants
             else None,
+            references=message.references,
+            raw=message.raw,
+            attachments=message.attachments,
         ),
-    ).lastrowid
-    index_message(conn, search_key, message.subject, message.body, message.author.name)
-    if message.references:
-        conn.executemany(
-            "INSERT OR IGNORE INTO message_refs(message_id, external_id) VALUES (?, ?)",
-            [(message_id, ref) for ref in message.references],
-        )
-    if message.raw is not None:
-        conn.execute(
-            "INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)", (message_id, message.raw)
-        )
-    for attachment in message.attachments:
-        digest = store_blob(conn, attachment.data)
-        conn.execute(
-            "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                message_id,
-                attachment.filename,
-                attachment.content_type,
-                len(attachment.data),
-                digest,
-            ),
-        )
+    )
     _update_conversation(conn, conversation_id, message, sent_at, now, reopened)
     touched.append(conversation_id)
 
@@ -335,10 +320,13 @@ def _update_conversation(
             " WHERE id = ?",
             (conversation_id,),
         )
-        conn.execute(
-            "INSERT INTO audit_log(at, agent, action, conversation_id, detail)"
-            " VALUES (?, 'system', 'reopen', ?, ?)",
-            (now, conversation_id, json.dumps({"from": status, "reason": "customer wrote"})),
+        audit(
+            conn,
+            "system",
+            "reopen",
+            conversation_id,
+            {"from": status, "reason": "customer wrote"},
+            now,
         )
         reopened.append(conversation_id)
 
@@ -351,27 +339,36 @@ def ingest_batch(
     *,
     update_cursor: bool = True,
 ) -> IngestReport:
-    """Store a batch and (optionally) the channel's new cursor in one transaction."""
+    """Store a batch and (optionally) the channel's new cursor in one transaction.
+
+    A message whose identity is stored already (in an earlier batch or earlier in this one)
+    is counted as a duplicate and not stored again."""
     now = time.time()
     created: list[int] = []
     touched: list[int] = []
     reopened: list[int] = []
     stored = duplicates = 0
-    seen: set[str] = set()
     with write_transaction(conn):
+        (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
         for message in messages:
-            if message.external_id in seen:
+            digest = identity.digest_of(message)
+            known = _same_id(conn, channel_id, message.external_id)
+            if any(identity.is_redelivery(digest, k.content_digest) for k in known):
                 duplicates += 1
                 continue
-            seen.add(message.external_id)
-            exists = conn.execute(
-                "SELECT 1 FROM messages WHERE channel_id = ? AND external_id = ?",
-                (channel_id, message.external_id),
-            ).fetchone()
-            if exists:
-                duplicates += 1
-                continue
-            _ingest_one(conn, channel_id, message, now, created, touched, reopened)
+            first = known[0] if known else None
+            _ingest_one(
+                conn,
+                channel_id,
+                message,
+                digest,
+                identity.same_id_note(first.message_id, kind) if first else None,
+                first.conversation_id if first else None,
+                now,
+                created,
+                touched,
+                reopened,
+            )
             stored += 1
         if update_cursor:
             conn.execute("UPDATE channels SET cursor = ? WHERE id = ?", (cursor, channel_id))

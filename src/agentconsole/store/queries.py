@@ -9,19 +9,24 @@ from typing import Any
 
 from ..errors import NotFoundError, UsageError
 from ..models import (
+    ACTIVE_STATUSES,
     AttachmentRecord,
+    AuditEntry,
     ChannelRecord,
     ContactRecord,
     ConversationDetail,
     ConversationRow,
+    ConversationTiming,
     IdentityRecord,
     ListFilter,
     MessageRecord,
     SearchHit,
     View,
 )
+from .columns import Columns
 
-ACTIVE = "c.status IN ('open', 'pending')"
+#: Conversations still being worked on (``c`` is the conversations table).
+ACTIVE = "c.status IN ({})".format(", ".join(f"'{status}'" for status in ACTIVE_STATUSES))
 
 # "What needs an answer first": most urgent, then the customer waiting longest,
 # then the most recent activity.
@@ -31,42 +36,127 @@ QUEUE_ORDER = (
 RECENT_ORDER = "c.last_message_at DESC, c.id DESC"
 SNOOZE_ORDER = "c.snooze_until, c.id"
 
-ROW_COLUMNS = """
-    c.id, ch.name, ch.kind, c.status, c.priority, c.assignee, c.contact_id, co.name,
-    c.subject, c.preview,
-    (SELECT group_concat(tag, char(31)) FROM
-        (SELECT tag FROM conversation_tags t WHERE t.conversation_id = c.id ORDER BY tag)),
-    c.created_at, c.updated_at, c.last_message_at, c.waiting_since, c.snooze_until,
-    c.message_count
-"""
+
+def _tags(value: str | None) -> tuple[str, ...]:
+    return tuple(value.split("\x1f")) if value else ()
+
+
+_ROW = Columns(
+    ConversationRow,
+    {
+        "id": "c.id",
+        "channel": "ch.name",
+        "channel_kind": "ch.kind",
+        "status": "c.status",
+        "priority": "c.priority",
+        "assignee": "c.assignee",
+        "contact_id": "c.contact_id",
+        "contact_name": "co.name",
+        "subject": "c.subject",
+        "preview": "c.preview",
+        "tags": "(SELECT group_concat(tag, char(31)) FROM"
+        " (SELECT tag FROM conversation_tags t WHERE t.conversation_id = c.id ORDER BY tag))",
+        "created_at": "c.created_at",
+        "updated_at": "c.updated_at",
+        "last_message_at": "c.last_message_at",
+        "waiting_since": "c.waiting_since",
+        "snooze_until": "c.snooze_until",
+        "message_count": "c.message_count",
+    },
+    convert={"tags": _tags},
+)
 ROW_FROM = """
     FROM conversations c
     JOIN channels ch ON ch.id = c.channel_id
     JOIN contacts co ON co.id = c.contact_id
 """
-
-
-def _row(values: Sequence[Any]) -> ConversationRow:
-    tags = tuple(values[10].split("\x1f")) if values[10] else ()
-    return ConversationRow(
-        id=values[0],
-        channel=values[1],
-        channel_kind=values[2],
-        status=values[3],
-        priority=values[4],
-        assignee=values[5],
-        contact_id=values[6],
-        contact_name=values[7],
-        subject=values[8],
-        preview=values[9],
-        tags=tags,
-        created_at=values[11],
-        updated_at=values[12],
-        last_message_at=values[13],
-        waiting_since=values[14],
-        snooze_until=values[15],
-        message_count=values[16],
-    )
+_MESSAGE = Columns(
+    MessageRecord,
+    {
+        "id": "m.id",
+        "conversation_id": "m.conversation_id",
+        "direction": "m.direction",
+        "author": "m.author_name",
+        "agent": "m.agent",
+        "sent_at": "m.sent_at",
+        "subject": "m.subject",
+        "body": "m.body",
+        "external_id": "m.external_id",
+        "state": "o.state",
+        "error": "o.last_error",
+        "attempts": "coalesce(o.attempts, 0)",
+        "parse_note": "m.parse_note",
+        "automated": "m.automated",
+        "url": "m.url",
+    },
+    convert={"automated": bool},
+)
+_ATTACHMENT = Columns(
+    AttachmentRecord,
+    {
+        "id": "a.id",
+        "filename": "a.filename",
+        "content_type": "a.content_type",
+        "size": "a.size",
+        "sha256": "a.sha256",
+    },
+)
+_CHANNEL_COLUMNS = {
+    "id": "ch.id",
+    "name": "ch.name",
+    "type": "ch.type",
+    "kind": "ch.kind",
+    "health": "ch.health",
+    "health_detail": "ch.health_detail",
+    "health_at": "ch.health_at",
+    "cursor": "ch.cursor",
+    "lease_owner": "ch.lease_owner",
+    "lease_expires": "ch.lease_expires",
+}
+_CHANNEL = Columns(
+    ChannelRecord,
+    {
+        **_CHANNEL_COLUMNS,
+        "open_count": f"(SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE})",
+    },
+)
+_CHANNEL_UNCOUNTED = Columns(ChannelRecord, _CHANNEL_COLUMNS)
+_HIT = Columns(
+    SearchHit,
+    {
+        "message_id": "m.id",
+        "conversation_id": "m.conversation_id",
+        "sent_at": "m.sent_at",
+        "direction": "m.direction",
+        "author": "m.author_name",
+        "subject": "m.subject",
+    },
+)
+_AUDIT = Columns(
+    AuditEntry,
+    {
+        "id": "id",
+        "at": "at",
+        "agent": "agent",
+        "action": "action",
+        "conversation_id": "conversation_id",
+        "detail": "detail",
+    },
+)
+_TIMING = Columns(
+    ConversationTiming,
+    {
+        "channel": "ch.name",
+        "channel_kind": "ch.kind",
+        "created_at": "c.created_at",
+        "first_response_at": "c.first_response_at",
+        "resolved_at": "c.resolved_at",
+        "replies": "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id"
+        " AND m.direction = 'out')",
+        "status": "c.status",
+        "waiting_since": "c.waiting_since",
+    },
+)
 
 
 def view_clause(view: View, agent: str) -> tuple[str, str, list[Any]]:
@@ -139,8 +229,8 @@ def filter_clause(filters: ListFilter) -> tuple[str, list[Any]]:
 def list_conversations(conn: sqlite3.Connection, filters: ListFilter) -> list[ConversationRow]:
     where, params = filter_clause(filters)
     limit = f" LIMIT {int(filters.limit)}" if filters.limit else ""
-    sql = f"SELECT {ROW_COLUMNS} {ROW_FROM} WHERE {where} ORDER BY {QUEUE_ORDER}{limit}"
-    return [_row(r) for r in conn.execute(sql, params)]
+    sql = f"SELECT {_ROW.sql} {ROW_FROM} WHERE {where} ORDER BY {QUEUE_ORDER}{limit}"
+    return [_ROW.build(r) for r in conn.execute(sql, params)]
 
 
 def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ConversationRow]:
@@ -148,8 +238,8 @@ def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int,
     if not ids:
         return {}
     placeholders = ",".join("?" * len(ids))
-    sql = f"SELECT {ROW_COLUMNS} {ROW_FROM} WHERE c.id IN ({placeholders})"
-    return {row.id: row for row in (_row(r) for r in conn.execute(sql, list(ids)))}
+    sql = f"SELECT {_ROW.sql} {ROW_FROM} WHERE c.id IN ({placeholders})"
+    return {row.id: row for row in (_ROW.build(r) for r in conn.execute(sql, list(ids)))}
 
 
 def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:
@@ -158,16 +248,15 @@ def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:
     for status, count in conn.execute("SELECT status, count(*) FROM conversations GROUP BY status"):
         counts[status] = count
     counts["mine"] = conn.execute(
-        "SELECT count(*) FROM conversations WHERE assignee = ? AND status IN ('open', 'pending')",
-        (agent,),
+        f"SELECT count(*) FROM conversations c WHERE c.assignee = ? AND {ACTIVE}", (agent,)
     ).fetchone()[0]
     counts["unassigned"] = conn.execute(
         "SELECT count(*) FROM conversations WHERE assignee IS NULL AND status = 'open'"
     ).fetchone()[0]
     active = dict(
         conn.execute(
-            "SELECT channel_id, count(*) FROM conversations"
-            " WHERE status IN ('open', 'pending') GROUP BY channel_id"
+            f"SELECT c.channel_id, count(*) FROM conversations c WHERE {ACTIVE}"
+            " GROUP BY c.channel_id"
         ).fetchall()
     )
     for channel_id, name in conn.execute("SELECT id, name FROM channels ORDER BY name"):
@@ -187,17 +276,9 @@ def all_tags(conn: sqlite3.Connection) -> list[str]:
 def channels(conn: sqlite3.Connection, with_counts: bool = True) -> list[ChannelRecord]:
     """Every channel with its health, lease and (unless ``with_counts`` is off, for callers
     that have counts already) how many conversations are open or pending."""
-    count = (
-        f"(SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE})"
-        if with_counts
-        else "0"
-    )
-    rows = conn.execute(
-        "SELECT ch.id, ch.name, ch.type, ch.kind, ch.health, ch.health_detail, ch.health_at,"
-        f" ch.cursor, ch.lease_owner, ch.lease_expires, {count}"
-        " FROM channels ch ORDER BY ch.name"
-    )
-    return [ChannelRecord(*r) for r in rows]
+    columns = _CHANNEL if with_counts else _CHANNEL_UNCOUNTED
+    rows = conn.execute(f"SELECT {columns.sql} FROM channels ch ORDER BY ch.name")
+    return [columns.build(r) for r in rows]
 
 
 def contact(conn: sqlite3.Connection, contact_id: int) -> ContactRecord:
@@ -205,37 +286,33 @@ def contact(conn: sqlite3.Connection, contact_id: int) -> ContactRecord:
     if row is None:
         raise NotFoundError(f"no contact {contact_id}")
     identities = tuple(
-        IdentityRecord(ns, addr)
-        for ns, addr in conn.execute(
+        IdentityRecord(namespace=namespace, address=address)
+        for namespace, address in conn.execute(
             "SELECT namespace, address FROM identities WHERE contact_id = ? ORDER BY id",
             (contact_id,),
         )
     )
-    return ContactRecord(row[0], row[1], identities)
+    return ContactRecord(id=row[0], name=row[1], identities=identities)
 
 
 def _messages(conn: sqlite3.Connection, conversation_id: int) -> tuple[MessageRecord, ...]:
     attachments: dict[int, list[AttachmentRecord]] = {}
     for message_id, *values in conn.execute(
-        "SELECT a.message_id, a.id, a.filename, a.content_type, a.size, a.sha256"
+        f"SELECT a.message_id, {_ATTACHMENT.sql}"
         " FROM attachments a JOIN messages m ON m.id = a.message_id"
         " WHERE m.conversation_id = ? ORDER BY a.id",
         (conversation_id,),
     ):
-        attachments.setdefault(message_id, []).append(AttachmentRecord(*values))
+        attachments.setdefault(message_id, []).append(_ATTACHMENT.build(values))
     rows = conn.execute(
-        "SELECT m.id, m.conversation_id, m.direction, m.author_name, m.agent, m.sent_at,"
-        " m.subject, m.body, m.external_id, o.state, o.last_error, coalesce(o.attempts, 0),"
-        " m.parse_note, m.automated, m.url"
+        f"SELECT m.id, {_MESSAGE.sql}"
         " FROM messages m LEFT JOIN outbox o ON o.message_id = m.id"
         " WHERE m.conversation_id = ? ORDER BY m.sent_at, m.id",
         (conversation_id,),
     )
     return tuple(
-        MessageRecord(
-            *r[:13], automated=bool(r[13]), url=r[14], attachments=tuple(attachments.get(r[0], ()))
-        )
-        for r in rows
+        _MESSAGE.build(values, attachments=tuple(attachments.get(message_id, ())))
+        for message_id, *values in rows
     )
 
 
@@ -250,9 +327,9 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> Conve
         (conversation_id,),
     ).fetchone()
     others = [
-        _row(r)
+        _ROW.build(r)
         for r in conn.execute(
-            f"SELECT {ROW_COLUMNS} {ROW_FROM} WHERE c.contact_id = ? AND c.id != ?"
+            f"SELECT {_ROW.sql} {ROW_FROM} WHERE c.contact_id = ? AND c.id != ?"
             " ORDER BY c.last_message_at DESC LIMIT 50",
             (row.contact_id, conversation_id),
         )
@@ -319,15 +396,15 @@ def search(
     query = fts_query(text, prefix_last=prefix_last)
     try:
         rows = conn.execute(
-            "SELECT m.id, m.conversation_id, m.sent_at, m.direction, m.author_name, m.subject,"
-            " m.body FROM (SELECT rowid AS key FROM messages_fts WHERE messages_fts MATCH ?"
+            f"SELECT m.body, {_HIT.sql}"
+            " FROM (SELECT rowid AS key FROM messages_fts WHERE messages_fts MATCH ?"
             " ORDER BY rowid DESC LIMIT ?) hits JOIN messages m ON m.search_key = hits.key"
             " ORDER BY m.search_key DESC",
             (query, limit),
         ).fetchall()
     except sqlite3.OperationalError as error:
         raise UsageError(f"cannot search for {text!r}: {error}") from error
-    return [SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], _snippet(r[6], text)) for r in rows]
+    return [_HIT.build(columns, snippet=_snippet(body, text)) for body, *columns in rows]
 
 
 def search_conversation_ids(conn: sqlite3.Connection, text: str, limit: int = 200) -> list[int]:
@@ -368,22 +445,21 @@ def blob(conn: sqlite3.Connection, attachment_id: int) -> tuple[str, bytes]:
     return row[0], bytes(row[1])
 
 
-def audit_entries(conn: sqlite3.Connection, conversation_id: int | None, limit: int = 200) -> list:
-    from ..models import AuditEntry
-
+def audit_entries(
+    conn: sqlite3.Connection, conversation_id: int | None, limit: int = 200
+) -> list[AuditEntry]:
+    """The newest ``limit`` audit entries, of one conversation or (``None``) of the store."""
     if conversation_id is None:
         rows = conn.execute(
-            "SELECT id, at, agent, action, conversation_id, detail FROM audit_log"
-            " ORDER BY id DESC LIMIT ?",
-            (limit,),
+            f"SELECT {_AUDIT.sql} FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
         )
     else:
         rows = conn.execute(
-            "SELECT id, at, agent, action, conversation_id, detail FROM audit_log"
-            " WHERE conversation_id = ? ORDER BY id DESC LIMIT ?",
+            f"SELECT {_AUDIT.sql} FROM audit_log WHERE conversation_id = ?"
+            " ORDER BY id DESC LIMIT ?",
             (conversation_id, limit),
         )
-    return [AuditEntry(*r) for r in rows]
+    return [_AUDIT.build(r) for r in rows]
 
 
 def data_version(conn: sqlite3.Connection) -> int:
@@ -405,7 +481,7 @@ def identities_of(
             f" WHERE contact_id IN ({placeholders}) ORDER BY id",
             chunk,
         ):
-            found[contact_id].append(IdentityRecord(namespace, address))
+            found[contact_id].append(IdentityRecord(namespace=namespace, address=address))
     return found
 
 
@@ -431,17 +507,14 @@ def find_contacts(conn: sqlite3.Connection, text: str) -> list[ContactRecord]:
     return found
 
 
-def conversation_timings(
-    conn: sqlite3.Connection, since: float
-) -> list[tuple[str, str, float, float | None, float | None, int, str, float | None]]:
-    """Per conversation created since ``since`` or still unresolved: (channel, kind,
-    created_at, first_response_at, resolved_at, replies sent, status, waiting_since) —
-    what the support measures are computed from."""
-    return conn.execute(
-        "SELECT ch.name, ch.kind, c.created_at, c.first_response_at, c.resolved_at,"
-        " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id"
-        "   AND m.direction = 'out'), c.status, c.waiting_since"
-        " FROM conversations c JOIN channels ch ON ch.id = c.channel_id"
-        " WHERE c.created_at >= ? OR c.status IN ('open', 'pending')",
-        (since,),
-    ).fetchall()
+def conversation_timings(conn: sqlite3.Connection, since: float) -> list[ConversationTiming]:
+    """Per conversation created since ``since`` or still active: what the support measures
+    are computed from."""
+    return [
+        _TIMING.build(r)
+        for r in conn.execute(
+            f"SELECT {_TIMING.sql} FROM conversations c JOIN channels ch ON ch.id = c.channel_id"
+            f" WHERE c.created_at >= ? OR {ACTIVE}",
+            (since,),
+        )
+    ]

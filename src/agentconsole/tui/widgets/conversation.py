@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from ...errors import AgentConsoleError, UsageError
 from ...humanize import span
-from ...models import ConversationDetail, MessageRecord
+from ...models import ConversationDetail, DraftActivity, MessageRecord
 from ...sanitize import one_line
 from ..external import page_source
 from ..keys import keys_of
@@ -98,19 +98,19 @@ class ConversationPane(Vertical):
         self.set_read_only(None)
         await self.thread.remove_children()
 
-    def set_others_writing(self, others: list[tuple[str, str, float]]) -> None:
+    def set_others_writing(self, others: list[DraftActivity]) -> None:
         """Show which other agents are writing here, so nobody answers twice unknowingly."""
         now = self.services.clock()
         widget = self.query_one("#others-writing", Static)
         text = Text(end="")
-        for index, (agent, kind, updated_at) in enumerate(others):
+        for index, other in enumerate(others):
             if index:
                 text.append(" · ")
             text.append("✎ ")
-            text.append_text(safe_text(agent, multiline=False))
+            text.append_text(safe_text(other.agent, multiline=False))
             text.append(
-                f" is writing {'a reply' if kind == 'reply' else 'a note'}"
-                f" ({span(now - updated_at)} ago)"
+                f" is writing {'a reply' if other.kind == 'reply' else 'a note'}"
+                f" ({span(now - other.updated_at)} ago)"
             )
         widget.update(text)
         widget.set_class(bool(others), "-shown")
