@@ -14,7 +14,8 @@ class KeyAction:
     id: str
     keys: str
     description: str
-    #: Where it applies: "app" (everywhere), "queue", "conversation", "composer".
+    #: Where it applies: "app" (everywhere), "queue", "conversation", "composer", or one of
+    #: the modal screens: "prompt" (a question), "confirm" (yes/no), "help", "report".
     scope: str
     #: Shown in the footer.
     show: bool = True
@@ -41,7 +42,14 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("priority", "p", "Priority", "conversation"),
     KeyAction("retry", "R", "Retry failed reply", "conversation", show=False),
     KeyAction("save_attachment", "w", "Save an attachment", "conversation", show=False),
-    KeyAction("toggle_quotes", "z", "Show / fold quoted text", "conversation", show=False),
+    KeyAction(
+        "toggle_quotes",
+        "z",
+        "Show / fold quoted text and long bodies",
+        "conversation",
+        show=False,
+    ),
+    KeyAction("view_source", "v", "The original message in $PAGER", "conversation", show=False),
     KeyAction("link_contact", "L", "Link the contact with another", "conversation", show=False),
     KeyAction("unlink_contact", "U", "Undo the contact's last link", "conversation", show=False),
     KeyAction("search", "slash", "Search", "app"),
@@ -52,6 +60,11 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("send", "ctrl+s", "Send", "composer"),
     KeyAction("attach", "ctrl+o", "Attach a file", "composer"),
     KeyAction("quit", "q", "Quit", "app"),
+    KeyAction("cancel", "escape", "Cancel", "prompt", show=False),
+    KeyAction("yes", "y,enter", "Yes", "confirm"),
+    KeyAction("no", "n,escape", "No", "confirm"),
+    KeyAction("close_help", "escape,q,question_mark", "Close help", "help"),
+    KeyAction("close_report", "escape,q,M", "Close the report", "report"),
 )
 
 BY_ID: dict[str, KeyAction] = {action.id: action for action in ACTIONS}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -73,6 +74,28 @@ async def wait_for(
         await pilot.pause(0.05)
 
 
+async def settled(pilot: Pilot[object]) -> None:
+    """Wait until everything the keys pressed so far started has finished, then for one
+    whole reload of the main screen: whatever they changed is in the store and on screen.
+    What a test asserts did *not* happen is checked after this, never after a sleep."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    app = pilot.app
+    await pilot.pause()
+    for worker in list(app.workers):
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await worker.wait()
+    screen = app.main_screen  # type: ignore[attr-defined]
+    before = screen.refreshes
+    screen.reload()
+    await wait_for(pilot, lambda: screen.refreshes > before)
+
+
+def notified(app: AgentConsoleApp, text: str) -> bool:
+    """Whether a notification containing ``text`` was shown."""
+    return any(text in str(notification.message) for notification in app._notifications)
+
+
 def screen_text(app: AgentConsoleApp) -> str:
     """What the terminal shows, as plain text."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
@@ -87,9 +110,9 @@ async def ready(pilot: Pilot[object]) -> None:
             app.main_screen is not None  # type: ignore[attr-defined]
             and app.main_screen.queue.ids
             and all(app.main_screen.queue.row(i) for i in app.main_screen.queue.ids[:3])
+            and app.main_screen.refreshes >= 1
         ),
     )
-    await pilot.pause(0.1)
 
 
 @pytest.fixture
@@ -103,4 +126,14 @@ async def seeded(store_path: Path) -> tuple[Path, dict[str, int]]:
     return store_path, ids
 
 
-__all__ = ["FakeRunner", "SIZE", "make_app", "ready", "screen_text", "wait_for", "asyncio"]
+__all__ = [
+    "FakeRunner",
+    "SIZE",
+    "make_app",
+    "notified",
+    "ready",
+    "screen_text",
+    "settled",
+    "wait_for",
+    "asyncio",
+]

@@ -45,6 +45,7 @@ def message(
     parse_note: str | None = None,
     automated: bool = False,
     url: str | None = None,
+    raw: bytes | None = None,
 ) -> InboundMessage:
     return InboundMessage(
         external_id=external_id,
@@ -57,6 +58,7 @@ def message(
         parse_note=parse_note,
         automated=automated,
         url=url,
+        raw=raw,
     )
 
 

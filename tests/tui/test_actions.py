@@ -11,9 +11,9 @@ from agentconsole.models import View
 from agentconsole.plugin import Capabilities
 from agentconsole.tui.screens.help import HelpScreen
 from agentconsole.tui.screens.prompts import ChoiceScreen, ConfirmScreen, PromptScreen
-from agentconsole.tui.widgets.conversation import MessageBox
+from agentconsole.tui.widgets.message_box import MessageBox
 
-from .conftest import SIZE, FakeRunner, make_app, ready, screen_text, wait_for
+from .conftest import SIZE, FakeRunner, make_app, notified, ready, screen_text, settled, wait_for
 from .seed import open_store
 
 
@@ -116,7 +116,7 @@ async def test_assign_owned_by_someone_else_asks_before_taking_over(seeded) -> N
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "assigned to bob" in screen_text(app)
         await pilot.press("n")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert (await detail_of(app, ids["login"])).row.assignee == "bob"
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -135,13 +135,13 @@ async def test_snooze_in_2h_moves_it_to_snoozed(seeded) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
         await pilot.press(*"yesterday-ish")
         await pilot.press("enter")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, PromptScreen)  # not accepted, error shown inline
+        # not accepted: the error is shown inline and the question stays
+        await wait_for(pilot, lambda: app.screen.query_one("#prompt-feedback").has_class("-error"))
+        assert isinstance(app.screen, PromptScreen)
         prompt = app.screen
         prompt.query_one("Input").value = ""
         await pilot.press(*"in 2h")
-        await pilot.pause(0.1)
-        assert "→" in screen_text(app)  # the preview of when it wakes
+        await wait_for(pilot, lambda: "→" in screen_text(app))  # the preview of when it wakes
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.counts.get("snoozed") == 1)
         row = (await detail_of(app, ids["login"])).row
@@ -211,9 +211,8 @@ async def test_failed_reply_shows_reason_and_R_retries(seeded) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         screen = app.main_screen
-        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
-        text = screen_text(app)
-        assert "failed" in text and "550 mailbox unavailable" in text
+        await wait_for(pilot, lambda: "550 mailbox unavailable" in screen_text(app))
+        assert screen.pane.conversation_id == ids["login"] and "failed" in screen_text(app)
         assert any(b.has_class("-failed") for b in screen.pane.query(MessageBox))
         await pilot.press("R")
         await wait_for(pilot, lambda: "◷ queued" in screen_text(app))
@@ -231,7 +230,7 @@ async def test_read_only_channel_has_no_reply_box(seeded) -> None:
         await pilot.press("j", "j")
         await wait_for(pilot, lambda: screen.pane.conversation_id == ids["forum"])
         await pilot.press("r")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: notified(app, "This channel is read-only"))
         assert not screen.composer.is_open
         text = screen_text(app)
         assert "read-only" in text and "https://forum.example.com/t/export/1" in text
@@ -319,7 +318,7 @@ async def test_a_remapped_key_works_and_the_old_one_does_not(seeded) -> None:
         await ready(pilot)
         screen = app.main_screen
         await pilot.press("c")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert screen.counts.get("closed") == 0
         await pilot.press("j")
         assert screen.queue.cursor == 0
@@ -336,20 +335,43 @@ async def test_a_remapped_key_works_and_the_old_one_does_not(seeded) -> None:
         assert re.search(r"\^n ↓ +Next conversation", shown)
 
 
-async def test_help_lists_every_key_from_the_bindings(seeded) -> None:
+async def test_help_lists_the_keys_of_the_focused_widget_and_around_it(seeded) -> None:
     from agentconsole.keymap import ACTIONS
 
     path, _ = seeded
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        screen = app.main_screen
+        assert screen.queue.has_focus
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        sections = app.help_sections()
-        described = {description for _, rows in sections for _, description in rows}
-        assert {action.description for action in ACTIONS} <= described
+        sections = dict(help_sections_of(app))
+        assert list(sections) == ["Queue", "Conversation", "Everywhere"]
+        for scope, title in (("queue", "Queue"), ("conversation", "Conversation")):
+            described = {text for _, text in sections[title]}
+            assert {a.description for a in ACTIONS if a.scope == scope} <= described
+        assert ("?", "Help") in sections["Everywhere"]
+        assert "Send" not in {text for rows in sections.values() for _, text in rows}
         await pilot.press("escape")
-        assert not isinstance(app.screen, HelpScreen)
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        # In the composer, its own keys come first.
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.text_area.has_focus)
+        # ? types a question mark there; the palette opens help, as the help screen says.
+        await pilot.press("ctrl+p", *"Help")
+        await wait_for(pilot, lambda: palette_shows(app, "Help"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        sections = dict(help_sections_of(app))
+        assert list(sections)[0] == "Composer"
+        assert {"Send", "Attach a file", "Back"} <= {text for _, text in sections["Composer"]}
+        assert "Conversation" in sections and "Everywhere" in sections
+
+
+def help_sections_of(app) -> list[tuple[str, list[tuple[str, str]]]]:
+    assert isinstance(app.screen, HelpScreen)
+    return app.screen.sections
 
 
 async def test_command_palette_runs_actions_and_goes_to_views(seeded) -> None:
@@ -360,17 +382,27 @@ async def test_command_palette_runs_actions_and_goes_to_views(seeded) -> None:
         screen = app.main_screen
         await pilot.press("ctrl+p")
         await pilot.press(*"view: pending")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_shows(app, "Go to view: Pending"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.view == View("pending"))
         screen.switch_view(View("open"))
         await wait_for(pilot, lambda: len(screen.queue.ids) == 4)
         await pilot.press("ctrl+p")
         await pilot.press(*"close")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_shows(app, "Close"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.counts.get("closed") == 1)
         assert (await detail_of(app, ids["login"])).row.status == "closed"
+
+
+def palette_shows(app, label: str) -> bool:
+    """Whether the command palette's first (highlighted) match is ``label``."""
+    from textual.command import CommandList
+
+    options = app.screen.query_one(CommandList)
+    if options.option_count == 0:
+        return False
+    return str(options.get_option_at_index(0).prompt).split("\n")[0] == label
 
 
 async def test_a_reply_carries_an_attached_file_where_the_channel_allows(seeded, tmp_path) -> None:
@@ -491,7 +523,7 @@ async def test_two_agents_never_answer_the_same_customer_unknowingly(seeded) -> 
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "bob replied" in screen_text(app)
         await pilot.press("n")
-        await pilot.pause(0.2)
+        await settled(pilot)
         detail = await detail_of(app, ids["login"])
         assert [m.body for m in detail.messages if m.direction == "out"] == ["Bob here."]
         assert screen.composer.is_open and screen.composer.body == "Alice here."
@@ -518,3 +550,16 @@ async def test_the_report_shows_each_channel_with_its_backlog(seeded) -> None:
         assert "Set [sla] first_response" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Last 7 days" not in screen_text(app))
+
+
+async def test_tab_and_shift_tab_step_through_the_views(seeded) -> None:
+    path, _ = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: screen.view == View("pending"))
+        await pilot.press("shift+tab", "shift+tab")
+        await wait_for(pilot, lambda: screen.view == View("unassigned"))
+        assert screen.queue.has_focus

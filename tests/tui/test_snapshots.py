@@ -1,6 +1,9 @@
-"""Snapshots of the main screens on a deterministic store (fixed clock, UTC).
+"""Snapshots of every screen and state an agent sees, on a deterministic store (fixed
+clock, UTC): the queue, a conversation, each prompt, the composer, a read-only conversation,
+search results, help at two sizes, the report, a failing channel and a folded long body.
 
-Review the SVGs in ``__snapshots__/`` after ``pytest tests/tui --snapshot-update``.
+Review the SVGs in ``__snapshots__/`` after ``pytest tests/tui --snapshot-update``: a
+snapshot that captures a broken screen is a defect.
 """
 
 from __future__ import annotations
@@ -11,8 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import make_app, ready, wait_for
-from .seed import NOW_TS, clock, open_store, seed_basic
+from agentconsole.models import View
+from agentconsole.plugin import Capabilities
+from agentconsole.tui.screens.help import HelpScreen
+from agentconsole.tui.screens.prompts import ChoiceScreen, ConfirmScreen, PromptScreen
+from agentconsole.tui.screens.report import ReportScreen
+
+from .conftest import FakeRunner, make_app, ready, screen_text, settled, wait_for
+from .seed import NOW_TS, clock, message, open_store, seed_basic
 
 SIZE = (120, 40)
 
@@ -67,7 +76,7 @@ def test_snapshot_queue_with_sidebar(tmp_path: Path, snap_compare) -> None:
     async def run_before(pilot) -> None:
         await ready(pilot)
         await wait_for(pilot, lambda: app.main_screen.pane.detail is not None)
-        await pilot.pause(0.2)
+        await settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -81,19 +90,260 @@ def test_snapshot_conversation_with_note_and_failed_reply(tmp_path: Path, snap_c
         await ready(pilot)
         await pilot.press("j", "enter")
         await wait_for(pilot, lambda: app.main_screen.pane.conversation_id == ids["refund"])
-        await pilot.pause(0.3)
+        await settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_snapshot_help(tmp_path: Path, snap_compare) -> None:
-    path = tmp_path / "store.db"
-    asyncio.run(seed_thread(path))
-    app = make_app(path, clock=clock)
+def snapshot(
+    snap_compare,
+    path: Path,
+    *keys: str,
+    until=None,
+    size: tuple[int, int] = SIZE,
+    runner: FakeRunner | None = None,
+    before=None,
+) -> bool:
+    """Open the app on ``path``, wait for the queue, press ``keys``, wait until
+    ``until(app)`` and for everything started to finish, then compare."""
+    app = make_app(path, clock=clock, runner=runner)
 
     async def run_before(pilot) -> None:
         await ready(pilot)
-        await pilot.press("question_mark")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: app.main_screen.pane.detail is not None)
+        if before is not None:
+            await before(app, pilot)
+        await pilot.press(*keys)
+        if until is not None:
+            await wait_for(pilot, lambda: until(app))
+        await settled_or_modal(pilot)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    return snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def settled_or_modal(pilot) -> None:
+    """Like :func:`settled` (also while a modal screen is on top of the main screen), with
+    text cursors steady: a blinking cursor would make the picture depend on the moment."""
+    await settled(pilot)
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+@pytest.fixture
+def thread_store(tmp_path: Path) -> Path:
+    path = tmp_path / "store.db"
+    asyncio.run(seed_thread(path))
+    return path
+
+
+def test_snapshot_help_80x24(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "question_mark",
+        until=lambda app: isinstance(app.screen, HelpScreen),
+        size=(80, 24),
+    )
+
+
+def test_snapshot_help_160x45(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "question_mark",
+        until=lambda app: isinstance(app.screen, HelpScreen),
+        size=(160, 45),
+    )
+
+
+def test_snapshot_report(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "M",
+        until=lambda app: isinstance(app.screen, ReportScreen),
+        size=(130, 40),
+    )
+
+
+def test_snapshot_report_80x24(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "M",
+        until=lambda app: isinstance(app.screen, ReportScreen),
+        size=(80, 24),
+    )
+
+
+def test_snapshot_snooze_prompt_with_its_preview(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "s",
+        *"in 2h",
+        until=lambda app: isinstance(app.screen, PromptScreen) and "→" in screen_text(app),
+    )
+
+
+def test_snapshot_snooze_prompt_refusing_a_time(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "s",
+        *"whenever",
+        "enter",
+        until=lambda app: app.screen.query_one("#prompt-feedback").has_class("-error"),
+    )
+
+
+def test_snapshot_tag_prompt(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "j",
+        "t",
+        *"+vip -billing",
+        until=lambda app: "remove #billing" in screen_text(app),
+    )
+
+
+def test_snapshot_priority_choice(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "p",
+        until=lambda app: isinstance(app.screen, ChoiceScreen),
+    )
+
+
+def test_snapshot_assign_asks_before_taking_over(tmp_path: Path, snap_compare) -> None:
+    path = tmp_path / "store.db"
+
+    async def seed() -> None:
+        ids = await seed_thread(path)
+        bob = await open_store(path, agent="bob")
+        await bob.assign(ids["login"], "bob")
+        await bob.close()
+
+    asyncio.run(seed())
+    assert snapshot(
+        snap_compare, path, "a", until=lambda app: isinstance(app.screen, ConfirmScreen)
+    )
+
+
+def test_snapshot_link_contact_prompt(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "L",
+        *"dan@example.com",
+        until=lambda app: "enter links them" in screen_text(app),
+    )
+
+
+def test_snapshot_composer_reply(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "j",
+        "r",
+        *"We have refunded the second charge.",
+        until=lambda app: "second charge." in screen_text(app),
+    )
+
+
+def test_snapshot_composer_note(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "n",
+        *"Customer is on the legacy plan",
+        until=lambda app: "legacy plan" in screen_text(app),
+    )
+
+
+def test_snapshot_read_only_conversation(thread_store: Path, snap_compare) -> None:
+    runner = FakeRunner({"community": Capabilities(reply=False, read_only=True)})
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "j",
+        "j",
+        "enter",
+        until=lambda app: "read-only" in screen_text(app),
+        runner=runner,
+    )
+
+
+def test_snapshot_search_results(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "slash",
+        *"invoice",
+        until=lambda app: (
+            app.main_screen.view == View("search", "invoice")
+            and len(app.main_screen.queue.ids) == 1
+        ),
+    )
+
+
+REASON = (
+    "config.toml: [channels.support] unknown key 'imap_hots' — did you mean 'imap_host'? "
+    "(valid keys: imap_host, imap_port, imap_tls, username, password_command)"
+)
+
+
+def test_snapshot_channel_error_view(tmp_path: Path, snap_compare) -> None:
+    path = tmp_path / "store.db"
+
+    async def seed() -> None:
+        await seed_thread(path)
+        store = await open_store(path)
+        await store.set_health("support", "error", REASON)
+        await store.close()
+
+    asyncio.run(seed())
+
+    async def to_the_channel(app, pilot) -> None:
+        app.main_screen.switch_view(View("channel", "support"))
+
+    assert snapshot(
+        snap_compare,
+        path,
+        until=lambda app: app.main_screen.query_one("#channel-notice").has_class("-shown"),
+        size=(80, 24),
+        before=to_the_channel,
+    )
+
+
+def test_snapshot_long_body_folded_after_its_parse_note(tmp_path: Path, snap_compare) -> None:
+    path = tmp_path / "store.db"
+
+    async def seed() -> None:
+        store = await open_store(path)
+        body = "Here is the log you asked for:\n" + ("x" * 79 + "\n") * 1000
+        await store.ingest(
+            "support",
+            [
+                message(
+                    "log-1",
+                    body,
+                    subject="Crash log",
+                    parse_note="declared charset x-unknown; shown as utf-8",
+                    hours_ago=2,
+                )
+            ],
+        )
+        await store.close()
+
+    asyncio.run(seed())
+    assert snapshot(
+        snap_compare,
+        path,
+        "enter",
+        "end",
+        until=lambda app: "more characters — z shows them" in screen_text(app),
+    )

@@ -8,28 +8,27 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
+from textual import on
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.timer import Timer
 
 from .. import metrics
 from ..config import Config
 from ..errors import AgentConsoleError
 from ..opening import open_store
-from ..plugin import Capabilities
 from ..sanitize import one_line
 from ..store import Store
-from .commands import ConsoleCommands, PaletteEntry
+from .commands import ConsoleCommands
 from .drafts import DraftBuffer
 from .keys import bindings, overrides
-from .screens.help import HelpScreen, describe
+from .messages import FirstPaint, Notice, Severity
+from .screens.help import HelpScreen, Sections, describe, help_chain
 from .screens.main import MainScreen
 from .screens.report import PERIODS, ReportScreen
-from .widgets.composer import Composer
-from .widgets.queue import QueueView
-from .widgets.sidebar import view_label
+from .services import Channels, Runner, Services
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +38,6 @@ POLL_INTERVAL = 0.4
 SETTLE_SECONDS = 0.2
 #: Seconds between two wake-ups of due snoozed conversations.
 WAKE_INTERVAL = 15.0
-
-
-class Runner(Protocol):
-    """What the TUI needs of :class:`agentconsole.sync.SyncRunner`."""
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    def nudge(self, channel_name: str) -> None: ...
-    def capabilities(self, channel_name: str) -> Capabilities | None: ...
 
 
 RunnerFactory = Callable[[Store], Runner]
@@ -62,6 +52,7 @@ class AgentConsoleApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = bindings("app")
+    HELP_TITLE = "Everywhere"
 
     def __init__(
         self,
@@ -81,8 +72,8 @@ class AgentConsoleApp(App[None]):
         self.runner: Runner | None = None
         self._store: Store | None = None
         self.drafts = DraftBuffer()
-        self.keymap_overrides = overrides(config.keys)
-        self.set_keymap(self.keymap_overrides)
+        self.channels = Channels()
+        self.set_keymap(overrides(config.keys))
         self._token: tuple[int, int] | None = None
         self._polling = False
         self._poll_timer: Timer | None = None
@@ -104,15 +95,16 @@ class AgentConsoleApp(App[None]):
             self.exit(message=str(error), return_code=1)
             return
         self._token = await self.store.change_token()
-        await self.push_screen(MainScreen())
+        services = Services(self._store, self.config, self.drafts, self.channels, self.clock)
+        await self.push_screen(MainScreen(services))
         if self.runner_factory is not None:
             self.run_worker(self._start_runner(), group="runner", exit_on_error=False)
         self._poll_timer = self.set_interval(self.poll_interval, self._poll)
         self.set_interval(WAKE_INTERVAL, self._wake_snoozed)
         self.run_worker(self._wake(), group="wake", exit_on_error=False)
 
-    def first_screen_shown(self) -> None:
-        """Called by the main screen once its first rows are on screen."""
+    @on(FirstPaint)
+    def _first_paint(self) -> None:
         if not self._settled:
             self._settled = True
             self.set_timer(SETTLE_SECONDS, self._settle_memory)
@@ -128,6 +120,7 @@ class AgentConsoleApp(App[None]):
         assert self.runner_factory is not None
         try:
             self.runner = self.runner_factory(self.store)
+            self.channels.runner = self.runner
             await self.runner.start()
         except AgentConsoleError as error:
             self.report(f"Sync is not running: {error}", severity="error")
@@ -144,7 +137,7 @@ class AgentConsoleApp(App[None]):
             self._poll_timer.stop()
         screen = self.main_screen
         if screen is not None:
-            screen.save_open_draft()
+            screen.keep_draft()
         if self._store is not None:
             try:
                 await self.drafts.flush(self._store)
@@ -196,42 +189,6 @@ class AgentConsoleApp(App[None]):
         except AgentConsoleError as error:
             log.warning("waking snoozed conversations failed: %s", error)
 
-    async def flush_drafts(self) -> None:
-        if self._store is None or self._closed:
-            return
-        try:
-            await self.drafts.flush(self.store)
-        except AgentConsoleError as error:
-            self.report(f"Draft not saved: {error}", severity="error")
-
-    # -- runner -----------------------------------------------------------------------------
-
-    def _capabilities(self, channel: str) -> Capabilities | None:
-        if self.runner is None:
-            return None
-        try:
-            return self.runner.capabilities(channel)
-        except Exception:
-            log.exception("capabilities(%r) failed", channel)
-            return None
-
-    def can_reply(self, channel: str) -> bool:
-        """Whether replies are possible on ``channel`` (unknown channels: assume so)."""
-        capabilities = self._capabilities(channel)
-        return capabilities is None or capabilities.refusal(channel) is None
-
-    def can_attach(self, channel: str) -> bool:
-        """Whether replies on ``channel`` may carry files (unknown channels: assume so)."""
-        capabilities = self._capabilities(channel)
-        return capabilities is None or capabilities.refusal(channel, with_attachments=True) is None
-
-    def nudge(self, channel: str) -> None:
-        if self.runner is not None:
-            try:
-                self.runner.nudge(channel)
-            except Exception:
-                log.exception("nudge(%r) failed", channel)
-
     # -- helpers for screens ----------------------------------------------------------------
 
     @property
@@ -241,9 +198,13 @@ class AgentConsoleApp(App[None]):
                 return screen
         return None
 
-    def report(self, message: str, *, severity: str = "information") -> None:
+    def report(self, message: str, *, severity: Severity = "information") -> None:
         """A notification that may contain outside text: cleaned, never markup."""
-        self.notify(one_line(message), severity=severity, markup=False)  # type: ignore[arg-type]
+        self.notify(one_line(message), severity=severity, markup=False)
+
+    @on(Notice)
+    def _notice(self, event: Notice) -> None:
+        self.report(event.text, severity=event.severity)
 
     # -- app-wide actions -------------------------------------------------------------------
 
@@ -259,7 +220,7 @@ class AgentConsoleApp(App[None]):
         if (screen := self.main_screen) is not None and self.screen is screen:
             screen.start_search()
 
-    async def action_back(self) -> None:  # type: ignore[override]
+    async def action_back(self) -> None:
         if (screen := self.main_screen) is not None and self.screen is screen:
             screen.go_back()
 
@@ -267,6 +228,10 @@ class AgentConsoleApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> Sections:
+        """The keys of what has focus on the current screen, and around it."""
+        return describe(self, help_chain(self.screen))
 
     def action_report(self) -> None:
         """Open the support measures (backlog, response and resolution times, SLA)."""
@@ -294,45 +259,10 @@ class AgentConsoleApp(App[None]):
                 self.report(str(error), severity="error")
                 return
             await self.push_screen(
-                ReportScreen(periods, self.config.first_response_target is not None)
+                ReportScreen(periods, self.config.first_response_target is not None, now)
             )
 
         self.run_worker(load(), group="report", exclusive=True, exit_on_error=False)
-
-    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        return describe(
-            self,
-            [
-                ("Queue", QueueView.BINDINGS),
-                ("Conversation", MainScreen.BINDINGS),
-                ("Composer", Composer.BINDINGS),
-                ("Everywhere", self.BINDINGS),
-            ],
-            self.keymap_overrides,
-        )
-
-    def palette_entries(self) -> list[PaletteEntry]:
-        entries: list[PaletteEntry] = []
-        screen = self.main_screen
-        if screen is None:
-            return entries
-        for binding in Binding.make_bindings(MainScreen.BINDINGS):
-            method = getattr(screen, f"action_{binding.action}", None)
-            if method is not None and binding.description and binding.show:
-                entries.append(PaletteEntry(binding.description, "conversation", method))
-        editor = getattr(screen, "action_editor")  # noqa: B009
-        entries.append(PaletteEntry("Reply in $EDITOR", "conversation", editor))
-        entries.append(PaletteEntry("Search", "search messages", self.action_search))
-        entries.append(PaletteEntry("Help", "list every key", self.action_help))
-        entries.append(PaletteEntry("Report", "backlog, response times, SLA", self.action_report))
-        for view in screen.sidebar.views:
-            label = view_label(view, screen.channel_kinds)
-            entries.append(
-                PaletteEntry(
-                    f"Go to view: {label}", "view", lambda view=view: screen.switch_view(view)
-                )
-            )
-        return entries
 
 
 def run(store_path: Path, config: Config, runner_factory: RunnerFactory | None = None) -> None:

@@ -1,16 +1,17 @@
-"""The command palette's provider: every action of the keymap and "go to view X"."""
+"""The command palette's provider: whatever the screen it was opened on offers.
+
+A screen takes part by implementing :class:`CommandSource` (the main screen lists its
+bindings and its views); the app never looks inside a screen to build the list.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
-
-if TYPE_CHECKING:
-    from .app import AgentConsoleApp
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +24,17 @@ class PaletteEntry:
     run: Callable[[], object]
 
 
+@runtime_checkable
+class CommandSource(Protocol):
+    def palette_commands(self) -> list[PaletteEntry]: ...
+
+
 class ConsoleCommands(Provider):
     """Actions (Reply, Close, Snooze, …) and views, matched fuzzily."""
 
     def _entries(self) -> list[PaletteEntry]:
-        app = cast("AgentConsoleApp", self.app)
-        return app.palette_entries()
+        screen = self.screen
+        return screen.palette_commands() if isinstance(screen, CommandSource) else []
 
     async def discover(self) -> Hits:
         for entry in self._entries():

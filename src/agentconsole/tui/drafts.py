@@ -32,10 +32,6 @@ class DraftBuffer:
     def forget(self, conversation_id: int, kind: str) -> None:
         self._pending.pop((conversation_id, kind), None)
 
-    @property
-    def dirty(self) -> bool:
-        return bool(self._pending)
-
     async def flush(self, store: DraftStore) -> None:
         """Write every pending draft; one that fails stays pending and the error propagates."""
         async with self._lock:

@@ -11,7 +11,7 @@ import time
 from rich.text import Text
 
 from ..humanize import waiting
-from ..models import ConversationRow, priority_name
+from ..models import ConversationRow
 from ..sanitize import one_line
 
 KIND_ICONS = {"email": "✉", "chat": "◆", "forum": "▤"}
@@ -99,7 +99,3 @@ def queue_row(row: ConversationRow, now: float, width: int) -> Text:
             style="green" if row.assignee else "dim",
         )
     return text
-
-
-def priority_label(rank: int) -> str:
-    return priority_name(rank)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 
 from .. import keymap
 
@@ -16,10 +17,14 @@ from .. import keymap
 ACTION_NAMES: dict[str, str] = {
     "open": "open_conversation",
     "close": "close_conversation",
+    "yes": "answer(True)",
+    "no": "answer(False)",
 }
 
 
-def bindings(scope: str, *, only: tuple[str, ...] = (), priority: bool = False) -> list[Binding]:
+def bindings(
+    scope: str, *, only: tuple[str, ...] = (), priority: bool = False
+) -> list[BindingType]:
     """The bindings of one scope of the keymap (``only`` narrows them to some ids)."""
     return [
         Binding(
@@ -46,3 +51,11 @@ def overrides(effective: Mapping[str, str]) -> dict[str, str]:
         for action_id, keys in effective.items()
         if action_id in keymap.BY_ID and keys != keymap.BY_ID[action_id].keys
     }
+
+
+def keys_of(node: DOMNode, binding_id: str) -> str:
+    """The keys bound to ``binding_id`` as the agent sees them (``y / enter``), the user's
+    ``[keys]`` applied: for hints written on screen, so they never name a remapped key."""
+    app = node.app
+    keys = app._keymap.get(binding_id) or keymap.BY_ID[binding_id].keys
+    return " / ".join(app.get_key_display(Binding(key.strip(), "")) for key in keys.split(","))

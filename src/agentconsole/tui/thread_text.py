@@ -7,6 +7,7 @@ Pure functions from store values to Rich ``Text``; every piece of outside data g
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rich.text import Text
 
@@ -16,8 +17,21 @@ from ..sanitize import clean, one_line
 from .formatting import clock_time, kind_icon, priority_mark
 from .safe_text import safe_text
 
-#: Longer bodies are cut on screen (the stored message is untouched).
-MAX_BODY_CHARS = 40_000
+#: Longer bodies are folded on screen until shown (the stored message is untouched).
+FOLDED_BODY_CHARS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHints:
+    """The keys the thread's hints name (the pane passes the user's keymap, so a hint
+    never names a key that was remapped)."""
+
+    fold: str = "z"
+    retry: str = "R"
+    source: str = "v"
+
+
+DEFAULT_HINTS = KeyHints()
 
 DELIVERY = {
     "queued": ("◷ queued", "yellow"),
@@ -66,20 +80,24 @@ def split_folded(body: str) -> tuple[str, int]:
     return "\n".join(lines[:cut]), len(lines) - cut
 
 
-def body_text(body: str, *, fold: bool = False) -> Text:
-    """A message body for the screen; with ``fold``, quoted history and the signature are
-    folded into one dim line."""
+def body_text(
+    body: str, *, fold: bool = False, quotes: bool = True, hints: KeyHints = DEFAULT_HINTS
+) -> Text:
+    """A message body for the screen. With ``fold``, a body past :data:`FOLDED_BODY_CHARS`
+    shows its start and says how much more there is (``hints.fold`` shows it), and (with
+    ``quotes``) quoted history and the signature are folded into one dim line."""
     folded = 0
-    if fold:
+    if fold and quotes:
         body, folded = split_folded(body)
-    cut = len(body) - MAX_BODY_CHARS
-    text = safe_text(body[:MAX_BODY_CHARS].rstrip("\n") if cut > 0 else body.rstrip("\n"))
-    if cut > 0:
-        text.append(f"\n[… {cut} more characters not shown]", style="italic dim")
+    body = body.rstrip("\n")
+    hidden = len(body) - FOLDED_BODY_CHARS if fold else 0
+    text = safe_text(body[:FOLDED_BODY_CHARS] if hidden > 0 else body)
+    if hidden > 0:
+        text.append(f"\n… {hidden:,} more characters — {hints.fold} shows them", style="italic dim")
     if folded:
         text.append(
             f"\n··· {folded} quoted or signature line{'s' if folded != 1 else ''}"
-            " folded — z shows them",
+            f" folded — {hints.fold} shows them",
             style="italic dim",
         )
     return text
@@ -93,7 +111,7 @@ def direction_label(message: MessageRecord) -> str:
     return "Automated" if message.automated else ""
 
 
-def delivery_text(message: MessageRecord) -> Text:
+def delivery_text(message: MessageRecord, hints: KeyHints = DEFAULT_HINTS) -> Text:
     """The delivery state of an outbound message (empty for others)."""
     if message.direction != "out":
         return Text(end="")
@@ -106,7 +124,7 @@ def delivery_text(message: MessageRecord) -> Text:
         if message.error:
             text.append(": ")
             text.append_text(safe_text(message.error, multiline=False))
-        text.append("  — R to retry", style="dim")
+        text.append(f"  — {hints.retry} to retry", style="dim")
     elif message.error and message.state in ("queued", "sending"):
         text.append(" (last try: ", style="dim")
         text.append_text(safe_text(message.error, "dim", multiline=False))
@@ -114,7 +132,19 @@ def delivery_text(message: MessageRecord) -> Text:
     return text
 
 
-def _extras(message: MessageRecord) -> Text:
+def parse_note_text(message: MessageRecord, hints: KeyHints = DEFAULT_HINTS) -> Text:
+    """Why a message could not be fully read (empty when it could): shown before its body,
+    so a note is never buried under what it explains."""
+    text = Text(end="")
+    if message.parse_note:
+        text.append("⚠ Could not fully read this message: ", style="bold yellow")
+        text.append_text(safe_text(message.parse_note, "yellow"))
+        text.append(f"  — {hints.source} shows the original", style="dim")
+        text.append("\n")
+    return text
+
+
+def attachments_text(message: MessageRecord) -> Text:
     text = Text(end="")
     for attachment in message.attachments:
         text.append("\n📎 ", style="dim")
@@ -125,13 +155,12 @@ def _extras(message: MessageRecord) -> Text:
         if attachment.content_type:
             text.append("  ")
             text.append_text(safe_text(attachment.content_type, "dim", multiline=False))
-    if message.parse_note:
-        text.append("\n⚠ Could not fully read this message: ", style="bold yellow")
-        text.append_text(safe_text(message.parse_note, "yellow"))
     return text
 
 
-def message_text(message: MessageRecord, now: float, *, fold: bool = False) -> Text:
+def message_text(
+    message: MessageRecord, now: float, *, fold: bool = False, hints: KeyHints = DEFAULT_HINTS
+) -> Text:
     """A message as a block: author, time and state on the first line, then the body
     (quoted history and signature folded when ``fold``)."""
     text = Text(end="")
@@ -144,34 +173,38 @@ def message_text(message: MessageRecord, now: float, *, fold: bool = False) -> T
         text.append_text(safe_text(message.agent, multiline=False))
         text.append(")")
     text.append("  " + clock_time(message.sent_at, now), style="dim")
-    delivery = delivery_text(message)
+    delivery = delivery_text(message, hints)
     if delivery:
         text.append("  ")
         text.append_text(delivery)
     text.append("\n")
-    text.append_text(body_text(message.body, fold=fold))
-    text.append_text(_extras(message))
+    text.append_text(parse_note_text(message, hints))
+    text.append_text(body_text(message.body, fold=fold, hints=hints))
+    text.append_text(attachments_text(message))
     return text
 
 
-def chat_line(message: MessageRecord, now: float) -> Text:
+def chat_line(
+    message: MessageRecord, now: float, *, fold: bool = False, hints: KeyHints = DEFAULT_HINTS
+) -> Text:
     """A chat message, compact: ``14:02  Alice  hello`` (continuation lines indented)."""
     text = Text(end="")
     text.append(clock_time(message.sent_at, now) + "  ", style="dim")
     author_style = "bold cyan" if message.direction == "in" else "bold green"
     text.append_text(safe_text(message.author or "?", author_style, multiline=False))
     text.append("  ")
-    body = body_text(message.body)
+    body = parse_note_text(message, hints)
+    body.append_text(body_text(message.body, fold=fold, quotes=False, hints=hints))
     lines = body.split("\n")
     for index, line in enumerate(lines):
         if index:
             text.append("\n    ")
         text.append_text(line)
-    delivery = delivery_text(message)
+    delivery = delivery_text(message, hints)
     if delivery:
         text.append("  ")
         text.append_text(delivery)
-    text.append_text(_extras(message))
+    text.append_text(attachments_text(message))
     return text
 
 

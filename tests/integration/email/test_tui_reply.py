@@ -7,12 +7,13 @@ from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
+from agentconsole import config as config_module
 from agentconsole.sync import SyncRunner
 from agentconsole.tui.app import AgentConsoleApp
 from tests.integration.conftest import ImapUser, SmtpServer
 from tests.tui.conftest import wait_for
 
-from .test_imap_smtp import mail, make_config, options, sent_folder_ids
+from .test_imap_smtp import SUPPORT, mail, make_config, options, sent_folder_ids
 
 
 async def test_mail_arrives_in_the_tui_and_a_reply_typed_there_goes_out(
@@ -43,6 +44,41 @@ async def test_mail_arrives_in_the_tui_and_a_reply_typed_there_goes_out(
     assert sent["In-Reply-To"] == "<tui1@example.org>"
     assert "Please step away from the printer." in sent.get_content()
     assert sent_folder_ids(imap_user) == [sent["Message-ID"]]
+
+
+async def test_a_reply_typed_in_the_tui_carries_the_configured_display_name(
+    imap_user: ImapUser, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    imap_user.append(
+        mail("Where is my parcel", message_id="<tui2@example.org>", sender="Bob <bob@example.org>")
+    )
+    config = config_module.parse(
+        {
+            "agent": {"name": "alice", "display_name": "Alice from Acme"},
+            "sync": {"lease_seconds": 5, "retry_max_seconds": 1},
+            "channels": {"mail": options(imap_user, smtp_server)},
+        },
+        "test.toml",
+    )
+    app = AgentConsoleApp(
+        tmp_path / "store.db", config, lambda store: SyncRunner(store, config), poll_interval=0.2
+    )
+    async with app.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: "Where is my parcel" in _text(app), timeout=20)
+        screen = app.main_screen
+        await wait_for(pilot, lambda: screen.pane.detail is not None, timeout=10)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        await pilot.press(*"It is on its way.")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "✓ sent" in _text(app), timeout=20)
+    (received,) = smtp_server.wait_for(1)
+    sent = message_from_bytes(received.data, policy=default)
+    (sender,) = sent["From"].addresses
+    # The email channel names the agent and the address (no from_name is set here); what
+    # matters is that it is the configured display name, not the login "alice".
+    assert (sender.display_name, sender.addr_spec) == (f"Alice from Acme via {SUPPORT}", SUPPORT)
+    assert f'From: "Alice from Acme via {SUPPORT}" <{SUPPORT}>' in received.data.decode()
 
 
 def _text(app: AgentConsoleApp) -> str:

@@ -1,79 +1,100 @@
-"""The help screen: every key, generated from the live bindings and the user's keymap."""
+"""The help screen: the keys of what has focus and of everything around it, by where they
+apply, generated from the live bindings with the user's keymap applied.
+
+A widget, screen or app takes part by naming its section in ``HELP_TITLE``; the focused
+widget's section comes first, then its ancestors' up to "Everywhere" (the app).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
+from textual.dom import DOMNode
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from ..keys import bindings
 
-def describe(
-    app: App[object],
-    sections: Iterable[tuple[str, Iterable[BindingType]]],
-    keymap: Mapping[str, str],
-) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(section, [(keys, description)]) for every binding with a description, the user's
-    keymap applied. A binding id listed in an earlier section is not repeated."""
+#: (section title, [(keys, description)]).
+Sections = list[tuple[str, list[tuple[str, str]]]]
+
+
+def help_chain(screen: Screen[object]) -> list[DOMNode]:
+    """The focused widget and its ancestors (the screen and the app when nothing has focus)."""
+    focused = screen.focused
+    return list(focused.ancestors_with_self) if focused is not None else [screen, screen.app]
+
+
+def describe(app: App[Any], nodes: Iterable[DOMNode]) -> Sections:
+    """The sections of ``nodes`` that have a ``HELP_TITLE``: every binding with a
+    description, the app's keymap applied, each binding id listed once (where it is closest
+    to the focus). Sections with the same title are merged."""
     seen: set[str] = set()
-    result: list[tuple[str, list[tuple[str, str]]]] = []
-    for title, bindings in sections:
-        bindings_map = BindingsMap(bindings)
-        if keymap:
-            bindings_map.apply_keymap(dict(keymap))
-        grouped: dict[str, tuple[list[str], str]] = {}
+    grouped: dict[str, dict[str, tuple[list[str], str]]] = {}
+    for node in nodes:
+        title = getattr(node, "HELP_TITLE", None)
+        if not title:
+            continue
+        bindings_map = node._bindings.copy()
+        if app._keymap:
+            bindings_map.apply_keymap(app._keymap)
+        section = grouped.setdefault(title, {})
         for _key, binding in bindings_map:
-            if not binding.description:
-                continue
             name = binding.id or binding.action
-            if name in seen:
+            if not binding.description or (name in seen and name not in section):
                 continue
-            keys, _ = grouped.setdefault(name, ([], binding.description))
+            keys, _ = section.setdefault(name, ([], binding.description))
             display = app.get_key_display(binding)
             if display not in keys:
                 keys.append(display)
-        if grouped:
-            seen.update(grouped)
-            result.append((title, [(" ".join(keys), text) for keys, text in grouped.values()]))
-    return result
+        seen.update(section)
+    return [
+        (title, [(" ".join(keys), text) for keys, text in rows.values()])
+        for title, rows in grouped.items()
+        if rows
+    ]
 
 
-def help_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> Text:
-    text = Text(end="")
+def help_text(sections: Sections) -> Group:
+    """Sections one under another; a long description wraps under itself, not under the
+    keys."""
+    parts: list[RenderableType] = []
     for index, (title, rows) in enumerate(sections):
-        if index:
-            text.append("\n")
-        text.append(title + "\n", style="bold underline")
+        parts.append(Text(("\n" if index else "") + title, style="bold underline"))
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(width=15, style="bold cyan", no_wrap=True, overflow="fold")
+        grid.add_column(ratio=1)
         for keys, description in rows:
-            text.append(f"  {keys:<14}", style="bold cyan")
-            text.append(description + "\n")
-    return text
+            grid.add_row(Text(keys), Text(description))
+        parts.append(grid)
+    return Group(*parts)
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys of the app, by where they apply."""
+    """The keys that work where the agent is (see the module docstring)."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "close_help", "Close help")]
+    BINDINGS = bindings("help")
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(self, sections: Sections) -> None:
         super().__init__()
         self.sections = sections
 
     def compose(self) -> ComposeResult:
         half = (len(self.sections) + 1) // 2
         with VerticalScroll(id="help-box"):
-            yield Static(
-                Text("Keys — remap any of them in [keys] of the config", style="bold"),
-                markup=False,
-                id="help-title",
-            )
+            title = Text("Keys here and around — remap any in [keys] of the config", "bold")
+            yield Static(title, markup=False, id="help-title")
             with Horizontal(id="help-columns"):
                 yield Static(help_text(self.sections[:half]), markup=False, classes="help-column")
                 yield Static(help_text(self.sections[half:]), markup=False, classes="help-column")
+            note = "In the composer, ctrl+p → Help lists its keys (? types a question mark)."
+            yield Static(Text(note, style="dim"), markup=False, id="help-note")
 
     def action_close_help(self) -> None:
         self.dismiss(None)

@@ -2,28 +2,76 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...errors import AgentConsoleError
+from ..keys import bindings, keys_of
 
 #: Turns what was typed into a preview of what will happen; raises to say it is not valid.
 Check = Callable[[str], Text | None]
+T = TypeVar("T")
+#: What to do with an answer: a plain function, or a coroutine run in a worker of the asker.
+Answer = Callable[[T], Awaitable[None] | None]
+
+
+def _answered(asker: Widget, answer: Answer[T]) -> Callable[[T | None], None]:
+    def callback(value: T | None) -> None:
+        if value is None or value is False:
+            return
+        result = answer(value)
+        if inspect.isawaitable(result):
+            asker.run_worker(result, group="answers", exit_on_error=False)
+
+    return callback
+
+
+def ask_line(
+    asker: Widget,
+    question: Text,
+    answer: Answer[str],
+    *,
+    value: str = "",
+    placeholder: str = "",
+    check: Check | None = None,
+) -> None:
+    """Ask for a line of text; ``answer`` gets it (never called on cancel)."""
+    screen = PromptScreen(question, value=value, placeholder=placeholder, check=check)
+    asker.app.push_screen(screen, _answered(asker, answer))
+
+
+def ask_choice(
+    asker: Widget,
+    question: Text,
+    choices: Sequence[str],
+    answer: Answer[str],
+    current: str | None = None,
+) -> None:
+    """Ask for one of ``choices``; ``answer`` gets it (never called on cancel)."""
+    asker.app.push_screen(ChoiceScreen(question, choices, current), _answered(asker, answer))
+
+
+def ask_yes(asker: Widget, question: Text, answer: Callable[[], Awaitable[None] | None]) -> None:
+    """Ask yes or no; ``answer`` runs on yes."""
+    asker.app.push_screen(ConfirmScreen(question), _answered(asker, lambda _yes: answer()))
 
 
 class PromptScreen(ModalScreen[str | None]):
     """Ask for one line. ``check`` validates (and may preview) as the agent types; a
     submitted value that does not pass is not accepted and the error is shown inline."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS = bindings("prompt")
+    HELP_TITLE = "Question"
 
     def __init__(
         self,
@@ -75,7 +123,8 @@ class PromptScreen(ModalScreen[str | None]):
 class ChoiceScreen(ModalScreen[str | None]):
     """Pick one of a few fixed choices (with the first letter as a shortcut)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS = bindings("prompt")
+    HELP_TITLE = "Question"
 
     def __init__(self, question: Text, choices: Sequence[str], current: str | None = None) -> None:
         super().__init__()
@@ -119,10 +168,8 @@ class ChoiceScreen(ModalScreen[str | None]):
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question: ``y`` or enter says yes, ``n`` or escape says no."""
 
-    BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
+    BINDINGS = bindings("confirm")
+    HELP_TITLE = "Question"
 
     def __init__(self, question: Text) -> None:
         super().__init__()
@@ -131,7 +178,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-box"):
             yield Static(self.question, id="prompt-question", markup=False)
-            yield Static(Text("y / enter: yes    n / escape: no", style="dim"), markup=False)
+            hint = f"{keys_of(self, 'yes')}: yes    {keys_of(self, 'no')}: no"
+            yield Static(Text(hint, style="dim"), markup=False)
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

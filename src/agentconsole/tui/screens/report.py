@@ -5,16 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...humanize import span
 from ...metrics import ChannelMetrics
+from ..keys import bindings
 from ..safe_text import safe_text
 
 PERIODS = (("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0))
@@ -22,18 +23,30 @@ PERIODS = (("Last 24 hours", 86400.0), ("Last 7 days", 7 * 86400.0))
 
 def report_table(title: str, entries: Sequence[ChannelMetrics], with_sla: bool) -> Table:
     """One period's measures; channel names are outside data, shown as plain text."""
-    table = Table(title=title, title_justify="left", title_style="bold", expand=True)
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        expand=True,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    # Channel names stay whole (up to 20 cells); long headings take two lines, so at 80
+    # columns the numbers keep their room.
+    longest = max((len(entry.channel) for entry in entries), default=7)
+    table.add_column("Channel", min_width=min(20, max(7, longest)), no_wrap=True)
     for heading in (
-        "Channel",
         "New",
         "Backlog",
-        "Oldest wait",
-        "1st response",
+        "Oldest\nwait",
+        "1st\nresponse",
         "Resolution",
         "FCR",
-        "SLA breaches",
+        "SLA\nbreaches",
     ):
-        table.add_column(heading, justify="left" if heading == "Channel" else "right")
+        table.add_column(heading, justify="right")
     for entry in entries:
         fcr = entry.first_contact_resolution
         table.add_row(
@@ -53,12 +66,17 @@ def report_table(title: str, entries: Sequence[ChannelMetrics], with_sla: bool) 
 class ReportScreen(ModalScreen[None]):
     """Backlog, first response, resolution, first-contact resolution and SLA breaches."""
 
-    BINDINGS = [Binding("escape,q,M", "close_report", "Close the report")]
+    BINDINGS = bindings("report")
+    HELP_TITLE = "Report"
 
     def __init__(
-        self, periods: Sequence[tuple[str, Sequence[ChannelMetrics]]], with_sla: bool
+        self,
+        periods: Sequence[tuple[str, Sequence[ChannelMetrics]]],
+        with_sla: bool,
+        as_of: float,
     ) -> None:
         super().__init__()
+        self.as_of = as_of
         self.periods = periods
         self.with_sla = with_sla
 
@@ -72,7 +90,11 @@ class ReportScreen(ModalScreen[None]):
                 else "Set [sla] first_response in the config to count SLA breaches."
             )
             yield Static(
-                Text(note + f"  ·  as of {time.strftime('%H:%M')}", style="dim"), markup=False
+                Text(
+                    note + f"  ·  as of {time.strftime('%H:%M', time.localtime(self.as_of))}",
+                    style="dim",
+                ),
+                markup=False,
             )
 
     def action_close_report(self) -> None:

@@ -10,10 +10,9 @@ from textual.widgets import Static, TextArea
 
 from ...plugin import Attachment
 from ..keys import bindings
+from ..messages import Notice
 from ..safe_text import safe_text
 from ..thread_text import size_label
-
-KINDS = ("reply", "note")
 
 
 class Composer(Vertical):
@@ -23,6 +22,7 @@ class Composer(Vertical):
     """
 
     BINDINGS = bindings("composer") + bindings("", only=("back",))
+    HELP_TITLE = "Composer"
 
     COMPONENT_CLASSES = {"composer--title"}
 
@@ -83,6 +83,13 @@ class Composer(Vertical):
             self.conversation_id = conversation_id
             self.kind = kind
             self.body = body
+
+    class Toggled(Message):
+        """The composer opened or closed (the screen makes room for it)."""
+
+        def __init__(self, is_open: bool) -> None:
+            super().__init__()
+            self.is_open = is_open
 
     class DraftChanged(Message):
         def __init__(self, conversation_id: int, kind: str, body: str) -> None:
@@ -149,6 +156,7 @@ class Composer(Vertical):
         self._show_attachments()
         self.add_class("-open")
         self.text_area.focus()
+        self.post_message(self.Toggled(True))
 
     def set_body(self, body: str) -> None:
         """Replace the text (e.g. coming back from ``$EDITOR``); reported as a change."""
@@ -157,8 +165,11 @@ class Composer(Vertical):
 
     def stop(self) -> None:
         """Close without a message (the owner already took the text)."""
+        was_open = self.is_open
         self.remove_class("-open")
         self.conversation_id = None
+        if was_open:
+            self.post_message(self.Toggled(False))
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
@@ -181,10 +192,8 @@ class Composer(Vertical):
     def action_attach(self) -> None:
         if self.conversation_id is not None:
             if self.kind == "note":
-                self.app.notify(
-                    "Notes cannot carry files; attach them to a reply.",
-                    severity="warning",
-                    markup=False,
+                self.post_message(
+                    Notice("Notes cannot carry files; attach them to a reply.", "warning")
                 )
                 return
             self.post_message(self.AttachRequested())

@@ -1,6 +1,10 @@
-"""The conversation pane: header, the whole thread, the contact panel and the composer."""
+"""The conversation pane: header, the whole thread, the contact panel, and what an agent
+does while reading (fold, the original in a pager, save an attachment)."""
 
 from __future__ import annotations
+
+import asyncio
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -8,72 +12,26 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...errors import AgentConsoleError, UsageError
 from ...humanize import span
 from ...models import ConversationDetail, DraftActivity, MessageRecord
+from ...sanitize import one_line
+from ..external import page_source
+from ..keys import keys_of
+from ..messages import Notice
 from ..safe_text import safe_text
-from ..thread_text import chat_line, contact_text, header_text, message_text
-from .composer import Composer
+from ..screens.prompts import ask_choice, ask_line
+from ..services import Services
+from ..thread_text import KeyHints, chat_line, contact_text, header_text, message_text
+from .message_box import MessageBox
 
 #: Threads longer than this show their most recent messages only (with a note).
 MAX_MESSAGES = 300
 
 
-class MessageBox(Static):
-    """One message. Its CSS class says what it is: ``-in``, ``-out``, ``-note``,
-    ``-automated``, ``-failed``, ``-compact`` (chat)."""
-
-    DEFAULT_CSS = """
-    MessageBox {
-        padding: 0 1;
-        margin: 0 0 1 0;
-        border-left: tall $primary 50%;
-    }
-    MessageBox.-out {
-        border-left: tall $success;
-    }
-    MessageBox.-failed {
-        border-left: tall $error;
-        background: $error 10%;
-    }
-    MessageBox.-note {
-        border: round $warning;
-        border-title-color: $warning;
-        border-title-style: bold;
-        background: $warning 15%;
-    }
-    MessageBox.-automated {
-        border: round $secondary;
-        border-title-color: $secondary;
-        color: $text-muted;
-    }
-    MessageBox.-compact {
-        margin: 0;
-        border-left: none;
-    }
-    MessageBox.-compact.-note {
-        border: round $warning;
-        margin: 0 0 0 0;
-    }
-    """
-
-    def __init__(self, message: MessageRecord, content: Text, *, compact: bool) -> None:
-        classes = {"in": "-in", "out": "-out", "note": "-note"}.get(message.direction, "-in")
-        if message.automated:
-            classes += " -automated"
-        if message.state == "failed":
-            classes += " -failed"
-        if compact:
-            classes += " -compact"
-        super().__init__(content, markup=False, classes=classes)
-        self.message = message
-        if message.direction == "note":
-            self.border_title = "Internal note"
-        elif message.automated:
-            self.border_title = "Automated message"
-
-
 class ConversationPane(Vertical):
-    """Shows one :class:`ConversationDetail`. Attributes down: :meth:`show`, :meth:`clear`."""
+    """Shows one :class:`ConversationDetail`. Attributes down: :meth:`show`, :meth:`clear`,
+    :meth:`set_read_only`, :meth:`set_others_writing`; messages up: :class:`Notice`."""
 
     DEFAULT_CSS = """
     ConversationPane {
@@ -95,21 +53,16 @@ class ConversationPane(Vertical):
         border-top: dashed $primary 40%;
         color: $text-muted;
     }
-    ConversationPane #others-writing {
-        display: none;
-        padding: 0 1;
-        background: $warning 25%;
-        text-style: bold;
-    }
-    ConversationPane #others-writing.-shown {
-        display: block;
-    }
-    ConversationPane #read-only-notice {
+    ConversationPane #others-writing, ConversationPane #read-only-notice {
         display: none;
         padding: 0 1;
         background: $warning 20%;
     }
-    ConversationPane #read-only-notice.-shown {
+    ConversationPane #others-writing {
+        background: $warning 25%;
+        text-style: bold;
+    }
+    ConversationPane #others-writing.-shown, ConversationPane #read-only-notice.-shown {
         display: block;
     }
     ConversationPane .thread-note {
@@ -118,27 +71,22 @@ class ConversationPane(Vertical):
     }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(self, services: Services, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.services = services
         self.detail: ConversationDetail | None = None
-        #: Fold quoted history and signatures (z toggles).
-        self.fold_quotes = True
-        self._now = 0.0
+        #: Fold quoted history, signatures and very long bodies (z toggles).
+        self.fold = True
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation selected."), id="conversation-header", markup=False)
         yield Static("", id="others-writing", markup=False)
         yield VerticalScroll(id="thread")
         yield Static("", id="read-only-notice", markup=False)
-        yield Composer(id="composer")
 
     @property
     def thread(self) -> VerticalScroll:
         return self.query_one("#thread", VerticalScroll)
-
-    @property
-    def composer(self) -> Composer:
-        return self.query_one(Composer)
 
     @property
     def conversation_id(self) -> int | None:
@@ -150,8 +98,9 @@ class ConversationPane(Vertical):
         self.set_read_only(None)
         await self.thread.remove_children()
 
-    def set_others_writing(self, others: list[DraftActivity], now: float) -> None:
+    def set_others_writing(self, others: list[DraftActivity]) -> None:
         """Show which other agents are writing here, so nobody answers twice unknowingly."""
+        now = self.services.clock()
         widget = self.query_one("#others-writing", Static)
         text = Text(end="")
         for index, other in enumerate(others):
@@ -171,42 +120,35 @@ class ConversationPane(Vertical):
         widget.update(notice or Text(""))
         widget.set_class(notice is not None, "-shown")
 
-    async def toggle_quotes(self) -> bool:
-        """Show or fold quoted text in the whole thread; returns whether it is now folded."""
-        self.fold_quotes = not self.fold_quotes
-        if self.detail is not None:
-            await self.show(self.detail, self._now, force=True)
-        return self.fold_quotes
-
-    async def show(self, detail: ConversationDetail, now: float, *, force: bool = False) -> None:
+    async def show(self, detail: ConversationDetail, *, force: bool = False) -> None:
         """Display ``detail``; redrawing the same conversation keeps the reading position."""
         same = self.detail is not None and self.detail.row.id == detail.row.id
         if same and self.detail == detail and not force:
             return
-        self._now = now
+        now = self.services.clock()
         thread = self.thread
         at_end = thread.scroll_y >= thread.max_scroll_y - 1
         scroll_y = thread.scroll_y
         self.detail = detail
         self.query_one("#conversation-header", Static).update(header_text(detail, now))
         compact = detail.row.channel_kind == "chat"
+        hints = KeyHints(
+            fold=keys_of(self, "toggle_quotes"),
+            retry=keys_of(self, "retry"),
+            source=keys_of(self, "view_source"),
+        )
         widgets: list[Widget] = []
         messages = detail.messages
         if len(messages) > MAX_MESSAGES:
             hidden = len(messages) - MAX_MESSAGES
-            widgets.append(
-                Static(
-                    Text(f"{hidden} earlier messages not shown"),
-                    markup=False,
-                    classes="thread-note",
-                )
-            )
+            note = Text(f"{hidden} earlier messages not shown")
+            widgets.append(Static(note, markup=False, classes="thread-note"))
             messages = messages[-MAX_MESSAGES:]
         for message in messages:
             content = (
-                chat_line(message, now)
+                chat_line(message, now, fold=self.fold, hints=hints)
                 if compact and message.direction != "note"
-                else message_text(message, now, fold=self.fold_quotes)
+                else message_text(message, now, fold=self.fold, hints=hints)
             )
             widgets.append(MessageBox(message, content, compact=compact))
         if not messages:
@@ -224,3 +166,88 @@ class ConversationPane(Vertical):
         boxes = list(self.thread.query(MessageBox))
         if boxes:
             self.thread.scroll_to_widget(boxes[-1], animate=False, top=True)
+
+    @property
+    def selected_message(self) -> MessageRecord | None:
+        """The message the agent is reading: the first one that starts within the thread's
+        view (the newest when it opens), else the one covering the whole view."""
+        thread = self.thread
+        top, bottom = thread.scroll_y, thread.scroll_y + thread.scrollable_content_region.height
+        covering = None
+        for box in thread.query(MessageBox):
+            region = box.virtual_region
+            if top <= region.y < bottom:
+                return box.message
+            if region.y < top:
+                covering = box.message
+        return covering
+
+    # -- reading actions (bound by the work column, so they work from the queue too) -------
+
+    async def toggle_fold(self) -> None:
+        """Show or fold quoted text and long bodies in the whole thread."""
+        self.fold = not self.fold
+        if self.detail is not None:
+            await self.show(self.detail, force=True)
+        self.post_message(
+            Notice("Quoted text and long bodies folded" if self.fold else "Everything shown")
+        )
+
+    async def view_source(self) -> None:
+        """The original of the selected message in ``$PAGER``, its bytes saved for keeps."""
+        message = self.selected_message
+        if message is None:
+            self.post_message(Notice("Open a conversation first.", "warning"))
+            return
+        try:
+            raw = await self.services.store.raw_message(message.id)
+        except AgentConsoleError as error:
+            self.post_message(Notice(str(error), "error"))
+            return
+        if raw is None:
+            self.post_message(
+                Notice(f"Message {message.id} has no stored original (only its text).", "warning")
+            )
+            return
+        self.post_message(page_source(self.app, message.id, raw))
+
+    def save_attachment(self) -> None:
+        """Save an attachment under a name the agent confirms (the message's file name is
+        only a cleaned suggestion, never a path)."""
+        from ...attachments import download_dir, save, suggested_name
+
+        detail = self.detail
+        found = [a for m in (detail.messages if detail else ()) for a in m.attachments]
+        if not found:
+            self.post_message(Notice("No attachments in this conversation.", "warning"))
+            return
+        store = self.services.store
+        labels = [f"{n}. {one_line(a.filename) or '(unnamed)'}" for n, a in enumerate(found, 1)]
+
+        def ask_path(choice: str) -> None:
+            attachment = found[labels.index(choice)]
+            suggestion = str(download_dir() / suggested_name(attachment.filename))
+
+            def check(value: str) -> Text:
+                path = Path(value.strip()).expanduser()
+                if not value.strip():
+                    raise UsageError("give a file name")
+                if path.exists():
+                    raise UsageError(f"{path} exists: choose another name")
+                return Text(f"will write {attachment.size} bytes to {path}", style="dim")
+
+            async def write(value: str) -> None:
+                try:
+                    _, data = await store.attachment(attachment.id)
+                    await asyncio.to_thread(save, data, value.strip())
+                except AgentConsoleError as error:
+                    self.post_message(Notice(str(error), "error"))
+                    return
+                self.post_message(Notice(f"Saved {value.strip()}"))
+
+            ask_line(self, Text("Save attachment as"), write, value=suggestion, check=check)
+
+        if len(found) == 1:
+            ask_path(labels[0])
+        else:
+            ask_choice(self, Text("Which attachment?"), labels, ask_path)

@@ -3,18 +3,20 @@
 Only the ordered list of ids lives in memory. Rows are fetched from the store in windows of
 :attr:`QueueView.window` around what is on screen, by an asyncio task, and kept in a bounded
 cache; a row not loaded yet renders as a placeholder. Moving the cursor never waits for the
-database: it repaints two lines and, at most, schedules a fetch.
+database: it repaints two lines and, at most, schedules a fetch. Rows and rendered lines
+are kept in Textual's :class:`~textual.cache.LRUCache`.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events, on
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -26,8 +28,7 @@ from ...models import ConversationRow
 from ...sanitize import one_line
 from ..formatting import queue_row
 from ..keys import bindings
-
-RowFetcher = Callable[[Sequence[int]], Awaitable[dict[int, ConversationRow]]]
+from .row_cache import RowCache, RowFetcher, RowWindows
 
 
 class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -39,6 +40,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     """
 
     BINDINGS = bindings("queue")
+    HELP_TITLE = "Queue"
 
     COMPONENT_CLASSES = {
         "queue-view--cursor",
@@ -98,22 +100,15 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._fetch_rows = fetch_rows
         self._clock = clock
         self.window = window
-        self._cache_size = cache_size
         self.empty_text = empty_text
         self._ids: list[int] = []
-        self._rows: OrderedDict[int, ConversationRow] = OrderedDict()
-        #: Ids whose cached row was fetched since the last :meth:`invalidate`.
-        self._fresh: set[int] = set()
-        #: Window starts asked for by render_line and not fetched yet / being fetched.
-        self._wanted: set[int] = set()
-        self._loading: set[int] = set()
+        self._rows = RowCache(cache_size)
+        self._windows = RowWindows(fetch_rows, window, self._rows)
         self._fetch_scheduled = False
-        self._strips: OrderedDict[tuple[object, ...], Strip] = OrderedDict()
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(400)
         self._last_reported: int | None = -1
-        self._generation = 0
 
     # -- the index --------------------------------------------------------------------------
 
@@ -154,15 +149,12 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     def prime(self, ids: list[int], rows: dict[int, ConversationRow]) -> None:
         """Show ``ids`` with their rows at once (the top of a view, before its whole index
         is read): the first screen never waits for a second round trip."""
-        for conversation_id, row in rows.items():
-            self._rows[conversation_id] = row
         self.set_ids(ids, reset=True)
-        self._fresh.update(rows)
+        self._rows.put(list(rows), rows)
 
     def invalidate(self) -> None:
         """Mark every cached row stale: they still show, and are fetched again when seen."""
-        self._generation += 1
-        self._fresh.clear()
+        self._rows.invalidate()
         self._strips.clear()
         self.refresh()
 
@@ -228,13 +220,10 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         if 0 <= index < len(self._ids):
             self.cursor = index
 
-    def on_focus(self) -> None:
-        self._strips.clear()
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self._strips.clear()
-        self.refresh()
+    @on(events.Focus)
+    @on(events.Blur)
+    def _focus_changed(self) -> None:
+        self.refresh()  # the cursor line changes colour (has_focus is part of the line key)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._ids))
@@ -256,15 +245,14 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         if index >= len(self._ids):
             return Strip.blank(width, base)
         conversation_id = self._ids[index]
-        if conversation_id not in self._fresh:
-            self._want(index)
         row = self._rows.get(conversation_id)
+        if self._rows.needs_fetch(conversation_id):
+            self._want(index)
         selected = index == self.cursor
         now = self._clock()
         key = (row, conversation_id, width, selected, self.has_focus, int(now // 30))
         strip = self._strips.get(key)
         if strip is not None:
-            self._strips.move_to_end(key)
             return strip
         if row is None:
             text = Text(f"   #{conversation_id} …", end="")
@@ -277,9 +265,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
                 "queue-view--cursor" if self.has_focus else "queue-view--cursor-blurred"
             )
         strip = self._to_strip(text, width, style)
-        self._strips[key] = strip
-        if len(self._strips) > 400:
-            self._strips.popitem(last=False)
+        self._strips.set(key, strip)
         return strip
 
     def _to_strip(self, text: Text, width: int, style: Style) -> Strip:
@@ -290,44 +276,24 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     # -- lazy loading -----------------------------------------------------------------------
 
     def _want(self, index: int) -> None:
-        start = index - index % self.window
-        if start in self._loading:
-            return
-        self._wanted.add(start)
+        self._windows.want(index)
         if not self._fetch_scheduled:
             self._fetch_scheduled = True
             self.call_later(self._start_fetches)
 
     def _start_fetches(self) -> None:
         self._fetch_scheduled = False
-        wanted, self._wanted = self._wanted, set()
-        for start in sorted(wanted):
-            if start in self._loading:
-                continue
-            self._loading.add(start)
+        for start in self._windows.take_wanted():
             self.run_worker(self._fetch_window(start), group="queue-rows", exit_on_error=False)
 
     async def _fetch_window(self, start: int) -> None:
-        ids = self._ids[start : start + self.window]
-        generation = self._generation
         try:
-            rows = await self._fetch_rows(ids)
+            fresh = await self._windows.fetch(start, self._ids[start : start + self.window])
         except AgentConsoleError as error:
             self.notify(one_line(str(error)), severity="error", markup=False)
             return
-        finally:
-            self._loading.discard(start)
-        for conversation_id, row in rows.items():
-            self._rows[conversation_id] = row
-            self._rows.move_to_end(conversation_id)
-        if generation == self._generation:
-            self._fresh.update(ids)
-        else:
+        if not fresh:
             self._strips.clear()
-        while len(self._rows) > self._cache_size:
-            evicted, _ = self._rows.popitem(last=False)
-            self._fresh.discard(evicted)
         top = round(self.scroll_y)
-        height = self.size.height
-        if start < top + height and start + self.window > top:
+        if start < top + self.size.height and start + self.window > top:
             self.refresh()

@@ -1,0 +1,37 @@
+"""Messages widgets post up to the screen and the app."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from textual.message import Message
+
+Severity = Literal["information", "warning", "error"]
+
+
+class Notice(Message):
+    """Something to tell the agent (it may hold outside text: the app shows it cleaned, never
+    as markup)."""
+
+    def __init__(self, text: str, severity: Severity = "information") -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity
+
+
+class StoreChanged(Message):
+    """An action changed the store: the screen reloads what it shows (``conversation_id``:
+    the conversation to show again, if any)."""
+
+    def __init__(self, conversation_id: int | None = None) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+
+
+class Refreshed(Message):
+    """The main screen finished a reload (counts, index, open conversation): tests and the
+    app wait on it instead of sleeping."""
+
+
+class FirstPaint(Message):
+    """The first rows of the queue are on screen (the app settles its memory after it)."""

@@ -1,0 +1,283 @@
+"""The conversation actions: what an agent does to the conversation in front of them —
+reply, note, assign, close, reopen, snooze, tag, prioritise, retry a failed reply, link
+contacts — and the reading keys (fold, the original, save an attachment).
+
+:class:`ConversationActions` is the work column holding the queue and the desk, so its keys
+apply whether the queue, the thread or the search box has focus. Each action asks what it
+needs with a prompt, runs the store call in a worker and posts the outcome up
+(:class:`~..messages.Notice`, :class:`~..messages.StoreChanged`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual.containers import Vertical
+
+from ...errors import AgentConsoleError, ConflictError, UsageError
+from ...models import PRIORITIES, priority_name, priority_rank
+from ...sanitize import one_line
+from ..keys import bindings, keys_of
+from ..messages import Notice, StoreChanged
+from ..safe_text import safe_text
+from ..screens.prompts import ask_choice, ask_line, ask_yes
+from ..services import Services
+from .desk import ConversationDesk
+from .queue import QueueView
+
+
+def parse_tags(text: str) -> tuple[list[str], list[str]]:
+    """``"+billing -vip urgent"`` → (["billing", "urgent"], ["vip"])."""
+    add: list[str] = []
+    remove: list[str] = []
+    for word in text.replace(",", " ").split():
+        if word.startswith("-") and len(word) > 1:
+            remove.append(word[1:])
+        elif word.startswith("+") and len(word) > 1:
+            add.append(word[1:])
+        elif word not in "+-":
+            add.append(word)
+    if not add and not remove:
+        raise UsageError("type tags to add (billing or +billing) or remove (-vip)")
+    return add, remove
+
+
+def tag_preview(text: str) -> Text:
+    add, remove = parse_tags(text)
+    preview = Text(end="")
+    if add:
+        preview.append("add " + " ".join("#" + one_line(t) for t in add), style="green")
+    if remove:
+        preview.append("  remove " + " ".join("#" + one_line(t) for t in remove), style="red")
+    return preview
+
+
+class ConversationActions(Vertical):
+    """Attributes down: the services; messages up: :class:`Notice`, :class:`StoreChanged`."""
+
+    BINDINGS = bindings("conversation")
+    HELP_TITLE = "Conversation"
+
+    DEFAULT_CSS = """
+    ConversationActions {
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, services: Services, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.services = services
+
+    @property
+    def queue(self) -> QueueView:
+        return self.query_one(QueueView)
+
+    @property
+    def desk(self) -> ConversationDesk:
+        return self.query_one(ConversationDesk)
+
+    @property
+    def target_id(self) -> int | None:
+        """The conversation actions apply to: the one being composed, else the cursor's."""
+        composer = self.desk.composer
+        if composer.is_open and composer.conversation_id is not None:
+            return composer.conversation_id
+        return self.queue.current_id
+
+    def _need_target(self) -> int | None:
+        target = self.target_id
+        if target is None:
+            self.post_message(Notice("No conversation selected.", "warning"))
+        return target
+
+    def _act(
+        self,
+        operation: Callable[[], Awaitable[Any]],
+        done: str,
+        *,
+        on_conflict: Callable[[ConflictError], None] | None = None,
+    ) -> None:
+        """Run a store operation in a worker; its outcome is posted up."""
+
+        async def run() -> None:
+            try:
+                await operation()
+            except ConflictError as error:
+                if on_conflict is not None:
+                    on_conflict(error)
+                else:
+                    self.post_message(Notice(str(error), "warning"))
+                return
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            self.post_message(Notice(done))
+            self.post_message(StoreChanged(self.desk.pane.conversation_id))
+
+        self.run_worker(run(), group="actions", exit_on_error=False)
+
+    # -- composing and reading (the desk does them) ------------------------------------------
+
+    def action_reply(self) -> None:
+        if (target := self._need_target()) is not None:
+            self.desk.start(target, "reply")
+
+    def action_note(self) -> None:
+        if (target := self._need_target()) is not None:
+            self.desk.start(target, "note")
+
+    def action_editor(self) -> None:
+        if self.desk.composer.is_open:
+            self.desk.edit_in_editor()
+        elif (target := self._need_target()) is not None:
+            self.desk.start(target, "reply", then=self.desk.edit_in_editor)
+
+    def action_toggle_quotes(self) -> None:
+        pane = self.desk.pane
+        self.run_worker(pane.toggle_fold(), group="detail", exclusive=True, exit_on_error=False)
+
+    def action_view_source(self) -> None:
+        self.run_worker(self.desk.pane.view_source(), group="source", exit_on_error=False)
+
+    def action_save_attachment(self) -> None:
+        self.desk.pane.save_attachment()
+
+    # -- store actions ------------------------------------------------------------------------
+
+    def action_assign_me(self) -> None:
+        target = self._need_target()
+        if target is None:
+            return
+        store, agent = self.services.store, self.services.config.agent
+
+        def take_over(error: ConflictError) -> None:
+            def forced() -> None:
+                self._act(lambda: store.assign(target, agent, force=True), f"#{target} taken over")
+
+            question = Text.assemble(safe_text(str(error), multiline=False), "\n\nTake it over?")
+            ask_yes(self, question, forced)
+
+        self._act(
+            lambda: store.assign(target, agent), f"#{target} assigned to you", on_conflict=take_over
+        )
+
+    def action_close_conversation(self) -> None:
+        if (target := self._need_target()) is not None:
+            store = self.services.store
+            self._act(lambda: store.set_status(target, "closed"), f"#{target} closed")
+
+    def action_reopen(self) -> None:
+        if (target := self._need_target()) is not None:
+            store = self.services.store
+            self._act(lambda: store.set_status(target, "open"), f"#{target} reopened")
+
+    def action_snooze(self) -> None:
+        target = self._need_target()
+        if target is None:
+            return
+        services = self.services
+
+        def when(text: str) -> datetime:
+            from ...timeparse import parse_when
+
+            return parse_when(text, datetime.fromtimestamp(services.clock()).astimezone())
+
+        def snooze(value: str) -> None:
+            until = when(value)  # checked already: the prompt only accepts valid times
+            self._act(
+                lambda: services.store.set_status(
+                    target, "snoozed", snooze_until=until.timestamp()
+                ),
+                f"#{target} snoozed until {until:%a %d %b %H:%M}",
+            )
+
+        ask_line(
+            self,
+            Text(f"Snooze #{target} until…"),
+            snooze,
+            placeholder="tomorrow 9am, in 2h, mon",
+            check=lambda text: Text(f"→ {when(text):%a %d %b %H:%M}", style="green"),
+        )
+
+    def action_tag(self) -> None:
+        target = self._need_target()
+        if target is None:
+            return
+        store = self.services.store
+
+        def retag(value: str) -> None:
+            add, remove = parse_tags(value)
+            self._act(lambda: store.retag(target, add, remove), f"#{target} tagged")
+
+        question = Text(f"Tags for #{target}")
+        ask_line(self, question, retag, placeholder="+billing -vip", check=tag_preview)
+
+    def action_priority(self) -> None:
+        target = self._need_target()
+        if target is None:
+            return
+        store = self.services.store
+        row = self.queue.row(target)
+
+        def prioritise(value: str) -> None:
+            rank = priority_rank(value)
+            self._act(lambda: store.set_priority(target, rank), f"#{target} priority {value}")
+
+        current = priority_name(row.priority) if row else None
+        question = Text(f"Priority of #{target}")
+        ask_choice(self, question, PRIORITIES, prioritise, current)
+
+    def action_retry(self) -> None:
+        detail = self.desk.pane.detail
+        if detail is None or detail.row.id != self.target_id:
+            self.post_message(Notice("Open the conversation first.", "warning"))
+            return
+        failed = [m for m in detail.messages if m.direction == "out" and m.state == "failed"]
+        if not failed:
+            self.post_message(Notice("No failed reply in this conversation.", "warning"))
+            return
+        services, message_id, channel = self.services, failed[-1].id, detail.row.channel
+
+        async def retry() -> None:
+            await services.store.requeue_reply(message_id)
+            services.channels.nudge(channel)
+
+        self._act(retry, "Reply queued again")
+
+    def action_link_contact(self) -> None:
+        """Link this conversation's contact with another known by an address or id (the
+        same person on another channel); undone with unlink_contact."""
+        detail = self.desk.pane.detail
+        if detail is None:
+            self.post_message(Notice("Open a conversation first.", "warning"))
+            return
+        store, keep, name = self.services.store, detail.contact.id, detail.contact.name
+
+        def check(value: str) -> Text:
+            if not value.strip():
+                raise UsageError("type an email address, a handle or a contact #id")
+            undo = keys_of(self, "unlink_contact")
+            return Text(f"enter links them; {undo} undoes it", style="dim")
+
+        def link(value: str) -> None:
+            async def run() -> None:
+                found = [c for c in await store.find_contacts(value) if c.id != keep]
+                if not found:
+                    raise UsageError(f"no other contact is known as {value.strip()!r}")
+                await store.link_contacts(keep, found[0].id)
+
+            self._act(run, f"Linked: {one_line(value)} is {one_line(name)}")
+
+        question = Text.assemble("Same person as ", ("(email, handle or #id)", "dim"))
+        ask_line(self, question, link, check=check)
+
+    def action_unlink_contact(self) -> None:
+        detail = self.desk.pane.detail
+        if detail is None:
+            self.post_message(Notice("Open a conversation first.", "warning"))
+            return
+        store, keep = self.services.store, detail.contact.id
+        self._act(lambda: store.unlink_last_merge(keep), "The last link was undone")
