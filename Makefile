@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install install-test lint bench
+.PHONY: demo test install install-test lint checks bench
 
 # What `make demo` installed, and from which pyproject.toml: it reinstalls only when that
 # file changes (new dependencies, entry points), not on every run.
@@ -34,13 +34,19 @@ demo: install
 	@echo "==> starting the demo: seeding a throwaway store, then opening the console (q quits)"
 	@$(BIN)/agentconsole demo
 
-# Installs everything the suite needs (Python packages and real servers) and runs it.
+# Installs everything the suite needs (Python packages and real servers), checks lint,
+# formatting, types and import contracts, then runs the suite.
 test: install-test
+	@$(MAKE) --no-print-directory checks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install-test
+lint: install-test checks
+
+# The static gate of every change (pinned tools, see pyproject.toml).
+checks:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo   # import contracts in pyproject.toml: one-way imports
 
 # Benchmarks print tables; they are run by hand, never by CI. Some need the test servers.
