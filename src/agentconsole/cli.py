@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, logs, output, plugins, views
+from . import __version__, humanize, logs, output, plugins, views, views_cli
 from . import config as config_module
 from . import query as query_language
 from .attachments import read_for_sending
@@ -795,6 +795,16 @@ def build_parser() -> argparse.ArgumentParser:
     several(
         command("priority", cmd_priority, "set the priority: urgent, high, normal, low"), "LEVEL"
     )
+    p = command(
+        "views", views_cli.run, "sidebar views with their queries and counts; add or remove one"
+    )
+    p.add_argument("action", nargs="?", choices=["list", "add", "remove"], help="default: list")
+    p.add_argument("name", nargs="?", help="the view's name")
+    p.add_argument("query", nargs="?", help="its query (views add), e.g. 'tag:vip -is:mine'")
+    p.add_argument("--shared", action="store_true", help="the team's view, kept in the store")
+    p.add_argument("--order", choices=list(views.ORDERS), default="urgent", help="row order")
+    p.add_argument("--key", help="a key that jumps to the view in the console")
+    p.add_argument("--replace", action="store_true", help="change a view of that name")
     p = command("raw", cmd_raw, "write a message's original bytes, as received, to stdout (email)")
     p.add_argument("message_id", type=int, help="message id (ids are in show --json)")
     p = command("retry", cmd_retry, "send a failed reply again")

@@ -9,8 +9,8 @@ valid key, because a misspelt ``pasword_command`` silently ignored is an hour lo
 from __future__ import annotations
 
 import difflib
-import getpass
 import os
+import pwd
 import subprocess
 import tomllib
 from collections.abc import Callable, Iterable
@@ -23,9 +23,11 @@ from . import keymap, paths
 from .errors import ConfigError, UsageError
 from .plugin import SECRET_SOURCES, ChannelPlugin, Option, PermanentError
 from .timeparse import parse_duration
+from .views import ORDERS, ViewDefinition
 
 CHANNEL_CORE_KEYS = {"type": str, "enabled": bool}
-TOP_LEVEL_KEYS = ("store", "plugin_dir", "agent", "keys", "channels", "sync", "sla")
+TOP_LEVEL_KEYS = ("store", "plugin_dir", "agent", "keys", "channels", "sync", "sla", "views")
+VIEW_KEYS = {"query": str, "order": str, "key": str, "label": str}
 AGENT_KEYS = {"name": str, "display_name": str}
 SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
 SLA_KEYS = {"first_response": (str, int, float)}
@@ -58,6 +60,8 @@ class Config:
     first_response_target: float | None = None
     #: False when no file was found at the default place (an empty config was used).
     file_exists: bool = True
+    #: The agent's own views (``[views.NAME]``), in the file's order.
+    views: dict[str, ViewDefinition] = field(default_factory=dict)
 
     def describe_file(self) -> str:
         """The config file for a message: its path, and when it does not exist, how to make
@@ -171,7 +175,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
             first_response_target = parse_duration(str(value))
         except UsageError as error:
             raise ConfigError(f"{file}: sla.{key}: {error}") from None
-    agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or getpass.getuser()
+    agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or unix_account()
     store = data.get("store")
     if store is not None:
         store = Path(_check_type(file, "top level", "store", store, str)).expanduser()
@@ -192,6 +196,8 @@ def parse(data: dict[str, Any], file: str) -> Config:
         retry_max_seconds=float(sync_table.get("retry_max_seconds", 900.0)),
         first_response_target=first_response_target,
     )
+    for name, table in _table(data, "views", file).items():
+        config.views[name] = _view(file, name, table)
     for name, table in _table(data, "channels", file).items():
         if not isinstance(table, dict):
             raise ConfigError(f"{file}: channels.{name} must be a table [channels.{name}]")
@@ -205,6 +211,51 @@ def parse(data: dict[str, Any], file: str) -> Config:
         options = {k: v for k, v in table.items() if k not in CHANNEL_CORE_KEYS}
         config.channels[name] = ChannelConfig(name, channel_type, enabled, options, file)
     return config
+
+
+def unix_account() -> str:
+    """The account this process runs as, from its effective uid — not ``$LOGNAME`` or
+    ``$USER``, which anyone can set (``LOGNAME=mallory`` must not act as mallory)."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # an uid without a passwd entry (some containers)
+        return f"uid{os.geteuid()}"
+
+
+def _view(file: str, name: str, table: Any) -> ViewDefinition:
+    """One ``[views.NAME]`` table: its query must parse, its order be known."""
+    where = f"views.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError(f'{file}: {where} must be a table: [{where}] with query = "…"')
+    for key, value in table.items():
+        if key not in VIEW_KEYS:
+            raise _unknown(file, f"[{where}]", key, VIEW_KEYS)
+        _check_type(file, where, key, value, VIEW_KEYS[key])
+    if "query" not in table:
+        raise ConfigError(f'{file}: [{where}] has no query; add query = "tag:billing -is:mine"')
+    from .query import QueryError, format_error
+    from .query import parse as parse_query
+
+    try:
+        parse_query(table["query"])
+    except QueryError as error:
+        raise ConfigError(f"{file}: {where}.query: {format_error(error)}") from None
+    order = table.get("order", "urgent")
+    if order not in ORDERS:
+        raise ConfigError(
+            f"{file}: {where}.order must be one of {', '.join(ORDERS)}, not {order!r}"
+        )
+    key = table.get("key")
+    if key is not None and len(key) != 1:
+        raise ConfigError(f'{file}: {where}.key is one key, such as "b", not {key!r}')
+    return ViewDefinition(
+        f"view:{name}",
+        table.get("label", name),
+        table["query"],
+        order,
+        shortcut=key,
+        source="personal",
+    )
 
 
 def _checked_table(

@@ -8,11 +8,12 @@ shape (a query and an order).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from .models import View
-from .query.lexer import quote
+from .query import parse_field, to_query
 
 #: How a view's conversations are ordered: most urgent first (then the customer waiting
 #: longest), most recent activity first, waiting longest first, or next to wake first.
@@ -30,6 +31,10 @@ class ViewDefinition:
     label: str
     query: str
     order: Order = "urgent"
+    #: A key that jumps to the view in the console (personal and shared views may set one).
+    shortcut: str | None = None
+    #: ``built-in``, ``personal`` (the agent's config) or ``shared`` (the store, the team's).
+    source: Literal["built-in", "personal", "shared"] = "built-in"
 
 
 BUILT_IN: tuple[ViewDefinition, ...] = (
@@ -44,11 +49,16 @@ _BY_KIND = {definition.key: definition for definition in BUILT_IN}
 
 
 def channel_view(name: str) -> ViewDefinition:
-    return ViewDefinition(f"channel:{name}", name, f"channel:{quote(name)} {ACTIVE_QUERY}")
+    return ViewDefinition(f"channel:{name}", name, f"{_term('channel', name)} {ACTIVE_QUERY}")
 
 
 def tag_view(tag: str) -> ViewDefinition:
-    return ViewDefinition(f"tag:{tag}", f"#{tag}", f"tag:{quote(tag)} {ACTIVE_QUERY}")
+    return ViewDefinition(f"tag:{tag}", f"#{tag}", f"{_term('tag', tag)} {ACTIVE_QUERY}")
+
+
+def _term(field: str, value: str) -> str:
+    """``field:value``, quoted only when the value needs it."""
+    return to_query(parse_field(field, value))
 
 
 def definition(view: View) -> ViewDefinition:
@@ -65,3 +75,20 @@ def definition(view: View) -> ViewDefinition:
     if view.kind == "all":
         return ViewDefinition("all", "All", "status:any", "recent")
     raise ValueError(f"unknown view {view.key!r}")
+
+
+def sidebar(
+    personal: Iterable[ViewDefinition],
+    shared: Iterable[ViewDefinition],
+    channels: Iterable[str],
+    tags: Iterable[str],
+) -> list[ViewDefinition]:
+    """Every view of the sidebar, in its order: built-in, the agent's, the team's, one per
+    channel, one per tag."""
+    return [
+        *BUILT_IN,
+        *personal,
+        *shared,
+        *(channel_view(name) for name in channels),
+        *(tag_view(tag) for tag in tags),
+    ]

@@ -41,7 +41,7 @@ from ..models import (
 )
 from ..plugin import Attachment, InboundMessage
 from ..query import Node, parse
-from ..views import Order
+from ..views import Order, ViewDefinition
 from . import actions, changes, ingest_sql, queries
 from .connection import connect
 
@@ -151,6 +151,31 @@ class Store:
         text that is not a query."""
         node = parse(query) if isinstance(query, str) else query
         return await self._run(queries.search_hits, node, self.agent, time.time(), limit)
+
+    async def shared_views(self) -> list[ViewDefinition]:
+        """The views the team shares through this store, by name."""
+        return await self._run(queries.shared_views)
+
+    @_writes
+    async def save_view(
+        self,
+        name: str,
+        query: str,
+        *,
+        order: Order = "urgent",
+        shortcut: str | None = None,
+        replace: bool = False,
+    ) -> None:
+        """Share a view with the team, audited. The query must parse
+        (:class:`~agentconsole.query.QueryError`); a taken name is a
+        :class:`~agentconsole.errors.ConflictError` unless ``replace``."""
+        parse(query)
+        await self._run(actions.save_view, name, query, order, shortcut, self.agent, replace)
+
+    @_writes
+    async def remove_view(self, name: str) -> None:
+        """Stop sharing a view, audited. Raises :class:`~agentconsole.errors.NotFoundError`."""
+        await self._run(actions.remove_view, name, self.agent)
 
     async def conversation_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
         """The queue rows of ``ids``, keyed by id; ids that no longer exist are left out."""

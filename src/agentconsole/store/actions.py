@@ -569,3 +569,35 @@ def requeue(conn: sqlite3.Connection, message_id: int, agent: str) -> None:
             (time.time(), row[0]),
         )
         audit(conn, agent, "retry", row[2], {"message": message_id})
+
+
+def save_view(
+    conn: sqlite3.Connection,
+    name: str,
+    query: str,
+    order: str,
+    shortcut: str | None,
+    agent: str,
+    replace: bool,
+) -> None:
+    """Add (or, with ``replace``, change) a shared view, audited. Raises
+    :class:`ConflictError` when the name is taken and ``replace`` is off."""
+    with write_transaction(conn):
+        exists = conn.execute("SELECT 1 FROM saved_views WHERE name = ?", (name,)).fetchone()
+        if exists and not replace:
+            raise ConflictError(f"a shared view {name!r} exists already (--replace changes it)")
+        conn.execute(
+            "INSERT INTO saved_views(name, query, sort, shortcut, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET query = excluded.query,"
+            " sort = excluded.sort, shortcut = excluded.shortcut",
+            (name, query, order, shortcut, agent, time.time()),
+        )
+        audit(conn, agent, "view.save", None, {"name": name, "query": query, "order": order})
+
+
+def remove_view(conn: sqlite3.Connection, name: str, agent: str) -> None:
+    """Remove a shared view, audited. Raises :class:`NotFoundError`."""
+    with write_transaction(conn):
+        if not conn.execute("DELETE FROM saved_views WHERE name = ?", (name,)).rowcount:
+            raise NotFoundError(f"no shared view {name!r} (`agentconsole views` lists them)")
+        audit(conn, agent, "view.remove", None, {"name": name})

@@ -463,3 +463,13 @@ def conversation_timings(conn: sqlite3.Connection, since: float) -> list[Convers
             (since,),
         )
     ]
+
+
+def shared_views(conn: sqlite3.Connection) -> list[views.ViewDefinition]:
+    """The team's views, by name."""
+    return [
+        views.ViewDefinition(f"view:{name}", name, query, sort, shortcut=shortcut, source="shared")
+        for name, query, sort, shortcut in conn.execute(
+            "SELECT name, query, sort, shortcut FROM saved_views ORDER BY name"
+        )
+    ]
