@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from .. import processes
 from ..models import (
     AuditEntry,
     ChannelRecord,
@@ -31,7 +32,8 @@ from ..models import (
     View,
 )
 from ..plugin import Attachment, InboundMessage
-from . import actions, ingest_sql, queries
+from ..processes import ProcessIdentity
+from . import actions, connection, ingest_sql, queries
 from .connection import connect
 
 T = TypeVar("T")
@@ -68,6 +70,9 @@ class Store:
         #: The name customers see on this agent's replies.
         self.display_name = display_name or agent
         self.local_changes = 0
+        #: Opened read-only (the file, folder or file system is not writable): reads work,
+        #: writes raise :class:`~agentconsole.errors.StoreReadOnlyError`.
+        self.read_only = False
 
     @classmethod
     async def open(cls, path: str | Path, *, agent: str, display_name: str | None = None) -> Store:
@@ -82,15 +87,22 @@ class Store:
             # is alive so it can report back.
             await asyncio.to_thread(db._thread.join, 5)  # noqa: SLF001
             raise
-        return cls(db, path, agent, display_name)
+        store = cls(db, path, agent, display_name)
+        store.read_only = await store._run(connection.is_read_only)
+        return store
 
     async def close(self) -> None:
         await self._db.close()
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``function(conn, ...)`` on the connection thread. A driver error leaves as
+        the :class:`~agentconsole.errors.StoreError` it means (busy, full, read-only …)."""
         # aiosqlite's _execute runs a callable on its connection thread; we hand it whole
         # operations instead of single statements.
-        return await self._db._execute(function, self._db._conn, *args, **kwargs)  # noqa: SLF001
+        try:
+            return await self._db._execute(function, self._db._conn, *args, **kwargs)  # noqa: SLF001
+        except sqlite3.Error as error:
+            raise connection.translate(error, self.path) from error
 
     async def run_sync(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(conn)`` on the store's thread (for tests and benchmarks)."""
@@ -214,6 +226,8 @@ class Store:
         await self._run(actions.save_draft, conversation_id, self.agent, kind, body)
 
     async def wake_snoozed(self) -> list[int]:
+        if self.read_only:  # reading a read-only store still works; waking waits for a writer
+            return []
         woken = await self._run(actions.wake_snoozed)
         if woken:
             self.local_changes += 1
@@ -256,10 +270,21 @@ class Store:
     async def set_health(self, name: str, health: str, detail: str | None = None) -> None:
         await self._run(actions.set_health, name, health, detail)
 
-    async def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
-        return await self._run(actions.acquire_lease, name, owner, ttl)
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, process: ProcessIdentity | None = None
+    ) -> bool:
+        """Take or renew channel ``name``'s lease for ``ttl`` seconds as ``owner`` (running
+        in ``process``, this one by default). False while another live owner holds it; an
+        owner whose process is gone from this host is replaced at once, one on another host
+        once its lease expired. Taking over from a dead owner releases the replies it had
+        claimed as sending."""
+        return await self._run(
+            actions.acquire_lease, name, owner, ttl, process or processes.current()
+        )
 
     async def release_lease(self, name: str, owner: str) -> None:
+        """Give up ``owner``'s lease on ``name`` (no-op if another holds it); replies still
+        claimed as sending are due at once for the next holder."""
         await self._run(actions.release_lease, name, owner)
 
     @_writes

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import STATUSES, IdentityRecord, OutboxItem
 from ..plugin import Attachment
+from ..processes import ProcessIdentity, is_gone
 from .connection import write_transaction
 from .ingest_sql import (
     allocate_search_key,
@@ -413,25 +414,67 @@ def set_health(conn: sqlite3.Connection, name: str, health: str, detail: str | N
         )
 
 
-def acquire_lease(conn: sqlite3.Connection, name: str, owner: str, ttl: float) -> bool:
-    """Take or renew the lease on a channel; false while another live owner holds it."""
+def acquire_lease(
+    conn: sqlite3.Connection, name: str, owner: str, ttl: float, process: ProcessIdentity
+) -> bool:
+    """Take or renew the lease on a channel; false while another live owner holds it.
+
+    ``owner`` names the holder; ``process`` is the process it runs in. A holder whose
+    process is gone from this host (same host and boot, no process with its pid and start
+    time) is replaced at once; a holder on another host only once its lease expired. When
+    the previous holder is known dead, the replies it had claimed as sending are released
+    for the new holder at once (their delivery is checked with ``find_sent`` before any
+    resend), instead of waiting for their claims to expire.
+    """
     now = time.time()
     with write_transaction(conn):
-        changed = conn.execute(
-            "UPDATE channels SET lease_owner = ?, lease_expires = ? WHERE name = ?"
-            " AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?)",
-            (owner, now + ttl, name, owner, now),
-        ).rowcount
-    return bool(changed)
+        row = conn.execute(
+            "SELECT id, lease_owner, lease_expires, lease_host, lease_pid, lease_started"
+            " FROM channels WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return False
+        channel, held_by, expires, host, pid, started = row
+        previous_dead = (
+            held_by is not None
+            and held_by != owner
+            and host is not None
+            and pid is not None
+            and is_gone(ProcessIdentity(host, int(pid), started))
+        )
+        live_other = held_by is not None and held_by != owner and (expires or 0) >= now
+        if live_other and not previous_dead:
+            return False
+        conn.execute(
+            "UPDATE channels SET lease_owner = ?, lease_expires = ?, lease_host = ?,"
+            " lease_pid = ?, lease_started = ? WHERE id = ?",
+            (owner, now + ttl, process.host, process.pid, process.started, channel),
+        )
+        if previous_dead:
+            _release_claims(conn, channel, now)
+    return True
+
+
+def _release_claims(conn: sqlite3.Connection, channel: int, now: float) -> None:
+    """Replies claimed as sending by a holder that stopped: due now (see claim_due_replies)."""
+    conn.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE channel_id = ? AND state = 'sending'",
+        (now, channel),
+    )
 
 
 def release_lease(conn: sqlite3.Connection, name: str, owner: str) -> None:
+    """Give the lease up (the holder stops): the next process takes over without waiting,
+    and any reply still claimed as sending is due for it at once."""
     with write_transaction(conn):
-        conn.execute(
-            "UPDATE channels SET lease_owner = NULL, lease_expires = NULL"
-            " WHERE name = ? AND lease_owner = ?",
+        released = conn.execute(
+            "UPDATE channels SET lease_owner = NULL, lease_expires = NULL, lease_host = NULL,"
+            " lease_pid = NULL, lease_started = NULL WHERE name = ? AND lease_owner = ?",
             (name, owner),
-        )
+        ).rowcount
+        if released:
+            _release_claims(conn, channel_id(conn, name), time.time())
 
 
 # -- outbox ---------------------------------------------------------------------------------
