@@ -137,6 +137,11 @@ def _smtp_error(settings: Settings, error: smtplib.SMTPException | OSError) -> E
             f"TLS with SMTP server {server} failed: {error} — check smtp_tls "
             f"and smtp_port in {settings.where}"
         )
+    if isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException):
+        # Down, unreachable, timed out: the phrase the channel's health shows while it lasts.
+        return TemporaryError(
+            f"cannot reach SMTP server {server}: {error.strerror or type(error).__name__}"
+        )
     return TemporaryError(
         f"cannot deliver to SMTP server {server}: {type(error).__name__}: {error}"
     )

@@ -1,10 +1,16 @@
 """The sync runner: for each configured channel, a fetch loop and a send loop.
 
-Each channel is held under a lease row in the store (owner, expiry), so on a shared server
-any agentconsole process — a TUI or ``agentconsole sync`` as a service — may run it, exactly
-one does, and another takes over when that one exits or dies. A plugin that fails to load,
-to start or to fetch puts its channel in an error state with the reason; the other channels
-keep running.
+Each channel is held under a lease row in the store (owner, host, pid, process start time,
+expiry), so on a shared server any agentconsole process — a TUI or ``agentconsole sync`` as
+a service — may run it, exactly one does, and another takes over when that one exits, at
+once when it died on the same host, after the expiry otherwise. A plugin that fails to
+load, to start or to fetch puts its channel in an error state with the reason; the other
+channels keep running.
+
+Sending: a reply is claimed, handed to the plugin, and the channel's acceptance is recorded
+as sent the moment ``send`` returns; work left after it (a Sent-folder copy) is a follow-up
+retried on its own, never a reason to send again. Failing sends show in the channel's
+health ("sending failing: … — 10 replies waiting, next try in 16 s") until one succeeds.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from dataclasses import dataclass, field
 from . import config as config_module
 from . import plugins
 from .config import ChannelConfig, Config
-from .errors import AgentConsoleError
-from .models import OutboxItem
+from .errors import AgentConsoleError, StoreError, StoreFullError
+from .models import FollowUp, OutboxItem
 from .plugin import (
     Capabilities,
     ChannelContext,
@@ -41,6 +47,10 @@ log = logging.getLogger(__name__)
 
 #: A reply that kept failing with temporary errors this many times is marked failed.
 MAX_SEND_ATTEMPTS = 10
+#: A follow-up (a Sent copy) that kept failing this many times is given up (logged).
+MAX_FOLLOW_UP_ATTEMPTS = 20
+#: Replies handed out per pass of the send loop, one claim at a time.
+SENDS_PER_PASS = 50
 SEND_TIMEOUT = 120.0
 FETCH_TIMEOUT = 300.0
 PERMANENT_ERROR_PAUSE = 300.0
@@ -64,7 +74,20 @@ class ChannelState:
     error: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     wake_sender: asyncio.Event = field(default_factory=asyncio.Event)
+    #: What the store shows now (the fetch side's state, overridden by a send problem).
     health: tuple[str, str | None] | None = None
+    fetch_health: tuple[str, str | None] = ("idle", None)
+    #: "sending failing: …" while the channel's sends fail; None once one succeeds.
+    send_problem: str | None = None
+
+
+def unknown_delivery(channel: str, message_id: int) -> str:
+    """The reason shown on a reply whose delivery cannot be known (see resend_when_unsure)."""
+    return (
+        f"unknown — check the channel: the process sending it stopped before {channel} "
+        "confirmed it, and the channel cannot be asked; if the customer did not get it, "
+        f"`agentconsole retry {message_id}` (R in the console) sends it again"
+    )
 
 
 class SyncRunner:
@@ -129,8 +152,9 @@ class SyncRunner:
         self._started = True
 
     async def run_once(self) -> dict[str, str | None]:
-        """Fetch everything available and send every due reply once, then return
-        (channel → error or None). Used by ``agentconsole sync --once`` and tests."""
+        """Fetch until every channel is drained and send every due reply once, then return
+        (channel → error or None; a send problem counts). Used by ``agentconsole sync
+        --once`` and tests. The same loops as :meth:`start`, driven "until drained"."""
         await self._prepare()
         results: dict[str, str | None] = {}
         for name, state in self.channels.items():
@@ -141,16 +165,9 @@ class SyncRunner:
                 results[name] = "another agentconsole process holds this channel"
                 continue
             try:
-                cursor = await self.store.channel_cursor(name)
-                while True:
-                    result = await asyncio.wait_for(state.plugin.fetch(cursor), FETCH_TIMEOUT)
-                    await self.store.ingest(name, result.messages, result.cursor)
-                    cursor = result.cursor
-                    if not result.more:
-                        break
-                await self._send_due(name, state.plugin)
-                await self._health(state, "connected", None)
-                results[name] = None
+                await self._fetch_loop(name, state, until_drained=True)
+                await self._send_due(name, state)
+                results[name] = state.send_problem
             except Exception as error:  # a broken channel must not stop the others
                 reason = _describe(error)
                 await self._health(state, "error", reason)
@@ -271,6 +288,15 @@ class SyncRunner:
             return None
 
     async def _health(self, state: ChannelState, health: str, detail: str | None) -> None:
+        """The fetch side's state; a send problem, while there is one, shows instead."""
+        state.fetch_health = (health, detail)
+        await self._publish_health(state)
+
+    async def _publish_health(self, state: ChannelState) -> None:
+        health, detail = state.fetch_health
+        if state.send_problem is not None:
+            detail = state.send_problem if health != "error" else f"{detail}; {state.send_problem}"
+            health = "error"
         if state.health == (health, detail):
             return
         try:
@@ -279,7 +305,16 @@ class SyncRunner:
         except Exception as error:  # health is advisory: never let it stop a loop
             log.warning("channel %s: cannot record health: %s", state.config.name, error)
 
-    async def _fetch_loop(self, name: str, state: ChannelState) -> None:
+    async def _fetch_loop(
+        self, name: str, state: ChannelState, *, until_drained: bool = False
+    ) -> None:
+        """The one fetch loop: fetch a batch, store it with its cursor, again at once while
+        the plugin says ``more``, then wait for activity.
+
+        Driven two ways: continuously (the default; failures are retried with backoff and
+        shown in the channel's health, forever) or ``until_drained`` (returns once the plugin
+        has nothing more; the first failure is raised to the caller).
+        """
         plugin = state.plugin
         assert plugin is not None
         cursor: str | None = None
@@ -293,21 +328,26 @@ class SyncRunner:
                 await self._health(state, "syncing", None)
                 result = await asyncio.wait_for(plugin.fetch(cursor), FETCH_TIMEOUT)
                 if result.messages or result.cursor != cursor:
-                    await self.store.ingest(name, result.messages, result.cursor)
+                    await self._ingest(name, result.messages, result.cursor)
                 cursor = result.cursor
                 failures = 0
                 await self._health(state, "connected", None)
                 if result.more:
                     continue
+                if until_drained:
+                    return
                 await plugin.wait_for_activity(plugin.poll_interval)
             except asyncio.CancelledError:
                 raise
-            except PermanentError as error:
-                await self._health(state, "error", _describe(error))
-                await asyncio.sleep(PERMANENT_ERROR_PAUSE)
             except Exception as error:
+                if until_drained:
+                    raise
+                if isinstance(error, PermanentError):
+                    await self._health(state, "error", _describe(error))
+                    await asyncio.sleep(PERMANENT_ERROR_PAUSE)
+                    continue
                 failures += 1
-                if not isinstance(error, (TemporaryError, TimeoutError, OSError)):
+                if not isinstance(error, (TemporaryError, TimeoutError, OSError, StoreError)):
                     log.exception("channel %s: fetch failed", name)
                 delay = getattr(error, "retry_after", None) or backoff(
                     failures, self.config.retry_max_seconds
@@ -315,14 +355,51 @@ class SyncRunner:
                 await self._health(state, "error", f"{_describe(error)} — retrying in {delay:.0f}s")
                 await asyncio.sleep(delay)
 
+    async def _ingest(
+        self, name: str, messages: Sequence[InboundMessage], cursor: str | None
+    ) -> None:
+        """Store a batch with its cursor. When the store is full, the batch is halved until
+        what fits is committed (in order); the cursor moves only once all of it is stored, so
+        the rest comes again with the next fetch (and what was stored is not stored twice).
+        Raises :class:`StoreFullError` saying how much was stored."""
+        try:
+            await self.store.ingest(name, messages, cursor)
+            return
+        except StoreFullError:
+            if len(messages) <= 1:
+                raise
+        stored, full = await self._ingest_what_fits(name, messages)
+        if full is not None:
+            raise StoreFullError(
+                f"{full}: {stored} of {len(messages)} messages of this batch stored, the rest "
+                "waits on the channel; free some space"
+            )
+        await self.store.ingest(name, (), cursor)
+
+    async def _ingest_what_fits(
+        self, name: str, messages: Sequence[InboundMessage]
+    ) -> tuple[int, StoreFullError | None]:
+        """Commit the longest leading part of ``messages`` that fits, halving: how many
+        were stored, and the error that stopped the rest (None when all fit)."""
+        try:
+            await self.store.ingest(name, messages, update_cursor=False)
+            return len(messages), None
+        except StoreFullError as error:
+            if len(messages) == 1:
+                return 0, error
+        half = len(messages) // 2
+        first, full = await self._ingest_what_fits(name, messages[:half])
+        if full is not None:
+            return first, full
+        rest, full = await self._ingest_what_fits(name, messages[half:])
+        return first + rest, full
+
     async def _send_loop(self, name: str, state: ChannelState) -> None:
-        plugin = state.plugin
-        assert plugin is not None
         failures = 0
         while True:
             state.wake_sender.clear()
             try:
-                await self._send_due(name, plugin)
+                await self._send_due(name, state)
                 failures = 0
             except asyncio.CancelledError:
                 raise
@@ -333,11 +410,22 @@ class SyncRunner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(state.wake_sender.wait(), OUTBOX_POLL)
 
-    async def _send_due(self, name: str, plugin: ChannelPlugin) -> None:
-        for item in await self.store.claim_due_replies(name):
-            await self._deliver(plugin, item)
+    async def _send_due(self, name: str, state: ChannelState) -> None:
+        """Deliver the due replies, claimed one at a time (so only the reply being handed to
+        the plugin is ever "sending"), then the due follow-ups."""
+        for _ in range(SENDS_PER_PASS):
+            items = await self.store.claim_due_replies(name, limit=1)
+            if not items:
+                break
+            await self._deliver(state, items[0])
+        await self._follow_up(name, state)
+        if state.send_problem is not None and not await self.store.waiting_replies(name):
+            state.send_problem = None  # nothing left that failed: the warning is stale
+            await self._publish_health(state)
 
-    async def _deliver(self, plugin: ChannelPlugin, item: OutboxItem) -> None:
+    async def _deliver(self, state: ChannelState, item: OutboxItem) -> None:
+        plugin = state.plugin
+        assert plugin is not None
         message = outbound_message(item)
         try:
             refusal = plugin.capabilities.refusal(
@@ -347,9 +435,14 @@ class SyncRunner:
                 raise PermanentError(refusal)
             found = (
                 await asyncio.wait_for(plugin.find_sent(message), SEND_TIMEOUT)
-                if item.attempts > 1
+                if item.attempts > 1 or item.uncertain
                 else None
             )
+            if found is None and item.uncertain and not plugin.resend_when_unsure:
+                await self.store.mark_failed(
+                    item.id, unknown_delivery(plugin.name, item.message_id)
+                )
+                return
             result = found or await asyncio.wait_for(plugin.send(message), SEND_TIMEOUT)
             if not isinstance(result, SendResult):
                 raise PermanentError(
@@ -374,14 +467,26 @@ class SyncRunner:
                 item.attempts, self.config.retry_max_seconds
             )
             await self.store.mark_retry(item.id, reason, time.time() + delay)
+            waiting = await self.store.waiting_replies(plugin.name)
+            state.send_problem = (
+                f"sending failing: {reason} — {waiting} repl{'y' if waiting == 1 else 'ies'} "
+                f"waiting, next try in {delay:.0f} s"
+            )
+            await self._publish_health(state)
             return
         await self._record_sent(item, result)
+        if state.send_problem is not None:
+            state.send_problem = None
+            await self._publish_health(state)
 
     async def _record_sent(self, item: OutboxItem, result: SendResult) -> None:
-        """The channel has the reply: record it, retrying the store — never send it again."""
+        """The channel has the reply: record it (with its follow-up), retrying the store —
+        never send it again."""
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
             try:
-                await self.store.mark_sent(item.id, result.external_id, result.url)
+                await self.store.mark_sent(
+                    item.id, result.external_id, result.url, result.follow_up
+                )
                 return
             except asyncio.CancelledError:
                 raise
@@ -394,6 +499,49 @@ class SyncRunner:
                 await asyncio.sleep(backoff(attempt, 30.0))
         # Left "sending": after its claim expires, find_sent is asked before any resend.
         log.error("reply %s was delivered but could not be recorded", item.message_id)
+
+    async def _follow_up(self, name: str, state: ChannelState) -> None:
+        """Run the due follow-ups (Sent copies) of replies already recorded as sent. A
+        failure is retried later on its own; it never touches the reply's sent state."""
+        plugin = state.plugin
+        assert plugin is not None
+        for job in await self.store.due_followups(name):
+            await self._run_follow_up(plugin, job)
+
+    async def _run_follow_up(self, plugin: ChannelPlugin, job: FollowUp) -> None:
+        attempt = job.attempts + 1
+        try:
+            await asyncio.wait_for(
+                plugin.after_send(SendResult(job.external_id, None, job.data)), SEND_TIMEOUT
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            reason = _describe(error)
+            if isinstance(error, PermanentError) or attempt >= MAX_FOLLOW_UP_ATTEMPTS:
+                log.error(
+                    "channel %s: reply %s was sent; its follow-up is given up after %d "
+                    "attempts: %s",
+                    plugin.name,
+                    job.message_id,
+                    attempt,
+                    reason,
+                )
+                await self.store.finish_followup(job.outbox_id, error=reason)
+                return
+            delay = backoff(attempt, self.config.retry_max_seconds)
+            log.warning(
+                "channel %s: reply %s was sent; its follow-up failed (again in %.0f s): %s",
+                plugin.name,
+                job.message_id,
+                delay,
+                reason,
+            )
+            await self.store.finish_followup(
+                job.outbox_id, error=reason, retry_at=time.time() + delay
+            )
+            return
+        await self.store.finish_followup(job.outbox_id)
 
 
 def outbound_message(item: OutboxItem) -> OutboundMessage:

@@ -24,6 +24,7 @@ from ..models import (
     ContactRecord,
     ConversationDetail,
     ConversationRow,
+    FollowUp,
     IdentityRecord,
     IngestReport,
     ListFilter,
@@ -311,8 +312,30 @@ class Store:
         return await self._run(actions.claim_due_replies, channel, limit)
 
     @_writes
-    async def mark_sent(self, outbox_id: int, external_id: str, url: str | None = None) -> None:
-        await self._run(actions.mark_sent, outbox_id, external_id, url)
+    async def mark_sent(
+        self,
+        outbox_id: int,
+        external_id: str,
+        url: str | None = None,
+        follow_up: bytes | None = None,
+    ) -> None:
+        """The channel accepted the reply: record it as sent (never to be sent again) and,
+        in the same transaction, its ``follow_up`` work, due at once."""
+        await self._run(actions.mark_sent, outbox_id, external_id, url, follow_up)
+
+    async def due_followups(self, channel: str, limit: int = 20) -> list[FollowUp]:
+        """Follow-ups of sent replies on ``channel`` due now."""
+        return await self._run(actions.due_followups, channel, limit)
+
+    async def finish_followup(
+        self, outbox_id: int, *, error: str | None = None, retry_at: float | None = None
+    ) -> None:
+        """A follow-up attempt: done (``error`` if given up) or to retry at ``retry_at``."""
+        await self._run(actions.finish_followup, outbox_id, error=error, retry_at=retry_at)
+
+    async def waiting_replies(self, channel: str) -> int:
+        """How many replies on ``channel`` wait to be sent."""
+        return await self._run(actions.waiting_replies, channel)
 
     @_writes
     async def mark_retry(self, outbox_id: int, error: str, next_attempt_at: float) -> None:

@@ -166,8 +166,8 @@ def translate(error: sqlite3.Error, path: Path) -> Exception:
     code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
     if code in (SQLITE_BUSY, SQLITE_LOCKED):
         return StoreBusyError(
-            f"the store at {path} is busy (another process held it for more than "
-            f"{BUSY_TIMEOUT_MS // 1000} s); try again"
+            f"the store is busy: another process held {path} for more than "
+            f"{BUSY_TIMEOUT_MS / 1000:g} s; try again"
         )
     if code == SQLITE_FULL:
         return StoreFullError(f"the disk is full: the store at {path} cannot grow{_free(path)}")
