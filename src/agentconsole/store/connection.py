@@ -126,7 +126,11 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
             if (error.sqlite_errorcode & 0xFF) in (SQLITE_NOTADB, SQLITE_CORRUPT):
                 break
             continue
-        _check_version(current, path, read_only=True)
+        try:
+            _check_version(current, path, read_only=True)
+        except BaseException:
+            conn.close()
+            raise
         return conn
     assert last is not None
     raise translate(last, path) from last
@@ -236,7 +240,8 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite rolls back itself on some errors (SQLITE_FULL)
+            conn.execute("ROLLBACK")
         raise
     else:
         conn.execute("COMMIT")
