@@ -46,18 +46,18 @@ async def test_a_read_only_store_that_needs_an_upgrade_says_so(tmp_path: Path) -
     await make_store(folder / "store.db")
     with contextlib.closing(sqlite3.connect(folder / "store.db")) as conn:
         conn.execute("PRAGMA user_version = 2")
-    with read_only(folder) as ro:
-        with pytest.raises(StoreReadOnlyError, match="needs an upgrade .* open it once with write"):
-            await Store.open(ro / "store.db", agent="alice")
+    upgrade = "needs an upgrade .* open it once with write"
+    with read_only(folder) as ro, pytest.raises(StoreReadOnlyError, match=upgrade):
+        await Store.open(ro / "store.db", agent="alice")
 
 
 async def test_no_store_in_a_read_only_folder_is_a_clear_error(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "other").write_text("x")
-    with read_only(folder) as ro:
-        with pytest.raises(StoreReadOnlyError, match="cannot create the store .* not writable"):
-            await Store.open(ro / "store.db", agent="alice")
+    refused = "cannot create the store .* not writable"
+    with read_only(folder) as ro, pytest.raises(StoreReadOnlyError, match=refused):
+        await Store.open(ro / "store.db", agent="alice")
 
 
 async def test_a_file_that_is_not_a_store_says_so(tmp_path: Path) -> None:
