@@ -34,3 +34,4 @@ bench: install-test
 	$(BIN)/python bench/email_ingest.py
 	$(BIN)/python bench/api_ingest.py
 	$(BIN)/python bench/matrix_ingest.py
+	$(BIN)/python bench/lease_takeover.py
