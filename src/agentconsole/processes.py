@@ -2,8 +2,9 @@
 
 A pid alone is not enough: after a crash the kernel may give the same pid to another
 process. The start time (``/proc/PID/stat`` field 22, clock ticks since boot) together with
-the boot id tells the two apart, so a lease is never taken from a live owner nor kept for a
-dead one.
+the boot id tells the two apart, and the pid namespace keeps two containers that share a
+host name from judging each other's pids, so a lease is never taken from a live owner nor
+kept for a dead one.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 @dataclass(frozen=True, slots=True)
 class ProcessIdentity:
-    """A process: its host name, pid and start (``"<boot id>:<start ticks>"``, or ``None``
-    where the system does not say)."""
+    """A process: its host name, pid and start (``"<boot id>/<pid namespace>:<start
+    ticks>"``, or ``None`` where the system does not say)."""
 
     host: str
     pid: int
@@ -27,18 +28,24 @@ class ProcessIdentity:
 
 
 def start_of(pid: int) -> str | None:
-    """``"<boot id>:<start ticks>"`` of process ``pid``, or None when it does not run (or is
-    a zombie) or the system has no ``/proc``."""
+    """``"<boot id>/<pid namespace>:<start ticks>"`` of process ``pid`` as this process sees
+    it, or None when it does not run (or is a zombie) or the system has no ``/proc``."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
         boot = BOOT_ID.read_text(encoding="ascii").strip()
+        namespace = os.readlink("/proc/self/ns/pid").partition("[")[2].rstrip("]")
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: count after the last ")".
     fields = stat.rpartition(")")[2].split()
     if len(fields) < 20 or fields[0] in ("Z", "X"):  # a zombie has stopped running
         return None
-    return f"{boot}:{fields[19]}"
+    return f"{boot}/{namespace}:{fields[19]}"
+
+
+def _where(started: str) -> str:
+    """The boot and pid namespace part of a start: pids compare only within one."""
+    return started.rpartition(":")[0]
 
 
 def current() -> ProcessIdentity:
@@ -58,8 +65,10 @@ def is_gone(process: ProcessIdentity) -> bool:
     if process.host != here.host:
         return False
     if process.started is not None and here.started is not None:
-        if process.started.partition(":")[0] != here.started.partition(":")[0]:
-            return False  # another boot id: another machine under the same name, or a reboot
+        if _where(process.started) != _where(here.started):
+            # Another boot (a reboot, another machine under the same name) or another pid
+            # namespace (a container under the same name): its pids mean nothing here.
+            return False
         return start_of(process.pid) != process.started
     try:
         os.kill(process.pid, 0)

@@ -50,16 +50,19 @@ def test_a_reused_pid_is_not_mistaken_for_the_owner(
 ) -> None:
     live = identity_of(other_process)
     assert live.started is not None
-    boot = live.started.partition(":")[0]
+    where = live.started.rpartition(":")[0]
     # The owner had this pid once, but started at another time: that process is gone.
-    assert is_gone(ProcessIdentity(live.host, live.pid, f"{boot}:1"))
+    assert is_gone(ProcessIdentity(live.host, live.pid, f"{where}:1"))
 
 
 def test_a_process_on_another_host_or_boot_is_never_presumed_dead() -> None:
     assert not is_gone(ProcessIdentity("elsewhere.example", 999_999, None))
     me = current()
     assert me.started is not None
-    assert not is_gone(ProcessIdentity(me.host, 999_999, "another-boot:1"))
+    assert not is_gone(ProcessIdentity(me.host, 999_999, "another-boot/1:1"))
+    boot = me.started.partition("/")[0]
+    container = ProcessIdentity(me.host, 999_999, f"{boot}/another-pid-namespace:1")
+    assert not is_gone(container), "a container under the same name: its pids mean nothing here"
 
 
 async def test_a_dead_owner_on_this_host_is_replaced_at_once(

@@ -1,5 +1,6 @@
 -- Who holds a channel's lease, precisely enough for a process on the same host to see that
--- the holder died and take over at once: host name, pid and start ("<boot id>:<ticks>"),
+-- the holder died and take over at once: host name, pid and start
+-- ("<boot id>/<pid namespace>:<ticks>"),
 -- so a reused pid is never mistaken for the owner.
 ALTER TABLE channels ADD COLUMN lease_host TEXT;
 ALTER TABLE channels ADD COLUMN lease_pid INTEGER;
