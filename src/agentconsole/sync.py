@@ -233,7 +233,11 @@ class SyncRunner:
                 await self.store.set_health(name, "error", state.error)
 
     async def _push(self, channel: str, messages: Sequence[InboundMessage]) -> None:
-        await self.store.ingest(channel, messages, update_cursor=False)
+        """A pushed batch: committed before this returns, or :class:`StoreFullError` after
+        committing what fits (the sender retries; what was stored is not stored twice)."""
+        stored, full = await self._ingest_what_fits(channel, messages)
+        if full is not None:
+            raise StoreFullError(f"{full}: {stored} of {len(messages)} messages stored")
 
     # -- loops ------------------------------------------------------------------------------
 
