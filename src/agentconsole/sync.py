@@ -7,10 +7,8 @@ once when it died on the same host, after the expiry otherwise. A plugin that fa
 load, to start or to fetch puts its channel in an error state with the reason; the other
 channels keep running.
 
-Sending: a reply is claimed, handed to the plugin, and the channel's acceptance is recorded
-as sent the moment ``send`` returns; work left after it (a Sent-folder copy) is a follow-up
-retried on its own, never a reason to send again. Failing sends show in the channel's
-health ("sending failing: … — 10 replies waiting, next try in 16 s") until one succeeds.
+Delivering the outbox is :mod:`.sending`'s; its problem ("sending failing: … — 10 replies waiting, next
+try in 16 s") shows in the channel's health until a send succeeds.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ import functools
 import logging
 import os
 import socket
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,37 +26,24 @@ from . import config as config_module
 from . import plugins
 from .config import ChannelConfig, Config
 from .errors import AgentConsoleError, StoreError, StoreFullError
-from .models import FollowUp, OutboxItem
 from .plugin import (
     Capabilities,
     ChannelContext,
     ChannelPlugin,
-    Identity,
     InboundMessage,
-    OutboundMessage,
     PermanentError,
-    SendResult,
     TemporaryError,
 )
+from .sending import ChannelSender, backoff, describe, outbound_message
 from .store import Store
+
+__all__ = ["SyncRunner", "backoff", "outbound_message"]
 
 log = logging.getLogger(__name__)
 
-#: A reply that kept failing with temporary errors this many times is marked failed.
-MAX_SEND_ATTEMPTS = 10
-#: A follow-up (a Sent copy) that kept failing this many times is given up (logged).
-MAX_FOLLOW_UP_ATTEMPTS = 20
-#: Replies handed out per pass of the send loop, one claim at a time.
-SENDS_PER_PASS = 50
-SEND_TIMEOUT = 120.0
 FETCH_TIMEOUT = 300.0
 PERMANENT_ERROR_PAUSE = 300.0
 OUTBOX_POLL = 1.0
-
-
-def backoff(attempt: int, maximum: float, base: float = 2.0) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): 2, 4, 8 … capped."""
-    return min(maximum, base ** max(1, attempt))
 
 
 def default_owner() -> str:
@@ -74,20 +58,15 @@ class ChannelState:
     error: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     wake_sender: asyncio.Event = field(default_factory=asyncio.Event)
+    sender: ChannelSender | None = None
     #: What the store shows now (the fetch side's state, overridden by a send problem).
     health: tuple[str, str | None] | None = None
     fetch_health: tuple[str, str | None] = ("idle", None)
-    #: "sending failing: …" while the channel's sends fail; None once one succeeds.
-    send_problem: str | None = None
 
-
-def unknown_delivery(channel: str, message_id: int) -> str:
-    """The reason shown on a reply whose delivery cannot be known (see resend_when_unsure)."""
-    return (
-        f"unknown — check the channel: the process sending it stopped before {channel} "
-        "confirmed it, and the channel cannot be asked; if the customer did not get it, "
-        f"`agentconsole retry {message_id}` (R in the console) sends it again"
-    )
+    @property
+    def send_problem(self) -> str | None:
+        """While the channel's sends fail, why ("sending failing: …"); else None."""
+        return self.sender.problem if self.sender is not None else None
 
 
 class SyncRunner:
@@ -166,10 +145,10 @@ class SyncRunner:
                 continue
             try:
                 await self._fetch_loop(name, state, until_drained=True)
-                await self._send_due(name, state)
+                await self._send_due(state)
                 results[name] = state.send_problem
             except Exception as error:  # a broken channel must not stop the others
-                reason = _describe(error)
+                reason = describe(error)
                 await self._health(state, "error", reason)
                 results[name] = reason
             finally:
@@ -224,9 +203,15 @@ class SyncRunner:
                     data_dir=str(self.store.path.with_suffix(".channels") / name),
                 )
                 state.plugin = plugin_class(context)
+                state.sender = ChannelSender(
+                    self.store,
+                    state.plugin,
+                    self.config.retry_max_seconds,
+                    functools.partial(self._publish_health, state),
+                )
                 await self.store.ensure_channel(name, state.config.type, state.plugin.kind)
             except Exception as error:  # the plugin's fault: report it, keep the rest
-                state.error = _describe(error)
+                state.error = describe(error)
                 log.error("channel %s cannot start: %s", name, state.error)
                 kind = state.plugin_class.kind if state.plugin_class else "email"
                 await self.store.ensure_channel(name, state.config.type, kind)
@@ -288,7 +273,7 @@ class SyncRunner:
         try:
             return await self.store.acquire_lease(name, self.owner, ttl)
         except Exception as error:
-            log.warning("channel %s: lease check failed: %s", name, _describe(error))
+            log.warning("channel %s: lease check failed: %s", name, describe(error))
             return None
 
     async def _health(self, state: ChannelState, health: str, detail: str | None) -> None:
@@ -347,7 +332,7 @@ class SyncRunner:
                 if until_drained:
                     raise
                 if isinstance(error, PermanentError):
-                    await self._health(state, "error", _describe(error))
+                    await self._health(state, "error", describe(error))
                     await asyncio.sleep(PERMANENT_ERROR_PAUSE)
                     continue
                 failures += 1
@@ -356,7 +341,7 @@ class SyncRunner:
                 delay = getattr(error, "retry_after", None) or backoff(
                     failures, self.config.retry_max_seconds
                 )
-                await self._health(state, "error", f"{_describe(error)} — retrying in {delay:.0f}s")
+                await self._health(state, "error", f"{describe(error)} — retrying in {delay:.0f}s")
                 await asyncio.sleep(delay)
 
     async def _ingest(
@@ -398,176 +383,22 @@ class SyncRunner:
         rest, full = await self._ingest_what_fits(name, messages[half:])
         return first + rest, full
 
+    async def _send_due(self, state: ChannelState) -> None:
+        assert state.sender is not None
+        await state.sender.send_due()
+
     async def _send_loop(self, name: str, state: ChannelState) -> None:
         failures = 0
         while True:
             state.wake_sender.clear()
             try:
-                await self._send_due(name, state)
+                await self._send_due(state)
                 failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the store could not hand out replies this time
                 failures += 1
-                log.warning("channel %s: cannot read the outbox: %s", name, _describe(error))
+                log.warning("channel %s: cannot read the outbox: %s", name, describe(error))
                 await asyncio.sleep(backoff(failures, self.config.retry_max_seconds))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(state.wake_sender.wait(), OUTBOX_POLL)
-
-    async def _send_due(self, name: str, state: ChannelState) -> None:
-        """Deliver the due replies, claimed one at a time (so only the reply being handed to
-        the plugin is ever "sending"), then the due follow-ups."""
-        for _ in range(SENDS_PER_PASS):
-            items = await self.store.claim_due_replies(name, limit=1)
-            if not items:
-                break
-            await self._deliver(state, items[0])
-        await self._follow_up(name, state)
-        if state.send_problem is not None and not await self.store.waiting_replies(name):
-            state.send_problem = None  # nothing left that failed: the warning is stale
-            await self._publish_health(state)
-
-    async def _deliver(self, state: ChannelState, item: OutboxItem) -> None:
-        plugin = state.plugin
-        assert plugin is not None
-        message = outbound_message(item)
-        try:
-            refusal = plugin.capabilities.refusal(
-                plugin.name, with_attachments=bool(item.attachments)
-            )
-            if refusal is not None:
-                raise PermanentError(refusal)
-            found = (
-                await asyncio.wait_for(plugin.find_sent(message), SEND_TIMEOUT)
-                if item.attempts > 1 or item.uncertain
-                else None
-            )
-            if found is None and item.uncertain and not plugin.resend_when_unsure:
-                await self.store.mark_failed(
-                    item.id, unknown_delivery(plugin.name, item.message_id)
-                )
-                return
-            result = found or await asyncio.wait_for(plugin.send(message), SEND_TIMEOUT)
-            if not isinstance(result, SendResult):
-                raise PermanentError(
-                    f"channel plugin {plugin.type_name!r} returned {result!r} from send(), "
-                    "not a SendResult: the reply's delivery is unknown"
-                )
-        except asyncio.CancelledError:
-            raise
-        except PermanentError as error:
-            await self.store.mark_failed(item.id, _describe(error))
-            return
-        except Exception as error:
-            if not isinstance(error, (TemporaryError, TimeoutError, OSError)):
-                log.exception("channel %s: send failed", plugin.name)
-            reason = _describe(error)
-            if item.attempts >= MAX_SEND_ATTEMPTS:
-                await self.store.mark_failed(
-                    item.id, f"gave up after {item.attempts} attempts: {reason}"
-                )
-                return
-            delay = getattr(error, "retry_after", None) or backoff(
-                item.attempts, self.config.retry_max_seconds
-            )
-            await self.store.mark_retry(item.id, reason, time.time() + delay)
-            waiting = await self.store.waiting_replies(plugin.name)
-            state.send_problem = (
-                f"sending failing: {reason} — {waiting} repl{'y' if waiting == 1 else 'ies'} "
-                f"waiting, next try in {delay:.0f} s"
-            )
-            await self._publish_health(state)
-            return
-        await self._record_sent(item, result)
-        if state.send_problem is not None:
-            state.send_problem = None
-            await self._publish_health(state)
-
-    async def _record_sent(self, item: OutboxItem, result: SendResult) -> None:
-        """The channel has the reply: record it (with its follow-up), retrying the store —
-        never send it again."""
-        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
-            try:
-                await self.store.mark_sent(
-                    item.id, result.external_id, result.url, result.follow_up
-                )
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning(
-                    "reply %s was delivered but not recorded yet: %s",
-                    item.message_id,
-                    _describe(error),
-                )
-                await asyncio.sleep(backoff(attempt, 30.0))
-        # Left "sending": after its claim expires, find_sent is asked before any resend.
-        log.error("reply %s was delivered but could not be recorded", item.message_id)
-
-    async def _follow_up(self, name: str, state: ChannelState) -> None:
-        """Run the due follow-ups (Sent copies) of replies already recorded as sent. A
-        failure is retried later on its own; it never touches the reply's sent state."""
-        plugin = state.plugin
-        assert plugin is not None
-        for job in await self.store.due_followups(name):
-            await self._run_follow_up(plugin, job)
-
-    async def _run_follow_up(self, plugin: ChannelPlugin, job: FollowUp) -> None:
-        attempt = job.attempts + 1
-        try:
-            await asyncio.wait_for(
-                plugin.after_send(SendResult(job.external_id, None, job.data)), SEND_TIMEOUT
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            reason = _describe(error)
-            if isinstance(error, PermanentError) or attempt >= MAX_FOLLOW_UP_ATTEMPTS:
-                log.error(
-                    "channel %s: reply %s was sent; its follow-up is given up after %d "
-                    "attempts: %s",
-                    plugin.name,
-                    job.message_id,
-                    attempt,
-                    reason,
-                )
-                await self.store.finish_followup(job.outbox_id, error=reason)
-                return
-            delay = backoff(attempt, self.config.retry_max_seconds)
-            log.warning(
-                "channel %s: reply %s was sent; its follow-up failed (again in %.0f s): %s",
-                plugin.name,
-                job.message_id,
-                delay,
-                reason,
-            )
-            await self.store.finish_followup(
-                job.outbox_id, error=reason, retry_at=time.time() + delay
-            )
-            return
-        await self.store.finish_followup(job.outbox_id)
-
-
-def outbound_message(item: OutboxItem) -> OutboundMessage:
-    return OutboundMessage(
-        idempotency_key=item.idempotency_key,
-        body=item.body,
-        subject=item.subject,
-        thread_key=item.thread_key,
-        in_reply_to=item.in_reply_to,
-        references=item.references,
-        recipients=tuple(Identity(r.namespace, r.address) for r in item.recipients),
-        author_name=item.author_name,
-        attachments=item.attachments,
-        conversation_token=str(item.conversation_id),
-        cc=tuple(Identity(r.namespace, r.address) for r in item.cc),
-    )
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, TimeoutError):
-        return "timed out"
-    text = str(error).strip()
-    if isinstance(error, (AgentConsoleError,)) or type(error).__module__.startswith("agentconsole"):
-        return text or type(error).__name__
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
