@@ -108,11 +108,14 @@ def _tune(conn: sqlite3.Connection) -> None:
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
     """Read-only: ``mode=ro``; when SQLite cannot read a WAL store that way (its -shm cannot
-    be created in a read-only folder) ``immutable=1``, which is safe because no writer can
-    have it open there either (a writer keeps the -wal file beside it)."""
+    be created in a read-only folder) ``immutable=1`` — only when there is no -wal file, so
+    no writer has it open and no committed change waits in a WAL that would be ignored."""
     base = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+    uris = [base]
+    if not Path(f"{path}-wal").exists():
+        uris.append(base + "&immutable=1")
     last: sqlite3.Error | None = None
-    for uri in (base, base + "&immutable=1"):
+    for uri in uris:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
