@@ -274,16 +274,31 @@ class EmailChannel(ChannelPlugin):
             return
         account = self._sending
         found = await asyncio.to_thread(account.find_in_sent, result.external_id)
-        if found is None or found:  # no Sent folder (logged when filing), or filed already
+        if found is None:
+            self.log.warning(
+                "%s: no Sent folder found to file reply %s in; set sent_folder",
+                self.name,
+                result.external_id,
+            )
+            return
+        if found:  # an earlier attempt filed it, then stopped before recording that
             return
         await asyncio.to_thread(account.append_sent, result.follow_up, datetime.now(UTC))
 
     async def find_sent(self, message: OutboundMessage) -> SendResult | None:
-        """An earlier attempt filed in the Sent folder (searched by its Message-ID)."""
+        """An earlier attempt filed in the Sent folder (searched by its Message-ID).
+
+        A reply is filed only after it is recorded as sent, so this finds what an older
+        agentconsole filed before recording; an IMAP server that cannot be asked right now
+        does not hold the reply back (a repeat carries the same Message-ID)."""
         if self._sending is None:
             return None
         message_id = reply_message_id(message.idempotency_key, self.settings.from_address)
-        found = await asyncio.to_thread(self._sending.find_in_sent, message_id)
+        try:
+            found = await asyncio.to_thread(self._sending.find_in_sent, message_id)
+        except ChannelError as error:
+            self.log.info("%s: cannot look in Sent before a retry (%s)", self.name, error)
+            return None
         return SendResult(message_id) if found else None
 
     async def close(self) -> None:
