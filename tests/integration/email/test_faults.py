@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -134,19 +135,20 @@ class SyncProcess:
         self.command = command
         self.process: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
-        self.kills = 0
+        #: The point of every kill, in order.
+        self.kills: list[str] = []
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [*self.command, "sync"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
 
-    def kill(self) -> None:
+    def kill(self, point: str) -> None:
         with self.lock:
             if self.process is not None and self.process.poll() is None:
                 self.process.send_signal(signal.SIGKILL)
                 self.process.wait()
-                self.kills += 1
+                self.kills.append(point)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -158,11 +160,68 @@ class SyncProcess:
                 self.process.wait()
 
 
+class WatchingProxy:
+    """A loopback TCP relay to ``target_port`` that shows ``watch`` every chunk a client
+    sends before relaying it (to kill the client at an exact protocol step)."""
+
+    def __init__(self, target_port: int, watch: Callable[[bytes], None]) -> None:
+        self.target_port = target_port
+        self.watch = watch
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
+            upstream.settimeout(None)
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            if from_client:
+                self.watch(data)
+            try:
+                sink.sendall(data)
+            except OSError:
+                break
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
 async def test_kill_9_while_sending_delivers_every_reply_once_and_files_it_once(
     imap_user: ImapUser, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
+    chance = random.Random(os.environ.get("FAULT_SEED", "kill-while-sending"))
+    service_holder: list[SyncProcess] = []
+    appends: list[int] = []
+    # Kill at the k-th APPEND of a Sent copy: the reply was recorded before it, always.
+    append_kills = set(chance.sample(range(1, 40), 2))
+
+    def watch_imap(data: bytes) -> None:
+        if b" APPEND " in data and service_holder:
+            appends.append(1)
+            if len(appends) in append_kills:
+                service_holder[0].kill("filing the Sent copy")
+
+    proxy = WatchingProxy(imap_user.server.port, watch_imap)
     imap_user.append(mail("Fifty answers please", message_id="<fifty@example.org>"))
-    config = write_config(tmp_path, options(imap_user, smtp_server))
+    config = write_config(tmp_path, options(imap_user, smtp_server, imap_port=proxy.port))
     store_file = tmp_path / "store.db"
     assert run(config, store_file, "sync", "--once").returncode == 0
     store = await Store.open(store_file, agent="alice")
@@ -171,8 +230,8 @@ async def test_kill_9_while_sending_delivers_every_reply_once_and_files_it_once(
         for number in range(50):
             await store.queue_reply(row.id, f"Answer {number}.")
         keys = [
-            k
-            for (k,) in await store.run_sync(
+            key
+            for (key,) in await store.run_sync(
                 lambda c: c.execute("SELECT idempotency_key FROM outbox").fetchall()
             )
         ]
@@ -181,27 +240,28 @@ async def test_kill_9_while_sending_delivers_every_reply_once_and_files_it_once(
     expected = {reply_message_id(key, SUPPORT) for key in keys}
 
     service = SyncProcess(cli(config, store_file))
-    chance = random.Random(os.environ.get("FAULT_SEED", "kill-while-sending"))
-    # Kill at five points: inside the SMTP transaction before the server's 250 (the client
-    # never learns it was accepted: a real resend) or a random few milliseconds after a
-    # 250 (recording it, between replies, filing a Sent copy, the next SMTP session).
-    plan = {n: chance.choice(["before 250", "after 250"]) for n in chance.sample(range(3, 48), 5)}
+    service_holder.append(service)
+    # Three more kills in the SMTP transaction: before the server's 250 (the client never
+    # learns it was accepted: a real resend) or a random few milliseconds after a 250
+    # (recording it, between replies, the next SMTP session).
+    plan = {n: chance.choice(["before 250", "after 250"]) for n in chance.sample(range(3, 48), 3)}
     recorder: _Recorder = smtp_server.recorder
     accept = recorder.handle_DATA
 
     async def handle_data(server: Any, session: Any, envelope: Any) -> str:
         point = plan.pop(len(recorder.messages) + 1, None)
         if point == "before 250":
-            service.kill()
+            service.kill(point)
             return "451 the client is gone"
         answer = await accept(server, session, envelope)
         if point == "after 250":
             delay = chance.uniform(0.002, 0.040)
-            threading.Timer(delay, service.kill).start()
+            threading.Timer(delay, service.kill, args=(point,)).start()
         return answer
 
     recorder.handle_DATA = handle_data  # type: ignore[method-assign]
-    unrecorded: set[str] = set()  # accepted by the server when a kill came, not yet committed
+    #: Per kill: what the server had accepted that the dead process had not recorded.
+    unrecorded: list[tuple[str, set[str]]] = []
 
     def sent_in_store() -> set[str]:
         rows = read_store(
@@ -215,7 +275,10 @@ async def test_kill_9_while_sending_delivers_every_reply_once_and_files_it_once(
         if service.process is not None and service.process.poll() is not None:
             # Killed: note what the server accepted that the dead process had not recorded
             # (the stated window between the 250 and the commit), then restart at once.
-            unrecorded.update(set(message_ids(smtp_server.messages)) - sent_in_store())
+            with service.lock:
+                point = service.kills[-1]
+            accepted = set(message_ids(smtp_server.messages))
+            unrecorded.append((point, accepted - sent_in_store()))
             service.start()
         states = read_store(store_file, "SELECT state, count(*) FROM outbox GROUP BY state")
         filed = read_store(store_file, "SELECT count(*) FROM outbox_followups WHERE done_at > 0")
@@ -226,13 +289,17 @@ async def test_kill_9_while_sending_delivers_every_reply_once_and_files_it_once(
         wait_until(finished, 120, "all 50 replies sent and filed across the kills")
     finally:
         service.stop()
-    assert service.kills == 5, "every planned kill happened while sending"
+        proxy.close()
+    assert len(service.kills) == 5, f"every planned kill happened: {service.kills}"
+    for point, missing in unrecorded:
+        if point != "after 250":
+            assert missing == set(), f"killed {point}: accepted replies left unrecorded"
     counts = Counter(message_ids(smtp_server.messages))
     assert set(counts) == expected, "every reply reached the SMTP server"
     doubled = {mid for mid, count in counts.items() if count > 1}
+    in_window = set().union(*(missing for _, missing in unrecorded))
     assert all(counts[mid] == 2 for mid in doubled)
-    assert doubled <= unrecorded, f"sent twice outside the 250-to-commit window: {doubled}"
-    assert len(doubled) <= service.kills
+    assert doubled <= in_window, f"sent twice outside the 250-to-commit window: {doubled}"
     assert Counter(sent_folder_ids(imap_user)) == Counter(expected), "filed in Sent once each"
 
 
