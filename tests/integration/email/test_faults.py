@@ -328,7 +328,7 @@ async def test_after_kill_9_the_next_process_takes_over_at_once(
 
     try:
         wait_until(held_by_service, 60, "the service to hold the channel")
-        service.kill()
+        service.kill("holding the lease")
         started = time.monotonic()
         again = run(config, store_file, "sync", "--once")
         took = time.monotonic() - started
