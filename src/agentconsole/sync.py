@@ -46,6 +46,15 @@ PERMANENT_ERROR_PAUSE = 300.0
 OUTBOX_POLL = 1.0
 
 
+def _stop_if_cancelled() -> None:
+    """Raise CancelledError if this task was asked to stop. Python 3.11's ``wait_for`` can
+    swallow a cancellation that arrives as its inner call completes; a loop that went on
+    would never let ``stop()`` finish."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -310,6 +319,7 @@ class SyncRunner:
         loaded = False
         failures = 0
         while True:
+            _stop_if_cancelled()
             try:
                 if not loaded:
                     cursor = await self.store.channel_cursor(name)
@@ -390,6 +400,7 @@ class SyncRunner:
     async def _send_loop(self, name: str, state: ChannelState) -> None:
         failures = 0
         while True:
+            _stop_if_cancelled()
             state.wake_sender.clear()
             try:
                 await self._send_due(state)
