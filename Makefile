@@ -56,3 +56,4 @@ bench: install-test
 	$(BIN)/python bench/api_ingest.py
 	$(BIN)/python bench/matrix_ingest.py
 	$(BIN)/python bench/attachment_memory.py
+	$(BIN)/python bench/lease_takeover.py

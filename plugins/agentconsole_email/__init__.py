@@ -258,28 +258,47 @@ class EmailChannel(ChannelPlugin):
     # -- sending ---------------------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        """Submit over SMTP, then file a copy in the Sent folder (a failure to file it is
-        logged, not retried: the customer has the reply)."""
+        """Submit over SMTP and return as soon as the server accepted it (250 after DATA),
+        so the core records the reply as sent before anything else. Filing the copy in the
+        Sent folder is the follow-up (:meth:`after_send`, with the exact bytes sent)."""
         mail = build_reply(self.settings, message)
         await asyncio.to_thread(submit, self.settings, self.context.secret, mail)
         message_id = str(mail["Message-ID"])
-        if self._sending is not None and self.settings.append_sent:
-            try:
-                await asyncio.to_thread(
-                    self._sending.append_sent, mail.as_bytes(), datetime.now(UTC)
-                )
-            except ChannelError as error:
-                self.log.warning(
-                    "%s: reply %s sent but not filed in Sent: %s", self.name, message_id, error
-                )
-        return SendResult(message_id)
+        copy = mail.as_bytes() if self._sending is not None and self.settings.append_sent else None
+        return SendResult(message_id, follow_up=copy)
+
+    async def after_send(self, result: SendResult) -> None:
+        """File the sent reply in the Sent folder, once: a copy already there (an earlier
+        attempt that filed it, then crashed) is not filed again."""
+        if self._sending is None or result.follow_up is None:
+            return
+        account = self._sending
+        found = await asyncio.to_thread(account.find_in_sent, result.external_id)
+        if found is None:
+            self.log.warning(
+                "%s: no Sent folder found to file reply %s in; set sent_folder",
+                self.name,
+                result.external_id,
+            )
+            return
+        if found:  # an earlier attempt filed it, then stopped before recording that
+            return
+        await asyncio.to_thread(account.append_sent, result.follow_up, datetime.now(UTC))
 
     async def find_sent(self, message: OutboundMessage) -> SendResult | None:
-        """An earlier attempt filed in the Sent folder (searched by its Message-ID)."""
+        """An earlier attempt filed in the Sent folder (searched by its Message-ID).
+
+        A reply is filed only after it is recorded as sent, so this finds what an older
+        agentconsole filed before recording; an IMAP server that cannot be asked right now
+        does not hold the reply back (a repeat carries the same Message-ID)."""
         if self._sending is None:
             return None
         message_id = reply_message_id(message.idempotency_key, self.settings.from_address)
-        found = await asyncio.to_thread(self._sending.find_in_sent, message_id)
+        try:
+            found = await asyncio.to_thread(self._sending.find_in_sent, message_id)
+        except ChannelError as error:
+            self.log.info("%s: cannot look in Sent before a retry (%s)", self.name, error)
+            return None
         return SendResult(message_id) if found else None
 
     async def close(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -137,14 +138,19 @@ def _smtp_error(settings: Settings, error: smtplib.SMTPException | OSError) -> E
             f"TLS with SMTP server {server} failed: {error} — check smtp_tls "
             f"and smtp_port in {settings.where}"
         )
+    if isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException):
+        # Down, unreachable, timed out: the phrase the channel's health shows while it lasts.
+        return TemporaryError(
+            f"cannot reach SMTP server {server}: {error.strerror or type(error).__name__}"
+        )
     return TemporaryError(
         f"cannot deliver to SMTP server {server}: {type(error).__name__}: {error}"
     )
 
 
 def submit(settings: Settings, secret: SecretGetter, mail: EmailMessage) -> None:
-    """Submit one message (blocking: call off the loop). Raises :class:`PermanentError` or
-    :class:`TemporaryError`."""
+    """Submit one message (blocking: call off the loop); returns the moment the server
+    accepted it. Raises :class:`PermanentError` or :class:`TemporaryError`."""
     if not settings.smtp_host:
         raise PermanentError(f"{settings.where} has no smtp_host: this channel cannot send replies")
     context = tls_context(settings)
@@ -161,20 +167,37 @@ def submit(settings: Settings, secret: SecretGetter, mail: EmailMessage) -> None
             )
         else:
             client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.timeout)
-        with client:
-            client.ehlo()
-            if settings.smtp_tls == "starttls":
-                client.starttls(context=context)
-                client.ehlo()
-            if settings.smtp_username:
-                _login(settings, secret, client)
-            refused = client.send_message(
-                mail, from_addr=settings.from_address, to_addrs=recipients
-            )
-            if refused and len(refused) == len(recipients):  # pragma: no cover - smtplib raises
-                raise smtplib.SMTPRecipientsRefused(refused)
     except (smtplib.SMTPException, OSError) as error:
         raise _smtp_error(settings, error) from error
+    try:
+        client.ehlo()
+        if settings.smtp_tls == "starttls":
+            client.starttls(context=context)
+            client.ehlo()
+        if settings.smtp_username:
+            _login(settings, secret, client)
+        refused = client.send_message(mail, from_addr=settings.from_address, to_addrs=recipients)
+        if refused and len(refused) == len(recipients):  # pragma: no cover - smtplib raises
+            raise smtplib.SMTPRecipientsRefused(refused)
+    except (smtplib.SMTPException, OSError) as error:
+        client.close()
+        raise _smtp_error(settings, error) from error
+    except BaseException:
+        client.close()
+        raise
+    # Accepted (250 after DATA): return at once so the core records it as sent; QUIT is
+    # said behind its back — waiting for its answer would widen the window in which a
+    # crash leaves an accepted reply unrecorded.
+    threading.Thread(target=_quit, args=(client,), name="smtp-quit", daemon=True).start()
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
 
 
 def _login(settings: Settings, secret: SecretGetter, client: smtplib.SMTP) -> None:

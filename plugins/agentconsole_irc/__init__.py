@@ -127,6 +127,9 @@ class IrcChannel(ChannelPlugin):
         Option("realname", str, "the real name shown in WHOIS", default="agentconsole"),
     )
     poll_interval = 60.0
+    #: A line said is gone: after a crash mid-send, the agent checks the channel and
+    #: retries ("unknown — check the channel") rather than the customer reading it twice.
+    resend_when_unsure = False
 
     def __init__(self, context: ChannelContext) -> None:
         super().__init__(context)
@@ -284,7 +287,7 @@ class IrcChannel(ChannelPlugin):
 
     async def find_sent(self, message: OutboundMessage) -> SendResult | None:
         """IRC keeps no record of what was said: only a reply this process confirmed is
-        known (a crash between sending and recording it may repeat it)."""
+        known. After a crash while sending, nobody can tell (see ``resend_when_unsure``)."""
         return self._sent.get(message.idempotency_key)
 
     async def close(self) -> None:

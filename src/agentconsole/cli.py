@@ -1,6 +1,8 @@
 """The command line: everything the screen does, for scripts.
 
-Exit codes: 0 ok, 1 error, 2 usage (bad arguments or config), 3 not found, 4 conflict.
+Exit codes: 0 ok, 1 error, 2 usage (bad arguments or config), 3 not found, 4 conflict;
+``deliver`` exits 75 (EX_TEMPFAIL) on every temporary failure (the store busy, locked, full
+or read-only, the channel unreachable), so the mail server keeps the message.
 Textual is imported only when the TUI opens, so scripts start fast.
 """
 
@@ -11,7 +13,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
@@ -24,7 +25,7 @@ from . import config as config_module
 from . import query as query_language
 from .attachments import read_for_sending
 from .config import Config
-from .errors import AgentConsoleError, NotFoundError, UsageError
+from .errors import AgentConsoleError, NotFoundError, StoreError, UsageError
 from .models import STATUSES, Change, View, priority_rank
 from .opening import open_store, store_path
 from .plugin import ChannelError, PermanentError, TemporaryError
@@ -904,16 +905,13 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except AgentConsoleError as error:
         print(f"agentconsole: {clean(str(error))}", file=sys.stderr)
+        if args.command == "deliver" and isinstance(error, StoreError) and error.temporary:
+            # Busy, locked, full, read-only: the mail server keeps the message and retries.
+            return EXIT_TEMPFAIL
         return error.exit_code
     except ChannelError as error:
         print(f"agentconsole: {clean(str(error))}", file=sys.stderr)
         return EXIT_ERROR
-    except sqlite3.OperationalError as error:
-        print(
-            f"agentconsole: the store is busy or unreadable ({error}); try again", file=sys.stderr
-        )
-        # A mail pipe must not bounce the customer's mail for a busy store: ask for a retry.
-        return EXIT_TEMPFAIL if args.command == "deliver" else EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

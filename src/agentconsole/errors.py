@@ -34,7 +34,38 @@ class UsageError(AgentConsoleError):
 
 
 class StoreError(AgentConsoleError):
-    """The store cannot be opened or migrated."""
+    """The store cannot be opened, migrated, read or written.
+
+    ``temporary`` is true for a failure that may heal without changing agentconsole (busy,
+    locked, full, read-only, not reachable): a mail pipe answers EX_TEMPFAIL so the mail
+    server keeps the message and tries again.
+    """
+
+    temporary = False
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store's lock past the busy timeout."""
+
+    temporary = True
+
+
+class StoreFullError(StoreError):
+    """The store cannot grow: the disk (or the store's size limit) is full."""
+
+    temporary = True
+
+
+class StoreReadOnlyError(StoreError):
+    """The store's file, folder or file system is not writable by this process."""
+
+    temporary = True
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be opened or read right now (I/O error, permission, missing folder)."""
+
+    temporary = True
 
 
 class PluginLoadError(AgentConsoleError):

@@ -174,6 +174,20 @@ class OutboxItem:
     attachments: tuple[Attachment, ...] = ()
     #: The other participants of the message answered (reply-all).
     cc: tuple[IdentityRecord, ...] = ()
+    #: An earlier claim was abandoned while sending (the process stopped): the channel
+    #: may have it already.
+    uncertain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """The work left on a reply its channel accepted (e.g. filing it in a Sent folder)."""
+
+    outbox_id: int
+    message_id: int
+    external_id: str
+    data: bytes
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)

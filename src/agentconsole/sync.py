@@ -1,10 +1,14 @@
 """The sync runner: for each configured channel, a fetch loop and a send loop.
 
-Each channel is held under a lease row in the store (owner, expiry), so on a shared server
-any agentconsole process — a TUI or ``agentconsole sync`` as a service — may run it, exactly
-one does, and another takes over when that one exits or dies. A plugin that fails to load,
-to start or to fetch puts its channel in an error state with the reason; the other channels
-keep running.
+Each channel is held under a lease row in the store (owner, host, pid, process start time,
+expiry), so on a shared server any agentconsole process — a TUI or ``agentconsole sync`` as
+a service — may run it, exactly one does, and another takes over when that one exits, at
+once when it died on the same host, after the expiry otherwise. A plugin that fails to
+load, to start or to fetch puts its channel in an error state with the reason; the other
+channels keep running.
+
+Delivering the outbox is :mod:`.sending`'s; its problem ("sending failing: … — 10 replies waiting, next
+try in 16 s") shows in the channel's health until a send succeeds.
 """
 
 from __future__ import annotations
@@ -15,41 +19,40 @@ import functools
 import logging
 import os
 import socket
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import config as config_module
 from . import plugins
 from .config import ChannelConfig, Config
-from .errors import AgentConsoleError
-from .models import OutboxItem
+from .errors import AgentConsoleError, StoreError, StoreFullError
 from .plugin import (
     Capabilities,
     ChannelContext,
     ChannelPlugin,
-    Identity,
     InboundMessage,
-    OutboundMessage,
     PermanentError,
-    SendResult,
     TemporaryError,
 )
+from .sending import ChannelSender, backoff, describe, outbound_message
 from .store import Store
+
+__all__ = ["SyncRunner", "backoff", "outbound_message"]
 
 log = logging.getLogger(__name__)
 
-#: A reply that kept failing with temporary errors this many times is marked failed.
-MAX_SEND_ATTEMPTS = 10
-SEND_TIMEOUT = 120.0
 FETCH_TIMEOUT = 300.0
 PERMANENT_ERROR_PAUSE = 300.0
 OUTBOX_POLL = 1.0
 
 
-def backoff(attempt: int, maximum: float, base: float = 2.0) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): 2, 4, 8 … capped."""
-    return min(maximum, base ** max(1, attempt))
+def _stop_if_cancelled() -> None:
+    """Raise CancelledError if this task was asked to stop. Python 3.11's ``wait_for`` can
+    swallow a cancellation that arrives as its inner call completes; a loop that went on
+    would never let ``stop()`` finish."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def default_owner() -> str:
@@ -64,7 +67,15 @@ class ChannelState:
     error: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     wake_sender: asyncio.Event = field(default_factory=asyncio.Event)
+    sender: ChannelSender | None = None
+    #: What the store shows now (the fetch side's state, overridden by a send problem).
     health: tuple[str, str | None] | None = None
+    fetch_health: tuple[str, str | None] = ("idle", None)
+
+    @property
+    def send_problem(self) -> str | None:
+        """While the channel's sends fail, why ("sending failing: …"); else None."""
+        return self.sender.problem if self.sender is not None else None
 
 
 class SyncRunner:
@@ -129,8 +140,9 @@ class SyncRunner:
         self._started = True
 
     async def run_once(self) -> dict[str, str | None]:
-        """Fetch everything available and send every due reply once, then return
-        (channel → error or None). Used by ``agentconsole sync --once`` and tests."""
+        """Fetch until every channel is drained and send every due reply once, then return
+        (channel → error or None; a send problem counts). Used by ``agentconsole sync
+        --once`` and tests. The same loops as :meth:`start`, driven "until drained"."""
         await self._prepare()
         results: dict[str, str | None] = {}
         for name, state in self.channels.items():
@@ -141,18 +153,11 @@ class SyncRunner:
                 results[name] = "another agentconsole process holds this channel"
                 continue
             try:
-                cursor = await self.store.channel_cursor(name)
-                while True:
-                    result = await asyncio.wait_for(state.plugin.fetch(cursor), FETCH_TIMEOUT)
-                    await self.store.ingest(name, result.messages, result.cursor)
-                    cursor = result.cursor
-                    if not result.more:
-                        break
-                await self._send_due(name, state.plugin)
-                await self._health(state, "connected", None)
-                results[name] = None
+                await self._fetch_loop(name, state, until_drained=True)
+                await self._send_due(state)
+                results[name] = state.send_problem
             except Exception as error:  # a broken channel must not stop the others
-                reason = _describe(error)
+                reason = describe(error)
                 await self._health(state, "error", reason)
                 results[name] = reason
             finally:
@@ -206,16 +211,26 @@ class SyncRunner:
                     data_dir=str(self.store.path.with_suffix(".channels") / name),
                 )
                 state.plugin = plugin_class(context)
+                state.sender = ChannelSender(
+                    self.store,
+                    state.plugin,
+                    self.config.retry_max_seconds,
+                    functools.partial(self._publish_health, state),
+                )
                 await self.store.ensure_channel(name, state.config.type, state.plugin.kind)
             except Exception as error:  # the plugin's fault: report it, keep the rest
-                state.error = _describe(error)
+                state.error = describe(error)
                 log.error("channel %s cannot start: %s", name, state.error)
                 kind = state.plugin_class.kind if state.plugin_class else "email"
                 await self.store.ensure_channel(name, state.config.type, kind)
                 await self.store.set_health(name, "error", state.error)
 
     async def _push(self, channel: str, messages: Sequence[InboundMessage]) -> None:
-        await self.store.ingest(channel, messages, update_cursor=False)
+        """A pushed batch: committed before this returns, or :class:`StoreFullError` after
+        committing what fits (the sender retries; what was stored is not stored twice)."""
+        stored, full = await self._ingest_what_fits(channel, messages)
+        if full is not None:
+            raise StoreFullError(f"{full}: {stored} of {len(messages)} messages stored")
 
     # -- loops ------------------------------------------------------------------------------
 
@@ -266,10 +281,19 @@ class SyncRunner:
         try:
             return await self.store.acquire_lease(name, self.owner, ttl)
         except Exception as error:
-            log.warning("channel %s: lease check failed: %s", name, _describe(error))
+            log.warning("channel %s: lease check failed: %s", name, describe(error))
             return None
 
     async def _health(self, state: ChannelState, health: str, detail: str | None) -> None:
+        """The fetch side's state; a send problem, while there is one, shows instead."""
+        state.fetch_health = (health, detail)
+        await self._publish_health(state)
+
+    async def _publish_health(self, state: ChannelState) -> None:
+        health, detail = state.fetch_health
+        if state.send_problem is not None:
+            detail = state.send_problem if health != "error" else f"{detail}; {state.send_problem}"
+            health = "error"
         if state.health == (health, detail):
             return
         try:
@@ -278,13 +302,23 @@ class SyncRunner:
         except Exception as error:  # health is advisory: never let it stop a loop
             log.warning("channel %s: cannot record health: %s", state.config.name, error)
 
-    async def _fetch_loop(self, name: str, state: ChannelState) -> None:
+    async def _fetch_loop(
+        self, name: str, state: ChannelState, *, until_drained: bool = False
+    ) -> None:
+        """The one fetch loop: fetch a batch, store it with its cursor, again at once while
+        the plugin says ``more``, then wait for activity.
+
+        Driven two ways: continuously (the default; failures are retried with backoff and
+        shown in the channel's health, forever) or ``until_drained`` (returns once the plugin
+        has nothing more; the first failure is raised to the caller).
+        """
         plugin = state.plugin
         assert plugin is not None
         cursor: str | None = None
         loaded = False
         failures = 0
         while True:
+            _stop_if_cancelled()
             try:
                 if not loaded:
                     cursor = await self.store.channel_cursor(name)
@@ -292,129 +326,89 @@ class SyncRunner:
                 await self._health(state, "syncing", None)
                 result = await asyncio.wait_for(plugin.fetch(cursor), FETCH_TIMEOUT)
                 if result.messages or result.cursor != cursor:
-                    await self.store.ingest(name, result.messages, result.cursor)
+                    await self._ingest(name, result.messages, result.cursor)
                 cursor = result.cursor
                 failures = 0
                 await self._health(state, "connected", None)
                 if result.more:
                     continue
+                if until_drained:
+                    return
                 await plugin.wait_for_activity(plugin.poll_interval)
             except asyncio.CancelledError:
                 raise
-            except PermanentError as error:
-                await self._health(state, "error", _describe(error))
-                await asyncio.sleep(PERMANENT_ERROR_PAUSE)
             except Exception as error:
+                if until_drained:
+                    raise
+                if isinstance(error, PermanentError):
+                    await self._health(state, "error", describe(error))
+                    await asyncio.sleep(PERMANENT_ERROR_PAUSE)
+                    continue
                 failures += 1
-                if not isinstance(error, (TemporaryError, TimeoutError, OSError)):
+                if not isinstance(error, (TemporaryError, TimeoutError, OSError, StoreError)):
                     log.exception("channel %s: fetch failed", name)
                 delay = getattr(error, "retry_after", None) or backoff(
                     failures, self.config.retry_max_seconds
                 )
-                await self._health(state, "error", f"{_describe(error)} — retrying in {delay:.0f}s")
+                await self._health(state, "error", f"{describe(error)} — retrying in {delay:.0f}s")
                 await asyncio.sleep(delay)
 
+    async def _ingest(
+        self, name: str, messages: Sequence[InboundMessage], cursor: str | None
+    ) -> None:
+        """Store a batch with its cursor. When the store is full, the batch is halved until
+        what fits is committed (in order); the cursor moves only once all of it is stored, so
+        the rest comes again with the next fetch (and what was stored is not stored twice).
+        Raises :class:`StoreFullError` saying how much was stored."""
+        try:
+            await self.store.ingest(name, messages, cursor)
+            return
+        except StoreFullError:
+            if len(messages) <= 1:
+                raise
+        stored, full = await self._ingest_what_fits(name, messages)
+        if full is not None:
+            raise StoreFullError(
+                f"{full}: {stored} of {len(messages)} messages of this batch stored, the rest "
+                "waits on the channel; free some space"
+            )
+        await self.store.ingest(name, (), cursor)
+
+    async def _ingest_what_fits(
+        self, name: str, messages: Sequence[InboundMessage]
+    ) -> tuple[int, StoreFullError | None]:
+        """Commit the longest leading part of ``messages`` that fits, halving: how many
+        were stored, and the error that stopped the rest (None when all fit)."""
+        try:
+            await self.store.ingest(name, messages, update_cursor=False)
+            return len(messages), None
+        except StoreFullError as error:
+            if len(messages) == 1:
+                return 0, error
+        half = len(messages) // 2
+        first, full = await self._ingest_what_fits(name, messages[:half])
+        if full is not None:
+            return first, full
+        rest, full = await self._ingest_what_fits(name, messages[half:])
+        return first + rest, full
+
+    async def _send_due(self, state: ChannelState) -> None:
+        assert state.sender is not None
+        await state.sender.send_due()
+
     async def _send_loop(self, name: str, state: ChannelState) -> None:
-        plugin = state.plugin
-        assert plugin is not None
         failures = 0
         while True:
+            _stop_if_cancelled()
             state.wake_sender.clear()
             try:
-                await self._send_due(name, plugin)
+                await self._send_due(state)
                 failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the store could not hand out replies this time
                 failures += 1
-                log.warning("channel %s: cannot read the outbox: %s", name, _describe(error))
+                log.warning("channel %s: cannot read the outbox: %s", name, describe(error))
                 await asyncio.sleep(backoff(failures, self.config.retry_max_seconds))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(state.wake_sender.wait(), OUTBOX_POLL)
-
-    async def _send_due(self, name: str, plugin: ChannelPlugin) -> None:
-        for item in await self.store.claim_due_replies(name):
-            await self._deliver(plugin, item)
-
-    async def _deliver(self, plugin: ChannelPlugin, item: OutboxItem) -> None:
-        message = outbound_message(item)
-        try:
-            refusal = plugin.capabilities.refusal(
-                plugin.name, with_attachments=bool(item.attachments)
-            )
-            if refusal is not None:
-                raise PermanentError(refusal)
-            found = (
-                await asyncio.wait_for(plugin.find_sent(message), SEND_TIMEOUT)
-                if item.attempts > 1
-                else None
-            )
-            result = found or await asyncio.wait_for(plugin.send(message), SEND_TIMEOUT)
-            if not isinstance(result, SendResult):
-                raise PermanentError(
-                    f"channel plugin {plugin.type_name!r} returned {result!r} from send(), "
-                    "not a SendResult: the reply's delivery is unknown"
-                )
-        except asyncio.CancelledError:
-            raise
-        except PermanentError as error:
-            await self.store.mark_failed(item.id, _describe(error))
-            return
-        except Exception as error:
-            if not isinstance(error, (TemporaryError, TimeoutError, OSError)):
-                log.exception("channel %s: send failed", plugin.name)
-            reason = _describe(error)
-            if item.attempts >= MAX_SEND_ATTEMPTS:
-                await self.store.mark_failed(
-                    item.id, f"gave up after {item.attempts} attempts: {reason}"
-                )
-                return
-            delay = getattr(error, "retry_after", None) or backoff(
-                item.attempts, self.config.retry_max_seconds
-            )
-            await self.store.mark_retry(item.id, reason, time.time() + delay)
-            return
-        await self._record_sent(item, result)
-
-    async def _record_sent(self, item: OutboxItem, result: SendResult) -> None:
-        """The channel has the reply: record it, retrying the store — never send it again."""
-        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
-            try:
-                await self.store.mark_sent(item.id, result.external_id, result.url)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning(
-                    "reply %s was delivered but not recorded yet: %s",
-                    item.message_id,
-                    _describe(error),
-                )
-                await asyncio.sleep(backoff(attempt, 30.0))
-        # Left "sending": after its claim expires, find_sent is asked before any resend.
-        log.error("reply %s was delivered but could not be recorded", item.message_id)
-
-
-def outbound_message(item: OutboxItem) -> OutboundMessage:
-    return OutboundMessage(
-        idempotency_key=item.idempotency_key,
-        body=item.body,
-        subject=item.subject,
-        thread_key=item.thread_key,
-        in_reply_to=item.in_reply_to,
-        references=item.references,
-        recipients=tuple(Identity(r.namespace, r.address) for r in item.recipients),
-        author_name=item.author_name,
-        attachments=item.attachments,
-        conversation_token=str(item.conversation_id),
-        cc=tuple(Identity(r.namespace, r.address) for r in item.cc),
-    )
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, TimeoutError):
-        return "timed out"
-    text = str(error).strip()
-    if isinstance(error, (AgentConsoleError,)) or type(error).__module__.startswith("agentconsole"):
-        return text or type(error).__name__
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

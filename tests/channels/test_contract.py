@@ -37,6 +37,9 @@ def test_declarations(plugin_class: type[ChannelPlugin]) -> None:
     assert isinstance(plugin_class.capabilities, Capabilities)
     if plugin_class.capabilities.read_only:
         assert not plugin_class.capabilities.reply
+    assert isinstance(plugin_class.resend_when_unsure, bool)
+    # The optional follow-up step is a coroutine like send (the base one does nothing).
+    assert asyncio.iscoroutinefunction(plugin_class.after_send)
     names = [option.name for option in plugin_class.options]
     assert len(names) == len(set(names)), "option names must be unique"
     for option in plugin_class.options:
@@ -99,3 +102,20 @@ async def test_fetch_returns_normalized_messages(name: str) -> None:
         await asyncio.wait_for(plugin.wait_for_activity(0.01), 5)
     finally:
         await plugin.close()
+
+
+async def test_a_plugin_without_a_follow_up_keeps_working() -> None:
+    """The follow-up step is additive: a plugin written before it (no ``after_send``, a
+    ``SendResult`` without ``follow_up``) behaves as before."""
+    from agentconsole.plugin import SendResult
+
+    class Old(ChannelPlugin):
+        type_name = "old"
+
+        async def fetch(self, cursor: str | None) -> FetchResult:
+            return FetchResult((), cursor)
+
+    plugin = Old(ChannelContext(name="old", options={}, secret=lambda _: ""))
+    assert plugin.resend_when_unsure is True
+    assert SendResult("id-1").follow_up is None
+    assert await plugin.after_send(SendResult("id-1")) is None

@@ -274,3 +274,134 @@ async def test_a_store_hiccup_never_stops_sending_nor_sends_twice(store: Store) 
         assert [m.body for m in Scripted.delivered] == ["exactly once"]
     finally:
         await runner.stop()
+
+
+async def channel_health(store: Store, name: str = "live") -> tuple[str, str | None]:
+    [channel] = [c for c in await store.channels() if c.name == name]
+    return channel.health, channel.health_detail
+
+
+async def make_due(store: Store) -> None:
+    await store.run_sync(lambda c: c.execute("UPDATE outbox SET next_attempt_at = 0"))
+
+
+async def one_conversation(runner: SyncRunner, store: Store) -> int:
+    await runner.run_once()
+    [conversation] = await store.conversation_ids(View("open"))
+    return conversation
+
+
+async def test_failing_sends_show_in_the_health_until_one_succeeds(store: Store) -> None:
+    reset([[inbound(thread_key="a")]])
+    runner = SyncRunner(store, make_config(live="scripted"), plugin_classes=PLUGINS)
+    conversation = await one_conversation(runner, store)
+    await store.queue_reply(conversation, "first")
+    await store.queue_reply(conversation, "second")
+    down = "cannot reach smtp.example.com"
+    Scripted.send_errors = [TemporaryError(down), TemporaryError(down)]
+    result = (await runner.run_once())["live"]
+    expected = f"sending failing: {down} — 2 replies waiting, next try in 1 s"
+    assert result == expected, "sync --once reports it"
+    assert await channel_health(store) == ("error", expected)
+    await make_due(store)
+    assert await runner.run_once() == {"live": None}
+    assert await channel_health(store) == ("connected", None), "cleared once sends succeed"
+    assert [m.body for m in Scripted.delivered] == ["first", "second"]
+
+
+class Unsure(Scripted):
+    """A channel that cannot tell whether a reply got through (like IRC)."""
+
+    type_name = "unsure"
+    resend_when_unsure = False
+
+
+async def test_an_unknown_delivery_is_never_resent_blindly(store: Store) -> None:
+    reset([[inbound(thread_key="a")]])
+    runner = SyncRunner(store, make_config(live="unsure"), plugin_classes={"unsure": Unsure})
+    conversation = await one_conversation(runner, store)
+    reply = await store.queue_reply(conversation, "maybe said")
+    # A process claimed it and died while sending; its claim lapsed.
+    await store.claim_due_replies("live")
+    await make_due(store)
+    assert await runner.run_once() == {"live": None}
+    message = (await store.conversation(conversation)).messages[-1]
+    assert message.state == "failed" and message.error is not None
+    assert message.error.startswith("unknown — check the channel")
+    assert f"agentconsole retry {reply}" in message.error
+    assert Scripted.delivered == []
+    await store.requeue_reply(reply)  # the agent checked: it never arrived
+    await runner.run_once()
+    assert [m.body for m in Scripted.delivered] == ["maybe said"]
+
+
+async def test_a_reply_claimed_but_unsure_is_resent_where_a_repeat_is_recognised(
+    store: Store,
+) -> None:
+    reset([[inbound(thread_key="a")]])
+    runner = SyncRunner(store, make_config(live="scripted"), plugin_classes=PLUGINS)
+    conversation = await one_conversation(runner, store)
+    await store.queue_reply(conversation, "again")
+    await store.claim_due_replies("live")
+    await make_due(store)
+    await runner.run_once()
+    assert [m.body for m in Scripted.delivered] == ["again"]
+
+
+class Filing(Scripted):
+    """A channel with a follow-up after each send (like email's Sent copy)."""
+
+    type_name = "filing"
+    filed: list[bytes] = []
+    filing_errors: list[Exception] = []
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        result = await super().send(message)
+        return SendResult(result.external_id, follow_up=b"copy of " + message.body.encode())
+
+    async def after_send(self, result: SendResult) -> None:
+        if self.filing_errors:
+            raise self.filing_errors.pop(0)
+        assert result.follow_up is not None
+        self.filed.append(result.follow_up)
+
+
+async def test_a_failing_follow_up_is_retried_on_its_own_and_never_resends(
+    store: Store,
+) -> None:
+    reset([[inbound(thread_key="a")]])
+    Filing.filed, Filing.filing_errors = [], [TemporaryError("IMAP down"), OSError("again")]
+    runner = SyncRunner(store, make_config(live="filing"), plugin_classes={"filing": Filing})
+    conversation = await one_conversation(runner, store)
+    await store.queue_reply(conversation, "filed later")
+    assert await runner.run_once() == {"live": None}, "the reply went out: not a failure"
+    message = (await store.conversation(conversation)).messages[-1]
+    assert message.state == "sent" and Filing.filed == []
+    for _ in range(2):
+        await store.run_sync(lambda c: c.execute("UPDATE outbox_followups SET next_attempt_at = 0"))
+        await runner.run_once()
+    assert Filing.filed == [b"copy of filed later"]
+    assert [m.body for m in Scripted.delivered] == ["filed later"], "sent exactly once"
+    pending = await store.due_followups("live")
+    assert pending == []
+
+
+async def test_a_full_store_commits_what_fits_and_says_the_disk_is_full(store: Store) -> None:
+    batch = [inbound("x" * 3000 + str(n), thread_key=f"t{n}") for n in range(64)]
+    reset([batch])
+    runner = SyncRunner(store, make_config(live="scripted"), plugin_classes=PLUGINS)
+    await runner.plugin("live")
+    pages = await store.run_sync(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    await store.run_sync(lambda c: c.execute(f"PRAGMA max_page_count = {pages + 40}"))
+    result = (await runner.run_once())["live"]
+    assert result is not None and "the disk is full" in result
+    stored = await store.run_sync(lambda c: c.execute("SELECT count(*) FROM messages").fetchone())
+    assert 0 < stored[0] < 64, "what fits is committed"
+    assert f"{stored[0]} of 64 messages of this batch stored" in result
+    health, detail = await channel_health(store)
+    assert health == "error" and detail is not None and "the disk is full" in detail
+    assert await store.channel_cursor("live") is None, "the cursor waits for the whole batch"
+    await store.run_sync(lambda c: c.execute("PRAGMA max_page_count = 1073741823"))
+    assert await runner.run_once() == {"live": None}
+    stored = await store.run_sync(lambda c: c.execute("SELECT count(*) FROM messages").fetchone())
+    assert stored[0] == 64, "the rest came with the next fetch, nothing stored twice"

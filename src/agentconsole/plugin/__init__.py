@@ -11,9 +11,17 @@ What the core guarantees a plugin:
   (same channel, ``external_id`` and content digest), so re-delivering is always safe. A
   message whose ``external_id`` is known but whose content differs is never dropped: it is
   stored in the same conversation with a note naming the message whose id it shares.
-* ``send`` is called at least once per reply. Before retrying a reply whose earlier attempt
-  may have reached the channel, the core calls ``find_sent`` so a plugin can look for it
-  (by Message-ID, transaction id, ...) and avoid posting it twice.
+* ``send`` is called at least once per reply, and its acceptance is recorded as sent the
+  moment ``send`` returns, before anything else; a reply recorded as sent is never sent
+  again. Before retrying a reply whose earlier attempt may have reached the channel, the
+  core calls ``find_sent`` so a plugin can look for it (by Message-ID, transaction id, ...)
+  and avoid posting it twice. When the process died while sending and ``find_sent`` cannot
+  tell, a plugin with ``resend_when_unsure = False`` has the reply marked "unknown — check
+  the channel" instead of sent again; the agent retries it explicitly.
+* Work a plugin wants done after the channel accepted a reply (filing a copy in a Sent
+  folder) goes in ``SendResult.follow_up``: the core records it with the sent state in one
+  transaction and calls ``after_send`` until it succeeds, across restarts, never sending
+  the reply again for it.
 * Calls on one plugin instance never overlap with each other for fetch, and never overlap
   with each other for send.
 
@@ -200,10 +208,18 @@ class OutboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """What the channel called the delivered reply (its external id) and where it lives."""
+    """What the channel called the delivered reply (its external id) and where it lives.
+
+    ``follow_up``: bytes the plugin needs to finish after the reply is recorded as sent
+    (for email, the exact message to file in the Sent folder), or None. The core stores them
+    with the sent state in the same transaction and passes this result to
+    :meth:`ChannelPlugin.after_send` until that succeeds; a failing follow-up never causes
+    the reply to be sent again.
+    """
 
     external_id: str
     url: str | None = None
+    follow_up: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +330,11 @@ class ChannelPlugin(ABC):
     options: ClassVar[tuple[Option, ...]] = ()
     #: Seconds between fetches when the channel has no push.
     poll_interval: ClassVar[float] = 60.0
+    #: Whether the core may send a reply again when the process died while sending it and
+    #: ``find_sent`` cannot tell whether it got through. True suits channels where a repeat
+    #: is recognised (an email with the same Message-ID, a transaction id); False has such a
+    #: reply marked "unknown — check the channel" for the agent to retry explicitly.
+    resend_when_unsure: ClassVar[bool] = True
     api_version: ClassVar[int] = API_VERSION
 
     def __init__(self, context: ChannelContext) -> None:
@@ -347,6 +368,15 @@ class ChannelPlugin(ABC):
         Called before every retry; return its result to have it marked sent without sending
         again. The default (no way to look) returns ``None``.
         """
+        return None
+
+    async def after_send(self, result: SendResult) -> None:
+        """Finish the follow-up of a reply the channel accepted (``result.follow_up``, as
+        ``send`` returned it; ``result.url`` is not kept). Called after the reply is
+        recorded as sent, and again after a failure or a crash until it returns, so it must
+        be idempotent (look before filing a second copy). Raise :class:`TemporaryError` to
+        be called again later, :class:`PermanentError` to give up (logged; the reply stays
+        sent). The default does nothing."""
         return None
 
     async def parse_delivery(self, data: bytes) -> InboundMessage:

@@ -22,6 +22,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
+from .. import processes
 from ..models import (
     AuditEntry,
     Change,
@@ -33,6 +34,7 @@ from ..models import (
     ConversationState,
     ConversationTiming,
     DraftActivity,
+    FollowUp,
     IdentityRecord,
     IngestReport,
     OutboxItem,
@@ -40,9 +42,10 @@ from ..models import (
     View,
 )
 from ..plugin import Attachment, InboundMessage
+from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..views import Order, ViewDefinition
-from . import actions, changes, ingest_sql, queries
+from . import actions, changes, connection, ingest_sql, queries
 from .connection import connect
 
 T = TypeVar("T")
@@ -84,6 +87,9 @@ class Store:
         #: The name customers see on this agent's replies.
         self.display_name = display_name or agent
         self.local_changes = 0
+        #: Opened read-only (the file, folder or file system is not writable): reads work,
+        #: writes raise :class:`~agentconsole.errors.StoreReadOnlyError`.
+        self.read_only = False
 
     @classmethod
     async def open(cls, path: str | Path, *, agent: str, display_name: str | None = None) -> Store:
@@ -103,17 +109,24 @@ class Store:
             # is alive so it can report back.
             await asyncio.to_thread(db._thread.join, 5)  # noqa: SLF001
             raise
-        return cls(db, path, agent, display_name)
+        store = cls(db, path, agent, display_name)
+        store.read_only = await store._run(connection.is_read_only)
+        return store
 
     async def close(self) -> None:
         """Close the connection; the instance is unusable afterwards."""
         await self._db.close()
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``function(conn, ...)`` on the connection thread. A driver error leaves as
+        the :class:`~agentconsole.errors.StoreError` it means (busy, full, read-only …)."""
         # aiosqlite's _execute runs a callable on its connection thread; we hand it whole
         # operations instead of single statements.
         execute: Callable[..., Awaitable[T]] = self._db._execute  # noqa: SLF001
-        return await execute(function, self._db._conn, *args, **kwargs)  # noqa: SLF001
+        try:
+            return await execute(function, self._db._conn, *args, **kwargs)  # noqa: SLF001
+        except sqlite3.Error as error:
+            raise connection.translate(error, self.path) from error
 
     async def run_sync(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(conn)`` on the store's thread (for tests and benchmarks)."""
@@ -345,6 +358,8 @@ class Store:
     async def wake_snoozed(self) -> list[int]:
         """Reopen every snoozed conversation whose time has come (audited as ``system``);
         returns their ids."""
+        if self.read_only:  # reading a read-only store still works; waking waits for a writer
+            return []
         woken = await self._run(actions.wake_snoozed)
         if woken:
             self.local_changes += 1
@@ -401,10 +416,21 @@ class Store:
         an unknown channel is ignored."""
         await self._run(actions.set_health, name, health, detail)
 
-    async def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
-        return await self._run(actions.acquire_lease, name, owner, ttl)
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, process: ProcessIdentity | None = None
+    ) -> bool:
+        """Take or renew channel ``name``'s lease for ``ttl`` seconds as ``owner`` (running
+        in ``process``, this one by default). False while another live owner holds it; an
+        owner whose process is gone from this host is replaced at once, one on another host
+        once its lease expired. Taking over from a dead owner releases the replies it had
+        claimed as sending."""
+        return await self._run(
+            actions.acquire_lease, name, owner, ttl, process or processes.current()
+        )
 
     async def release_lease(self, name: str, owner: str) -> None:
+        """Give up ``owner``'s lease on ``name`` (no-op if another holds it); replies still
+        claimed as sending are due at once for the next holder."""
         await self._run(actions.release_lease, name, owner)
 
     @_writes
@@ -437,8 +463,30 @@ class Store:
         return await self._run(actions.claim_due_replies, channel, limit)
 
     @_writes
-    async def mark_sent(self, outbox_id: int, external_id: str, url: str | None = None) -> None:
-        await self._run(actions.mark_sent, outbox_id, external_id, url)
+    async def mark_sent(
+        self,
+        outbox_id: int,
+        external_id: str,
+        url: str | None = None,
+        follow_up: bytes | None = None,
+    ) -> None:
+        """The channel accepted the reply: record it as sent (never to be sent again) and,
+        in the same transaction, its ``follow_up`` work, due at once."""
+        await self._run(actions.mark_sent, outbox_id, external_id, url, follow_up)
+
+    async def due_followups(self, channel: str, limit: int = 20) -> list[FollowUp]:
+        """Follow-ups of sent replies on ``channel`` due now."""
+        return await self._run(actions.due_followups, channel, limit)
+
+    async def finish_followup(
+        self, outbox_id: int, *, error: str | None = None, retry_at: float | None = None
+    ) -> None:
+        """A follow-up attempt: done (``error`` if given up) or to retry at ``retry_at``."""
+        await self._run(actions.finish_followup, outbox_id, error=error, retry_at=retry_at)
+
+    async def waiting_replies(self, channel: str) -> int:
+        """How many replies on ``channel`` wait to be sent."""
+        return await self._run(actions.waiting_replies, channel)
 
     @_writes
     async def mark_retry(self, outbox_id: int, error: str, next_attempt_at: float) -> None:

@@ -16,10 +16,12 @@ from ..models import (
     ACTIVE_STATUSES,
     Change,
     DraftActivity,
+    FollowUp,
     IdentityRecord,
     OutboxItem,
 )
 from ..plugin import Attachment, ChannelKind
+from ..processes import ProcessIdentity, is_gone
 from . import changes
 from .columns import Columns
 from .connection import write_transaction
@@ -375,25 +377,67 @@ def set_health(conn: sqlite3.Connection, name: str, health: str, detail: str | N
         )
 
 
-def acquire_lease(conn: sqlite3.Connection, name: str, owner: str, ttl: float) -> bool:
-    """Take or renew the lease on a channel; false while another live owner holds it."""
+def acquire_lease(
+    conn: sqlite3.Connection, name: str, owner: str, ttl: float, process: ProcessIdentity
+) -> bool:
+    """Take or renew the lease on a channel; false while another live owner holds it.
+
+    ``owner`` names the holder; ``process`` is the process it runs in. A holder whose
+    process is gone from this host (same host and boot, no process with its pid and start
+    time) is replaced at once; a holder on another host only once its lease expired. When
+    the previous holder is known dead, the replies it had claimed as sending are released
+    for the new holder at once (their delivery is checked with ``find_sent`` before any
+    resend), instead of waiting for their claims to expire.
+    """
     now = time.time()
     with write_transaction(conn):
-        changed = conn.execute(
-            "UPDATE channels SET lease_owner = ?, lease_expires = ? WHERE name = ?"
-            " AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?)",
-            (owner, now + ttl, name, owner, now),
-        ).rowcount
-    return bool(changed)
+        row = conn.execute(
+            "SELECT id, lease_owner, lease_expires, lease_host, lease_pid, lease_started"
+            " FROM channels WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return False
+        channel, held_by, expires, host, pid, started = row
+        previous_dead = (
+            held_by is not None
+            and held_by != owner
+            and host is not None
+            and pid is not None
+            and is_gone(ProcessIdentity(host, int(pid), started))
+        )
+        live_other = held_by is not None and held_by != owner and (expires or 0) >= now
+        if live_other and not previous_dead:
+            return False
+        conn.execute(
+            "UPDATE channels SET lease_owner = ?, lease_expires = ?, lease_host = ?,"
+            " lease_pid = ?, lease_started = ? WHERE id = ?",
+            (owner, now + ttl, process.host, process.pid, process.started, channel),
+        )
+        if previous_dead:
+            _release_claims(conn, channel, now)
+    return True
+
+
+def _release_claims(conn: sqlite3.Connection, channel: int, now: float) -> None:
+    """Replies claimed as sending by a holder that stopped: due now (see claim_due_replies)."""
+    conn.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE channel_id = ? AND state = 'sending'",
+        (now, channel),
+    )
 
 
 def release_lease(conn: sqlite3.Connection, name: str, owner: str) -> None:
+    """Give the lease up (the holder stops): the next process takes over without waiting,
+    and any reply still claimed as sending is due for it at once."""
     with write_transaction(conn):
-        conn.execute(
-            "UPDATE channels SET lease_owner = NULL, lease_expires = NULL"
-            " WHERE name = ? AND lease_owner = ?",
+        released = conn.execute(
+            "UPDATE channels SET lease_owner = NULL, lease_expires = NULL, lease_host = NULL,"
+            " lease_pid = NULL, lease_started = NULL WHERE name = ? AND lease_owner = ?",
             (name, owner),
-        )
+        ).rowcount
+        if released:
+            _release_claims(conn, channel_id(conn, name), time.time())
 
 
 # -- outbox ---------------------------------------------------------------------------------
@@ -401,13 +445,14 @@ def release_lease(conn: sqlite3.Connection, name: str, owner: str) -> None:
 
 def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -> list[OutboxItem]:
     """Claim replies due for (re)delivery on a channel: they become ``sending`` for a while,
-    so a sender that crashes mid-send leaves them to be retried, not lost."""
+    so a sender that crashes mid-send leaves them to be retried, not lost. A reply claimed
+    again while still ``sending`` (its sender stopped) comes back ``uncertain``."""
     now = time.time()
     items: list[OutboxItem] = []
     with write_transaction(conn):
         rows = conn.execute(
             "SELECT o.id, o.message_id, m.conversation_id, o.idempotency_key, o.attempts, m.body,"
-            " c.subject, c.thread_key, c.contact_id, m.author_name"
+            " c.subject, c.thread_key, c.contact_id, m.author_name, o.state"
             " FROM outbox o JOIN channels ch ON ch.id = o.channel_id"
             " JOIN messages m ON m.id = o.message_id JOIN conversations c ON c.id = m.conversation_id"
             " WHERE ch.name = ? AND o.state IN ('queued', 'sending') AND o.next_attempt_at <= ?"
@@ -425,6 +470,7 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
             thread_key,
             contact_id,
             author_name,
+            state,
         ) in rows:
             conn.execute(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
@@ -486,6 +532,7 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
                     author_name=author_name,
                     attachments=files,
                     cc=cc,
+                    uncertain=state == "sending",
                 )
             )
     return items
@@ -518,7 +565,15 @@ def _drop_echo(conn: sqlite3.Connection, message_id: int, external_id: str) -> N
     )
 
 
-def mark_sent(conn: sqlite3.Connection, outbox_id: int, external_id: str, url: str | None) -> None:
+def mark_sent(
+    conn: sqlite3.Connection,
+    outbox_id: int,
+    external_id: str,
+    url: str | None,
+    follow_up: bytes | None = None,
+) -> None:
+    """The channel accepted the reply: sent, with the channel's id for it, and (in the same
+    transaction) the follow-up work ``follow_up`` the plugin asked for, due at once."""
     now = time.time()
     with write_transaction(conn):
         message_id = conn.execute(
@@ -533,6 +588,60 @@ def mark_sent(conn: sqlite3.Connection, outbox_id: int, external_id: str, url: s
             "UPDATE messages SET external_id = ?, url = coalesce(?, url) WHERE id = ?",
             (external_id, url, message_id),
         )
+        if follow_up is not None:
+            conn.execute(
+                "INSERT OR IGNORE INTO outbox_followups(outbox_id, data, next_attempt_at)"
+                " VALUES (?, ?, ?)",
+                (outbox_id, follow_up, now),
+            )
+
+
+def due_followups(conn: sqlite3.Connection, channel: str, limit: int = 20) -> list[FollowUp]:
+    """Follow-ups of sent replies on ``channel`` that are due (not done, not waiting)."""
+    rows = conn.execute(
+        "SELECT f.outbox_id, o.message_id, m.external_id, f.data, f.attempts"
+        " FROM outbox_followups f JOIN outbox o ON o.id = f.outbox_id"
+        " JOIN channels ch ON ch.id = o.channel_id JOIN messages m ON m.id = o.message_id"
+        " WHERE ch.name = ? AND f.done_at IS NULL AND f.next_attempt_at <= ?"
+        " ORDER BY f.outbox_id LIMIT ?",
+        (channel, time.time(), limit),
+    ).fetchall()
+    return [FollowUp(r[0], r[1], r[2] or "", bytes(r[3]), r[4]) for r in rows]
+
+
+def finish_followup(
+    conn: sqlite3.Connection,
+    outbox_id: int,
+    *,
+    error: str | None = None,
+    retry_at: float | None = None,
+) -> None:
+    """Record a follow-up attempt: done (no ``retry_at``; ``error`` says why it was given
+    up, if it was) or to be tried again at ``retry_at``."""
+    with write_transaction(conn):
+        if retry_at is None:
+            conn.execute(
+                "UPDATE outbox_followups SET done_at = ?, last_error = ?,"
+                " attempts = attempts + 1 WHERE outbox_id = ?",
+                (time.time(), error, outbox_id),
+            )
+        else:
+            conn.execute(
+                "UPDATE outbox_followups SET next_attempt_at = ?, last_error = ?,"
+                " attempts = attempts + 1 WHERE outbox_id = ?",
+                (retry_at, error, outbox_id),
+            )
+
+
+def waiting_replies(conn: sqlite3.Connection, channel: str) -> int:
+    """How many replies on ``channel`` wait to be sent (queued or being sent)."""
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM outbox o JOIN channels ch ON ch.id = o.channel_id"
+            " WHERE ch.name = ? AND o.state IN ('queued', 'sending')",
+            (channel,),
+        ).fetchone()[0]
+    )
 
 
 def mark_retry(

@@ -250,7 +250,7 @@ def _toml(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-async def test_a_crash_between_smtp_and_mark_sent_does_not_send_twice(
+async def test_a_crash_before_the_sent_copy_neither_resends_nor_loses_the_copy(
     imap_user: ImapUser, smtp_server: SmtpServer, store: Store, runner_for: Any
 ) -> None:
     imap_user.append(mail("Refund", message_id="<crash1@example.org>"))
@@ -258,22 +258,21 @@ async def test_a_crash_between_smtp_and_mark_sent_does_not_send_twice(
     assert await runner.run_once() == {"mail": None}
     (row,) = await store.find(_all())
     await store.queue_reply(row.id, "Your refund is on its way.")
-    # The sender claims the reply and the SMTP server accepts it; then the process dies
-    # before the outbox records it.
+    # The sender claims the reply, the SMTP server accepts it and the acceptance is
+    # committed; then the process dies before filing the copy in Sent.
     (item,) = await store.claim_due_replies("mail")
     plugin = await runner.plugin("mail")
     from agentconsole.sync import outbound_message
 
-    await plugin.send(outbound_message(item))
-    assert len(smtp_server.wait_for(1)) == 1
-    # Restart: the claim's lease runs out and the reply is due again.
-    await store.run_sync(lambda conn: conn.execute("UPDATE outbox SET next_attempt_at = 0"))
+    result = await plugin.send(outbound_message(item))
+    await store.mark_sent(item.id, result.external_id, result.url, result.follow_up)
+    assert len(smtp_server.wait_for(1)) == 1 and sent_folder_ids(imap_user) == []
     fresh = runner_for(options(imap_user, smtp_server))
     assert await fresh.run_once() == {"mail": None}
-    await asyncio.sleep(0.5)
-    assert len(smtp_server.messages) == 1, "find_sent found it in Sent: not sent again"
-    state = await store.run_sync(lambda conn: conn.execute("SELECT state FROM outbox").fetchone())
-    assert state[0] == "sent"
+    assert sent_folder_ids(imap_user) == [result.external_id], "the copy is filed once"
+    assert await fresh.run_once() == {"mail": None}
+    assert sent_folder_ids(imap_user) == [result.external_id]
+    assert len(smtp_server.messages) == 1, "recorded as sent: never sent again"
 
 
 async def test_a_reply_that_never_reached_smtp_is_sent_once_on_retry(
