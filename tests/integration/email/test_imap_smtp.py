@@ -44,6 +44,42 @@ def options(user: ImapUser, smtp: SmtpServer | None = None, **extra: Any) -> dic
     return values
 
 
+class IdleWatch:
+    """Which IMAP connections are inside an IDLE right now, and how many IDLEs began: the
+    real client's own calls, counted, so a test waits for IDLE instead of guessing a pause."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from imapclient import IMAPClient
+
+        self.active: set[int] = set()
+        self.started = 0
+        idle, idle_done = IMAPClient.idle, IMAPClient.idle_done
+
+        def watched_idle(client: Any) -> Any:
+            answer = idle(client)
+            self.active.add(id(client))
+            self.started += 1
+            return answer
+
+        def watched_done(client: Any) -> Any:
+            self.active.discard(id(client))
+            return idle_done(client)
+
+        monkeypatch.setattr(IMAPClient, "idle", watched_idle)
+        monkeypatch.setattr(IMAPClient, "idle_done", watched_done)
+
+    async def until_idling(self, connections: int = 1) -> None:
+        async def idling() -> bool:
+            return len(self.active) >= connections
+
+        await until(idling)
+
+
+@pytest.fixture
+def idle_watch(monkeypatch: pytest.MonkeyPatch) -> IdleWatch:
+    return IdleWatch(monkeypatch)
+
+
 def make_config(channel_options: dict[str, Any], **sync: Any) -> config_module.Config:
     return config_module.parse(
         {
@@ -118,13 +154,13 @@ def sent_folder_ids(user: ImapUser) -> list[str]:
 
 
 async def test_appended_mail_reaches_the_store_through_idle(
-    imap_user: ImapUser, store: Store, runner_for: Any
+    imap_user: ImapUser, store: Store, runner_for: Any, idle_watch: IdleWatch
 ) -> None:
     imap_user.append(mail("Before start", message_id="<before@example.org>"))
     runner = runner_for(options(imap_user, poll_interval=600.0))
     await runner.start()
     await until(lambda: _has(store, "<before@example.org>"))
-    await asyncio.sleep(0.5)  # let the channel settle into IDLE
+    await idle_watch.until_idling()
     started = time.monotonic()
     imap_user.append(mail("Pushed", message_id="<pushed@example.org>"))
     await until(lambda: _has(store, "<pushed@example.org>"), timeout=20)
@@ -286,8 +322,9 @@ async def test_a_reply_that_never_reached_smtp_is_sent_once_on_retry(
     await store.claim_due_replies("mail")  # claimed, then the process died before SMTP
     await store.run_sync(lambda conn: conn.execute("UPDATE outbox SET next_attempt_at = 0"))
     assert await runner.run_once() == {"mail": None}
+    # run_once returns once every due reply was sent and recorded: a second copy would be
+    # at the server by now.
     assert len(smtp_server.wait_for(1)) == 1
-    await asyncio.sleep(0.3)
     assert len(smtp_server.messages) == 1
 
 
@@ -419,15 +456,19 @@ async def test_several_folders_and_mark_read_only_when_configured(
 
 
 async def test_idle_is_renewed_and_still_reports_new_mail(
-    imap_user: ImapUser, monkeypatch: pytest.MonkeyPatch
+    imap_user: ImapUser, monkeypatch: pytest.MonkeyPatch, idle_watch: IdleWatch
 ) -> None:
     monkeypatch.setattr(imap, "IDLE_RENEW_SECONDS", 0.4)  # servers drop an IDLE after 30 min
     plugin = channel(secret=lambda _: imap_user.password, **_plugin_options(imap_user))
     try:
         await plugin.fetch(None)
         waiting = asyncio.create_task(plugin.wait_for_activity(30))
-        await asyncio.sleep(1.5)  # several renewals
-        assert not waiting.done()
+
+        async def renewed_twice() -> bool:
+            return idle_watch.started >= 3
+
+        await until(renewed_twice)
+        assert not waiting.done(), "a renewal is not activity"
         started = time.monotonic()
         await asyncio.to_thread(imap_user.append, mail("During a renewed IDLE"))
         await asyncio.wait_for(waiting, 10)
@@ -499,7 +540,7 @@ async def test_batches_are_bounded_in_bytes(
 
 
 async def test_every_folder_is_watched_with_idle(
-    imap_user: ImapUser, store: Store, runner_for: Any
+    imap_user: ImapUser, store: Store, runner_for: Any, idle_watch: IdleWatch
 ) -> None:
     client = imap_user.client()
     try:
@@ -510,7 +551,7 @@ async def test_every_folder_is_watched_with_idle(
     await runner.start()
     imap_user.append(mail("First", message_id="<first@example.org>"))
     await until(lambda: _has(store, "<first@example.org>"), timeout=20)
-    await asyncio.sleep(0.5)  # let the channel settle into IDLE on both folders
+    await idle_watch.until_idling(connections=2)  # one IDLE per folder
     started = time.monotonic()
     imap_user.append(mail("Escalated", message_id="<esc@example.org>"), folder="Escalations")
     await until(lambda: _has(store, "<esc@example.org>"), timeout=20)
