@@ -44,3 +44,15 @@ def test_save_never_overwrites_unless_asked(tmp_path: Path) -> None:
     assert target.read_bytes() == b"two"
     with pytest.raises(UsageError, match="does not exist"):
         save(b"x", tmp_path / "missing" / "x.pdf")
+
+
+async def test_a_large_original_is_kept_byte_for_byte(store) -> None:  # type: ignore[no-untyped-def]
+    """Originals past a megabyte are written in slices: what comes back is the same."""
+    import random
+
+    from tests.conftest import inbound as make
+
+    raw = random.Random(7).randbytes(3 * 1024 * 1024 + 17)
+    report = await store.ingest("mail", [make("see the capture", raw=raw)])
+    (message,) = (await store.conversation(report.created[0])).messages
+    assert await store.raw_message(message.id) == raw
