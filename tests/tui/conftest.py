@@ -59,7 +59,7 @@ def make_app(
 
 
 async def wait_for(
-    pilot: Pilot[object], predicate: Callable[[], object], timeout: float = 3.0
+    pilot: Pilot[object], predicate: Callable[[], object], timeout: float = 10.0
 ) -> None:
     """Let the app run until ``predicate()`` is true (fails after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
