@@ -57,3 +57,4 @@ bench: install-test
 	$(BIN)/python bench/matrix_ingest.py
 	$(BIN)/python bench/attachment_memory.py
 	$(BIN)/python bench/lease_takeover.py
+	$(BIN)/python bench/query_speed.py
