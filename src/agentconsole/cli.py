@@ -492,6 +492,26 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_store_share(args: argparse.Namespace, path: Path) -> int:
+    """``store share --group G``: make the store a team store for one Unix group."""
+    from .store import permissions
+
+    if not path.exists():
+        raise NotFoundError(f"no store at {path}")
+    changed = permissions.share(path, args.group)
+    for file in changed:
+        if args.json:
+            output.emit_json({"path": str(file), "group": args.group})
+        else:
+            print(clean(f"{file}: shared with group {args.group}"))
+    if not args.json:
+        print(
+            f"the store at {path} is now a team store: every member of {args.group} can read "
+            "and write it (folder 2770, files 0660)"
+        )
+    return EXIT_OK
+
+
 def cmd_plugins(args: argparse.Namespace, config: Config) -> int:
     for type_name, source in sorted(plugins.discover(config.plugin_dir).items()):
         data: dict[str, Any] = {"type": type_name, "origin": source.origin}
@@ -796,6 +816,9 @@ def build_parser() -> argparse.ArgumentParser:
     several(
         command("priority", cmd_priority, "set the priority: urgent, high, normal, low"), "LEVEL"
     )
+    p = command("store", None, "the store's files: `store share --group G` makes a team store")
+    p.add_argument("action", choices=["share"], help="share: folder 2770, files 0660 for a group")
+    p.add_argument("--group", required=True, help="the Unix group of the team's agents")
     p = command(
         "views", views_cli.run, "sidebar views with their queries and counts; add or remove one"
     )
@@ -899,6 +922,8 @@ def main(argv: list[str] | None = None) -> int:
         path = store_path(config, args.store)
         if args.command is None:
             return open_tui(path, config)
+        if args.command == "store":
+            return cmd_store_share(args, path)
         return asyncio.run(_run(args.handler, args, config, path))
     except query_language.QueryError as error:
         print(f"agentconsole: {query_language.format_error(error)}", file=sys.stderr)

@@ -107,3 +107,51 @@ def test_the_cli_warns_about_a_store_others_can_read(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "can be read by every user" in result.stderr and "chmod 600" in result.stderr
     assert "Refund" in result.stdout
+
+
+def test_store_share_makes_a_team_store(tmp_path: Path, usual_umask: None) -> None:
+    import asyncio
+    import subprocess
+    import sys
+
+    path = tmp_path / "team" / "store.db"
+    asyncio.run(write_one(path))
+    group = grp.getgrgid(os.getgid()).gr_name
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentconsole.cli",
+            "--store",
+            str(path),
+            "store",
+            "share",
+            "--group",
+            group,
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "now a team store" in result.stdout
+    assert mode(path.parent) == 0o2770 and mode(path) == 0o660
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentconsole.cli",
+            "--store",
+            str(path),
+            "store",
+            "share",
+            "--group",
+            "no-such-group-x",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "AGENTCONSOLE_CONFIG": os.devnull},
+    )
+    assert missing.returncode == 1 and "groupadd no-such-group-x" in missing.stderr
