@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,20 @@ from tests.conftest import inbound
 def run(
     store_path: Path, *args: str, stdin: str | None = None, config: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess, acting as alice, text in and out."""
+    return _cli(store_path, args, stdin, config, text=True)
+
+
+def run_bytes(
+    store_path: Path, *args: str, stdin: bytes | None = None, config: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """The same, bytes in and out (mail pipes, raw originals)."""
+    return _cli(store_path, args, stdin, config, text=False)
+
+
+def _cli(
+    store_path: Path, args: tuple[str, ...], stdin: Any, config: Path | None, *, text: bool
+) -> Any:
     env = {
         **os.environ,
         "AGENTCONSOLE_AGENT": "alice",
@@ -25,8 +40,11 @@ def run(
     return subprocess.run(
         [sys.executable, "-m", "agentconsole.cli", "--store", str(store_path), *args],
         input=stdin,
+        # Without input, stdin is closed to the child: a command that would read it sees
+        # the end at once instead of waiting on whatever the test runner's stdin is.
+        stdin=subprocess.DEVNULL if stdin is None else None,
         capture_output=True,
-        text=True,
+        text=text,
         env=env,
         timeout=60,
     )

@@ -12,24 +12,7 @@ import pytest
 from agentconsole.plugin import Identity
 from agentconsole.store import Store
 from tests.conftest import inbound
-from tests.unit.test_cli import lines, run
-
-
-def run_bytes(
-    store_path: Path, *args: str, stdin: bytes | None = None, config: Path | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    env = {
-        **os.environ,
-        "AGENTCONSOLE_AGENT": "alice",
-        "AGENTCONSOLE_CONFIG": str(config or os.devnull),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "agentconsole.cli", "--store", str(store_path), *args],
-        input=stdin,
-        capture_output=True,
-        env=env,
-        timeout=60,
-    )
+from tests.unit.test_cli import lines, run, run_bytes
 
 
 @pytest.fixture
