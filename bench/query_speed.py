@@ -29,7 +29,7 @@ from scale import build  # noqa: E402
 
 from agentconsole.query import parse  # noqa: E402
 from agentconsole.store import Store  # noqa: E402
-from agentconsole.store.compile_query import compile_query, estimator  # noqa: E402
+from agentconsole.store.compile_query import compile_query, estimator, row_counter  # noqa: E402
 
 QUEUE_ORDER = (
     "c.priority, c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id DESC"
@@ -127,8 +127,15 @@ def measure(path: Path) -> None:
     conn = sqlite3.connect(path)
     now = time.time()
 
-    def compiled(text: str) -> tuple[str, tuple[object, ...]]:
-        result = compile_query(parse(text), agent="bench", now=now, estimate=estimator(conn))
+    def compiled(text: str, *, top: bool = False) -> tuple[str, tuple[object, ...]]:
+        """As the store compiles it: a top-N in queue order also sizes its field terms."""
+        result = compile_query(
+            parse(text),
+            agent="bench",
+            now=now,
+            estimate=estimator(conn),
+            rows=row_counter(conn) if top else None,
+        )
         return result.where, result.params
 
     print(f"\n  {'query':<48} {'top 50':>9} {'count':>9} {'rows':>8}  plan")
@@ -137,17 +144,19 @@ def measure(path: Path) -> None:
         ("words + fields", COMBINED, 50),
     ):
         for text in queries:
-            where, params = compiled(text)
+            where, params = compiled(text, top=True)
             top_sql = (
                 f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {QUEUE_ORDER} LIMIT 50"
             )
             top_ms, _ = timed(conn, top_sql, params)
+            plan = uses_index(conn, top_sql, params)
+            where, params = compiled(text)
             count_sql = f"SELECT count(*) FROM conversations c WHERE {where}"
             count_ms, count_rows = timed(conn, count_sql, params, runs=5)
             flag = "" if top_ms <= target else f"  > {target} ms"
             print(
                 f"  {text:<48} {top_ms:>7.1f}ms {count_ms:>7.1f}ms {count_rows[0][0]:>8,}"
-                f"  {uses_index(conn, top_sql, params)}{flag}"
+                f"  {plan}{flag}"
             )
     started = time.perf_counter()
     for text in VIEWS:

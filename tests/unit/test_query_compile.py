@@ -93,14 +93,18 @@ async def cases(store: Store) -> dict[str, int]:
     return ids
 
 
-async def select(store: Store, query: str, *, common_words: bool = False) -> set[int]:
+async def select(
+    store: Store, query: str, *, common_words: bool = False, walk_order: bool = False
+) -> set[int]:
     """The ids ``query`` selects; with ``common_words`` every word is taken as common, so
-    the row-by-row full-text form is used instead of the listed one."""
+    the row-by-row full-text form is used instead of the listed one; with ``walk_order``
+    every field condition is taken as matching many rows (kept off its index)."""
     compiled = compile_query(
         parse(query, now=NOW),
         agent="alice",
         now=NOW.timestamp(),
         estimate=(lambda expression: 10**9) if common_words else None,
+        rows=(lambda condition, params: 10**9) if walk_order else None,
     )
     rows = await store.run_sync(
         lambda conn: conn.execute(
@@ -114,6 +118,7 @@ async def names(store: Store, cases: dict[str, int], query: str) -> set[str]:
     by_id = {v: k for k, v in cases.items()}
     listed = await select(store, query)
     assert await select(store, query, common_words=True) == listed  # both forms agree
+    assert await select(store, query, walk_order=True) == listed
     return {by_id[i] for i in listed}
 
 

@@ -26,7 +26,14 @@ from ..models import (
 from ..query import Node, Text, parse
 from ..views import Order
 from .columns import Columns
-from .compile_query import Compiled, compile_query, estimator, split_text, text_expression
+from .compile_query import (
+    Compiled,
+    compile_query,
+    estimator,
+    row_counter,
+    split_text,
+    text_expression,
+)
 
 #: Conversations still being worked on (``c`` is the conversations table).
 ACTIVE = "c.status IN ({})".format(", ".join(f"'{status}'" for status in ACTIVE_STATUSES))
@@ -184,7 +191,11 @@ def select_ids(
     limit: int | None = None,
 ) -> list[int]:
     """The ids of the conversations ``node`` matches, in ``order``, at most ``limit``."""
-    condition = compiled(conn, node, agent, now)
+    condition = (
+        compile_query(node, agent=agent, now=now, estimate=estimator(conn), rows=row_counter(conn))
+        if limit and order == "urgent"
+        else compiled(conn, node, agent, now)
+    )
     tail = f" LIMIT {int(limit)}" if limit else ""
     sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY {ORDERS[order]}{tail}"
     return [r[0] for r in conn.execute(sql, condition.params)]
