@@ -214,6 +214,8 @@ async def test_failed_reply_shows_reason_and_R_retries(seeded) -> None:
         await wait_for(pilot, lambda: "550 mailbox unavailable" in screen_text(app))
         assert screen.pane.conversation_id == ids["login"] and "failed" in screen_text(app)
         assert any(b.has_class("-failed") for b in screen.pane.query(MessageBox))
+        # R acts on the conversation under the cursor: wait until the queue has put it there.
+        await wait_for(pilot, lambda: screen.actions.target_id == ids["login"])
         await pilot.press("R")
         await wait_for(pilot, lambda: "◷ queued" in screen_text(app))
         assert (message_id, "queued") in await outbox_states(app)
