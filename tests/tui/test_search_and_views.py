@@ -139,3 +139,31 @@ async def test_saving_a_search_as_a_shared_view_puts_it_in_the_store(seeded, tmp
         await wait_for(pilot, lambda: screen.counts.get("view:team-billing") == 1)
         shared = await screen.services.store.shared_views()
         assert [(v.label, v.query) for v in shared] == [("team-billing", "tag:billing")]
+
+
+async def test_a_hit_shows_its_snippet_with_the_match_highlighted_and_markup_literal(
+    store_path,
+) -> None:
+    from .seed import message
+
+    store = await open_store(store_path)
+    body = "Please [bold]escalate[/bold] the Café [@click=app.quit]refund[/] today"
+    await store.ingest("support", [message("m-1", body, subject="Money back")])
+    await store.close()
+    app = make_app(store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("slash", *"cafe refu")  # accents and case ignored, a prefix
+        await wait_for(pilot, lambda: screen.view == View("search", "cafe refu"))
+        conversation_id = screen.queue.ids[0]
+        await wait_for(pilot, lambda: screen.queue.snippet(conversation_id) is not None)
+        snippet = screen.queue.snippet(conversation_id)
+        assert "[/bold] the Café" in snippet.plain  # markup from data stays text
+        assert "[@click=app.quit]refund[/]" in snippet.plain
+        matched = {
+            snippet.plain[s.start : s.end] for s in snippet.spans if "reverse" in str(s.style)
+        }
+        assert matched == {"Café", "refu"}
+        await wait_for(pilot, lambda: "[@click=app.quit]refund" in screen_text(app))
+        assert app.is_running  # the [@click=app.quit] did nothing

@@ -29,6 +29,7 @@ from ...query import QueryError, format_error, parse, parse_field, to_query
 from ...sanitize import one_line
 from ...views import ViewDefinition
 from ..commands import PaletteEntry
+from ..highlight import highlight, search_words
 from ..keys import bindings, keys_of
 from ..messages import FirstPaint, Notice, Refreshed, SaveViewRequested, StoreChanged
 from ..screens.prompts import ask_choice, ask_line
@@ -46,6 +47,8 @@ from ..widgets.status import ChannelNotice, StatusLine
 PREVIEW_DELAY = 0.15
 #: Bindings the command palette does not offer (it is open already, or they only move).
 NOT_IN_PALETTE = {"command_palette", "back", "next_view", "previous_view"}
+#: How many of a search's newest hits give their snippets to the results.
+SNIPPETS = 500
 #: Where a saved search goes: the agent's config, or the store for the whole team.
 WHERE = ("personal", "shared")
 #: What typed in the search box goes straight to a conversation: ``338``, ``#338``.
@@ -172,6 +175,9 @@ class MainScreen(Screen[None], inherit_bindings=False):
             return
         if view.kind == "search":
             self.query_one(SearchError).show(None)
+            self.queue.set_snippets(await self._snippets(view.arg))
+        else:
+            self.queue.set_snippets({})
         shown = self.pane.conversation_id
         was_current = shown is not None and shown == self.queue.current_id
         keep, self._keep_on_load = self._keep_on_load, None
@@ -225,6 +231,22 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 self.add_class("-reading")
                 await self.desk.load(current)
                 self.pane.thread.focus()
+
+    async def _snippets(self, query: str) -> dict[int, Text]:
+        """The newest hit's snippet of each conversation the search finds, highlighted (a
+        query of fields alone has none)."""
+        words = search_words(query)
+        if not words:
+            return {}
+        try:
+            hits = await self.services.store.search(parse(query, prefix_last=True), SNIPPETS)
+        except AgentConsoleError:
+            return {}
+        snippets: dict[int, Text] = {}
+        for hit in hits:  # newest first: the first hit of a conversation is kept
+            if hit.conversation_id not in snippets:
+                snippets[hit.conversation_id] = highlight(hit.snippet, words)
+        return snippets
 
     def _show_status(self) -> None:
         position = (self.queue.cursor, len(self.queue.ids))

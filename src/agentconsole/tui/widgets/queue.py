@@ -123,6 +123,8 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._last_reported: int | None = -1
         #: Marked conversations (``space``, ``*``): what bulk actions apply to.
         self._marked: set[int] = set()
+        #: A search's hits: conversation id → the snippet, its matches highlighted.
+        self._snippets: dict[int, Text] = {}
 
     # -- the index --------------------------------------------------------------------------
 
@@ -211,6 +213,15 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips.clear()
         self.refresh()
         self.post_message(self.MarksChanged(len(self._marked)))
+
+    def set_snippets(self, snippets: dict[int, Text]) -> None:
+        """Show these snippets instead of the rows' previews (a search's hits; empty: none)."""
+        self._snippets = snippets
+        self._strips.clear()
+        self.refresh()
+
+    def snippet(self, conversation_id: int) -> Text | None:
+        return self._snippets.get(conversation_id)
 
     def prime(self, ids: list[int], rows: dict[int, ConversationRow]) -> None:
         """Show ``ids`` with their rows at once (the top of a view, before its whole index
@@ -323,6 +334,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         selected = index == self.cursor
         marked = conversation_id in self._marked
         now = self._clock()
+        snippet = self._snippets.get(conversation_id)
         key = (row, conversation_id, width, selected, marked, self.has_focus, int(now // 30))
         strip = self._strips.get(key)
         if strip is not None:
@@ -331,7 +343,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             text = Text(f"   #{conversation_id} …", end="")
             style = base + self.get_component_rich_style("queue-view--placeholder")
         else:
-            text = queue_row(row, now, width)
+            text = queue_row(row, now, width, snippet)
             style = base
         if marked:
             # the column after the priority mark, so the priority still shows
