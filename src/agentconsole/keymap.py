@@ -53,11 +53,11 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("link_contact", "L", "Link the contact with another", "conversation", show=False),
     KeyAction("unlink_contact", "U", "Undo the contact's last link", "conversation", show=False),
     # -- many at once (bulk actions) and saved views --
-    KeyAction("mark", "space", "Mark / unmark, then next", "queue"),
-    KeyAction("mark_all", "asterisk", "Mark all in the view", "queue"),
+    KeyAction("mark", "space", "Mark / unmark, then next", "queue", show=False),
+    KeyAction("mark_all", "asterisk", "Mark all in the view", "queue", show=False),
     KeyAction("pending", "P", "Set pending", "conversation", show=False),
-    KeyAction("assign_to", "A", "Assign to… (none unassigns)", "conversation"),
-    KeyAction("undo", "u", "Undo the last change", "conversation"),
+    KeyAction("assign_to", "A", "Assign to… (none unassigns)", "conversation", show=False),
+    KeyAction("undo", "u", "Undo the last change", "conversation", show=False),
     KeyAction("save_view", "S", "Save the search as a view", "conversation", show=False),
     # -- end of many at once --
     KeyAction("search", "slash", "Search", "app"),

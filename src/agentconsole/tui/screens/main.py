@@ -179,7 +179,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
         else:
             self.queue.set_snippets({})
         shown = self.pane.conversation_id
-        was_current = shown is not None and shown == self.queue.current_id
+        # The same view again (not a switch): the row under the agent may have gone.
+        was_current = not reset and shown is not None and shown == self.queue.current_id
         keep, self._keep_on_load = self._keep_on_load, None
         self.queue.set_ids(
             ids, keep=keep, reset=reset and keep is None, keep_position=keep_position

@@ -67,7 +67,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         color: $text-muted;
     }
     QueueView > .queue-view--marked {
-        background: $warning 25%;
+        background: $success 30%;
         text-style: bold;
     }
     QueueView > .queue-view--empty {

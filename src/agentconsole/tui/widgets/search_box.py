@@ -97,5 +97,5 @@ class SearchError(Static):
     def show(self, message: str | None) -> None:
         """``message``: the formatted error (its control characters already shown as ?),
         or ``None`` to hide."""
-        self.update(Text(message or "", end=""))
+        self.update(Text(message or "", end="", no_wrap=True, overflow="crop"))
         self.set_class(message is not None, "-shown")
