@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
+import inspect
+import sqlite3
 import sys
 import tempfile
 import time
@@ -43,7 +44,9 @@ async def run(path: Path) -> None:
 
         async def step(label: str, work):  # type: ignore[no-untyped-def]
             started = time.perf_counter()
-            result = await work() if asyncio.iscoroutinefunction(work) else work()
+            result = work()
+            if inspect.isawaitable(result):
+                result = await result
             timings.append((label, time.perf_counter() - started))
             return result
 
@@ -93,8 +96,6 @@ def main() -> None:
         asyncio.run(spread_states(args.store))
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "bulk.db"
-        import sqlite3
-
         with sqlite3.connect(args.store) as conn, sqlite3.connect(copy) as target:
             conn.backup(target)
         asyncio.run(run(copy))

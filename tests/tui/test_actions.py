@@ -201,7 +201,7 @@ async def test_priority_choice(seeded) -> None:
         last = len(screen.queue.ids) - 1
         assert screen.queue.cursor == last
         await wait_for(pilot, lambda: screen.pane.conversation_id == screen.queue.ids[last])
-        assert f"#{ids['chat']} moved" in screen_text(app)
+        await wait_for(pilot, lambda: f"#{ids['chat']} moved" in screen_text(app))
 
 
 async def test_failed_reply_shows_reason_and_R_retries(seeded) -> None:

@@ -106,7 +106,8 @@ async def test_unassign_and_reopen_many(seeded) -> None:
         await ready(pilot)
         screen = app.main_screen
         screen.switch_view(View("closed"))
-        await wait_for(pilot, lambda: len(screen.queue.ids) == 2)
+        closed = {ids["login"], ids["refund"]}
+        await wait_for(pilot, lambda: set(screen.queue.ids) == closed)
         await pilot.press("asterisk", "A")
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
         await pilot.press(*"none", "enter")
@@ -159,7 +160,8 @@ async def test_an_action_that_removes_the_row_shows_the_next_and_says_so(seeded)
         assert screen.queue.cursor == 0
         assert screen.queue.current_id == second
         await wait_for(pilot, lambda: screen.pane.conversation_id == second)
-        assert f"#{first} left this view — this is #{second}" in screen_text(app)
+        notice = f"#{first} left this view — this is #{second}"
+        await wait_for(pilot, lambda: notice in screen_text(app))
         await pilot.press("r")  # answers the customer shown, the one under the cursor
         await wait_for(pilot, lambda: screen.composer.is_open)
         assert screen.composer.conversation_id == second == screen.pane.conversation_id
@@ -182,3 +184,20 @@ async def test_reopening_an_open_conversation_says_so_and_writes_nothing(seeded)
         await settled(pilot)
         assert await screen.services.store.audit_log(current) == entries
         assert "undoes" not in status_line(app)
+
+
+async def test_acting_on_marked_rows_elsewhere_leaves_the_cursor_on_its_conversation(
+    seeded,
+) -> None:
+    path, _ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press("space", "space")  # the first two marked, the cursor on the third
+        mine = screen.queue.current_id
+        await pilot.press("c")
+        await wait_for(pilot, lambda: screen.counts.get("closed") == 2)
+        await settled(pilot)
+        assert screen.queue.current_id == mine
+        assert screen.queue.cursor == 0

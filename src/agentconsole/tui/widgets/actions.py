@@ -202,7 +202,11 @@ class ConversationActions(Vertical):
             changed = any(o.changed for o in outcomes)
             severity: Severity = "information" if changed else "warning"
             self.post_message(Notice(summary(outcomes, done), severity))
-            self.post_message(StoreChanged(self.desk.pane.conversation_id, keep_position=True))
+            # The cursor keeps its place when its own row was acted on (the next piece of
+            # work comes under it); rows changed elsewhere leave it on its conversation.
+            acted_on_current = self.queue.current_id in targets
+            pane = self.desk.pane.conversation_id
+            self.post_message(StoreChanged(pane, keep_position=acted_on_current))
 
         self.run_worker(run(), group="actions", exit_on_error=False)
 
@@ -269,7 +273,7 @@ class ConversationActions(Vertical):
                 self.post_message(Notice(str(error), "error"))
                 return
             self.post_message(Notice(f"Undone: {undo.label} ({count_phrase(len(restored))})"))
-            self.post_message(StoreChanged(self.desk.pane.conversation_id, keep_position=True))
+            self.post_message(StoreChanged(self.desk.pane.conversation_id))
 
         self.run_worker(run(), group="actions", exit_on_error=False)
 
