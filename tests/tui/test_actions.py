@@ -190,6 +190,7 @@ async def test_priority_choice(seeded) -> None:
         screen = app.main_screen
         await pilot.press("G")  # the chat, normal priority, last
         assert screen.queue.current_id == ids["chat"]
+        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["chat"])  # read it
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.press("u")

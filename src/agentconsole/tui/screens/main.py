@@ -185,6 +185,13 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.queue.set_ids(
             ids, keep=keep, reset=reset and keep is None, keep_position=keep_position
         )
+        current = self.queue.current_id
+        if was_current and shown is not None and current is not None and current != shown:
+            # The row the agent was on left the view or moved: whichever load shows the
+            # conversation now under the cursor says so (never a silent swap).
+            why = "moved" if shown in ids else "left this view"
+            notice = f"#{shown} {why} — this is #{current}, now at your place in the list"
+            self.pane.moved_to(current, Text(notice, end=""))
         self._show_status()
         if not self._first_paint_done:
             self._first_paint_done = True
@@ -218,12 +225,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
         elif current is None:
             await self.pane.clear("No conversation selected.")
         elif was_current and shown is not None:
-            # The row the agent was on left the view or moved: the conversation now under
-            # the cursor is shown at once and says so (never a silent swap under the agent).
-            await self.desk.load(current)
-            why = "moved" if shown in ids else "left this view"
-            notice = f"#{shown} {why} — this is #{current}, now at your place in the list"
-            self.pane.set_moved(Text(notice, end=""))
+            await self.desk.load(current)  # at once, with the note set above
         if self._open_after_load:
             self._open_after_load = False
             if current is None:

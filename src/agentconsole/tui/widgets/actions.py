@@ -185,6 +185,12 @@ class ConversationActions(Vertical):
         bulk = bool(self.queue.marked)
 
         async def run() -> None:
+            # The cursor keeps its place when its own row is acted on (the next piece of
+            # work comes under it), whichever reload — this one's or the live poll's — shows
+            # the change; rows changed elsewhere leave it on its conversation.
+            acted_on_current = self.queue.current_id in targets
+            if acted_on_current:
+                self.queue.hold_position()
             try:
                 outcomes = await store.apply(targets, change)
             except AgentConsoleError as error:
@@ -202,9 +208,6 @@ class ConversationActions(Vertical):
             changed = any(o.changed for o in outcomes)
             severity: Severity = "information" if changed else "warning"
             self.post_message(Notice(summary(outcomes, done), severity))
-            # The cursor keeps its place when its own row was acted on (the next piece of
-            # work comes under it); rows changed elsewhere leave it on its conversation.
-            acted_on_current = self.queue.current_id in targets
             pane = self.desk.pane.conversation_id
             self.post_message(StoreChanged(pane, keep_position=acted_on_current))
 

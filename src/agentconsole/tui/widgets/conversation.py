@@ -84,6 +84,8 @@ class ConversationPane(Vertical):
         super().__init__(id=id)
         self.services = services
         self.detail: ConversationDetail | None = None
+        #: The note to show with the next conversation shown, if it is this one.
+        self._moved_next: tuple[int, Text] | None = None
         #: Fold quoted history, signatures and very long bodies (z toggles).
         self.fold = True
 
@@ -133,6 +135,11 @@ class ConversationPane(Vertical):
         widget.update(notice or Text(""))
         widget.set_class(notice is not None, "-shown")
 
+    def moved_to(self, conversation_id: int, notice: Text) -> None:
+        """``conversation_id`` takes the place of the one shown: when it is shown next
+        (whichever load shows it), ``notice`` says so."""
+        self._moved_next = (conversation_id, notice)
+
     def set_read_only(self, notice: Text | None) -> None:
         widget = self.query_one("#read-only-notice", Static)
         widget.update(notice or Text(""))
@@ -148,7 +155,8 @@ class ConversationPane(Vertical):
         at_end = thread.scroll_y >= thread.max_scroll_y - 1
         scroll_y = thread.scroll_y
         if not same:
-            self.set_moved(None)
+            pending, self._moved_next = self._moved_next, None
+            self.set_moved(pending[1] if pending and pending[0] == detail.row.id else None)
         self.detail = detail
         self.query_one("#conversation-header", Static).update(header_text(detail, now))
         compact = detail.row.channel_kind == "chat"

@@ -123,6 +123,8 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._last_reported: int | None = -1
         #: Marked conversations (``space``, ``*``): what bulk actions apply to.
         self._marked: set[int] = set()
+        #: The next :meth:`set_ids` keeps the cursor's position (see :meth:`hold_position`).
+        self._hold_position = False
         #: A search's hits: conversation id → the snippet, its matches highlighted.
         self._snippets: dict[int, Text] = {}
 
@@ -152,8 +154,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         under the cursor); ``reset`` moves it to the top. Cached rows are kept for display
         but fetched again."""
         keep = self.current_id if keep is None else keep
-        if keep_position:
+        if keep_position or self._hold_position:
             keep = None
+        self._hold_position = False
         position = self.cursor
         self._ids = ids
         if self._marked:
@@ -213,6 +216,11 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips.clear()
         self.refresh()
         self.post_message(self.MarksChanged(len(self._marked)))
+
+    def hold_position(self) -> None:
+        """The next index keeps the cursor at its position, whichever reload brings it (the
+        agent acts on the row under the cursor: the next piece of work comes under it)."""
+        self._hold_position = True
 
     def set_snippets(self, snippets: dict[int, Text]) -> None:
         """Show these snippets instead of the rows' previews (a search's hits; empty: none)."""
