@@ -52,6 +52,14 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("view_source", "v", "The original message in $PAGER", "conversation", show=False),
     KeyAction("link_contact", "L", "Link the contact with another", "conversation", show=False),
     KeyAction("unlink_contact", "U", "Undo the contact's last link", "conversation", show=False),
+    # -- many at once (bulk actions) and saved views --
+    KeyAction("mark", "space", "Mark / unmark, then next", "queue", show=False),
+    KeyAction("mark_all", "asterisk", "Mark all in the view", "queue", show=False),
+    KeyAction("pending", "P", "Set pending", "conversation", show=False),
+    KeyAction("assign_to", "A", "Assign to… (none unassigns)", "conversation", show=False),
+    KeyAction("undo", "u", "Undo the last change", "conversation", show=False),
+    KeyAction("save_view", "S", "Save the search as a view", "conversation", show=False),
+    # -- end of many at once --
     KeyAction("search", "slash", "Search", "app"),
     KeyAction("command_palette", "ctrl+p", "Commands", "app", show=False),
     KeyAction("help", "question_mark", "Help", "app"),

@@ -37,14 +37,20 @@ class View:
     """A saved filter of the queue: what the sidebar lists and ``list`` filters by.
 
     ``kind`` is one of mine, unassigned, open, pending, snoozed, closed, channel, tag, all,
-    search; ``arg`` is the channel name, the tag or the search query.
+    search, query; ``arg`` is the channel name, the tag or the search query. A ``query``
+    view (a personal or shared saved view) carries its sidebar key in ``arg`` and runs
+    ``query`` in ``order``.
     """
 
     kind: str
     arg: str = ""
+    query: str = ""
+    order: str = "urgent"
 
     @property
     def key(self) -> str:
+        if self.kind == "query":
+            return self.arg
         return f"{self.kind}:{self.arg}" if self.arg else self.kind
 
 

@@ -74,6 +74,8 @@ def definition(view: View) -> ViewDefinition:
         return ViewDefinition(view.key, "Search", view.arg, "recent")
     if view.kind == "all":
         return ViewDefinition("all", "All", "status:any", "recent")
+    if view.kind == "query" and view.order in ORDERS:
+        return ViewDefinition(view.key, view.key, view.query, view.order)
     raise ValueError(f"unknown view {view.key!r}")
 
 

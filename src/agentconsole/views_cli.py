@@ -35,7 +35,10 @@ async def run(args: argparse.Namespace, config: Config, store: Store) -> int:
             )
             where = "shared with the team in the store"
         else:
-            where = f"added to {_add_personal(config, args)}"
+            file = add_personal(
+                config, args.name, args.query, order=args.order, key=args.key, replace=args.replace
+            )
+            where = f"added to {file}"
         return _done(args, {"name": args.name, "query": args.query, "shared": args.shared}, where)
     if args.shared:
         await store.remove_view(args.name)
@@ -88,20 +91,29 @@ def _header(name: str) -> str:
     return f"[views.{name}]" if _BARE_KEY.match(name) else f"[views.{json.dumps(name)}]"
 
 
-def _add_personal(config: Config, args: argparse.Namespace) -> Path:
-    """Append ``[views.NAME]`` to the config file (created if missing); the file is read
-    back and left as it was if it no longer loads."""
-    if args.name in config.views and not args.replace:
-        raise UsageError(f"you have a view {args.name!r} already (--replace changes it)")
+def add_personal(
+    config: Config,
+    name: str,
+    query: str,
+    *,
+    order: str = "urgent",
+    key: str | None = None,
+    replace: bool = False,
+) -> Path:
+    """Append ``[views.NAME]`` to the config file (created if missing) and return the file;
+    the file is read back and left as it was if it no longer loads (``views add`` and the
+    console's "save the search as a view" both write through here)."""
+    if name in config.views and not replace:
+        raise UsageError(f"you have a view {name!r} already (--replace changes it)")
     file = _config_file(config)
-    if args.replace and args.name in config.views:
-        _remove_personal(config, args.name)
+    if replace and name in config.views:
+        _remove_personal(config, name)
     before = file.read_text(encoding="utf-8") if file.exists() else None
-    lines = ["", _header(args.name), f"query = {json.dumps(args.query, ensure_ascii=False)}"]
-    if args.order != "urgent":
-        lines.append(f'order = "{args.order}"')
-    if args.key:
-        lines.append(f"key = {json.dumps(args.key)}")
+    lines = ["", _header(name), f"query = {json.dumps(query, ensure_ascii=False)}"]
+    if order != "urgent":
+        lines.append(f'order = "{order}"')
+    if key:
+        lines.append(f"key = {json.dumps(key)}")
     file.parent.mkdir(parents=True, exist_ok=True)
     with file.open("a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")

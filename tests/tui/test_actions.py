@@ -190,13 +190,19 @@ async def test_priority_choice(seeded) -> None:
         screen = app.main_screen
         await pilot.press("G")  # the chat, normal priority, last
         assert screen.queue.current_id == ids["chat"]
+        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["chat"])  # read it
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.press("u")
         # urgent now: right after the other urgent one, which has waited longer
         await wait_for(pilot, lambda: list(screen.queue.ids[:2]) == [ids["login"], ids["chat"]])
         assert (await detail_of(app, ids["chat"])).row.priority == 0
-        assert screen.queue.current_id == ids["chat"]  # the cursor followed it
+        # the cursor stays at its place in the list (the next piece of work), not with the
+        # moved row, and the pane says the conversation shown is another one now
+        last = len(screen.queue.ids) - 1
+        assert screen.queue.cursor == last
+        await wait_for(pilot, lambda: screen.pane.conversation_id == screen.queue.ids[last])
+        await wait_for(pilot, lambda: f"#{ids['chat']} moved" in screen_text(app))
 
 
 async def test_failed_reply_shows_reason_and_R_retries(seeded) -> None:

@@ -347,3 +347,70 @@ def test_snapshot_long_body_folded_after_its_parse_note(tmp_path: Path, snap_com
         "end",
         until=lambda app: "more characters — z shows them" in screen_text(app),
     )
+
+
+def test_snapshot_marked_queue_80x24(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "space",
+        "j",
+        "space",
+        until=lambda app: len(app.main_screen.queue.marked) == 2,
+        size=(80, 24),
+    )
+
+
+def test_snapshot_query_error_in_the_search_bar(thread_store: Path, snap_compare) -> None:
+    assert snapshot(
+        snap_compare,
+        thread_store,
+        "slash",
+        *"tag:billing tga:x",
+        until=lambda app: app.main_screen.query_one("#search-error").has_class("-shown"),
+    )
+
+
+def test_snapshot_bulk_confirmation(tmp_path: Path, snap_compare) -> None:
+    from .seed import seed_many
+
+    path = tmp_path / "store.db"
+    asyncio.run(seed_many(path, 14))
+    assert snapshot(
+        snap_compare,
+        path,
+        "asterisk",
+        "c",
+        until=lambda app: isinstance(app.screen, ConfirmScreen),
+    )
+
+
+def test_snapshot_sidebar_with_personal_and_shared_views(
+    thread_store: Path, tmp_path: Path, snap_compare
+) -> None:
+    from agentconsole import config as config_module
+    from agentconsole.tui.app import AgentConsoleApp
+
+    async def share() -> None:
+        store = await open_store(thread_store)
+        await store.save_view("urgent-ones", "priority:urgent", shortcut="X")
+        await store.save_view("from-dan", "from:dan status:any")
+        await store.close()
+
+    asyncio.run(share())
+    file = tmp_path / "config.toml"
+    file.write_text(
+        '[agent]\nname = "alice"\n\n[views.billing]\nquery = "tag:billing"\nkey = "b"\n\n'
+        '[views.waiting-long]\nlabel = "Waiting > 1 day"\nquery = "waiting:>1d"\n',
+        encoding="utf-8",
+    )
+    app = AgentConsoleApp(thread_store, config_module.load(str(file)), None, clock=clock)
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await wait_for(pilot, lambda: "view:urgent-ones" in app.main_screen.counts)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.main_screen.view.key == "view:billing")
+        await settled(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -52,9 +52,10 @@ def fit(text: str, width: int) -> str:
     return plain.plain
 
 
-def queue_row(row: ConversationRow, now: float, width: int) -> Text:
-    """One line of the queue: priority, channel, contact, subject and preview, waiting time,
-    assignee and tags, laid out to ``width`` cells."""
+def queue_row(row: ConversationRow, now: float, width: int, snippet: Text | None = None) -> Text:
+    """One line of the queue: priority, channel, contact, subject and preview (a search
+    hit's ``snippet`` instead, when given), waiting time, assignee and tags, laid out to
+    ``width`` cells."""
     mark, mark_style = priority_mark(row.priority)
     age = waiting(row, now)
     show_extras = width >= 90
@@ -82,7 +83,10 @@ def queue_row(row: ConversationRow, now: float, width: int) -> Text:
     line.append(subject)
     if tags:
         line.append(" " + tags, style="magenta")
-    if preview and preview != subject:
+    if snippet is not None:
+        line.append(" — ", style="dim")
+        line.append_text(snippet)
+    elif preview and preview != subject:
         line.append(" — " + preview, style="dim")
     line.truncate(subject_width, overflow="ellipsis", pad=True)
     text.append_text(line)

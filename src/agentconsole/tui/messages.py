@@ -20,12 +20,19 @@ class Notice(Message):
 
 
 class StoreChanged(Message):
-    """An action changed the store: the screen reloads what it shows (``conversation_id``:
-    the conversation to show again, if any)."""
+    """The store changed: the screen reloads what it shows (``conversation_id``: the
+    conversation to show again, if any)."""
 
-    def __init__(self, conversation_id: int | None = None) -> None:
+    def __init__(self, conversation_id: int | None = None, *, keep_position: bool = False) -> None:
         super().__init__()
         self.conversation_id = conversation_id
+        #: An action by the agent: the cursor stays at its place in the list (the next piece
+        #: of work), not with a row that moved.
+        self.keep_position = keep_position
+
+
+class SaveViewRequested(Message):
+    """The agent asked to keep the current search as a view."""
 
 
 class Refreshed(Message):

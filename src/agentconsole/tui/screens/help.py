@@ -19,6 +19,7 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from ...views import BUILT_IN
 from ..keys import bindings
 
 #: (section title, [(keys, description)]).
@@ -76,6 +77,30 @@ def help_text(sections: Sections) -> Group:
     return Group(*parts)
 
 
+def split_point(sections: Sections) -> int:
+    """Where the sections split into two columns of about the same height."""
+    heights = [len(rows) + 2 for _, rows in sections]
+    total = sum(heights)
+    best, best_height = 0, total
+    for index in range(len(sections) + 1):
+        left = sum(heights[:index])
+        if max(left, total - left) < best_height:
+            best, best_height = index, max(left, total - left)
+    return best
+
+
+def views_text() -> Group:
+    """The built-in views with the query each one is (what ``/`` takes, too)."""
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(width=15, style="bold", no_wrap=True)
+    grid.add_column(ratio=1, style="cyan")
+    for definition in BUILT_IN:
+        grid.add_row(Text(definition.label), Text(definition.query))
+    title = Text("\nViews — each is a query; type your own after / and keep it with S")
+    title.stylize("bold underline")
+    return Group(title, grid)
+
+
 class HelpScreen(ModalScreen[None]):
     """The keys that work where the agent is (see the module docstring)."""
 
@@ -86,13 +111,14 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        half = (len(self.sections) + 1) // 2
+        half = split_point(self.sections)
         with VerticalScroll(id="help-box"):
             title = Text("Keys here and around — remap any in [keys] of the config", "bold")
             yield Static(title, markup=False, id="help-title")
             with Horizontal(id="help-columns"):
                 yield Static(help_text(self.sections[:half]), markup=False, classes="help-column")
                 yield Static(help_text(self.sections[half:]), markup=False, classes="help-column")
+            yield Static(views_text(), markup=False, id="help-views")
             note = "In the composer, ctrl+p → Help lists its keys (? types a question mark)."
             yield Static(Text(note, style="dim"), markup=False, id="help-note")
 

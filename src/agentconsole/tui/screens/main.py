@@ -8,36 +8,51 @@ widgets do the rest and post up what changed.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import re
 
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widgets import Footer, Input, TextArea
 
+from ... import views
 from ...errors import AgentConsoleError
 from ...models import View
+from ...query import QueryError, format_error, parse, parse_field, to_query
+from ...sanitize import one_line
+from ...views import ViewDefinition
 from ..commands import PaletteEntry
-from ..keys import bindings
-from ..messages import FirstPaint, Notice, Refreshed, StoreChanged
+from ..highlight import highlight, search_words
+from ..keys import bindings, keys_of
+from ..messages import FirstPaint, Notice, Refreshed, SaveViewRequested, StoreChanged
+from ..screens.prompts import ask_choice, ask_line
 from ..services import Services
 from ..widgets.actions import ConversationActions
 from ..widgets.composer import Composer
 from ..widgets.conversation import ConversationPane
 from ..widgets.desk import ConversationDesk
 from ..widgets.queue import QueueView
-from ..widgets.search_box import SearchBox
-from ..widgets.sidebar import Sidebar, view_label
+from ..widgets.search_box import SearchBox, SearchError
+from ..widgets.sidebar import Sidebar, view_label, view_of
 from ..widgets.status import ChannelNotice, StatusLine
 
 #: How long the cursor rests on a conversation before it is loaded into the pane.
 PREVIEW_DELAY = 0.15
 #: Bindings the command palette does not offer (it is open already, or they only move).
 NOT_IN_PALETTE = {"command_palette", "back", "next_view", "previous_view"}
+#: How many of a search's newest hits give their snippets to the results.
+SNIPPETS = 500
+#: Where a saved search goes: the agent's config, or the store for the whole team.
+WHERE = ("personal", "shared")
+#: What typed in the search box goes straight to a conversation: ``338``, ``#338``.
+CONVERSATION_ID = re.compile(r"#?(\d+)")
 
 
 class MainScreen(Screen[None], inherit_bindings=False):
@@ -63,6 +78,13 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.refreshes = 0
         self._preview_timer: Timer | None = None
         self._first_paint_done = False
+        #: The agent's own views (the config's, and those saved here since).
+        self.personal_views: list[ViewDefinition] = list(services.config.views.values())
+        #: The conversation the cursor was on when the search opened (escape goes back).
+        self._cursor_before_search: int | None = None
+        #: Where the next reload puts the cursor, and whether it opens that conversation.
+        self._keep_on_load: int | None = None
+        self._open_after_load = False
 
     def compose(self) -> ComposeResult:
         services = self.services
@@ -70,6 +92,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             yield Sidebar(id="sidebar")
             with ConversationActions(services, id="work-column"):
                 yield SearchBox(id="search")
+                yield SearchError(id="search-error")
                 yield ChannelNotice(id="channel-notice")
                 yield QueueView(
                     services.store.conversation_rows,
@@ -115,20 +138,27 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     # -- loading ----------------------------------------------------------------------------
 
-    def reload(self, *, reset: bool = False) -> None:
-        """Reload counts, the view's index and the open conversation (in a worker)."""
-        self.run_worker(self._reload(reset), group="reload", exclusive=True, exit_on_error=False)
+    def reload(self, *, reset: bool = False, keep_position: bool = False) -> None:
+        """Reload counts, the view's index and the open conversation (in a worker);
+        ``keep_position`` after the agent's own action (the cursor stays at its place)."""
+        self.run_worker(
+            self._reload(reset, keep_position), group="reload", exclusive=True, exit_on_error=False
+        )
 
-    async def _reload(self, reset: bool) -> None:
+    async def _reload(self, reset: bool, keep_position: bool = False) -> None:
         try:
-            await self._load(reset)
+            await self._load(reset, keep_position)
+        except QueryError as error:
+            if self.view.kind != "search":
+                raise
+            self.query_one(SearchError).show(format_error(error))
         except AgentConsoleError as error:
             self.post_message(Notice(str(error), "error"))
         # Not on cancellation (a newer reload replaced this one): only a finished reload counts.
         self.refreshes += 1
         self.post_message(Refreshed())
 
-    async def _load(self, reset: bool) -> None:
+    async def _load(self, reset: bool, keep_position: bool = False) -> None:
         store, view = self.services.store, self.view
         if view.kind == "search" and not view.arg.strip():
             ids: list[int] = []
@@ -143,14 +173,37 @@ class MainScreen(Screen[None], inherit_bindings=False):
             ids = await store.conversation_ids(view)
         if view != self.view:
             return
+        if view.kind == "search":
+            self.query_one(SearchError).show(None)
+            self.queue.set_snippets(await self._snippets(view.arg))
+        else:
+            self.queue.set_snippets({})
         shown = self.pane.conversation_id
-        self.queue.set_ids(ids, reset=reset)
+        # The same view again (not a switch): the row under the agent may have gone.
+        was_current = not reset and shown is not None and shown == self.queue.current_id
+        keep, self._keep_on_load = self._keep_on_load, None
+        self.queue.set_ids(
+            ids, keep=keep, reset=reset and keep is None, keep_position=keep_position
+        )
+        current = self.queue.current_id
+        if was_current and shown is not None and current is not None and current != shown:
+            # The row the agent was on left the view or moved: whichever load shows the
+            # conversation now under the cursor says so (never a silent swap).
+            why = "moved" if shown in ids else "left this view"
+            notice = f"#{shown} {why} — this is #{current}, now at your place in the list"
+            self.pane.moved_to(current, Text(notice, end=""))
         self._show_status()
         if not self._first_paint_done:
             self._first_paint_done = True
             self.post_message(FirstPaint())
-        counts = await store.view_counts()
         channels = await store.channels(with_counts=False)
+        definitions = views.sidebar(
+            self.personal_views,
+            await store.shared_views(),
+            [channel.name for channel in channels],
+            await store.tags(),
+        )
+        counts = await store.count({d.key: parse(d.query) for d in definitions})
         self.channel_kinds = {c.name: c.kind for c in channels}
         self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
         if not channels and not self.services.config.channels:
@@ -162,18 +215,54 @@ class MainScreen(Screen[None], inherit_bindings=False):
             )
             self.queue.refresh()
         self.counts = counts
-        self.sidebar.update_views(counts, view, self.channel_kinds, self.channel_health)
+        self.sidebar.update_views(
+            counts, view, self.channel_kinds, self.channel_health, definitions
+        )
         self._show_status()
         current = self.queue.current_id
         if shown is not None and (shown == current or self.composer.is_open):
             await self.desk.load(shown)
         elif current is None:
             await self.pane.clear("No conversation selected.")
+        elif was_current and shown is not None:
+            await self.desk.load(current)  # at once, with the note set above
+        if self._open_after_load:
+            self._open_after_load = False
+            if current is None:
+                self.post_message(Notice("No such conversation.", "warning"))
+            else:
+                self.add_class("-reading")
+                await self.desk.load(current)
+                self.pane.thread.focus()
+
+    async def _snippets(self, query: str) -> dict[int, Text]:
+        """The newest hit's snippet of each conversation the search finds, highlighted (a
+        query of fields alone has none)."""
+        words = search_words(query)
+        if not words:
+            return {}
+        try:
+            hits = await self.services.store.search(parse(query, prefix_last=True), SNIPPETS)
+        except AgentConsoleError:
+            return {}
+        snippets: dict[int, Text] = {}
+        for hit in hits:  # newest first: the first hit of a conversation is kept
+            if hit.conversation_id not in snippets:
+                snippets[hit.conversation_id] = highlight(hit.snippet, words)
+        return snippets
 
     def _show_status(self) -> None:
         position = (self.queue.cursor, len(self.queue.ids))
+        last = self.actions.last_undo
+        undo = f"{keys_of(self, 'undo')} undoes {last.label}" if last else None
         self.query_one(StatusLine).show(
-            self.services.config.agent, self.view, self.channel_kinds, position, self.channel_health
+            self.services.config.agent,
+            self.view,
+            self.channel_kinds,
+            position,
+            self.channel_health,
+            marked=len(self.queue.marked),
+            undo=undo,
         )
         self.query_one(ChannelNotice).show(self.view, self.channel_health)
 
@@ -184,7 +273,11 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     @on(StoreChanged)
     def _store_changed(self, event: StoreChanged) -> None:
-        self.reload()
+        self.reload(keep_position=event.keep_position)
+
+    @on(QueueView.MarksChanged)
+    def _marks_changed(self) -> None:
+        self._show_status()
 
     @on(Composer.Toggled)
     def _composer_toggled(self, event: Composer.Toggled) -> None:
@@ -228,9 +321,13 @@ class MainScreen(Screen[None], inherit_bindings=False):
     def _sidebar_selected(self, event: Sidebar.Selected) -> None:
         self.switch_view(event.view)
 
-    def switch_view(self, view: View) -> None:
+    def switch_view(self, view: View, *, keep: int | None = None) -> None:
+        """Show ``view`` from its top (or with the cursor on ``keep``)."""
         if view.kind != "search":
             self._hide_search()
+        if view != self.view:
+            self.queue.clear_marks()
+        self._keep_on_load = keep
         self.view = view
         self.sidebar.update_views(self.counts, view, self.channel_kinds, self.channel_health)
         self._show_status()
@@ -244,37 +341,122 @@ class MainScreen(Screen[None], inherit_bindings=False):
     def start_search(self) -> None:
         if self.view.kind != "search":
             self.previous_view = self.view
+            self._cursor_before_search = self.queue.current_id
         self.search.open()
 
     def _hide_search(self) -> None:
         had_focus = self.search.has_focus
         self.search.close()
+        self.query_one(SearchError).show(None)
         if had_focus:
             self.queue.focus()
 
     @on(SearchBox.Query)
     def _search_query(self, event: SearchBox.Query) -> None:
         if event.text.strip():
+            if self.view.kind != "search":
+                self.queue.clear_marks()
             self.view = View("search", event.text)
             self.reload(reset=True)
         elif self.view.kind == "search":
-            self.switch_view(self.previous_view)
+            self.switch_view(self.previous_view, keep=self._cursor_before_search)
             self.start_search()
 
     @on(SearchBox.Done)
-    def _search_done(self) -> None:
+    def _search_done(self, event: SearchBox.Done) -> None:
         self.queue.focus()
+        jump = self.jump_query(self.search.value)
+        if jump is not None:
+            self.view = View("search", jump)
+            self._open_after_load = True
+            self.reload(reset=True)
+
+    @staticmethod
+    def jump_query(text: str) -> str | None:
+        """The query that goes straight to what ``text`` names: a conversation id (``338``,
+        ``#338``) or a contact's address (``ada@example.com``); ``None`` for a search."""
+        text = text.strip()
+        if match := CONVERSATION_ID.fullmatch(text):
+            return f"id:{match.group(1)}"
+        if "@" in text and ":" not in text and not any(char.isspace() for char in text):
+            return to_query(parse_field("contact", text))
+        return None
 
     def go_back(self) -> None:
-        """Escape: leave the search, the reading mode, or the search view, in that order."""
+        """Escape: unmark, leave the search, the reading mode, or the search view, in that
+        order; leaving a search puts the cursor back where it was."""
+        if self.queue.clear_marks():
+            return
         if self.search.has_focus or self.view.kind == "search":
             self._hide_search()
             if self.view.kind == "search":
-                self.switch_view(self.previous_view)
+                self.switch_view(self.previous_view, keep=self._cursor_before_search)
             return
         if self.has_class("-reading") or not self.queue.has_focus:
             self.remove_class("-reading")
             self.queue.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A saved view's own key jumps to it (bound keys keep their action)."""
+        if isinstance(self.focused, Input | TextArea) or event.key in self.active_bindings:
+            return
+        view = self.sidebar.shortcut(event.character or event.key)
+        if view is not None:
+            event.stop()
+            event.prevent_default()
+            self.switch_view(view)
+
+    @on(SaveViewRequested)
+    def _save_view(self) -> None:
+        query = self.view.arg if self.view.kind == "search" else ""
+        if not query.strip():
+            search = keys_of(self, "search")
+            self.post_message(
+                Notice(f"Search first ({search}), then save it as a view.", "warning")
+            )
+            return
+
+        def check(value: str) -> Text:
+            name = value.strip()
+            if not name or any(char in name for char in '[]"\n'):
+                raise ValueError("a name, such as vip-billing")
+            return Text.assemble("view ", (one_line(name), "bold"), f" = {one_line(query)}")
+
+        def named(value: str) -> None:
+            def where(choice: str) -> None:
+                self.run_worker(
+                    self._write_view(value.strip(), query, shared=choice == "shared"),
+                    group="save-view",
+                    exit_on_error=False,
+                )
+
+            ask_choice(self, Text("Keep it for you, or share it with the team?"), WHERE, where)
+
+        ask_line(self, Text("Save this search as a view named…"), named, check=check)
+
+    async def _write_view(self, name: str, query: str, *, shared: bool) -> None:
+        """The view into the config file (personal, as ``agentconsole views add``) or the
+        store (shared), then shown."""
+        from ... import config as config_module
+        from ...views_cli import add_personal
+
+        config = self.services.config
+        try:
+            if shared:
+                await self.services.store.save_view(name, query)
+                key, where = f"view:{name}", "shared with the team"
+            else:
+                file = await asyncio.to_thread(add_personal, config, name, query)
+                loaded = await asyncio.to_thread(config_module.load, str(file))
+                config.views = loaded.views
+                self.personal_views = list(loaded.views.values())
+                key, where = loaded.views[name].key, f"saved in {file}"
+        except (AgentConsoleError, ValueError) as error:
+            self.post_message(Notice(str(error), "error"))
+            return
+        self.post_message(Notice(f"View {one_line(name)} {where}."))
+        definition = ViewDefinition(key, name, query, source="shared" if shared else "personal")
+        self.switch_view(view_of(definition))
 
     def keep_draft(self) -> None:
         """Put what the composer holds into the draft buffer (on quit: the app flushes it)."""

@@ -11,6 +11,7 @@ needs with a prompt, runs the store call in a worker and posts the outcome up
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,15 +19,19 @@ from rich.text import Text
 from textual.containers import Vertical
 
 from ...errors import AgentConsoleError, ConflictError, UsageError
-from ...models import PRIORITIES, priority_name, priority_rank
+from ...models import PRIORITIES, Change, priority_name, priority_rank
 from ...sanitize import one_line
+from ..bulk import CONFIRM_ABOVE, Undo, count_phrase, summary, undo_of
 from ..keys import bindings, keys_of
-from ..messages import Notice, StoreChanged
+from ..messages import Notice, SaveViewRequested, Severity, StoreChanged
 from ..safe_text import safe_text
 from ..screens.prompts import ask_choice, ask_line, ask_yes
 from ..services import Services
 from .desk import ConversationDesk
 from .queue import QueueView
+
+#: What the assign prompt takes for "nobody".
+NOBODY = ("none", "nobody", "-")
 
 
 def parse_tags(text: str) -> tuple[list[str], list[str]]:
@@ -70,6 +75,8 @@ class ConversationActions(Vertical):
     def __init__(self, services: Services, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.services = services
+        #: What ``u`` puts back: the last change made here (until undone or replaced).
+        self.last_undo: Undo | None = None
 
     @property
     def queue(self) -> QueueView:
@@ -147,36 +154,135 @@ class ConversationActions(Vertical):
 
     # -- store actions ------------------------------------------------------------------------
 
-    def action_assign_me(self) -> None:
+    def _targets(self) -> list[int]:
+        """What an action applies to: the marked conversations, else the one in front."""
+        marked = self.queue.marked
+        if marked:
+            return marked
         target = self._need_target()
-        if target is None:
+        return [] if target is None else [target]
+
+    @staticmethod
+    def _naming(targets: list[int]) -> str:
+        return f"#{targets[0]}" if len(targets) == 1 else count_phrase(len(targets))
+
+    def _change(
+        self, targets: list[int], change: Change, verb: str, done: str, *, confirmed: bool = False
+    ) -> None:
+        """``change`` on ``targets`` through ``Store.apply`` (asked first above
+        :data:`CONFIRM_ABOVE`); what it did is said in one line and ``u`` undoes it."""
+        if not targets:
             return
-        store, agent = self.services.store, self.services.config.agent
+        if len(targets) > CONFIRM_ABOVE and not confirmed:
+            question = Text(f"{verb} {count_phrase(len(targets))}?", style="bold")
+            ask_yes(
+                self,
+                question,
+                lambda: self._change(targets, change, verb, done, confirmed=True),
+            )
+            return
+        store = self.services.store
+        bulk = bool(self.queue.marked)
 
-        def take_over(error: ConflictError) -> None:
-            def forced() -> None:
-                self._act(lambda: store.assign(target, agent, force=True), f"#{target} taken over")
+        async def run() -> None:
+            # The cursor keeps its place when its own row is acted on (the next piece of
+            # work comes under it), whichever reload — this one's or the live poll's — shows
+            # the change; rows changed elsewhere leave it on its conversation.
+            acted_on_current = self.queue.current_id in targets
+            if acted_on_current:
+                self.queue.hold_position()
+            try:
+                outcomes = await store.apply(targets, change)
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            held = [o for o in outcomes if o.exit_code == 4]
+            if change.kind == "assign" and len(outcomes) == 1 and held and not change.force:
+                self._ask_take_over(held[0].error or "", targets, change, verb, done)
+                return
+            undo = undo_of(outcomes, verb)
+            if undo is not None:
+                self.last_undo = undo
+            if bulk:
+                self.queue.clear_marks()
+            changed = any(o.changed for o in outcomes)
+            severity: Severity = "information" if changed else "warning"
+            self.post_message(Notice(summary(outcomes, done), severity))
+            pane = self.desk.pane.conversation_id
+            self.post_message(StoreChanged(pane, keep_position=acted_on_current))
 
-            question = Text.assemble(safe_text(str(error), multiline=False), "\n\nTake it over?")
-            ask_yes(self, question, forced)
+        self.run_worker(run(), group="actions", exit_on_error=False)
 
-        self._act(
-            lambda: store.assign(target, agent), f"#{target} assigned to you", on_conflict=take_over
-        )
+    def _ask_take_over(
+        self, reason: str, targets: list[int], change: Change, verb: str, done: str
+    ) -> None:
+        forced = replace(change, force=True)
+        question = Text.assemble(safe_text(reason, multiline=False), "\n\nTake it over?")
+        ask_yes(self, question, lambda: self._change(targets, forced, verb, done, confirmed=True))
+
+    def action_assign_me(self) -> None:
+        agent = self.services.config.agent
+        change = Change("assign", assignee=agent)
+        self._change(self._targets(), change, "assign to you", "assigned to you")
+
+    def action_assign_to(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+
+        def check(value: str) -> Text:
+            name = value.strip()
+            if not name or any(char.isspace() for char in name):
+                raise UsageError("type an agent's name (one word), or none to unassign")
+            if name.lower() in NOBODY:
+                return Text("unassign", style="yellow")
+            return Text.assemble("assign to ", safe_text(name, "green", multiline=False))
+
+        def assign(value: str) -> None:
+            name = value.strip()
+            if name.lower() in NOBODY:
+                self._change(targets, Change("assign"), "unassign", "unassigned")
+            else:
+                shown = one_line(name)
+                change = Change("assign", assignee=name)
+                self._change(targets, change, f"assign to {shown}", f"assigned to {shown}")
+
+        question = Text(f"Assign {self._naming(targets)} to…")
+        ask_line(self, question, assign, placeholder="an agent's name, or none", check=check)
 
     def action_close_conversation(self) -> None:
-        if (target := self._need_target()) is not None:
-            store = self.services.store
-            self._act(lambda: store.set_status(target, "closed"), f"#{target} closed")
+        self._change(self._targets(), Change("status", status="closed"), "close", "closed")
 
     def action_reopen(self) -> None:
-        if (target := self._need_target()) is not None:
-            store = self.services.store
-            self._act(lambda: store.set_status(target, "open"), f"#{target} reopened")
+        self._change(self._targets(), Change("status", status="open"), "reopen", "reopened")
+
+    def action_pending(self) -> None:
+        change = Change("status", status="pending")
+        self._change(self._targets(), change, "set pending", "pending")
+
+    def action_undo(self) -> None:
+        undo = self.last_undo
+        if undo is None:
+            self.post_message(Notice("Nothing to undo.", "warning"))
+            return
+        self.last_undo = None
+        store = self.services.store
+
+        async def run() -> None:
+            try:
+                restored = await store.restore(undo.states)
+            except AgentConsoleError as error:
+                self.last_undo = undo
+                self.post_message(Notice(str(error), "error"))
+                return
+            self.post_message(Notice(f"Undone: {undo.label} ({count_phrase(len(restored))})"))
+            self.post_message(StoreChanged(self.desk.pane.conversation_id))
+
+        self.run_worker(run(), group="actions", exit_on_error=False)
 
     def action_snooze(self) -> None:
-        target = self._need_target()
-        if target is None:
+        targets = self._targets()
+        if not targets:
             return
         services = self.services
 
@@ -187,48 +293,46 @@ class ConversationActions(Vertical):
 
         def snooze(value: str) -> None:
             until = when(value)  # checked already: the prompt only accepts valid times
-            self._act(
-                lambda: services.store.set_status(
-                    target, "snoozed", snooze_until=until.timestamp()
-                ),
-                f"#{target} snoozed until {until:%a %d %b %H:%M}",
-            )
+            change = Change("status", status="snoozed", snooze_until=until.timestamp())
+            self._change(targets, change, "snooze", f"snoozed until {until:%a %d %b %H:%M}")
 
         ask_line(
             self,
-            Text(f"Snooze #{target} until…"),
+            Text(f"Snooze {self._naming(targets)} until…"),
             snooze,
             placeholder="tomorrow 9am, in 2h, mon",
             check=lambda text: Text(f"→ {when(text):%a %d %b %H:%M}", style="green"),
         )
 
     def action_tag(self) -> None:
-        target = self._need_target()
-        if target is None:
+        targets = self._targets()
+        if not targets:
             return
-        store = self.services.store
 
         def retag(value: str) -> None:
             add, remove = parse_tags(value)
-            self._act(lambda: store.retag(target, add, remove), f"#{target} tagged")
+            change = Change("tags", add=tuple(add), remove=tuple(remove))
+            self._change(targets, change, "tag", "tagged")
 
-        question = Text(f"Tags for #{target}")
+        question = Text(f"Tags for {self._naming(targets)}")
         ask_line(self, question, retag, placeholder="+billing -vip", check=tag_preview)
 
     def action_priority(self) -> None:
-        target = self._need_target()
-        if target is None:
+        targets = self._targets()
+        if not targets:
             return
-        store = self.services.store
-        row = self.queue.row(target)
+        row = self.queue.row(targets[0]) if len(targets) == 1 else None
 
         def prioritise(value: str) -> None:
-            rank = priority_rank(value)
-            self._act(lambda: store.set_priority(target, rank), f"#{target} priority {value}")
+            change = Change("priority", rank=priority_rank(value))
+            self._change(targets, change, f"set priority {value} on", f"priority {value}")
 
         current = priority_name(row.priority) if row else None
-        question = Text(f"Priority of #{target}")
+        question = Text(f"Priority of {self._naming(targets)}")
         ask_choice(self, question, PRIORITIES, prioritise, current)
+
+    def action_save_view(self) -> None:
+        self.post_message(SaveViewRequested())
 
     def action_retry(self) -> None:
         detail = self.desk.pane.detail

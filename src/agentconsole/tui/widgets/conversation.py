@@ -53,6 +53,15 @@ class ConversationPane(Vertical):
         border-top: dashed $primary 40%;
         color: $text-muted;
     }
+    ConversationPane #moved-notice {
+        display: none;
+        padding: 0 1;
+        background: $accent 30%;
+        text-style: bold;
+    }
+    ConversationPane #moved-notice.-shown {
+        display: block;
+    }
     ConversationPane #others-writing, ConversationPane #read-only-notice {
         display: none;
         padding: 0 1;
@@ -75,11 +84,14 @@ class ConversationPane(Vertical):
         super().__init__(id=id)
         self.services = services
         self.detail: ConversationDetail | None = None
+        #: The note to show with the next conversation shown, if it is this one.
+        self._moved_next: tuple[int, Text] | None = None
         #: Fold quoted history, signatures and very long bodies (z toggles).
         self.fold = True
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation selected."), id="conversation-header", markup=False)
+        yield Static("", id="moved-notice", markup=False)
         yield Static("", id="others-writing", markup=False)
         yield VerticalScroll(id="thread")
         yield Static("", id="read-only-notice", markup=False)
@@ -94,6 +106,7 @@ class ConversationPane(Vertical):
 
     async def clear(self, message: str = "No conversation selected.") -> None:
         self.detail = None
+        self.set_moved(None)
         self.query_one("#conversation-header", Static).update(Text(message))
         self.set_read_only(None)
         await self.thread.remove_children()
@@ -115,6 +128,18 @@ class ConversationPane(Vertical):
         widget.update(text)
         widget.set_class(bool(others), "-shown")
 
+    def set_moved(self, notice: Text | None) -> None:
+        """Say that the conversation shown took the place of the one the agent was on (it
+        left the view or moved); gone once another conversation is shown."""
+        widget = self.query_one("#moved-notice", Static)
+        widget.update(notice or Text(""))
+        widget.set_class(notice is not None, "-shown")
+
+    def moved_to(self, conversation_id: int, notice: Text) -> None:
+        """``conversation_id`` takes the place of the one shown: when it is shown next
+        (whichever load shows it), ``notice`` says so."""
+        self._moved_next = (conversation_id, notice)
+
     def set_read_only(self, notice: Text | None) -> None:
         widget = self.query_one("#read-only-notice", Static)
         widget.update(notice or Text(""))
@@ -129,6 +154,9 @@ class ConversationPane(Vertical):
         thread = self.thread
         at_end = thread.scroll_y >= thread.max_scroll_y - 1
         scroll_y = thread.scroll_y
+        if not same:
+            pending, self._moved_next = self._moved_next, None
+            self.set_moved(pending[1] if pending and pending[0] == detail.row.id else None)
         self.detail = detail
         self.query_one("#conversation-header", Static).update(header_text(detail, now))
         compact = detail.row.channel_kind == "chat"

@@ -47,6 +47,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         "queue-view--cursor-blurred",
         "queue-view--placeholder",
         "queue-view--empty",
+        "queue-view--marked",
     }
 
     DEFAULT_CSS = """
@@ -65,6 +66,10 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     QueueView > .queue-view--placeholder {
         color: $text-muted;
     }
+    QueueView > .queue-view--marked {
+        background: $success 30%;
+        text-style: bold;
+    }
     QueueView > .queue-view--empty {
         color: $text-muted;
         text-style: italic;
@@ -79,6 +84,13 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         def __init__(self, conversation_id: int | None) -> None:
             super().__init__()
             self.conversation_id = conversation_id
+
+    class MarksChanged(Message):
+        """The set of marked conversations changed (bulk actions apply to them)."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
 
     class Opened(Message):
         """The agent opened the highlighted conversation."""
@@ -109,6 +121,12 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._fetch_scheduled = False
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(400)
         self._last_reported: int | None = -1
+        #: Marked conversations (``space``, ``*``): what bulk actions apply to.
+        self._marked: set[int] = set()
+        #: The next :meth:`set_ids` keeps the cursor's position (see :meth:`hold_position`).
+        self._hold_position = False
+        #: A search's hits: conversation id → the snippet, its matches highlighted.
+        self._snippets: dict[int, Text] = {}
 
     # -- the index --------------------------------------------------------------------------
 
@@ -122,13 +140,30 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             return self._ids[self.cursor]
         return None
 
-    def set_ids(self, ids: list[int], *, keep: int | None = None, reset: bool = False) -> None:
+    def set_ids(
+        self,
+        ids: list[int],
+        *,
+        keep: int | None = None,
+        reset: bool = False,
+        keep_position: bool = False,
+    ) -> None:
         """Replace the index. The cursor stays on ``keep`` (default: the current conversation)
-        when it is still listed, otherwise on the same position; ``reset`` moves it to the top.
-        Cached rows are kept for display but fetched again."""
+        when it is still listed, otherwise on the same position; ``keep_position`` keeps the
+        position whatever moved (after the agent's own action: the next piece of work is
+        under the cursor); ``reset`` moves it to the top. Cached rows are kept for display
+        but fetched again."""
         keep = self.current_id if keep is None else keep
+        if keep_position or self._hold_position:
+            keep = None
+        self._hold_position = False
         position = self.cursor
         self._ids = ids
+        if self._marked:
+            listed = set(ids)
+            if not self._marked <= listed:
+                self._marked &= listed  # a marked conversation that left the view
+                self.post_message(self.MarksChanged(len(self._marked)))
         self.invalidate()
         self.virtual_size = Size(self.size.width, len(ids))
         if reset:
@@ -145,6 +180,56 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._scroll_cursor_into_view()
         self.refresh()
         self._report_cursor()
+
+    @property
+    def marked(self) -> list[int]:
+        """The marked conversations still listed, in queue order (all of them when the
+        whole view is marked)."""
+        if not self._marked:
+            return []
+        return [i for i in self._ids if i in self._marked]
+
+    def toggle_mark(self) -> None:
+        """Mark or unmark the cursor's conversation and move down."""
+        current = self.current_id
+        if current is None:
+            return
+        self._marked.symmetric_difference_update((current,))
+        self.refresh_line(self.cursor)
+        self._marks_changed()
+        self.move_cursor(1)
+
+    def mark_all(self) -> None:
+        """Mark every conversation of the view."""
+        self._marked = set(self._ids)
+        self._marks_changed()
+
+    def clear_marks(self) -> bool:
+        """Unmark everything; False when nothing was marked."""
+        if not self._marked:
+            return False
+        self._marked = set()
+        self._marks_changed()
+        return True
+
+    def _marks_changed(self) -> None:
+        self._strips.clear()
+        self.refresh()
+        self.post_message(self.MarksChanged(len(self._marked)))
+
+    def hold_position(self) -> None:
+        """The next index keeps the cursor at its position, whichever reload brings it (the
+        agent acts on the row under the cursor: the next piece of work comes under it)."""
+        self._hold_position = True
+
+    def set_snippets(self, snippets: dict[int, Text]) -> None:
+        """Show these snippets instead of the rows' previews (a search's hits; empty: none)."""
+        self._snippets = snippets
+        self._strips.clear()
+        self.refresh()
+
+    def snippet(self, conversation_id: int) -> Text | None:
+        return self._snippets.get(conversation_id)
 
     def prime(self, ids: list[int], rows: dict[int, ConversationRow]) -> None:
         """Show ``ids`` with their rows at once (the top of a view, before its whole index
@@ -207,6 +292,12 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     def action_last(self) -> None:
         self.move_cursor(len(self._ids))
 
+    def action_mark(self) -> None:
+        self.toggle_mark()
+
+    def action_mark_all(self) -> None:
+        self.mark_all()
+
     def action_open_conversation(self) -> None:
         current = self.current_id
         if current is not None:
@@ -249,8 +340,10 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         if self._rows.needs_fetch(conversation_id):
             self._want(index)
         selected = index == self.cursor
+        marked = conversation_id in self._marked
         now = self._clock()
-        key = (row, conversation_id, width, selected, self.has_focus, int(now // 30))
+        snippet = self._snippets.get(conversation_id)
+        key = (row, conversation_id, width, selected, marked, self.has_focus, int(now // 30))
         strip = self._strips.get(key)
         if strip is not None:
             return strip
@@ -258,8 +351,12 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             text = Text(f"   #{conversation_id} …", end="")
             style = base + self.get_component_rich_style("queue-view--placeholder")
         else:
-            text = queue_row(row, now, width)
+            text = queue_row(row, now, width, snippet)
             style = base
+        if marked:
+            # the column after the priority mark, so the priority still shows
+            text = Text.assemble(text[:1], ("✔", "bold"), text[2:], end="")
+            style += self.get_component_rich_style("queue-view--marked")
         if selected:
             style += self.get_component_rich_style(
                 "queue-view--cursor" if self.has_focus else "queue-view--cursor-blurred"

@@ -1,10 +1,12 @@
-"""The search box: search-as-you-type over the messages."""
+"""The search box: search-as-you-type over the messages, with the query language's
+error (message and caret) shown under it while the query does not parse."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 #: How long typing rests before the query runs.
 TYPING_DELAY = 0.25
@@ -25,6 +27,10 @@ class SearchBox(Input):
     }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="Search: words, from:, tag:, #338 (escape leaves)", id=id)
+        self._timer: Timer | None = None
+
     class Query(Message):
         def __init__(self, text: str) -> None:
             super().__init__()
@@ -32,10 +38,6 @@ class SearchBox(Input):
 
     class Done(Message):
         """Enter: the results are what the agent wanted."""
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(placeholder="Search messages (escape to leave)", id=id)
-        self._timer: Timer | None = None
 
     @property
     def is_open(self) -> bool:
@@ -69,3 +71,31 @@ class SearchBox(Input):
         if event.value.strip():
             self.post_message(self.Query(event.value))
         self.post_message(self.Done())
+
+
+class SearchError(Static):
+    """Under the search box: why the query does not parse, the caret under the offending
+    token (``agentconsole.query.format_error``); hidden while it does. Attributes down:
+    :meth:`show`."""
+
+    DEFAULT_CSS = """
+    SearchError {
+        display: none;
+        height: auto;
+        padding: 0 1;
+        color: $error;
+        background: $error 10%;
+    }
+    SearchError.-shown {
+        display: block;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", markup=False, id=id)
+
+    def show(self, message: str | None) -> None:
+        """``message``: the formatted error (its control characters already shown as ?),
+        or ``None`` to hide."""
+        self.update(Text(message or "", end="", no_wrap=True, overflow="crop"))
+        self.set_class(message is not None, "-shown")

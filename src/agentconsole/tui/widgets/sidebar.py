@@ -9,26 +9,30 @@ from textual.events import Click
 from textual.message import Message
 from textual.widget import Widget
 
+from ... import views
 from ...models import View
 from ...sanitize import one_line
+from ...views import ViewDefinition
 from ..formatting import fit, kind_icon
 
-#: The fixed views, in the order the sidebar lists them.
-FIXED_VIEWS: tuple[tuple[View, str], ...] = (
-    (View("mine"), "Mine"),
-    (View("unassigned"), "Unassigned"),
-    (View("open"), "All open"),
-    (View("pending"), "Pending"),
-    (View("snoozed"), "Snoozed"),
-    (View("closed"), "Closed"),
-)
+#: The sidebar's sections, by where a view comes from (channels and tags have their own).
+SECTIONS = {"built-in": "Views", "personal": "My views", "shared": "Team views"}
+
+
+def view_of(definition: ViewDefinition) -> View:
+    """The queue view that runs ``definition``: a built-in, channel or tag view by its key,
+    a personal or shared one by its query and order."""
+    if definition.source != "built-in":
+        return View("query", definition.key, definition.query, definition.order)
+    kind, _, arg = definition.key.partition(":")
+    return View(kind, arg)
 
 
 def view_label(view: View, kinds: Mapping[str, str] | None = None) -> str:
     """A plain label for a view (outside names cleaned; for Text, never markup)."""
-    for fixed, label in FIXED_VIEWS:
-        if fixed == view:
-            return label
+    for fixed in views.BUILT_IN:
+        if fixed.key == view.key and view.kind != "query":
+            return fixed.label
     if view.kind == "channel":
         icon = kind_icon((kinds or {}).get(view.arg, ""))
         return f"{icon} {one_line(view.arg)}"
@@ -36,21 +40,20 @@ def view_label(view: View, kinds: Mapping[str, str] | None = None) -> str:
         return f"#{one_line(view.arg)}"
     if view.kind == "search":
         return f"Search: {one_line(view.arg)}"
+    if view.kind == "query":
+        return one_line(view.arg.removeprefix("view:"))
     if view.kind == "all":
         return "Everything"
     return one_line(view.key)
 
 
-def list_views(counts: Mapping[str, int], current: View | None = None) -> list[View]:
-    """Every view the sidebar shows: the fixed ones, each channel, each tag in use."""
-    views = [view for view, _ in FIXED_VIEWS]
-    channels = sorted(key.split(":", 1)[1] for key in counts if key.startswith("channel:"))
-    tags = sorted(key.split(":", 1)[1] for key in counts if key.startswith("tag:"))
-    views += [View("channel", name) for name in channels]
-    if current is not None and current.kind == "tag" and current.arg not in tags:
-        tags = sorted([*tags, current.arg])
-    views += [View("tag", tag) for tag in tags]
-    return views
+def _group(definition: ViewDefinition) -> str:
+    if definition.source == "built-in":
+        if definition.key.startswith("channel:"):
+            return "Channels"
+        if definition.key.startswith("tag:"):
+            return "Tags"
+    return SECTIONS[definition.source]
 
 
 class Sidebar(Widget):
@@ -94,7 +97,8 @@ class Sidebar(Widget):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.views: list[View] = []
+        self.definitions: list[ViewDefinition] = list(views.BUILT_IN)
+        self.views: list[View] = [view_of(d) for d in self.definitions]
         self.counts: dict[str, int] = {}
         self.kinds: dict[str, str] = {}
         #: Channel name → its health ("connected", "syncing", "error", …).
@@ -108,15 +112,29 @@ class Sidebar(Widget):
         current: View,
         kinds: Mapping[str, str] | None = None,
         health: Mapping[str, tuple[str, str | None]] | None = None,
+        definitions: list[ViewDefinition] | None = None,
     ) -> None:
+        """``definitions``: every view in :func:`agentconsole.views.sidebar` order (kept
+        when not given); ``counts`` by view key."""
         self.counts = dict(counts)
         self.current = current
         if kinds is not None:
             self.kinds = dict(kinds)
         if health is not None:
             self.health = {name: state for name, (state, _) in health.items()}
-        self.views = list_views(self.counts, current)
+        if definitions is not None:
+            self.definitions = list(definitions)
+        if current.kind == "tag" and current.key not in {d.key for d in self.definitions}:
+            self.definitions.append(views.tag_view(current.arg))  # a tag just emptied
+        self.views = [view_of(d) for d in self.definitions]
         self.refresh()
+
+    def shortcut(self, key: str) -> View | None:
+        """The view whose ``key`` (its shortcut) is ``key``, if any."""
+        for definition in self.definitions:
+            if definition.shortcut == key:
+                return view_of(definition)
+        return None
 
     def step(self, delta: int) -> View:
         """The view ``delta`` places after the current one (wrapping)."""
@@ -137,8 +155,8 @@ class Sidebar(Widget):
         zero = self.get_component_rich_style("sidebar--zero")
         self._line_views = []
         section = ""
-        for view in self.views:
-            group = {"channel": "Channels", "tag": "Tags"}.get(view.kind, "Views")
+        for definition, view in zip(self.definitions, self.views, strict=True):
+            group = _group(definition)
             if group != section:
                 if section:
                     text.append("\n")
@@ -150,7 +168,10 @@ class Sidebar(Widget):
             number = str(count)
             failing = view.kind == "channel" and self.health.get(view.arg) == "error"
             mark = "⚠ " if failing else ""
-            label = fit(view_label(view, self.kinds), width - len(number) - len(mark) - 1)
+            label = view_label(view, self.kinds) if view.kind != "query" else definition.label
+            if definition.shortcut:
+                label = f"{one_line(label)} ({one_line(definition.shortcut)})"
+            label = fit(one_line(label), width - len(number) - len(mark) - 1)
             line = Text(end="")
             line.append(label + " ")
             if mark:

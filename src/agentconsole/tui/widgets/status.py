@@ -52,8 +52,12 @@ class StatusLine(Static):
         kinds: Mapping[str, str],
         position: tuple[int, int],
         health: Health,
+        *,
+        marked: int = 0,
+        undo: str | None = None,
     ) -> None:
-        """``position`` is (cursor index, number of conversations in the view)."""
+        """``position`` is (cursor index, number of conversations in the view); ``marked``
+        how many are marked, ``undo`` what the undo key puts back ("u undoes close of 5")."""
         cursor, count = position
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(" ")
@@ -63,6 +67,10 @@ class StatusLine(Static):
         text.append(f"  ·  {count} conversation{'s' if count != 1 else ''}")
         if count:
             text.append(f"  ·  {cursor + 1}/{count}", style="dim")
+        if marked:
+            text.append(f"  ·  {marked} marked", style="bold yellow")
+        if undo:
+            text.append(f"  ·  {undo}", style="italic")
         failing = failing_channels(health)
         if failing and not (view.kind == "channel" and view.arg in failing):
             names = ", ".join(one_line(name) for name in sorted(failing))

@@ -1,0 +1,64 @@
+"""What a change did to one or many conversations, said in a line, and what ``u`` undoes.
+
+Pure functions over :class:`~agentconsole.models.ChangeOutcome` (no Textual): the TUI's
+actions all run through ``Store.apply`` and report with :func:`summary`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..models import ChangeOutcome, ConversationState
+
+#: More marked conversations than this and an action asks first ("close 143 conversations?").
+CONFIRM_ABOVE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """The last change, as ``u`` puts it back: a label ("close of 143") and the states
+    before it of the conversations it changed."""
+
+    label: str
+    states: tuple[ConversationState, ...]
+
+
+def count_phrase(count: int) -> str:
+    return f"{count} conversation{'s' if count != 1 else ''}"
+
+
+def summary(outcomes: Sequence[ChangeOutcome], done: str) -> str:
+    """``"#5 closed"`` for one, ``"140 closed, 3 already closed"`` for many: what changed,
+    then each reason something did not, with how many."""
+    if len(outcomes) == 1:
+        outcome = outcomes[0]
+        if outcome.changed:
+            return f"#{outcome.conversation_id} {done}"
+        return f"#{outcome.conversation_id}: {_reason(outcome)}"
+    changed = sum(1 for outcome in outcomes if outcome.changed)
+    parts = [f"{changed} {done}"]
+    reasons = Counter(_reason(outcome) for outcome in outcomes if not outcome.changed)
+    parts += [f"{count} {reason}" for reason, count in reasons.most_common()]
+    return ", ".join(parts)
+
+
+def _reason(outcome: ChangeOutcome) -> str:
+    """Why a conversation did not change, short enough to count ("already closed")."""
+    if outcome.exit_code == 4:
+        return "held by another agent"
+    if outcome.exit_code == 3:
+        return "gone"
+    return outcome.error or "unchanged"
+
+
+def undo_of(outcomes: Sequence[ChangeOutcome], verb: str) -> Undo | None:
+    """What undoing these outcomes restores (``None`` when nothing changed)."""
+    states = tuple(o.before for o in outcomes if o.changed and o.before is not None)
+    if not states:
+        return None
+    label = (
+        f"{verb} #{states[0].conversation_id}" if len(states) == 1 else f"{verb} of {len(states)}"
+    )
+    return Undo(label, states)
