@@ -111,7 +111,7 @@ async def test_an_unknown_placeholder_shows_its_error_and_cannot_be_inserted(see
         assert preview(app).startswith("cannot be inserted: unknown placeholder")
         assert picker(app).query_one("#picker-preview").has_class("-error")
         await pilot.press("enter")
-        await pilot.pause()
+        await settled(pilot)
         assert isinstance(app.screen, ReplyPickerScreen)  # still open: nothing inserted
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))

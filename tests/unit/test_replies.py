@@ -129,3 +129,13 @@ def test_picker_ranks_title_over_keywords_over_body(tmp_path: Path) -> None:
 
 def _fields(context: ReplyContext) -> dict[str, object]:
     return {name: getattr(context, name) for name in context.__dataclass_fields__}
+
+
+def test_a_file_changed_since_the_last_load_is_read_again(tmp_path: Path) -> None:
+    path = write(tmp_path, "thanks", '+++\ntitle = "Thanks"\n+++\nThanks!\n')
+    assert load_library([tmp_path]).get("thanks").body == "Thanks!\n"
+    path.write_text('+++\ntitle = "Thanks"\n+++\nThank you very much!\n', encoding="utf-8")
+    assert load_library([tmp_path]).get("thanks").body == "Thank you very much!\n"
+    path.write_text("+++\ntitle = \n+++\nbroken now\n", encoding="utf-8")
+    library = load_library([tmp_path])
+    assert library.replies == () and library.problems[0].path == path

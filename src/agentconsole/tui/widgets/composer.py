@@ -201,6 +201,17 @@ class Composer(Vertical):
         self.add_class("-open")
         self.text_area.focus()
         self.post_message(self.Toggled(True))
+        if kind == "reply":
+            # Read the saved replies now, off the event loop, so the picker opens on files
+            # already parsed (only those changed since are read again then).
+            folders = self.services.config.reply_folders
+            self.run_worker(
+                lambda: load_library(folders),
+                thread=True,
+                group="reply-library",
+                exclusive=True,
+                exit_on_error=False,
+            )
 
     def set_body(self, body: str) -> None:
         """Replace the text (e.g. coming back from ``$EDITOR``); reported as a change."""
