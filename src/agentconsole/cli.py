@@ -789,7 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
         "queue a reply (text on stdin or --body-file, or a saved reply: --template NAME)",
     )
     p.add_argument(
-        "targets", nargs="+", metavar="ID…", help="conversation id (several with --template)"
+        "targets", nargs="*", metavar="ID…", help="conversation id (several with --template)"
     )
     p.add_argument(
         "--query",

@@ -246,3 +246,15 @@ async def test_a_body_on_stdin_with_a_template_is_an_error(
     several = cli(store_path, folders, "reply", ada, str(conversations["bob"]), stdin="typed")
     assert several.returncode == 2 and "--template" in several.stderr
     assert await replies_sent(store, conversations["ada"]) == []
+
+
+async def test_a_query_alone_selects_the_conversations(
+    store: Store, store_path: Path, folders: dict[str, Path], conversations: dict[str, int]
+) -> None:
+    nobody = cli(store_path, folders, "reply", "--query", "tag:nothing", "--template", "outage")
+    assert nobody.returncode == 2 and "no conversation matches 'tag:nothing'" in nobody.stderr
+    billing = cli(store_path, folders, "reply", "--query", "tag:billing", "--template", "outage")
+    assert billing.returncode == 0, billing.stderr
+    assert len(await replies_sent(store, conversations["ada"])) == 1
+    assert len(await replies_sent(store, conversations["bob"])) == 1
+    assert await replies_sent(store, conversations["chat"]) == []
