@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if args.json:
             output.emit_json(_fields(reply))
         else:
-            channels = ",".join(reply.channels) or "all"
+            channels = one_line(",".join(reply.channels)) or "all"
             print(f"{one_line(reply.name)[:24]:<24} {one_line(reply.title)[:44]:<44} {channels}")
     for problem in library.problems:
         if args.json:
