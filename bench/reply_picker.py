@@ -13,7 +13,8 @@ Writes the reply files into a temporary folder, then times, median of runs:
 - ranking and filling again as the agent types (one keystroke of a filter);
 - through Pilot, on a real app and store: ctrl+r pressed in the composer until the picker's
   preview shows the filled-in text, and one typed letter until the preview follows — with,
-  for scale, what Pilot takes to type one letter into the composer (its own floor).
+  for scale, what Pilot takes to type one letter into the composer (its own floor) and to
+  open the tag prompt, another modal screen.
 This is a benchmark, not a test: it prints numbers and never fails on them.
 """
 
@@ -151,6 +152,7 @@ async def through_pilot(
     folder: Path, store_path: Path, conversation_id: int, runs: int
 ) -> list[tuple[str, float]]:
     from agentconsole.tui.app import AgentConsoleApp
+    from agentconsole.tui.screens.prompts import PromptScreen
     from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
 
     config = config_module.parse(
@@ -181,6 +183,14 @@ async def through_pilot(
         await until(
             pilot, lambda: app.main_screen is not None and app.main_screen.pane.detail is not None
         )  # type: ignore[attr-defined]
+        prompts: list[float] = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(app.screen, PromptScreen))
+            prompts.append((time.perf_counter() - start) * 1000)
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, PromptScreen))
         await pilot.press("r")
         await until(pilot, lambda: app.main_screen.composer.is_open)  # type: ignore[attr-defined]
         composer = app.main_screen.composer  # type: ignore[attr-defined]
@@ -207,6 +217,7 @@ async def through_pilot(
             await until(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))
     return [
         ("Pilot floor: a letter typed in the composer", statistics.median(floor)),
+        ("Pilot, for scale: the tag prompt opens (a modal)", statistics.median(prompts)),
         ("Pilot: ctrl+r until the preview shows", statistics.median(opened)),
         ("Pilot: a typed letter until list and preview follow", statistics.median(typed)),
     ]
