@@ -13,7 +13,7 @@ import pytest
 from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
 
 from .conftest import SIZE, make_app, ready, screen_text, settled, wait_for
-from .seed import clock, seed_basic
+from .seed import HOSTILE, clock, message, open_store, seed_basic
 
 OUTAGE = """+++
 title = "Outage: we are on it"
@@ -192,3 +192,30 @@ def test_snapshot_composer_with_the_picker_open_80x24(tmp_path: Path, snap_compa
             widget.cursor_blink = False
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_a_hostile_customer_name_is_filled_in_as_plain_text(
+    store_path: Path, replies: Path
+) -> None:
+    await seed_basic(store_path)
+    store = await open_store(store_path)
+    try:
+        report = await store.ingest(
+            "support",
+            [message("evil-1", "hi", name=HOSTILE, address="mallory@example.com", subject="x")],
+        )
+        evil = report.created[0]
+    finally:
+        await store.close()
+    app = make_app(store_path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, evil)
+        await pilot.press(*"hello")
+        await wait_for(pilot, lambda: picker(app).highlighted.name == "welcome")
+        await wait_for(pilot, lambda: preview(app).startswith("thanks, [bold]x[/bold]"))
+        assert "\x1b" not in preview(app) and "\x9b" not in preview(app)
+        assert "[@click=app.quit]q[/]" in screen_text(app)  # shown, never run as markup
+        await pilot.press("enter")
+        composer = app.main_screen.composer
+        await wait_for(pilot, lambda: composer.body.startswith("thanks, "))
+        assert "\x1b" not in composer.body and "\n" not in composer.body.rstrip("\n")
