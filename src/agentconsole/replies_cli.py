@@ -45,7 +45,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
             output.emit_json(_fields(reply))
         else:
             channels = one_line(",".join(reply.channels)) or "all"
-            print(f"{one_line(reply.name)[:24]:<24} {one_line(reply.title)[:44]:<44} {channels}")
+            line = f"{one_line(reply.name)[:24]:<24} {one_line(reply.title)[:44]:<44} {channels}"
+            if reply.template.error is not None:  # listed, but refused wherever it is used
+                line += f"  ERROR {one_line(str(reply.template.error))}"
+            print(line)
     for problem in library.problems:
         if args.json:
             output.emit_json(

@@ -88,12 +88,15 @@ def test_replies_list_names_every_reply_and_each_broken_file(
         encoding="utf-8",
     )
     (folders["team"] / "broken.md").write_text('+++\ntitel = "x"\n+++\nbody\n', encoding="utf-8")
+    (folders["team"] / "typo.md").write_text("Hi {customer.frist_name}\n", encoding="utf-8")
     listed = cli(store_path, folders, "replies")  # no store needed to list them
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()}
     assert "Outage: we are on it" in rows["outage"] and rows["outage"].endswith("all")
     assert rows["thanks"].endswith("chat")
     assert "BROKEN" in rows["broken"] and "did you mean 'title'" in rows["broken"]
+    assert "ERROR unknown placeholder {customer.frist_name}" in rows["typo"]
+    assert "ERROR" not in rows["outage"]
     entries = [
         json.loads(line)
         for line in cli(store_path, folders, "replies", "list", "--json").stdout.splitlines()
