@@ -20,13 +20,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, logs, output, plugins, views, views_cli
+from . import __version__, humanize, logs, output, plugins, replies_cli, views, views_cli
 from . import config as config_module
 from . import query as query_language
 from .attachments import read_for_sending
 from .config import Config
 from .errors import AgentConsoleError, NotFoundError, StoreError, UsageError
-from .models import STATUSES, Change, View, priority_rank
+from .models import STATUSES, Change, ConversationDetail, View, priority_rank
 from .opening import open_store, store_path
 from .plugin import ChannelError, PermanentError, TemporaryError
 from .sanitize import clean, one_line
@@ -130,23 +130,64 @@ def _channel_capabilities(config: Config, channel: str) -> Any:
         return None
 
 
-async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> int:
-    detail = await store.conversation(args.id)
+def _reply_refusal(
+    config: Config, detail: ConversationDetail, *, with_attachments: bool
+) -> str | None:
+    """Why ``detail``'s channel takes no reply (with files), with the link to the site for a
+    read-only one; None when it does (or its plugin is unknown here)."""
     capabilities = _channel_capabilities(config, detail.row.channel)
-    files = [read_for_sending(path) for path in args.attach or ()]
-    refusal = (
-        capabilities.refusal(detail.row.channel, with_attachments=bool(files))
-        if capabilities is not None
-        else None
+    if capabilities is None:
+        return None
+    refusal: str | None = capabilities.refusal(
+        detail.row.channel, with_attachments=with_attachments
     )
-    if refusal is not None:
-        # Only a read-only channel's refusal is helped by the link to the site.
-        read_only = capabilities is not None and capabilities.refusal(detail.row.channel)
-        where = f": open it on the site, {detail.url}" if read_only and detail.url else ""
-        raise UsageError(refusal + where)
+    if refusal is None:
+        return None
+    # Only a read-only channel's refusal is helped by the link to the site.
+    read_only = capabilities.refusal(detail.row.channel)
+    where = f": open it on the site, {detail.url}" if read_only and detail.url else ""
+    return refusal + where
+
+
+async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> int:
+    ids, words = _targets(args)
+    if words:
+        raise UsageError(f"reply takes conversation ids, not {words[0]!r}")
+    if args.query is not None:
+        ids += [row.id for row in await store.find(_query_of(args.query))]
+    ids = list(dict.fromkeys(ids))
+    files = [read_for_sending(path) for path in args.attach or ()]
     then = "closed" if args.close else "pending" if args.pending else None
+    if args.template is not None:
+        if not ids:
+            raise UsageError(
+                "name the conversations (ids) or select them with --query"
+                if args.query is None
+                else f"no conversation matches {args.query!r}"
+            )
+        if args.expect_last is not None and len(ids) > 1:
+            raise UsageError("--expect-last is for one conversation, not several")
+        return await replies_cli.reply_from_template(
+            args,
+            config,
+            store,
+            ids,
+            files,
+            lambda detail: _reply_refusal(config, detail, with_attachments=bool(files)),
+            then,
+        )
+    if len(ids) != 1 or args.query is not None:
+        raise UsageError(
+            "reply sends a typed body to one conversation; to answer several at once use "
+            "a saved reply: reply ID… --template NAME (or --query QUERY --template NAME)"
+        )
+    [conversation_id] = ids
+    detail = await store.conversation(conversation_id)
+    refusal = _reply_refusal(config, detail, with_attachments=bool(files))
+    if refusal is not None:
+        raise UsageError(refusal)
     message_id = await store.queue_reply(
-        args.id,
+        conversation_id,
         _read_body(args),
         then_status=then,
         attachments=files,
@@ -154,7 +195,7 @@ async def cmd_reply(args: argparse.Namespace, config: Config, store: Store) -> i
     )
     return _report(
         args,
-        {"id": message_id, "conversation": args.id, "state": "queued"},
+        {"id": message_id, "conversation": conversation_id, "state": "queued"},
         f"reply {message_id} queued on {detail.row.channel}",
     )
 
@@ -763,32 +804,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int, default=50, help="at most this many hits (default 50)")
 
-    for name, handler, text in (
-        ("reply", cmd_reply, "queue a reply (text on stdin or --body-file)"),
-        ("note", cmd_note, "add an internal note (text on stdin or --body-file)"),
-    ):
-        p = with_id(command(name, handler, text))
-        p.add_argument("--body-file", metavar="FILE")
-        if name == "reply":
-            p.add_argument(
-                "--attach",
-                action="append",
-                metavar="FILE",
-                help="attach a file (repeat for several)",
-            )
-            p.add_argument(
-                "--expect-last",
-                type=int,
-                metavar="MESSAGE_ID",
-                help="refuse (exit 4) if another agent replied after this message",
-            )
-            group = p.add_mutually_exclusive_group()
-            group.add_argument(
-                "--close", action="store_true", help="close the conversation after replying"
-            )
-            group.add_argument(
-                "--pending", action="store_true", help="mark it pending (waiting on the customer)"
-            )
+    p = command(
+        "reply",
+        cmd_reply,
+        "queue a reply (text on stdin or --body-file, or a saved reply: --template NAME)",
+    )
+    p.add_argument(
+        "targets", nargs="*", metavar="ID…", help="conversation id (several with --template)"
+    )
+    p.add_argument(
+        "--query",
+        metavar="QUERY",
+        help="with --template: also every conversation this query selects (as `list QUERY` shows)",
+    )
+    p.add_argument("--body-file", metavar="FILE")
+    p.add_argument(
+        "--template",
+        metavar="NAME",
+        help="send saved reply NAME (its file name without .md; `agentconsole replies` lists "
+        "them), filled in for each conversation, with its tags and status",
+    )
+    p.add_argument(
+        "--attach",
+        action="append",
+        metavar="FILE",
+        help="attach a file (repeat for several)",
+    )
+    p.add_argument(
+        "--expect-last",
+        type=int,
+        metavar="MESSAGE_ID",
+        help="refuse (exit 4) if another agent replied after this message",
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--close", action="store_true", help="close the conversation after replying")
+    group.add_argument(
+        "--pending", action="store_true", help="mark it pending (waiting on the customer)"
+    )
+    p = with_id(command("note", cmd_note, "add an internal note (text on stdin or --body-file)"))
+    p.add_argument("--body-file", metavar="FILE")
+    p = command("replies", None, "saved replies: list them (and broken files), or show one")
+    p.add_argument(
+        "action", nargs="?", choices=["list", "show"], default="list", help="default: list"
+    )
+    p.add_argument("name", nargs="?", help="the reply's name (its file name without .md)")
 
     def several(p: argparse.ArgumentParser, words: str) -> argparse.ArgumentParser:
         p.add_argument("targets", nargs="*", metavar=f"ID… {words}".strip())
@@ -919,6 +978,8 @@ def main(argv: list[str] | None = None) -> int:
         config = config_module.load(args.config)
         if args.command == "plugins":
             return cmd_plugins(args, config)
+        if args.command == "replies":
+            return replies_cli.run(args, config)
         path = store_path(config, args.store)
         if args.command is None:
             return open_tui(path, config)

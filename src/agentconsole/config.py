@@ -26,11 +26,22 @@ from .timeparse import parse_duration
 from .views import ORDERS, ViewDefinition
 
 CHANNEL_CORE_KEYS = {"type": str, "enabled": bool}
-TOP_LEVEL_KEYS = ("store", "plugin_dir", "agent", "keys", "channels", "sync", "sla", "views")
+TOP_LEVEL_KEYS = (
+    "store",
+    "plugin_dir",
+    "agent",
+    "keys",
+    "channels",
+    "sync",
+    "sla",
+    "views",
+    "replies",
+)
 VIEW_KEYS = {"query": str, "order": str, "key": str, "label": str}
 AGENT_KEYS = {"name": str, "display_name": str}
 SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
 SLA_KEYS = {"first_response": (str, int, float)}
+REPLIES_KEYS = {"dirs": list}
 SECRET_COMMAND_TIMEOUT = 30
 
 
@@ -62,6 +73,14 @@ class Config:
     file_exists: bool = True
     #: The agent's own views (``[views.NAME]``), in the file's order.
     views: dict[str, ViewDefinition] = field(default_factory=dict)
+    #: ``[replies] dirs``: the team's shared folders of saved replies, in the file's order.
+    reply_dirs: tuple[Path, ...] = ()
+
+    @property
+    def reply_folders(self) -> tuple[Path, ...]:
+        """Where saved replies are read from, first match wins: the agent's own folder
+        (``~/.config/agentconsole/replies``), then the shared ones."""
+        return (paths.config_dir() / "replies", *self.reply_dirs)
 
     def describe_file(self) -> str:
         """The config file for a message: its path, and when it does not exist, how to make
@@ -175,6 +194,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
             first_response_target = parse_duration(str(value))
         except UsageError as error:
             raise ConfigError(f"{file}: sla.{key}: {error}") from None
+    replies_table = _checked_table(data, "replies", file, REPLIES_KEYS)
     agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or unix_account()
     store = data.get("store")
     if store is not None:
@@ -195,6 +215,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
         lease_seconds=float(sync_table.get("lease_seconds", 30.0)),
         retry_max_seconds=float(sync_table.get("retry_max_seconds", 900.0)),
         first_response_target=first_response_target,
+        reply_dirs=tuple(_folder(file, d) for d in replies_table.get("dirs", [])),
     )
     for name, table in _table(data, "views", file).items():
         config.views[name] = _view(file, name, table)
@@ -211,6 +232,12 @@ def parse(data: dict[str, Any], file: str) -> Config:
         options = {k: v for k, v in table.items() if k not in CHANNEL_CORE_KEYS}
         config.channels[name] = ChannelConfig(name, channel_type, enabled, options, file)
     return config
+
+
+def _folder(file: str, value: str) -> Path:
+    """A folder named in the config: ``~`` expanded, relative to the config file's folder."""
+    folder = Path(value).expanduser()
+    return folder if folder.is_absolute() else Path(file).parent / folder
 
 
 def unix_account() -> str:

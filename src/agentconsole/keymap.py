@@ -73,6 +73,11 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("no", "n,escape", "No", "confirm"),
     KeyAction("close_help", "escape,q,question_mark", "Close help", "help"),
     KeyAction("close_report", "escape,q,M", "Close the report", "report"),
+    # Saved replies: the composer's key opens the picker ("picker": its own keys).
+    KeyAction("insert_reply", "ctrl+r", "Insert a saved reply", "composer", show=False),
+    KeyAction("picker_down", "down", "Next saved reply", "picker", show=False),
+    KeyAction("picker_up", "up", "Previous saved reply", "picker", show=False),
+    KeyAction("close_picker", "escape", "Close the picker", "picker"),
 )
 
 BY_ID: dict[str, KeyAction] = {action.id: action for action in ACTIONS}

@@ -129,3 +129,31 @@ def test_picker_ranks_title_over_keywords_over_body(tmp_path: Path) -> None:
 
 def _fields(context: ReplyContext) -> dict[str, object]:
     return {name: getattr(context, name) for name in context.__dataclass_fields__}
+
+
+def test_a_file_changed_since_the_last_load_is_read_again(tmp_path: Path) -> None:
+    path = write(tmp_path, "thanks", '+++\ntitle = "Thanks"\n+++\nThanks!\n')
+    assert load_library([tmp_path]).get("thanks").body == "Thanks!\n"
+    path.write_text('+++\ntitle = "Thanks"\n+++\nThank you very much!\n', encoding="utf-8")
+    assert load_library([tmp_path]).get("thanks").body == "Thank you very much!\n"
+    path.write_text("+++\ntitle = \n+++\nbroken now\n", encoding="utf-8")
+    library = load_library([tmp_path])
+    assert library.replies == () and library.problems[0].path == path
+
+
+def test_the_replies_table_names_shared_folders_after_the_agents_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentconsole import config as config_module
+    from agentconsole.errors import ConfigError
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    file = str(tmp_path / "etc" / "config.toml")
+    config = config_module.parse({"replies": {"dirs": ["/srv/support/replies", "team"]}}, file)
+    assert config.reply_folders == (
+        tmp_path / "xdg" / "agentconsole" / "replies",
+        Path("/srv/support/replies"),
+        tmp_path / "etc" / "team",  # relative to the config file's folder
+    )
+    with pytest.raises(ConfigError, match=r"replies\.dirs must be a list of strings"):
+        config_module.parse({"replies": {"dirs": "/srv/support/replies"}}, file)

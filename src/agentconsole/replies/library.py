@@ -103,7 +103,9 @@ class ReplyLibrary:
 
 
 def load_library(folders: Iterable[Path]) -> ReplyLibrary:
-    """Every ``*.md`` file of ``folders`` (missing folders are skipped), sorted by title."""
+    """Every ``*.md`` file of ``folders`` (missing folders are skipped), sorted by title.
+    A file unchanged since an earlier call (same modification time and size) is not read
+    again."""
     replies: dict[str, SavedReply] = {}
     problems: list[ReplyProblem] = []
     for folder in folders:
@@ -115,12 +117,36 @@ def load_library(folders: Iterable[Path]) -> ReplyLibrary:
         for path in paths:
             if path.stem in replies:
                 continue
-            try:
-                replies[path.stem] = read_reply(path)
-            except ReplyFileError as error:
-                problems.append(ReplyProblem(path, str(error)))
+            read = _read_unless_unchanged(path)
+            if isinstance(read, ReplyProblem):
+                problems.append(read)
+            else:
+                replies[path.stem] = read
     ordered = sorted(replies.values(), key=lambda r: (r.title.casefold(), r.name))
     return ReplyLibrary(tuple(ordered), tuple(problems))
+
+
+#: Files already parsed, by path, with the (mtime, size) they had: the picker loads the
+#: library each time it opens, and only files changed since are read and parsed again.
+_parsed: dict[Path, tuple[tuple[int, int], SavedReply | ReplyProblem]] = {}
+
+
+def _read_unless_unchanged(path: Path) -> SavedReply | ReplyProblem:
+    try:
+        status = path.stat()
+    except OSError as error:
+        return ReplyProblem(path, f"cannot read it: {error.strerror}")
+    version = (status.st_mtime_ns, status.st_size)
+    known = _parsed.get(path)
+    if known is not None and known[0] == version:
+        return known[1]
+    result: SavedReply | ReplyProblem
+    try:
+        result = read_reply(path)
+    except ReplyFileError as error:
+        result = ReplyProblem(path, str(error))
+    _parsed[path] = (version, result)
+    return result
 
 
 class ReplyFileError(ValueError):

@@ -9,6 +9,7 @@ sent as text. ``{{`` and ``}}`` are literal braces.
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ FIELDS: dict[str, str] = {
 #: Only times take a format.
 FORMATTED_FIELDS = frozenset({"conversation.created_at"})
 DEFAULT_TIME_FORMAT = "%Y-%m-%d %H:%M"
+_BRACE = re.compile(r"[{}]")
 
 
 class PlaceholderError(UsageError):
@@ -116,35 +118,35 @@ def parse(text: str) -> Template:
     segments: list[Segment] = []
     literal: list[str] = []
     position = 0
-    while position < len(text):
-        char = text[position]
-        if char in "{}" and text.startswith(char * 2, position):
+    while True:
+        brace = _BRACE.search(text, position)
+        if brace is None:
+            literal.append(text[position:])
+            break
+        at = brace.start()
+        literal.append(text[position:at])
+        char = text[at]
+        if text.startswith(char * 2, at):
             literal.append(char)
-            position += 2
+            position = at + 2
             continue
         if char == "}":
-            return _failed(
-                segments, literal, f"a lone '}}' at character {position + 1}: write '}}}}'"
-            )
-        if char != "{":
-            literal.append(char)
-            position += 1
-            continue
-        end = text.find("}", position)
+            return _failed(segments, literal, f"a lone '}}' at character {at + 1}: write '}}}}'")
+        end = text.find("}", at)
         if end < 0:
             return _failed(
-                segments, literal, f"'{{' at character {position + 1} is never closed: write '{{{{'"
+                segments, literal, f"'{{' at character {at + 1} is never closed: write '{{{{'"
             )
-        placeholder, error = _placeholder(text[position + 1 : end], position)
+        placeholder, error = _placeholder(text[at + 1 : end], at)
         if error is not None:
             return _failed(segments, literal, error)
         assert placeholder is not None
-        if literal:
+        if "".join(literal):
             segments.append("".join(literal))
-            literal = []
+        literal = []
         segments.append(placeholder)
         position = end + 1
-    if literal:
+    if "".join(literal):
         segments.append("".join(literal))
     return Template(tuple(segments))
 
@@ -162,6 +164,6 @@ def _placeholder(inside: str, offset: int) -> tuple[Placeholder | None, str | No
 
 
 def _failed(segments: list[Segment], literal: list[str], message: str) -> Template:
-    if literal:
+    if "".join(literal):
         segments.append("".join(literal))
     return Template(tuple(segments), PlaceholderError(message))

@@ -8,10 +8,14 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from ...models import Change, ConversationDetail
 from ...plugin import Attachment
+from ...replies import Agent, SavedReply, load_library
 from ..keys import bindings
 from ..messages import Notice
 from ..safe_text import safe_text
+from ..screens.reply_picker import PickedReply, ReplyPickerScreen
+from ..services import Services
 from ..thread_text import size_label
 
 
@@ -65,6 +69,7 @@ class Composer(Vertical):
             attachments: tuple[Attachment, ...],
             *,
             anyway: bool = False,
+            saved_replies: tuple[SavedReply, ...] = (),
         ) -> None:
             super().__init__()
             self.conversation_id = conversation_id
@@ -73,6 +78,29 @@ class Composer(Vertical):
             self.attachments = attachments
             #: Send even though another agent replied meanwhile (the agent confirmed).
             self.anyway = anyway
+            #: The saved replies inserted, whose macro actions apply when this is sent.
+            self.saved_replies = saved_replies
+
+        @property
+        def then_status(self) -> str | None:
+            """The status the last inserted saved reply leaves the conversation in."""
+            statuses = [r.status for r in self.saved_replies if r.status]
+            return statuses[-1] if statuses else None
+
+        @property
+        def tag_change(self) -> Change | None:
+            """The inserted saved replies' tag changes, as one change (None: no tags)."""
+            add: list[str] = []
+            remove: list[str] = []
+            for reply in self.saved_replies:
+                more, fewer = reply.tag_changes
+                add += more
+                remove += fewer
+            if not add and not remove:
+                return None
+            return Change(
+                "tags", add=tuple(dict.fromkeys(add)), remove=tuple(dict.fromkeys(remove))
+            )
 
     class AttachRequested(Message):
         """The agent wants to attach a file (the owner asks where and checks the channel)."""
@@ -98,9 +126,16 @@ class Composer(Vertical):
             self.kind = kind
             self.body = body
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, services: Services, *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        self.services = services
         self.conversation_id: int | None = None
+        #: The conversation being answered (what saved replies are filled in from).
+        self.detail: ConversationDetail | None = None
+        #: Saved replies inserted since the composer opened.
+        self.saved_replies: list[SavedReply] = []
         self.kind = "reply"
         self._loading = False
         #: Files to send with the reply (never with a note).
@@ -139,11 +174,20 @@ class Composer(Vertical):
         return self.text_area.text
 
     def start(
-        self, conversation_id: int, kind: str, title: Text, quote: Text | None, body: str
+        self,
+        conversation_id: int,
+        kind: str,
+        title: Text,
+        quote: Text | None,
+        body: str,
+        detail: ConversationDetail | None = None,
     ) -> None:
-        """Open on ``conversation_id`` (``kind`` reply or note) with ``body`` typed."""
+        """Open on ``conversation_id`` (``kind`` reply or note) with ``body`` typed;
+        ``detail`` is what saved replies are filled in from."""
         self.conversation_id = conversation_id
         self.kind = kind
+        self.detail = detail
+        self.saved_replies = []
         self.set_class(kind == "note", "-note")
         self.query_one("#composer-title", Static).update(title)
         quote_widget = self.query_one("#composer-quote", Static)
@@ -157,6 +201,17 @@ class Composer(Vertical):
         self.add_class("-open")
         self.text_area.focus()
         self.post_message(self.Toggled(True))
+        if kind == "reply":
+            # Read the saved replies now, off the event loop, so the picker opens on files
+            # already parsed (only those changed since are read again then).
+            folders = self.services.config.reply_folders
+            self.run_worker(
+                lambda: load_library(folders),
+                thread=True,
+                group="reply-library",
+                exclusive=True,
+                exit_on_error=False,
+            )
 
     def set_body(self, body: str) -> None:
         """Replace the text (e.g. coming back from ``$EDITOR``); reported as a change."""
@@ -168,6 +223,7 @@ class Composer(Vertical):
         was_open = self.is_open
         self.remove_class("-open")
         self.conversation_id = None
+        self.saved_replies = []
         if was_open:
             self.post_message(self.Toggled(False))
 
@@ -186,8 +242,34 @@ class Composer(Vertical):
     def action_send(self) -> None:
         if self.conversation_id is not None:
             self.post_message(
-                self.Send(self.conversation_id, self.kind, self.body, tuple(self.attachments))
+                self.Send(
+                    self.conversation_id,
+                    self.kind,
+                    self.body,
+                    tuple(self.attachments),
+                    saved_replies=tuple(self.saved_replies),
+                )
             )
+
+    def action_insert_reply(self) -> None:
+        """Open the saved-reply picker; the chosen reply, filled in, goes in at the cursor."""
+        detail = self.detail
+        if self.conversation_id is None or detail is None:
+            return
+        if self.kind == "note":
+            self.post_message(Notice("Saved replies go into replies, not notes.", "warning"))
+            return
+        config = self.services.config
+        library = load_library(config.reply_folders)
+        agent = Agent(config.agent, config.display_name)
+        picker = ReplyPickerScreen(library, detail, agent, config.reply_folders)
+        self.app.push_screen(picker, self._insert)
+
+    def _insert(self, picked: PickedReply | None) -> None:
+        if picked is not None and self.is_open:
+            self.text_area.insert(picked.text)
+            self.saved_replies.append(picked.reply)
+        self.text_area.focus()
 
     def action_attach(self) -> None:
         if self.conversation_id is not None:

@@ -63,7 +63,7 @@ class ConversationDesk(Vertical):
 
     def compose(self) -> ComposeResult:
         yield ConversationPane(self.services, id="conversation")
-        yield Composer(id="composer")
+        yield Composer(self.services, id="composer")
 
     @property
     def pane(self) -> ConversationPane:
@@ -150,7 +150,7 @@ class ConversationDesk(Vertical):
         # What the agent had in front of them: a reply another agent sends after this is a
         # collision, reported before anything goes out.
         self._seen_up_to[target] = max((m.id for m in detail.messages), default=0)
-        self.composer.start(target, kind, title, quote, body)
+        self.composer.start(target, kind, title, quote, body, detail)
         if then:
             then()
 
@@ -243,7 +243,11 @@ class ConversationDesk(Vertical):
                     await services.store.add_note(target, body)
                 else:
                     await services.store.queue_reply(
-                        target, body, attachments=event.attachments, seen_up_to=seen
+                        target,
+                        body,
+                        then_status=event.then_status,
+                        attachments=event.attachments,
+                        seen_up_to=seen,
                     )
         except ConflictError as error:
             services.drafts.keep(target, kind, body)
@@ -251,7 +255,16 @@ class ConversationDesk(Vertical):
             question = safe_text(f"{error}\n\nSend yours anyway?")
 
             def anyway() -> None:
-                self.post_message(Composer.Send(target, kind, body, event.attachments, anyway=True))
+                self.post_message(
+                    Composer.Send(
+                        target,
+                        kind,
+                        body,
+                        event.attachments,
+                        anyway=True,
+                        saved_replies=event.saved_replies,
+                    )
+                )
 
             ask_yes(self, question, anyway)
             return
@@ -259,6 +272,11 @@ class ConversationDesk(Vertical):
             services.drafts.keep(target, kind, body)
             self.post_message(Notice(str(error), "error"))
             return
+        if kind == "reply" and event.tag_change is not None:  # a saved reply's macro
+            try:
+                await services.store.apply([target], event.tag_change)
+            except AgentConsoleError as error:
+                self.post_message(Notice(f"Reply queued; its tags were not set: {error}", "error"))
         if kind == "reply" and channel:
             services.channels.nudge(channel)
         if self.composer.conversation_id == target:

@@ -1,0 +1,221 @@
+"""The composer's saved-reply picker, driven with Pilot on a real store: filtering, the
+filled-in preview, an unknown placeholder shown as an error (and not insertable), broken
+files listed, inserting at the cursor, escape, and the reply's macro applied on send."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
+
+from .conftest import SIZE, make_app, ready, screen_text, settled, wait_for
+from .seed import HOSTILE, clock, message, open_store, seed_basic
+
+OUTAGE = """+++
+title = "Outage: we are on it"
+keywords = ["outage", "down"]
+channels = ["email", "chat"]
+tags = ["+outage"]
+status = "pending"
++++
+Hi {customer.first_name},
+
+we know payments fail since {conversation.created_at:%H:%M} and are on it.
+--\x20
+{agent.display_name}
+"""
+
+FILES = {
+    "outage": OUTAGE,
+    "welcome": '+++\ntitle = "Welcome"\nkeywords = ["hello"]\n+++\nthanks, {customer.name}!\n',
+    "typo": '+++\ntitle = "Typo reply"\n+++\nHi {customer.frist_name}\n',
+    "forum-only": '+++\ntitle = "Forum etiquette"\nchannels = ["forum"]\n+++\nPlease\n',
+    "broken": '+++\ntitel = "Broken"\n+++\nbody\n',
+}
+
+
+@pytest.fixture(autouse=True)
+def replies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The agent's replies folder under a private XDG_CONFIG_HOME; times shown in UTC."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    folder = tmp_path / "xdg" / "agentconsole" / "replies"
+    folder.mkdir(parents=True)
+    for name, text in FILES.items():
+        (folder / f"{name}.md").write_text(text, encoding="utf-8")
+    yield folder
+    monkeypatch.undo()
+    time.tzset()
+
+
+def picker(app) -> ReplyPickerScreen:
+    assert isinstance(app.screen, ReplyPickerScreen)
+    return app.screen
+
+
+def preview(app) -> str:
+    return str(picker(app).query_one("#picker-preview").render())
+
+
+async def open_picker(pilot, conversation_id: int) -> None:
+    app = pilot.app
+    screen = app.main_screen
+    await ready(pilot)
+    steps = screen.queue.ids.index(conversation_id)
+    await pilot.press(*["j"] * steps)
+    await wait_for(
+        pilot,
+        lambda: screen.pane.detail is not None and screen.pane.detail.row.id == conversation_id,
+    )
+    await pilot.press("r")
+    await wait_for(pilot, lambda: screen.composer.is_open)
+    await pilot.press("ctrl+r")
+    await wait_for(pilot, lambda: isinstance(app.screen, ReplyPickerScreen))
+
+
+async def test_typing_filters_and_the_preview_is_filled_in_for_the_conversation(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["login"])
+        shown = picker(app)
+        # Offered on email: not the forum's reply; the broken file is listed with its error.
+        assert [r.name for r in shown.matches] == ["outage", "typo", "welcome"]
+        assert "broken.md: unknown key 'titel'" in screen_text(app)
+        assert "did you mean 'title'" in screen_text(app)
+        await pilot.press(*"hello")
+        await wait_for(pilot, lambda: [r.name for r in shown.matches] == ["welcome"])
+        assert preview(app) == "thanks, Dan Doe!"
+        for _ in "hello":
+            await pilot.press("backspace")
+        await pilot.press(*"outg")
+        await wait_for(
+            pilot, lambda: shown.highlighted is not None and shown.highlighted.name == "outage"
+        )
+        assert preview(app).startswith("Hi Dan,\n\nwe know payments fail since ")
+        assert preview(app).endswith("-- \nalice")  # email keeps the signature
+
+
+async def test_an_unknown_placeholder_shows_its_error_and_cannot_be_inserted(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["login"])
+        await pilot.press(*"typo")
+        await wait_for(pilot, lambda: "did you mean {customer.first_name}" in preview(app))
+        assert preview(app).startswith("cannot be inserted: unknown placeholder")
+        assert picker(app).query_one("#picker-preview").has_class("-error")
+        await pilot.press("enter")
+        await settled(pilot)
+        assert isinstance(app.screen, ReplyPickerScreen)  # still open: nothing inserted
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))
+        assert app.main_screen.composer.body == ""
+        assert app.main_screen.composer.text_area.has_focus
+
+
+async def test_enter_inserts_the_filled_text_at_the_cursor(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["login"])
+        await pilot.press("escape")
+        composer = app.main_screen.composer
+        await wait_for(pilot, lambda: composer.text_area.has_focus)
+        await pilot.press(*"Dear X. Bye", *["left"] * 4)  # the cursor before " Bye"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReplyPickerScreen))
+        await pilot.press("down", "down")  # outage, typo, welcome
+        await wait_for(pilot, lambda: picker(app).highlighted.name == "welcome")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))
+        assert composer.body == "Dear X.thanks, Dan Doe!\n Bye"
+        assert composer.text_area.has_focus
+
+
+async def test_a_chat_reply_has_no_signature_and_its_macro_applies_on_send(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["chat"])
+        assert [r.name for r in picker(app).matches] == ["outage", "typo", "welcome"]
+        assert picker(app).highlighted.name == "outage"
+        await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
+        assert "alice" not in preview(app) and "-- " not in preview(app)
+        await pilot.press("enter")
+        composer = app.main_screen.composer
+        await wait_for(pilot, lambda: composer.body.startswith("Hi Carol,"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not composer.is_open)
+        await settled(pilot)
+        detail = await app.store.conversation(ids["chat"])
+        assert [m.body for m in detail.messages if m.direction == "out"] == [composer_text(detail)]
+        assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+
+
+def composer_text(detail) -> str:
+    created = time.strftime("%H:%M", time.localtime(detail.row.created_at))
+    return f"Hi Carol,\n\nwe know payments fail since {created} and are on it.\n"
+
+
+async def test_a_reply_sent_without_a_saved_reply_changes_no_tags(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["login"])
+        await pilot.press("escape")  # picker closed without choosing
+        composer = app.main_screen.composer
+        await wait_for(pilot, lambda: composer.text_area.has_focus)
+        await pilot.press(*"Try again now.", "ctrl+s")
+        await wait_for(pilot, lambda: not composer.is_open)
+        await settled(pilot)
+        detail = await app.store.conversation(ids["login"])
+        assert (detail.row.status, detail.row.tags) == ("open", ())
+
+
+def test_snapshot_composer_with_the_picker_open_80x24(tmp_path: Path, snap_compare) -> None:
+    path = tmp_path / "store.db"
+    ids = asyncio.run(seed_basic(path))
+    app = make_app(path, clock=clock)
+
+    async def run_before(pilot) -> None:
+        await open_picker(pilot, ids["refund"])
+        await pilot.press(*"out")
+        await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
+        await settled(pilot)
+        for widget in app.screen.query("Input, TextArea"):
+            widget.cursor_blink = False
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_a_hostile_customer_name_is_filled_in_as_plain_text(
+    store_path: Path, replies: Path
+) -> None:
+    await seed_basic(store_path)
+    store = await open_store(store_path)
+    try:
+        report = await store.ingest(
+            "support",
+            [message("evil-1", "hi", name=HOSTILE, address="mallory@example.com", subject="x")],
+        )
+        evil = report.created[0]
+    finally:
+        await store.close()
+    app = make_app(store_path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, evil)
+        await pilot.press(*"hello")
+        await wait_for(pilot, lambda: picker(app).highlighted.name == "welcome")
+        await wait_for(pilot, lambda: preview(app).startswith("thanks, [bold]x[/bold]"))
+        assert "\x1b" not in preview(app) and "\x9b" not in preview(app)
+        assert "[@click=app.quit]q[/]" in screen_text(app)  # shown, never run as markup
+        await pilot.press("enter")
+        composer = app.main_screen.composer
+        await wait_for(pilot, lambda: composer.body.startswith("thanks, "))
+        assert "\x1b" not in composer.body and "\n" not in composer.body.rstrip("\n")
