@@ -177,9 +177,13 @@ ORDERS = {
 }
 
 
-def compiled(conn: sqlite3.Connection, node: Node, agent: str, now: float) -> Compiled:
-    """``node`` as a condition on ``c``, its full-text parts sized against this store."""
-    return compile_query(node, agent=agent, now=now, estimate=estimator(conn))
+def compiled(
+    conn: sqlite3.Connection, node: Node, agent: str, now: float, *, first_rows: bool = False
+) -> Compiled:
+    """``node`` as a condition on ``c``, its full-text parts sized against this store; with
+    ``first_rows`` (a top N in the queue's order) its field conditions are sized too."""
+    rows = row_counter(conn) if first_rows else None
+    return compile_query(node, agent=agent, now=now, estimate=estimator(conn), rows=rows)
 
 
 def select_ids(
@@ -191,11 +195,7 @@ def select_ids(
     limit: int | None = None,
 ) -> list[int]:
     """The ids of the conversations ``node`` matches, in ``order``, at most ``limit``."""
-    condition = (
-        compile_query(node, agent=agent, now=now, estimate=estimator(conn), rows=row_counter(conn))
-        if limit and order == "urgent"
-        else compiled(conn, node, agent, now)
-    )
+    condition = compiled(conn, node, agent, now, first_rows=bool(limit) and order == "urgent")
     tail = f" LIMIT {int(limit)}" if limit else ""
     sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY {ORDERS[order]}{tail}"
     return [r[0] for r in conn.execute(sql, condition.params)]
