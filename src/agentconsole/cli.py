@@ -743,9 +743,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         options.add_argument(
             "--store",
-            metavar="PATH",
+            metavar="STORE",
             **extra,
-            help="store file (default: $AGENTCONSOLE_STORE, the config's store, "
+            help="store file or postgresql:// URL (default: $AGENTCONSOLE_STORE, the config's store, "
             "or ~/.local/share/agentconsole/store.db)",
         )
         options.add_argument(
