@@ -27,9 +27,9 @@ from .connection import CHANGES_CHANNEL, PostgresDb
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-#: Conflicting writers are re-run this many times (with a short random pause) before the
-#: store reports itself busy.
-RETRIES = 30
+#: Conflicting writers are re-run (after a short random pause, growing with each try) for
+#: this long before the store reports itself busy, as SQLite's busy timeout does.
+RETRY_SECONDS = 10.0
 #: Connections per process: the TUI's loads and the sync runner's writes overlap.
 POOL_SIZE = 4
 CONNECT_TIMEOUT_S = 10
@@ -89,20 +89,22 @@ class PostgresBackend:
         return await asyncio.to_thread(self._call, function, args, kwargs)
 
     def _call(self, function: Callable[..., T], args: Any, kwargs: Any) -> T:
-        for attempt in range(RETRIES):
+        give_up = time.monotonic() + RETRY_SECONDS
+        attempt = 0
+        while True:
             try:
                 with self._pool.connection() as conn:
                     return function(PostgresDb(conn), *args, **kwargs)
             except psycopg.Error as error:
-                if connection.retryable(error) and attempt + 1 < RETRIES:
-                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                if connection.retryable(error) and time.monotonic() < give_up:
+                    attempt += 1
+                    time.sleep(random.uniform(0, min(0.1, 0.001 * 2**attempt)))
                     continue
                 raise connection.translate(error, self.location) from error
             except PoolTimeout as error:
                 raise StoreBusyError(
                     f"the store at {self.location} is busy: no connection free ({error})"
                 ) from error
-        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     async def _listen(self) -> None:
         """Count the change notifications every committed write sends (any process, any
