@@ -119,6 +119,9 @@ class SqlStore:
     async def change_token(self) -> Hashable:
         return await self._backend.change_token(), self.local_changes
 
+    async def wait_for_change(self, timeout: float) -> bool:
+        return await self._backend.wait_for_change(timeout)
+
     async def conversation_ids(self, view: View, limit: int | None = None) -> list[int]:
         return await self._run(queries.conversation_ids, view, self.agent, limit)
 

@@ -60,6 +60,8 @@ class PostgresBackend:
         self.location = describe(url)
         self.read_only = read_only
         self._changes = 0
+        #: ``_changes`` as the last :meth:`wait_for_change` returned.
+        self._seen = 0
         self._listening = False
         self._listener: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
@@ -136,12 +138,15 @@ class PostgresBackend:
         return self._changes
 
     async def wait_for_change(self, timeout: float) -> bool:
-        """Wait until a change is announced (True) or ``timeout`` seconds pass (False)."""
-        self._changed.clear()
-        try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
-        except TimeoutError:
-            return False
+        """True once a change was announced since the last call (at once if one was while
+        nobody waited), False after ``timeout`` seconds without one."""
+        if self._changes == self._seen:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except TimeoutError:
+                return False
+        self._seen = self._changes
         return True
 
     def channel_data_dir(self, channel: str) -> Path:
