@@ -1,5 +1,6 @@
-"""The PostgreSQL backend: psycopg 3 with its connection pool, serializable writers retried
-on conflict, ``LISTEN/NOTIFY`` for live updates, ``tsvector`` search. Each call runs a whole
+"""The PostgreSQL backend: psycopg 3 with its connection pool, one writer at a time (an
+advisory lock, as SQLite's write lock), deadlocks retried, ``LISTEN/NOTIFY`` for live
+updates, ``tsvector`` search. Each call runs a whole
 store function on a pooled connection in a worker thread, so the business rules are the
 same code as on SQLite."""
 
@@ -27,8 +28,9 @@ from .connection import CHANGES_CHANNEL, PostgresDb
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-#: Conflicting writers are re-run (after a short random pause, growing with each try) for
-#: this long before the store reports itself busy, as SQLite's busy timeout does.
+#: A call the server broke off for a conflict (a deadlock, a serialization failure) is re-run
+#: (after a short random pause, growing with each try) for this long before the store
+#: reports itself busy, as SQLite's busy timeout does.
 RETRY_SECONDS = 10.0
 #: Connections per process: the TUI's loads and the sync runner's writes overlap.
 POOL_SIZE = 4
