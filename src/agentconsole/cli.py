@@ -891,12 +891,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "action",
-        choices=["share", "migrate"],
-        help="share: folder 2770, files 0660 for a group; migrate: copy SRC into DST",
+        choices=["share", "migrate", "init"],
+        help="share: folder 2770, files 0660 for a group; migrate: copy SRC into DST; "
+        "init: a PostgreSQL store's owner and agents roles (audit log append-only)",
     )
     p.add_argument("source", nargs="?", metavar="SRC", help="migrate: the store to copy")
     p.add_argument("destination", nargs="?", metavar="DST", help="migrate: where to copy it")
     p.add_argument("--group", help="share: the Unix group of the team's agents")
+    p.add_argument(
+        "--agent", action="append", metavar="ROLE", help="init: make this login role an agent"
+    )
     p = command(
         "views", views_cli.run, "sidebar views with their queries and counts; add or remove one"
     )
@@ -1004,6 +1008,8 @@ def main(argv: list[str] | None = None) -> int:
             return open_tui(path, config)
         if args.command == "store" and args.action == "migrate":
             return asyncio.run(store_cli.migrate(args, config.agent))
+        if args.command == "store" and args.action == "init":
+            return asyncio.run(store_cli.init(args, path))
         if args.command == "store":
             return cmd_store_share(args, path)
         return asyncio.run(_run(args.handler, args, config, path))

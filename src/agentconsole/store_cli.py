@@ -12,7 +12,7 @@ from pathlib import Path
 from . import output
 from .errors import StoreError, UsageError
 from .sanitize import clean
-from .store import Store, connect, copying, is_postgres
+from .store import Store, connect, copying, init_team_roles, is_postgres
 
 #: Rows per transaction: large enough to amortize a commit, small enough to resume often.
 BATCH = 2000
@@ -116,3 +116,14 @@ def _progress(table: str, done: int, total: int) -> None:
         print(f"\r[{bar:<30}] {share:6.1%}  {table:<18}", end="", file=sys.stderr, flush=True)
     else:
         print(f"{table}: {done} of {total} rows", file=sys.stderr)
+
+
+async def init(args: argparse.Namespace, location: str | Path) -> int:
+    """``store init [--agent NAME …]`` on a PostgreSQL store."""
+    done = await init_team_roles(location, args.agent or [])
+    if args.json:
+        output.emit_json({"store": str(location), "done": done})
+    else:
+        for line in done:
+            print(clean(line))
+    return 0

@@ -22,7 +22,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ... import paths
 from ...errors import StoreBusyError, StoreError, StoreUnavailableError
-from . import connection
+from . import connection, roles
 from .connection import CHANGES_CHANNEL, PostgresDb
 
 T = TypeVar("T")
@@ -161,6 +161,22 @@ class PostgresBackend:
             with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
                 await self._listener
         await asyncio.to_thread(self._pool.close)
+
+
+async def init_roles(url: str, agents: list[str]) -> list[str]:
+    """Migrate the store at ``url`` and set up its roles (see :mod:`.roles`); returns what
+    was done. Raises :class:`StoreError` naming the store."""
+    location = describe(url)
+
+    def run() -> list[str]:
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                connection.migrate(conn, location)
+                return roles.init(conn, agents)
+        except psycopg.Error as error:
+            raise connection.translate(error, location) from error
+
+    return await asyncio.to_thread(run)
 
 
 def _prepare(url: str, location: str) -> bool:
