@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
-from . import identity
+from . import identity, sent_time
 from .columns import Columns
 from .connection import write_transaction
 from .writes import NewMessage, audit, insert_message
@@ -212,7 +212,7 @@ def _ingest_one(
         customer = message.participants[:1] or message.author.identities
         name = customer[0].address if message.participants else message.author.name
         contact_id = resolve_contact(conn, name, customer, now)
-    sent_at = message.sent_at.timestamp()
+    sent_at, time_note = sent_time.bounded(message.sent_at, now)
     if conversation_id is None:
         conversation_id = conn.execute(
             "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
@@ -254,7 +254,7 @@ def _ingest_one(
             author_address=address,
             contact_id=contact_id if direction == "in" else None,
             automated=message.automated,
-            parse_note="; ".join(n for n in (note, message.parse_note) if n) or None,
+            parse_note="; ".join(n for n in (note, time_note, message.parse_note) if n) or None,
             url=message.url,
             in_reply_to=message.references[-1] if message.references else None,
             participants=json.dumps([normalize_identity(p) for p in message.participants])
