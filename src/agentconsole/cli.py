@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, logs, output, plugins, replies_cli, views, views_cli
+from . import __version__, audit_cli, humanize, logs, output, plugins, replies_cli, views, views_cli
 from . import config as config_module
 from . import query as query_language
 from .attachments import read_for_sending
@@ -458,6 +458,8 @@ async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> 
 
 
 async def cmd_audit(args: argparse.Namespace, config: Config, store: Store) -> int:
+    if args.verify:
+        return await audit_cli.verify(args, store)
     if args.id is not None and args.id not in await store.conversation_rows([args.id]):
         raise NotFoundError(f"no conversation {args.id}")
     for entry in reversed(await store.audit_log(args.id)):
@@ -539,6 +541,8 @@ def cmd_store_share(args: argparse.Namespace, path: Path) -> int:
 
     if not path.exists():
         raise NotFoundError(f"no store at {path}")
+    if not args.group:
+        raise UsageError("store share needs --group GROUP (the Unix group of the team's agents)")
     changed = permissions.share(path, args.group)
     for file in changed:
         if args.json:
@@ -876,8 +880,13 @@ def build_parser() -> argparse.ArgumentParser:
         command("priority", cmd_priority, "set the priority: urgent, high, normal, low"), "LEVEL"
     )
     p = command("store", None, "the store's files: `store share --group G` makes a team store")
-    p.add_argument("action", choices=["share"], help="share: folder 2770, files 0660 for a group")
-    p.add_argument("--group", required=True, help="the Unix group of the team's agents")
+    p.add_argument(
+        "action",
+        choices=["share", "allow-aliases", "forbid-aliases"],
+        help="share: folder 2770, files 0660 for a group; allow-aliases / forbid-aliases: "
+        "whether agents of a team store may act under their [agent] name (owner only)",
+    )
+    p.add_argument("--group", help="the Unix group of the team's agents (for share)")
     p = command(
         "views", views_cli.run, "sidebar views with their queries and counts; add or remove one"
     )
@@ -922,6 +931,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("audit", cmd_audit, "the audit log (of a conversation, or all)")
     p.add_argument("id", type=int, nargs="?")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the log's hash chain; exit 5 naming the first entry changed, removed or "
+        "inserted",
+    )
     p = command("sync", cmd_sync, "run the configured channels (fetch and send)")
     p.add_argument("--once", action="store_true", help="fetch and send once, then exit")
     p = command("deliver", cmd_deliver, "ingest one message from standard input (mail pipe)")
@@ -983,6 +998,8 @@ def main(argv: list[str] | None = None) -> int:
         path = store_path(config, args.store)
         if args.command is None:
             return open_tui(path, config)
+        if args.command == "store" and args.action != "share":
+            return asyncio.run(audit_cli.set_aliases(args, config, path))
         if args.command == "store":
             return cmd_store_share(args, path)
         return asyncio.run(_run(args.handler, args, config, path))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import pwd
 import subprocess
 import tomllib
 from collections.abc import Callable, Iterable
@@ -241,12 +240,11 @@ def _folder(file: str, value: str) -> Path:
 
 
 def unix_account() -> str:
-    """The account this process runs as, from its effective uid — not ``$LOGNAME`` or
-    ``$USER``, which anyone can set (``LOGNAME=mallory`` must not act as mallory)."""
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:  # an uid without a passwd entry (some containers)
-        return f"uid{os.geteuid()}"
+    """The account this process runs as, from its effective uid (see
+    :func:`agentconsole.processes.unix_account`)."""
+    from .processes import unix_account as account
+
+    return account()
 
 
 def _view(file: str, name: str, table: Any) -> ViewDefinition:

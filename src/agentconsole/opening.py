@@ -7,10 +7,10 @@ import logging
 import os
 from pathlib import Path
 
-from . import paths
+from . import paths, processes
 from .config import Config
 from .sanitize import one_line
-from .store import Store, permissions
+from .store import Store, permissions, settings
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,29 @@ async def open_store(config: Config, path: Path) -> Store:
     store = await Store.open(path, agent=config.agent, display_name=config.display_name)
     for warning in privacy_warnings(path):
         log.warning("%s", one_line(warning))
+    store.agent = await acting_agent(store, config.agent, path)
     return store
+
+
+async def acting_agent(store: Store, configured: str, path: Path) -> str:
+    """Who actions are recorded as: the configured agent name, except on a team store,
+    where it is the Unix account of this process (from its effective uid) unless the store's
+    owner allows aliases (``agentconsole store allow-aliases``). Every audit entry records
+    the account anyway, and an alias is shown as ``alias (account)``."""
+    account = processes.unix_account()
+    if configured == account or not permissions.is_shared(path):
+        return configured
+    if await store.setting(settings.ALLOW_ALIASES) == "true":
+        return configured
+    log.warning(
+        "%s",
+        one_line(
+            f"{path} is a team store: acting as your account {account!r}, not as "
+            f"{configured!r} ([agent] name or $AGENTCONSOLE_AGENT); the store's owner can "
+            "allow names with `agentconsole store allow-aliases`"
+        ),
+    )
+    return account
 
 
 def privacy_warnings(path: Path) -> list[str]:

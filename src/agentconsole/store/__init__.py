@@ -45,7 +45,8 @@ from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..views import Order, ViewDefinition
-from . import actions, changes, connection, ingest_sql, queries
+from . import actions, audit_chain, changes, connection, ingest_sql, queries, settings
+from .audit_chain import ChainCheck
 from .connection import connect
 
 T = TypeVar("T")
@@ -243,6 +244,20 @@ class Store:
     async def audit_log(self, conversation_id: int | None = None) -> list[AuditEntry]:
         """The newest 200 audit entries, of one conversation or of the whole store."""
         return await self._run(queries.audit_entries, conversation_id)
+
+    async def verify_audit(self) -> ChainCheck:
+        """Check the audit log's hash chain from its start: where it first breaks (an
+        entry changed, removed or inserted behind the store's back), if anywhere."""
+        return await self._run(audit_chain.verify)
+
+    async def setting(self, key: str) -> str | None:
+        """A setting of the store itself (``store_settings``), or ``None`` when unset."""
+        return await self._run(settings.get, key)
+
+    @_writes
+    async def set_setting(self, key: str, value: str) -> None:
+        """Set a setting of the store itself, audited as this store's agent."""
+        await self._run(settings.put, key, value, self.agent)
 
     # -- agent actions ------------------------------------------------------------------------
 

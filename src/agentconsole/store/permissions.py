@@ -93,6 +93,16 @@ def share(path: Path, group: str) -> list[Path]:
     return changed
 
 
+def is_shared(path: Path) -> bool:
+    """Whether the store at ``path`` is a team store: its file readable or writable by its
+    group (as :func:`share` and ``[store] group`` make it)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IRGRP | stat.S_IWGRP))
+
+
 def exposures(path: Path) -> list[Exposure]:
     """Store files every user of the machine may read or write."""
     found = []

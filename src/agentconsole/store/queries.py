@@ -151,6 +151,7 @@ _AUDIT = Columns(
         "action": "action",
         "conversation_id": "conversation_id",
         "detail": "detail",
+        "account": "account",
     },
 )
 _TIMING = Columns(

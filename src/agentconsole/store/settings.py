@@ -1,0 +1,28 @@
+"""Settings of the store itself, kept in the store with the data they govern: what the
+store's owner allows every agent who opens it (e.g. ``allow_aliases``)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from .connection import write_transaction
+from .writes import audit
+
+#: Agents of a team store may act under their ``[agent] name`` instead of their account.
+ALLOW_ALIASES = "allow_aliases"
+
+
+def get(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM store_settings WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def put(conn: sqlite3.Connection, key: str, value: str, agent: str) -> None:
+    with write_transaction(conn):
+        conn.execute(
+            "INSERT INTO store_settings(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+        audit(conn, agent, "store.setting", None, {"key": key, "value": value}, time.time())
