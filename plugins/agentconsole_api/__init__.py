@@ -147,10 +147,14 @@ def parse_message(channel: str, body: bytes) -> InboundMessage:
         raise MessageError("author.name must be a string", "author.name")
     identities = [Identity(f"api:{channel}", author_id)]
     email = author.get("email")
+    verified = author.get("email_verified", data.get("email_verified", False))
+    if not isinstance(verified, bool):
+        raise MessageError("email_verified must be true or false", "email_verified")
     if email is not None:
         if not isinstance(email, str) or "@" not in email or len(email) > 320:
             raise MessageError("author.email must be an email address", "author.email")
-        identities.append(Identity("email", email.strip()))
+        # Only an address the sender vouches for links the visitor to that mail customer.
+        identities.append(Identity("email", email.strip(), verified=verified))
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         raise MessageError("text must be a non-empty string", "text")

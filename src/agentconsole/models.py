@@ -62,9 +62,13 @@ class IdentityRecord:
 
 @dataclass(frozen=True, slots=True)
 class ContactRecord:
+    """A contact: its identities, and addresses claimed for it that no channel vouched for
+    (shown as "claimed: … (unverified)", linked only by an agent)."""
+
     id: int
     name: str
     identities: tuple[IdentityRecord, ...]
+    claims: tuple[IdentityRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,10 +113,16 @@ class Identity:
     reported them), ``"matrix"`` for Matrix user ids, ``"irc:<network>"`` for IRC nicks,
     ``"discourse:<host>"`` for forum users. Two identities with the same namespace and
     address are the same person; the core merges their contacts.
+
+    ``verified`` is false for an address the channel reports without vouching for it (a chat
+    visitor typing an email, an API payload without ``"email_verified": true``): the core
+    never merges contacts on it — it shows it on the contact as claimed, for an agent to
+    link by hand — so nobody takes over a customer's history by naming their address.
     """
 
     namespace: str
     address: str
+    verified: bool = True
 
 
 @dataclass(frozen=True, slots=True)

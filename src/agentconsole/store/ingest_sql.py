@@ -47,8 +47,13 @@ def preview_of(body: str) -> str:
 def resolve_contact(
     conn: sqlite3.Connection, name: str, identities: Iterable[Identity], now: float
 ) -> int:
-    """The contact these identities belong to, creating or merging contacts as needed."""
-    keys = list(dict.fromkeys(normalize_identity(i) for i in identities if i.address.strip()))
+    """The contact these identities belong to, creating or merging contacts as needed.
+
+    Only verified identities find, merge or join contacts; an unverified one is recorded
+    as a claim on the contact (see :class:`~agentconsole.plugin.Identity`)."""
+    given = [i for i in identities if i.address.strip()]
+    claimed = [normalize_identity(i) for i in given if not i.verified]
+    keys = list(dict.fromkeys(normalize_identity(i) for i in given if i.verified))
     found: dict[tuple[str, str], int] = {}
     for namespace, address in keys:
         row = conn.execute(
@@ -73,6 +78,12 @@ def resolve_contact(
                 "INSERT INTO identities(contact_id, namespace, address) VALUES (?, ?, ?)",
                 (contact_id, *key),
             )
+    for key in dict.fromkeys(claimed):
+        conn.execute(
+            "INSERT INTO contact_claims(contact_id, namespace, address, claimed_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (contact_id, *key, now),
+        )
     return contact_id
 
 
@@ -93,6 +104,14 @@ def merge_contacts(
         "UPDATE conversations SET contact_id = ? WHERE contact_id = ?", (kept_id, merged_id)
     )
     conn.execute("UPDATE messages SET contact_id = ? WHERE contact_id = ?", (kept_id, merged_id))
+    # Claims follow the person (those the kept contact already has are dropped).
+    conn.execute(
+        "UPDATE contact_claims SET contact_id = ? WHERE contact_id = ? AND NOT EXISTS ("
+        "SELECT 1 FROM contact_claims k WHERE k.contact_id = ?"
+        " AND k.namespace = contact_claims.namespace AND k.address = contact_claims.address)",
+        (kept_id, merged_id, kept_id),
+    )
+    conn.execute("DELETE FROM contact_claims WHERE contact_id = ?", (merged_id,))
     conn.execute(
         "INSERT INTO contact_merges(at, agent, kept_id, merged_id, identities, conversations)"
         " VALUES (?, ?, ?, ?, ?, ?)",

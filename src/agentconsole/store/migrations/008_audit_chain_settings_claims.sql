@@ -11,3 +11,14 @@ CREATE TABLE store_settings (
     key             TEXT PRIMARY KEY,
     value           TEXT NOT NULL
 );
+
+-- Addresses a channel reported for a person without vouching for them (an API payload's
+-- email without "email_verified": true): shown on the contact as claimed, never used to
+-- merge contacts; an agent links them by hand.
+CREATE TABLE contact_claims (
+    contact_id      INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    namespace       TEXT NOT NULL,
+    address         TEXT NOT NULL,
+    claimed_at      REAL NOT NULL,
+    PRIMARY KEY (contact_id, namespace, address)
+);
