@@ -41,6 +41,7 @@ AGENT_KEYS = {"name": str, "display_name": str}
 SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
 SLA_KEYS = {"first_response": (str, int, float)}
 REPLIES_KEYS = {"dirs": list}
+STORE_KEYS = {"path": str, "group": str}
 SECRET_COMMAND_TIMEOUT = 30
 
 
@@ -74,6 +75,8 @@ class Config:
     views: dict[str, ViewDefinition] = field(default_factory=dict)
     #: ``[replies] dirs``: the team's shared folders of saved replies, in the file's order.
     reply_dirs: tuple[Path, ...] = ()
+    #: ``[store] group``: the Unix group the store is shared with (a team store), or None.
+    store_group: str | None = None
 
     @property
     def reply_folders(self) -> tuple[Path, ...]:
@@ -195,9 +198,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
             raise ConfigError(f"{file}: sla.{key}: {error}") from None
     replies_table = _checked_table(data, "replies", file, REPLIES_KEYS)
     agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or unix_account()
-    store = data.get("store")
-    if store is not None:
-        store = Path(_check_type(file, "top level", "store", store, str)).expanduser()
+    store, store_group = _store(data.get("store"), file)
     plugin_dir = data.get("plugin_dir")
     plugin_dir = (
         Path(_check_type(file, "top level", "plugin_dir", plugin_dir, str)).expanduser()
@@ -209,6 +210,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
         agent=agent,
         display_name=agent_table.get("display_name", agent),
         store=store,
+        store_group=store_group,
         plugin_dir=plugin_dir,
         keys=keymap.resolve(keys_table),
         lease_seconds=float(sync_table.get("lease_seconds", 30.0)),
@@ -281,6 +283,24 @@ def _view(file: str, name: str, table: Any) -> ViewDefinition:
         shortcut=key,
         source="personal",
     )
+
+
+def _store(value: Any, file: str) -> tuple[Path | None, str | None]:
+    """``store = "PATH"``, or a ``[store]`` table with ``path`` and ``group`` (the Unix
+    group a team store is shared with)."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return Path(value).expanduser(), None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f'{file}: store must be a path (store = "~/support.db") or a table [store] with '
+            "path and group"
+        )
+    table = _checked_table({"store": value}, "store", file, STORE_KEYS)
+    group = table.get("group", "").strip() or None
+    path = Path(table["path"]).expanduser() if table.get("path") else None
+    return path, group
 
 
 def _checked_table(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import paths, processes
 from .config import Config
+from .errors import StoreError
 from .sanitize import one_line
 from .store import Store, permissions, settings
 
@@ -25,7 +26,10 @@ def store_path(config: Config, override: str | None = None) -> Path:
 async def open_store(config: Config, path: Path) -> Store:
     """Open (creating and migrating if needed) the store at ``path`` acting as the configured
     agent, whose replies carry the configured display name. A store other users can read is
-    opened with a warning naming the fix. Raises ``StoreError``."""
+    opened with a warning naming the fix; with ``[store] group`` it is made (or kept) a team
+    store for that group first, as ``store share --group`` does. Raises ``StoreError``."""
+    if config.store_group:
+        share_with_group(path, config.store_group, config.describe_file())
     store = await Store.open(path, agent=config.agent, display_name=config.display_name)
     for warning in privacy_warnings(path):
         log.warning("%s", one_line(warning))
@@ -52,6 +56,27 @@ async def acting_agent(store: Store, configured: str, path: Path) -> str:
         ),
     )
     return account
+
+
+def share_with_group(path: Path, group: str, where: str) -> None:
+    """Apply ``[store] group``: a new store is created shared with ``group``, an existing one
+    is shared unless it already is — and then the change is said, once."""
+    try:
+        if not path.exists():
+            permissions.prepare(path, group)
+        elif permissions.shared_with(path, group):
+            return
+        else:
+            permissions.share(path, group)
+    except StoreError as error:
+        raise StoreError(f"[store] group = {group!r} in {where}: {error}") from error
+    log.warning(
+        "%s",
+        one_line(
+            f"{path} is now a team store for group {group} (folder 2770, files 0660), as "
+            f"[store] group in {where} says"
+        ),
+    )
 
 
 def privacy_warnings(path: Path) -> list[str]:
