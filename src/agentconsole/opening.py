@@ -33,7 +33,8 @@ async def open_store(config: Config, path: Path) -> Store:
     store = await Store.open(path, agent=config.agent, display_name=config.display_name)
     for warning in privacy_warnings(path):
         log.warning("%s", one_line(warning))
-    store.agent = await acting_agent(store, config.agent, path)
+    # "Me" everywhere (assign --me, the TUI's mine view, drafts) is who actions record.
+    store.agent = config.agent = await acting_agent(store, config.agent, path)
     return store
 
 

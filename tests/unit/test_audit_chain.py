@@ -149,6 +149,8 @@ def test_on_a_team_store_the_agent_is_the_account_unless_the_owner_allows_aliase
     config.write_text('[agent]\nname = "mallory"\n')
     result = cli(audited, "tag", "1", "+team", config=config)
     assert result.returncode == 0 and "team store: acting as your account" in result.stderr
+    result = cli(audited, "--json", "assign", "1", "--me", "--force", config=config)
+    assert result.returncode == 0 and f'"assignee": "{ACCOUNT}"' in result.stdout
     entries = [json.loads(line) for line in cli(audited, "--json", "audit").stdout.splitlines()]
     assert entries[-1]["agent"] == ACCOUNT
     assert cli(audited, "store", "allow-aliases", config=config).returncode == 0
