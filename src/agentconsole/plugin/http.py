@@ -20,6 +20,7 @@ touches the store: a handler hands parsed messages to ``ChannelContext.ingest``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
 import hashlib
@@ -336,3 +337,6 @@ class HttpEndpoint:
                 await runner.cleanup()
             if guard is not None:
                 guard.close()
+            if server is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(server.wait_closed(), 2.0)
