@@ -58,6 +58,7 @@ bench: install-test
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/email_ingest.py
 	$(BIN)/python bench/api_ingest.py
+	$(BIN)/python bench/endpoint_under_load.py
 	$(BIN)/python bench/matrix_ingest.py
 	$(BIN)/python bench/attachment_memory.py
 	$(BIN)/python bench/lease_takeover.py

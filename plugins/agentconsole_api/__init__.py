@@ -14,6 +14,19 @@ a sender that sees 202 may forget the message; anything else means nothing was s
 the sender should retry (a repeated ``id`` is stored once and answered 202 again).
 ``GET /health`` answers 200 while the endpoint runs.
 
+A body that is not acceptable (not JSON, nested deeper than 64 levels, a lone surrogate
+such as ``\ud800`` in any string, a missing field) is answered ``400`` with
+``{"error": "...", "field": "author.name"}`` naming the field; ``503`` with ``Retry-After``
+means only that the store cannot take the message right now. ``sent_at`` far in the past
+or the future is stored as the arrival time, with a note. Slow clients are closed after
+``header_timeout`` / ``body_timeout`` seconds, and at most ``max_connections`` are served at
+once (by default a quarter of the process's file limit): when full, the slowest client is
+dropped for a new one, or the new one is answered 503.
+
+``author.email`` links the visitor to the mail customer with that address only when the
+payload also says ``"email_verified": true`` (your site checked it, e.g. a logged-in user);
+otherwise it is shown on the contact as claimed, for an agent to link by hand.
+
 Replies are POSTed to ``callback_url`` as ``{"id", "conversation", "in_reply_to", "text",
 "author": {"name"}, "sent_at"}``, signed the same way and with the same ``id`` (also sent as
 ``Idempotency-Key``) on every retry, so the receiver can drop repeats.
@@ -46,9 +59,12 @@ from agentconsole.plugin import (
     TemporaryError,
 )
 from agentconsole.plugin.http import (
+    EndpointLimits,
     HttpEndpoint,
+    JsonBodyError,
     LazySession,
     json_error,
+    parse_json,
     parse_listen,
     read_limited,
     retry_after,
@@ -66,66 +82,82 @@ USER_AGENT = "agentconsole-api/1"
 
 
 class MessageError(ValueError):
-    """A request body that is not a valid customer message; the text says what is wrong."""
+    """A request body that is not a valid customer message; the text says what is wrong,
+    ``field`` where (``""``: the whole body)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _identifier(data: dict[str, Any], key: str, where: str = "") -> str:
     value = data.get(key)
+    field = f"{where}{key}"
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise MessageError(f"{where}{key} must be a non-empty string")
+        raise MessageError(f"{field} must be a non-empty string", field)
     text = str(value).strip()
     if not text:
-        raise MessageError(f"{where}{key} must be a non-empty string")
+        raise MessageError(f"{field} must be a non-empty string", field)
     if len(text) > MAX_ID_LENGTH:
-        raise MessageError(f"{where}{key} is longer than {MAX_ID_LENGTH} characters")
+        raise MessageError(f"{field} is longer than {MAX_ID_LENGTH} characters", field)
     return text
 
 
 def _sent_at(value: Any) -> datetime:
+    """The sender's time; one beyond what a datetime holds becomes the earliest or latest
+    there is, which the core then replaces with the arrival time (with a note)."""
     if value is None:
         return datetime.now(UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         try:
             return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
-            raise MessageError("sent_at is out of range") from None
+            return (datetime.max if value > 0 else datetime.min).replace(tzinfo=UTC)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             raise MessageError(
-                "sent_at must be an ISO 8601 time such as 2026-11-20T09:00:00Z or a Unix timestamp"
+                "sent_at must be an ISO 8601 time such as 2026-11-20T09:00:00Z or a Unix timestamp",
+                "sent_at",
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise MessageError("sent_at must be an ISO 8601 string or a Unix timestamp")
+    raise MessageError("sent_at must be an ISO 8601 string or a Unix timestamp", "sent_at")
 
 
 def parse_message(channel: str, body: bytes) -> InboundMessage:
-    """The inbound message a ``POST /messages`` body describes; raises :class:`MessageError`."""
+    """The inbound message a ``POST /messages`` body describes; raises :class:`MessageError`
+    naming the field at fault."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MessageError(f"the body is not valid JSON: {error}") from None
+        data = parse_json(body)
+    except JsonBodyError as error:
+        raise MessageError(str(error), error.field) from None
     if not isinstance(data, dict):
         raise MessageError("the body must be a JSON object")
     external_id = _identifier(data, "id")
     conversation = _identifier(data, "conversation")
     author = data.get("author")
     if not isinstance(author, dict):
-        raise MessageError('author must be an object such as {"id": "u-7", "name": "Ada"}')
+        raise MessageError(
+            'author must be an object such as {"id": "u-7", "name": "Ada"}', "author"
+        )
     author_id = _identifier(author, "id", "author.")
     name = author.get("name", "")
     if not isinstance(name, str):
-        raise MessageError("author.name must be a string")
+        raise MessageError("author.name must be a string", "author.name")
     identities = [Identity(f"api:{channel}", author_id)]
     email = author.get("email")
+    verified = author.get("email_verified", data.get("email_verified", False))
+    if not isinstance(verified, bool):
+        raise MessageError("email_verified must be true or false", "email_verified")
     if email is not None:
         if not isinstance(email, str) or "@" not in email or len(email) > 320:
-            raise MessageError("author.email must be an email address")
-        identities.append(Identity("email", email.strip()))
+            raise MessageError("author.email must be an email address", "author.email")
+        # Only an address the sender vouches for links the visitor to that mail customer.
+        identities.append(Identity("email", email.strip(), verified=verified))
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise MessageError("text must be a non-empty string")
+        raise MessageError("text must be a non-empty string", "text")
     return InboundMessage(
         external_id=external_id,
         author=Author(name.strip() or author_id, tuple(identities)),
@@ -161,6 +193,21 @@ class ApiChannel(ChannelPlugin):
         ),
         Option("max_body", int, "largest accepted request body, in bytes", default=65536),
         Option("timeout", float, "seconds allowed for each callback request", default=15.0),
+        Option(
+            "header_timeout",
+            float,
+            "seconds a client has to send a request's headers before it is closed",
+            default=10.0,
+        ),
+        Option(
+            "body_timeout", float, "seconds a client has to send a request's body", default=30.0
+        ),
+        Option(
+            "max_connections",
+            int,
+            "most connections served at once (0: a quarter of the process's file limit)",
+            default=0,
+        ),
     )
     #: Messages are pushed to the endpoint; fetch only keeps it running.
     poll_interval = 3600.0
@@ -184,6 +231,12 @@ class ApiChannel(ChannelPlugin):
             [web.post("/messages", self._receive), web.get("/health", self._health)],
             describe=f"listen in {where}",
             logger=self.log,
+            limits=EndpointLimits(
+                header_timeout=float(options.get("header_timeout") or 10.0),
+                body_timeout=float(options.get("body_timeout") or 30.0),
+                max_connections=int(options.get("max_connections") or 0) or None,
+            ),
+            on_overload=context.report_overload,
         )
         self._secret: str | None = None
         self._http = LazySession(timeout=self.timeout, user_agent=USER_AGENT)
@@ -218,11 +271,13 @@ class ApiChannel(ChannelPlugin):
             await self.endpoint.stop()
             raise
 
-    def _reject(self, request: web.Request, status: int, reason: str) -> web.Response:
+    def _reject(
+        self, request: web.Request, status: int, reason: str, field: str = ""
+    ) -> web.Response:
         self.log.warning(
             "%s: rejected POST /messages from %s: %d %s", self.name, request.remote, status, reason
         )
-        return json_error(status, reason)
+        return json_error(status, reason, field=field)
 
     async def _receive(self, request: web.Request) -> web.Response:
         body = await read_limited(request, self.max_body)
@@ -242,12 +297,19 @@ class ApiChannel(ChannelPlugin):
         try:
             message = parse_message(self.name, body)
         except MessageError as error:
-            return self._reject(request, 400, str(error))
+            return self._reject(request, 400, str(error), error.field)
         try:
             await self._commit(message)
+        except TemporaryError as error:
+            self.log.warning("%s: could not store a message now: %s", self.name, error)
+            return json_error(
+                503,
+                "the message could not be stored right now; retry later",
+                headers={"Retry-After": "5"},
+            )
         except Exception:
             self.log.exception("%s: could not store message %s", self.name, message.external_id)
-            return json_error(503, "the message could not be stored; retry later")
+            return json_error(500, "the message could not be stored; it was not accepted")
         return web.json_response({"status": "accepted", "id": message.external_id}, status=202)
 
     async def _health(self, request: web.Request) -> web.Response:

@@ -47,7 +47,9 @@ from agentconsole.plugin import (
 )
 from agentconsole.plugin.http import (
     HttpEndpoint,
+    JsonBodyError,
     json_error,
+    parse_json,
     parse_listen,
     read_limited,
     signature_matches,
@@ -182,6 +184,7 @@ class DiscourseChannel(ChannelPlugin):
                 [web.get("/health", self._health), web.post("/{path:.*}", self._receive_webhook)],
                 describe=f"webhook_listen in {where}",
                 logger=self.log,
+                on_overload=context.report_overload,
             )
 
     # -- reading ----------------------------------------------------------------------------
@@ -474,7 +477,11 @@ class DiscourseChannel(ChannelPlugin):
         if event != "post_created":
             return web.json_response({"status": "ignored", "event": event})
         try:
-            post = json.loads(body)["post"]
+            event_body = parse_json(body)
+        except JsonBodyError as error:
+            return self._reject(request, 400, str(error), error.field)
+        try:
+            post = event_body["post"]
             if not isinstance(post, dict):
                 raise TypeError("post is not an object")
             if self.categories and post.get("category_id") is not None:
@@ -493,16 +500,25 @@ class DiscourseChannel(ChannelPlugin):
             return web.json_response({"status": "ignored", "reason": "post type"})
         try:
             await self.context.ingest([message])
+        except TemporaryError as error:
+            self.log.warning("%s: could not store a post now: %s", self.name, error)
+            return json_error(
+                503,
+                "the post could not be stored right now; Discourse will retry",
+                headers={"Retry-After": "5"},
+            )
         except Exception:
             self.log.exception("%s: could not store post %s", self.name, message.external_id)
-            return json_error(503, "the post could not be stored; Discourse will retry")
+            return json_error(500, "the post could not be stored")
         return web.json_response({"status": "accepted", "id": message.external_id})
 
-    def _reject(self, request: web.Request, status: int, reason: str) -> web.Response:
+    def _reject(
+        self, request: web.Request, status: int, reason: str, field: str = ""
+    ) -> web.Response:
         self.log.warning(
             "%s: rejected webhook from %s: %d %s", self.name, request.remote, status, reason
         )
-        return json_error(status, reason)
+        return json_error(status, reason, field=field)
 
     # -- replying ---------------------------------------------------------------------------
 

@@ -38,7 +38,14 @@ from .imap import FolderPosition, ImapAccount
 from .options import OPTIONS, settings_from
 from .parse import ParseSettings, parse_safely
 from .pool import Parser
-from .smtp import build_reply, reply_id_suffix, reply_message_id, submit
+from .smtp import (
+    build_reply,
+    copied_addresses,
+    recipient_of,
+    reply_id_suffix,
+    reply_message_id,
+    submit,
+)
 
 __all__ = ["EmailChannel"]
 
@@ -262,6 +269,14 @@ class EmailChannel(ChannelPlugin):
         so the core records the reply as sent before anything else. Filing the copy in the
         Sent folder is the follow-up (:meth:`after_send`, with the exact bytes sent)."""
         mail = build_reply(self.settings, message)
+        _, invalid = copied_addresses(message, recipient_of(message))
+        if invalid:
+            self.log.warning(
+                "%s: left out of the Cc of reply %s, not valid addresses: %s",
+                self.name,
+                message.idempotency_key,
+                ", ".join(invalid),
+            )
         await asyncio.to_thread(submit, self.settings, self.context.secret, mail)
         message_id = str(mail["Message-ID"])
         copy = mail.as_bytes() if self._sending is not None and self.settings.append_sent else None

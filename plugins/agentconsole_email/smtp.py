@@ -22,6 +22,7 @@ from agentconsole.plugin import OutboundMessage, PermanentError, TemporaryError
 
 from . import threads
 from .options import Settings, tls_context
+from .outgoing import clean_header_text, is_sendable_address, is_sendable_message_id
 
 SecretGetter = Callable[[str], str]
 
@@ -39,19 +40,46 @@ def reply_id_suffix(from_address: str) -> str:
 
 
 def recipient_of(message: OutboundMessage) -> str:
-    """The customer's mail address: the first identity in the ``email`` namespace."""
+    """The customer's mail address: the first identity in the ``email`` namespace. Raises
+    :class:`PermanentError` (the reply is marked failed with the reason, never sent) when
+    there is none or it is not a valid address."""
     for identity in message.recipients:
         if identity.namespace == "email" and "@" in identity.address:
-            return identity.address.strip()
+            address = identity.address.strip()
+            if not is_sendable_address(address):
+                raise PermanentError(
+                    f"the customer's address {_shown(address)} is not a valid email address; "
+                    "the reply was not sent"
+                )
+            return address
     raise PermanentError(
         "this contact has no email address to reply to (their messages came from another "
         "channel or without a sender)"
     )
 
 
+def _shown(address: str) -> str:
+    """An address for an error message: controls made visible, at most 80 characters."""
+    visible = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in address)
+    return repr(visible[:80])
+
+
+def copied_addresses(message: OutboundMessage, to: str) -> tuple[list[str], list[str]]:
+    """The Cc of a reply-all (everyone the customer wrote to but the customer) and the
+    addresses left out because they are not valid addresses."""
+    kept: list[str] = []
+    invalid: list[str] = []
+    for identity in message.cc:
+        address = identity.address.strip()
+        if identity.namespace != "email" or "@" not in address or address == to:
+            continue
+        (kept if is_sendable_address(address) else invalid).append(address)
+    return list(dict.fromkeys(kept)), invalid
+
+
 def _address(name: str, address: str) -> Address:
     local, _, domain = address.rpartition("@")
-    return Address(display_name=name, username=local, domain=domain)
+    return Address(display_name=clean_header_text(name), username=local, domain=domain)
 
 
 def build_reply(
@@ -66,21 +94,23 @@ def build_reply(
     mail = EmailMessage(policy=SMTP)
     mail["From"] = _address(name, settings.from_address)
     mail["To"] = _address("", to)
-    copied = [
-        identity.address
-        for identity in message.cc
-        if identity.namespace == "email" and "@" in identity.address and identity.address != to
-    ]
+    copied, _ = copied_addresses(message, to)
     if copied:
         # Reply-all: everyone the customer wrote to, except us, stays on the thread.
-        mail["Cc"] = [_address("", address) for address in dict.fromkeys(copied)]
-    mail["Subject"] = threads.reply_subject(message.subject, message.conversation_token)
+        mail["Cc"] = [_address("", address) for address in copied]
+    mail["Subject"] = clean_header_text(
+        threads.reply_subject(clean_header_text(message.subject), message.conversation_token)
+    )
     mail["Date"] = format_datetime(now or datetime.now(UTC))
     mail["Message-ID"] = reply_message_id(message.idempotency_key, settings.from_address)
     parent = threads.message_id(message.in_reply_to) if message.in_reply_to else None
+    if parent is not None and not is_sendable_message_id(parent):
+        parent = None  # cleaning it would name another message: thread by References alone
     if parent and threads.outbound_references([parent]):
         mail["In-Reply-To"] = parent
-    references = threads.outbound_references(message.references)
+    references = [
+        r for r in threads.outbound_references(message.references) if is_sendable_message_id(r)
+    ]
     if parent and parent in threads.outbound_references([parent]) and parent not in references:
         references.append(parent)
     if references:
@@ -95,7 +125,7 @@ def build_reply(
             attachment.data,
             maintype=main or "application",
             subtype=sub or "octet-stream",
-            filename=attachment.filename,
+            filename=clean_header_text(attachment.filename) or "attachment",
         )
     return mail
 

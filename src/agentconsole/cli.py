@@ -20,7 +20,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, logs, output, plugins, replies_cli, store_cli, views, views_cli
+from . import (
+    __version__,
+    audit_cli,
+    humanize,
+    logs,
+    output,
+    plugins,
+    replies_cli,
+    store_cli,
+    views,
+    views_cli,
+)
 from . import config as config_module
 from . import query as query_language
 from .attachments import read_for_sending
@@ -458,6 +469,8 @@ async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> 
 
 
 async def cmd_audit(args: argparse.Namespace, config: Config, store: Store) -> int:
+    if args.verify:
+        return await audit_cli.verify(args, store)
     if args.id is not None and args.id not in await store.conversation_rows([args.id]):
         raise NotFoundError(f"no conversation {args.id}")
     for entry in reversed(await store.audit_log(args.id)):
@@ -891,9 +904,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "action",
-        choices=["share", "migrate", "init"],
-        help="share: folder 2770, files 0660 for a group; migrate: copy SRC into DST; "
-        "init: a PostgreSQL store's owner and agents roles (audit log append-only)",
+        choices=["share", "allow-aliases", "forbid-aliases", "migrate", "init"],
+        help="share: folder 2770, files 0660 for a group; allow-aliases / forbid-aliases: "
+        "whether agents of a team store may act under their [agent] name (owner only); "
+        "migrate: copy SRC into DST; init: a PostgreSQL store's owner and agents roles "
+        "(audit log append-only)",
     )
     p.add_argument("source", nargs="?", metavar="SRC", help="migrate: the store to copy")
     p.add_argument("destination", nargs="?", metavar="DST", help="migrate: where to copy it")
@@ -945,6 +960,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = command("audit", cmd_audit, "the audit log (of a conversation, or all)")
     p.add_argument("id", type=int, nargs="?")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the log's hash chain; exit 5 naming the first entry changed, removed or "
+        "inserted",
+    )
     p = command("sync", cmd_sync, "run the configured channels (fetch and send)")
     p.add_argument("--once", action="store_true", help="fetch and send once, then exit")
     p = command("deliver", cmd_deliver, "ingest one message from standard input (mail pipe)")
@@ -1010,6 +1031,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(store_cli.migrate(args, config.agent))
         if args.command == "store" and args.action == "init":
             return asyncio.run(store_cli.init(args, path))
+        if args.command == "store" and args.action != "share":
+            return asyncio.run(audit_cli.set_aliases(args, config, path))
         if args.command == "store":
             return cmd_store_share(args, path)
         return asyncio.run(_run(args.handler, args, config, path))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import pwd
 import subprocess
 import tomllib
 from collections.abc import Callable, Iterable
@@ -42,6 +41,7 @@ AGENT_KEYS = {"name": str, "display_name": str}
 SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
 SLA_KEYS = {"first_response": (str, int, float)}
 REPLIES_KEYS = {"dirs": list}
+STORE_KEYS = {"path": str, "group": str}
 SECRET_COMMAND_TIMEOUT = 30
 
 
@@ -76,6 +76,8 @@ class Config:
     views: dict[str, ViewDefinition] = field(default_factory=dict)
     #: ``[replies] dirs``: the team's shared folders of saved replies, in the file's order.
     reply_dirs: tuple[Path, ...] = ()
+    #: ``[store] group``: the Unix group the store is shared with (a team store), or None.
+    store_group: str | None = None
 
     @property
     def reply_folders(self) -> tuple[Path, ...]:
@@ -197,11 +199,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
             raise ConfigError(f"{file}: sla.{key}: {error}") from None
     replies_table = _checked_table(data, "replies", file, REPLIES_KEYS)
     agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or unix_account()
-    store = data.get("store")
-    if store is not None:
-        store = _check_type(file, "top level", "store", store, str)
-        if not store.startswith(("postgresql://", "postgres://")):
-            store = Path(store).expanduser()
+    store, store_group = _store(data.get("store"), file)
     plugin_dir = data.get("plugin_dir")
     plugin_dir = (
         Path(_check_type(file, "top level", "plugin_dir", plugin_dir, str)).expanduser()
@@ -213,6 +211,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
         agent=agent,
         display_name=agent_table.get("display_name", agent),
         store=store,
+        store_group=store_group,
         plugin_dir=plugin_dir,
         keys=keymap.resolve(keys_table),
         lease_seconds=float(sync_table.get("lease_seconds", 30.0)),
@@ -244,12 +243,11 @@ def _folder(file: str, value: str) -> Path:
 
 
 def unix_account() -> str:
-    """The account this process runs as, from its effective uid — not ``$LOGNAME`` or
-    ``$USER``, which anyone can set (``LOGNAME=mallory`` must not act as mallory)."""
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:  # an uid without a passwd entry (some containers)
-        return f"uid{os.geteuid()}"
+    """The account this process runs as, from its effective uid (see
+    :func:`agentconsole.processes.unix_account`)."""
+    from .processes import unix_account as account
+
+    return account()
 
 
 def _view(file: str, name: str, table: Any) -> ViewDefinition:
@@ -286,6 +284,26 @@ def _view(file: str, name: str, table: Any) -> ViewDefinition:
         shortcut=key,
         source="personal",
     )
+
+
+def _store(value: Any, file: str) -> tuple[Path | str | None, str | None]:
+    """``store = "PATH"`` (or a ``postgresql://`` URL, kept as given), or a ``[store]``
+    table with ``path`` and ``group`` (the Unix group a team store file is shared with)."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        if value.startswith(("postgresql://", "postgres://")):
+            return value, None
+        return Path(value).expanduser(), None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f'{file}: store must be a path (store = "~/support.db") or a table [store] with '
+            "path and group"
+        )
+    table = _checked_table({"store": value}, "store", file, STORE_KEYS)
+    group = table.get("group", "").strip() or None
+    path = Path(table["path"]).expanduser() if table.get("path") else None
+    return path, group
 
 
 def _checked_table(

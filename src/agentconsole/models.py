@@ -62,9 +62,13 @@ class IdentityRecord:
 
 @dataclass(frozen=True, slots=True)
 class ContactRecord:
+    """A contact: its identities, and addresses claimed for it that no channel vouched for
+    (shown as "claimed: … (unverified)", linked only by an agent)."""
+
     id: int
     name: str
     identities: tuple[IdentityRecord, ...]
+    claims: tuple[IdentityRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,12 +214,23 @@ class IngestReport:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
+    """One audit entry: ``agent`` is the name it was done under, ``account`` the Unix account
+    of the process that did it (``None`` on entries older than the record of accounts)."""
+
     id: int
     at: float
     agent: str
     action: str
     conversation_id: int | None
     detail: str
+    account: str | None = None
+
+    @property
+    def who(self) -> str:
+        """``alice``, or ``alias (account)`` when the name is not the account."""
+        if self.account is None or self.account == self.agent:
+            return self.agent
+        return f"{self.agent} ({self.account})"
 
 
 @dataclass(frozen=True, slots=True)

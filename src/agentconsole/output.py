@@ -179,6 +179,7 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
         "id": entry.id,
         "at": iso(entry.at),
         "agent": entry.agent,
+        "account": entry.account,
         "action": entry.action,
         "conversation": entry.conversation_id,
         "detail": audit_detail(entry),
@@ -192,7 +193,7 @@ def audit_line(entry: AuditEntry) -> str:
         for key, value in audit_detail(entry).items()
     )
     return (
-        f"{iso(entry.at)}  {one_line(entry.agent):<10}  {one_line(entry.action):<14}  "
+        f"{iso(entry.at)}  {one_line(entry.who):<10}  {one_line(entry.action):<14}  "
         f"#{entry.conversation_id or '-'}  {detail}"
     ).rstrip()
 

@@ -77,3 +77,14 @@ def is_gone(process: ProcessIdentity) -> bool:
     except OSError:  # exists, owned by another user
         return False
     return False
+
+
+def unix_account() -> str:
+    """The account this process runs as, from its effective uid — not ``$LOGNAME`` or
+    ``$USER``, which anyone can set (``LOGNAME=mallory`` must not act as mallory)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # an uid without a passwd entry (some containers)
+        return f"uid{os.geteuid()}"

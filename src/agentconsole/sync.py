@@ -71,6 +71,8 @@ class ChannelState:
     #: What the store shows now (the fetch side's state, overridden by a send problem).
     health: tuple[str, str | None] | None = None
     fetch_health: tuple[str, str | None] = ("idle", None)
+    #: While the plugin reports itself overloaded, what it said.
+    overload: str | None = None
 
     @property
     def send_problem(self) -> str | None:
@@ -103,6 +105,7 @@ class SyncRunner:
             if channel.enabled
         }
         self._started = False
+        self._reports: set[asyncio.Task[None]] = set()
 
     # -- public -----------------------------------------------------------------------------
 
@@ -207,6 +210,7 @@ class SyncRunner:
                     secret=config_module.secret_resolver(name, options),
                     logger=logging.getLogger(f"agentconsole.channel.{name}"),
                     ingest=functools.partial(self._push, name),
+                    report_overload=functools.partial(self._report_overload, state),
                     # Beside the store: channel state belongs to the data it describes.
                     data_dir=str(self.store.channel_data_dir(name)),
                 )
@@ -226,11 +230,26 @@ class SyncRunner:
                 await self.store.set_health(name, "error", state.error)
 
     async def _push(self, channel: str, messages: Sequence[InboundMessage]) -> None:
-        """A pushed batch: committed before this returns, or :class:`StoreFullError` after
-        committing what fits (the sender retries; what was stored is not stored twice)."""
-        stored, full = await self._ingest_what_fits(channel, messages)
+        """A pushed batch: committed before this returns. Raises :class:`TemporaryError`
+        when the store cannot take it now (busy, or full after committing what fits: the
+        sender retries and what was stored is not stored twice), :class:`PermanentError`
+        for a store that cannot take it at all."""
+        try:
+            stored, full = await self._ingest_what_fits(channel, messages)
+        except StoreError as error:
+            kind = TemporaryError if error.temporary else PermanentError
+            raise kind(str(error)) from error
         if full is not None:
-            raise StoreFullError(f"{full}: {stored} of {len(messages)} messages stored")
+            raise TemporaryError(f"{full}: {stored} of {len(messages)} messages stored") from full
+
+    def _report_overload(self, state: ChannelState, detail: str | None) -> None:
+        """The plugin's overload report: shown as the channel's health while it lasts."""
+        if state.overload == detail:
+            return
+        state.overload = detail
+        task = asyncio.get_running_loop().create_task(self._publish_health(state))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
 
     # -- loops ------------------------------------------------------------------------------
 
@@ -291,6 +310,8 @@ class SyncRunner:
 
     async def _publish_health(self, state: ChannelState) -> None:
         health, detail = state.fetch_health
+        if state.overload is not None and health != "error":
+            health, detail = "overloaded", state.overload
         if state.send_problem is not None:
             detail = state.send_problem if health != "error" else f"{detail}; {state.send_problem}"
             health = "error"

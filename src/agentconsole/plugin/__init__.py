@@ -113,10 +113,16 @@ class Identity:
     reported them), ``"matrix"`` for Matrix user ids, ``"irc:<network>"`` for IRC nicks,
     ``"discourse:<host>"`` for forum users. Two identities with the same namespace and
     address are the same person; the core merges their contacts.
+
+    ``verified`` is false for an address the channel reports without vouching for it (a chat
+    visitor typing an email, an API payload without ``"email_verified": true``): the core
+    never merges contacts on it — it shows it on the contact as claimed, for an agent to
+    link by hand — so nobody takes over a customer's history by naming their address.
     """
 
     namespace: str
     address: str
+    verified: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,10 +288,15 @@ SecretResolver = Callable[[str], str]
 #: The ways a secret option NAME can be given: NAME_command, NAME_env, NAME_keyring.
 SECRET_SOURCES = ("command", "env", "keyring")
 PushIngest = Callable[[Sequence[InboundMessage]], Awaitable[None]]
+OverloadReport = Callable[[str | None], None]
 
 
 async def _no_push(messages: Sequence[InboundMessage]) -> None:
     raise PermanentError("this channel was started without a store to push messages into")
+
+
+def _no_report(detail: str | None) -> None:
+    return None
 
 
 @dataclass(slots=True)
@@ -298,8 +309,18 @@ class ChannelContext:
 
     ``ingest(messages)`` is for channels that are pushed to (a webhook, an HTTP endpoint):
     it stores the messages in one transaction and returns only once they are committed, so
-    the plugin can acknowledge the sender (HTTP 202) knowing nothing will be lost. Pulled
-    channels return messages from ``fetch`` instead.
+    the plugin can acknowledge the sender (HTTP 202) knowing nothing will be lost. It raises
+    :class:`TemporaryError` when the store cannot take them right now (busy, full: answer
+    "retry later", e.g. 503) and :class:`PermanentError` when it cannot take them at all.
+    Pulled channels return messages from ``fetch`` instead.
+
+    ``report_overload(detail)`` tells the core the channel is overloaded (e.g. its endpoint
+    is at its connection cap): the channel's health shows "overloaded" with ``detail`` until
+    it is called with ``None``. It returns at once and may be called from any callback on the
+    event loop.
+
+    The core bounds every ``InboundMessage.sent_at``: a time far in the past or the future
+    is stored as the arrival time with a note, so a plugin may pass on what the sender said.
     """
 
     name: str
@@ -310,6 +331,7 @@ class ChannelContext:
     )
     data_dir: str | None = None
     ingest: PushIngest = _no_push
+    report_overload: OverloadReport = _no_report
 
     def has_secret(self, name: str) -> bool:
         """Whether the config gives secret option ``name`` (as a command, env or keyring)."""

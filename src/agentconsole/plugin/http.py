@@ -7,7 +7,10 @@
 * :func:`sign` / :func:`signature_matches` — HMAC-SHA256 request signatures
   (``sha256=<hex>``), for signed callbacks and webhooks.
 * :class:`HttpEndpoint`, :func:`parse_listen`, :func:`read_limited`, :func:`json_error` — a
-  small aiohttp server for channels that are pushed to (a webhook receiver, an HTTP API).
+  small aiohttp server for channels that are pushed to (a webhook receiver, an HTTP API),
+  hardened against hostile clients by :mod:`.http_guard` (time limits, a connection cap
+  below the file limit, "overloaded" while it is hit) and :func:`parse_json`
+  (:mod:`.json_body`: deep nesting and lone surrogates are a 400 naming the field).
 
 Importing this module is cheap: aiohttp is imported only when a session or an endpoint is
 actually made, so a plugin that only signs or parses headers never loads it. Nothing here
@@ -17,7 +20,9 @@ touches the store: a handler hands parsed messages to ``ChannelContext.ingest``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import functools
 import hashlib
 import hmac
 import logging
@@ -26,6 +31,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import PermanentError, TemporaryError
+from .http_guard import ConnectionGuard, EndpointLimits, GuardedConnection
+from .json_body import JsonBodyError, parse_json
 
 if TYPE_CHECKING:
     import aiohttp
@@ -33,9 +40,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SIGNATURE_PREFIX",
+    "EndpointLimits",
     "HttpEndpoint",
+    "JsonBodyError",
     "LazySession",
     "json_error",
+    "parse_json",
     "parse_listen",
     "read_limited",
     "retry_after",
@@ -138,48 +148,102 @@ def parse_listen(value: str, where: str, key: str = "listen") -> tuple[str, int]
     return host, int(port_text)
 
 
-def json_error(status: int, message: str, **extra: Any) -> web.Response:
-    """An error answer with a JSON body ``{"error": message, **extra}``."""
+def json_error(
+    status: int,
+    message: str,
+    *,
+    field: str = "",
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
+    """An error answer with a JSON body ``{"error": message, **extra}``, plus ``"field"``
+    (where in the request the fault is, e.g. ``author.name``) when one is given."""
     from aiohttp import web
 
-    return web.json_response({"error": message, **extra}, status=status)
+    body = {"error": message, **({"field": field} if field else {}), **extra}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _guard_of(request: web.Request) -> ConnectionGuard | None:
+    return request.app.get(_guard_key())
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes | None:
     """The request body, or ``None`` when it is longer than ``limit`` bytes (read no
-    further than that, whatever ``Content-Length`` claims)."""
+    further than that, whatever ``Content-Length`` claims).
+
+    On an :class:`HttpEndpoint` the client has the endpoint's ``body_timeout`` to send it
+    (else ``408`` is answered) and counts as waiting meanwhile: a client trickling its body
+    is the first dropped when the endpoint is full."""
     if request.content_length is not None and request.content_length > limit:
         return None
+    guard = _guard_of(request)
+    connection = guard.connection(request.transport) if guard is not None else None
+    timeout = guard.limits.body_timeout if guard is not None else EndpointLimits().body_timeout
+    if guard is not None and connection is not None:
+        guard.waiting(connection, None)  # evictable; timed below, to answer 408
     chunks: list[bytes] = []
     size = 0
-    while chunk := await request.content.read(65536):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            while chunk := await request.content.read(65536):
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+    except TimeoutError:
+        from aiohttp import web
+
+        raise web.HTTPRequestTimeout(
+            reason=f"the body did not arrive within {timeout:g} s"
+        ) from None
+    finally:
+        if guard is not None and connection is not None:
+            guard.busy(connection)
     return b"".join(chunks)
 
 
 Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
 
 
-async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own errors (404, 405) answered as JSON like ours."""
+@functools.cache
+def _guard_key() -> web.AppKey[ConnectionGuard]:
     from aiohttp import web
 
+    return web.AppKey("agentconsole.connection_guard", ConnectionGuard)
+
+
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own errors (404, 405) answered as JSON like ours; the connection counts as
+    busy (kept, not timed) while its request is answered, and waits again afterwards."""
+    from aiohttp import web
+
+    guard = _guard_of(request)
+    connection = guard.connection(request.transport) if guard is not None else None
+    if guard is not None and connection is not None:
+        guard.busy(connection)
     try:
         return await handler(request)
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        return json_error(error.status, error.reason)
+        answer = json_error(error.status, error.reason)
+        if error.status == 408:
+            answer.force_close()  # the rest of the body would be read as the next request
+        return answer
+    finally:
+        if guard is not None and connection is not None:
+            guard.waiting(connection, guard.limits.header_timeout)
 
 
 class HttpEndpoint:
     """An aiohttp server on one address, started by :meth:`start` and stopped by
-    :meth:`stop`; errors it raises itself (404, 405) are answered as JSON.
+    :meth:`stop`; errors it raises itself (404, 405, 408) are answered as JSON.
 
     ``describe`` names the channel and key in error messages (``"[channels.site] listen"``).
+    Every connection passes a :class:`~.http_guard.ConnectionGuard` with ``limits``; while
+    its cap is hit ``on_overload`` is called with what to show as the channel's health
+    (pass ``ChannelContext.report_overload``), and with ``None`` once it is over.
     """
 
     def __init__(
@@ -190,13 +254,19 @@ class HttpEndpoint:
         *,
         describe: str,
         logger: logging.Logger,
+        limits: EndpointLimits | None = None,
+        on_overload: Callable[[str | None], None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._routes = routes
         self._describe = describe
         self._log = logger
+        self.limits = limits or EndpointLimits()
+        self._on_overload = on_overload
+        self.guard: ConnectionGuard | None = None
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -206,13 +276,9 @@ class HttpEndpoint:
     @property
     def bound_port(self) -> int:
         """The port actually listened on (differs from ``port`` when that was 0)."""
-        if self._runner is None:
+        if self._server is None or not self._server.sockets:
             return self.port
-        for site in self._runner.sites:
-            server = getattr(site, "_server", None)
-            if server is not None and server.sockets:
-                return int(server.sockets[0].getsockname()[1])
-        return self.port
+        return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
         """Listen (doing nothing when already listening), or raise :class:`TemporaryError`
@@ -222,12 +288,28 @@ class HttpEndpoint:
         async with self._lock:
             if self._runner is not None:
                 return
+            guard = ConnectionGuard(
+                self.limits,
+                describe=f"endpoint ({self._describe})",
+                logger=self._log,
+                on_overload=self._on_overload,
+            )
             app = web.Application(middlewares=[web.middleware(_json_errors)])
+            app[_guard_key()] = guard
             app.add_routes(self._routes)
             runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
             await runner.setup()
+            handlers = runner.server
+            assert handlers is not None
             try:
-                await web.TCPSite(runner, self.host, self.port).start()
+                # Our own server rather than web.TCPSite: every connection passes the guard.
+                self._server = await asyncio.get_running_loop().create_server(
+                    lambda: GuardedConnection(guard, handlers),
+                    self.host,
+                    self.port,
+                    reuse_address=True,
+                    backlog=1024,
+                )
             except OSError as error:
                 await runner.cleanup()
                 raise TemporaryError(
@@ -235,11 +317,26 @@ class HttpEndpoint:
                     f"is another program using it? Change {self._describe}"
                 ) from error
             self._runner = runner
-            self._log.info("listening on http://%s:%d", self.host, self.bound_port)
+            self.guard = guard
+            self._log.info(
+                "listening on http://%s:%d (at most %d connections)",
+                self.host,
+                self.bound_port,
+                guard.cap,
+            )
 
     async def stop(self) -> None:
-        """Stop listening; safe to call when not started."""
+        """Stop listening and close every connection; safe to call when not started."""
         async with self._lock:
             runner, self._runner = self._runner, None
+            server, self._server = self._server, None
+            guard, self.guard = self.guard, None
+            if server is not None:
+                server.close()
             if runner is not None:
                 await runner.cleanup()
+            if guard is not None:
+                guard.close()
+            if server is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(server.wait_closed(), 2.0)

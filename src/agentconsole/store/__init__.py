@@ -41,7 +41,8 @@ from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..views import Order, ViewDefinition
-from . import actions, changes, ingest_sql, queries
+from . import actions, audit_chain, changes, ingest_sql, queries, settings
+from .audit_chain import ChainCheck
 from .backend import Backend, is_postgres, open_backend
 from .db import Db
 from .interface import Store
@@ -208,6 +209,16 @@ class SqlStore:
 
     async def audit_log(self, conversation_id: int | None = None) -> list[AuditEntry]:
         return await self._run(queries.audit_entries, conversation_id)
+
+    async def verify_audit(self) -> ChainCheck:
+        return await self._run(audit_chain.verify)
+
+    async def setting(self, key: str) -> str | None:
+        return await self._run(settings.get, key)
+
+    @_writes
+    async def set_setting(self, key: str, value: str) -> None:
+        await self._run(settings.put, key, value, self.agent)
 
     # -- agent actions ------------------------------------------------------------------------
 

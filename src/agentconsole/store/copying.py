@@ -42,6 +42,8 @@ TABLES = (
     Table("drafts", ("conversation_id", "agent", "kind")),
     Table("audit_log", ("id",)),
     Table("saved_views", ("name",)),
+    Table("store_settings", ("key",)),
+    Table("contact_claims", ("contact_id", "namespace", "address")),
 )
 #: Tables whose ``id`` the database generates (its sequence moves past the copied ids).
 GENERATED_IDS = tuple(t.name for t in TABLES if t.key == ("id",))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
-from . import identity
+from . import identity, sent_time
 from .columns import Columns
 from .db import Db
 from .writes import NewMessage, audit, insert_message
@@ -44,8 +44,13 @@ def preview_of(body: str) -> str:
 
 
 def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: float) -> int:
-    """The contact these identities belong to, creating or merging contacts as needed."""
-    keys = list(dict.fromkeys(normalize_identity(i) for i in identities if i.address.strip()))
+    """The contact these identities belong to, creating or merging contacts as needed.
+
+    Only verified identities find, merge or join contacts; an unverified one is recorded
+    as a claim on the contact (see :class:`~agentconsole.plugin.Identity`)."""
+    given = [i for i in identities if i.address.strip()]
+    claimed = [normalize_identity(i) for i in given if not i.verified]
+    keys = list(dict.fromkeys(normalize_identity(i) for i in given if i.verified))
     found: dict[tuple[str, str], int] = {}
     for namespace, address in keys:
         row = conn.execute(
@@ -70,6 +75,12 @@ def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: fl
                 "INSERT INTO identities(contact_id, namespace, address) VALUES (?, ?, ?)",
                 (contact_id, *key),
             )
+    for key in dict.fromkeys(claimed):
+        conn.execute(
+            "INSERT INTO contact_claims(contact_id, namespace, address, claimed_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (contact_id, *key, now),
+        )
     return int(contact_id)
 
 
@@ -88,6 +99,14 @@ def merge_contacts(conn: Db, kept_id: int, merged_id: int, *, agent: str, now: f
         "UPDATE conversations SET contact_id = ? WHERE contact_id = ?", (kept_id, merged_id)
     )
     conn.execute("UPDATE messages SET contact_id = ? WHERE contact_id = ?", (kept_id, merged_id))
+    # Claims follow the person (those the kept contact already has are dropped).
+    conn.execute(
+        "UPDATE contact_claims SET contact_id = ? WHERE contact_id = ? AND NOT EXISTS ("
+        "SELECT 1 FROM contact_claims k WHERE k.contact_id = ?"
+        " AND k.namespace = contact_claims.namespace AND k.address = contact_claims.address)",
+        (kept_id, merged_id, kept_id),
+    )
+    conn.execute("DELETE FROM contact_claims WHERE contact_id = ?", (merged_id,))
     conn.execute(
         "INSERT INTO contact_merges(at, agent, kept_id, merged_id, identities, conversations)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -203,7 +222,7 @@ def _ingest_one(
         customer = message.participants[:1] or message.author.identities
         name = customer[0].address if message.participants else message.author.name
         contact_id = resolve_contact(conn, name, customer, now)
-    sent_at = message.sent_at.timestamp()
+    sent_at, time_note = sent_time.bounded(message.sent_at, now)
     if conversation_id is None:
         (conversation_id,) = conn.execute(
             "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
@@ -245,7 +264,7 @@ def _ingest_one(
             author_address=address,
             contact_id=contact_id if direction == "in" else None,
             automated=message.automated,
-            parse_note="; ".join(n for n in (note, message.parse_note) if n) or None,
+            parse_note="; ".join(n for n in (note, time_note, message.parse_note) if n) or None,
             url=message.url,
             in_reply_to=message.references[-1] if message.references else None,
             participants=json.dumps([normalize_identity(p) for p in message.participants])

@@ -47,6 +47,7 @@ from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node
 from ..views import Order, ViewDefinition
+from .audit_chain import ChainCheck
 from .db import Db
 
 T = TypeVar("T")
@@ -199,6 +200,19 @@ class Store(Protocol):
 
     async def audit_log(self, conversation_id: int | None = None) -> list[AuditEntry]:
         """The newest 200 audit entries, of one conversation or of the whole store."""
+        ...
+
+    async def verify_audit(self) -> ChainCheck:
+        """Check the audit log's hash chain from its start: where it first breaks (an
+        entry changed, removed or inserted behind the store's back), if anywhere."""
+        ...
+
+    async def setting(self, key: str) -> str | None:
+        """A setting of the store itself (``store_settings``), or ``None`` when unset."""
+        ...
+
+    async def set_setting(self, key: str, value: str) -> None:
+        """Set a setting of the store itself, audited as this store's agent."""
         ...
 
     async def assign(

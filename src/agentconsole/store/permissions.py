@@ -93,6 +93,32 @@ def share(path: Path, group: str) -> list[Path]:
     return changed
 
 
+def shared_with(path: Path, group: str) -> bool:
+    """Whether the store at ``path`` already is a team store for ``group``: folder 2770 and
+    every existing file 0660, all owned by the group."""
+    gid = _group_id(group)
+    try:
+        for item, mode in [(path.parent, TEAM_FOLDER), *((f, TEAM_FILE) for f in files_of(path))]:
+            if item != path.parent and not item.exists():
+                continue
+            status = item.stat()
+            if status.st_gid != gid or stat.S_IMODE(status.st_mode) != mode:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def is_shared(path: Path) -> bool:
+    """Whether the store at ``path`` is a team store: its file readable or writable by its
+    group (as :func:`share` and ``[store] group`` make it)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IRGRP | stat.S_IWGRP))
+
+
 def exposures(path: Path) -> list[Exposure]:
     """Store files every user of the machine may read or write."""
     found = []

@@ -144,6 +144,7 @@ _AUDIT = Columns(
         "action": "action",
         "conversation_id": "conversation_id",
         "detail": "detail",
+        "account": "account",
     },
 )
 _TIMING = Columns(
@@ -304,7 +305,17 @@ def contact(conn: Db, contact_id: int) -> ContactRecord:
             (contact_id,),
         )
     )
-    return ContactRecord(id=row[0], name=row[1], identities=identities)
+    claims = tuple(
+        IdentityRecord(namespace=namespace, address=address)
+        for namespace, address in conn.execute(
+            "SELECT namespace, address FROM contact_claims WHERE contact_id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = ?"
+            " AND i.namespace = contact_claims.namespace AND i.address = contact_claims.address)"
+            " ORDER BY claimed_at, address",
+            (contact_id, contact_id),
+        )
+    )
+    return ContactRecord(id=row[0], name=row[1], identities=identities, claims=claims)
 
 
 def _messages(conn: Db, conversation_id: int) -> tuple[MessageRecord, ...]:

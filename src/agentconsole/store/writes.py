@@ -4,13 +4,16 @@ audit entry. Callers hold the write transaction."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from .. import processes
 from ..plugin import Attachment
+from . import audit_chain
 from .db import Db
 
 
@@ -136,8 +139,20 @@ def audit(
     detail: dict[str, Any] | None = None,
     now: float | None = None,
 ) -> None:
-    """Record that ``agent`` (an account, or ``"system"`` for the core) did ``action``."""
-    conn.execute(
-        "INSERT INTO audit_log(at, agent, action, conversation_id, detail) VALUES (?, ?, ?, ?, ?)",
-        (now or time.time(), agent, action, conversation_id, json.dumps(detail or {})),
+    """Record that ``agent`` (an account, or ``"system"`` for the core) did ``action``, with
+    the Unix account of this process (from its effective uid) beside it, linked into the
+    audit chain (:mod:`.audit_chain`)."""
+    audit_chain.append(
+        conn,
+        at=now or time.time(),
+        agent=agent,
+        account=_account(),
+        action=action,
+        conversation_id=conversation_id,
+        detail=json.dumps(detail or {}),
     )
+
+
+@functools.cache
+def _account() -> str:
+    return processes.unix_account()

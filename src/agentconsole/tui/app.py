@@ -105,6 +105,21 @@ class AgentConsoleApp(App[None]):
         self.run_worker(self._watch(), group="watch", exit_on_error=False)
         self.set_interval(WAKE_INTERVAL, self._wake_snoozed)
         self.run_worker(self._wake(), group="wake", exit_on_error=False)
+        self.run_worker(self._check_audit(), group="audit", exit_on_error=False)
+
+    async def _check_audit(self) -> None:
+        """Warn once at start when the audit log's hash chain is broken."""
+        try:
+            check = await self.store.verify_audit()
+        except AgentConsoleError as error:
+            log.warning("cannot check the audit log: %s", error)
+            return
+        if not check.intact:
+            self.report(
+                f"The audit log was tampered with: {check.message} — "
+                "see `agentconsole audit --verify`",
+                severity="warning",
+            )
 
     @on(FirstPaint)
     def _first_paint(self) -> None:

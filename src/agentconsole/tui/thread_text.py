@@ -281,6 +281,11 @@ def contact_text(detail: ConversationDetail, now: float) -> Text:
         text.append_text(safe_text(identity.namespace, "dim", multiline=False))
         text.append("  ")
         text.append_text(safe_text(identity.address, multiline=False))
+    for claim in detail.contact.claims:
+        text.append("\n  ")
+        text.append("claimed: ", style="yellow")
+        text.append_text(safe_text(claim.address, multiline=False))
+        text.append(" (unverified — L links it if it is the same person)", style="dim")
     if detail.other_conversations:
         text.append(f"\nOther conversations ({len(detail.other_conversations)})", style="bold")
         for row in detail.other_conversations:

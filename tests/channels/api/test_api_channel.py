@@ -40,7 +40,10 @@ async def test_a_signed_message_is_committed_before_the_202(live_api, store: Sto
     )
     assert conversation.row.channel == "site" and conversation.row.channel_kind == "chat"
     identities = {(i.namespace, i.address) for i in conversation.contact.identities}
-    assert identities == {("api:site", "visitor-7"), ("email", "ada@example.com")}
+    assert identities == {("api:site", "visitor-7")}
+    # Without "email_verified": true the address is only claimed.
+    claims = {(i.namespace, i.address) for i in conversation.contact.claims}
+    assert claims == {("email", "ada@example.com")}
 
 
 async def test_repeats_are_accepted_and_stored_once_and_a_conversation_continues(
@@ -57,10 +60,12 @@ async def test_repeats_are_accepted_and_stored_once_and_a_conversation_continues
     assert bodies == ["Hi! My order #1234 never arrived.", "Any news?"]
 
 
-async def test_the_same_email_merges_with_the_mail_contact(live_api, store: Store) -> None:
+async def test_a_verified_email_merges_with_the_mail_contact(live_api, store: Store) -> None:
     await store.ingest("mail", [inbound("Invoice question", email="ADA@example.com")])
     live = await live_api()
-    assert (await live.post(customer_message()))[0] == 202
+    visitor = customer_message()
+    visitor["author"]["email_verified"] = True
+    assert (await live.post(visitor))[0] == 202
     conversations = await store.conversation_ids(View("open"))
     contacts = {(await store.conversation(c)).contact.id for c in conversations}
     assert len(conversations) == 2 and len(contacts) == 1

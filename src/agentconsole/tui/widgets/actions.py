@@ -376,7 +376,9 @@ class ConversationActions(Vertical):
             self._act(run, f"Linked: {one_line(value)} is {one_line(name)}")
 
         question = Text.assemble("Same person as ", ("(email, handle or #id)", "dim"))
-        ask_line(self, question, link, check=check)
+        # An address the contact claimed without proof is offered: enter links it.
+        claimed = detail.contact.claims[0].address if detail.contact.claims else ""
+        ask_line(self, question, link, value=claimed, check=check)
 
     def action_unlink_contact(self) -> None:
         detail = self.desk.pane.detail
