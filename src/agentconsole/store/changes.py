@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import PRIORITIES, STATUSES, Change, ChangeOutcome, ConversationState
+from . import redirects
 from .connection import write_transaction
 from .writes import audit
 
@@ -43,7 +44,9 @@ def check(change: Change) -> None:
 
 
 def state(conn: sqlite3.Connection, conversation_id: int) -> ConversationState:
-    """A conversation's changeable state. Raises :class:`NotFoundError`."""
+    """A conversation's changeable state (a merged one's: the one it was merged into, so
+    acting on the old id acts there). Raises :class:`NotFoundError`."""
+    conversation_id = redirects.resolve(conn, conversation_id)
     row = conn.execute(
         "SELECT status, snooze_until, priority, assignee FROM conversations WHERE id = ?",
         (conversation_id,),

@@ -25,6 +25,7 @@ from ..models import (
 )
 from ..query import Node, Text, parse
 from ..views import Order
+from . import redirects
 from .columns import Columns
 from .compile_query import (
     Compiled,
@@ -98,6 +99,8 @@ _MESSAGE = Columns(
         "parse_note": "m.parse_note",
         "automated": "m.automated",
         "url": "m.url",
+        "thread_reason": "m.thread_reason",
+        "thread_reason_detail": "m.thread_reason_detail",
     },
     convert={"automated": bool},
 )
@@ -127,7 +130,8 @@ _CHANNEL = Columns(
     ChannelRecord,
     {
         **_CHANNEL_COLUMNS,
-        "open_count": f"(SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE})",
+        "open_count": f"(SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE}"
+        f" AND {redirects.NOT_REDIRECTED})",
     },
 )
 _CHANNEL_UNCOUNTED = Columns(ChannelRecord, _CHANNEL_COLUMNS)
@@ -332,6 +336,7 @@ def _messages(conn: sqlite3.Connection, conversation_id: int) -> tuple[MessageRe
 
 
 def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> ConversationDetail:
+    asked, conversation_id = conversation_id, redirects.resolve(conn, conversation_id)
     rows = conversation_rows(conn, [conversation_id])
     if conversation_id not in rows:
         raise NotFoundError(f"no conversation {conversation_id}")
@@ -345,6 +350,7 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> Conve
         _ROW.build(r)
         for r in conn.execute(
             f"SELECT {_ROW.sql} {ROW_FROM} WHERE c.contact_id = ? AND c.id != ?"
+            f" AND {redirects.NOT_REDIRECTED}"
             " ORDER BY c.last_message_at DESC LIMIT 50",
             (row.contact_id, conversation_id),
         )
@@ -358,6 +364,7 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> Conve
         resolved_at=resolved_at,
         url=url,
         other_conversations=tuple(others),
+        redirected_from=asked if asked != conversation_id else None,
     )
 
 
@@ -470,7 +477,7 @@ def conversation_timings(conn: sqlite3.Connection, since: float) -> list[Convers
         _TIMING.build(r)
         for r in conn.execute(
             f"SELECT {_TIMING.sql} FROM conversations c JOIN channels ch ON ch.id = c.channel_id"
-            f" WHERE c.created_at >= ? OR {ACTIVE}",
+            f" WHERE (c.created_at >= ? OR {ACTIVE}) AND {redirects.NOT_REDIRECTED}",
             (since,),
         )
     ]
