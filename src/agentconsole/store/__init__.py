@@ -39,13 +39,14 @@ from ..models import (
     IngestReport,
     OutboxItem,
     SearchHit,
+    ThreadingChange,
     View,
 )
 from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..views import Order, ViewDefinition
-from . import actions, changes, connection, ingest_sql, queries
+from . import actions, changes, connection, ingest_sql, queries, threading_changes
 from .connection import connect
 
 T = TypeVar("T")
@@ -495,3 +496,41 @@ class Store:
     @_writes
     async def mark_failed(self, outbox_id: int, error: str) -> None:
         await self._run(actions.mark_failed, outbox_id, error)
+
+    # -- merge, split, move (threading by hand; see :mod:`.threading_changes`) --------------
+
+    @_writes
+    async def merge_conversations(self, keep_id: int, other_id: int) -> ThreadingChange:
+        """Merge ``other_id`` into ``keep_id``: its messages, notes, tags and drafts move;
+        it redirects to ``keep_id`` from then on. Audited, undoable with
+        :meth:`undo_threading`. Raises :class:`~agentconsole.errors.NotFoundError`,
+        :class:`~agentconsole.errors.UsageError` for one conversation twice or two
+        channels."""
+        return await self._run(threading_changes.merge, keep_id, other_id, self.agent)
+
+    @_writes
+    async def split_conversation(self, message_id: int, *, only: bool = False) -> ThreadingChange:
+        """Split ``message_id``'s conversation into a new one holding that message and the
+        later ones (``only``: that message alone); the change's ``target_id`` is the new
+        conversation. Audited, undoable. Raises ``NotFoundError``, ``UsageError`` when the
+        original would be left empty."""
+        return await self._run(threading_changes.split, message_id, self.agent, only=only)
+
+    @_writes
+    async def move_message(self, message_id: int, conversation_id: int) -> ThreadingChange:
+        """Move one message to another conversation of its channel. Audited, undoable.
+        Raises ``NotFoundError``, ``UsageError`` (already there, another channel, the only
+        message of its conversation)."""
+        return await self._run(threading_changes.move, message_id, conversation_id, self.agent)
+
+    @_writes
+    async def undo_threading(self, change_id: int, kind: str | None = None) -> ThreadingChange:
+        """Undo merge, split or move ``change_id`` (``kind``, when given, must be its kind),
+        audited; returns it, marked undone. Raises ``NotFoundError``, ``UsageError`` for
+        another kind, :class:`~agentconsole.errors.ConflictError` when undone already or a
+        later change to its conversations must be undone first."""
+        return await self._run(threading_changes.undo, change_id, self.agent, kind)
+
+    async def threading_change(self, change_id: int) -> ThreadingChange:
+        """Merge, split or move ``change_id``. Raises ``NotFoundError``."""
+        return await self._run(threading_changes.change, change_id)
