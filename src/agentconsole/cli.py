@@ -20,7 +20,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, logs, output, plugins, replies_cli, views, views_cli
+from . import (
+    __version__,
+    humanize,
+    logs,
+    output,
+    plugins,
+    replies_cli,
+    threading_cli,
+    views,
+    views_cli,
+)
 from . import config as config_module
 from . import query as query_language
 from .attachments import read_for_sending
@@ -892,6 +902,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("message_id", type=int, help="message id (ids are in show --json)")
     p = command("retry", cmd_retry, "send a failed reply again")
     p.add_argument("message_id", type=int)
+    threading_cli.add_commands(command)
     p = command("link", cmd_link, "link two contacts as one person (undo with unlink)")
     p.add_argument("keep", type=int, help="contact id to keep")
     p.add_argument("merge", type=int, help="contact id merged into it")
