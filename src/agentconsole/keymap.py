@@ -64,7 +64,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("merge", "m", "Merge into another conversation", "conversation", show=False),
     KeyAction("split", "x", "Split the conversation at this message", "conversation", show=False),
     KeyAction(
-        "move_message", "X", "Move this message to another conversation", "conversation", False
+        "move_message", "ctrl+x", "Move this message to another conversation", "conversation", False
     ),
     KeyAction("thread_reasons", "i", "Show / hide why each message is here", "conversation", False),
     KeyAction("search", "slash", "Search", "app"),

@@ -1,4 +1,4 @@
-"""Threading by hand from the keyboard: merge (m), split (x), move (X), each undone with u,
+"""Threading by hand from the keyboard: merge (m), split (x), move (ctrl+x), each undone with u,
 and why each message is where it is (i)."""
 
 from __future__ import annotations
@@ -134,14 +134,14 @@ async def test_x_splits_at_the_message_read_and_u_undoes_it(long_store) -> None:
         assert change.target_id not in app.main_screen.queue.ids
 
 
-async def test_shift_x_moves_the_message_read_to_the_picked_conversation(long_store) -> None:
+async def test_ctrl_x_moves_the_message_read_to_the_picked_conversation(long_store) -> None:
     path, ids = long_store
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await open_conversation(pilot, ids["long"])
         await wait_for(pilot, lambda: app.main_screen.pane.selected_message.id == ids["last"])
-        await pilot.press("X")
+        await pilot.press("ctrl+x")
         await pick(pilot, ids["refund"])
         await wait_for(pilot, lambda: notified(app, f"move of message {ids['last']}"))
         await settled(pilot)
