@@ -8,6 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from agentconsole import output
 from agentconsole.errors import ConflictError, NotFoundError, UsageError
 from agentconsole.models import ConversationDetail, View
 from agentconsole.store import Store
@@ -341,3 +342,18 @@ async def test_a_chat_split_continues_in_the_new_conversation_and_both_can_answe
     await store.undo_threading(change.id)
     back = await store.ingest("chat", [inbound("line 4", thread_key="room-9", minutes=6)])
     assert back.touched == (conversation,)
+
+
+async def test_messages_stored_before_reasons_were_kept_say_so(store: Store) -> None:
+    conversation = await deliver(store, mail("<old@x>", "From last year"))
+    await store.run_sync(
+        lambda conn: conn.execute(
+            "UPDATE messages SET thread_reason = NULL, thread_reason_detail = NULL"
+        )
+    )
+    [message] = (await store.conversation(conversation)).messages
+    assert output.message_json(message)["thread_reason"] == {
+        "kind": "unknown",
+        "detail": None,
+        "text": "unknown (stored before reasons were kept)",
+    }
