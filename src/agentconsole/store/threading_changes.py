@@ -6,7 +6,8 @@ Rules, written once here:
 - A merge moves every message (notes included), tag and draft of the merged conversation
   into the kept one; the merged one keeps its row (its audit names it) and redirects to the
   kept one (see :mod:`.redirects`). A draft meeting a draft of the same agent and kind is
-  appended to it, so neither text is lost.
+  appended to it, so neither text is lost. Merging an open conversation into one that is
+  not open reopens the kept one (what the customer wrote still needs an answer).
 - A split takes the message and every later one (thread order) into a new conversation —
   or, with ``only``, that message alone. The new conversation is open, with the original's
   priority, assignee and tags, and belongs to the customer who wrote the first message it
@@ -424,6 +425,7 @@ def merge(conn: sqlite3.Connection, keep_id: int, other_id: int, agent: str) -> 
             "before": before,
             "tags": {"moved": other_tags, "added": added},
             "drafts": drafts,
+            "reopened": _reopen_for(conn, keep.id, other.id, now),
         }
         change_id = _record(conn, "merge", agent, now, other.id, keep.id, detail)
         conn.execute(
@@ -435,7 +437,31 @@ def merge(conn: sqlite3.Connection, keep_id: int, other_id: int, agent: str) -> 
         recount(conn, other.id, now)
         recorded = _load(conn, change_id)
         _audit_both(conn, agent, "merge", recorded.change, now)
+        if detail["reopened"] is not None:
+            reason = f"#{other.id} merged into it was open"
+            audit(conn, agent, "status", keep.id, {"to": "open", "reason": reason}, now)
     return recorded.change
+
+
+def _reopen_for(
+    conn: sqlite3.Connection, keep: int, other: int, now: float
+) -> dict[str, Any] | None:
+    """An open conversation merged into one that is not open reopens it (what the customer
+    wrote there still needs an answer); returns the kept one's state before, or None."""
+    (other_status,) = conn.execute(
+        "SELECT status FROM conversations WHERE id = ?", (other,)
+    ).fetchone()
+    status, snooze_until, resolved_at = conn.execute(
+        "SELECT status, snooze_until, resolved_at FROM conversations WHERE id = ?", (keep,)
+    ).fetchone()
+    if other_status != "open" or status == "open":
+        return None
+    conn.execute(
+        "UPDATE conversations SET status = 'open', snooze_until = NULL, resolved_at = NULL"
+        " WHERE id = ?",
+        (keep,),
+    )
+    return {"status": status, "snooze_until": snooze_until, "resolved_at": resolved_at}
 
 
 def split(
@@ -617,6 +643,14 @@ def _unmerge(conn: sqlite3.Connection, recorded: _Recorded, agent: str, now: flo
         [(keep, tag) for tag in detail["tags"]["added"]],
     )
     _restore_drafts(conn, other, keep, detail["drafts"])
+    reopened = detail.get("reopened")
+    if reopened is not None:
+        # Put the kept one's status back, unless an agent changed it since.
+        conn.execute(
+            "UPDATE conversations SET status = ?, snooze_until = ?, resolved_at = ?"
+            " WHERE id = ? AND status = 'open'",
+            (reopened["status"], reopened["snooze_until"], reopened["resolved_at"], keep),
+        )
     _settle(conn, keep, detail["before"], now)
     _settle(conn, other, detail["before"], now)
 
