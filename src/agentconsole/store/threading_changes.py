@@ -546,7 +546,7 @@ def split(
         recount(conn, source.id, now)
         recount(conn, new_id, now)
         recorded = _load(conn, change_id)
-        _audit_both(conn, agent, "split", recorded.change, now, at=message_id, only=only)
+        _audit_both(conn, agent, "split", recorded.change, now, split_at=message_id, only=only)
     return recorded.change
 
 
