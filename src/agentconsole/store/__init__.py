@@ -46,7 +46,7 @@ from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..views import Order, ViewDefinition
-from . import actions, changes, connection, ingest_sql, queries, threading_changes
+from . import actions, changes, connection, ingest_sql, queries, threading_changes, threading_undo
 from .connection import connect
 
 T = TypeVar("T")
@@ -529,7 +529,7 @@ class Store:
         audited; returns it, marked undone. Raises ``NotFoundError``, ``UsageError`` for
         another kind, :class:`~agentconsole.errors.ConflictError` when undone already or a
         later change to its conversations must be undone first."""
-        return await self._run(threading_changes.undo, change_id, self.agent, kind)
+        return await self._run(threading_undo.undo, change_id, self.agent, kind)
 
     async def threading_change(self, change_id: int) -> ThreadingChange:
         """Merge, split or move ``change_id``. Raises ``NotFoundError``."""
