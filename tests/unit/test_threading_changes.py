@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from agentconsole.models import ConversationDetail, View
 from agentconsole.store import Store
 from agentconsole_email.parse import parse_message
 from tests.conftest import inbound
+from tests.unit.test_migrations import write_schema_3_store
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -348,16 +350,18 @@ async def test_a_chat_split_continues_in_the_new_conversation_and_both_can_answe
     assert back.touched == (conversation,)
 
 
-async def test_messages_stored_before_reasons_were_kept_say_so(store: Store) -> None:
-    conversation = await deliver(store, mail("<old@x>", "From last year"))
-    await store.run_sync(
-        lambda conn: conn.execute(
-            "UPDATE messages SET thread_reason = NULL, thread_reason_detail = NULL"
-        )
-    )
-    [message] = (await store.conversation(conversation)).messages
-    assert output.message_json(message)["thread_reason"] == {
-        "kind": "unknown",
-        "detail": None,
-        "text": "unknown (stored before reasons were kept)",
-    }
+async def test_messages_stored_before_reasons_were_kept_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    write_schema_3_store(path)
+    store = await Store.open(path, agent="alice")
+    try:
+        messages = (await store.conversation(1)).messages
+        assert [output.message_json(m)["thread_reason"] for m in messages] == [
+            {"kind": "unknown", "detail": None, "text": "unknown (stored before reasons were kept)"}
+        ] * 2
+        # Moving one keeps the other's unknown reason, and the undo restores it exactly.
+        change = await store.split_conversation(messages[1].id)
+        await store.undo_threading(change.id)
+        assert [m.thread_reason for m in (await store.conversation(1)).messages] == [None, None]
+    finally:
+        await store.close()
