@@ -29,6 +29,7 @@ from . import (
     plugins,
     replies_cli,
     store_cli,
+    threading_cli,
     views,
     views_cli,
 )
@@ -930,6 +931,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("message_id", type=int, help="message id (ids are in show --json)")
     p = command("retry", cmd_retry, "send a failed reply again")
     p.add_argument("message_id", type=int)
+    threading_cli.add_commands(command)
     p = command("link", cmd_link, "link two contacts as one person (undo with unlink)")
     p.add_argument("keep", type=int, help="contact id to keep")
     p.add_argument("merge", type=int, help="contact id merged into it")

@@ -60,6 +60,13 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("undo", "u", "Undo the last change", "conversation", show=False),
     KeyAction("save_view", "S", "Save the search as a view", "conversation", show=False),
     # -- end of many at once --
+    # -- threading by hand: merge, split, move, and why a message is where it is --
+    KeyAction("merge", "m", "Merge into another conversation", "conversation", show=False),
+    KeyAction("split", "x", "Split the conversation at this message", "conversation", show=False),
+    KeyAction(
+        "move_message", "ctrl+x", "Move this message to another conversation", "conversation", False
+    ),
+    KeyAction("thread_reasons", "i", "Show / hide why each message is here", "conversation", False),
     KeyAction("search", "slash", "Search", "app"),
     KeyAction("command_palette", "ctrl+p", "Commands", "app", show=False),
     KeyAction("help", "question_mark", "Help", "app"),

@@ -136,6 +136,10 @@ class MessageRecord:
     automated: bool
     url: str | None
     attachments: tuple[AttachmentRecord, ...] = ()
+    #: Why it is in this conversation (a code of :mod:`agentconsole.thread_reasons`, None
+    #: for messages stored before reasons were kept) and what the reason names.
+    thread_reason: str | None = None
+    thread_reason_detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,8 @@ class ConversationDetail:
     resolved_at: float | None
     url: str | None
     other_conversations: tuple[ConversationRow, ...] = ()
+    #: The id asked for when it was merged into this one (opening it redirects here).
+    redirected_from: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,3 +305,19 @@ class ChangeOutcome:
     before: ConversationState | None = None
     error: str | None = None
     exit_code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadingChange:
+    """A merge, split or move an agent made (or undid): ``source_id`` is where the messages
+    came from, ``target_id`` where they went (the kept conversation of a merge, the new one
+    of a split); ``message_ids`` the messages it moved."""
+
+    id: int
+    kind: Literal["merge", "split", "move"]
+    source_id: int
+    target_id: int
+    message_ids: tuple[int, ...]
+    agent: str
+    at: float
+    undone: bool = False

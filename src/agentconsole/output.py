@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from . import humanize
+from . import humanize, thread_reasons
 from .models import (
     PRIORITIES,
     AuditEntry,
@@ -84,6 +84,9 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
         "external_id": message.external_id,
         "automated": message.automated,
         "parse_note": message.parse_note,
+        "thread_reason": thread_reasons.reason_json(
+            message.thread_reason, message.thread_reason_detail
+        ),
         "attachments": [
             {
                 "id": a.id,
@@ -102,6 +105,7 @@ def detail_json(detail: ConversationDetail) -> dict[str, Any]:
     data["first_response_at"] = iso(detail.first_response_at)
     data["resolved_at"] = iso(detail.resolved_at)
     data["url"] = detail.url
+    data["redirected_from"] = detail.redirected_from
     data["messages"] = [message_json(m) for m in detail.messages]
     data["other_conversations"] = [
         {"id": r.id, "channel": r.channel, "status": r.status, "subject": r.subject}
@@ -258,6 +262,8 @@ def detail_text(detail: ConversationDetail) -> str:
         + ">",
         "",
     ]
+    if detail.redirected_from is not None:
+        lines.insert(0, f"(#{detail.redirected_from} was merged into #{row.id})")
     for message in detail.messages:
         label = {"in": "", "out": "reply", "note": "NOTE"}[message.direction]
         state = f" [{message.state}]" if message.state and message.state != "sent" else ""

@@ -35,13 +35,23 @@ from ..models import (
     IngestReport,
     OutboxItem,
     SearchHit,
+    ThreadingChange,
     View,
 )
 from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..views import Order, ViewDefinition
-from . import actions, audit_chain, changes, ingest_sql, queries, settings
+from . import (
+    actions,
+    audit_chain,
+    changes,
+    ingest_sql,
+    queries,
+    settings,
+    threading_changes,
+    threading_undo,
+)
 from .audit_chain import ChainCheck
 from .backend import Backend, is_postgres, open_backend
 from .db import Db
@@ -393,3 +403,24 @@ class SqlStore:
     @_writes
     async def mark_failed(self, outbox_id: int, error: str) -> None:
         await self._run(actions.mark_failed, outbox_id, error)
+
+    # -- merge, split, move (threading by hand; see :mod:`.threading_changes`) --------------
+
+    @_writes
+    async def merge_conversations(self, keep_id: int, other_id: int) -> ThreadingChange:
+        return await self._run(threading_changes.merge, keep_id, other_id, self.agent)
+
+    @_writes
+    async def split_conversation(self, message_id: int, *, only: bool = False) -> ThreadingChange:
+        return await self._run(threading_changes.split, message_id, self.agent, only=only)
+
+    @_writes
+    async def move_message(self, message_id: int, conversation_id: int) -> ThreadingChange:
+        return await self._run(threading_changes.move, message_id, conversation_id, self.agent)
+
+    @_writes
+    async def undo_threading(self, change_id: int, kind: str | None = None) -> ThreadingChange:
+        return await self._run(threading_undo.undo, change_id, self.agent, kind)
+
+    async def threading_change(self, change_id: int) -> ThreadingChange:
+        return await self._run(threading_changes.change, change_id)

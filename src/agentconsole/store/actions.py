@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import get_args
 
+from .. import thread_reasons
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import (
     ACTIVE_STATUSES,
@@ -21,7 +22,7 @@ from ..models import (
 )
 from ..plugin import Attachment, ChannelKind
 from ..processes import ProcessIdentity, is_gone
-from . import changes
+from . import changes, redirects
 from .columns import Columns
 from .db import Db
 from .ingest_sql import merge_contacts, preview_of
@@ -159,6 +160,8 @@ def _insert_agent_message(
             subject=subject,
             body=body,
             attachments=tuple(attachments),
+            thread_reason=thread_reasons.AGENT,
+            thread_reason_detail=agent,
         ),
     )
     conn.execute(
@@ -173,6 +176,7 @@ def add_note(conn: Db, conversation_id: int, body: str, agent: str, author_name:
         raise UsageError("an empty note was not saved")
     now = time.time()
     with conn.transaction():
+        conversation_id = redirects.resolve(conn, conversation_id)  # merged: the kept one
         _current(conn, conversation_id)
         message_id = _insert_agent_message(
             conn, conversation_id, "note", body, agent, author_name, now
@@ -210,6 +214,7 @@ def queue_reply(
         )
     now = time.time()
     with conn.transaction():
+        conversation_id = redirects.resolve(conn, conversation_id)  # merged: the kept one
         _current(conn, conversation_id)
         if seen_up_to is not None:
             _check_collision(conn, conversation_id, agent, seen_up_to, now)
@@ -276,6 +281,7 @@ def save_draft(conn: Db, conversation_id: int, agent: str, kind: str, body: str)
     if kind not in DRAFT_KINDS:
         raise UsageError(f"a draft is a {' or a '.join(DRAFT_KINDS)}, not {kind!r}")
     with conn.transaction():
+        conversation_id = redirects.resolve(conn, conversation_id)  # merged: the kept one
         _current(conn, conversation_id)
         if body.strip():
             conn.execute(
@@ -439,7 +445,8 @@ def claim_due_replies(conn: Db, channel: str, limit: int = 20) -> list[OutboxIte
     with conn.transaction():
         rows = conn.execute(
             "SELECT o.id, o.message_id, m.conversation_id, o.idempotency_key, o.attempts, m.body,"
-            " c.subject, c.thread_key, c.contact_id, m.author_name, o.state"
+            " c.subject, coalesce(c.thread_key, c.reply_thread_key), c.contact_id,"
+            " m.author_name, o.state"
             " FROM outbox o JOIN channels ch ON ch.id = o.channel_id"
             " JOIN messages m ON m.id = o.message_id JOIN conversations c ON c.id = m.conversation_id"
             " WHERE ch.name = ? AND o.state IN ('queued', 'sending') AND o.next_attempt_at <= ?"

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import PRIORITIES, STATUSES, Change, ChangeOutcome, ConversationState
+from . import redirects
 from .db import Db
 from .writes import audit
 
@@ -42,7 +43,9 @@ def check(change: Change) -> None:
 
 
 def state(conn: Db, conversation_id: int) -> ConversationState:
-    """A conversation's changeable state. Raises :class:`NotFoundError`."""
+    """A conversation's changeable state (a merged one's: the one it was merged into, so
+    acting on the old id acts there). Raises :class:`NotFoundError`."""
+    conversation_id = redirects.resolve(conn, conversation_id)
     row = conn.execute(
         "SELECT status, snooze_until, priority, assignee FROM conversations WHERE id = ?",
         (conversation_id,),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from ..query import MATCH_ALL, And, Assignee, Field, Node, Not, Or, Party, Text, all_of
 from .db import Db
 from .dialect import Dialect
+from .redirects import NOT_REDIRECTED
 
 #: The condition that matches every conversation.
 TRUE = "1 = 1"
@@ -90,7 +91,8 @@ def compile_query(
     queue's order index is walked and the first rows come at once instead of after a sort."""
     builder = _Builder(agent, now, dialect, estimate, rows)
     where = _node(builder, node)
-    return Compiled(where, tuple(builder.params))
+    # A conversation merged into another is reached through the one it points to only.
+    return Compiled(f"{NOT_REDIRECTED} AND ({where})", tuple(builder.params))
 
 
 def split_text(node: Node) -> tuple[list[Node], Node]:

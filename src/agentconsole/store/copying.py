@@ -44,6 +44,8 @@ TABLES = (
     Table("saved_views", ("name",)),
     Table("store_settings", ("key",)),
     Table("contact_claims", ("contact_id", "namespace", "address")),
+    Table("threading_changes", ("id",)),
+    Table("conversation_redirects", ("conversation_id",)),
 )
 #: Tables whose ``id`` the database generates (its sequence moves past the copied ids).
 GENERATED_IDS = tuple(t.name for t in TABLES if t.key == ("id",))

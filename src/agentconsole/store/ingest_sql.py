@@ -16,9 +16,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .. import thread_reasons
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
-from . import identity, sent_time
+from . import identity, redirects, sent_time
 from .columns import Columns
 from .db import Db
 from .writes import NewMessage, audit, insert_message
@@ -128,24 +129,65 @@ def _conversation_by_token(conn: Db, channel_id: int, message: InboundMessage) -
     return int(row[0]) if row else None
 
 
-def _find_conversation(conn: Db, channel_id: int, message: InboundMessage) -> int | None:
+@dataclass(frozen=True, slots=True)
+class Threaded:
+    """Where threading put a message and why (a code of :mod:`agentconsole.thread_reasons`
+    and what it names)."""
+
+    conversation_id: int
+    reason: str
+    detail: str | None = None
+
+
+def _followed(conn: Db, found: Threaded) -> Threaded:
+    """``found``, or where its conversation was merged to (the detail says so)."""
+    target = redirects.resolve(conn, found.conversation_id)
+    if target == found.conversation_id:
+        return found
+    detail = f"{found.detail} (#{found.conversation_id} was merged into #{target})"
+    return Threaded(target, found.reason, detail)
+
+
+def _find_conversation(conn: Db, channel_id: int, message: InboundMessage) -> Threaded | None:
+    """The conversation a new message belongs to, and why; None when it starts one.
+
+    Lookups go by the messages' current conversations, so a message an agent moved or split
+    off takes the replies to it along; a token or thread key naming a merged conversation
+    leads to the one it was merged into."""
+    found = _thread_by_messages(conn, channel_id, message)
+    if found is None:
+        by_token = _conversation_by_token(conn, channel_id, message)
+        if by_token is not None:
+            found = Threaded(by_token, thread_reasons.TOKEN, f"[#{message.conversation_token}]")
+    if found is None and message.thread_key is not None:
+        row = conn.execute(
+            "SELECT id FROM conversations WHERE channel_id = ? AND thread_key = ?",
+            (channel_id, message.thread_key),
+        ).fetchone()
+        if row:
+            found = Threaded(int(row[0]), thread_reasons.THREAD_KEY, message.thread_key)
+    return None if found is None else _followed(conn, found)
+
+
+def _thread_by_messages(conn: Db, channel_id: int, message: InboundMessage) -> Threaded | None:
     for reference in reversed(message.references):
         row = conn.execute(
             "SELECT conversation_id FROM messages WHERE channel_id = ? AND external_id = ?",
             (channel_id, reference),
         ).fetchone()
         if row:
-            return int(row[0])
+            return Threaded(int(row[0]), thread_reasons.REFERENCES, reference)
     if message.references:
         # A sibling that answers the same (unseen) parent already started a thread.
         placeholders = ",".join("?" * len(message.references))
         row = conn.execute(
-            "SELECT m.conversation_id FROM message_refs r JOIN messages m ON m.id = r.message_id"
+            "SELECT m.conversation_id, r.external_id FROM message_refs r"
+            " JOIN messages m ON m.id = r.message_id"
             f" WHERE r.external_id IN ({placeholders}) AND m.channel_id = ? LIMIT 1",
             (*message.references, channel_id),
         ).fetchone()
         if row:
-            return int(row[0])
+            return Threaded(int(row[0]), thread_reasons.SIBLING, str(row[1]))
     # A reply that arrived before this message (out of order) already names it.
     row = conn.execute(
         "SELECT m.conversation_id FROM message_refs r JOIN messages m ON m.id = r.message_id"
@@ -153,17 +195,7 @@ def _find_conversation(conn: Db, channel_id: int, message: InboundMessage) -> in
         (message.external_id, channel_id),
     ).fetchone()
     if row:
-        return int(row[0])
-    by_token = _conversation_by_token(conn, channel_id, message)
-    if by_token is not None:
-        return by_token
-    if message.thread_key is not None:
-        row = conn.execute(
-            "SELECT id FROM conversations WHERE channel_id = ? AND thread_key = ?",
-            (channel_id, message.thread_key),
-        ).fetchone()
-        if row:
-            return int(row[0])
+        return Threaded(int(row[0]), thread_reasons.REFERENCED_BY, message.external_id)
     return None
 
 
@@ -205,6 +237,7 @@ def _ingest_one(
     digest: str,
     note: str | None,
     conversation_id: int | None,
+    same_as: int | None,
     now: float,
     created: list[int],
     touched: list[int],
@@ -212,8 +245,13 @@ def _ingest_one(
 ) -> None:
     """Store one new message, in ``conversation_id`` when given (a message sharing its id
     with a stored one joins that one's conversation), else where threading puts it."""
-    if conversation_id is None:
-        conversation_id = _find_conversation(conn, channel_id, message)
+    threaded: Threaded | None = None
+    if conversation_id is not None:
+        conversation_id = redirects.resolve(conn, conversation_id)
+        threaded = Threaded(conversation_id, thread_reasons.SAME_ID, f"message {same_as}")
+    else:
+        threaded = _find_conversation(conn, channel_id, message)
+        conversation_id = threaded.conversation_id if threaded else None
     contact_id: int | None = None
     if not message.from_agent:
         contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
@@ -241,6 +279,7 @@ def _ingest_one(
             ),
         ).fetchone()
         created.append(conversation_id)
+        threaded = Threaded(conversation_id, thread_reasons.FIRST)
     direction = "out" if message.from_agent else "in"
     namespace, address = (
         normalize_identity(message.author.identities[0])
@@ -273,6 +312,8 @@ def _ingest_one(
             references=message.references,
             raw=message.raw,
             attachments=message.attachments,
+            thread_reason=threaded.reason if threaded else None,
+            thread_reason_detail=threaded.detail if threaded else None,
         ),
     )
     _update_conversation(conn, conversation_id, message, sent_at, now, reopened)
@@ -375,6 +416,7 @@ def ingest_batch(
                 digest,
                 identity.same_id_note(first.message_id, kind) if first else None,
                 first.conversation_id if first else None,
+                first.message_id if first else None,
                 now,
                 created,
                 touched,

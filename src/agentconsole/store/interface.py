@@ -41,6 +41,7 @@ from ..models import (
     IngestReport,
     OutboxItem,
     SearchHit,
+    ThreadingChange,
     View,
 )
 from ..plugin import Attachment, InboundMessage
@@ -420,4 +421,36 @@ class Store(Protocol):
     async def mark_failed(self, outbox_id: int, error: str) -> None:
         """The channel refused the reply for good: failed with ``error``, never retried
         unless an agent requeues it."""
+        ...
+
+    async def merge_conversations(self, keep_id: int, other_id: int) -> ThreadingChange:
+        """Merge ``other_id`` into ``keep_id``: its messages, notes, tags and drafts move;
+        it redirects to ``keep_id`` from then on. Audited, undoable with
+        :meth:`undo_threading`. Raises :class:`~agentconsole.errors.NotFoundError`,
+        :class:`~agentconsole.errors.UsageError` for one conversation twice or two
+        channels."""
+        ...
+
+    async def split_conversation(self, message_id: int, *, only: bool = False) -> ThreadingChange:
+        """Split ``message_id``'s conversation into a new one holding that message and the
+        later ones (``only``: that message alone); the change's ``target_id`` is the new
+        conversation. Audited, undoable. Raises ``NotFoundError``, ``UsageError`` when the
+        original would be left empty."""
+        ...
+
+    async def move_message(self, message_id: int, conversation_id: int) -> ThreadingChange:
+        """Move one message to another conversation of its channel. Audited, undoable.
+        Raises ``NotFoundError``, ``UsageError`` (already there, another channel, the only
+        message of its conversation)."""
+        ...
+
+    async def undo_threading(self, change_id: int, kind: str | None = None) -> ThreadingChange:
+        """Undo merge, split or move ``change_id`` (``kind``, when given, must be its kind),
+        audited; returns it, marked undone. Raises ``NotFoundError``, ``UsageError`` for
+        another kind, :class:`~agentconsole.errors.ConflictError` when undone already or a
+        later change to its conversations must be undone first."""
+        ...
+
+    async def threading_change(self, change_id: int) -> ThreadingChange:
+        """Merge, split or move ``change_id``. Raises ``NotFoundError``."""
         ...

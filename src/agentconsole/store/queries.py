@@ -24,6 +24,7 @@ from ..models import (
 )
 from ..query import Node, Text, parse
 from ..views import Order
+from . import redirects
 from .columns import Columns
 from .compile_query import (
     Compiled,
@@ -91,6 +92,8 @@ _MESSAGE = Columns(
         "parse_note": "m.parse_note",
         "automated": "m.automated",
         "url": "m.url",
+        "thread_reason": "m.thread_reason",
+        "thread_reason_detail": "m.thread_reason_detail",
     },
     convert={"automated": bool},
 )
@@ -120,7 +123,8 @@ _CHANNEL = Columns(
     ChannelRecord,
     {
         **_CHANNEL_COLUMNS,
-        "open_count": f"(SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE})",
+        "open_count": f"(SELECT count(*) FROM conversations c WHERE c.channel_id = ch.id AND {ACTIVE}"
+        f" AND {redirects.NOT_REDIRECTED})",
     },
 )
 _CHANNEL_UNCOUNTED = Columns(ChannelRecord, _CHANNEL_COLUMNS)
@@ -340,6 +344,7 @@ def _messages(conn: Db, conversation_id: int) -> tuple[MessageRecord, ...]:
 
 
 def conversation_detail(conn: Db, conversation_id: int) -> ConversationDetail:
+    asked, conversation_id = conversation_id, redirects.resolve(conn, conversation_id)
     rows = conversation_rows(conn, [conversation_id])
     if conversation_id not in rows:
         raise NotFoundError(f"no conversation {conversation_id}")
@@ -351,7 +356,7 @@ def conversation_detail(conn: Db, conversation_id: int) -> ConversationDetail:
     ).fetchone()
     others = _rows(
         conn,
-        "c.contact_id = ? AND c.id != ?",
+        f"c.contact_id = ? AND c.id != ? AND {redirects.NOT_REDIRECTED}",
         (row.contact_id, conversation_id),
         " ORDER BY c.last_message_at DESC LIMIT 50",
     )
@@ -364,6 +369,7 @@ def conversation_detail(conn: Db, conversation_id: int) -> ConversationDetail:
         resolved_at=resolved_at,
         url=url,
         other_conversations=tuple(others),
+        redirected_from=asked if asked != conversation_id else None,
     )
 
 
@@ -467,7 +473,7 @@ def conversation_timings(conn: Db, since: float) -> list[ConversationTiming]:
         _TIMING.build(r)
         for r in conn.execute(
             f"SELECT {_TIMING.sql} FROM conversations c JOIN channels ch ON ch.id = c.channel_id"
-            f" WHERE c.created_at >= ? OR {ACTIVE}",
+            f" WHERE (c.created_at >= ? OR {ACTIVE}) AND {redirects.NOT_REDIRECTED}",
             (since,),
         )
     ]

@@ -46,6 +46,10 @@ class NewMessage:
     references: tuple[str, ...] = ()
     raw: bytes | None = None
     attachments: tuple[Attachment, ...] = ()
+    #: Why it joined its conversation: a code of :mod:`agentconsole.thread_reasons` and
+    #: what it names.
+    thread_reason: str | None = None
+    thread_reason_detail: str | None = None
 
 
 def allocate_search_key(conn: Db, sent_at: float) -> int:
@@ -98,6 +102,8 @@ def insert_message(conn: Db, message: NewMessage) -> int:
         "in_reply_to": message.in_reply_to,
         "participants": message.participants,
         "search_key": search_key,
+        "thread_reason": message.thread_reason,
+        "thread_reason_detail": message.thread_reason_detail,
     }
     (message_id,) = conn.execute(
         f"INSERT INTO messages({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"

@@ -23,6 +23,8 @@ class Undo:
 
     label: str
     states: tuple[ConversationState, ...]
+    #: A merge, split or move to undo instead (its change id): see ``Store.undo_threading``.
+    change_id: int | None = None
 
 
 def count_phrase(count: int) -> str:

@@ -23,9 +23,18 @@ class StoreChanged(Message):
     """The store changed: the screen reloads what it shows (``conversation_id``: the
     conversation to show again, if any)."""
 
-    def __init__(self, conversation_id: int | None = None, *, keep_position: bool = False) -> None:
+    def __init__(
+        self,
+        conversation_id: int | None = None,
+        *,
+        keep_position: bool = False,
+        select: int | None = None,
+    ) -> None:
         super().__init__()
         self.conversation_id = conversation_id
+        #: Put the cursor on this conversation when the view lists it (where a merge or a
+        #: split put the messages).
+        self.select = select
         #: An action by the agent: the cursor stays at its place in the list (the next piece
         #: of work), not with a row that moved.
         self.keep_position = keep_position

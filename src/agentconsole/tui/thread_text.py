@@ -14,6 +14,7 @@ from rich.text import Text
 from ..humanize import span, waiting
 from ..models import ConversationDetail, ConversationRow, MessageRecord, priority_name
 from ..sanitize import clean, one_line
+from ..thread_reasons import describe
 from .formatting import clock_time, kind_icon, priority_mark
 from .safe_text import safe_text
 
@@ -158,11 +159,31 @@ def attachments_text(message: MessageRecord) -> Text:
     return text
 
 
+def reason_text(message: MessageRecord) -> Text:
+    """Why the message is in this conversation, one dim line ("↳ joined by References
+    <…>")."""
+    text = Text("↳ ", style="dim italic", end="")
+    text.append_text(
+        safe_text(
+            describe(message.thread_reason, message.thread_reason_detail),
+            "dim italic",
+            multiline=False,
+        )
+    )
+    return text
+
+
 def message_text(
-    message: MessageRecord, now: float, *, fold: bool = False, hints: KeyHints = DEFAULT_HINTS
+    message: MessageRecord,
+    now: float,
+    *,
+    fold: bool = False,
+    hints: KeyHints = DEFAULT_HINTS,
+    reasons: bool = False,
 ) -> Text:
-    """A message as a block: author, time and state on the first line, then the body
-    (quoted history and signature folded when ``fold``)."""
+    """A message as a block: author, time and state on the first line (with ``reasons``,
+    why it is in the conversation under it), then the body (quoted history and signature
+    folded when ``fold``)."""
     text = Text(end="")
     label = direction_label(message)
     if label:
@@ -178,6 +199,9 @@ def message_text(
         text.append("  ")
         text.append_text(delivery)
     text.append("\n")
+    if reasons:
+        text.append_text(reason_text(message))
+        text.append("\n")
     text.append_text(parse_note_text(message, hints))
     text.append_text(body_text(message.body, fold=fold, hints=hints))
     text.append_text(attachments_text(message))
@@ -185,9 +209,15 @@ def message_text(
 
 
 def chat_line(
-    message: MessageRecord, now: float, *, fold: bool = False, hints: KeyHints = DEFAULT_HINTS
+    message: MessageRecord,
+    now: float,
+    *,
+    fold: bool = False,
+    hints: KeyHints = DEFAULT_HINTS,
+    reasons: bool = False,
 ) -> Text:
-    """A chat message, compact: ``14:02  Alice  hello`` (continuation lines indented)."""
+    """A chat message, compact: ``14:02  Alice  hello`` (continuation lines indented; with
+    ``reasons``, why it is in the conversation on a line of its own)."""
     text = Text(end="")
     text.append(clock_time(message.sent_at, now) + "  ", style="dim")
     author_style = "bold cyan" if message.direction == "in" else "bold green"
@@ -205,6 +235,9 @@ def chat_line(
         text.append("  ")
         text.append_text(delivery)
     text.append_text(attachments_text(message))
+    if reasons:
+        text.append("\n    ")
+        text.append_text(reason_text(message))
     return text
 
 

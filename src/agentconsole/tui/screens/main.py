@@ -273,6 +273,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     @on(StoreChanged)
     def _store_changed(self, event: StoreChanged) -> None:
+        if event.select is not None:
+            self._keep_on_load = event.select
         self.reload(keep_position=event.keep_position)
 
     @on(QueueView.MarksChanged)

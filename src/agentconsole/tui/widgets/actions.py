@@ -29,6 +29,7 @@ from ..screens.prompts import ask_choice, ask_line, ask_yes
 from ..services import Services
 from .desk import ConversationDesk
 from .queue import QueueView
+from .threading_actions import ThreadingActions
 
 #: What the assign prompt takes for "nobody".
 NOBODY = ("none", "nobody", "-")
@@ -60,7 +61,7 @@ def tag_preview(text: str) -> Text:
     return preview
 
 
-class ConversationActions(Vertical):
+class ConversationActions(ThreadingActions, Vertical):
     """Attributes down: the services; messages up: :class:`Notice`, :class:`StoreChanged`."""
 
     BINDINGS = bindings("conversation")
@@ -270,7 +271,11 @@ class ConversationActions(Vertical):
 
         async def run() -> None:
             try:
-                restored = await store.restore(undo.states)
+                if undo.change_id is not None:
+                    change = await store.undo_threading(undo.change_id)
+                    restored = [change.source_id, change.target_id]
+                else:
+                    restored = await store.restore(undo.states)
             except AgentConsoleError as error:
                 self.last_undo = undo
                 self.post_message(Notice(str(error), "error"))

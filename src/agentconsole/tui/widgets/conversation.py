@@ -88,6 +88,8 @@ class ConversationPane(Vertical):
         self._moved_next: tuple[int, Text] | None = None
         #: Fold quoted history, signatures and very long bodies (z toggles).
         self.fold = True
+        #: Show under each message header why it is in this conversation.
+        self.reasons = False
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No conversation selected."), id="conversation-header", markup=False)
@@ -173,11 +175,8 @@ class ConversationPane(Vertical):
             widgets.append(Static(note, markup=False, classes="thread-note"))
             messages = messages[-MAX_MESSAGES:]
         for message in messages:
-            content = (
-                chat_line(message, now, fold=self.fold, hints=hints)
-                if compact and message.direction != "note"
-                else message_text(message, now, fold=self.fold, hints=hints)
-            )
+            shape = chat_line if compact and message.direction != "note" else message_text
+            content = shape(message, now, fold=self.fold, hints=hints, reasons=self.reasons)
             widgets.append(MessageBox(message, content, compact=compact))
         if not messages:
             widgets.append(Static(Text("No messages."), markup=False, classes="thread-note"))
