@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import paths
 from .config import Config
+from .rules.loading import load_rules
 from .sanitize import one_line
 from .store import Store, permissions
 
@@ -24,11 +25,16 @@ def store_path(config: Config, override: str | None = None) -> Path:
 
 async def open_store(config: Config, path: Path) -> Store:
     """Open (creating and migrating if needed) the store at ``path`` acting as the configured
-    agent, whose replies carry the configured display name. A store other users can read is
+    agent, whose replies carry the configured display name, running the configured rules
+    (a broken rule is logged with its file and name; the others run). A store other users can read is
     opened with a warning naming the fix. Raises ``StoreError``."""
+    rules = load_rules(config)  # a rules file that is not TOML stops here, before opening
     store = await Store.open(path, agent=config.agent, display_name=config.display_name)
     for warning in privacy_warnings(path):
         log.warning("%s", one_line(warning))
+    for problem in rules.problems:
+        log.warning("%s (the other rules run)", one_line(str(problem)))
+    store.use_rules(rules if rules.rules else None)
     return store
 
 

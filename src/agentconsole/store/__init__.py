@@ -44,9 +44,11 @@ from ..models import (
 from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
+from ..rules.definition import Rule, RuleReplay, RuleSet
 from ..views import Order, ViewDefinition
-from . import actions, changes, connection, ingest_sql, queries
+from . import actions, changes, connection, ingest_sql, queries, rules_replay, rules_sql
 from .connection import connect
+from .rules_sql import HookCall
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -77,6 +79,9 @@ class Store:
     Methods of one instance may be awaited concurrently: they run one after another on the
     store's thread. Several processes may open the same file.
     """
+
+    #: The rules run on ingest and on agent actions (:meth:`use_rules`); none by default.
+    rules: RuleSet | None = None
 
     def __init__(
         self, db: aiosqlite.Connection, path: Path, agent: str, display_name: str | None = None
@@ -294,7 +299,7 @@ class Store:
         A conversation that is missing, held by another agent or already so is reported in
         its outcome, not raised. Raises :class:`~agentconsole.errors.UsageError` for a
         malformed change."""
-        return await self._run(changes.apply, list(ids), change, self.agent)
+        return await self._run(changes.apply, list(ids), change, self.agent, self.rules)
 
     @_writes
     async def restore(self, states: Sequence[ConversationState]) -> list[int]:
@@ -453,7 +458,7 @@ class Store:
         def run(conn: sqlite3.Connection) -> IngestReport:
             channel_id = actions.channel_id(conn, channel)
             return ingest_sql.ingest_batch(
-                conn, channel_id, messages, cursor, update_cursor=update_cursor
+                conn, channel_id, messages, cursor, update_cursor=update_cursor, rules=self.rules
             )
 
         return await self._run(run)
@@ -495,3 +500,38 @@ class Store:
     @_writes
     async def mark_failed(self, outbox_id: int, error: str) -> None:
         await self._run(actions.mark_failed, outbox_id, error)
+
+    # -- rules ----------------------------------------------------------------------------------
+
+    def use_rules(self, rules: RuleSet | None) -> None:
+        """Run ``rules`` from now on: in the transaction of every ingested batch and of
+        every change made through :meth:`apply` (see :mod:`.rules_sql`); ``None`` stops."""
+        self.rules = rules
+
+    @_writes
+    async def run_schedule_rules(self, now: float | None = None) -> dict[str, int]:
+        """Run the ``schedule`` rules once over the conversations they match at ``now``
+        (default: the current time); by rule, how many conversations changed."""
+        if self.rules is None or self.read_only:
+            return {}
+        return await self._run(rules_sql.run_schedule, self.rules, now or time.time())
+
+    async def replay_rule(self, rule: Rule, since: float, now: float | None = None) -> RuleReplay:
+        """What ``rule`` would have done since ``since`` (Unix seconds), without writing
+        anything (see :mod:`.rules_replay`)."""
+        return await self._run(rules_replay.replay, rule, since, now or time.time())
+
+    async def last_rule_change(self, conversation_id: int) -> tuple[str, ConversationState] | None:
+        """(the rule, the conversation's state before it) of the latest change a rule made
+        to it, for undo with :meth:`restore`; None when no rule changed it."""
+        return await self._run(rules_sql.last_rule_change, conversation_id)
+
+    @_writes
+    async def claim_rule_hooks(self, limit: int = 20) -> list[HookCall]:
+        """Claim hook commands rules queued (their runner stopped mid-way: again)."""
+        return await self._run(rules_sql.claim_hooks, time.time(), limit)
+
+    @_writes
+    async def finish_rule_hook(self, hook_id: int, error: str | None = None) -> None:
+        """Record a hook's end; a failure is written in the conversation's history."""
+        await self._run(rules_sql.finish_hook, hook_id, error, time.time())

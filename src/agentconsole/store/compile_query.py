@@ -17,7 +17,7 @@ Semantics worth knowing (also in ``agentconsole help query``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,29 @@ def compile_query(
     builder = _Builder(agent, now, dialect, estimate, rows)
     where = _node(builder, node)
     return Compiled(where, tuple(builder.params))
+
+
+def compile_for_ids(
+    node: Node,
+    ids: Sequence[int],
+    *,
+    agent: str,
+    now: float,
+    dialect: Dialect = SQLITE,
+) -> Compiled:
+    """``node`` restricted to the conversations ``ids`` (a rule checked against the ones a
+    batch just touched): ``c.id IN (…) AND condition``. Full-text terms are checked
+    conversation by conversation, which is fast for a handful of ids however common the
+    word (listing every match first would not be). ``ids`` must not be empty."""
+    assert ids, "a condition on no conversation"
+    inner = compile_query(node, agent=agent, now=now, dialect=dialect, estimate=_checked_row_by_row)
+    placeholders = ", ".join("?" * len(ids))
+    return Compiled(f"c.id IN ({placeholders}) AND {inner.where}", (*ids, *inner.params))
+
+
+def _checked_row_by_row(expression: str) -> int:
+    """An ``estimate`` saying "common": full-text terms become correlated checks."""
+    return LIST_MATCHES_BELOW
 
 
 def split_text(node: Node) -> tuple[list[Node], Node]:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
-from . import identity
+from ..rules.definition import RuleSet
+from . import identity, rules_sql
 from .columns import Columns
 from .connection import write_transaction
 from .writes import NewMessage, audit, insert_message
@@ -338,15 +339,19 @@ def ingest_batch(
     cursor: str | None,
     *,
     update_cursor: bool = True,
+    rules: RuleSet | None = None,
 ) -> IngestReport:
     """Store a batch and (optionally) the channel's new cursor in one transaction.
 
     A message whose identity is stored already (in an earlier batch or earlier in this one)
-    is counted as a duplicate and not stored again."""
+    is counted as a duplicate and not stored again. ``rules`` run in the same transaction,
+    over the conversations the batch created or wrote to (see :mod:`.rules_sql`)."""
     now = time.time()
     created: list[int] = []
     touched: list[int] = []
     reopened: list[int] = []
+    inbound: list[int] = []
+    customer_wrote: list[int] = []
     stored = duplicates = 0
     with write_transaction(conn):
         (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
@@ -370,6 +375,12 @@ def ingest_batch(
                 reopened,
             )
             stored += 1
+            if not message.from_agent:
+                inbound.append(touched[-1])
+                if not message.automated:
+                    customer_wrote.append(touched[-1])
+        if rules is not None:
+            rules_sql.run_on_ingest(conn, rules, created, inbound, customer_wrote, now)
         if update_cursor:
             conn.execute("UPDATE channels SET cursor = ? WHERE id = ?", (cursor, channel_id))
     return IngestReport(

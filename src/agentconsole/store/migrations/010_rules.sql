@@ -1,0 +1,26 @@
+-- Rules (issue 12). Round robin remembers, per team, whom it assigned last, so turns are fair
+-- across restarts and processes; hook commands are queued in the transaction that ran the
+-- rule and run after it committed (never inside it, never blocking ingest).
+CREATE TABLE rule_rotation (
+    team        TEXT PRIMARY KEY,
+    last_agent  TEXT NOT NULL,
+    updated_at  REAL NOT NULL
+);
+
+CREATE TABLE rule_hooks (
+    id              INTEGER PRIMARY KEY,
+    rule            TEXT NOT NULL,
+    event           TEXT NOT NULL,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+    command         TEXT NOT NULL,
+    created_at      REAL NOT NULL,
+    -- queued, running (claimed until claimed_until), done or failed
+    state           TEXT NOT NULL DEFAULT 'queued'
+                    CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    claimed_until   REAL,
+    finished_at     REAL,
+    error           TEXT
+);
+CREATE INDEX rule_hooks_due ON rule_hooks(state, id);
+-- "has a rule replied here today?": the audit entries of one action on one conversation.
+CREATE INDEX audit_action ON audit_log(conversation_id, action, at);
