@@ -40,7 +40,7 @@ def list_rules(args: argparse.Namespace, config: Config) -> int:
         if args.json:
             output.emit_json({"name": problem.rule, "file": problem.file, "error": problem.message})
         else:
-            print(f"{one_line(problem.rule)[:28]:<28} BROKEN  {clean(str(problem))}")
+            print(f"{one_line(problem.rule)[:28]:<28} BROKEN  {one_line(str(problem))}")
     if not rules.rules and not rules.problems and not args.json:
         print(f"no rules in {config.describe_file()} (add [[rules]] tables)")
     return EXIT_BROKEN if rules.problems else EXIT_OK
