@@ -100,20 +100,39 @@ def compile_for_ids(
     agent: str,
     now: float,
     dialect: Dialect = SQLITE,
+    estimate: Callable[[str], int] | None = None,
 ) -> Compiled:
     """``node`` restricted to the conversations ``ids`` (a rule checked against the ones a
-    batch just touched): ``c.id IN (…) AND condition``. Full-text terms are checked
-    conversation by conversation, which is fast for a handful of ids however common the
-    word (listing every match first would not be). ``ids`` must not be empty."""
+    batch just touched): ``c.id IN (…) AND condition``. ``estimate`` decides how full-text
+    terms are matched, as for :func:`compile_query` — :func:`ids_estimator` sizes it for a
+    few conversations. ``ids`` must not be empty."""
     assert ids, "a condition on no conversation"
-    inner = compile_query(node, agent=agent, now=now, dialect=dialect, estimate=_checked_row_by_row)
+    inner = compile_query(node, agent=agent, now=now, dialect=dialect, estimate=estimate)
     placeholders = ", ".join("?" * len(ids))
     return Compiled(f"c.id IN ({placeholders}) AND {inner.where}", (*ids, *inner.params))
 
 
-def _checked_row_by_row(expression: str) -> int:
-    """An ``estimate`` saying "common": full-text terms become correlated checks."""
-    return LIST_MATCHES_BELOW
+#: Checking one message against a full-text expression costs about as much as listing this
+#: many matches of it (measured on SQLite FTS5: ~40 µs a check, ~2 µs a listed match).
+CHECK_COST_IN_MATCHES = 20
+
+
+def ids_estimator(conn: Any, messages: int, dialect: Dialect = SQLITE) -> Callable[[str], int]:
+    """An ``estimate`` for :func:`compile_for_ids` over conversations holding ``messages``
+    messages: a full-text term is listed when it has fewer matches in the whole store than
+    checking those messages one by one would cost, else checked message by message. The
+    count is capped there, so sizing costs no more than the listing it saves; each
+    expression is counted once per estimator."""
+    cap = max(LIST_MATCHES_BELOW, CHECK_COST_IN_MATCHES * messages)
+    known: dict[str, int] = {}
+
+    def estimate(expression: str) -> int:
+        if expression not in known:
+            row = conn.execute(dialect.estimate_sql, (expression, cap)).fetchone()
+            known[expression] = LIST_MATCHES_BELOW if int(row[0]) >= cap else 0
+        return known[expression]
+
+    return estimate
 
 
 def split_text(node: Node) -> tuple[list[Node], Node]:

@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,7 +39,7 @@ from ..rules.definition import (
 )
 from ..timeparse import parse_when
 from . import actions, changes, queries
-from .compile_query import compile_for_ids, compile_query, estimator
+from .compile_query import compile_for_ids, compile_query, estimator, ids_estimator
 from .connection import write_transaction
 from .writes import audit
 
@@ -96,10 +96,13 @@ def run_rules(
         return 0
     in_play = list(dict.fromkeys(ids))
     changed = 0
+    estimate: Callable[[str], int] | None = None
     for rule in rules.for_event(event):
         if not in_play:
             break
-        matched = matching(conn, rule, in_play, now)
+        if estimate is None:  # sized once per event: the same words recur across rules
+            estimate = ids_estimator(conn, _messages_of(conn, in_play))
+        matched = matching(conn, rule, in_play, now, estimate)
         for conversation_id in matched:
             changed += apply_rule(conn, rule, conversation_id, now, rules.reply_as, customer_wrote)
         if rule.stop and matched:
@@ -120,16 +123,37 @@ def after_agent_change(
         run_rules(conn, rules, event, ids, now)
 
 
-def matching(conn: sqlite3.Connection, rule: Rule, ids: Sequence[int], now: float) -> list[int]:
+def matching(
+    conn: sqlite3.Connection,
+    rule: Rule,
+    ids: Sequence[int],
+    now: float,
+    estimate: Callable[[str], int] | None = None,
+) -> list[int]:
     """Those of ``ids`` that ``rule``'s condition matches, in the order given."""
     found: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         condition = compile_for_ids(
-            rule.query, ids[start : start + CHUNK], agent=rule_agent(rule.name), now=now
+            rule.query,
+            ids[start : start + CHUNK],
+            agent=rule_agent(rule.name),
+            now=now,
+            estimate=estimate,
         )
         sql = f"SELECT c.id FROM conversations c WHERE {condition.where}"
         found.update(r[0] for r in conn.execute(sql, condition.params))
     return [i for i in ids if i in found]
+
+
+def _messages_of(conn: sqlite3.Connection, ids: Sequence[int]) -> int:
+    """How many messages the conversations ``ids`` hold."""
+    total = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        placeholders = ", ".join("?" * len(chunk))
+        sql = f"SELECT count(*) FROM messages WHERE conversation_id IN ({placeholders})"
+        total += int(conn.execute(sql, chunk).fetchone()[0])
+    return total
 
 
 def apply_rule(
