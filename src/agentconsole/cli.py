@@ -888,6 +888,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", choices=list(views.ORDERS), default="urgent", help="row order")
     p.add_argument("--key", help="a key that jumps to the view in the console")
     p.add_argument("--replace", action="store_true", help="change a view of that name")
+    several(
+        command("spam", rules_cli.spam_command(True), "into Spam; the sender is blocked there"), ""
+    )
+    several(
+        command("unspam", rules_cli.spam_command(False), "not spam: back, sender unblocked"), ""
+    )
     p = command(
         "rules", rules_cli.run, "rules: list them, test one on the history (writes nothing), undo"
     )

@@ -39,12 +39,14 @@ TOP_LEVEL_KEYS = (
     "rules",
     "teams",
     "automation",
+    "spam",
 )
 VIEW_KEYS = {"query": str, "order": str, "key": str, "label": str}
 AGENT_KEYS = {"name": str, "display_name": str}
 SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
 SLA_KEYS = {"first_response": (str, int, float)}
 REPLIES_KEYS = {"dirs": list}
+SPAM_KEYS = {"block": list, "allow": list, "trust_spam_headers": bool}
 AUTOMATION_KEYS = {"files": list, "reply_as": str, "hook_timeout": (str, int, float)}
 #: How long a rule's hook command may run before it is stopped (seconds).
 DEFAULT_HOOK_TIMEOUT = 10.0
@@ -91,6 +93,11 @@ class Config:
     reply_as: str | None = None
     #: ``[automation] hook_timeout`` in seconds.
     hook_timeout: float = DEFAULT_HOOK_TIMEOUT
+    #: ``[spam] block`` / ``allow``: addresses and ``@domains``, lower case.
+    spam_block: tuple[str, ...] = ()
+    spam_allow: tuple[str, ...] = ()
+    #: ``[spam] trust_spam_headers``: mail the server flagged lands in Spam.
+    trust_spam_headers: bool = False
 
     @property
     def reply_folders(self) -> tuple[Path, ...]:
@@ -212,6 +219,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
             raise ConfigError(f"{file}: sla.{key}: {error}") from None
     replies_table = _checked_table(data, "replies", file, REPLIES_KEYS)
     automation = _checked_table(data, "automation", file, AUTOMATION_KEYS)
+    spam = _checked_table(data, "spam", file, SPAM_KEYS)
     hook_timeout = DEFAULT_HOOK_TIMEOUT
     if "hook_timeout" in automation:
         try:
@@ -244,6 +252,9 @@ def parse(data: dict[str, Any], file: str) -> Config:
         teams=_teams(_table(data, "teams", file), file),
         reply_as=automation.get("reply_as"),
         hook_timeout=hook_timeout,
+        spam_block=_senders(spam.get("block", []), file, "block"),
+        spam_allow=_senders(spam.get("allow", []), file, "allow"),
+        trust_spam_headers=spam.get("trust_spam_headers", False),
     )
     for name, table in _table(data, "views", file).items():
         config.views[name] = _view(file, name, table)
@@ -277,6 +288,20 @@ def _rules(value: Any, file: str) -> list[Any]:
             "listed in [automation] files"
         )
     return value
+
+
+def _senders(values: list[str], file: str, key: str) -> tuple[str, ...]:
+    """``[spam] block`` / ``allow``: each an address or an ``@domain``."""
+    senders = []
+    for value in values:
+        sender = value.strip().lower()
+        if "@" not in sender or any(char.isspace() for char in sender):
+            raise ConfigError(
+                f"{file}: spam.{key}: {value!r} is neither an address (ann@example.com) nor a "
+                "domain (@example.com)"
+            )
+        senders.append(sender)
+    return tuple(senders)
 
 
 def _teams(table: dict[str, Any], file: str) -> dict[str, tuple[str, ...]]:

@@ -34,7 +34,7 @@ async def open_store(config: Config, path: Path) -> Store:
         log.warning("%s", one_line(warning))
     for problem in rules.problems:
         log.warning("%s (the other rules run)", one_line(str(problem)))
-    store.use_rules(rules if rules.rules else None)
+    store.use_rules(rules if rules.rules or rules.spam.active else None)
     return store
 
 

@@ -1,5 +1,6 @@
 """``agentconsole rules list|test|undo``: the configured rules, what they would have done
-over the stored history (without writing anything), and undoing a rule's latest change.
+over the stored history (without writing anything), and undoing a rule's latest change;
+``spam`` / ``unspam``.
 
 ``rules list`` needs no store and exits 1 when a rule is broken (each named with its file),
 so a team can check a shared rules file before it is deployed. ``rules test`` reads only.
@@ -9,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 import time
+from collections.abc import Awaitable, Callable
 
 from . import output
 from .config import Config
 from .errors import NotFoundError, UsageError
+from .query import Field, all_of, parse, walk
 from .rules.definition import Rule, RuleReplay, RuleSet
 from .rules.loading import load_rules
 from .sanitize import clean, one_line
@@ -134,3 +138,45 @@ async def _undo(args: argparse.Namespace, store: Store) -> int:
     else:
         print(clean(f"#{conversation_id}: already as it was before rule {rule!r}"))
     return EXIT_OK
+
+
+def spam_command(spam: bool) -> Callable[[argparse.Namespace, Config, Store], Awaitable[int]]:
+    """``spam ID…`` / ``unspam ID…`` (and ``--query``): into Spam with the sender blocked on
+    its channel, or back with the sender unblocked. Exit 1 when one was so already, 3 when
+    one does not exist (each named on stderr)."""
+
+    async def run(args: argparse.Namespace, config: Config, store: Store) -> int:
+        ids = [
+            int(word.removeprefix("#")) for word in args.targets if word.removeprefix("#").isdigit()
+        ]
+        others = [word for word in args.targets if not word.removeprefix("#").isdigit()]
+        if others:
+            raise UsageError(f"{args.command} takes conversation ids, not {others[0]!r}")
+        if args.query is not None:
+            node = parse(args.query)
+            if not spam and not any(
+                isinstance(t, Field) and t.name == "is" and t.value == "spam" for t in walk(node)
+            ):
+                node = all_of(node, parse("is:spam"))
+            ids += [row.id for row in await store.find(node)]
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            raise UsageError("name the conversations (ids) or select them with --query")
+        known = await store.conversation_rows(ids)
+        changed = set(await store.set_spam(ids, spam))
+        exit_code = EXIT_OK
+        for conversation_id in ids:
+            if conversation_id in changed:
+                data = {"id": conversation_id, "spam": spam}
+                if args.json:
+                    output.emit_json(data)
+                else:
+                    print(f"#{conversation_id} {'spam, sender blocked' if spam else 'not spam'}")
+                continue
+            missing = conversation_id not in known
+            reason = "already so" if not missing else "no such conversation"
+            print(f"agentconsole: #{conversation_id}: {reason}", file=sys.stderr)
+            exit_code = exit_code or (3 if missing else 1)
+        return exit_code
+
+    return run

@@ -12,6 +12,7 @@ from typing import Literal
 
 from ..query import Node
 from ..replies import SavedReply
+from .spam import SpamPolicy
 
 Event = Literal[
     "inbound", "new_conversation", "status_change", "assignment", "tag_change", "schedule"
@@ -131,11 +132,14 @@ class RuleProblem:
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     """Every rule in evaluation order (the config's, then each shared file's), the broken
-    ones apart. ``reply_as`` is the name customers see on a rule's replies."""
+    ones apart, and the spam policy. ``reply_as`` is the name customers see on a rule's
+    replies."""
 
     rules: tuple[Rule, ...] = ()
     problems: tuple[RuleProblem, ...] = ()
     reply_as: str = "Support"
+    #: What lands in Spam on arrival (``[spam]``).
+    spam: SpamPolicy = field(default_factory=SpamPolicy)
     _by_event: dict[str, tuple[Rule, ...]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

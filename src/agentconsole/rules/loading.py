@@ -22,6 +22,7 @@ from ..query import QueryError, format_error, parse
 from ..replies import ReplyLibrary, load_library
 from ..timeparse import parse_when
 from .definition import EVENTS, Actions, Assignment, Event, Rule, RuleProblem, RuleSet
+from .spam import SpamPolicy
 
 RULE_KEYS = {"name": str, "on": str, "if": str, "then": dict, "stop": bool, "enabled": bool}
 THEN_KEYS = {
@@ -70,7 +71,12 @@ def load_rules(config: Config, library: ReplyLibrary | None = None) -> RuleSet:
             except _Broken as problem:
                 problems.append(RuleProblem(file, name, str(problem)))
             seen.add(name)
-    return RuleSet(tuple(rules), tuple(problems), reply_as=config.reply_as or config.display_name)
+    return RuleSet(
+        tuple(rules),
+        tuple(problems),
+        reply_as=config.reply_as or config.display_name,
+        spam=SpamPolicy(config.spam_block, config.spam_allow, config.trust_spam_headers),
+    )
 
 
 def _read_file(path: Path) -> list[Any]:

@@ -46,7 +46,16 @@ from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..rules.definition import Rule, RuleReplay, RuleSet
 from ..views import Order, ViewDefinition
-from . import actions, changes, connection, ingest_sql, queries, rules_replay, rules_sql
+from . import (
+    actions,
+    changes,
+    connection,
+    ingest_sql,
+    queries,
+    rules_replay,
+    rules_sql,
+    spam_sql,
+)
 from .connection import connect
 from .rules_sql import HookCall
 
@@ -535,3 +544,10 @@ class Store:
     async def finish_rule_hook(self, hook_id: int, error: str | None = None) -> None:
         """Record a hook's end; a failure is written in the conversation's history."""
         await self._run(rules_sql.finish_hook, hook_id, error, time.time())
+
+    @_writes
+    async def set_spam(self, ids: Sequence[int], spam: bool = True) -> list[int]:
+        """Mark conversations spam — out of every queue view, their senders blocked on their
+        channels — or (``spam=False``) not spam, undoing both; audited. Returns the ids
+        that changed."""
+        return await self._run(spam_sql.set_spam, list(ids), spam, self.agent)

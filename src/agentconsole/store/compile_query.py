@@ -12,7 +12,9 @@ Semantics worth knowing (also in ``agentconsole help query``):
   unassigned conversations and ``-waiting:>4h`` includes ones nobody waits on;
 - durations compare ages: ``waiting:>4h`` is "waiting for more than 4 hours"; ``=`` reads as
   "at least"; nobody waits on a closed conversation (``is:waiting``, ``waiting:``);
-- ``before:``/``after:`` compare the conversation's last message.
+- ``before:``/``after:`` compare the conversation's last message;
+- spam is hidden: a query without an ``is:spam`` (or ``-is:spam``) or an ``id:`` term
+  selects no conversation marked spam.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..query import MATCH_ALL, And, Assignee, Field, Node, Not, Or, Party, Text, all_of
+from ..query import MATCH_ALL, And, Assignee, Field, Node, Not, Or, Party, Text, all_of, walk
 from .dialect import SQLITE, Dialect
 
 #: The condition that matches every conversation.
@@ -38,6 +40,8 @@ LIST_MATCHES_BELOW = 5000
 WALK_ORDER_FROM = 1000
 #: Conversations someone may still be waiting on.
 OPEN_ENDED = "c.status != 'closed'"
+#: Not marked spam: every query but one about spam has it.
+NOT_SPAM = "c.spam = 0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,19 @@ def compile_query(
     queue's order index is walked and the first rows come at once instead of after a sort."""
     builder = _Builder(agent, now, dialect, estimate, rows)
     where = _node(builder, node)
+    if not _asks_for_spam(node):
+        where = f"({where}) AND {NOT_SPAM}"
     return Compiled(where, tuple(builder.params))
+
+
+def _asks_for_spam(node: Node) -> bool:
+    """Whether a query chose about spam itself (``is:spam``, ``-is:spam``) or names a
+    conversation (``id:``, shown whatever it is)."""
+    return any(
+        isinstance(term, Field)
+        and (term.name == "id" or (term.name == "is" and term.value == "spam"))
+        for term in walk(node)
+    )
 
 
 def compile_for_ids(
@@ -308,6 +324,8 @@ def _is(b: _Builder, value: str) -> str:
         return "c.status = 'snoozed'"
     if value == "waiting":
         return f"(c.waiting_since IS NOT NULL AND {OPEN_ENDED})"
+    if value == "spam":
+        return "c.spam = 1"
     # failed: a reply that could not be sent (few rows: read the outbox, not every thread)
     return (
         "c.id IN (SELECT m.conversation_id FROM outbox o JOIN messages m ON m.id = o.message_id"

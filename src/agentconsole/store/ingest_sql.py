@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
 from ..rules.definition import RuleSet
-from . import identity, rules_sql
+from . import identity, rules_sql, spam_sql
 from .columns import Columns
 from .connection import write_transaction
 from .writes import NewMessage, audit, insert_message
@@ -355,6 +355,7 @@ def ingest_batch(
     stored = duplicates = 0
     with write_transaction(conn):
         (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
+        blocks_here = spam_sql.channel_blocks(conn, channel_id)
         for message in messages:
             digest = identity.digest_of(message)
             known = _same_id(conn, channel_id, message.external_id)
@@ -375,10 +376,24 @@ def ingest_batch(
                 reopened,
             )
             stored += 1
-            if not message.from_agent:
-                inbound.append(touched[-1])
-                if not message.automated:
-                    customer_wrote.append(touched[-1])
+            if message.from_agent:
+                continue
+            senders = [normalize_identity(i) for i in message.author.identities if i.address]
+            policy = rules.spam if rules is not None else None
+            if spam_sql.screen(
+                conn,
+                policy,
+                channel_id,
+                message,
+                senders,
+                touched[-1],
+                now,
+                blocks_here=blocks_here,
+            ):
+                continue  # in Spam: no rule acts on it, nothing answers it
+            inbound.append(touched[-1])
+            if not message.automated:
+                customer_wrote.append(touched[-1])
         if rules is not None:
             rules_sql.run_on_ingest(conn, rules, created, inbound, customer_wrote, now)
         if update_cursor:

@@ -38,7 +38,7 @@ from ..rules.definition import (
     rule_agent,
 )
 from ..timeparse import parse_when
-from . import actions, changes, queries
+from . import actions, changes, queries, spam_sql
 from .compile_query import compile_for_ids, compile_query, estimator, ids_estimator
 from .connection import write_transaction
 from .writes import audit
@@ -192,7 +192,9 @@ def apply_rule(
     if then.assign is not None and before.assignee is None:
         assignee = pick_assignee(conn, then.assign, now)
         change(f"assign {assignee}", Change("assign", assignee=assignee))
-    if then.reply is not None:
+    if then.spam and spam_sql.mark(conn, conversation_id, who, now):
+        did.append("spam")
+    if then.reply is not None and not then.spam:
         did += _reply(conn, rule, conversation_id, now, reply_as, customer_wrote)
     if then.note is not None:
         message_id = actions._insert_agent_message(

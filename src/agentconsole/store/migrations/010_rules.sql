@@ -24,3 +24,17 @@ CREATE TABLE rule_hooks (
 CREATE INDEX rule_hooks_due ON rule_hooks(state, id);
 -- "has a rule replied here today?": the audit entries of one action on one conversation.
 CREATE INDEX audit_action ON audit_log(conversation_id, action, at);
+
+-- Spam: a conversation marked spam leaves every queue view (queries hide it unless they ask
+-- for is:spam); its sender is blocked on that channel, so later mail goes straight there.
+ALTER TABLE conversations ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE blocked_senders (
+    channel_id  INTEGER NOT NULL REFERENCES channels(id),
+    namespace   TEXT NOT NULL,
+    address     TEXT NOT NULL,
+    agent       TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    -- the conversation that was marked spam (unspam unblocks what it blocked)
+    conversation_id INTEGER REFERENCES conversations(id),
+    PRIMARY KEY (channel_id, namespace, address)
+);
