@@ -17,7 +17,7 @@ from collections import Counter
 
 from ..models import priority_name
 from ..rules.definition import Rule, RuleReplay, rule_agent
-from .compile_query import compile_query, estimator
+from .compile_query import compile_query
 from .rules_sql import active_counts, next_in_turn
 
 #: Ids shown per rule.
@@ -48,9 +48,9 @@ def replay(conn: sqlite3.Connection, rule: Rule, since: float, now: float) -> Ru
     (Unix seconds), its condition read at ``now``. Reads only."""
     then = rule.then
     candidates, candidate_params = _candidates(rule, since)
-    condition = compile_query(
-        rule.query, agent=rule_agent(rule.name), now=now, estimate=estimator(conn)
-    )
+    # Every match is wanted, none first: full-text terms are listed from the index once
+    # (checking each conversation's messages one by one would take minutes on 100,000).
+    condition = compile_query(rule.query, agent=rule_agent(rule.name), now=now)
     last_in_automated = (
         "(SELECT m.automated FROM messages m WHERE m.conversation_id = c.id"
         " AND m.direction = 'in' ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)"

@@ -39,7 +39,7 @@ from ..rules.definition import (
 )
 from ..timeparse import parse_when
 from . import actions, changes, queries, spam_sql
-from .compile_query import compile_for_ids, compile_query, estimator, ids_estimator
+from .compile_query import compile_for_ids, compile_query, ids_estimator
 from .connection import write_transaction
 from .writes import audit
 
@@ -367,9 +367,8 @@ def run_schedule(conn: sqlite3.Connection, rules: RuleSet, now: float) -> dict[s
     stopped: set[int] = set()
     changed: dict[str, int] = {}
     for rule in rules.for_event("schedule"):
-        condition = compile_query(
-            rule.query, agent=rule_agent(rule.name), now=now, estimate=estimator(conn)
-        )
+        # Every match is wanted: full-text terms are listed from the index once.
+        condition = compile_query(rule.query, agent=rule_agent(rule.name), now=now)
         sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY c.id"
         ids = [r[0] for r in conn.execute(sql, condition.params) if r[0] not in stopped]
         count = 0
