@@ -4,6 +4,7 @@ broken rule reported while the others run."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from agentconsole.rules.definition import RuleSet
 from agentconsole.rules.loading import load_rules
 from agentconsole.rules.runner import RulesRunner
 from agentconsole.store import Store, changes
+from agentconsole.sync import SyncRunner
 from tests.conftest import BASE_TIME, inbound
 
 ACK = """+++
@@ -365,3 +367,40 @@ def test_a_rules_file_that_is_not_toml_is_a_config_error(tmp_path: Path) -> None
     (tmp_path / "rules.toml").write_text("[[rules]\n", encoding="utf-8")
     with pytest.raises(config_module.ConfigError, match="rules.toml: not valid TOML"):
         rule_set(tmp_path, [], automation={"files": ["rules.toml"]})
+
+
+async def test_the_sync_runner_runs_schedule_rules_and_hooks(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "hooked"
+    using(
+        store,
+        tmp_path,
+        [
+            {"name": "stale", "on": "schedule", "if": "waiting:>24h", "then": {"tags": ["+stale"]}},
+            {"name": "tell", "if": "urgent", "then": {"hook": f"cat > {out}"}},
+        ],
+    )
+    config = config_module.parse({"agent": {"name": "alice"}}, str(tmp_path / "config.toml"))
+    runner = SyncRunner(store, config)
+    runner.rules.clock = lambda: BASE_TIME.timestamp() + 2 * 86400
+    stale = await new(store, "anyone?")
+    results = await runner.run_once()  # `sync --once`: the schedule rules and hooks once
+    assert results == {}
+    assert (await row(store, stale)).tags == ("stale",)
+    await runner.start()
+    try:
+        await store.ingest("mail", [inbound("urgent!", email="u@example.com")])
+        deadline = time.monotonic() + 20
+        while (hooked := _json_in(out)) is None:
+            assert time.monotonic() < deadline, "the running runner never ran the hook"
+            await asyncio.sleep(0.05)
+    finally:
+        await runner.stop()
+    assert hooked["subject"] == "urgent!"
+
+
+def _json_in(path: Path) -> Any:
+    """The JSON document in ``path`` once it is whole; None before."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None

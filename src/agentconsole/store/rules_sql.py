@@ -31,6 +31,7 @@ from ..models import ACTIVE_STATUSES, Change, ConversationState
 from ..replies import Agent, fill
 from ..rules.definition import (
     AUTO_REPLY_INTERVAL,
+    EVENT_OF_CHANGE,
     Assignment,
     Event,
     Rule,
@@ -116,8 +117,6 @@ def after_agent_change(
 ) -> None:
     """An agent changed ``ids`` (a :class:`~agentconsole.models.Change` of ``kind``): the
     rules of that event, in the same transaction."""
-    from ..rules.definition import EVENT_OF_CHANGE
-
     event = EVENT_OF_CHANGE.get(kind)
     if event is not None:
         run_rules(conn, rules, event, ids, now)
