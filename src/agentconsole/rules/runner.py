@@ -24,7 +24,7 @@ from .. import output
 from ..errors import NotFoundError
 from ..sanitize import one_line
 from ..store import Store
-from ..store.rules_sql import HookCall
+from ..store.rule_hooks import HookCall
 
 log = logging.getLogger(__name__)
 

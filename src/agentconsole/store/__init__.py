@@ -52,12 +52,13 @@ from . import (
     connection,
     ingest_sql,
     queries,
+    rule_hooks,
     rules_replay,
     rules_sql,
     spam_sql,
 )
 from .connection import connect
-from .rules_sql import HookCall
+from .rule_hooks import HookCall
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -538,12 +539,12 @@ class Store:
     @_writes
     async def claim_rule_hooks(self, limit: int = 20) -> list[HookCall]:
         """Claim hook commands rules queued (their runner stopped mid-way: again)."""
-        return await self._run(rules_sql.claim_hooks, time.time(), limit)
+        return await self._run(rule_hooks.claim_hooks, time.time(), limit)
 
     @_writes
     async def finish_rule_hook(self, hook_id: int, error: str | None = None) -> None:
         """Record a hook's end; a failure is written in the conversation's history."""
-        await self._run(rules_sql.finish_hook, hook_id, error, time.time())
+        await self._run(rule_hooks.finish_hook, hook_id, error, time.time())
 
     @_writes
     async def set_spam(self, ids: Sequence[int], spam: bool = True) -> list[int]:

@@ -23,7 +23,6 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import ConflictError, UsageError
@@ -48,19 +47,6 @@ log = logging.getLogger(__name__)
 
 #: Conversations checked against a rule per statement.
 CHUNK = 500
-#: How long a claimed hook stays "running" before another runner may take it again.
-HOOK_CLAIM_SECONDS = 300.0
-
-
-@dataclass(frozen=True, slots=True)
-class HookCall:
-    """A rule's hook command to run for one conversation (queued by the rule)."""
-
-    id: int
-    rule: str
-    event: str
-    conversation_id: int
-    command: str
 
 
 def run_on_ingest(
@@ -356,7 +342,7 @@ def _count_message(conn: sqlite3.Connection, conversation_id: int, now: float) -
     )
 
 
-# -- the schedule, undo, hooks --------------------------------------------------------------
+# -- the schedule and undo --------------------------------------------------------------------
 
 
 def run_schedule(conn: sqlite3.Connection, rules: RuleSet, now: float) -> dict[str, int]:
@@ -403,44 +389,3 @@ def last_rule_change(
         tuple(before["tags"]),
     )
     return str(detail["rule"]), state
-
-
-def claim_hooks(conn: sqlite3.Connection, now: float, limit: int = 20) -> list[HookCall]:
-    """Claim queued hooks (and ones whose runner stopped mid-way), oldest first. Polled
-    often: nothing is written (no transaction taken) while there is none."""
-    due = (
-        "SELECT id, rule, event, conversation_id, command FROM rule_hooks"
-        " WHERE state = 'queued' OR (state = 'running' AND claimed_until < ?)"
-        " ORDER BY id LIMIT ?"
-    )
-    if conn.execute(due, (now, 1)).fetchone() is None:
-        return []
-    with write_transaction(conn):
-        rows = conn.execute(due, (now, limit)).fetchall()
-        for row in rows:
-            conn.execute(
-                "UPDATE rule_hooks SET state = 'running', claimed_until = ? WHERE id = ?",
-                (now + HOOK_CLAIM_SECONDS, row[0]),
-            )
-    return [HookCall(*row) for row in rows]
-
-
-def finish_hook(conn: sqlite3.Connection, hook_id: int, error: str | None, now: float) -> None:
-    """Record a hook's end; a failure also goes in the conversation's history."""
-    with write_transaction(conn):
-        conn.execute(
-            "UPDATE rule_hooks SET state = ?, finished_at = ?, error = ? WHERE id = ?",
-            ("failed" if error else "done", now, error, hook_id),
-        )
-        if error:
-            rule, conversation_id = conn.execute(
-                "SELECT rule, conversation_id FROM rule_hooks WHERE id = ?", (hook_id,)
-            ).fetchone()
-            audit(
-                conn,
-                rule_agent(rule),
-                "rule.hook_failed",
-                conversation_id,
-                {"rule": rule, "error": error},
-                now,
-            )
