@@ -40,8 +40,10 @@ LIST_MATCHES_BELOW = 5000
 WALK_ORDER_FROM = 1000
 #: Conversations someone may still be waiting on.
 OPEN_ENDED = "c.status != 'closed'"
-#: Not marked spam: every query but one about spam has it.
-NOT_SPAM = "c.spam = 0"
+#: Not marked spam: every query but one about spam has it. Spelt as a lookup in the small
+#: partial index of spam ids, so a count keeps reading only its covering index (``c.spam =
+#: 0`` would read every row: 21 ms -> 250 ms for "status:open" on 100,000 conversations).
+NOT_SPAM = "c.id NOT IN (SELECT id FROM conversations WHERE spam = 1)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ def compile_query(
     dialect: Dialect = SQLITE,
     estimate: Callable[[str], int] | None = None,
     rows: Callable[[str, tuple[object, ...]], int] | None = None,
+    hide_spam: bool = True,
 ) -> Compiled:
     """``node`` as one condition on ``conversations c``. ``agent`` is who ``me`` is;
     ``now`` (a Unix time) anchors durations. ``estimate`` counts the messages a full-text
@@ -91,10 +94,12 @@ def compile_query(
     without it, the matches are listed first. ``rows`` (for a query that wants its first
     rows in the queue's order) counts the conversations a condition matches, up to
     :data:`WALK_ORDER_FROM`: a condition matching that many leaves its index alone, so the
-    queue's order index is walked and the first rows come at once instead of after a sort."""
+    queue's order index is walked and the first rows come at once instead of after a sort.
+    ``hide_spam`` off (the store holds no spam: nothing to hide) leaves spam's condition
+    out."""
     builder = _Builder(agent, now, dialect, estimate, rows)
     where = _node(builder, node)
-    if not _asks_for_spam(node):
+    if hide_spam and not _asks_for_spam(node):
         where = f"({where}) AND {NOT_SPAM}"
     return Compiled(where, tuple(builder.params))
 

@@ -25,6 +25,7 @@ from ..models import (
 )
 from ..query import Node, Text, parse
 from ..views import Order
+from . import spam_sql
 from .columns import Columns
 from .compile_query import (
     Compiled,
@@ -183,7 +184,14 @@ def compiled(
     """``node`` as a condition on ``c``, its full-text parts sized against this store; with
     ``first_rows`` (a top N in the queue's order) its field conditions are sized too."""
     rows = row_counter(conn) if first_rows else None
-    return compile_query(node, agent=agent, now=now, estimate=estimator(conn), rows=rows)
+    return compile_query(
+        node,
+        agent=agent,
+        now=now,
+        estimate=estimator(conn),
+        rows=rows,
+        hide_spam=spam_sql.any_spam(conn),
+    )
 
 
 def select_ids(

@@ -17,6 +17,7 @@ from collections import Counter
 
 from ..models import priority_name
 from ..rules.definition import Rule, RuleReplay, rule_agent
+from . import spam_sql
 from .compile_query import compile_query
 from .rules_sql import active_counts, next_in_turn
 
@@ -50,7 +51,9 @@ def replay(conn: sqlite3.Connection, rule: Rule, since: float, now: float) -> Ru
     candidates, candidate_params = _candidates(rule, since)
     # Every match is wanted, none first: full-text terms are listed from the index once
     # (checking each conversation's messages one by one would take minutes on 100,000).
-    condition = compile_query(rule.query, agent=rule_agent(rule.name), now=now)
+    condition = compile_query(
+        rule.query, agent=rule_agent(rule.name), now=now, hide_spam=spam_sql.any_spam(conn)
+    )
     last_in_automated = (
         "(SELECT m.automated FROM messages m WHERE m.conversation_id = c.id"
         " AND m.direction = 'in' ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)"

@@ -353,7 +353,9 @@ def run_schedule(conn: sqlite3.Connection, rules: RuleSet, now: float) -> dict[s
     changed: dict[str, int] = {}
     for rule in rules.for_event("schedule"):
         # Every match is wanted: full-text terms are listed from the index once.
-        condition = compile_query(rule.query, agent=rule_agent(rule.name), now=now)
+        condition = compile_query(
+            rule.query, agent=rule_agent(rule.name), now=now, hide_spam=spam_sql.any_spam(conn)
+        )
         sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY c.id"
         ids = [r[0] for r in conn.execute(sql, condition.params) if r[0] not in stopped]
         count = 0

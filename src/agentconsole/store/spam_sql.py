@@ -19,6 +19,12 @@ from .writes import audit
 BATCH = 500
 
 
+def any_spam(conn: sqlite3.Connection) -> bool:
+    """Whether any conversation is marked spam (else queries need not hide it)."""
+    row = conn.execute("SELECT 1 FROM conversations WHERE spam = 1 LIMIT 1").fetchone()
+    return row is not None
+
+
 def channel_blocks(conn: sqlite3.Connection, channel_id: int) -> bool:
     """Whether anyone is blocked on the channel (a batch checks its senders only then)."""
     row = conn.execute(
