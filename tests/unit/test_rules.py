@@ -404,3 +404,30 @@ def _json_in(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+
+
+async def test_a_schedule_rule_acts_on_a_conversation_once_a_day(
+    store: Store, tmp_path: Path
+) -> None:
+    using(
+        store,
+        tmp_path,
+        [
+            {
+                "name": "nudge",
+                "on": "schedule",
+                "if": "waiting:>1h",
+                "then": {"note": "Still waiting."},
+            }
+        ],
+    )
+    conversation = await new(store, "hello?")
+    clock = BASE_TIME.timestamp() + 2 * 3600
+    runner = RulesRunner(store, clock=lambda: clock)
+    for minute in range(3):
+        assert await runner.tick() == {"nudge": 1 if minute == 0 else 0}
+        clock += 60
+    clock += 86_400
+    assert await runner.tick() == {"nudge": 1}
+    notes = [m for m in (await store.conversation(conversation)).messages if m.direction == "note"]
+    assert len(notes) == 2

@@ -348,7 +348,10 @@ def _count_message(conn: sqlite3.Connection, conversation_id: int, now: float) -
 def run_schedule(conn: sqlite3.Connection, rules: RuleSet, now: float) -> dict[str, int]:
     """Every enabled ``schedule`` rule over the conversations its condition matches at
     ``now``, in order (``stop`` takes a conversation out of play for the rules after it);
-    one transaction per :data:`CHUNK`. Returns, by rule, how many conversations changed."""
+    one transaction per :data:`CHUNK`. A rule acts on a conversation at most once in
+    :data:`~agentconsole.rules.definition.AUTO_REPLY_INTERVAL` (a note or a hook would
+    otherwise come every minute while the condition holds, from every process running
+    the schedule). Returns, by rule, how many conversations changed."""
     stopped: set[int] = set()
     changed: dict[str, int] = {}
     for rule in rules.for_event("schedule"):
@@ -362,11 +365,22 @@ def run_schedule(conn: sqlite3.Connection, rules: RuleSet, now: float) -> dict[s
         for start in range(0, len(ids), CHUNK):
             with write_transaction(conn):
                 for conversation_id in ids[start : start + CHUNK]:
-                    count += apply_rule(conn, rule, conversation_id, now, rules.reply_as)
+                    if not _acted_lately(conn, rule, conversation_id, now):
+                        count += apply_rule(conn, rule, conversation_id, now, rules.reply_as)
         changed[rule.name] = count
         if rule.stop:
             stopped.update(ids)
     return changed
+
+
+def _acted_lately(conn: sqlite3.Connection, rule: Rule, conversation_id: int, now: float) -> bool:
+    """Whether ``rule`` changed the conversation within the last interval."""
+    row = conn.execute(
+        "SELECT 1 FROM audit_log WHERE conversation_id = ? AND action = 'rule' AND at >= ?"
+        " AND agent = ? LIMIT 1",
+        (conversation_id, now - AUTO_REPLY_INTERVAL, rule_agent(rule.name)),
+    ).fetchone()
+    return row is not None
 
 
 def last_rule_change(
