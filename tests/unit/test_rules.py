@@ -100,8 +100,11 @@ async def test_status_and_snooze_actions(store: Store, tmp_path: Path) -> None:
         [
             {"name": "spam-ish", "if": "unsubscribe", "then": {"status": "close"}},
             {"name": "later", "if": "holiday", "then": {"snooze": "in 2d"}},
+            {"name": "also later", "if": "vacation", "then": {"status": "snooze in 3h"}},
         ],
     )
+    written = await new(store, "on vacation", email="v@example.com")
+    assert abs((await row(store, written)).snooze_until - (time.time() + 3 * 3600)) < 60
     closed = await new(store, "please unsubscribe me")
     snoozed = await new(store, "after the holiday", email="h@example.com")
     assert (await row(store, closed)).status == "closed"

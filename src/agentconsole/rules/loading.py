@@ -184,14 +184,18 @@ def _actions(then: Mapping[str, Any], config: Config, library: ReplyLibrary) -> 
         except ValueError as error:
             raise _Broken(f"then.priority: {error}") from None
     status = None
-    if "status" in then:
-        status = RULE_STATUSES.get(then["status"].strip().lower())
-        if status is None:
-            raise _Broken(
-                f"then.status = {then['status']!r}: use open, pending or closed "
-                '(to snooze: snooze = "in 2d")'
-            )
     snooze = then.get("snooze")
+    if "status" in then:
+        word, _, when = then["status"].strip().partition(" ")
+        if word.lower() in ("snooze", "snoozed") and when.strip() and snooze is None:
+            snooze = when.strip()  # status = "snooze in 2d" reads as snooze = "in 2d"
+        else:
+            status = RULE_STATUSES.get(then["status"].strip().lower())
+            if status is None:
+                raise _Broken(
+                    f"then.status = {then['status']!r}: use open, pending, closed or "
+                    '"snooze in 2d" (or snooze = "in 2d")'
+                )
     if snooze is not None:
         if status is not None:
             raise _Broken("then has both status and snooze; a snooze is a status: keep one")
