@@ -8,6 +8,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from agentconsole import config as config_module
+from agentconsole.opening import open_store
 from agentconsole.store import Store
 from tests.conftest import inbound
 from tests.unit.test_cli import lines, run
@@ -118,3 +120,22 @@ async def test_rules_undo_puts_back_what_the_rule_changed(
     assert row["priority"] == "normal"
     again = run(store_path, "rules", "undo", "999")
     assert again.returncode == 3 and "no rule changed conversation 999" in again.stderr
+
+
+async def test_a_broken_rule_is_reported_when_the_store_opens_and_the_others_run(
+    store: Store, store_path: Path, tmp_path: Path
+) -> None:
+    await store.close()
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.replace("enabled = false", "enabled = true"), encoding="utf-8")
+    result = run(store_path, "list", config=config)
+    assert result.returncode == 0
+    assert f"{config}: rule 'broken': if:" in result.stderr
+    assert "(the other rules run)" in result.stderr
+    reopened = await open_store(config_module.load(str(config)), store_path)
+    try:
+        report = await reopened.ingest("mail", [inbound("refund please", email="z@example.com")])
+        row = (await reopened.conversation_rows(report.touched))[report.touched[0]]
+        assert (row.tags, row.assignee) == (("billing",), "ana")
+    finally:
+        await reopened.close()
