@@ -28,6 +28,7 @@ from . import (
     output,
     plugins,
     replies_cli,
+    rules_cli,
     store_cli,
     threading_cli,
     views,
@@ -927,6 +928,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", choices=list(views.ORDERS), default="urgent", help="row order")
     p.add_argument("--key", help="a key that jumps to the view in the console")
     p.add_argument("--replace", action="store_true", help="change a view of that name")
+    several(
+        command("spam", rules_cli.spam_command(True), "into Spam; the sender is blocked there"), ""
+    )
+    several(
+        command("unspam", rules_cli.spam_command(False), "not spam: back, sender unblocked"), ""
+    )
+    p = command(
+        "rules", rules_cli.run, "rules: list them, test one on the history (writes nothing), undo"
+    )
+    p.add_argument("action", choices=["list", "test", "undo"], help="list, test [RULE], undo ID")
+    p.add_argument("rule", nargs="?", help="test: the rule's name (default: all); undo: an id")
+    p.add_argument(
+        "--since", default="30d", metavar="DURATION", help="test: the period replayed (30d)"
+    )
     p = command("raw", cmd_raw, "write a message's original bytes, as received, to stdout (email)")
     p.add_argument("message_id", type=int, help="message id (ids are in show --json)")
     p = command("retry", cmd_retry, "send a failed reply again")
@@ -1026,6 +1041,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plugins(args, config)
         if args.command == "replies":
             return replies_cli.run(args, config)
+        if args.command == "rules" and args.action == "list":
+            return rules_cli.list_rules(args, config)
         path = store_location(config, args.store)
         if args.command is None:
             return open_tui(path, config)

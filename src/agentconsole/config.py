@@ -35,6 +35,10 @@ TOP_LEVEL_KEYS = (
     "sla",
     "views",
     "replies",
+    "rules",
+    "teams",
+    "automation",
+    "spam",
 )
 VIEW_KEYS = {"query": str, "order": str, "key": str, "label": str}
 AGENT_KEYS = {"name": str, "display_name": str}
@@ -42,6 +46,10 @@ SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
 SLA_KEYS = {"first_response": (str, int, float)}
 REPLIES_KEYS = {"dirs": list}
 STORE_KEYS = {"path": str, "group": str}
+SPAM_KEYS = {"block": list, "allow": list, "trust_spam_headers": bool}
+AUTOMATION_KEYS = {"files": list, "reply_as": str, "hook_timeout": (str, int, float)}
+#: How long a rule's hook command may run before it is stopped (seconds).
+DEFAULT_HOOK_TIMEOUT = 10.0
 SECRET_COMMAND_TIMEOUT = 30
 
 
@@ -78,6 +86,21 @@ class Config:
     reply_dirs: tuple[Path, ...] = ()
     #: ``[store] group``: the Unix group the store is shared with (a team store), or None.
     store_group: str | None = None
+    #: ``[[rules]]`` as read (checked by :func:`agentconsole.rules.loading.load_rules`).
+    rules_data: list[Any] = field(default_factory=list)
+    #: ``[automation] files``: shared rules files, in order, after the config's own rules.
+    rule_files: tuple[Path, ...] = ()
+    #: ``[teams]``: team name → its agents, in order (round_robin / least_busy).
+    teams: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ``[automation] reply_as``: the name customers see on a rule's replies.
+    reply_as: str | None = None
+    #: ``[automation] hook_timeout`` in seconds.
+    hook_timeout: float = DEFAULT_HOOK_TIMEOUT
+    #: ``[spam] block`` / ``allow``: addresses and ``@domains``, lower case.
+    spam_block: tuple[str, ...] = ()
+    spam_allow: tuple[str, ...] = ()
+    #: ``[spam] trust_spam_headers``: mail the server flagged lands in Spam.
+    trust_spam_headers: bool = False
 
     @property
     def reply_folders(self) -> tuple[Path, ...]:
@@ -198,6 +221,14 @@ def parse(data: dict[str, Any], file: str) -> Config:
         except UsageError as error:
             raise ConfigError(f"{file}: sla.{key}: {error}") from None
     replies_table = _checked_table(data, "replies", file, REPLIES_KEYS)
+    automation = _checked_table(data, "automation", file, AUTOMATION_KEYS)
+    spam = _checked_table(data, "spam", file, SPAM_KEYS)
+    hook_timeout = DEFAULT_HOOK_TIMEOUT
+    if "hook_timeout" in automation:
+        try:
+            hook_timeout = parse_duration(str(automation["hook_timeout"]))
+        except UsageError as error:
+            raise ConfigError(f"{file}: automation.hook_timeout: {error}") from None
     agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or unix_account()
     store, store_group = _store(data.get("store"), file)
     plugin_dir = data.get("plugin_dir")
@@ -218,6 +249,14 @@ def parse(data: dict[str, Any], file: str) -> Config:
         retry_max_seconds=float(sync_table.get("retry_max_seconds", 900.0)),
         first_response_target=first_response_target,
         reply_dirs=tuple(_folder(file, d) for d in replies_table.get("dirs", [])),
+        rules_data=_rules(data.get("rules", []), file),
+        rule_files=tuple(_folder(file, f) for f in automation.get("files", [])),
+        teams=_teams(_table(data, "teams", file), file),
+        reply_as=automation.get("reply_as"),
+        hook_timeout=hook_timeout,
+        spam_block=_senders(spam.get("block", []), file, "block"),
+        spam_allow=_senders(spam.get("allow", []), file, "allow"),
+        trust_spam_headers=spam.get("trust_spam_headers", False),
     )
     for name, table in _table(data, "views", file).items():
         config.views[name] = _view(file, name, table)
@@ -240,6 +279,42 @@ def _folder(file: str, value: str) -> Path:
     """A folder named in the config: ``~`` expanded, relative to the config file's folder."""
     folder = Path(value).expanduser()
     return folder if folder.is_absolute() else Path(file).parent / folder
+
+
+def _rules(value: Any, file: str) -> list[Any]:
+    """``[[rules]]``: a list of tables, each checked later rule by rule (a broken rule is
+    reported and the others still run)."""
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ConfigError(
+            f"{file}: rules must be [[rules]] tables (one per rule); shared rules files are "
+            "listed in [automation] files"
+        )
+    return value
+
+
+def _senders(values: list[str], file: str, key: str) -> tuple[str, ...]:
+    """``[spam] block`` / ``allow``: each an address or an ``@domain``."""
+    senders = []
+    for value in values:
+        sender = value.strip().lower()
+        if "@" not in sender or any(char.isspace() for char in sender):
+            raise ConfigError(
+                f"{file}: spam.{key}: {value!r} is neither an address (ann@example.com) nor a "
+                "domain (@example.com)"
+            )
+        senders.append(sender)
+    return tuple(senders)
+
+
+def _teams(table: dict[str, Any], file: str) -> dict[str, tuple[str, ...]]:
+    """``[teams]``: ``billing = ["alice", "bob"]``."""
+    teams: dict[str, tuple[str, ...]] = {}
+    for name, members in table.items():
+        _check_type(file, "teams", name, members, list)
+        if not members:
+            raise ConfigError(f'{file}: teams.{name} is empty; list its agents: ["alice", "bob"]')
+        teams[name] = tuple(dict.fromkeys(m.strip() for m in members if m.strip()))
+    return teams
 
 
 def unix_account() -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import paths, processes
 from .config import Config
 from .errors import StoreError
+from .rules.loading import load_rules
 from .sanitize import one_line
 from .store import Store, connect, is_postgres, permissions, settings
 
@@ -34,7 +35,9 @@ async def open_store(config: Config, location: Location) -> Store:
     configured agent, whose replies carry the configured display name. A store file other
     users can read is opened with a warning naming the fix; with ``[store] group`` it is
     made (or kept) a team store for that group first, as ``store share --group`` does.
-    Raises ``StoreError``."""
+    The configured rules run on it (a broken rule is logged with its file and name; the
+    others run). Raises ``StoreError``."""
+    rules = load_rules(config)  # a rules file that is not TOML stops here, before opening
     if config.store_group:
         if is_postgres(location):
             raise StoreError(
@@ -45,6 +48,9 @@ async def open_store(config: Config, location: Location) -> Store:
     store = await connect(location, agent=config.agent, display_name=config.display_name)
     for warning in privacy_warnings(location):
         log.warning("%s", one_line(warning))
+    for problem in rules.problems:
+        log.warning("%s (the other rules run)", one_line(str(problem)))
+    store.use_rules(rules if rules.rules or rules.spam.active else None)
     # "Me" everywhere (assign --me, the TUI's mine view, drafts) is who actions record.
     store.agent = config.agent = await acting_agent(store, config.agent, location)
     return store

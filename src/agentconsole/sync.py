@@ -34,6 +34,7 @@ from .plugin import (
     PermanentError,
     TemporaryError,
 )
+from .rules.runner import RulesRunner
 from .sending import ChannelSender, backoff, describe, outbound_message
 from .store import Store
 
@@ -106,6 +107,9 @@ class SyncRunner:
         }
         self._started = False
         self._reports: set[asyncio.Task[None]] = set()
+        #: Schedule rules and rule hooks (see :mod:`.rules.runner`); its clock is injectable.
+        self.rules = RulesRunner(store, hook_timeout=config.hook_timeout)
+        self._rules_task: asyncio.Task[None] | None = None
 
     # -- public -----------------------------------------------------------------------------
 
@@ -140,6 +144,8 @@ class SyncRunner:
                 state.tasks.append(
                     asyncio.create_task(self._hold(name, state), name=f"sync:{name}")
                 )
+        if self.store.rules is not None:
+            self._rules_task = asyncio.create_task(self.rules.run_forever(), name="rules")
         self._started = True
 
     async def run_once(self) -> dict[str, str | None]:
@@ -165,9 +171,16 @@ class SyncRunner:
                 results[name] = reason
             finally:
                 await self.store.release_lease(name, self.owner)
+        if self.store.rules is not None:
+            await self.rules.tick()
         return results
 
     async def stop(self) -> None:
+        if self._rules_task is not None:
+            self._rules_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._rules_task
+            self._rules_task = None
         for state in self.channels.values():
             for task in state.tasks:
                 task.cancel()

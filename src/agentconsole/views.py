@@ -45,7 +45,9 @@ BUILT_IN: tuple[ViewDefinition, ...] = (
     ViewDefinition("snoozed", "Snoozed", "status:snoozed", "snooze"),
     ViewDefinition("closed", "Closed", "status:closed", "recent"),
 )
-_BY_KIND = {definition.key: definition for definition in BUILT_IN}
+#: Conversations marked spam: every other view leaves them out (see ``is:spam``).
+SPAM = ViewDefinition("spam", "Spam", "is:spam", "recent")
+_BY_KIND = {definition.key: definition for definition in (*BUILT_IN, SPAM)}
 
 
 def channel_view(name: str) -> ViewDefinition:

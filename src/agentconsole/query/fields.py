@@ -91,9 +91,9 @@ _SPECS = (
         ("attachment", "draft"),
     ),
     FieldSpec(
-        "is", "choice", "is: value", "is:unassigned|mine|failed|snoozed|waiting",
+        "is", "choice", "is: value", "is:unassigned|mine|failed|snoozed|waiting|spam",
         "waiting: the customer spoke last; failed: a reply not sent",
-        ("unassigned", "mine", "failed", "snoozed", "waiting"),
+        ("unassigned", "mine", "failed", "snoozed", "waiting", "spam"),
     ),
     FieldSpec("waiting", "duration", "duration", "waiting:OPDURATION",
               "how long the customer has waited (waiting:>4h)"),

@@ -41,6 +41,7 @@ from ..models import (
 from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
+from ..rules.definition import Rule, RuleReplay, RuleSet
 from ..views import Order, ViewDefinition
 from . import (
     actions,
@@ -48,7 +49,11 @@ from . import (
     changes,
     ingest_sql,
     queries,
+    rule_hooks,
+    rules_replay,
+    rules_sql,
     settings,
+    spam_sql,
     threading_changes,
     threading_undo,
 )
@@ -56,6 +61,7 @@ from .audit_chain import ChainCheck
 from .backend import Backend, is_postgres, open_backend
 from .db import Db
 from .interface import Store
+from .rule_hooks import HookCall
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -107,6 +113,9 @@ def _writes(
 class SqlStore:
     """:class:`Store` over a :class:`~.backend.Backend` (see :mod:`.interface` for what each
     method promises)."""
+
+    #: The rules run on ingest and on agent actions (:meth:`use_rules`); none by default.
+    rules: RuleSet | None = None
 
     def __init__(self, backend: Backend, agent: str, display_name: str | None = None) -> None:
         self._backend = backend
@@ -258,7 +267,7 @@ class SqlStore:
 
     @_writes
     async def apply(self, ids: Sequence[int], change: Change) -> list[ChangeOutcome]:
-        return await self._run(changes.apply, list(ids), change, self.agent)
+        return await self._run(changes.apply, list(ids), change, self.agent, self.rules)
 
     @_writes
     async def restore(self, states: Sequence[ConversationState]) -> list[int]:
@@ -366,7 +375,7 @@ class SqlStore:
         def run(conn: Db) -> IngestReport:
             channel_id = actions.channel_id(conn, channel)
             return ingest_sql.ingest_batch(
-                conn, channel_id, messages, cursor, update_cursor=update_cursor
+                conn, channel_id, messages, cursor, update_cursor=update_cursor, rules=self.rules
             )
 
         return await self._run(run)
@@ -424,3 +433,32 @@ class SqlStore:
 
     async def threading_change(self, change_id: int) -> ThreadingChange:
         return await self._run(threading_changes.change, change_id)
+
+    # -- rules ----------------------------------------------------------------------------------
+
+    def use_rules(self, rules: RuleSet | None) -> None:
+        self.rules = rules
+
+    @_writes
+    async def run_schedule_rules(self, now: float | None = None) -> dict[str, int]:
+        if self.rules is None or self.read_only:
+            return {}
+        return await self._run(rules_sql.run_schedule, self.rules, now or time.time())
+
+    async def replay_rule(self, rule: Rule, since: float, now: float | None = None) -> RuleReplay:
+        return await self._run(rules_replay.replay, rule, since, now or time.time())
+
+    async def last_rule_change(self, conversation_id: int) -> tuple[str, ConversationState] | None:
+        return await self._run(rules_sql.last_rule_change, conversation_id)
+
+    @_writes
+    async def claim_rule_hooks(self, limit: int = 20) -> list[HookCall]:
+        return await self._run(rule_hooks.claim_hooks, time.time(), limit)
+
+    @_writes
+    async def finish_rule_hook(self, hook_id: int, error: str | None = None) -> None:
+        await self._run(rule_hooks.finish_hook, hook_id, error, time.time())
+
+    @_writes
+    async def set_spam(self, ids: Sequence[int], spam: bool = True) -> list[int]:
+        return await self._run(spam_sql.set_spam, list(ids), spam, self.agent)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import PRIORITIES, STATUSES, Change, ChangeOutcome, ConversationState
 from . import redirects
 from .db import Db
 from .writes import audit
+
+if TYPE_CHECKING:
+    from ..rules.definition import RuleSet
 
 #: Conversations changed per transaction: big enough to be quick, small enough that other
 #: writers (ingest, other agents) never wait long.
@@ -76,14 +79,25 @@ def apply_one(
     return _tags(conn, before, change, agent, now)
 
 
-def apply(conn: Db, ids: Sequence[int], change: Change, agent: str) -> list[ChangeOutcome]:
+def apply(
+    conn: Db,
+    ids: Sequence[int],
+    change: Change,
+    agent: str,
+    rules: RuleSet | None = None,
+) -> list[ChangeOutcome]:
     """``change`` on every conversation of ``ids`` (in order), one transaction per
-    :data:`BATCH`; an outcome per id. Raises :class:`UsageError` for a malformed change."""
+    :data:`BATCH`; an outcome per id. ``rules`` of the change's event run on the
+    conversations it changed, in the same transaction. Raises :class:`UsageError` for a
+    malformed change."""
+    from .rules_sql import after_agent_change
+
     check(change)
     outcomes: list[ChangeOutcome] = []
     for start in range(0, len(ids), BATCH):
         now = time.time()
         with conn.transaction():
+            first = len(outcomes)
             for conversation_id in ids[start : start + BATCH]:
                 try:
                     outcomes.append(apply_one(conn, conversation_id, change, agent, now))
@@ -91,6 +105,8 @@ def apply(conn: Db, ids: Sequence[int], change: Change, agent: str) -> list[Chan
                     outcomes.append(ChangeOutcome(conversation_id, False, None, str(error), 3))
                 except ConflictError as error:
                     outcomes.append(ChangeOutcome(conversation_id, False, None, str(error), 4))
+            changed = [o.conversation_id for o in outcomes[first:] if o.changed]
+            after_agent_change(conn, rules, change.kind, changed, now)
     return outcomes
 
 

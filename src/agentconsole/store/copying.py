@@ -46,6 +46,9 @@ TABLES = (
     Table("contact_claims", ("contact_id", "namespace", "address")),
     Table("threading_changes", ("id",)),
     Table("conversation_redirects", ("conversation_id",)),
+    Table("rule_rotation", ("team",)),
+    Table("rule_hooks", ("id",)),
+    Table("blocked_senders", ("channel_id", "namespace", "address")),
 )
 #: Tables whose ``id`` the database generates (its sequence moves past the copied ids).
 GENERATED_IDS = tuple(t.name for t in TABLES if t.key == ("id",))

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from .. import thread_reasons
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
-from . import identity, redirects, sent_time
+from ..rules.definition import RuleSet
+from . import identity, redirects, rules_sql, sent_time, spam_sql
 from .columns import Columns
 from .db import Db
 from .writes import NewMessage, audit, insert_message
@@ -390,18 +391,23 @@ def ingest_batch(
     cursor: str | None,
     *,
     update_cursor: bool = True,
+    rules: RuleSet | None = None,
 ) -> IngestReport:
     """Store a batch and (optionally) the channel's new cursor in one transaction.
 
     A message whose identity is stored already (in an earlier batch or earlier in this one)
-    is counted as a duplicate and not stored again."""
+    is counted as a duplicate and not stored again. ``rules`` run in the same transaction,
+    over the conversations the batch created or wrote to (see :mod:`.rules_sql`)."""
     now = time.time()
     created: list[int] = []
     touched: list[int] = []
     reopened: list[int] = []
+    inbound: list[int] = []
+    customer_wrote: list[int] = []
     stored = duplicates = 0
     with conn.transaction():
         (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
+        blocks_here = spam_sql.channel_blocks(conn, channel_id)
         for message in messages:
             digest = identity.digest_of(message)
             known = _same_id(conn, channel_id, message.external_id)
@@ -423,6 +429,26 @@ def ingest_batch(
                 reopened,
             )
             stored += 1
+            if message.from_agent:
+                continue
+            senders = [normalize_identity(i) for i in message.author.identities if i.address]
+            policy = rules.spam if rules is not None else None
+            if spam_sql.screen(
+                conn,
+                policy,
+                channel_id,
+                message,
+                senders,
+                touched[-1],
+                now,
+                blocks_here=blocks_here,
+            ):
+                continue  # in Spam: no rule acts on it, nothing answers it
+            inbound.append(touched[-1])
+            if not message.automated:
+                customer_wrote.append(touched[-1])
+        if rules is not None:
+            rules_sql.run_on_ingest(conn, rules, created, inbound, customer_wrote, now)
         if update_cursor:
             conn.execute("UPDATE channels SET cursor = ? WHERE id = ?", (cursor, channel_id))
     return IngestReport(

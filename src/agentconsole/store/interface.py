@@ -47,9 +47,11 @@ from ..models import (
 from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node
+from ..rules.definition import Rule, RuleReplay, RuleSet
 from ..views import Order, ViewDefinition
 from .audit_chain import ChainCheck
 from .db import Db
+from .rule_hooks import HookCall
 
 T = TypeVar("T")
 
@@ -64,6 +66,8 @@ class Store(Protocol):
     #: Opened read-only (a file, folder or database this process cannot write): reads work,
     #: writes raise :class:`~agentconsole.errors.StoreReadOnlyError`.
     read_only: bool
+    #: The rules run on ingest and on agent actions (:meth:`use_rules`); None: none.
+    rules: RuleSet | None
 
     @property
     def location(self) -> str:
@@ -453,4 +457,38 @@ class Store(Protocol):
 
     async def threading_change(self, change_id: int) -> ThreadingChange:
         """Merge, split or move ``change_id``. Raises ``NotFoundError``."""
+        ...
+
+    def use_rules(self, rules: RuleSet | None) -> None:
+        """Run ``rules`` from now on: in the transaction of every ingested batch and of
+        every change made through :meth:`apply` (see :mod:`.rules_sql`); ``None`` stops."""
+        ...
+
+    async def run_schedule_rules(self, now: float | None = None) -> dict[str, int]:
+        """Run the ``schedule`` rules once over the conversations they match at ``now``
+        (default: the current time); by rule, how many conversations changed."""
+        ...
+
+    async def replay_rule(self, rule: Rule, since: float, now: float | None = None) -> RuleReplay:
+        """What ``rule`` would have done since ``since`` (Unix seconds), without writing
+        anything (see :mod:`.rules_replay`)."""
+        ...
+
+    async def last_rule_change(self, conversation_id: int) -> tuple[str, ConversationState] | None:
+        """(the rule, the conversation's state before it) of the latest change a rule made
+        to it, for undo with :meth:`restore`; None when no rule changed it."""
+        ...
+
+    async def claim_rule_hooks(self, limit: int = 20) -> list[HookCall]:
+        """Claim hook commands rules queued (their runner stopped mid-way: again)."""
+        ...
+
+    async def finish_rule_hook(self, hook_id: int, error: str | None = None) -> None:
+        """Record a hook's end; a failure is written in the conversation's history."""
+        ...
+
+    async def set_spam(self, ids: Sequence[int], spam: bool = True) -> list[int]:
+        """Mark conversations spam — out of every queue view, their senders blocked on their
+        channels — or (``spam=False``) not spam, undoing both; audited. Returns the ids
+        that changed."""
         ...

@@ -24,7 +24,7 @@ from ..models import (
 )
 from ..query import Node, Text, parse
 from ..views import Order
-from . import redirects
+from . import redirects, spam_sql
 from .columns import Columns
 from .compile_query import (
     Compiled,
@@ -180,7 +180,13 @@ def compiled(conn: Db, node: Node, agent: str, now: float, *, first_rows: bool =
     ``first_rows`` (a top N in the queue's order) its field conditions are sized too."""
     rows = row_counter(conn) if first_rows else None
     return compile_query(
-        node, agent=agent, now=now, dialect=conn.dialect, estimate=estimator(conn), rows=rows
+        node,
+        agent=agent,
+        now=now,
+        dialect=conn.dialect,
+        estimate=estimator(conn),
+        rows=rows,
+        hide_spam=spam_sql.any_spam(conn),
     )
 
 
