@@ -103,6 +103,19 @@ class ConversationRow:
     waiting_since: float | None
     snooze_until: float | None
     message_count: int
+    #: The SLA policy that applies (``None``: none), its current target
+    #: (``first_response``, ``next_response``, ``resolution``), since when that target's
+    #: clock runs and when it falls due (``None``: nothing due — closed, pending, met).
+    sla: str | None = None
+    sla_target: str | None = None
+    sla_started_at: float | None = None
+    sla_due_at: float | None = None
+    #: A target was missed (answered or closed late), as of the last change.
+    sla_missed: bool = False
+
+    def sla_breached(self, now: float) -> bool:
+        """A target was missed, or the current one is past due at ``now``."""
+        return self.sla_missed or (self.sla_due_at is not None and self.sla_due_at <= now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +145,9 @@ class MessageRecord:
     automated: bool
     url: str | None
     attachments: tuple[AttachmentRecord, ...] = ()
+    #: Who wrote an outbound line seen on the channel: ``bot`` or ``agent``; ``None``: as
+    #: ``direction`` says (an agent's reply for ``out``).
+    author_role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +257,10 @@ class ConversationTiming:
     replies: int
     status: str
     waiting_since: float | None
+    #: The SLA policy, whether a target was missed, and the current due time.
+    sla: str | None = None
+    sla_missed: bool = False
+    sla_due_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

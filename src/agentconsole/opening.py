@@ -24,9 +24,15 @@ def store_path(config: Config, override: str | None = None) -> Path:
 
 async def open_store(config: Config, path: Path) -> Store:
     """Open (creating and migrating if needed) the store at ``path`` acting as the configured
-    agent, whose replies carry the configured display name. A store other users can read is
+    agent, whose replies carry the configured display name, with the configured SLA
+    policies (due times computed again when those changed). A store other users can read is
     opened with a warning naming the fix. Raises ``StoreError``."""
     store = await Store.open(path, agent=config.agent, display_name=config.display_name)
+    try:
+        await store.use_sla(config.sla)
+    except BaseException:
+        await store.close()
+        raise
     for warning in privacy_warnings(path):
         log.warning("%s", one_line(warning))
     return store

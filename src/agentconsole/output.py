@@ -43,8 +43,13 @@ def identity_json(identity: IdentityRecord) -> dict[str, str]:
 
 
 def conversation_json(
-    row: ConversationRow, identities: list[IdentityRecord] | tuple[IdentityRecord, ...]
+    row: ConversationRow,
+    identities: list[IdentityRecord] | tuple[IdentityRecord, ...],
+    now: float | None = None,
 ) -> dict[str, Any]:
+    """A conversation for ``list --json`` and ``show --json``; ``now`` (default: the
+    current time) decides whether its SLA due time has passed."""
+    now = time.time() if now is None else now
     return {
         "id": row.id,
         "channel": row.channel,
@@ -67,6 +72,10 @@ def conversation_json(
         "waiting_since": None if row.status == "closed" else iso(row.waiting_since),
         "snooze_until": iso(row.snooze_until),
         "message_count": row.message_count,
+        "sla": row.sla,
+        "sla_target": row.sla_target,
+        "sla_due_at": iso(row.sla_due_at),
+        "sla_breached": row.sla_breached(now) if row.sla else False,
     }
 
 
@@ -84,6 +93,7 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
         "external_id": message.external_id,
         "automated": message.automated,
         "parse_note": message.parse_note,
+        "author_role": _role(message),
         "attachments": [
             {
                 "id": a.id,
@@ -95,6 +105,13 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
             for a in message.attachments
         ],
     }
+
+
+def _role(message: MessageRecord) -> str:
+    """Who wrote it: ``customer``, ``agent`` (a reply, a note) or ``bot``."""
+    if message.direction == "in":
+        return "customer"
+    return message.author_role or "agent"
 
 
 def detail_json(detail: ConversationDetail) -> dict[str, Any]:

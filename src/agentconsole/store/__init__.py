@@ -13,7 +13,9 @@ committed whole or not at all.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import functools
+import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
@@ -43,15 +45,19 @@ from ..models import (
 )
 from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
+from ..errors import StoreError
 from ..query import Node, parse
+from ..sla import SlaSettings
 from ..views import Order, ViewDefinition
-from . import actions, changes, connection, ingest_sql, queries
+from . import actions, changes, connection, ingest_sql, queries, sla_sql
 from .connection import connect
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
 __all__ = ["Store"]
+
+log = logging.getLogger(__name__)
 
 
 def _writes(
@@ -68,6 +74,50 @@ def _writes(
 
     functools.update_wrapper(wrapper, method)
     return wrapper
+
+
+def _sla_follows(
+    conversations: Callable[[dict[str, Any], Any], Iterable[int]],
+) -> Callable[
+    [Callable[Concatenate[Store, P], Awaitable[T]]],
+    Callable[Concatenate[Store, P], Coroutine[Any, Any, T]],
+]:
+    """Mark a write that can move due times: once it committed, the SLA columns of the
+    conversations ``conversations(arguments, result)`` names are recomputed (the one place:
+    :func:`.sla_sql.recompute`), when the store has policies (:meth:`Store.use_sla`)."""
+
+    def decorate(
+        method: Callable[Concatenate[Store, P], Awaitable[T]],
+    ) -> Callable[Concatenate[Store, P], Coroutine[Any, Any, T]]:
+        signature = inspect.signature(method)
+
+        async def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            result = await method(self, *args, **kwargs)
+            if self.sla is not None:
+                bound = signature.bind(self, *args, **kwargs).arguments
+                await self._recompute_sla(list(conversations(bound, result)))
+            return result
+
+        functools.update_wrapper(wrapper, method)
+        return wrapper
+
+    return decorate
+
+
+def _the_conversation(arguments: dict[str, Any], result: Any) -> list[int]:
+    return [int(arguments["conversation_id"])]
+
+
+def _changed(arguments: dict[str, Any], result: Any) -> list[int]:
+    return [outcome.conversation_id for outcome in result if outcome.changed]
+
+
+def _restored(arguments: dict[str, Any], result: Any) -> list[int]:
+    return list(result)
+
+
+def _touched(arguments: dict[str, Any], result: Any) -> list[int]:
+    return list(result.touched)
 
 
 class Store:
@@ -90,6 +140,8 @@ class Store:
         #: Opened read-only (the file, folder or file system is not writable): reads work,
         #: writes raise :class:`~agentconsole.errors.StoreReadOnlyError`.
         self.read_only = False
+        #: The SLA policies due times are computed with (see :meth:`use_sla`).
+        self.sla: SlaSettings | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, agent: str, display_name: str | None = None) -> Store:
@@ -247,6 +299,7 @@ class Store:
     # -- agent actions ------------------------------------------------------------------------
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def assign(
         self, conversation_id: int, assignee: str | None, *, force: bool = False
     ) -> bool:
@@ -259,6 +312,7 @@ class Store:
         return await self._run(actions.assign, conversation_id, assignee, self.agent, force)
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def set_status(
         self, conversation_id: int, status: str, *, snooze_until: float | None = None
     ) -> bool:
@@ -272,6 +326,7 @@ class Store:
         )
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def set_priority(self, conversation_id: int, rank: int) -> bool:
         """Set the priority rank (0 urgent … 3 low, see :func:`models.priority_rank`),
         audited. Raises :class:`~agentconsole.errors.UsageError` for a rank out of range,
@@ -279,6 +334,7 @@ class Store:
         return await self._run(actions.set_priority, conversation_id, rank, self.agent)
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def retag(
         self, conversation_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> bool:
@@ -288,6 +344,7 @@ class Store:
         return await self._run(actions.retag, conversation_id, list(add), list(remove), self.agent)
 
     @_writes
+    @_sla_follows(_changed)
     async def apply(self, ids: Sequence[int], change: Change) -> list[ChangeOutcome]:
         """``change`` on each of ``ids``, one transaction per batch, one audit entry per
         conversation changed; an outcome per id (with the state before, for :meth:`restore`).
@@ -297,6 +354,7 @@ class Store:
         return await self._run(changes.apply, list(ids), change, self.agent)
 
     @_writes
+    @_sla_follows(_restored)
     async def restore(self, states: Sequence[ConversationState]) -> list[int]:
         """Undo: put conversations back as ``states`` recorded them, audited; returns the
         ids that changed."""
@@ -310,6 +368,7 @@ class Store:
         return await self._run(actions.add_note, conversation_id, body, self.agent, self.agent)
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def queue_reply(
         self,
         conversation_id: int,
@@ -434,6 +493,7 @@ class Store:
         await self._run(actions.release_lease, name, owner)
 
     @_writes
+    @_sla_follows(_touched)
     async def ingest(
         self,
         channel: str,
@@ -495,3 +555,41 @@ class Store:
     @_writes
     async def mark_failed(self, outbox_id: int, error: str) -> None:
         await self._run(actions.mark_failed, outbox_id, error)
+
+    # -- SLA ----------------------------------------------------------------------------------
+
+    async def use_sla(self, settings: SlaSettings | None) -> int:
+        """Compute due times with ``settings`` from now on (``None`` or no policies: none).
+        When the stored due times were computed under other policies, every conversation
+        still in play (and those closed in the last 30 days) is computed again now; with
+        no policies the SLA columns are cleared. Returns how many conversations changed. A
+        read-only store keeps what it has."""
+        self.sla = settings if settings and settings.policies else None
+        if self.read_only:
+            return 0
+        changed = await self._run(sla_sql.ensure, self.sla, time.time())
+        if changed:
+            self.local_changes += 1
+        return changed
+
+    async def refresh_sla(self) -> int:
+        """Recompute the due time of every conversation still in play (and those closed in
+        the last 30 days) with the current policies; returns how many changed."""
+        if self.sla is None or self.read_only:
+            return 0
+        changed = await self._run(sla_sql.refresh, self.sla, time.time())
+        if changed:
+            self.local_changes += 1
+        return changed
+
+    async def _recompute_sla(self, conversation_ids: list[int]) -> None:
+        """After a committed write: recompute those conversations' SLA columns. A failure
+        is logged, not raised — the write it follows stands, and the columns are derived."""
+        if self.sla is None or not conversation_ids:
+            return
+        try:
+            await self._run(
+                sla_sql.recompute_committed, conversation_ids, self.sla, time.time()
+            )
+        except StoreError as error:
+            log.warning("SLA due times of %s not updated: %s", conversation_ids[:5], error)

@@ -12,7 +12,8 @@ Semantics worth knowing (also in ``agentconsole help query``):
   unassigned conversations and ``-waiting:>4h`` includes ones nobody waits on;
 - durations compare ages: ``waiting:>4h`` is "waiting for more than 4 hours"; ``=`` reads as
   "at least"; nobody waits on a closed conversation (``is:waiting``, ``waiting:``);
-- ``before:``/``after:`` compare the conversation's last message.
+- ``before:``/``after:`` compare the conversation's last message;
+- ``sla:`` reads the due times the store keeps (see :mod:`.sla_sql`), compared with now.
 """
 
 from __future__ import annotations
@@ -211,6 +212,8 @@ def _field(b: _Builder, node: Field) -> str:
         return f"c.last_message_at >= {b.bind(value)}"
     if name == "is":
         return _is(b, str(value))
+    if name == "sla":
+        return _sla(b, op, value)
     if name == "has":
         if value == "attachment":
             return (
@@ -242,6 +245,18 @@ def _age(b: _Builder, column: str, op: str, seconds: float) -> str:
     condition = f"{column} IS NOT NULL AND {column} {compare} {threshold}"
     # Nobody waits on a closed conversation, even when the customer's "thanks" came last.
     return f"({condition} AND {OPEN_ENDED})" if column == "c.waiting_since" else f"({condition})"
+
+
+def _sla(b: _Builder, op: str, value: object) -> str:
+    """``sla:breached`` (a target missed, or the current one past due now), ``sla:paused``
+    (a policy applies, its clock stopped: pending) and ``sla:due<DURATION`` (falls due
+    within it — past due included — or, with ``>``, later)."""
+    if value == "breached":
+        return f"(c.sla_breached = 1 OR (c.sla_due_at IS NOT NULL AND c.sla_due_at <= {b.bind(b.now)}))"
+    if value == "paused":
+        return "(c.sla_policy IS NOT NULL AND c.status = 'pending')"
+    assert isinstance(value, int | float)
+    return f"(c.sla_due_at IS NOT NULL AND c.sla_due_at {op} {b.bind(b.now + float(value))})"
 
 
 def _walkable(b: _Builder, condition: str, start: int, column: str) -> str:

@@ -205,7 +205,8 @@ def _ingest_one(
     if conversation_id is None:
         conversation_id = _find_conversation(conn, channel_id, message)
     contact_id: int | None = None
-    if not message.from_agent:
+    role = message.role
+    if role == "customer":
         contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
     elif conversation_id is None:
         # Our side started this conversation: the customer is whom it was addressed to.
@@ -231,7 +232,7 @@ def _ingest_one(
         ).lastrowid
         assert conversation_id is not None
         created.append(conversation_id)
-    direction = "out" if message.from_agent else "in"
+    direction = "in" if role == "customer" else "out"
     namespace, address = (
         normalize_identity(message.author.identities[0])
         if message.author.identities
@@ -263,9 +264,12 @@ def _ingest_one(
             references=message.references,
             raw=message.raw,
             attachments=message.attachments,
+            author_role=None if message.author_role == "customer" else message.author_role,
         ),
     )
     _update_conversation(conn, conversation_id, message, sent_at, now, reopened)
+    if message.handoff:
+        _hand_off(conn, conversation_id, sent_at, now, reopened)
     touched.append(conversation_id)
 
 
@@ -283,14 +287,17 @@ def _update_conversation(
     ).fetchone()
     newest = sent_at >= last_message_at
     preview = preview_of(message.body) if newest else None
-    if message.from_agent:
+    if message.role != "customer":
+        # A line of ours (an agent's, or a bot's) answers the customer; only a person's is
+        # the first response.
+        first_response = sent_at if message.role == "agent" else None
         conn.execute(
             "UPDATE conversations SET message_count = message_count + 1,"
             " last_message_at = max(last_message_at, ?), updated_at = ?,"
             " preview = coalesce(?, preview),"
             " waiting_since = CASE WHEN ? THEN NULL ELSE waiting_since END,"
             " first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
-            (sent_at, now, preview, newest, sent_at, conversation_id),
+            (sent_at, now, preview, newest, first_response, conversation_id),
         )
         return
     if message.automated:
@@ -328,6 +335,33 @@ def _update_conversation(
             {"from": status, "reason": "customer wrote"},
             now,
         )
+        reopened.append(conversation_id)
+
+
+#: The tag a conversation handed off by a bot carries (its own view in the sidebar).
+HANDOFF_TAG = "bot-handoff"
+
+
+def _hand_off(
+    conn: sqlite3.Connection, conversation_id: int, sent_at: float, now: float, reopened: list[int]
+) -> None:
+    """A bot handed the conversation to people: it is open, in the queue, the customer
+    waiting since the hand-off, tagged and audited as handed off by the bot."""
+    status = conn.execute(
+        "SELECT status FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()[0]
+    conn.execute(
+        "UPDATE conversations SET status = 'open', snooze_until = NULL, resolved_at = NULL,"
+        " waiting_since = ?, handed_off_at = ?, updated_at = ? WHERE id = ?",
+        (sent_at, sent_at, now, conversation_id),
+    )
+    conn.execute(
+        "INSERT INTO conversation_tags(conversation_id, tag) VALUES (?, ?)"
+        " ON CONFLICT (conversation_id, tag) DO NOTHING",
+        (conversation_id, HANDOFF_TAG),
+    )
+    audit(conn, "bot", "handoff", conversation_id, {"from": status}, now)
+    if status != "open":
         reopened.append(conversation_id)
 
 

@@ -44,6 +44,8 @@ QUEUE_ORDER = (
     "c.priority, c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id DESC"
 )
 RECENT_ORDER = "c.last_message_at DESC, c.id DESC"
+#: Put first in the urgent order: conversations past their SLA due time (``?`` is now).
+BREACHING_FIRST = "CASE WHEN c.sla_due_at <= ? THEN 0 ELSE 1 END"
 SNOOZE_ORDER = "c.snooze_until, c.id"
 
 
@@ -72,8 +74,13 @@ _ROW = Columns(
         "waiting_since": "c.waiting_since",
         "snooze_until": "c.snooze_until",
         "message_count": "c.message_count",
+        "sla": "c.sla_policy",
+        "sla_target": "c.sla_target",
+        "sla_started_at": "c.sla_started_at",
+        "sla_due_at": "c.sla_due_at",
+        "sla_missed": "c.sla_breached",
     },
-    convert={"tags": _tags},
+    convert={"tags": _tags, "sla_missed": bool},
 )
 ROW_FROM = """
     FROM conversations c
@@ -98,6 +105,7 @@ _MESSAGE = Columns(
         "parse_note": "m.parse_note",
         "automated": "m.automated",
         "url": "m.url",
+        "author_role": "m.author_role",
     },
     convert={"automated": bool},
 )
@@ -165,7 +173,11 @@ _TIMING = Columns(
         " AND m.direction = 'out')",
         "status": "c.status",
         "waiting_since": "c.waiting_since",
+        "sla": "c.sla_policy",
+        "sla_missed": "c.sla_breached",
+        "sla_due_at": "c.sla_due_at",
     },
+    convert={"sla_missed": bool},
 )
 
 
@@ -197,8 +209,18 @@ def select_ids(
     """The ids of the conversations ``node`` matches, in ``order``, at most ``limit``."""
     condition = compiled(conn, node, agent, now, first_rows=bool(limit) and order == "urgent")
     tail = f" LIMIT {int(limit)}" if limit else ""
-    sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY {ORDERS[order]}{tail}"
-    return [r[0] for r in conn.execute(sql, condition.params)]
+    ordering, params = ORDERS[order], condition.params
+    if order == "urgent" and _any_past_due(conn, now):
+        ordering, params = f"{BREACHING_FIRST}, {ordering}", (*params, now)
+    sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY {ordering}{tail}"
+    return [r[0] for r in conn.execute(sql, params)]
+
+
+def _any_past_due(conn: sqlite3.Connection, now: float) -> bool:
+    """Whether any conversation is past its SLA due time (one probe of the due index):
+    only then does the urgent order sort instead of walking its index."""
+    sql = "SELECT 1 FROM conversations WHERE sla_due_at IS NOT NULL AND sla_due_at <= ? LIMIT 1"
+    return conn.execute(sql, (now,)).fetchone() is not None
 
 
 def count_matching(

@@ -45,6 +45,8 @@ class NewMessage:
     references: tuple[str, ...] = ()
     raw: bytes | None = None
     attachments: tuple[Attachment, ...] = ()
+    #: ``bot`` or ``agent`` for an outbound line seen on the channel; ``None`` otherwise.
+    author_role: str | None = None
 
 
 def allocate_search_key(conn: sqlite3.Connection, sent_at: float) -> int:
@@ -135,6 +137,7 @@ def insert_message(conn: sqlite3.Connection, message: NewMessage) -> int:
         "url": message.url,
         "in_reply_to": message.in_reply_to,
         "participants": message.participants,
+        "author_role": message.author_role,
         "search_key": search_key,
     }
     message_id = conn.execute(

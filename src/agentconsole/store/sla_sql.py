@@ -1,0 +1,236 @@
+"""The one place SLA columns are written: a conversation's policy, current target, due time,
+breached flag and pending spells, recomputed from the conversation and the configured
+policies (:mod:`agentconsole.sla`).
+
+:func:`recompute` is what every write path calls (the :class:`~agentconsole.store.Store`
+does it right after each write that can move a due time: ingest, status, priority,
+assignment and tag changes, replies, undo); :func:`ensure` recomputes every conversation
+still in play when the policies changed since the due times were stored. The columns are
+derived data: losing a recompute (a crash between the two transactions) leaves a due time
+stale until the next change of that conversation, never loses anything else.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..sla import SlaSettings
+from ..sla.due import Due, Facts, compute, pauses_from_json, pauses_to_json, update_pauses
+from .columns import Columns
+from .compile_query import compile_query, estimator
+from .connection import write_transaction
+
+#: Conversations recomputed per statement and per transaction.
+CHUNK = 500
+#: Closed conversations resolved this recently are recomputed too when the policies
+#: change, so the report's recent breaches follow the new policies.
+RECENT_CLOSED = 30 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    id: int
+    status: str
+    created_at: float
+    updated_at: float
+    first_response_at: float | None
+    waiting_since: float | None
+    resolved_at: float | None
+    handed_off_at: float | None
+    sla_pauses: str | None
+    sla_policy: str | None
+    sla_target: str | None
+    sla_started_at: float | None
+    sla_due_at: float | None
+    sla_breached: int
+
+
+_STORED = Columns(
+    _Stored,
+    {
+        name: f"c.{name}"
+        for name in (
+            "id",
+            "status",
+            "created_at",
+            "updated_at",
+            "first_response_at",
+            "waiting_since",
+            "resolved_at",
+            "handed_off_at",
+            "sla_pauses",
+            "sla_policy",
+            "sla_target",
+            "sla_started_at",
+            "sla_due_at",
+            "sla_breached",
+        )
+    },
+)
+_UPDATE = (
+    "UPDATE conversations SET sla_policy = ?, sla_target = ?, sla_started_at = ?,"
+    " sla_due_at = ?, sla_breached = ?, sla_pauses = ? WHERE id = ?"
+)
+
+
+def recompute(
+    conn: sqlite3.Connection, ids: Sequence[int], settings: SlaSettings, now: float
+) -> int:
+    """Recompute the SLA columns of ``ids`` inside the caller's transaction; returns how
+    many rows changed. Unknown ids are skipped."""
+    changed = 0
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), CHUNK):
+        changed += _chunk(conn, unique[start : start + CHUNK], settings, now)
+    return changed
+
+
+def recompute_committed(
+    conn: sqlite3.Connection, ids: Sequence[int], settings: SlaSettings, now: float
+) -> int:
+    """:func:`recompute`, one transaction per chunk (for callers outside a transaction)."""
+    changed = 0
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), CHUNK):
+        with write_transaction(conn):
+            changed += _chunk(conn, unique[start : start + CHUNK], settings, now)
+    return changed
+
+
+def ensure(conn: sqlite3.Connection, settings: SlaSettings | None, now: float) -> int:
+    """Make the stored SLA columns follow ``settings``: when they were computed under other
+    policies (or none), recompute every conversation still in play (and those closed in
+    the last 30 days); with no policies, clear them. Returns how many rows changed; a
+    store already up to date costs one read."""
+    row = conn.execute("SELECT fingerprint FROM sla_settings WHERE id = 1").fetchone()
+    stored = row[0] if row else None
+    wanted = settings.fingerprint if settings and settings.policies else None
+    if stored == wanted:
+        return 0
+    if wanted is None or settings is None:
+        with write_transaction(conn):
+            cleared = conn.execute(
+                "UPDATE conversations SET sla_policy = NULL, sla_target = NULL,"
+                " sla_started_at = NULL, sla_due_at = NULL, sla_breached = 0"
+                " WHERE sla_policy IS NOT NULL OR sla_breached != 0"
+            ).rowcount
+            conn.execute("DELETE FROM sla_settings WHERE id = 1")
+        return cleared
+    changed = refresh(conn, settings, now)
+    with write_transaction(conn):
+        conn.execute(
+            "INSERT INTO sla_settings(id, fingerprint, changed_at) VALUES (1, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint,"
+            " changed_at = excluded.changed_at",
+            (wanted, now),
+        )
+    return changed
+
+
+def refresh(conn: sqlite3.Connection, settings: SlaSettings, now: float) -> int:
+    """Recompute every conversation still in play and those closed in the last 30 days,
+    one transaction per chunk; returns how many rows changed."""
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM conversations WHERE status != 'closed' OR resolved_at >= ?"
+            " ORDER BY id",
+            (now - RECENT_CLOSED,),
+        )
+    ]
+    return recompute_committed(conn, ids, settings, now)
+
+
+def _chunk(
+    conn: sqlite3.Connection, ids: list[int], settings: SlaSettings, now: float
+) -> int:
+    placeholders = ",".join("?" * len(ids))
+    rows = {
+        row.id: row
+        for row in (
+            _STORED.build(r)
+            for r in conn.execute(
+                f"SELECT {_STORED.sql} FROM conversations c WHERE c.id IN ({placeholders})", ids
+            )
+        )
+    }
+    chosen = _choose(conn, list(rows), settings, now, placeholders)
+    updates = []
+    for conversation_id, stored in rows.items():
+        values = _values(stored, chosen.get(conversation_id), settings, now)
+        current = (
+            stored.sla_policy,
+            stored.sla_target,
+            stored.sla_started_at,
+            stored.sla_due_at,
+            stored.sla_breached,
+            stored.sla_pauses,
+        )
+        if values != current:
+            updates.append((*values, conversation_id))
+    if updates:
+        conn.executemany(_UPDATE, updates)
+    return len(updates)
+
+
+def _choose(
+    conn: sqlite3.Connection,
+    ids: list[int],
+    settings: SlaSettings,
+    now: float,
+    placeholders: str,
+) -> dict[int, str]:
+    """Each conversation's policy name: the first policy whose query matches it."""
+    left = set(ids)
+    chosen: dict[int, str] = {}
+    for policy in settings.policies:
+        if not left:
+            break
+        if policy.query is None:
+            matched = set(left)
+        else:
+            condition = compile_query(
+                policy.query, agent="", now=now, estimate=estimator(conn)
+            )
+            wanted = sorted(left)
+            marks = ",".join("?" * len(wanted)) if len(wanted) != len(ids) else placeholders
+            sql = f"SELECT c.id FROM conversations c WHERE c.id IN ({marks}) AND {condition.where}"
+            matched = {r[0] for r in conn.execute(sql, (*wanted, *condition.params))}
+        for conversation_id in matched:
+            chosen[conversation_id] = policy.name
+        left -= matched
+    return chosen
+
+
+def _values(
+    stored: _Stored, policy_name: str | None, settings: SlaSettings, now: float
+) -> tuple[str | None, str | None, float | None, float | None, int, str | None]:
+    """The SLA columns of one conversation, in :data:`_UPDATE`'s order (without the id)."""
+    pauses = update_pauses(pauses_from_json(stored.sla_pauses), stored.status, stored.updated_at)
+    pauses_text = pauses_to_json(pauses)
+    policy = settings.by_name(policy_name)
+    if policy is None:
+        return (None, None, None, None, 0, pauses_text)
+    facts = Facts(
+        status=stored.status,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+        first_response_at=stored.first_response_at,
+        waiting_since=stored.waiting_since,
+        resolved_at=stored.resolved_at,
+        pauses=pauses,
+        handed_off_at=stored.handed_off_at,
+    )
+    due: Due = compute(policy, settings.clock(policy), facts)
+    # A due time that passed before this change (an answer came too late, or nobody
+    # answered yet) is a breach of this conversation, kept when the next target starts.
+    passed = stored.sla_policy == policy.name and _passed(stored.sla_due_at, now)
+    breached = bool(stored.sla_breached and stored.sla_policy == policy.name)
+    breached = breached or due.missed or passed or _passed(due.due_at, now)
+    return (policy.name, due.target, due.started_at, due.due_at, int(breached), pauses_text)
+
+
+def _passed(due_at: float | None, now: float) -> bool:
+    return due_at is not None and due_at <= now
