@@ -106,7 +106,9 @@ def settings_from_config(
     for index, table in enumerate(policies, 1):
         policy = _policy(table, index, file)
         if any(p.name == policy.name for p in read):
-            raise ConfigError(f"{file}: [[sla]] number {index}: a second policy named {policy.name!r}")
+            raise ConfigError(
+                f"{file}: [[sla]] number {index}: a second policy named {policy.name!r}"
+            )
         if policy.business_hours and calendar is None:
             raise ConfigError(
                 f"{file}: [[sla]] {policy.name!r} is measured in business hours, but the file "
@@ -215,4 +217,3 @@ def _unsuitable(node: Node) -> str | None:
         if field.name == "has" and field.value == "draft":
             return "has:draft differs for each agent"
     return None
-

@@ -13,8 +13,8 @@ committed whole or not at all.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import functools
+import inspect
 import logging
 import sqlite3
 import time
@@ -25,6 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import aiosqlite
 
 from .. import processes
+from ..errors import StoreError
 from ..models import (
     AuditEntry,
     Change,
@@ -45,7 +46,6 @@ from ..models import (
 )
 from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
-from ..errors import StoreError
 from ..query import Node, parse
 from ..sla import SlaSettings
 from ..views import Order, ViewDefinition
@@ -588,8 +588,6 @@ class Store:
         if self.sla is None or not conversation_ids:
             return
         try:
-            await self._run(
-                sla_sql.recompute_committed, conversation_ids, self.sla, time.time()
-            )
+            await self._run(sla_sql.recompute_committed, conversation_ids, self.sla, time.time())
         except StoreError as error:
             log.warning("SLA due times of %s not updated: %s", conversation_ids[:5], error)

@@ -135,17 +135,14 @@ def refresh(conn: sqlite3.Connection, settings: SlaSettings, now: float) -> int:
     ids = [
         r[0]
         for r in conn.execute(
-            "SELECT id FROM conversations WHERE status != 'closed' OR resolved_at >= ?"
-            " ORDER BY id",
+            "SELECT id FROM conversations WHERE status != 'closed' OR resolved_at >= ? ORDER BY id",
             (now - RECENT_CLOSED,),
         )
     ]
     return recompute_committed(conn, ids, settings, now)
 
 
-def _chunk(
-    conn: sqlite3.Connection, ids: list[int], settings: SlaSettings, now: float
-) -> int:
+def _chunk(conn: sqlite3.Connection, ids: list[int], settings: SlaSettings, now: float) -> int:
     placeholders = ",".join("?" * len(ids))
     rows = {
         row.id: row
@@ -191,9 +188,7 @@ def _choose(
         if policy.query is None:
             matched = set(left)
         else:
-            condition = compile_query(
-                policy.query, agent="", now=now, estimate=estimator(conn)
-            )
+            condition = compile_query(policy.query, agent="", now=now, estimate=estimator(conn))
             wanted = sorted(left)
             marks = ",".join("?" * len(wanted)) if len(wanted) != len(ids) else placeholders
             sql = f"SELECT c.id FROM conversations c WHERE c.id IN ({marks}) AND {condition.where}"
