@@ -162,6 +162,8 @@ class ConversationDetail:
     resolved_at: float | None
     url: str | None
     other_conversations: tuple[ConversationRow, ...] = ()
+    #: When a bot handed the conversation to people (``None``: it never did).
+    handed_off_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,7 @@ def detail_json(detail: ConversationDetail) -> dict[str, Any]:
     data["first_response_at"] = iso(detail.first_response_at)
     data["resolved_at"] = iso(detail.resolved_at)
     data["url"] = detail.url
+    data["handed_off_at"] = iso(detail.handed_off_at)
     data["messages"] = [message_json(m) for m in detail.messages]
     data["other_conversations"] = [
         {"id": r.id, "channel": r.channel, "status": r.status, "subject": r.subject}

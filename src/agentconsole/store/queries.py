@@ -358,8 +358,9 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> Conve
     if conversation_id not in rows:
         raise NotFoundError(f"no conversation {conversation_id}")
     row = rows[conversation_id]
-    channel_type, first_response_at, resolved_at, url = conn.execute(
-        "SELECT ch.type, c.first_response_at, c.resolved_at, c.url FROM conversations c"
+    channel_type, first_response_at, resolved_at, url, handed_off_at = conn.execute(
+        "SELECT ch.type, c.first_response_at, c.resolved_at, c.url, c.handed_off_at"
+        " FROM conversations c"
         " JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?",
         (conversation_id,),
     ).fetchone()
@@ -380,6 +381,7 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> Conve
         resolved_at=resolved_at,
         url=url,
         other_conversations=tuple(others),
+        handed_off_at=handed_off_at,
     )
 
 

@@ -38,6 +38,7 @@ class _Stored:
     first_response_at: float | None
     waiting_since: float | None
     resolved_at: float | None
+    last_message_at: float
     handed_off_at: float | None
     sla_pauses: str | None
     sla_policy: str | None
@@ -45,6 +46,7 @@ class _Stored:
     sla_started_at: float | None
     sla_due_at: float | None
     sla_breached: int
+    sla_late_responses: int
 
 
 _STORED = Columns(
@@ -59,6 +61,7 @@ _STORED = Columns(
             "first_response_at",
             "waiting_since",
             "resolved_at",
+            "last_message_at",
             "handed_off_at",
             "sla_pauses",
             "sla_policy",
@@ -66,13 +69,16 @@ _STORED = Columns(
             "sla_started_at",
             "sla_due_at",
             "sla_breached",
+            "sla_late_responses",
         )
     },
 )
 _UPDATE = (
     "UPDATE conversations SET sla_policy = ?, sla_target = ?, sla_started_at = ?,"
-    " sla_due_at = ?, sla_breached = ?, sla_pauses = ? WHERE id = ?"
+    " sla_due_at = ?, sla_breached = ?, sla_late_responses = ?, sla_pauses = ? WHERE id = ?"
 )
+#: The SLA columns of one conversation, in :data:`_UPDATE`'s order (without the id).
+_Values = tuple[str | None, str | None, float | None, float | None, int, int, str | None]
 
 
 def recompute(
@@ -163,6 +169,7 @@ def _chunk(conn: sqlite3.Connection, ids: list[int], settings: SlaSettings, now:
             stored.sla_started_at,
             stored.sla_due_at,
             stored.sla_breached,
+            stored.sla_late_responses,
             stored.sla_pauses,
         )
         if values != current:
@@ -199,15 +206,18 @@ def _choose(
     return chosen
 
 
-def _values(
-    stored: _Stored, policy_name: str | None, settings: SlaSettings, now: float
-) -> tuple[str | None, str | None, float | None, float | None, int, str | None]:
-    """The SLA columns of one conversation, in :data:`_UPDATE`'s order (without the id)."""
+def _values(stored: _Stored, policy_name: str | None, settings: SlaSettings, now: float) -> _Values:
+    """The SLA columns of one conversation, from its facts and what was stored before.
+
+    Whether first response and resolution were late is read from the facts every time
+    (so history ingested late is judged by when things happened). A next response leaves
+    no trace once given, so a late one is counted as it happens: the stored target was a
+    next response, due before the answer came (or before now, while none came)."""
     pauses = update_pauses(pauses_from_json(stored.sla_pauses), stored.status, stored.updated_at)
     pauses_text = pauses_to_json(pauses)
     policy = settings.by_name(policy_name)
     if policy is None:
-        return (None, None, None, None, 0, pauses_text)
+        return (None, None, None, None, 0, 0, pauses_text)
     facts = Facts(
         status=stored.status,
         created_at=stored.created_at,
@@ -219,12 +229,16 @@ def _values(
         handed_off_at=stored.handed_off_at,
     )
     due: Due = compute(policy, settings.clock(policy), facts)
-    # A due time that passed before this change (an answer came too late, or nobody
-    # answered yet) is a breach of this conversation, kept when the next target starts.
-    passed = stored.sla_policy == policy.name and _passed(stored.sla_due_at, now)
-    breached = bool(stored.sla_breached and stored.sla_policy == policy.name)
-    breached = breached or due.missed or passed or _passed(due.due_at, now)
-    return (policy.name, due.target, due.started_at, due.due_at, int(breached), pauses_text)
+    late = stored.sla_late_responses
+    answered_at = stored.last_message_at if stored.waiting_since is None else now
+    if (
+        stored.sla_target == "next_response"
+        and (due.target, due.started_at) != (stored.sla_target, stored.sla_started_at)
+        and _passed(stored.sla_due_at, answered_at)
+    ):
+        late += 1
+    breached = due.missed or late > 0 or _passed(due.due_at, now)
+    return (policy.name, due.target, due.started_at, due.due_at, int(breached), late, pauses_text)
 
 
 def _passed(due_at: float | None, now: float) -> bool:

@@ -8,6 +8,8 @@ ALTER TABLE conversations ADD COLUMN sla_target TEXT;
 ALTER TABLE conversations ADD COLUMN sla_started_at REAL;
 ALTER TABLE conversations ADD COLUMN sla_due_at REAL;
 ALTER TABLE conversations ADD COLUMN sla_breached INTEGER NOT NULL DEFAULT 0;
+-- Next responses that came after they were due (they leave no other trace to recompute).
+ALTER TABLE conversations ADD COLUMN sla_late_responses INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN sla_pauses TEXT;
 -- When a bot handed the conversation to people ("handoff": true on the API channel).
 ALTER TABLE conversations ADD COLUMN handed_off_at REAL;
