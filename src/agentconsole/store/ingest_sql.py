@@ -214,6 +214,8 @@ def _ingest_one(
         name = customer[0].address if message.participants else message.author.name
         contact_id = resolve_contact(conn, name, customer, now)
     sent_at = message.sent_at.timestamp()
+    if role == "customer" and conversation_id is not None:
+        _claim_from_bot(conn, conversation_id, contact_id)
     if conversation_id is None:
         conversation_id = conn.execute(
             "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
@@ -271,6 +273,21 @@ def _ingest_one(
     if message.handoff:
         _hand_off(conn, conversation_id, sent_at, now, reopened)
     touched.append(conversation_id)
+
+
+def _claim_from_bot(conn: sqlite3.Connection, conversation_id: int, contact_id: int | None) -> None:
+    """A bot opened the conversation (a greeting) before the customer wrote: it belongs to
+    the customer who writes first, not to the bot it was filed under."""
+    opened_by_bot = conn.execute(
+        "SELECT 1 FROM messages WHERE conversation_id = ? AND author_role = 'bot'"
+        " AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ? AND direction = 'in')"
+        " LIMIT 1",
+        (conversation_id, conversation_id),
+    ).fetchone()
+    if opened_by_bot and contact_id is not None:
+        conn.execute(
+            "UPDATE conversations SET contact_id = ? WHERE id = ?", (contact_id, conversation_id)
+        )
 
 
 def _update_conversation(
