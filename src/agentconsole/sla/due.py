@@ -65,10 +65,11 @@ def add_running(
         if paused_to is not None and paused_to <= cursor:
             continue
         if paused_from > cursor:
-            available = clock.elapsed(cursor, paused_from)
-            if available >= left:
-                return clock.add(cursor, left)
-            left -= available
+            due = clock.add(cursor, left)
+            if due <= paused_from:
+                return due
+            # Fewer open hours before the pause than are left: a short walk.
+            left -= clock.elapsed(cursor, paused_from)
         if paused_to is None:
             return None
         cursor = paused_to
