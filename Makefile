@@ -27,7 +27,7 @@ install: $(INSTALLED)
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	./scripts/install-test-servers ngircd dovecot-imapd openssl
+	./scripts/install-test-servers ngircd dovecot-imapd openssl postgresql
 
 # Installs agentconsole (once) and opens it on a throwaway demo store.
 demo: install
@@ -35,10 +35,14 @@ demo: install
 	@$(BIN)/agentconsole demo
 
 # Installs everything the suite needs (Python packages and real servers), checks lint,
-# formatting, types and import contracts, then runs the suite.
+# formatting, types and import contracts, then runs the suite on the SQLite store and the
+# store-dependent tests again on a PostgreSQL server the suite starts.
 test: install-test
 	@$(MAKE) --no-print-directory checks
+	@echo "==> the suite on the SQLite store"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo "==> the store-dependent tests on PostgreSQL"
+	$(BIN)/python -m pytest --store=postgresql $(PYTEST_ARGS)
 
 lint: install-test checks
 

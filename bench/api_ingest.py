@@ -28,7 +28,7 @@ import aiohttp
 
 from agentconsole import config as config_module
 from agentconsole.plugin.http import sign
-from agentconsole.store import Store
+from agentconsole.store import connect
 from agentconsole.sync import SyncRunner
 from agentconsole_api import ApiChannel
 
@@ -58,7 +58,7 @@ def body_of(number: int) -> bytes:
 
 async def run(count: int, concurrency: int) -> int:
     with tempfile.TemporaryDirectory() as folder:
-        store = await Store.open(Path(folder) / "store.db", agent="bench")
+        store = await connect(Path(folder) / "store.db", agent="bench")
         data = {
             "agent": {"name": "bench"},
             "channels": {

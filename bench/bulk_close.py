@@ -32,13 +32,13 @@ from scale import build  # noqa: E402
 from agentconsole import views  # noqa: E402
 from agentconsole.models import Change, View  # noqa: E402
 from agentconsole.query import parse  # noqa: E402
-from agentconsole.store import Store  # noqa: E402
+from agentconsole.store import connect  # noqa: E402
 
 ROWS = 10_000
 
 
 async def run(path: Path) -> None:
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     try:
         timings: list[tuple[str, float]] = []
 

@@ -93,11 +93,11 @@ def context(name: str, password: str = "", **options: object):  # noqa: ANN201
 
 
 async def maildir_phase(size: int) -> dict[str, float]:
-    from agentconsole.store import Store
+    from agentconsole.store import connect
     from agentconsole_email import EmailChannel
 
     maildir = corpus(size)
-    store = await Store.open(fresh_store_path("email-maildir"), agent="bench")
+    store = await connect(fresh_store_path("email-maildir"), agent="bench")
     await store.ensure_channel("mail", "email", "email")
     plugin = EmailChannel(context("mail", maildir=str(maildir)))
     try:
@@ -133,7 +133,7 @@ def worker_peaks_mb(plugin) -> list[float]:  # noqa: ANN001
 
 async def imap_phase(size: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
-    from agentconsole.store import Store
+    from agentconsole.store import connect
     from agentconsole_email import EmailChannel
     from tests.integration.conftest import launch_dovecot
 
@@ -145,7 +145,7 @@ async def imap_phase(size: int) -> dict[str, float]:
         shutil.copytree(maildir, home)
         for path in [home, *home.rglob("*")]:
             os.chown(path, server.mail_uid, server.mail_gid)
-        store = await Store.open(fresh_store_path("email-imap"), agent="bench")
+        store = await connect(fresh_store_path("email-imap"), agent="bench")
         await store.ensure_channel("mail", "email", "email")
         plugin = EmailChannel(
             context(

@@ -81,9 +81,9 @@ def lease_pid(store: Path) -> int | None:
 
 async def queue_replies(store_path: Path, count: int) -> None:
     from agentconsole.models import ListFilter
-    from agentconsole.store import Store
+    from agentconsole.store import connect
 
-    store = await Store.open(store_path, agent="bench")
+    store = await connect(store_path, agent="bench")
     try:
         (row, *_) = await store.list_conversations(ListFilter(status="any"))
         for number in range(count):

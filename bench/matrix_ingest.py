@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentconsole import config as config_module  # noqa: E402
-from agentconsole.store import Store  # noqa: E402
+from agentconsole.store import connect  # noqa: E402
 from agentconsole.sync import SyncRunner  # noqa: E402
 from tests.integration.matrix.synapse import MatrixUser, Synapse, installed  # noqa: E402
 
@@ -77,7 +77,7 @@ async def run(count: int, rooms: int, folder: Path) -> int:
                 }
             },
         }
-        store = await Store.open(folder / "store.db", agent="bench")
+        store = await connect(folder / "store.db", agent="bench")
         runner = SyncRunner(store, config_module.parse(data, "bench.toml"))
         started = time.perf_counter()
         results = await runner.run_once()

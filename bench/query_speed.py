@@ -28,8 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale import build  # noqa: E402
 
 from agentconsole.query import parse  # noqa: E402
-from agentconsole.store import Store  # noqa: E402
+from agentconsole.store import connect  # noqa: E402
 from agentconsole.store.compile_query import compile_query, estimator, row_counter  # noqa: E402
+from agentconsole.store.sqlite.connection import SqliteDb  # noqa: E402
+from agentconsole.store.sqlite.dialect import SQLITE  # noqa: E402
 
 QUEUE_ORDER = (
     "c.priority, c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id DESC"
@@ -75,7 +77,7 @@ VIEWS = (
 
 async def spread_states(path: Path) -> None:
     """A deterministic spread of what agents did, through the store's own actions."""
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     ids = [
         row[0]
         for row in await store.run_sync(
@@ -124,7 +126,7 @@ def uses_index(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -
 
 
 def measure(path: Path) -> None:
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(path, factory=SqliteDb)
     now = time.time()
 
     def compiled(text: str, *, top: bool = False) -> tuple[str, tuple[object, ...]]:
@@ -133,6 +135,7 @@ def measure(path: Path) -> None:
             parse(text),
             agent="bench",
             now=now,
+            dialect=SQLITE,
             estimate=estimator(conn),
             rows=row_counter(conn) if top else None,
         )

@@ -36,7 +36,7 @@ from agentconsole import config as config_module
 from agentconsole.plugin import Author, Identity, InboundMessage
 from agentconsole.replies import Agent, fill, load_library, rank
 from agentconsole.replies import library as library_module
-from agentconsole.store import Store
+from agentconsole.store import connect
 
 TARGET_MS = 50.0
 WORD_TEXT = (
@@ -82,7 +82,7 @@ def median_ms(work: Callable[[], object], runs: int) -> float:
 
 
 async def make_store(path: Path) -> int:
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     try:
         await store.ensure_channel("support", "email", "email")
         report = await store.ingest(
@@ -106,7 +106,7 @@ def headless(
     folder: Path, store_path: Path, conversation_id: int, runs: int
 ) -> list[tuple[str, float]]:
     async def detail_of() -> object:
-        store = await Store.open(store_path, agent="bench")
+        store = await connect(store_path, agent="bench")
         try:
             return await store.conversation(conversation_id)
         finally:

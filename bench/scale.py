@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import CHANNELS, COMMON, RARE, messages  # noqa: E402
 
-from agentconsole.store import Store  # noqa: E402
+from agentconsole.store import connect  # noqa: E402
 
 BATCH = 2000
 ROWS = []
@@ -48,7 +48,7 @@ def report(name: str, value: str, target: str = "") -> None:
 async def build(path: Path, conversations: int, per_conversation: float) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     for name, kind in CHANNELS:
         await store.ensure_channel(name, "bench", kind)
     stream = messages(conversations, per_conversation)
@@ -81,7 +81,7 @@ async def build(path: Path, conversations: int, per_conversation: float) -> None
 
 
 async def search(path: Path) -> None:
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     for label, query in (
         ("common", COMMON),
         ("medium", "warehouse"),

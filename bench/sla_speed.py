@@ -16,7 +16,9 @@ with holidays):
   and writing what changed (target ≤ 5 s for 100,000);
 - the same again with other targets (every row rewritten);
 - one write (a priority change) with and without policies: the recompute that follows it;
-- ingest of 10,000 messages in batches of 200 with and without policies.
+- ingest of 10,000 messages in batches of 200 with and without policies;
+- the "All open" view in the urgent order (the whole index and its top 50) with breaching
+  conversations first, against the plain order (no due time stored).
 
 This is a benchmark, not a test: it prints numbers and never fails on them.
 """
@@ -37,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import CHANNELS, messages  # noqa: E402
 
+from agentconsole.models import View  # noqa: E402
 from agentconsole.sla import SlaSettings, settings_from_config  # noqa: E402
-from agentconsole.store import Store  # noqa: E402
+from agentconsole.store import connect  # noqa: E402
 
 BATCH = 500
 HOURS = {
@@ -68,7 +71,7 @@ def policies(scale: float = 1.0) -> SlaSettings:
 async def build(path: Path, conversations: int) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     for name, kind in CHANNELS:
         await store.ensure_channel(name, "bench", kind)
     stream = messages(conversations, 1)
@@ -84,20 +87,16 @@ async def build(path: Path, conversations: int) -> None:
 
     def spread(conn: Any) -> int:
         # A working day's spread: 2% urgent, 10% high, 8% tagged vip, 10% pending (paused).
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE conversations SET priority = 0 WHERE id % 50 = 0")
-        conn.execute("UPDATE conversations SET priority = 1 WHERE id % 10 = 1")
-        conn.execute(
-            "INSERT INTO conversation_tags(conversation_id, tag)"
-            " SELECT id, 'vip' FROM conversations WHERE id % 12 = 3"
-        )
-        conn.execute("UPDATE conversations SET status = 'pending' WHERE id % 10 = 7")
-        conn.execute("COMMIT")
-        return int(
-            conn.execute("SELECT count(*) FROM conversations WHERE status != 'closed'").fetchone()[
-                0
-            ]
-        )
+        with conn.transaction():
+            conn.execute("UPDATE conversations SET priority = 0 WHERE id % 50 = 0")
+            conn.execute("UPDATE conversations SET priority = 1 WHERE id % 10 = 1")
+            conn.execute(
+                "INSERT INTO conversation_tags(conversation_id, tag)"
+                " SELECT id, 'vip' FROM conversations WHERE id % 12 = 3"
+            )
+            conn.execute("UPDATE conversations SET status = 'pending' WHERE id % 10 = 7")
+        sql = "SELECT count(*) FROM conversations WHERE status != 'closed'"
+        return int(conn.execute(sql).fetchone()[0])
 
     open_count = await store.run_sync(spread)
     await store.close()
@@ -105,7 +104,7 @@ async def build(path: Path, conversations: int) -> None:
 
 
 async def timed_recompute(path: Path, settings: SlaSettings | None) -> tuple[float, int]:
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     try:
         started = time.perf_counter()
         changed = await store.use_sla(settings)
@@ -116,7 +115,7 @@ async def timed_recompute(path: Path, settings: SlaSettings | None) -> tuple[flo
 
 async def one_write(path: Path, settings: SlaSettings | None, runs: int = 201) -> float:
     """Median milliseconds of one priority change (and, with policies, its recompute)."""
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     try:
         await store.use_sla(settings)
         timings = []
@@ -131,7 +130,7 @@ async def one_write(path: Path, settings: SlaSettings | None, runs: int = 201) -
 
 async def ingest_rate(path: Path, settings: SlaSettings | None, count: int = 10_000) -> float:
     """Messages a second ingesting ``count`` new conversations in batches of 200."""
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     try:
         await store.use_sla(settings)
         prefix = "sla" if settings else "plain"
@@ -161,6 +160,26 @@ async def ingest_rate(path: Path, settings: SlaSettings | None, count: int = 10_
         await store.close()
 
 
+async def view_order(
+    path: Path, settings: SlaSettings | None, runs: int = 7
+) -> tuple[float, float]:
+    """Median milliseconds of the All open view's whole id index and of its top 50."""
+    store = await connect(path, agent="bench")
+    try:
+        await store.use_sla(settings)
+        whole, top = [], []
+        for _ in range(runs):
+            started = time.perf_counter()
+            await store.conversation_ids(View("open"))
+            whole.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await store.conversation_ids(View("open"), limit=50)
+            top.append(time.perf_counter() - started)
+        return statistics.median(whole) * 1000, statistics.median(top) * 1000
+    finally:
+        await store.close()
+
+
 async def run(path: Path, conversations: int, reuse: bool) -> None:
     if not (reuse and path.exists()):
         await build(path, conversations)
@@ -178,6 +197,11 @@ async def run(path: Path, conversations: int, reuse: bool) -> None:
     kept = await ingest_rate(path, policies())
     print(f"  {'ingest, no policies':<52} {plain:>7,.0f} msg/s")
     print(f"  {'ingest + recompute of each batch':<52} {kept:>7,.0f} msg/s")
+    for label, settings in (("plain order", None), ("breaching first", policies())):
+        whole, top = await view_order(path, settings)
+        print(
+            f"  {'All open, urgent order, ' + label + ': whole / top 50':<52} {whole:>6.0f}ms {top:>6.1f}ms"
+        )
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +16,10 @@ from aiohttp import web
 from agentconsole import config as config_module
 from agentconsole.config import Config
 from agentconsole.plugin import Author, Identity, InboundMessage
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from agentconsole.sync import SyncRunner
+
+from . import postgres_server
 
 BASE_TIME = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 _counter = itertools.count(1)
@@ -43,14 +47,74 @@ def inbound(
     )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the backend of the `store` fixture; with postgresql only the tests that use a"
+        " store run, against a PostgreSQL server the suite starts",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--store") != "postgresql":
+        return
+    chosen = [
+        item
+        for item in items
+        if "store_location" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("sqlite_only") is None
+    ]
+    config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
+    items[:] = chosen
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[postgres_server.PostgresServer]:
+    """A real PostgreSQL server with a migrated template database."""
+    try:
+        server = postgres_server.start()
+    except postgres_server.PostgresUnavailable as error:
+        # As for every server the suite needs: a skip with the reason on a developer's
+        # machine, a failure under CI.
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL could not start: {error}")
+        pytest.skip(f"PostgreSQL cannot run: {error}")
+    try:
+
+        async def migrate() -> None:
+            await (await connect(server.url(postgres_server.TEMPLATE), agent="setup")).close()
+
+        asyncio.run(migrate())
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store.db"
 
 
 @pytest.fixture
-async def store(store_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(store_path, agent="alice")
+def store_location(request: pytest.FixtureRequest, store_path: Path) -> Iterator[str | Path]:
+    """Where the test's store is: a SQLite file, or (``--store=postgresql``) a fresh
+    database on the suite's PostgreSQL server."""
+    if request.config.getoption("--store") != "postgresql":
+        yield store_path
+        return
+    server: postgres_server.PostgresServer = request.getfixturevalue("postgres")
+    url = server.new_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
+@pytest.fixture
+async def store(store_location: str | Path) -> AsyncIterator[Store]:
+    store = await connect(store_location, agent="alice")
     await store.ensure_channel("mail", "email", "email")
     await store.ensure_channel("chat", "demo", "chat")
     try:

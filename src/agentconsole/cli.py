@@ -27,10 +27,10 @@ from .attachments import read_for_sending
 from .config import Config
 from .errors import AgentConsoleError, NotFoundError, StoreError, UsageError
 from .models import STATUSES, Change, ConversationDetail, View, priority_rank
-from .opening import open_store, store_path
+from .opening import Location, open_store, store_location
 from .plugin import ChannelError, PermanentError, TemporaryError
 from .sanitize import clean, one_line
-from .store import Store
+from .store import Store, is_postgres
 from .timeparse import parse_when
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
@@ -550,10 +550,16 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_store_share(args: argparse.Namespace, path: Path) -> int:
+def cmd_store_share(args: argparse.Namespace, location: Location) -> int:
     """``store share --group G``: make the store a team store for one Unix group."""
     from .store import permissions
 
+    if is_postgres(location):
+        raise UsageError(
+            "store share is for a store file; on PostgreSQL, who may use the store is its "
+            "roles' business (see the README's PostgreSQL section)"
+        )
+    path = Path(location)
     if not path.exists():
         raise NotFoundError(f"no store at {path}")
     changed = permissions.share(path, args.group)
@@ -684,7 +690,7 @@ def _report(args: argparse.Namespace, data: dict[str, Any], text: str) -> int:
 # -- the TUI and the demo ----------------------------------------------------------------------
 
 
-def open_tui(path: Path, config: Config) -> int:
+def open_tui(path: Location, config: Config) -> int:
     from .sync import SyncRunner
     from .tui.app import run
 
@@ -754,9 +760,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         options.add_argument(
             "--store",
-            metavar="PATH",
+            metavar="STORE",
             **extra,
-            help="store file (default: $AGENTCONSOLE_STORE, the config's store, "
+            help="store file or postgresql:// URL (default: $AGENTCONSOLE_STORE, the config's store, "
             "or ~/.local/share/agentconsole/store.db)",
         )
         options.add_argument(
@@ -997,7 +1003,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plugins(args, config)
         if args.command == "replies":
             return replies_cli.run(args, config)
-        path = store_path(config, args.store)
+        path = store_location(config, args.store)
         if args.command is None:
             return open_tui(path, config)
         if args.command == "store":
@@ -1023,8 +1029,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-async def _run(handler: Command, args: argparse.Namespace, config: Config, path: Path) -> int:
-    if not path.exists() and args.command not in ("sync", "deliver"):
+async def _run(handler: Command, args: argparse.Namespace, config: Config, path: Location) -> int:
+    if (
+        not is_postgres(path)
+        and not Path(path).exists()
+        and args.command not in ("sync", "deliver")
+    ):
         raise AgentConsoleError(
             f"no store at {path}: it is created by `agentconsole sync` (or the console, "
             f"`agentconsole`) with channels configured in {config.describe_file()}; "

@@ -63,7 +63,8 @@ class Config:
     file: str
     agent: str
     display_name: str
-    store: Path | None
+    #: A store file, or a ``postgresql://`` URL (kept as given).
+    store: Path | str | None
     plugin_dir: Path
     keys: dict[str, str]
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
@@ -213,7 +214,9 @@ def parse(data: dict[str, Any], file: str) -> Config:
     agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or unix_account()
     store = data.get("store")
     if store is not None:
-        store = Path(_check_type(file, "top level", "store", store, str)).expanduser()
+        store = _check_type(file, "top level", "store", store, str)
+        if not store.startswith(("postgresql://", "postgres://")):
+            store = Path(store).expanduser()
     plugin_dir = data.get("plugin_dir")
     plugin_dir = (
         Path(_check_type(file, "top level", "plugin_dir", plugin_dir, str)).expanduser()

@@ -208,7 +208,7 @@ class SyncRunner:
                     logger=logging.getLogger(f"agentconsole.channel.{name}"),
                     ingest=functools.partial(self._push, name),
                     # Beside the store: channel state belongs to the data it describes.
-                    data_dir=str(self.store.path.with_suffix(".channels") / name),
+                    data_dir=str(self.store.channel_data_dir(name)),
                 )
                 state.plugin = plugin_class(context)
                 state.sender = ChannelSender(

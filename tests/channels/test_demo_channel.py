@@ -14,7 +14,7 @@ import agentconsole_demo
 from agentconsole import plugins
 from agentconsole.models import OutboxItem
 from agentconsole.plugin import ChannelContext, Identity, OutboundMessage, TemporaryError
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from agentconsole.sync import outbound_message
 from agentconsole_demo import DemoChannel
 
@@ -40,7 +40,7 @@ def reply_to(key: str) -> OutboundMessage:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "s.db", agent="tester")
+    store = await connect(tmp_path / "s.db", agent="tester")
     try:
         yield store
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 from agentconsole import config as config_module
 from agentconsole.config import Config
 from agentconsole.plugin import Attachment, Author, Identity, InboundMessage
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 
 #: The tests' "now": Tuesday 4 March 2025, 12:00 UTC.
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
@@ -63,7 +63,7 @@ def message(
 
 
 async def open_store(path: Path, agent: str = "alice") -> Store:
-    store = await Store.open(path, agent=agent)
+    store = await connect(path, agent=agent)
     await store.ensure_channel("support", "email", "email")
     await store.ensure_channel("livechat", "demo", "chat")
     await store.ensure_channel("community", "demo", "forum")

@@ -144,9 +144,9 @@ def test_reply_in_editor_gets_a_sanitized_quote_and_comes_back(tmp_path: Path) -
     assert "\x1b" not in quoted and "\x9b" not in quoted and "\x07" not in quoted
 
     async def last_message() -> tuple[str, str | None]:
-        from agentconsole.store import Store
+        from agentconsole.store import connect
 
-        store = await Store.open(store_path, agent="alice")
+        store = await connect(store_path, agent="alice")
         try:
             detail = await store.conversation(conversation_id)
         finally:

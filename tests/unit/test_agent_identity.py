@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from tests.conftest import inbound
 
 
@@ -39,7 +39,7 @@ async def test_logname_and_user_cannot_choose_the_agent(store: Store, store_path
     account = pwd.getpwuid(os.geteuid()).pw_name
     assert account != "mallory"
     assert f'"assignee": "{account}"' in result.stdout
-    reopened = await Store.open(store_path, agent="reader")
+    reopened = await connect(store_path, agent="reader")
     try:
         (entry,) = [e for e in await reopened.audit_log() if e.action == "assign"]
         assert entry.agent == account

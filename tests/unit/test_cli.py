@@ -16,21 +16,26 @@ from tests.conftest import inbound
 
 
 def run(
-    store_path: Path, *args: str, stdin: str | None = None, config: Path | None = None
+    store_location: str | Path, *args: str, stdin: str | None = None, config: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The real CLI in a subprocess, acting as alice, text in and out."""
-    return _cli(store_path, args, stdin, config, text=True)
+    return _cli(store_location, args, stdin, config, text=True)
 
 
 def run_bytes(
-    store_path: Path, *args: str, stdin: bytes | None = None, config: Path | None = None
+    store_location: str | Path, *args: str, stdin: bytes | None = None, config: Path | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     """The same, bytes in and out (mail pipes, raw originals)."""
-    return _cli(store_path, args, stdin, config, text=False)
+    return _cli(store_location, args, stdin, config, text=False)
 
 
 def _cli(
-    store_path: Path, args: tuple[str, ...], stdin: Any, config: Path | None, *, text: bool
+    store_location: str | Path,
+    args: tuple[str, ...],
+    stdin: Any,
+    config: Path | None,
+    *,
+    text: bool,
 ) -> Any:
     env = {
         **os.environ,
@@ -38,7 +43,7 @@ def _cli(
         "AGENTCONSOLE_CONFIG": str(config or os.devnull),
     }
     return subprocess.run(
-        [sys.executable, "-m", "agentconsole.cli", "--store", str(store_path), *args],
+        [sys.executable, "-m", "agentconsole.cli", "--store", str(store_location), *args],
         input=stdin,
         # Without input, stdin is closed to the child: a command that would read it sees
         # the end at once instead of waiting on whatever the test runner's stdin is.
@@ -51,7 +56,7 @@ def _cli(
 
 
 @pytest.fixture
-async def seeded(store: Store, store_path: Path) -> Path:
+async def seeded(store: Store, store_location: str | Path) -> Path:
     await store.ingest(
         "mail",
         [
@@ -61,7 +66,7 @@ async def seeded(store: Store, store_path: Path) -> Path:
         ],
     )
     await store.ingest("chat", [inbound("hello?", thread_key="r1", minutes=5)])
-    return store_path
+    return store_location
 
 
 def lines(result: subprocess.CompletedProcess[str]) -> list[dict]:
@@ -274,7 +279,7 @@ def test_a_locked_store_is_a_clear_error_and_deliver_asks_to_retry(tmp_path: Pat
     try:
         env = {**os.environ, "AGENTCONSOLE_CONFIG": str(config)}
         script = (
-            "import agentconsole.store.connection as c; c.BUSY_TIMEOUT_MS = 200; "
+            "import agentconsole.store.sqlite.connection as c; c.BUSY_TIMEOUT_MS = 200; "
             "import sys; from agentconsole.cli import main; sys.exit(main())"
         )
         busy = subprocess.run(

@@ -16,7 +16,7 @@ from tests.unit.test_cli import lines, run, run_bytes
 
 
 @pytest.fixture
-async def seeded(store: Store, store_path: Path) -> Path:
+async def seeded(store: Store, store_location: str | Path) -> Path:
     await store.ingest("mail", [inbound("My invoice is wrong", subject="Invoice")])
     await store.ingest(
         "chat",
@@ -30,7 +30,7 @@ async def seeded(store: Store, store_path: Path) -> Path:
             )
         ],
     )
-    return store_path
+    return store_location
 
 
 # -- audit ------------------------------------------------------------------------------------

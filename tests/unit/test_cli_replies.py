@@ -70,9 +70,9 @@ async def conversations(store: Store) -> dict[str, int]:
 
 
 def cli(
-    store_path: Path, folders: dict[str, Path], *args: str, stdin: str | None = None
+    store_location: str | Path, folders: dict[str, Path], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return run(store_path, *args, stdin=stdin, config=folders["config"])
+    return run(store_location, *args, stdin=stdin, config=folders["config"])
 
 
 async def replies_sent(store: Store, conversation_id: int) -> list[str]:
@@ -81,7 +81,7 @@ async def replies_sent(store: Store, conversation_id: int) -> list[str]:
 
 
 def test_replies_list_names_every_reply_and_each_broken_file(
-    store_path: Path, folders: dict[str, Path]
+    store_location: str | Path, folders: dict[str, Path]
 ) -> None:
     (folders["mine"] / "thanks.md").write_text(
         '+++\ntitle = "Thanks"\nchannels = ["chat"]\n+++\nThanks {customer.first_name}!\n',
@@ -89,7 +89,7 @@ def test_replies_list_names_every_reply_and_each_broken_file(
     )
     (folders["team"] / "broken.md").write_text('+++\ntitel = "x"\n+++\nbody\n', encoding="utf-8")
     (folders["team"] / "typo.md").write_text("Hi {customer.frist_name}\n", encoding="utf-8")
-    listed = cli(store_path, folders, "replies")  # no store needed to list them
+    listed = cli(store_location, folders, "replies")  # no store needed to list them
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()}
     assert "Outage: we are on it" in rows["outage"] and rows["outage"].endswith("all")
@@ -99,7 +99,7 @@ def test_replies_list_names_every_reply_and_each_broken_file(
     assert "ERROR" not in rows["outage"]
     entries = [
         json.loads(line)
-        for line in cli(store_path, folders, "replies", "list", "--json").stdout.splitlines()
+        for line in cli(store_location, folders, "replies", "list", "--json").stdout.splitlines()
     ]
     by_name = {entry["name"]: entry for entry in entries}
     assert by_name["outage"]["tags"] == ["+outage", "-billing"]
@@ -112,15 +112,15 @@ def test_replies_list_names_every_reply_and_each_broken_file(
 
 
 def test_replies_show_prints_the_template_and_its_fields(
-    store_path: Path, folders: dict[str, Path]
+    store_location: str | Path, folders: dict[str, Path]
 ) -> None:
-    shown = cli(store_path, folders, "replies", "show", "outage")
+    shown = cli(store_location, folders, "replies", "show", "outage")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == OUTAGE.split("+++\n")[2]
     [data] = [
         json.loads(line)
         for line in cli(
-            store_path, folders, "replies", "show", "outage", "--json"
+            store_location, folders, "replies", "show", "outage", "--json"
         ).stdout.splitlines()
     ]
     assert (data["title"], data["status"], data["body"]) == (
@@ -128,25 +128,28 @@ def test_replies_show_prints_the_template_and_its_fields(
         "pending",
         shown.stdout,
     )
-    missing = cli(store_path, folders, "replies", "show", "outgae")
+    missing = cli(store_location, folders, "replies", "show", "outgae")
     assert missing.returncode == 3 and "did you mean 'outage'" in missing.stderr
 
 
 def test_an_unknown_key_in_the_replies_table_is_refused(
-    store_path: Path, folders: dict[str, Path]
+    store_location: str | Path, folders: dict[str, Path]
 ) -> None:
     folders["config"].write_text('[replies]\ndir = ["/srv/support/replies"]\n', encoding="utf-8")
-    result = cli(store_path, folders, "replies")
+    result = cli(store_location, folders, "replies")
     assert result.returncode == 2
     assert str(folders["config"]) in result.stderr
     assert "'dir' in [replies]; did you mean 'dirs'?" in result.stderr
 
 
 async def test_reply_template_fills_in_queues_and_applies_its_macro(
-    store: Store, store_path: Path, folders: dict[str, Path], conversations: dict[str, int]
+    store: Store,
+    store_location: str | Path,
+    folders: dict[str, Path],
+    conversations: dict[str, int],
 ) -> None:
     ada = conversations["ada"]
-    result = cli(store_path, folders, "reply", str(ada), "--template", "outage", "--json")
+    result = cli(store_location, folders, "reply", str(ada), "--template", "outage", "--json")
     assert result.returncode == 0, result.stderr
     [queued] = [json.loads(line) for line in result.stdout.splitlines()]
     assert (queued["conversation"], queued["state"], queued["status"]) == (ada, "queued", "pending")
@@ -159,29 +162,35 @@ async def test_reply_template_fills_in_queues_and_applies_its_macro(
 
 
 async def test_a_chat_reply_drops_the_signature_and_channels_limit_where_a_reply_goes(
-    store: Store, store_path: Path, folders: dict[str, Path], conversations: dict[str, int]
+    store: Store,
+    store_location: str | Path,
+    folders: dict[str, Path],
+    conversations: dict[str, int],
 ) -> None:
     chat = conversations["chat"]
     (folders["mine"] / "hello.md").write_text(
         "Hello {customer.name}!\n--\x20\n{agent.display_name}\n", encoding="utf-8"
     )
-    assert cli(store_path, folders, "reply", str(chat), "--template", "hello").returncode == 0
+    assert cli(store_location, folders, "reply", str(chat), "--template", "hello").returncode == 0
     assert await replies_sent(store, chat) == ["Hello Visitor 7!\n"]
     (folders["mine"] / "mailonly.md").write_text(
         '+++\nchannels = ["email"]\n+++\nSee the attached invoice.\n', encoding="utf-8"
     )
-    refused = cli(store_path, folders, "reply", str(chat), "--template", "mailonly")
+    refused = cli(store_location, folders, "reply", str(chat), "--template", "mailonly")
     assert refused.returncode == 2
     assert "offered on email only" in refused.stderr and "chat" in refused.stderr
     assert await replies_sent(store, chat) == ["Hello Visitor 7!\n"]
 
 
 async def test_an_unknown_placeholder_is_refused_and_nothing_is_queued(
-    store: Store, store_path: Path, folders: dict[str, Path], conversations: dict[str, int]
+    store: Store,
+    store_location: str | Path,
+    folders: dict[str, Path],
+    conversations: dict[str, int],
 ) -> None:
     (folders["mine"] / "typo.md").write_text("Hi {customer.frist_name}\n", encoding="utf-8")
     result = cli(
-        store_path,
+        store_location,
         folders,
         "reply",
         str(conversations["ada"]),
@@ -199,13 +208,16 @@ async def test_an_unknown_placeholder_is_refused_and_nothing_is_queued(
 
 
 async def test_one_conversation_that_cannot_be_filled_stops_all_of_them(
-    store: Store, store_path: Path, folders: dict[str, Path], conversations: dict[str, int]
+    store: Store,
+    store_location: str | Path,
+    folders: dict[str, Path],
+    conversations: dict[str, int],
 ) -> None:
     (folders["mine"] / "confirm.md").write_text(
         "We will write to {customer.email}.\n", encoding="utf-8"
     )
     ids = [str(conversations[key]) for key in ("ada", "chat", "bob")]
-    result = cli(store_path, folders, "reply", *ids, "--template", "confirm")
+    result = cli(store_location, folders, "reply", *ids, "--template", "confirm")
     assert result.returncode == 2
     assert f"#{conversations['chat']}: {{customer.email}} cannot be filled" in result.stderr
     for conversation_id in conversations.values():
@@ -215,10 +227,13 @@ async def test_one_conversation_that_cannot_be_filled_stops_all_of_them(
 
 
 async def test_several_ids_and_a_query_get_one_filled_in_reply_each(
-    store: Store, store_path: Path, folders: dict[str, Path], conversations: dict[str, int]
+    store: Store,
+    store_location: str | Path,
+    folders: dict[str, Path],
+    conversations: dict[str, int],
 ) -> None:
     result = cli(
-        store_path,
+        store_location,
         folders,
         "reply",
         str(conversations["chat"]),
@@ -241,22 +256,30 @@ async def test_several_ids_and_a_query_get_one_filled_in_reply_each(
 
 
 async def test_a_body_on_stdin_with_a_template_is_an_error(
-    store: Store, store_path: Path, folders: dict[str, Path], conversations: dict[str, int]
+    store: Store,
+    store_location: str | Path,
+    folders: dict[str, Path],
+    conversations: dict[str, int],
 ) -> None:
     ada = str(conversations["ada"])
-    both = cli(store_path, folders, "reply", ada, "--template", "outage", stdin="typed too")
+    both = cli(store_location, folders, "reply", ada, "--template", "outage", stdin="typed too")
     assert both.returncode == 2 and "not both" in both.stderr
-    several = cli(store_path, folders, "reply", ada, str(conversations["bob"]), stdin="typed")
+    several = cli(store_location, folders, "reply", ada, str(conversations["bob"]), stdin="typed")
     assert several.returncode == 2 and "--template" in several.stderr
     assert await replies_sent(store, conversations["ada"]) == []
 
 
 async def test_a_query_alone_selects_the_conversations(
-    store: Store, store_path: Path, folders: dict[str, Path], conversations: dict[str, int]
+    store: Store,
+    store_location: str | Path,
+    folders: dict[str, Path],
+    conversations: dict[str, int],
 ) -> None:
-    nobody = cli(store_path, folders, "reply", "--query", "tag:nothing", "--template", "outage")
+    nobody = cli(store_location, folders, "reply", "--query", "tag:nothing", "--template", "outage")
     assert nobody.returncode == 2 and "no conversation matches 'tag:nothing'" in nobody.stderr
-    billing = cli(store_path, folders, "reply", "--query", "tag:billing", "--template", "outage")
+    billing = cli(
+        store_location, folders, "reply", "--query", "tag:billing", "--template", "outage"
+    )
     assert billing.returncode == 0, billing.stderr
     assert len(await replies_sent(store, conversations["ada"])) == 1
     assert len(await replies_sent(store, conversations["bob"])) == 1

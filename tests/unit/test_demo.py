@@ -17,7 +17,7 @@ from agentconsole.config import check_channel_options
 from agentconsole.demo import SeedSummary, demo_config, demo_plugin, seed_store
 from agentconsole.errors import PluginLoadError
 from agentconsole.models import PRIORITIES, STATUSES
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from agentconsole_demo import DemoChannel
 from tests.conftest import inbound
 
@@ -26,7 +26,7 @@ NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18) keeps the day reproducible
 
 @pytest.fixture
 async def seeded(tmp_path: Path) -> AsyncIterator[tuple[Store, SeedSummary, float]]:
-    store = await Store.open(tmp_path / "s.db", agent="tester")
+    store = await connect(tmp_path / "s.db", agent="tester")
     try:
         started = time.perf_counter()
         summary = await seed_store(store, now=NOW)
@@ -121,7 +121,7 @@ async def test_seeding_is_deterministic(tmp_path: Path) -> None:
 
     results = []
     for name in ("a.db", "b.db"):
-        store = await Store.open(tmp_path / name, agent="tester")
+        store = await connect(tmp_path / name, agent="tester")
         try:
             summary = await seed_store(store, now=NOW, seed=7)
             results.append((summary, await store.run_sync(subjects)))
@@ -188,7 +188,7 @@ async def test_seeding_writes_the_plan_of_the_discovered_plugin(tmp_path: Path) 
     assert plugin.__name__ == "TinyDemo"
     config = demo_config("tester", plugin)
     assert [(c.name, c.type) for c in config.channels.values()] == [("tiny-chat", "demo")]
-    store = await Store.open(tmp_path / "s.db", agent="tester")
+    store = await connect(tmp_path / "s.db", agent="tester")
     try:
         summary = await seed_store(store, plugin, now=NOW)
         detail = await store.conversation(1)
@@ -228,7 +228,7 @@ def _count(path: Path) -> int:
 
 async def test_demo_refuses_a_store_with_real_mail_unless_forced(tmp_path: Path) -> None:
     path = tmp_path / "real.db"
-    store = await Store.open(path, agent="alice")
+    store = await connect(path, agent="alice")
     try:
         await store.ensure_channel("support", "email", "email")
         await store.ingest("support", [inbound("My order never came.")])

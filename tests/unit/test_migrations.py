@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from agentconsole.store import Store
-from agentconsole.store.connection import _migrations, _statements
+from agentconsole.store import connect
+from agentconsole.store.sqlite.connection import _migrations, _statements
 from tests.conftest import inbound
 
 
@@ -50,7 +50,7 @@ def write_schema_3_store(path: Path) -> None:
 async def test_a_schema_3_store_keeps_its_messages_and_dedupes_them_by_id(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     write_schema_3_store(path)
-    store = await Store.open(path, agent="alice")
+    store = await connect(path, agent="alice")
     try:
         detail = await store.conversation(1)
         assert [(m.id, m.body, m.external_id) for m in detail.messages] == [

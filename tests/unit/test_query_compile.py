@@ -11,6 +11,7 @@ from agentconsole.plugin import Attachment, Identity
 from agentconsole.query import parse
 from agentconsole.store import Store
 from agentconsole.store.compile_query import compile_query
+from agentconsole.store.db import Db
 from tests.conftest import BASE_TIME, inbound
 
 #: The clock the queries are read at: two hours after the last message below.
@@ -99,19 +100,21 @@ async def select(
     """The ids ``query`` selects; with ``common_words`` every word is taken as common, so
     the row-by-row full-text form is used instead of the listed one; with ``walk_order``
     every field condition is taken as matching many rows (kept off its index)."""
-    compiled = compile_query(
-        parse(query, now=NOW),
-        agent="alice",
-        now=NOW.timestamp(),
-        estimate=(lambda expression: 10**9) if common_words else None,
-        rows=(lambda condition, params: 10**9) if walk_order else None,
-    )
-    rows = await store.run_sync(
-        lambda conn: conn.execute(
+
+    def run(conn: Db) -> list[tuple[int]]:
+        compiled = compile_query(
+            parse(query, now=NOW),
+            agent="alice",
+            now=NOW.timestamp(),
+            dialect=conn.dialect,
+            estimate=(lambda expression: 10**9) if common_words else None,
+            rows=(lambda condition, params: 10**9) if walk_order else None,
+        )
+        return conn.execute(
             f"SELECT c.id FROM conversations c WHERE {compiled.where}", compiled.params
         ).fetchall()
-    )
-    return {row[0] for row in rows}
+
+    return {row[0] for row in await store.run_sync(run)}
 
 
 async def names(store: Store, cases: dict[str, int], query: str) -> set[str]:
@@ -183,12 +186,16 @@ async def test_each_field(
 
 
 async def test_me_is_whoever_runs_the_query(store: Store, cases: dict[str, int]) -> None:
-    compiled = compile_query(parse("is:mine"), agent="bob", now=NOW.timestamp())
-    rows = await store.run_sync(
-        lambda conn: conn.execute(
+
+    def run(conn: Db) -> list[tuple[int]]:
+        compiled = compile_query(
+            parse("is:mine"), agent="bob", now=NOW.timestamp(), dialect=conn.dialect
+        )
+        return conn.execute(
             f"SELECT c.id FROM conversations c WHERE {compiled.where}", compiled.params
         ).fetchall()
-    )
+
+    rows = await store.run_sync(run)
     assert {r[0] for r in rows} == {cases["vip"]}
 
 

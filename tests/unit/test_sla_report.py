@@ -41,9 +41,9 @@ def answer(to: InboundMessage, minutes: float) -> InboundMessage:
 
 
 async def test_breaches_per_policy_and_channel_in_business_time(
-    store: Store, store_path: Path
+    store: Store, store_location: str | Path, tmp_path: Path
 ) -> None:
-    config = store_path.parent / "config.toml"
+    config = tmp_path / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")
     # Friday 16:00: one business hour left that day, the second on Monday 09:00-10:00.
     friday = inbound("Invoice?", email="a@example.com", minutes=7 * 60)
@@ -63,7 +63,7 @@ async def test_breaches_per_policy_and_channel_in_business_time(
     (chat_id,) = (await store.ingest("chat", [chat])).created
     assert await store.set_priority(chat_id, 0)
     # Opening the store with the config computes the due times of what was there before.
-    result = run(store_path, "report", "--since", "400d", "--json", config=config)
+    result = run(store_location, "report", "--since", "400d", "--json", config=config)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     per_channel = {line["channel"]: line for line in lines if "policy" not in line}
@@ -84,5 +84,5 @@ async def test_breaches_per_policy_and_channel_in_business_time(
     assert standard["median_first_response_seconds"] == 2.25 * 3600
     urgent = per_policy[("urgent", "chat")]
     assert (urgent["conversations"], urgent["sla_breaches"]) == (1, 1)
-    text = run(store_path, "report", "--since", "400d", config=config).stdout
+    text = run(store_location, "report", "--since", "400d", config=config).stdout
     assert "SLA policy" in text and "business hours" in text

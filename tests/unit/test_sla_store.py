@@ -140,20 +140,24 @@ async def test_new_policies_recompute_stored_due_times_and_none_clears_them(
     assert (await sla_columns(store, conversation))["sla"] is None
 
 
-async def test_list_and_show_json_carry_the_sla(store: Store, store_path: Path) -> None:
-    config = store_path.parent / "config.toml"
+async def test_list_and_show_json_carry_the_sla(
+    store: Store, store_location: str | Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
     config.write_text(
         '[[sla]]\nname = "standard"\nfirst_response = "4h"\nbusiness_hours = false\n',
         encoding="utf-8",
     )
     (conversation,) = (await store.ingest("mail", [inbound()])).created
-    listed = run(store_path, "list", "--json", "sla:breached", config=config)
+    listed = run(store_location, "list", "--json", "sla:breached", config=config)
     assert listed.returncode == 0, listed.stderr
     (line,) = listed.stdout.splitlines()
     data = json.loads(line)
     assert (data["id"], data["sla"], data["sla_breached"]) == (conversation, "standard", True)
     assert data["sla_due_at"] == "2026-11-20T13:00:00Z"
-    shown = json.loads(run(store_path, "show", "--json", str(conversation), config=config).stdout)
+    shown = json.loads(
+        run(store_location, "show", "--json", str(conversation), config=config).stdout
+    )
     assert (shown["sla"], shown["sla_due_at"], shown["sla_breached"]) == (
         "standard",
         "2026-11-20T13:00:00Z",

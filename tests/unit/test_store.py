@@ -14,10 +14,11 @@ import pytest
 from agentconsole.errors import ConflictError, NotFoundError, StoreError, UsageError
 from agentconsole.models import View
 from agentconsole.query import QueryError
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from tests.conftest import inbound
 
 
+@pytest.mark.sqlite_only
 async def test_pragmas_and_schema_version(store: Store, store_path: Path) -> None:
     conn = sqlite3.connect(store_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -32,32 +33,32 @@ async def test_pragmas_and_schema_version(store: Store, store_path: Path) -> Non
 
 
 async def test_reopening_keeps_data_and_a_newer_schema_is_refused(store_path: Path) -> None:
-    store = await Store.open(store_path, agent="a")
+    store = await connect(store_path, agent="a")
     await store.ensure_channel("mail", "email", "email")
     await store.ingest("mail", [inbound()])
     await store.close()
-    store = await Store.open(store_path, agent="a")
+    store = await connect(store_path, agent="a")
     assert len(await store.conversation_ids(View("open"))) == 1
     await store.close()
     sqlite3.connect(store_path).execute("PRAGMA user_version = 999")
     with pytest.raises(StoreError, match="newer agentconsole"):
-        await Store.open(store_path, agent="a")
+        await connect(store_path, agent="a")
 
 
 async def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="junk.db"):
-        await Store.open(path, agent="a")
+        await connect(path, agent="a")
 
 
 WRITER = """
 import asyncio, sys
 from datetime import datetime, timezone
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from agentconsole.plugin import InboundMessage, Author, Identity
 async def main(path, who):
-    store = await Store.open(path, agent=who)
+    store = await connect(path, agent=who)
     for i in range(60):
         m = InboundMessage(external_id=f"{who}-{i}", author=Author(who, (Identity("email", f"{who}@x"),)),
                            body="hi", sent_at=datetime.now(timezone.utc), thread_key=f"{who}-{i % 5}")
@@ -67,9 +68,11 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
-async def test_two_processes_writing_at_once_lose_nothing(store: Store, store_path: Path) -> None:
+async def test_two_processes_writing_at_once_lose_nothing(
+    store: Store, store_location: str | Path
+) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(store_path), who])
+        subprocess.Popen([sys.executable, "-c", WRITER, str(store_location), who])
         for who in ("p1", "p2", "p3")
     ]
     for _ in range(40):
@@ -158,14 +161,14 @@ async def test_snoozed_conversations_wake_up(store: Store) -> None:
 
 
 async def test_drafts_survive_reopening_and_go_away_when_sent(store_path: Path) -> None:
-    store = await Store.open(store_path, agent="alice")
+    store = await connect(store_path, agent="alice")
     await store.ensure_channel("mail", "email", "email")
     conversation = (await store.ingest("mail", [inbound()])).created[0]
     await store.save_draft(conversation, "reply", "Dear Ada,")
     await store.close()
-    store = await Store.open(store_path, agent="alice")
+    store = await connect(store_path, agent="alice")
     assert await store.draft(conversation, "reply") == "Dear Ada,"
-    other = await Store.open(store_path, agent="bob")
+    other = await connect(store_path, agent="bob")
     assert await other.draft(conversation, "reply") is None
     await other.close()
     await store.queue_reply(conversation, "Dear Ada, fixed.")
@@ -203,10 +206,10 @@ async def test_leases_give_a_channel_to_one_owner_at_a_time(store: Store) -> Non
 
 
 async def test_change_token_moves_on_other_connections_commits(
-    store: Store, store_path: Path
+    store: Store, store_location: str | Path
 ) -> None:
     before = await store.change_token()
-    other = await Store.open(store_path, agent="bob")
+    other = await connect(store_location, agent="bob")
     await other.ingest("mail", [inbound()])
     await other.close()
     assert await store.change_token() != before
@@ -232,8 +235,8 @@ async def test_our_reply_echoed_by_the_channel_before_mark_sent_shows_once(store
 
 def test_an_unclosed_store_does_not_keep_the_process_alive(tmp_path: Path) -> None:
     script = (
-        "import asyncio\nfrom agentconsole.store import Store\n"
-        f"async def main():\n    await Store.open({str(tmp_path / 's.db')!r}, agent='a')\n"
+        "import asyncio\nfrom agentconsole.store import Store, connect\n"
+        f"async def main():\n    await connect({str(tmp_path / 's.db')!r}, agent='a')\n"
         "    raise SystemExit(7)\nasyncio.run(main())\n"
     )
     result = subprocess.run([sys.executable, "-c", script], timeout=30)
@@ -241,12 +244,12 @@ def test_an_unclosed_store_does_not_keep_the_process_alive(tmp_path: Path) -> No
 
 
 async def test_a_reply_sent_meanwhile_by_another_agent_is_a_collision(
-    store: Store, store_path: Path
+    store: Store, store_location: str | Path
 ) -> None:
     conversation = (await store.ingest("mail", [inbound()])).created[0]
     seen = (await store.conversation(conversation)).messages[-1].id
     await store.queue_reply(conversation, "my own first answer", seen_up_to=seen)
-    bob = await Store.open(store_path, agent="bob")
+    bob = await connect(store_location, agent="bob")
     await bob.save_draft(conversation, "reply", "Hi Ada, bob here")
     assert [(d.agent, d.kind) for d in await store.others_writing(conversation)] == [
         ("bob", "reply")

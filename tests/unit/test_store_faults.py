@@ -11,13 +11,13 @@ import pytest
 
 from agentconsole.errors import StoreError, StoreFullError, StoreReadOnlyError
 from agentconsole.query import parse
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from tests.conftest import inbound
 from tests.readonly import read_only
 
 
 async def make_store(path: Path, messages: int = 1) -> None:
-    store = await Store.open(path, agent="alice")
+    store = await connect(path, agent="alice")
     await store.ensure_channel("mail", "email", "email")
     await store.ingest("mail", [inbound(f"message {n}") for n in range(messages)], None)
     await store.close()
@@ -28,7 +28,7 @@ async def test_a_read_only_store_reads_and_refuses_to_write(tmp_path: Path) -> N
     folder.mkdir()
     await make_store(folder / "store.db")
     with read_only(folder) as ro:
-        store = await Store.open(ro / "store.db", agent="alice")
+        store = await connect(ro / "store.db", agent="alice")
         try:
             assert store.read_only
             [row] = await store.find(parse("status:any"))
@@ -48,7 +48,7 @@ async def test_a_read_only_store_that_needs_an_upgrade_says_so(tmp_path: Path) -
         conn.execute("PRAGMA user_version = 2")
     upgrade = "needs an upgrade .* open it once with write"
     with read_only(folder) as ro, pytest.raises(StoreReadOnlyError, match=upgrade):
-        await Store.open(ro / "store.db", agent="alice")
+        await connect(ro / "store.db", agent="alice")
 
 
 async def test_no_store_in_a_read_only_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -57,16 +57,17 @@ async def test_no_store_in_a_read_only_folder_is_a_clear_error(tmp_path: Path) -
     (folder / "other").write_text("x")
     refused = "cannot create the store .* not writable"
     with read_only(folder) as ro, pytest.raises(StoreReadOnlyError, match=refused):
-        await Store.open(ro / "store.db", agent="alice")
+        await connect(ro / "store.db", agent="alice")
 
 
 async def test_a_file_that_is_not_a_store_says_so(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_bytes(b"just some text, not SQLite" * 100)
     with pytest.raises(StoreError, match="is not an agentconsole store"):
-        await Store.open(path, agent="alice")
+        await connect(path, agent="alice")
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_store_raises_store_full_and_keeps_what_was_committed(
     store: Store,
 ) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agentconsole.plugin import Author, Identity, InboundMessage
-from agentconsole.store import Store, permissions
+from agentconsole.store import connect, permissions
 
 
 def mode(path: Path) -> int:
@@ -29,7 +29,7 @@ def usual_umask() -> Iterator[None]:
 
 
 async def write_one(path: Path) -> None:
-    store = await Store.open(path, agent="alice")
+    store = await connect(path, agent="alice")
     try:
         await store.ensure_channel("support", "email", "email")
         message = InboundMessage(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from agentconsole import config as config_module
 from agentconsole.models import View
 from agentconsole.plugin import (
@@ -17,7 +19,7 @@ from agentconsole.plugin import (
     SendResult,
     TemporaryError,
 )
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from agentconsole.sync import SyncRunner, backoff
 from tests.conftest import inbound
 
@@ -170,9 +172,9 @@ async def test_live_runner_ingests_and_sends_in_the_background(store: Store) -> 
         await runner.stop()
 
 
-async def test_only_one_process_runs_a_channel(store: Store, store_path: Path) -> None:
+async def test_only_one_process_runs_a_channel(store: Store, store_location: str | Path) -> None:
     reset()
-    other_store = await Store.open(store_path, agent="bob")
+    other_store = await connect(store_location, agent="bob")
     first = SyncRunner(store, make_config(live="scripted"), plugin_classes=PLUGINS, owner="one")
     second = SyncRunner(
         other_store, make_config(live="scripted"), plugin_classes=PLUGINS, owner="two"
@@ -386,6 +388,7 @@ async def test_a_failing_follow_up_is_retried_on_its_own_and_never_resends(
     assert pending == []
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_store_commits_what_fits_and_says_the_disk_is_full(store: Store) -> None:
     batch = [inbound("x" * 3000 + str(n), thread_key=f"t{n}") for n in range(64)]
     reset([batch])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agentconsole import views
 from agentconsole.models import View
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from tests.conftest import inbound
 from tests.unit.test_cli import run
 
@@ -33,7 +33,9 @@ async def seed(store: Store) -> None:
             await store.retag(conversation, ["billing"])
 
 
-async def test_sidebar_counts_queues_and_list_agree(store: Store, store_path: Path) -> None:
+async def test_sidebar_counts_queues_and_list_agree(
+    store: Store, store_location: str | Path
+) -> None:
     await seed(store)
     counts = await store.view_counts()
     every_view = [View(d.key) for d in views.BUILT_IN]
@@ -44,31 +46,31 @@ async def test_sidebar_counts_queues_and_list_agree(store: Store, store_path: Pa
     await store.close()
     mine = [
         json.loads(line)["id"]
-        for line in run(store_path, "list", "--mine", "--json").stdout.splitlines()
+        for line in run(store_location, "list", "--mine", "--json").stdout.splitlines()
     ]
     assert len(mine) == counts["mine"] > 0
-    assert set(mine) == set(await _ids(store_path, View("mine")))
-    unassigned = run(store_path, "list", "--unassigned", "--json").stdout.splitlines()
+    assert set(mine) == set(await _ids(store_location, View("mine")))
+    unassigned = run(store_location, "list", "--unassigned", "--json").stdout.splitlines()
     assert len(unassigned) == counts["unassigned"] > 0
 
 
 async def test_list_takes_a_query_and_defaults_to_not_closed(
-    store: Store, store_path: Path
+    store: Store, store_location: str | Path
 ) -> None:
     await seed(store)
     await store.close()
-    default = run(store_path, "list", "--json").stdout.splitlines()
+    default = run(store_location, "list", "--json").stdout.splitlines()
     assert len(default) == 18 and all('"closed"' not in line for line in default)
-    billing = run(store_path, "list", "tag:billing status:any", "--json").stdout.splitlines()
+    billing = run(store_location, "list", "tag:billing status:any", "--json").stdout.splitlines()
     assert len(billing) == 5
-    shorthand = run(store_path, "list", "--tag", "billing", "--status", "any", "--json")
+    shorthand = run(store_location, "list", "--tag", "billing", "--status", "any", "--json")
     assert shorthand.stdout.splitlines() == billing
-    wrong = run(store_path, "list", "tga:billing")
+    wrong = run(store_location, "list", "tga:billing")
     assert wrong.returncode == 2 and "did you mean 'tag'?" in wrong.stderr
 
 
 async def _ids(path: Path, view: View) -> list[int]:
-    store = await Store.open(path, agent="alice")
+    store = await connect(path, agent="alice")
     try:
         return await store.conversation_ids(view)
     finally:

@@ -11,33 +11,35 @@ from tests.unit.test_cli import run
 from tests.unit.test_views import seed
 
 
-def listed(store_path: Path, config: Path) -> dict[str, dict[str, object]]:
-    result = run(store_path, "views", "--json", config=config)
+def listed(store_location: str | Path, config: Path) -> dict[str, dict[str, object]]:
+    result = run(store_location, "views", "--json", config=config)
     assert result.returncode == 0, result.stderr
     return {entry["key"]: entry for entry in map(json.loads, result.stdout.splitlines())}
 
 
-async def test_views_are_listed_with_the_sidebars_counts(store: Store, store_path: Path) -> None:
+async def test_views_are_listed_with_the_sidebars_counts(
+    store: Store, store_location: str | Path, tmp_path: Path
+) -> None:
     await seed(store)
     counts = await store.view_counts()
     await store.close()
-    config = store_path.parent / "config.toml"
+    config = tmp_path / "config.toml"
     config.write_text('[agent]\nname = "alice"\n', encoding="utf-8")
-    every = listed(store_path, config)
+    every = listed(store_location, config)
     assert {key: entry["count"] for key, entry in every.items()} == counts
     assert every["mine"]["query"] == "assignee:me (status:open OR status:pending)"
     assert every["channel:mail"]["query"] == "channel:mail (status:open OR status:pending)"
 
 
 async def test_a_personal_view_goes_into_the_config_and_a_shared_one_into_the_store(
-    store: Store, store_path: Path
+    store: Store, store_location: str | Path, tmp_path: Path
 ) -> None:
     await seed(store)
     await store.close()
-    config = store_path.parent / "config.toml"
+    config = tmp_path / "config.toml"
     config.write_text('[agent]\nname = "alice"\n', encoding="utf-8")
     mine = run(
-        store_path,
+        store_location,
         "views",
         "add",
         "billing mine",
@@ -49,7 +51,7 @@ async def test_a_personal_view_goes_into_the_config_and_a_shared_one_into_the_st
     assert mine.returncode == 0, mine.stderr
     assert '[views."billing mine"]' in config.read_text(encoding="utf-8")
     team = run(
-        store_path,
+        store_location,
         "views",
         "add",
         "waiting",
@@ -60,20 +62,22 @@ async def test_a_personal_view_goes_into_the_config_and_a_shared_one_into_the_st
         config=config,
     )
     assert team.returncode == 0, team.stderr
-    every = listed(store_path, config)
+    every = listed(store_location, config)
     assert every["view:billing mine"]["source"] == "personal"
     assert every["view:billing mine"]["shortcut"] == "b"
     assert every["view:waiting"]["source"] == "shared"
-    listed_rows = run(store_path, "list", "is:waiting -status:closed", "--json", config=config)
+    listed_rows = run(store_location, "list", "is:waiting -status:closed", "--json", config=config)
     assert every["view:waiting"]["count"] == len(listed_rows.stdout.splitlines()) > 0
-    bad = run(store_path, "views", "add", "oops", "tga:x", config=config)
+    bad = run(store_location, "views", "add", "oops", "tga:x", config=config)
     assert bad.returncode == 2 and "did you mean 'tag'?" in bad.stderr
     assert "oops" not in config.read_text(encoding="utf-8")
-    again = run(store_path, "views", "add", "waiting", "status:open", "--shared", config=config)
+    again = run(store_location, "views", "add", "waiting", "status:open", "--shared", config=config)
     assert again.returncode == 4  # the team's view is not overwritten by accident
-    assert run(store_path, "views", "remove", "billing mine", config=config).returncode == 0
-    assert run(store_path, "views", "remove", "waiting", "--shared", config=config).returncode == 0
-    every = listed(store_path, config)
+    assert run(store_location, "views", "remove", "billing mine", config=config).returncode == 0
+    assert (
+        run(store_location, "views", "remove", "waiting", "--shared", config=config).returncode == 0
+    )
+    every = listed(store_location, config)
     assert "view:billing mine" not in every and "view:waiting" not in every
     assert config.read_text(encoding="utf-8").strip() == '[agent]\nname = "alice"'
 

@@ -1,28 +1,23 @@
-"""The store: the only place with SQL. Everything else talks to :class:`Store`.
+"""The store: the only place with SQL. Everything above it uses :class:`Store`, the typed
+interface in :mod:`.interface` (its docstrings are the contract), opened with
+:func:`connect`.
 
-Each method runs one plain function (``queries`` for reads, ``actions`` / ``ingest_sql``
-for writes) on aiosqlite's connection thread, so the event loop never waits on SQLite and a
-batch costs one thread hop, not one per statement.
-
-Errors every method may raise: :class:`~agentconsole.errors.StoreError` when the file
-cannot be opened or migrated, and ``sqlite3.OperationalError`` when the database stays
-locked past the busy timeout or the disk is full. Each write is one transaction: it is
-committed whole or not at all.
+:class:`SqlStore` implements it once for every backend: each method runs one shared plain
+function (``queries`` for reads, ``actions`` / ``changes`` / ``ingest_sql`` for writes) on a
+backend connection (:class:`~.db.Db`), a whole operation per hop off the event loop. What
+differs between SQLite and PostgreSQL is in the backend (``sqlite/``, ``postgres/``): its
+connection, dialect, migrations and error translation.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import logging
-import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
-
-import aiosqlite
 
 from .. import processes
 from ..errors import StoreError
@@ -49,24 +44,36 @@ from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..sla import SlaSettings
 from ..views import Order, ViewDefinition
-from . import actions, changes, connection, ingest_sql, queries, sla_sql
-from .connection import connect
+from . import actions, changes, ingest_sql, queries, sla_sql
+from .backend import Backend, is_postgres, open_backend
+from .db import Db
+from .interface import Store
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
-__all__ = ["Store"]
+__all__ = ["SqlStore", "Store", "connect", "is_postgres"]
 
 log = logging.getLogger(__name__)
 
 
-def _writes(
-    method: Callable[Concatenate[Store, P], Awaitable[T]],
-) -> Callable[Concatenate[Store, P], Coroutine[Any, Any, T]]:
-    """Mark a method as a write: bumps the local change counter that live views watch
-    (``PRAGMA data_version`` only sees other connections' commits)."""
+async def connect(location: str | Path, *, agent: str, display_name: str | None = None) -> Store:
+    """Open the store at ``location`` — a SQLite file path (created and migrated if needed)
+    or a ``postgresql://`` URL (migrated if needed) — acting as ``agent``.
 
-    async def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
+    Raises :class:`~agentconsole.errors.StoreError` naming the store when it cannot be
+    opened, is not an agentconsole store, or was written by a newer version.
+    """
+    return await SqlStore.open(location, agent=agent, display_name=display_name)
+
+
+def _writes(
+    method: Callable[Concatenate[SqlStore, P], Awaitable[T]],
+) -> Callable[Concatenate[SqlStore, P], Coroutine[Any, Any, T]]:
+    """Mark a method as a write: bumps the local change counter that live views watch
+    (the backend's token only sees other connections' commits)."""
+
+    async def wrapper(self: SqlStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(self, *args, **kwargs)
         finally:
@@ -79,19 +86,19 @@ def _writes(
 def _sla_follows(
     conversations: Callable[[dict[str, Any], Any], Iterable[int]],
 ) -> Callable[
-    [Callable[Concatenate[Store, P], Awaitable[T]]],
-    Callable[Concatenate[Store, P], Coroutine[Any, Any, T]],
+    [Callable[Concatenate[SqlStore, P], Awaitable[T]]],
+    Callable[Concatenate[SqlStore, P], Coroutine[Any, Any, T]],
 ]:
     """Mark a write that can move due times: once it committed, the SLA columns of the
     conversations ``conversations(arguments, result)`` names are recomputed (the one place:
-    :func:`.sla_sql.recompute`), when the store has policies (:meth:`Store.use_sla`)."""
+    :func:`.sla_sql.recompute`), when the store has policies (:meth:`SqlStore.use_sla`)."""
 
     def decorate(
-        method: Callable[Concatenate[Store, P], Awaitable[T]],
-    ) -> Callable[Concatenate[Store, P], Coroutine[Any, Any, T]]:
+        method: Callable[Concatenate[SqlStore, P], Awaitable[T]],
+    ) -> Callable[Concatenate[SqlStore, P], Coroutine[Any, Any, T]]:
         signature = inspect.signature(method)
 
-        async def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async def wrapper(self: SqlStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
             result = await method(self, *args, **kwargs)
             if self.sla is not None:
                 bound = signature.bind(self, *args, **kwargs).arguments
@@ -120,105 +127,65 @@ def _touched(arguments: dict[str, Any], result: Any) -> list[int]:
     return list(result.touched)
 
 
-class Store:
-    """An open store. Create with ``await Store.open(path, agent=...)``; close when done.
+class SqlStore:
+    """:class:`Store` over a :class:`~.backend.Backend` (see :mod:`.interface` for what each
+    method promises)."""
 
-    ``agent`` is who every action is recorded as (the Unix user unless config names another).
-    Methods of one instance may be awaited concurrently: they run one after another on the
-    store's thread. Several processes may open the same file.
-    """
-
-    def __init__(
-        self, db: aiosqlite.Connection, path: Path, agent: str, display_name: str | None = None
-    ) -> None:
-        self._db = db
-        self.path = path
+    def __init__(self, backend: Backend, agent: str, display_name: str | None = None) -> None:
+        self._backend = backend
         self.agent = agent
-        #: The name customers see on this agent's replies.
         self.display_name = display_name or agent
         self.local_changes = 0
-        #: Opened read-only (the file, folder or file system is not writable): reads work,
-        #: writes raise :class:`~agentconsole.errors.StoreReadOnlyError`.
-        self.read_only = False
-        #: The SLA policies due times are computed with (see :meth:`use_sla`).
+        self.read_only = backend.read_only
         self.sla: SlaSettings | None = None
 
     @classmethod
-    async def open(cls, path: str | Path, *, agent: str, display_name: str | None = None) -> Store:
-        """Open (creating and migrating if needed) the store at ``path``.
+    async def open(
+        cls, location: str | Path, *, agent: str, display_name: str | None = None
+    ) -> SqlStore:
+        return cls(await open_backend(location), agent, display_name)
 
-        Raises :class:`~agentconsole.errors.StoreError` naming the file when it cannot be
-        created, is not an agentconsole store, or was written by a newer version.
-        """
-        path = Path(path)
-        db = aiosqlite.Connection(functools.partial(connect, path), iter_chunk_size=256)
-        # A store left open (an exception before close) must not keep the process alive.
-        db._thread.daemon = True  # noqa: SLF001
-        try:
-            await db
-        except BaseException:
-            # aiosqlite stops its thread on a failed connect; let it finish while the loop
-            # is alive so it can report back.
-            await asyncio.to_thread(db._thread.join, 5)  # noqa: SLF001
-            raise
-        store = cls(db, path, agent, display_name)
-        store.read_only = await store._run(connection.is_read_only)
-        return store
+    @property
+    def location(self) -> str:
+        return self._backend.location
+
+    @property
+    def backend(self) -> str:
+        return self._backend.name
+
+    def channel_data_dir(self, channel: str) -> Path:
+        return self._backend.channel_data_dir(channel)
 
     async def close(self) -> None:
-        """Close the connection; the instance is unusable afterwards."""
-        await self._db.close()
+        await self._backend.close()
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``function(conn, ...)`` on the connection thread. A driver error leaves as
-        the :class:`~agentconsole.errors.StoreError` it means (busy, full, read-only …)."""
-        # aiosqlite's _execute runs a callable on its connection thread; we hand it whole
-        # operations instead of single statements.
-        execute: Callable[..., Awaitable[T]] = self._db._execute  # noqa: SLF001
-        try:
-            return await execute(function, self._db._conn, *args, **kwargs)  # noqa: SLF001
-        except sqlite3.Error as error:
-            raise connection.translate(error, self.path) from error
+        return await self._backend.run(function, *args, **kwargs)
 
-    async def run_sync(self, function: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``function(conn)`` on the store's thread (for tests and benchmarks)."""
+    async def run_sync(self, function: Callable[[Db], T]) -> T:
         return await self._run(function)
 
     # -- reads ------------------------------------------------------------------------------
 
-    async def change_token(self) -> tuple[int, int]:
-        """Differs from the last value whenever anything in the store may have changed
-        (a commit by another process, or a write through this instance)."""
-        return await self._run(queries.data_version), self.local_changes
+    async def change_token(self) -> Hashable:
+        return await self._backend.change_token(), self.local_changes
 
     async def conversation_ids(self, view: View, limit: int | None = None) -> list[int]:
-        """The ids of ``view``'s conversations in the view's order (the first ``limit``
-        when given; a search view returns its most recent hits). Raises
-        :class:`~agentconsole.errors.UsageError` for an unknown view or an empty search."""
         return await self._run(queries.conversation_ids, view, self.agent, limit)
 
     async def find(
         self, query: Node, *, order: Order = "urgent", limit: int | None = None
     ) -> list[ConversationRow]:
-        """The conversations ``query`` matches (the query language, compiled to one
-        statement), in ``order``, at most ``limit``; ``me`` is this store's agent."""
         return await self._run(queries.find, query, order, self.agent, time.time(), limit)
 
     async def count(self, queries_by_key: Mapping[str, Node]) -> dict[str, int]:
-        """How many conversations each query matches, by key, in one call."""
         return await self._run(queries.count_matching, queries_by_key, self.agent, time.time())
 
     async def search(self, query: Node | str, limit: int = 50) -> list[SearchHit]:
-        """The ``limit`` newest messages holding the query's words (all in one message,
-        accents and case ignored, ``"phrases"``, ``prefix*``), in conversations that match
-        its other terms. Raises :class:`~agentconsole.errors.UsageError` for a query
-        without words, and :class:`~agentconsole.query.QueryError` (a ``UsageError``) for
-        text that is not a query."""
         node = parse(query) if isinstance(query, str) else query
         return await self._run(queries.search_hits, node, self.agent, time.time(), limit)
 
     async def shared_views(self) -> list[ViewDefinition]:
-        """The views the team shares through this store, by name."""
         return await self._run(queries.shared_views)
 
     @_writes
@@ -231,69 +198,47 @@ class Store:
         shortcut: str | None = None,
         replace: bool = False,
     ) -> None:
-        """Share a view with the team, audited. The query must parse
-        (:class:`~agentconsole.query.QueryError`); a taken name is a
-        :class:`~agentconsole.errors.ConflictError` unless ``replace``."""
         parse(query)
         await self._run(actions.save_view, name, query, order, shortcut, self.agent, replace)
 
     @_writes
     async def remove_view(self, name: str) -> None:
-        """Stop sharing a view, audited. Raises :class:`~agentconsole.errors.NotFoundError`."""
         await self._run(actions.remove_view, name, self.agent)
 
     async def conversation_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
-        """The queue rows of ``ids``, keyed by id; ids that no longer exist are left out."""
         return await self._run(queries.conversation_rows, list(ids))
 
     async def view_counts(self) -> dict[str, int]:
-        """How many conversations every sidebar view holds, keyed by :attr:`View.key`."""
         return await self._run(queries.view_counts, self.agent)
 
     async def conversation(self, conversation_id: int) -> ConversationDetail:
-        """The conversation with its whole thread and the contact's other conversations.
-        Raises :class:`~agentconsole.errors.NotFoundError` when there is none."""
         return await self._run(queries.conversation_detail, conversation_id)
 
     async def contact(self, contact_id: int) -> ContactRecord:
-        """A contact with its identities. Raises :class:`~agentconsole.errors.NotFoundError`."""
         return await self._run(queries.contact, contact_id)
 
     async def identities_of(self, contact_ids: Iterable[int]) -> dict[int, list[IdentityRecord]]:
-        """The identities of each contact (an empty list for an unknown id), in one query."""
         return await self._run(queries.identities_of, list(contact_ids))
 
     async def channels(self, *, with_counts: bool = True) -> list[ChannelRecord]:
-        """Every channel the store knows, by name, with its health and lease; with
-        ``with_counts`` also how many of its conversations are active."""
         return await self._run(queries.channels, with_counts)
 
     async def tags(self) -> list[str]:
-        """Every tag in use, sorted."""
         return await self._run(queries.all_tags)
 
     async def conversation_timings(self, since: float) -> list[ConversationTiming]:
-        """The timings of every conversation created since ``since`` (Unix seconds) or
-        still active: what :func:`agentconsole.metrics.compute` reads."""
         return await self._run(queries.conversation_timings, since)
 
     async def draft(self, conversation_id: int, kind: str) -> str | None:
-        """This agent's saved ``"reply"`` or ``"note"`` draft on a conversation, if any."""
         return await self._run(queries.draft, conversation_id, self.agent, kind)
 
     async def raw_message(self, message_id: int) -> bytes | None:
-        """The original bytes of a message as received, unchanged; None for a message kept
-        without one (a note, a reply, a chat message). Raises ``NotFoundError`` for an
-        unknown message id."""
         return await self._run(queries.raw_message, message_id)
 
     async def attachment(self, attachment_id: int) -> tuple[str, bytes]:
-        """(suggested file name, content) of an attachment. The name is a suggestion from
-        outside, never a path. Raises :class:`~agentconsole.errors.NotFoundError`."""
         return await self._run(queries.blob, attachment_id)
 
     async def audit_log(self, conversation_id: int | None = None) -> list[AuditEntry]:
-        """The newest 200 audit entries, of one conversation or of the whole store."""
         return await self._run(queries.audit_entries, conversation_id)
 
     # -- agent actions ------------------------------------------------------------------------
@@ -303,12 +248,6 @@ class Store:
     async def assign(
         self, conversation_id: int, assignee: str | None, *, force: bool = False
     ) -> bool:
-        """Assign a conversation to ``assignee`` (``None``: unassign), audited.
-
-        Raises :class:`~agentconsole.errors.ConflictError` when another agent holds it and
-        ``force`` is off, :class:`~agentconsole.errors.NotFoundError` when it does not exist.
-        Returns False (and writes nothing) when it was so already.
-        """
         return await self._run(actions.assign, conversation_id, assignee, self.agent, force)
 
     @_writes
@@ -316,11 +255,6 @@ class Store:
     async def set_status(
         self, conversation_id: int, status: str, *, snooze_until: float | None = None
     ) -> bool:
-        """Set the status (closing records the resolution time; ``"snoozed"`` needs
-        ``snooze_until``), audited. Raises :class:`~agentconsole.errors.UsageError` for an
-        unknown status or a snooze without a time, :class:`~agentconsole.errors.NotFoundError`.
-        Returns False (and writes nothing) when it was so already.
-        """
         return await self._run(
             actions.set_status, conversation_id, status, self.agent, snooze_until
         )
@@ -328,9 +262,6 @@ class Store:
     @_writes
     @_sla_follows(_the_conversation)
     async def set_priority(self, conversation_id: int, rank: int) -> bool:
-        """Set the priority rank (0 urgent … 3 low, see :func:`models.priority_rank`),
-        audited. Raises :class:`~agentconsole.errors.UsageError` for a rank out of range,
-        :class:`~agentconsole.errors.NotFoundError`. False when it was so already."""
         return await self._run(actions.set_priority, conversation_id, rank, self.agent)
 
     @_writes
@@ -338,33 +269,20 @@ class Store:
     async def retag(
         self, conversation_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> bool:
-        """Add and remove tags (one word each), audited. Raises
-        :class:`~agentconsole.errors.UsageError` for a tag with spaces,
-        :class:`~agentconsole.errors.NotFoundError`. False when no tag changed."""
         return await self._run(actions.retag, conversation_id, list(add), list(remove), self.agent)
 
     @_writes
     @_sla_follows(_changed)
     async def apply(self, ids: Sequence[int], change: Change) -> list[ChangeOutcome]:
-        """``change`` on each of ``ids``, one transaction per batch, one audit entry per
-        conversation changed; an outcome per id (with the state before, for :meth:`restore`).
-        A conversation that is missing, held by another agent or already so is reported in
-        its outcome, not raised. Raises :class:`~agentconsole.errors.UsageError` for a
-        malformed change."""
         return await self._run(changes.apply, list(ids), change, self.agent)
 
     @_writes
     @_sla_follows(_restored)
     async def restore(self, states: Sequence[ConversationState]) -> list[int]:
-        """Undo: put conversations back as ``states`` recorded them, audited; returns the
-        ids that changed."""
         return await self._run(changes.restore, list(states), self.agent)
 
     @_writes
     async def add_note(self, conversation_id: int, body: str) -> int:
-        """Add an internal note (never sent), audited; returns its message id and clears this
-        agent's note draft. Raises :class:`~agentconsole.errors.UsageError` for an empty
-        note, :class:`~agentconsole.errors.NotFoundError`."""
         return await self._run(actions.add_note, conversation_id, body, self.agent, self.agent)
 
     @_writes
@@ -378,15 +296,6 @@ class Store:
         attachments: Sequence[Attachment] = (),
         seen_up_to: int | None = None,
     ) -> int:
-        """Store a reply and queue it for delivery in one transaction, audited; returns its
-        message id and clears this agent's reply draft. ``then_status`` (open, pending or
-        closed) is set in the same transaction.
-
-        With ``seen_up_to`` (the newest message id the agent saw), a reply another agent sent
-        meanwhile raises :class:`~agentconsole.errors.ConflictError` and nothing is stored.
-        Raises :class:`~agentconsole.errors.UsageError` for an empty reply or another
-        ``then_status``, :class:`~agentconsole.errors.NotFoundError`.
-        """
         return await self._run(
             actions.queue_reply,
             conversation_id,
@@ -401,22 +310,15 @@ class Store:
     async def others_writing(
         self, conversation_id: int, within: float = 600.0
     ) -> list[DraftActivity]:
-        """Other agents' drafts on this conversation touched in the last ``within``
-        seconds, newest first (nobody answers twice without knowing it)."""
         return await self._run(
             actions.other_drafts, conversation_id, self.agent, time.time() - within
         )
 
     @_writes
     async def save_draft(self, conversation_id: int, kind: str, body: str) -> None:
-        """Save this agent's ``"reply"`` or ``"note"`` draft (a blank ``body`` deletes it).
-        Raises :class:`~agentconsole.errors.UsageError` for another kind,
-        :class:`~agentconsole.errors.NotFoundError`."""
         await self._run(actions.save_draft, conversation_id, self.agent, kind, body)
 
     async def wake_snoozed(self) -> list[int]:
-        """Reopen every snoozed conversation whose time has come (audited as ``system``);
-        returns their ids."""
         if self.read_only:  # reading a read-only store still works; waking waits for a writer
             return []
         woken = await self._run(actions.wake_snoozed)
@@ -426,27 +328,17 @@ class Store:
 
     @_writes
     async def link_contacts(self, kept_id: int, merged_id: int) -> None:
-        """Merge contact ``merged_id`` into ``kept_id`` (undoable), audited. Raises
-        :class:`~agentconsole.errors.UsageError` for one contact twice,
-        :class:`~agentconsole.errors.NotFoundError` for an unknown contact."""
         await self._run(actions.link_contacts, kept_id, merged_id, self.agent)
 
     @_writes
     async def unlink_contact(self, merged_id: int) -> int:
-        """Undo the latest merge of ``merged_id`` into another contact, audited; returns
-        ``merged_id``. Raises :class:`~agentconsole.errors.NotFoundError` when it was never
-        merged."""
         return await self._run(actions.unlink_contacts, merged_id, self.agent)
 
     @_writes
     async def unlink_last_merge(self, kept_id: int) -> int:
-        """Undo the latest merge into ``kept_id``, audited; returns the contact restored.
-        Raises :class:`~agentconsole.errors.NotFoundError` when nothing was merged into it."""
         return await self._run(actions.unlink_contacts, 0, self.agent, into=kept_id)
 
     async def find_contacts(self, text: str) -> list[ContactRecord]:
-        """Contacts known by ``text``: an id (``#12``, ``12``) or any identity address
-        (case-insensitive); empty when none."""
         return await self._run(queries.find_contacts, text)
 
     @_writes
@@ -457,13 +349,9 @@ class Store:
 
     @_writes
     async def ensure_channel(self, name: str, type_name: str, kind: str) -> int:
-        """The id of channel ``name``, created (or its type and kind updated) as needed.
-        Raises :class:`~agentconsole.errors.UsageError` for a kind other than email, chat,
-        forum."""
         return await self._run(actions.ensure_channel, name, type_name, kind)
 
     async def channel_cursor(self, name: str) -> str | None:
-        """The last committed cursor of a channel; ``None`` for a new or unknown one."""
         for channel in await self.channels():
             if channel.name == name:
                 return channel.cursor
@@ -471,25 +359,16 @@ class Store:
 
     @_writes
     async def set_health(self, name: str, health: str, detail: str | None = None) -> None:
-        """Record a channel's health and its reason (shown by ``channels`` and the TUI);
-        an unknown channel is ignored."""
         await self._run(actions.set_health, name, health, detail)
 
     async def acquire_lease(
         self, name: str, owner: str, ttl: float, process: ProcessIdentity | None = None
     ) -> bool:
-        """Take or renew channel ``name``'s lease for ``ttl`` seconds as ``owner`` (running
-        in ``process``, this one by default). False while another live owner holds it; an
-        owner whose process is gone from this host is replaced at once, one on another host
-        once its lease expired. Taking over from a dead owner releases the replies it had
-        claimed as sending."""
         return await self._run(
             actions.acquire_lease, name, owner, ttl, process or processes.current()
         )
 
     async def release_lease(self, name: str, owner: str) -> None:
-        """Give up ``owner``'s lease on ``name`` (no-op if another holds it); replies still
-        claimed as sending are due at once for the next holder."""
         await self._run(actions.release_lease, name, owner)
 
     @_writes
@@ -502,15 +381,8 @@ class Store:
         *,
         update_cursor: bool = True,
     ) -> IngestReport:
-        """Store a batch from ``channel`` and (with ``update_cursor``) its new cursor in one
-        transaction: all of it or, on any error, none of it.
 
-        A message already stored (same identity) is counted as a duplicate; see
-        :mod:`.ingest_sql` for the identity. Raises :class:`~agentconsole.errors.NotFoundError`
-        when the channel is unknown (create it with :meth:`ensure_channel`).
-        """
-
-        def run(conn: sqlite3.Connection) -> IngestReport:
+        def run(conn: Db) -> IngestReport:
             channel_id = actions.channel_id(conn, channel)
             return ingest_sql.ingest_batch(
                 conn, channel_id, messages, cursor, update_cursor=update_cursor
@@ -530,22 +402,17 @@ class Store:
         url: str | None = None,
         follow_up: bytes | None = None,
     ) -> None:
-        """The channel accepted the reply: record it as sent (never to be sent again) and,
-        in the same transaction, its ``follow_up`` work, due at once."""
         await self._run(actions.mark_sent, outbox_id, external_id, url, follow_up)
 
     async def due_followups(self, channel: str, limit: int = 20) -> list[FollowUp]:
-        """Follow-ups of sent replies on ``channel`` due now."""
         return await self._run(actions.due_followups, channel, limit)
 
     async def finish_followup(
         self, outbox_id: int, *, error: str | None = None, retry_at: float | None = None
     ) -> None:
-        """A follow-up attempt: done (``error`` if given up) or to retry at ``retry_at``."""
         await self._run(actions.finish_followup, outbox_id, error=error, retry_at=retry_at)
 
     async def waiting_replies(self, channel: str) -> int:
-        """How many replies on ``channel`` wait to be sent."""
         return await self._run(actions.waiting_replies, channel)
 
     @_writes
@@ -559,11 +426,6 @@ class Store:
     # -- SLA ----------------------------------------------------------------------------------
 
     async def use_sla(self, settings: SlaSettings | None) -> int:
-        """Compute due times with ``settings`` from now on (``None`` or no policies: none).
-        When the stored due times were computed under other policies, every conversation
-        still in play (and those closed in the last 30 days) is computed again now; with
-        no policies the SLA columns are cleared. Returns how many conversations changed. A
-        read-only store keeps what it has."""
         self.sla = settings if settings and settings.policies else None
         if self.read_only:
             return 0
@@ -573,8 +435,6 @@ class Store:
         return changed
 
     async def refresh_sla(self) -> int:
-        """Recompute the due time of every conversation still in play (and those closed in
-        the last 30 days) with the current policies; returns how many changed."""
         if self.sla is None or self.read_only:
             return 0
         changed = await self._run(sla_sql.refresh, self.sla, time.time())

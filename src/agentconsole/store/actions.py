@@ -4,7 +4,6 @@ in the same transaction as the change it records."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,7 @@ from ..plugin import Attachment, ChannelKind
 from ..processes import ProcessIdentity, is_gone
 from . import changes
 from .columns import Columns
-from .connection import write_transaction
+from .db import Db
 from .ingest_sql import merge_contacts, preview_of
 from .writes import NewMessage, audit, insert_message
 
@@ -58,7 +57,7 @@ CHANNEL_KINDS: tuple[ChannelKind, ...] = get_args(ChannelKind)
 REPLY_THEN_STATUSES = (*ACTIVE_STATUSES, "closed")
 
 
-def _current(conn: sqlite3.Connection, conversation_id: int) -> _State:
+def _current(conn: Db, conversation_id: int) -> _State:
     """The conversation's state; raises :class:`NotFoundError` when there is none."""
     row = conn.execute(
         f"SELECT {_STATE.sql} FROM conversations WHERE id = ?", (conversation_id,)
@@ -68,17 +67,15 @@ def _current(conn: sqlite3.Connection, conversation_id: int) -> _State:
     return _STATE.build(row)
 
 
-def _change_one(conn: sqlite3.Connection, conversation_id: int, change: Change, agent: str) -> bool:
+def _change_one(conn: Db, conversation_id: int, change: Change, agent: str) -> bool:
     """One conversation's change in its own transaction: True when it changed anything.
     Raises :class:`NotFoundError`, :class:`ConflictError` or :class:`UsageError`."""
     changes.check(change)
-    with write_transaction(conn):
+    with conn.transaction():
         return changes.apply_one(conn, conversation_id, change, agent, time.time()).changed
 
 
-def assign(
-    conn: sqlite3.Connection, conversation_id: int, assignee: str | None, agent: str, force: bool
-) -> bool:
+def assign(conn: Db, conversation_id: int, assignee: str | None, agent: str, force: bool) -> bool:
     """Assign (or, with ``None``, unassign). Taking a conversation another agent holds is a
     :class:`ConflictError` unless ``force``: nobody loses a conversation silently."""
     return _change_one(
@@ -87,7 +84,7 @@ def assign(
 
 
 def set_status(
-    conn: sqlite3.Connection,
+    conn: Db,
     conversation_id: int,
     status: str,
     agent: str,
@@ -97,7 +94,7 @@ def set_status(
     return _change_one(conn, conversation_id, change, agent)
 
 
-def wake_snoozed(conn: sqlite3.Connection, now: float | None = None) -> list[int]:
+def wake_snoozed(conn: Db, now: float | None = None) -> list[int]:
     """Reopen every snoozed conversation whose time has come."""
     now = now or time.time()
     due = [
@@ -108,7 +105,7 @@ def wake_snoozed(conn: sqlite3.Connection, now: float | None = None) -> list[int
     ]
     if not due:
         return []
-    with write_transaction(conn):
+    with conn.transaction():
         for conversation_id in due:
             changed = conn.execute(
                 "UPDATE conversations SET status = 'open', snooze_until = NULL, updated_at = ?"
@@ -120,12 +117,12 @@ def wake_snoozed(conn: sqlite3.Connection, now: float | None = None) -> list[int
     return due
 
 
-def set_priority(conn: sqlite3.Connection, conversation_id: int, rank: int, agent: str) -> bool:
+def set_priority(conn: Db, conversation_id: int, rank: int, agent: str) -> bool:
     return _change_one(conn, conversation_id, Change("priority", rank=rank), agent)
 
 
 def retag(
-    conn: sqlite3.Connection,
+    conn: Db,
     conversation_id: int,
     add: Iterable[str],
     remove: Iterable[str],
@@ -136,7 +133,7 @@ def retag(
 
 
 def _insert_agent_message(
-    conn: sqlite3.Connection,
+    conn: Db,
     conversation_id: int,
     direction: str,
     body: str,
@@ -171,13 +168,11 @@ def _insert_agent_message(
     return message_id
 
 
-def add_note(
-    conn: sqlite3.Connection, conversation_id: int, body: str, agent: str, author_name: str
-) -> int:
+def add_note(conn: Db, conversation_id: int, body: str, agent: str, author_name: str) -> int:
     if not body.strip():
         raise UsageError("an empty note was not saved")
     now = time.time()
-    with write_transaction(conn):
+    with conn.transaction():
         _current(conn, conversation_id)
         message_id = _insert_agent_message(
             conn, conversation_id, "note", body, agent, author_name, now
@@ -192,7 +187,7 @@ def add_note(
 
 
 def queue_reply(
-    conn: sqlite3.Connection,
+    conn: Db,
     conversation_id: int,
     body: str,
     agent: str,
@@ -214,7 +209,7 @@ def queue_reply(
             f"after replying, status can be {', '.join(REPLY_THEN_STATUSES)}, not {then_status}"
         )
     now = time.time()
-    with write_transaction(conn):
+    with conn.transaction():
         _current(conn, conversation_id)
         if seen_up_to is not None:
             _check_collision(conn, conversation_id, agent, seen_up_to, now)
@@ -245,7 +240,7 @@ def queue_reply(
 
 
 def _check_collision(
-    conn: sqlite3.Connection, conversation_id: int, agent: str, seen_up_to: int, now: float
+    conn: Db, conversation_id: int, agent: str, seen_up_to: int, now: float
 ) -> None:
     row = conn.execute(
         "SELECT coalesce(agent, author_name), sent_at FROM messages WHERE conversation_id = ?"
@@ -265,9 +260,7 @@ def _check_collision(
 _DRAFT = Columns(DraftActivity, {"agent": "agent", "kind": "kind", "updated_at": "updated_at"})
 
 
-def other_drafts(
-    conn: sqlite3.Connection, conversation_id: int, agent: str, since: float
-) -> list[DraftActivity]:
+def other_drafts(conn: Db, conversation_id: int, agent: str, since: float) -> list[DraftActivity]:
     """Other agents' drafts on a conversation touched since ``since``, newest first."""
     return [
         _DRAFT.build(r)
@@ -279,12 +272,10 @@ def other_drafts(
     ]
 
 
-def save_draft(
-    conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str, body: str
-) -> None:
+def save_draft(conn: Db, conversation_id: int, agent: str, kind: str, body: str) -> None:
     if kind not in DRAFT_KINDS:
         raise UsageError(f"a draft is a {' or a '.join(DRAFT_KINDS)}, not {kind!r}")
-    with write_transaction(conn):
+    with conn.transaction():
         _current(conn, conversation_id)
         if body.strip():
             conn.execute(
@@ -300,22 +291,20 @@ def save_draft(
             )
 
 
-def link_contacts(conn: sqlite3.Connection, kept_id: int, merged_id: int, agent: str) -> None:
+def link_contacts(conn: Db, kept_id: int, merged_id: int, agent: str) -> None:
     if kept_id == merged_id:
         raise UsageError("a contact cannot be linked to itself")
-    with write_transaction(conn):
+    with conn.transaction():
         for contact_id in (kept_id, merged_id):
             if not conn.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone():
                 raise NotFoundError(f"no contact {contact_id}")
         merge_contacts(conn, kept_id, merged_id, agent=agent, now=time.time())
 
 
-def unlink_contacts(
-    conn: sqlite3.Connection, merged_id: int, agent: str, *, into: int | None = None
-) -> int:
+def unlink_contacts(conn: Db, merged_id: int, agent: str, *, into: int | None = None) -> int:
     """Undo the latest merge of ``merged_id`` (or, with ``into``, the latest merge into that
     contact): its identities and conversations go back. Returns the restored contact id."""
-    with write_transaction(conn):
+    with conn.transaction():
         where, key = ("kept_id", into) if into is not None else ("merged_id", merged_id)
         row = conn.execute(
             "SELECT id, kept_id, merged_id, identities, conversations FROM contact_merges"
@@ -350,10 +339,10 @@ def unlink_contacts(
 # -- channels, cursors, leases ------------------------------------------------------------
 
 
-def ensure_channel(conn: sqlite3.Connection, name: str, type_name: str, kind: str) -> int:
+def ensure_channel(conn: Db, name: str, type_name: str, kind: str) -> int:
     if kind not in CHANNEL_KINDS:
         raise UsageError(f"channel kind {kind!r} is not one of {', '.join(CHANNEL_KINDS)}")
-    with write_transaction(conn):
+    with conn.transaction():
         conn.execute(
             "INSERT INTO channels(name, type, kind) VALUES (?, ?, ?)"
             " ON CONFLICT(name) DO UPDATE SET type = excluded.type, kind = excluded.kind",
@@ -362,24 +351,22 @@ def ensure_channel(conn: sqlite3.Connection, name: str, type_name: str, kind: st
         return int(conn.execute("SELECT id FROM channels WHERE name = ?", (name,)).fetchone()[0])
 
 
-def channel_id(conn: sqlite3.Connection, name: str) -> int:
+def channel_id(conn: Db, name: str) -> int:
     row = conn.execute("SELECT id FROM channels WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise NotFoundError(f"no channel named {name!r} in this store")
     return int(row[0])
 
 
-def set_health(conn: sqlite3.Connection, name: str, health: str, detail: str | None) -> None:
-    with write_transaction(conn):
+def set_health(conn: Db, name: str, health: str, detail: str | None) -> None:
+    with conn.transaction():
         conn.execute(
             "UPDATE channels SET health = ?, health_detail = ?, health_at = ? WHERE name = ?",
             (health, detail, time.time(), name),
         )
 
 
-def acquire_lease(
-    conn: sqlite3.Connection, name: str, owner: str, ttl: float, process: ProcessIdentity
-) -> bool:
+def acquire_lease(conn: Db, name: str, owner: str, ttl: float, process: ProcessIdentity) -> bool:
     """Take or renew the lease on a channel; false while another live owner holds it.
 
     ``owner`` names the holder; ``process`` is the process it runs in. A holder whose
@@ -390,7 +377,7 @@ def acquire_lease(
     resend), instead of waiting for their claims to expire.
     """
     now = time.time()
-    with write_transaction(conn):
+    with conn.transaction():
         row = conn.execute(
             "SELECT id, lease_owner, lease_expires, lease_host, lease_pid, lease_started"
             " FROM channels WHERE name = ?",
@@ -419,7 +406,7 @@ def acquire_lease(
     return True
 
 
-def _release_claims(conn: sqlite3.Connection, channel: int, now: float) -> None:
+def _release_claims(conn: Db, channel: int, now: float) -> None:
     """Replies claimed as sending by a holder that stopped: due now (see claim_due_replies)."""
     conn.execute(
         "UPDATE outbox SET next_attempt_at = ? WHERE channel_id = ? AND state = 'sending'",
@@ -427,10 +414,10 @@ def _release_claims(conn: sqlite3.Connection, channel: int, now: float) -> None:
     )
 
 
-def release_lease(conn: sqlite3.Connection, name: str, owner: str) -> None:
+def release_lease(conn: Db, name: str, owner: str) -> None:
     """Give the lease up (the holder stops): the next process takes over without waiting,
     and any reply still claimed as sending is due for it at once."""
-    with write_transaction(conn):
+    with conn.transaction():
         released = conn.execute(
             "UPDATE channels SET lease_owner = NULL, lease_expires = NULL, lease_host = NULL,"
             " lease_pid = NULL, lease_started = NULL WHERE name = ? AND lease_owner = ?",
@@ -443,13 +430,13 @@ def release_lease(conn: sqlite3.Connection, name: str, owner: str) -> None:
 # -- outbox ---------------------------------------------------------------------------------
 
 
-def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -> list[OutboxItem]:
+def claim_due_replies(conn: Db, channel: str, limit: int = 20) -> list[OutboxItem]:
     """Claim replies due for (re)delivery on a channel: they become ``sending`` for a while,
     so a sender that crashes mid-send leaves them to be retried, not lost. A reply claimed
     again while still ``sending`` (its sender stopped) comes back ``uncertain``."""
     now = time.time()
     items: list[OutboxItem] = []
-    with write_transaction(conn):
+    with conn.transaction():
         rows = conn.execute(
             "SELECT o.id, o.message_id, m.conversation_id, o.idempotency_key, o.attempts, m.body,"
             " c.subject, c.thread_key, c.contact_id, m.author_name, o.state"
@@ -538,7 +525,7 @@ def claim_due_replies(conn: sqlite3.Connection, channel: str, limit: int = 20) -
     return items
 
 
-def _drop_echo(conn: sqlite3.Connection, message_id: int, external_id: str) -> None:
+def _drop_echo(conn: Db, message_id: int, external_id: str) -> None:
     """Remove our own reply as the channel echoed it back (a Sent folder, a sync of our own
     chat line), ingested before the outbox recorded its id: the outbox copy stays, the echo
     goes, so the thread shows the reply once."""
@@ -551,11 +538,7 @@ def _drop_echo(conn: sqlite3.Connection, message_id: int, external_id: str) -> N
     if row is None:
         return
     echo_id, conversation_id, search_key, subject, body, author = row
-    conn.execute(
-        "INSERT INTO messages_fts(messages_fts, rowid, subject, body, author)"
-        " VALUES ('delete', ?, ?, ?, ?)",
-        (search_key, subject, body, author),
-    )
+    conn.dialect.unindex_message(conn, search_key, subject, body, author)
     for table in ("message_refs", "raw_messages", "attachments"):
         conn.execute(f"DELETE FROM {table} WHERE message_id = ?", (echo_id,))
     conn.execute("DELETE FROM messages WHERE id = ?", (echo_id,))
@@ -566,7 +549,7 @@ def _drop_echo(conn: sqlite3.Connection, message_id: int, external_id: str) -> N
 
 
 def mark_sent(
-    conn: sqlite3.Connection,
+    conn: Db,
     outbox_id: int,
     external_id: str,
     url: str | None,
@@ -575,7 +558,7 @@ def mark_sent(
     """The channel accepted the reply: sent, with the channel's id for it, and (in the same
     transaction) the follow-up work ``follow_up`` the plugin asked for, due at once."""
     now = time.time()
-    with write_transaction(conn):
+    with conn.transaction():
         message_id = conn.execute(
             "SELECT message_id FROM outbox WHERE id = ?", (outbox_id,)
         ).fetchone()[0]
@@ -590,13 +573,13 @@ def mark_sent(
         )
         if follow_up is not None:
             conn.execute(
-                "INSERT OR IGNORE INTO outbox_followups(outbox_id, data, next_attempt_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO outbox_followups(outbox_id, data, next_attempt_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (outbox_id, follow_up, now),
             )
 
 
-def due_followups(conn: sqlite3.Connection, channel: str, limit: int = 20) -> list[FollowUp]:
+def due_followups(conn: Db, channel: str, limit: int = 20) -> list[FollowUp]:
     """Follow-ups of sent replies on ``channel`` that are due (not done, not waiting)."""
     rows = conn.execute(
         "SELECT f.outbox_id, o.message_id, m.external_id, f.data, f.attempts"
@@ -610,7 +593,7 @@ def due_followups(conn: sqlite3.Connection, channel: str, limit: int = 20) -> li
 
 
 def finish_followup(
-    conn: sqlite3.Connection,
+    conn: Db,
     outbox_id: int,
     *,
     error: str | None = None,
@@ -618,7 +601,7 @@ def finish_followup(
 ) -> None:
     """Record a follow-up attempt: done (no ``retry_at``; ``error`` says why it was given
     up, if it was) or to be tried again at ``retry_at``."""
-    with write_transaction(conn):
+    with conn.transaction():
         if retry_at is None:
             conn.execute(
                 "UPDATE outbox_followups SET done_at = ?, last_error = ?,"
@@ -633,7 +616,7 @@ def finish_followup(
             )
 
 
-def waiting_replies(conn: sqlite3.Connection, channel: str) -> int:
+def waiting_replies(conn: Db, channel: str) -> int:
     """How many replies on ``channel`` wait to be sent (queued or being sent)."""
     return int(
         conn.execute(
@@ -644,26 +627,24 @@ def waiting_replies(conn: sqlite3.Connection, channel: str) -> int:
     )
 
 
-def mark_retry(
-    conn: sqlite3.Connection, outbox_id: int, error: str, next_attempt_at: float
-) -> None:
-    with write_transaction(conn):
+def mark_retry(conn: Db, outbox_id: int, error: str, next_attempt_at: float) -> None:
+    with conn.transaction():
         conn.execute(
             "UPDATE outbox SET state = 'queued', last_error = ?, next_attempt_at = ? WHERE id = ?",
             (error, next_attempt_at, outbox_id),
         )
 
 
-def mark_failed(conn: sqlite3.Connection, outbox_id: int, error: str) -> None:
-    with write_transaction(conn):
+def mark_failed(conn: Db, outbox_id: int, error: str) -> None:
+    with conn.transaction():
         conn.execute(
             "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", (error, outbox_id)
         )
 
 
-def requeue(conn: sqlite3.Connection, message_id: int, agent: str) -> None:
+def requeue(conn: Db, message_id: int, agent: str) -> None:
     """Send a failed reply again (the agent fixed the cause)."""
-    with write_transaction(conn):
+    with conn.transaction():
         row = conn.execute(
             "SELECT o.id, o.state, m.conversation_id FROM outbox o JOIN messages m"
             " ON m.id = o.message_id WHERE o.message_id = ?",
@@ -681,7 +662,7 @@ def requeue(conn: sqlite3.Connection, message_id: int, agent: str) -> None:
 
 
 def save_view(
-    conn: sqlite3.Connection,
+    conn: Db,
     name: str,
     query: str,
     order: str,
@@ -691,7 +672,7 @@ def save_view(
 ) -> None:
     """Add (or, with ``replace``, change) a shared view, audited. Raises
     :class:`ConflictError` when the name is taken and ``replace`` is off."""
-    with write_transaction(conn):
+    with conn.transaction():
         exists = conn.execute("SELECT 1 FROM saved_views WHERE name = ?", (name,)).fetchone()
         if exists and not replace:
             raise ConflictError(f"a shared view {name!r} exists already (--replace changes it)")
@@ -704,9 +685,9 @@ def save_view(
         audit(conn, agent, "view.save", None, {"name": name, "query": query, "order": order})
 
 
-def remove_view(conn: sqlite3.Connection, name: str, agent: str) -> None:
+def remove_view(conn: Db, name: str, agent: str) -> None:
     """Remove a shared view, audited. Raises :class:`NotFoundError`."""
-    with write_transaction(conn):
+    with conn.transaction():
         if not conn.execute("DELETE FROM saved_views WHERE name = ?", (name,)).rowcount:
             raise NotFoundError(f"no shared view {name!r} (`agentconsole views` lists them)")
         audit(conn, agent, "view.remove", None, {"name": name})

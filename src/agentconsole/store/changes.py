@@ -9,14 +9,13 @@ holds needs ``force``; a batch is one transaction, and a conversation that canno
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import PRIORITIES, STATUSES, Change, ChangeOutcome, ConversationState
-from .connection import write_transaction
+from .db import Db
 from .writes import audit
 
 #: Conversations changed per transaction: big enough to be quick, small enough that other
@@ -42,7 +41,7 @@ def check(change: Change) -> None:
                 raise UsageError(f"a tag is one word without spaces, not {tag!r}")
 
 
-def state(conn: sqlite3.Connection, conversation_id: int) -> ConversationState:
+def state(conn: Db, conversation_id: int) -> ConversationState:
     """A conversation's changeable state. Raises :class:`NotFoundError`."""
     row = conn.execute(
         "SELECT status, snooze_until, priority, assignee FROM conversations WHERE id = ?",
@@ -61,7 +60,7 @@ def state(conn: sqlite3.Connection, conversation_id: int) -> ConversationState:
 
 
 def apply_one(
-    conn: sqlite3.Connection, conversation_id: int, change: Change, agent: str, now: float
+    conn: Db, conversation_id: int, change: Change, agent: str, now: float
 ) -> ChangeOutcome:
     """``change`` on one conversation inside the caller's transaction."""
     before = state(conn, conversation_id)
@@ -74,16 +73,14 @@ def apply_one(
     return _tags(conn, before, change, agent, now)
 
 
-def apply(
-    conn: sqlite3.Connection, ids: Sequence[int], change: Change, agent: str
-) -> list[ChangeOutcome]:
+def apply(conn: Db, ids: Sequence[int], change: Change, agent: str) -> list[ChangeOutcome]:
     """``change`` on every conversation of ``ids`` (in order), one transaction per
     :data:`BATCH`; an outcome per id. Raises :class:`UsageError` for a malformed change."""
     check(change)
     outcomes: list[ChangeOutcome] = []
     for start in range(0, len(ids), BATCH):
         now = time.time()
-        with write_transaction(conn):
+        with conn.transaction():
             for conversation_id in ids[start : start + BATCH]:
                 try:
                     outcomes.append(apply_one(conn, conversation_id, change, agent, now))
@@ -94,13 +91,13 @@ def apply(
     return outcomes
 
 
-def restore(conn: sqlite3.Connection, states: Sequence[ConversationState], agent: str) -> list[int]:
+def restore(conn: Db, states: Sequence[ConversationState], agent: str) -> list[int]:
     """Put each conversation back as ``states`` recorded it (the undo of a change), audited
     as ``undo``; returns the ids that changed. Conversations gone since are skipped."""
     restored: list[int] = []
     for start in range(0, len(states), BATCH):
         now = time.time()
-        with write_transaction(conn):
+        with conn.transaction():
             for before in states[start : start + BATCH]:
                 try:
                     current = state(conn, before.conversation_id)
@@ -126,7 +123,7 @@ def _unchanged(before: ConversationState, what: str) -> ChangeOutcome:
 
 
 def _assign(
-    conn: sqlite3.Connection, before: ConversationState, change: Change, agent: str, now: float
+    conn: Db, before: ConversationState, change: Change, agent: str, now: float
 ) -> ChangeOutcome:
     current, wanted = before.assignee, change.assignee
     if current == wanted:
@@ -145,7 +142,7 @@ def _assign(
 
 
 def _status(
-    conn: sqlite3.Connection, before: ConversationState, change: Change, agent: str, now: float
+    conn: Db, before: ConversationState, change: Change, agent: str, now: float
 ) -> ChangeOutcome:
     status = change.status
     assert status is not None
@@ -165,7 +162,7 @@ def _status(
 
 
 def _priority(
-    conn: sqlite3.Connection, before: ConversationState, change: Change, agent: str, now: float
+    conn: Db, before: ConversationState, change: Change, agent: str, now: float
 ) -> ChangeOutcome:
     if before.priority == change.rank:
         return _unchanged(before, f"already {PRIORITIES[before.priority]}")
@@ -185,7 +182,7 @@ def _priority(
 
 
 def _tags(
-    conn: sqlite3.Connection, before: ConversationState, change: Change, agent: str, now: float
+    conn: Db, before: ConversationState, change: Change, agent: str, now: float
 ) -> ChangeOutcome:
     have = set(before.tags)
     add = [tag for tag in dict.fromkeys(change.add) if tag not in have]
@@ -193,7 +190,7 @@ def _tags(
     if not add and not remove:
         return _unchanged(before, "tags already so")
     conn.executemany(
-        "INSERT OR IGNORE INTO conversation_tags(conversation_id, tag) VALUES (?, ?)",
+        "INSERT INTO conversation_tags(conversation_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(before.conversation_id, tag) for tag in add],
     )
     conn.executemany(
@@ -207,7 +204,7 @@ def _tags(
     return ChangeOutcome(before.conversation_id, True, before)
 
 
-def _write_state(conn: sqlite3.Connection, wanted: ConversationState, now: float) -> None:
+def _write_state(conn: Db, wanted: ConversationState, now: float) -> None:
     conn.execute(
         "UPDATE conversations SET status = ?, snooze_until = ?, priority = ?, assignee = ?,"
         " updated_at = ?,"

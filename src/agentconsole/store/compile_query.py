@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..query import MATCH_ALL, And, Assignee, Field, Node, Not, Or, Party, Text, all_of
-from .dialect import SQLITE, Dialect
+from .db import Db
+from .dialect import Dialect
 
 #: The condition that matches every conversation.
 TRUE = "1 = 1"
@@ -78,7 +78,7 @@ def compile_query(
     *,
     agent: str,
     now: float,
-    dialect: Dialect = SQLITE,
+    dialect: Dialect,
     estimate: Callable[[str], int] | None = None,
     rows: Callable[[str, tuple[object, ...]], int] | None = None,
 ) -> Compiled:
@@ -104,7 +104,7 @@ def split_text(node: Node) -> tuple[list[Node], Node]:
     return textual, (all_of(*rest) if rest else MATCH_ALL)
 
 
-def text_expression(nodes: list[Node], dialect: Dialect = SQLITE) -> str:
+def text_expression(nodes: list[Node], dialect: Dialect) -> str:
     """The full-text expression all of ``nodes`` (words, phrases, ``subject:``) make
     together; empty when none holds anything the index stores."""
     builder = _Builder("", 0.0, dialect, None)
@@ -112,20 +112,23 @@ def text_expression(nodes: list[Node], dialect: Dialect = SQLITE) -> str:
     return dialect.fts_join([t for t in terms if t], "AND")
 
 
-def row_counter(conn: Any) -> Callable[[str, tuple[object, ...]], int]:
+def row_counter(conn: Db) -> Callable[[str, tuple[object, ...]], int]:
     """A ``rows`` for :func:`compile_query`: how many conversations a condition matches,
     counted up to :data:`WALK_ORDER_FROM` (so it stays cheap)."""
 
     def rows(condition: str, params: tuple[object, ...]) -> int:
-        sql = f"SELECT count(*) FROM (SELECT 1 FROM conversations c WHERE {condition} LIMIT ?)"
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM conversations c WHERE {condition} LIMIT ?) found"
+        )
         return int(conn.execute(sql, (*params, WALK_ORDER_FROM)).fetchone()[0])
 
     return rows
 
 
-def estimator(conn: Any, dialect: Dialect = SQLITE) -> Callable[[str], int]:
+def estimator(conn: Db) -> Callable[[str], int]:
     """An ``estimate`` for :func:`compile_query` reading the full-text index through
-    ``conn`` (a DB-API connection of the store's backend)."""
+    ``conn``."""
+    dialect = conn.dialect
 
     def estimate(expression: str) -> int:
         row = conn.execute(dialect.estimate_sql, (expression, LIST_MATCHES_BELOW)).fetchone()
@@ -261,13 +264,13 @@ def _sla(b: _Builder, op: str, value: object) -> str:
 
 def _walkable(b: _Builder, condition: str, start: int, column: str) -> str:
     """``condition`` as it is, or — when the query wants its first rows in order and the
-    condition matches many conversations — with ``column`` kept off its index (``+column``,
-    SQLite's way), so the planner walks the queue's order index instead of sorting."""
-    if b.rows is None:
+    condition matches many conversations — with ``column`` kept off its index, so the
+    planner walks the queue's order index instead of sorting."""
+    if b.rows is None or not b.dialect.index_hints:
         return condition
     if b.rows(condition, tuple(b.params[start:])) < WALK_ORDER_FROM:
         return condition
-    return condition.replace(column, "+" + column)
+    return condition.replace(column, "+" + column)  # unary plus: SQLite's "not this index"
 
 
 def _is(b: _Builder, value: str) -> str:

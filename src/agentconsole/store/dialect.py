@@ -1,18 +1,29 @@
-"""What differs between SQL databases in a compiled query, in one small place: full-text
-matching and case-insensitive comparison. Time arithmetic is done in Python (the compiler
-passes ``now - duration`` as a parameter), so it needs nothing here.
+"""What differs between the backends' SQL, in one small protocol: full-text matching and
+indexing, case-insensitive comparison, and large values. Time arithmetic is done in Python
+(the compiler passes ``now - duration`` as a parameter), so it needs nothing here.
 
-The SQLite dialect is below; a PostgreSQL one (``tsvector``, ``ILIKE``) implements the same
-three methods.
+Each backend implements it beside its connection: ``sqlite/dialect.py`` (FTS5, ``LIKE``,
+incremental blobs) and ``postgres/dialect.py`` (``tsvector``, ``ILIKE``, ``bytea``).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .db import Db
 
 
 class Dialect(Protocol):
-    """How one database spells the parts of a query that are not plain SQL."""
+    """How one database spells the parts of the store's SQL that are not portable."""
+
+    #: The backend's name, as ``--store`` and the bench print it.
+    name: str
+    #: Whether the compiler should keep a common condition's column off its index for a
+    #: top N in queue order (``+column``: SQLite's planner needs the hint, PostgreSQL's
+    #: estimates rows itself).
+    index_hints: bool
 
     def text_match(self, *, correlated: bool) -> str:
         """A condition on conversation ``c`` true when one of its messages matches the
@@ -24,6 +35,12 @@ class Dialect(Protocol):
 
     #: Counts the messages matching a full-text expression (``?``), up to a cap (``?``).
     estimate_sql: str
+
+    def newest_hits(self, select: str, where: str) -> str:
+        """A statement selecting ``select`` (over messages ``m`` and conversations ``c``)
+        for the messages matching the full-text expression (the first ``?``) in
+        conversations meeting ``where``, newest first, at most the last ``?``."""
+        ...
 
     def fts_term(self, text: str, *, phrase: bool, prefix: bool, column: str | None) -> str:
         """One full-text term: a word (``prefix``: matches its beginnings) or a phrase,
@@ -39,38 +56,21 @@ class Dialect(Protocol):
         """``column`` contains the parameter (a ``%…%`` pattern), ignoring ASCII case."""
         ...
 
+    def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
+        """Add a message to the full-text index under its ``search_key``."""
+        ...
 
-class SqliteDialect:
-    """FTS5 over ``messages_fts`` (its rowid is ``messages.search_key``), ``LIKE``."""
+    def unindex_message(
+        self, db: Db, search_key: int, subject: str, body: str, author: str
+    ) -> None:
+        """Remove a message (as it was indexed) from the full-text index."""
+        ...
 
-    estimate_sql = (
-        "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)"
-    )
+    def write_raw(self, db: Db, message_id: int, raw: bytes) -> None:
+        """Keep a message's original bytes (``raw_messages``) without a second copy in
+        memory where the database allows it."""
+        ...
 
-    def text_match(self, *, correlated: bool) -> str:
-        if correlated:
-            return (
-                "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND EXISTS"
-                " (SELECT 1 FROM messages_fts f WHERE f.rowid = m.search_key"
-                " AND messages_fts MATCH ?))"
-            )
-        return (
-            "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.search_key IN"
-            " (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))"
-        )
-
-    def fts_term(self, text: str, *, phrase: bool, prefix: bool, column: str | None) -> str:
-        if not any(char.isalnum() for char in text):
-            return ""
-        # Quoted, so FTS5 keywords and its punctuation (-, :, ^) are literal.
-        term = '"' + text.replace('"', '""') + '"' + ("*" if prefix and not phrase else "")
-        return f"{column} : {term}" if column else term
-
-    def fts_join(self, terms: list[str], operator: str) -> str:
-        return f" {operator} ".join(f"({term})" if " " in term else term for term in terms)
-
-    def contains(self, column: str) -> str:
-        return f"{column} LIKE ? ESCAPE '\\'"
-
-
-SQLITE = SqliteDialect()
+    def large_write(self, db: Db, needed: bool) -> AbstractContextManager[None]:
+        """Around writing a large message: whatever keeps the database's memory flat."""
+        ...

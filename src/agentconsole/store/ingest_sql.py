@@ -12,7 +12,6 @@ the same transaction, so it never runs ahead of what is stored.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
 from . import identity
 from .columns import Columns
-from .connection import write_transaction
+from .db import Db
 from .writes import NewMessage, audit, insert_message
 
 PREVIEW_CHARS = 200
@@ -44,9 +43,7 @@ def preview_of(body: str) -> str:
     return body.strip()[:PREVIEW_CHARS]
 
 
-def resolve_contact(
-    conn: sqlite3.Connection, name: str, identities: Iterable[Identity], now: float
-) -> int:
+def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: float) -> int:
     """The contact these identities belong to, creating or merging contacts as needed."""
     keys = list(dict.fromkeys(normalize_identity(i) for i in identities if i.address.strip()))
     found: dict[tuple[str, str], int] = {}
@@ -59,10 +56,10 @@ def resolve_contact(
             found[(namespace, address)] = row[0]
     contacts = sorted(set(found.values()))
     if not contacts:
-        contact_id = conn.execute(
-            "INSERT INTO contacts(name, created_at) VALUES (?, ?)", (name or "(unknown)", now)
-        ).lastrowid
-        assert contact_id is not None
+        (contact_id,) = conn.execute(
+            "INSERT INTO contacts(name, created_at) VALUES (?, ?) RETURNING id",
+            (name or "(unknown)", now),
+        ).fetchone()
     else:
         contact_id = contacts[0]
         for other in contacts[1:]:
@@ -73,12 +70,10 @@ def resolve_contact(
                 "INSERT INTO identities(contact_id, namespace, address) VALUES (?, ?, ?)",
                 (contact_id, *key),
             )
-    return contact_id
+    return int(contact_id)
 
 
-def merge_contacts(
-    conn: sqlite3.Connection, kept_id: int, merged_id: int, *, agent: str, now: float
-) -> None:
+def merge_contacts(conn: Db, kept_id: int, merged_id: int, *, agent: str, now: float) -> None:
     """Move every identity and conversation of ``merged_id`` to ``kept_id``, recording what
     moved so :func:`unmerge_contacts` can undo it."""
     identity_ids = [
@@ -101,9 +96,7 @@ def merge_contacts(
     audit(conn, agent, "contact.merge", None, {"kept": kept_id, "merged": merged_id}, now)
 
 
-def _conversation_by_token(
-    conn: sqlite3.Connection, channel_id: int, message: InboundMessage
-) -> int | None:
+def _conversation_by_token(conn: Db, channel_id: int, message: InboundMessage) -> int | None:
     """The conversation a token names, if it is on this channel and belongs to the author."""
     token = message.conversation_token
     if not token or not token.isdigit() or not message.author.identities:
@@ -116,9 +109,7 @@ def _conversation_by_token(
     return int(row[0]) if row else None
 
 
-def _find_conversation(
-    conn: sqlite3.Connection, channel_id: int, message: InboundMessage
-) -> int | None:
+def _find_conversation(conn: Db, channel_id: int, message: InboundMessage) -> int | None:
     for reference in reversed(message.references):
         row = conn.execute(
             "SELECT conversation_id FROM messages WHERE channel_id = ? AND external_id = ?",
@@ -172,7 +163,7 @@ _SAME_ID = Columns(
 )
 
 
-def _same_id(conn: sqlite3.Connection, channel_id: int, external_id: str) -> list[_SameId]:
+def _same_id(conn: Db, channel_id: int, external_id: str) -> list[_SameId]:
     """Stored messages of the channel with ``external_id``, oldest first."""
     return [
         _SAME_ID.build(r)
@@ -189,7 +180,7 @@ def _subject_or_first_line(message: InboundMessage) -> str:
 
 
 def _ingest_one(
-    conn: sqlite3.Connection,
+    conn: Db,
     channel_id: int,
     message: InboundMessage,
     digest: str,
@@ -217,9 +208,10 @@ def _ingest_one(
     if role == "customer" and conversation_id is not None:
         _claim_from_bot(conn, conversation_id, contact_id)
     if conversation_id is None:
-        conversation_id = conn.execute(
+        (conversation_id,) = conn.execute(
             "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
-            " created_at, updated_at, last_message_at, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at, last_message_at, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 channel_id,
                 message.thread_key,
@@ -231,8 +223,7 @@ def _ingest_one(
                 sent_at,
                 message.url,
             ),
-        ).lastrowid
-        assert conversation_id is not None
+        ).fetchone()
         created.append(conversation_id)
     direction = "in" if role == "customer" else "out"
     namespace, address = (
@@ -275,7 +266,7 @@ def _ingest_one(
     touched.append(conversation_id)
 
 
-def _claim_from_bot(conn: sqlite3.Connection, conversation_id: int, contact_id: int | None) -> None:
+def _claim_from_bot(conn: Db, conversation_id: int, contact_id: int | None) -> None:
     """A bot opened the conversation (a greeting) before the customer wrote: it belongs to
     the customer who writes first, not to the bot it was filed under."""
     opened_by_bot = conn.execute(
@@ -291,7 +282,7 @@ def _claim_from_bot(conn: sqlite3.Connection, conversation_id: int, contact_id: 
 
 
 def _update_conversation(
-    conn: sqlite3.Connection,
+    conn: Db,
     conversation_id: int,
     message: InboundMessage,
     sent_at: float,
@@ -303,6 +294,7 @@ def _update_conversation(
         (conversation_id,),
     ).fetchone()
     newest = sent_at >= last_message_at
+    latest = max(sent_at, last_message_at)
     preview = preview_of(message.body) if newest else None
     if message.role != "customer":
         # A line of ours (an agent's, or a bot's) answers the customer; only a person's is
@@ -310,11 +302,11 @@ def _update_conversation(
         first_response = sent_at if message.role == "agent" else None
         conn.execute(
             "UPDATE conversations SET message_count = message_count + 1,"
-            " last_message_at = max(last_message_at, ?), updated_at = ?,"
+            " last_message_at = ?, updated_at = ?,"
             " preview = coalesce(?, preview),"
             " waiting_since = CASE WHEN ? THEN NULL ELSE waiting_since END,"
             " first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
-            (sent_at, now, preview, newest, first_response, conversation_id),
+            (latest, now, preview, newest, first_response, conversation_id),
         )
         return
     if message.automated:
@@ -331,12 +323,12 @@ def _update_conversation(
     reopen = status in ("pending", "snoozed", "closed")
     conn.execute(
         "UPDATE conversations SET message_count = message_count + 1,"
-        " last_message_at = max(last_message_at, ?), updated_at = ?,"
+        " last_message_at = ?, updated_at = ?,"
         " preview = coalesce(?, preview),"
         " waiting_since = CASE WHEN waiting_since IS NULL OR waiting_since > ? THEN ?"
         "   ELSE waiting_since END"
         " WHERE id = ?",
-        (sent_at, now, preview, sent_at, sent_at, conversation_id),
+        (latest, now, preview, sent_at, sent_at, conversation_id),
     )
     if reopen:
         conn.execute(
@@ -360,7 +352,7 @@ HANDOFF_TAG = "bot-handoff"
 
 
 def _hand_off(
-    conn: sqlite3.Connection, conversation_id: int, sent_at: float, now: float, reopened: list[int]
+    conn: Db, conversation_id: int, sent_at: float, now: float, reopened: list[int]
 ) -> None:
     """A bot handed the conversation to people: it is open, in the queue, the customer
     waiting since the hand-off, tagged and audited as handed off by the bot."""
@@ -383,7 +375,7 @@ def _hand_off(
 
 
 def ingest_batch(
-    conn: sqlite3.Connection,
+    conn: Db,
     channel_id: int,
     messages: Sequence[InboundMessage],
     cursor: str | None,
@@ -399,7 +391,7 @@ def ingest_batch(
     touched: list[int] = []
     reopened: list[int] = []
     stored = duplicates = 0
-    with write_transaction(conn):
+    with conn.transaction():
         (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
         for message in messages:
             digest = identity.digest_of(message)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 
@@ -34,6 +33,7 @@ from .compile_query import (
     split_text,
     text_expression,
 )
+from .db import Db
 
 #: Conversations still being worked on (``c`` is the conversations table).
 ACTIVE = "c.status IN ({})".format(", ".join(f"'{status}'" for status in ACTIVE_STATUSES))
@@ -49,10 +49,6 @@ BREACHING_FIRST = "CASE WHEN c.sla_due_at <= ? THEN 0 ELSE 1 END"
 SNOOZE_ORDER = "c.snooze_until, c.id"
 
 
-def _tags(value: str | None) -> tuple[str, ...]:
-    return tuple(value.split("\x1f")) if value else ()
-
-
 _ROW = Columns(
     ConversationRow,
     {
@@ -66,8 +62,6 @@ _ROW = Columns(
         "contact_name": "co.name",
         "subject": "c.subject",
         "preview": "c.preview",
-        "tags": "(SELECT group_concat(tag, char(31)) FROM"
-        " (SELECT tag FROM conversation_tags t WHERE t.conversation_id = c.id ORDER BY tag))",
         "created_at": "c.created_at",
         "updated_at": "c.updated_at",
         "last_message_at": "c.last_message_at",
@@ -80,7 +74,7 @@ _ROW = Columns(
         "sla_due_at": "c.sla_due_at",
         "sla_missed": "c.sla_breached",
     },
-    convert={"tags": _tags, "sla_missed": bool},
+    convert={"sla_missed": bool},
 )
 ROW_FROM = """
     FROM conversations c
@@ -189,17 +183,17 @@ ORDERS = {
 }
 
 
-def compiled(
-    conn: sqlite3.Connection, node: Node, agent: str, now: float, *, first_rows: bool = False
-) -> Compiled:
+def compiled(conn: Db, node: Node, agent: str, now: float, *, first_rows: bool = False) -> Compiled:
     """``node`` as a condition on ``c``, its full-text parts sized against this store; with
     ``first_rows`` (a top N in the queue's order) its field conditions are sized too."""
     rows = row_counter(conn) if first_rows else None
-    return compile_query(node, agent=agent, now=now, estimate=estimator(conn), rows=rows)
+    return compile_query(
+        node, agent=agent, now=now, dialect=conn.dialect, estimate=estimator(conn), rows=rows
+    )
 
 
 def select_ids(
-    conn: sqlite3.Connection,
+    conn: Db,
     node: Node,
     order: Order,
     agent: str,
@@ -216,16 +210,14 @@ def select_ids(
     return [r[0] for r in conn.execute(sql, params)]
 
 
-def _any_past_due(conn: sqlite3.Connection, now: float) -> bool:
+def _any_past_due(conn: Db, now: float) -> bool:
     """Whether any conversation is past its SLA due time (one probe of the due index):
     only then does the urgent order sort instead of walking its index."""
     sql = "SELECT 1 FROM conversations WHERE sla_due_at IS NOT NULL AND sla_due_at <= ? LIMIT 1"
     return conn.execute(sql, (now,)).fetchone() is not None
 
 
-def count_matching(
-    conn: sqlite3.Connection, nodes: Mapping[str, Node], agent: str, now: float
-) -> dict[str, int]:
+def count_matching(conn: Db, nodes: Mapping[str, Node], agent: str, now: float) -> dict[str, int]:
     """How many conversations each query matches, by key."""
     counts = {}
     for key, node in nodes.items():
@@ -236,7 +228,7 @@ def count_matching(
 
 
 def find(
-    conn: sqlite3.Connection,
+    conn: Db,
     node: Node,
     order: Order,
     agent: str,
@@ -249,26 +241,18 @@ def find(
     return [rows[i] for i in ids if i in rows]
 
 
-def search_hits(
-    conn: sqlite3.Connection, node: Node, agent: str, now: float, limit: int
-) -> list[SearchHit]:
+def search_hits(conn: Db, node: Node, agent: str, now: float, limit: int) -> list[SearchHit]:
     """The ``limit`` newest messages holding the query's words in conversations matching the
     rest of it. The full-text index is read newest first, so the search stops after
     ``limit`` hits instead of sorting all of them."""
     textual, rest = split_text(node)
-    expression = text_expression(textual)
+    expression = text_expression(textual, conn.dialect)
     if not expression:
         raise UsageError(
             "search needs words to find (fields alone select conversations: `list QUERY`)"
         )
     condition = compiled(conn, rest, agent, now)
-    sql = (
-        f"SELECT m.body, {_HIT.sql} FROM messages_fts f"
-        " JOIN messages m ON m.search_key = f.rowid"
-        " JOIN conversations c ON c.id = m.conversation_id"
-        f" WHERE messages_fts MATCH ? AND {condition.where}"
-        " ORDER BY f.rowid DESC LIMIT ?"
-    )
+    sql = conn.dialect.newest_hits(f"m.body, {_HIT.sql}", condition.where)
     words = " ".join(
         t.word if isinstance(t, Text) else str(getattr(t, "value", "")) for t in textual
     )
@@ -276,9 +260,7 @@ def search_hits(
     return [_HIT.build(columns, snippet=_snippet(body, words)) for body, *columns in rows]
 
 
-def conversation_ids(
-    conn: sqlite3.Connection, view: View, agent: str, limit: int | None = None
-) -> list[int]:
+def conversation_ids(conn: Db, view: View, agent: str, limit: int | None = None) -> list[int]:
     """The ordered ids of a view: the queue's whole in-memory index (or its first
     ``limit``, to paint the first screen before the whole index is read). A search view
     reads the word being typed as a prefix."""
@@ -287,16 +269,32 @@ def conversation_ids(
     return select_ids(conn, node, definition.order, agent, time.time(), limit)
 
 
-def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ConversationRow]:
+def conversation_rows(conn: Db, ids: Sequence[int]) -> dict[int, ConversationRow]:
     """Rows for a window of the queue, keyed by id (missing ids were deleted or merged)."""
     if not ids:
         return {}
     placeholders = ",".join("?" * len(ids))
-    sql = f"SELECT {_ROW.sql} {ROW_FROM} WHERE c.id IN ({placeholders})"
-    return {row.id: row for row in (_ROW.build(r) for r in conn.execute(sql, list(ids)))}
+    return {row.id: row for row in _rows(conn, f"c.id IN ({placeholders})", list(ids))}
 
 
-def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:
+def _rows(conn: Db, where: str, params: Sequence[object], tail: str = "") -> list[ConversationRow]:
+    """Queue rows of the conversations meeting ``where``, each with its sorted tags (read
+    in a second query: an aggregate is spelled differently by every database)."""
+    found = conn.execute(f"SELECT {_ROW.sql} {ROW_FROM} WHERE {where}{tail}", params).fetchall()
+    if not found:
+        return []
+    ids = [r[0] for r in found]
+    tags: dict[int, list[str]] = {}
+    for conversation_id, tag in conn.execute(
+        "SELECT conversation_id, tag FROM conversation_tags"
+        f" WHERE conversation_id IN ({','.join('?' * len(ids))}) ORDER BY tag",
+        ids,
+    ):
+        tags.setdefault(conversation_id, []).append(tag)
+    return [_ROW.build(r, tags=tuple(tags.get(r[0], ()))) for r in found]
+
+
+def view_counts(conn: Db, agent: str) -> dict[str, int]:
     """Counts for every sidebar view, keyed by :attr:`View.key`: the built-in views, one
     per channel, one per tag — each the count of the view's own query."""
     definitions = list(views.BUILT_IN)
@@ -306,11 +304,11 @@ def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:
     return count_matching(conn, nodes, agent, time.time())
 
 
-def all_tags(conn: sqlite3.Connection) -> list[str]:
+def all_tags(conn: Db) -> list[str]:
     return [r[0] for r in conn.execute("SELECT DISTINCT tag FROM conversation_tags ORDER BY tag")]
 
 
-def channels(conn: sqlite3.Connection, with_counts: bool = True) -> list[ChannelRecord]:
+def channels(conn: Db, with_counts: bool = True) -> list[ChannelRecord]:
     """Every channel with its health, lease and (unless ``with_counts`` is off, for callers
     that have counts already) how many conversations are open or pending."""
     columns = _CHANNEL if with_counts else _CHANNEL_UNCOUNTED
@@ -318,7 +316,7 @@ def channels(conn: sqlite3.Connection, with_counts: bool = True) -> list[Channel
     return [columns.build(r) for r in rows]
 
 
-def contact(conn: sqlite3.Connection, contact_id: int) -> ContactRecord:
+def contact(conn: Db, contact_id: int) -> ContactRecord:
     row = conn.execute("SELECT id, name FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"no contact {contact_id}")
@@ -332,7 +330,7 @@ def contact(conn: sqlite3.Connection, contact_id: int) -> ContactRecord:
     return ContactRecord(id=row[0], name=row[1], identities=identities)
 
 
-def _messages(conn: sqlite3.Connection, conversation_id: int) -> tuple[MessageRecord, ...]:
+def _messages(conn: Db, conversation_id: int) -> tuple[MessageRecord, ...]:
     attachments: dict[int, list[AttachmentRecord]] = {}
     for message_id, *values in conn.execute(
         f"SELECT a.message_id, {_ATTACHMENT.sql}"
@@ -353,7 +351,7 @@ def _messages(conn: sqlite3.Connection, conversation_id: int) -> tuple[MessageRe
     )
 
 
-def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> ConversationDetail:
+def conversation_detail(conn: Db, conversation_id: int) -> ConversationDetail:
     rows = conversation_rows(conn, [conversation_id])
     if conversation_id not in rows:
         raise NotFoundError(f"no conversation {conversation_id}")
@@ -364,14 +362,12 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: int) -> Conve
         " JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?",
         (conversation_id,),
     ).fetchone()
-    others = [
-        _ROW.build(r)
-        for r in conn.execute(
-            f"SELECT {_ROW.sql} {ROW_FROM} WHERE c.contact_id = ? AND c.id != ?"
-            " ORDER BY c.last_message_at DESC LIMIT 50",
-            (row.contact_id, conversation_id),
-        )
-    ]
+    others = _rows(
+        conn,
+        "c.contact_id = ? AND c.id != ?",
+        (row.contact_id, conversation_id),
+        " ORDER BY c.last_message_at DESC LIMIT 50",
+    )
     return ConversationDetail(
         row=row,
         contact=contact(conn, row.contact_id),
@@ -395,7 +391,7 @@ def _snippet(body: str, text: str, width: int = 120) -> str:
     return ("…" if start else "") + excerpt + ("…" if start + width < len(flat) else "")
 
 
-def draft(conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str) -> str | None:
+def draft(conn: Db, conversation_id: int, agent: str, kind: str) -> str | None:
     row = conn.execute(
         "SELECT body FROM drafts WHERE conversation_id = ? AND agent = ? AND kind = ?",
         (conversation_id, agent, kind),
@@ -403,7 +399,7 @@ def draft(conn: sqlite3.Connection, conversation_id: int, agent: str, kind: str)
     return row[0] if row else None
 
 
-def raw_message(conn: sqlite3.Connection, message_id: int) -> bytes | None:
+def raw_message(conn: Db, message_id: int) -> bytes | None:
     row = conn.execute(
         "SELECT r.raw, m.id FROM messages m LEFT JOIN raw_messages r ON r.message_id = m.id"
         " WHERE m.id = ?",
@@ -414,7 +410,7 @@ def raw_message(conn: sqlite3.Connection, message_id: int) -> bytes | None:
     return None if row[0] is None else bytes(row[0])
 
 
-def blob(conn: sqlite3.Connection, attachment_id: int) -> tuple[str, bytes]:
+def blob(conn: Db, attachment_id: int) -> tuple[str, bytes]:
     row = conn.execute(
         "SELECT a.filename, b.data FROM attachments a JOIN blobs b ON b.sha256 = a.sha256"
         " WHERE a.id = ?",
@@ -425,9 +421,7 @@ def blob(conn: sqlite3.Connection, attachment_id: int) -> tuple[str, bytes]:
     return row[0], bytes(row[1])
 
 
-def audit_entries(
-    conn: sqlite3.Connection, conversation_id: int | None, limit: int = 200
-) -> list[AuditEntry]:
+def audit_entries(conn: Db, conversation_id: int | None, limit: int = 200) -> list[AuditEntry]:
     """The newest ``limit`` audit entries, of one conversation or (``None``) of the store."""
     if conversation_id is None:
         rows = conn.execute(
@@ -442,14 +436,7 @@ def audit_entries(
     return [_AUDIT.build(r) for r in rows]
 
 
-def data_version(conn: sqlite3.Connection) -> int:
-    """Changes whenever another connection commits: the cheap "anything new?" probe."""
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])
-
-
-def identities_of(
-    conn: sqlite3.Connection, contact_ids: Sequence[int]
-) -> dict[int, list[IdentityRecord]]:
+def identities_of(conn: Db, contact_ids: Sequence[int]) -> dict[int, list[IdentityRecord]]:
     """Identities of many contacts in one query (for listing conversations)."""
     found: dict[int, list[IdentityRecord]] = {i: [] for i in contact_ids}
     ids = list(found)
@@ -465,7 +452,7 @@ def identities_of(
     return found
 
 
-def find_contacts(conn: sqlite3.Connection, text: str) -> list[ContactRecord]:
+def find_contacts(conn: Db, text: str) -> list[ContactRecord]:
     """Contacts known by ``text``: a contact id (``#12`` or ``12``) or any identity address
     (case-insensitive), e.g. an email address, a chat handle, a forum user."""
     text = text.strip()
@@ -487,7 +474,7 @@ def find_contacts(conn: sqlite3.Connection, text: str) -> list[ContactRecord]:
     return found
 
 
-def conversation_timings(conn: sqlite3.Connection, since: float) -> list[ConversationTiming]:
+def conversation_timings(conn: Db, since: float) -> list[ConversationTiming]:
     """Per conversation created since ``since`` or still active: what the support measures
     are computed from."""
     return [
@@ -500,7 +487,7 @@ def conversation_timings(conn: sqlite3.Connection, since: float) -> list[Convers
     ]
 
 
-def shared_views(conn: sqlite3.Connection) -> list[views.ViewDefinition]:
+def shared_views(conn: Db) -> list[views.ViewDefinition]:
     """The team's views, by name."""
     return [
         views.ViewDefinition(f"view:{name}", name, query, sort, shortcut=shortcut, source="shared")

@@ -12,15 +12,14 @@ stale until the next change of that conversation, never loses anything else.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..sla import SlaSettings
 from ..sla.due import Due, Facts, compute, pauses_from_json, pauses_to_json, update_pauses
 from .columns import Columns
-from .compile_query import compile_query, estimator
-from .connection import write_transaction
+from .db import Db
+from .queries import compiled
 
 #: Conversations recomputed per statement and per transaction.
 CHUNK = 500
@@ -81,9 +80,7 @@ _UPDATE = (
 _Values = tuple[str | None, str | None, float | None, float | None, int, int, str | None]
 
 
-def recompute(
-    conn: sqlite3.Connection, ids: Sequence[int], settings: SlaSettings, now: float
-) -> int:
+def recompute(conn: Db, ids: Sequence[int], settings: SlaSettings, now: float) -> int:
     """Recompute the SLA columns of ``ids`` inside the caller's transaction; returns how
     many rows changed. Unknown ids are skipped."""
     changed = 0
@@ -93,19 +90,17 @@ def recompute(
     return changed
 
 
-def recompute_committed(
-    conn: sqlite3.Connection, ids: Sequence[int], settings: SlaSettings, now: float
-) -> int:
+def recompute_committed(conn: Db, ids: Sequence[int], settings: SlaSettings, now: float) -> int:
     """:func:`recompute`, one transaction per chunk (for callers outside a transaction)."""
     changed = 0
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), CHUNK):
-        with write_transaction(conn):
+        with conn.transaction():
             changed += _chunk(conn, unique[start : start + CHUNK], settings, now)
     return changed
 
 
-def ensure(conn: sqlite3.Connection, settings: SlaSettings | None, now: float) -> int:
+def ensure(conn: Db, settings: SlaSettings | None, now: float) -> int:
     """Make the stored SLA columns follow ``settings``: when they were computed under other
     policies (or none), recompute every conversation still in play (and those closed in
     the last 30 days); with no policies, clear them. Returns how many rows changed; a
@@ -116,7 +111,7 @@ def ensure(conn: sqlite3.Connection, settings: SlaSettings | None, now: float) -
     if stored == wanted:
         return 0
     if wanted is None or settings is None:
-        with write_transaction(conn):
+        with conn.transaction():
             cleared = conn.execute(
                 "UPDATE conversations SET sla_policy = NULL, sla_target = NULL,"
                 " sla_started_at = NULL, sla_due_at = NULL, sla_breached = 0"
@@ -125,7 +120,7 @@ def ensure(conn: sqlite3.Connection, settings: SlaSettings | None, now: float) -
             conn.execute("DELETE FROM sla_settings WHERE id = 1")
         return cleared
     changed = refresh(conn, settings, now)
-    with write_transaction(conn):
+    with conn.transaction():
         conn.execute(
             "INSERT INTO sla_settings(id, fingerprint, changed_at) VALUES (1, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint,"
@@ -135,7 +130,7 @@ def ensure(conn: sqlite3.Connection, settings: SlaSettings | None, now: float) -
     return changed
 
 
-def refresh(conn: sqlite3.Connection, settings: SlaSettings, now: float) -> int:
+def refresh(conn: Db, settings: SlaSettings, now: float) -> int:
     """Recompute every conversation still in play and those closed in the last 30 days,
     one transaction per chunk; returns how many rows changed."""
     ids = [
@@ -148,7 +143,7 @@ def refresh(conn: sqlite3.Connection, settings: SlaSettings, now: float) -> int:
     return recompute_committed(conn, ids, settings, now)
 
 
-def _chunk(conn: sqlite3.Connection, ids: list[int], settings: SlaSettings, now: float) -> int:
+def _chunk(conn: Db, ids: list[int], settings: SlaSettings, now: float) -> int:
     placeholders = ",".join("?" * len(ids))
     rows = {
         row.id: row
@@ -180,7 +175,7 @@ def _chunk(conn: sqlite3.Connection, ids: list[int], settings: SlaSettings, now:
 
 
 def _choose(
-    conn: sqlite3.Connection,
+    conn: Db,
     ids: list[int],
     settings: SlaSettings,
     now: float,
@@ -195,7 +190,7 @@ def _choose(
         if policy.query is None:
             matched = set(left)
         else:
-            condition = compile_query(policy.query, agent="", now=now, estimate=estimator(conn))
+            condition = compiled(conn, policy.query, "", now)
             wanted = sorted(left)
             marks = ",".join("?" * len(wanted)) if len(wanted) != len(ids) else placeholders
             sql = f"SELECT c.id FROM conversations c WHERE c.id IN ({marks}) AND {condition.where}"

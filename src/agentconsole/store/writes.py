@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ..plugin import Attachment
+from .db import Db
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +47,7 @@ class NewMessage:
     author_role: str | None = None
 
 
-def allocate_search_key(conn: sqlite3.Connection, sent_at: float) -> int:
+def allocate_search_key(conn: Db, sent_at: float) -> int:
     """A unique, time-ordered integer for the message (microseconds, bumped on collision)."""
     key = int(sent_at * 1_000_000)
     while conn.execute("SELECT 1 FROM messages WHERE search_key = ?", (key,)).fetchone():
@@ -57,63 +55,24 @@ def allocate_search_key(conn: sqlite3.Connection, sent_at: float) -> int:
     return key
 
 
-def store_blob(conn: sqlite3.Connection, data: bytes) -> str:
+def store_blob(conn: Db, data: bytes) -> str:
     """Store ``data`` once by its SHA-256 (however many messages carry it); returns the hash."""
     digest = hashlib.sha256(data).hexdigest()
     # (blobs is WITHOUT ROWID, so no incremental write here; measured: it would not lower
     # the peak of a 20 MB attachment, which the raw copy and the page cache set.)
     conn.execute(
-        "INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
+        "INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (digest, len(data), data),
     )
     return digest
 
 
-#: A raw message larger than this is written in slices, through a cache made small for it.
+#: A message whose raw bytes and attachments together pass this is a large write (see
+#: :meth:`~.dialect.Dialect.large_write`).
 LARGE_BYTES = 1 << 20
-_SLICE = 1 << 20
-#: The page cache while a large message is written (KiB, as ``PRAGMA cache_size`` takes it):
-#: a 27 MB mail would otherwise sit in the 64 MiB cache as dirty pages until the commit.
-LARGE_WRITE_CACHE_KIB = 4096
 
 
-def write_raw(conn: sqlite3.Connection, message_id: int, raw: bytes) -> None:
-    """Keep a message's original bytes. A large one is written slice by slice into a
-    ``zeroblob``, so SQLite never holds a second copy of it."""
-    if len(raw) <= LARGE_BYTES:
-        conn.execute("INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)", (message_id, raw))
-        return
-    conn.execute(
-        "INSERT INTO raw_messages(message_id, raw) VALUES (?, zeroblob(?))",
-        (message_id, len(raw)),
-    )
-    _write_slices(conn, "raw_messages", "raw", message_id, raw)
-
-
-def _write_slices(conn: sqlite3.Connection, table: str, column: str, row: int, data: bytes) -> None:
-    """``data`` into the ``zeroblob`` of ``table.column`` at rowid ``row``, a slice at a time."""
-    view = memoryview(data)
-    with conn.blobopen(table, column, row) as blob:
-        for start in range(0, len(data), _SLICE):
-            blob.write(view[start : start + _SLICE])
-
-
-@contextmanager
-def small_cache(conn: sqlite3.Connection, needed: bool) -> Iterator[None]:
-    """While a large message is written, a small page cache: its pages go to the WAL as
-    they fill instead of piling up in memory as dirty pages until the commit."""
-    if not needed:
-        yield
-        return
-    (previous,) = conn.execute("PRAGMA cache_size").fetchone()
-    conn.execute(f"PRAGMA cache_size = -{LARGE_WRITE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA cache_size = {int(previous)}")
-
-
-def insert_message(conn: sqlite3.Connection, message: NewMessage) -> int:
+def insert_message(conn: Db, message: NewMessage) -> int:
     """Store ``message``, index it for search and store its references, raw bytes and
     attachments; returns the new message id. Does not touch the conversation's counters."""
     search_key = allocate_search_key(conn, message.sent_at)
@@ -140,24 +99,23 @@ def insert_message(conn: sqlite3.Connection, message: NewMessage) -> int:
         "author_role": message.author_role,
         "search_key": search_key,
     }
-    message_id = conn.execute(
-        f"INSERT INTO messages({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+    (message_id,) = conn.execute(
+        f"INSERT INTO messages({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        " RETURNING id",
         tuple(columns.values()),
-    ).lastrowid
-    assert message_id is not None  # an INSERT always sets it
-    conn.execute(
-        "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)",
-        (search_key, message.subject, message.body, message.author_name),
-    )
+    ).fetchone()
+    dialect = conn.dialect
+    dialect.index_message(conn, search_key, message.subject, message.body, message.author_name)
     if message.references:
         conn.executemany(
-            "INSERT OR IGNORE INTO message_refs(message_id, external_id) VALUES (?, ?)",
+            "INSERT INTO message_refs(message_id, external_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
             [(message_id, reference) for reference in message.references],
         )
     large = len(message.raw or b"") + sum(len(a.data) for a in message.attachments)
-    with small_cache(conn, large > LARGE_BYTES):
+    with dialect.large_write(conn, large > LARGE_BYTES):
         if message.raw is not None:
-            write_raw(conn, message_id, message.raw)
+            dialect.write_raw(conn, message_id, message.raw)
         for attachment in message.attachments:
             conn.execute(
                 "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
@@ -170,11 +128,11 @@ def insert_message(conn: sqlite3.Connection, message: NewMessage) -> int:
                     store_blob(conn, attachment.data),
                 ),
             )
-    return message_id
+    return int(message_id)
 
 
 def audit(
-    conn: sqlite3.Connection,
+    conn: Db,
     agent: str,
     action: str,
     conversation_id: int | None,

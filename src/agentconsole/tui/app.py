@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,7 +20,7 @@ from ..config import Config
 from ..errors import AgentConsoleError
 from ..opening import open_store
 from ..sanitize import one_line
-from ..store import Store
+from ..store import Store, is_postgres
 from .commands import ConsoleCommands
 from .drafts import DraftBuffer
 from .keys import bindings, overrides
@@ -56,7 +56,7 @@ class AgentConsoleApp(App[None]):
 
     def __init__(
         self,
-        store_path: Path,
+        store_path: str | Path,
         config: Config,
         runner_factory: RunnerFactory | None = None,
         *,
@@ -64,7 +64,7 @@ class AgentConsoleApp(App[None]):
         poll_interval: float = POLL_INTERVAL,
     ) -> None:
         super().__init__()
-        self.store_path = Path(store_path)
+        self.store_path = store_path if is_postgres(store_path) else Path(store_path)
         self.config = config
         self.runner_factory = runner_factory
         self.clock = clock
@@ -74,7 +74,7 @@ class AgentConsoleApp(App[None]):
         self.drafts = DraftBuffer()
         self.channels = Channels()
         self.set_keymap(overrides(config.keys))
-        self._token: tuple[int, int] | None = None
+        self._token: Hashable | None = None
         self._polling = False
         self._poll_timer: Timer | None = None
         self._closed = False
@@ -270,6 +270,8 @@ class AgentConsoleApp(App[None]):
         self.run_worker(load(), group="report", exclusive=True, exit_on_error=False)
 
 
-def run(store_path: Path, config: Config, runner_factory: RunnerFactory | None = None) -> None:
+def run(
+    store_path: str | Path, config: Config, runner_factory: RunnerFactory | None = None
+) -> None:
     """Run the TUI until the agent quits."""
     AgentConsoleApp(store_path, config, runner_factory).run()

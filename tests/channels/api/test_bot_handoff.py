@@ -82,9 +82,7 @@ async def test_a_hand_off_brings_the_whole_transcript_into_the_queue(
     assert len((await store.conversation(conversation_id)).messages) == 5
 
 
-async def test_bot_and_agent_lines_do_not_start_the_customers_clock(
-    live_api, store: Store
-) -> None:
+async def test_bot_and_agent_lines_do_not_start_the_customers_clock(live_api, store: Store) -> None:
     live = await live_api()
     greeting = customer_message(id="b-1", author=BOT, text="Hello, I am Helpbot.")
     assert (await live.post(greeting))[0] == 202

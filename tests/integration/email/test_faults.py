@@ -28,7 +28,7 @@ import pytest
 from agentconsole import config as config_module
 from agentconsole.models import ChannelRecord
 from agentconsole.query import parse
-from agentconsole.store import Store
+from agentconsole.store import Store, connect
 from agentconsole.sync import SyncRunner
 from agentconsole_email import EmailChannel
 from agentconsole_email.smtp import reply_message_id
@@ -225,7 +225,7 @@ async def test_kill_9_while_sending_delivers_every_reply_once_and_files_it_once(
     config = write_config(tmp_path, options(imap_user, smtp_server, imap_port=proxy.port))
     store_file = tmp_path / "store.db"
     assert run(config, store_file, "sync", "--once").returncode == 0
-    store = await Store.open(store_file, agent="alice")
+    store = await connect(store_file, agent="alice")
     try:
         (row,) = await store.find(parse("status:any"))
         for number in range(50):

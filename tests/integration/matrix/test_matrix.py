@@ -393,7 +393,7 @@ async def test_a_password_login_reuses_its_device_across_restarts(
         runner = runner_for(store, data)
         assert (await runner.run_once())["mx"] is None
         await runner.stop()
-    device_file = store.path.with_suffix(".channels") / "mx" / "device_id"
+    device_file = store.channel_data_dir("mx") / "device_id"
     device_id = device_file.read_text().strip()
     agent = MatrixUser(synapse, agent_account)
     try:

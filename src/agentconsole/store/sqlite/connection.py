@@ -8,25 +8,35 @@ import shutil
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
 from pathlib import Path
 
-from ..errors import (
+from ...errors import (
     StoreBusyError,
     StoreError,
     StoreFullError,
     StoreReadOnlyError,
     StoreUnavailableError,
 )
-from . import permissions
+from .. import permissions
+from .dialect import SQLITE, SqliteDialect
 
 BUSY_TIMEOUT_MS = 10_000
 
 
+class SqliteDb(sqlite3.Connection):
+    """A store connection: :class:`sqlite3.Connection` with what :class:`~..db.Db` adds."""
+
+    dialect: SqliteDialect = SQLITE
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self)
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     """(number, name, sql) of every bundled migration, in order."""
-    folder = resources.files("agentconsole.store") / "migrations"
+    folder = resources.files("agentconsole.store.sqlite") / "migrations"
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
@@ -35,7 +45,7 @@ def _migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
+def connect(path: str | Path) -> SqliteDb:
     """Open (creating if needed) and migrate the store at ``path``.
 
     The connection is in autocommit mode: writers open their transactions with
@@ -78,10 +88,12 @@ def _writable(path: Path) -> bool:
     return os.access(_existing_parent(path), os.W_OK)
 
 
-def _open_writable(path: Path) -> sqlite3.Connection:
+def _open_writable(path: Path) -> SqliteDb:
     try:
         permissions.prepare(path)  # private folder and file, whatever the umask
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, factory=SqliteDb
+        )
     except OSError as error:
         raise StoreUnavailableError(f"cannot open the store at {path}: {error}") from error
     except sqlite3.Error as error:
@@ -108,7 +120,7 @@ def _tune(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
 
 
-def _open_read_only(path: Path) -> sqlite3.Connection:
+def _open_read_only(path: Path) -> SqliteDb:
     """Read-only: ``mode=ro``; when SQLite cannot read a WAL store that way (its -shm cannot
     be created in a read-only folder) ``immutable=1`` — only when there is no -wal file, so
     no writer has it open and no committed change waits in a WAL that would be ignored."""
@@ -118,7 +130,9 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         uris.append(base + "&immutable=1")
     last: sqlite3.Error | None = None
     for uri in uris:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, factory=SqliteDb
+        )
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA query_only = ON")

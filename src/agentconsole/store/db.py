@@ -1,0 +1,61 @@
+"""What the store's shared functions (queries, actions, ingest) see of a backend's
+connection: :class:`Db`, a DB-API-like connection speaking portable SQL with ``?``
+parameters, its :class:`~.dialect.Dialect` for what cannot be portable, and
+:meth:`Db.transaction` for a write. Each backend (``sqlite/``, ``postgres/``) provides one,
+so a business rule — reopen on a customer reply, the reply collision check, the dedupe
+identity — is written once, above the dialect.
+
+Portable SQL here means: ``?`` parameters; ``INSERT … ON CONFLICT … DO NOTHING/DO UPDATE``
+(never ``OR IGNORE``); ``RETURNING id`` (never ``lastrowid``); ``CASE`` (never the
+two-argument ``max``/``min``); times as REAL Unix seconds computed in Python; booleans as
+INTEGER 0/1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .dialect import Dialect
+
+
+class Cursor(Protocol):
+    """The result of one statement: rows as tuples."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by an INSERT, UPDATE or DELETE."""
+        ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Db(Protocol):
+    """One connection of a backend, used by one thread at a time.
+
+    Outside :meth:`transaction` every statement commits on its own (reads see the latest
+    committed state). Errors are the driver's; the store translates them into
+    :class:`~agentconsole.errors.StoreError` at its edge.
+    """
+
+    @property
+    def dialect(self) -> Dialect:
+        """How this backend spells what is not portable (full-text search, large values)."""
+        ...
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction: committed when the block ends, rolled back on any exception.
+        It holds what a writer needs up front (SQLite: the write lock; PostgreSQL:
+        serializable isolation, the store retrying the whole call on a conflict), so a
+        check followed by a write inside it cannot race another writer."""
+        ...

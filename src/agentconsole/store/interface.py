@@ -1,0 +1,422 @@
+"""The store's public interface: what the TUI, the CLI, the sync runner, rules and the bench
+may ask of a store, whichever backend holds it. The docstrings are the contract.
+
+Open one with :func:`agentconsole.store.connect` (a file path for SQLite, a
+``postgresql://`` URL for PostgreSQL). Every method may raise
+:class:`~agentconsole.errors.StoreError`: :class:`~agentconsole.errors.StoreBusyError`
+when the store stays locked or unreachable past its timeout (try again),
+:class:`~agentconsole.errors.StoreFullError` when it cannot grow,
+:class:`~agentconsole.errors.StoreReadOnlyError` for a write to a store opened read-only,
+:class:`~agentconsole.errors.StoreUnavailableError` when it cannot be read at all — never a
+driver's own exception. Each write is one transaction: committed whole or not at all. Calls
+on one instance may be awaited concurrently; several processes (on several machines, with
+PostgreSQL) may open the same store.
+
+Business rules hold on every backend, because they are written once above the dialect:
+a customer's message reopens a closed conversation; ``waiting_since`` is the oldest
+unanswered customer message; the same message delivered again is stored once and different
+content never dropped (:mod:`.identity`); a reply racing another agent's is refused
+(``seen_up_to``); every agent action is audited as :attr:`Store.agent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from ..models import (
+    AuditEntry,
+    Change,
+    ChangeOutcome,
+    ChannelRecord,
+    ContactRecord,
+    ConversationDetail,
+    ConversationRow,
+    ConversationState,
+    ConversationTiming,
+    DraftActivity,
+    FollowUp,
+    IdentityRecord,
+    IngestReport,
+    OutboxItem,
+    SearchHit,
+    View,
+)
+from ..plugin import Attachment, InboundMessage
+from ..processes import ProcessIdentity
+from ..query import Node
+from ..sla import SlaSettings
+from ..views import Order, ViewDefinition
+from .db import Db
+
+T = TypeVar("T")
+
+
+class Store(Protocol):
+    """An open store. ``agent`` is who every action is recorded as."""
+
+    #: The account actions are recorded as (the Unix account unless config names another).
+    agent: str
+    #: The name customers see on this agent's replies.
+    display_name: str
+    #: Opened read-only (a file, folder or database this process cannot write): reads work,
+    #: writes raise :class:`~agentconsole.errors.StoreReadOnlyError`.
+    read_only: bool
+    #: The SLA policies due times are computed with (see :meth:`use_sla`); ``None``: none.
+    sla: SlaSettings | None
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages: a file path, or a URL without its password."""
+        ...
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        ...
+
+    def channel_data_dir(self, channel: str) -> Path:
+        """A private folder where channel ``channel``'s plugin may keep its own files
+        (a device id, a download cache), one per store and channel; not created here."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection; the instance is unusable afterwards."""
+        ...
+
+    async def run_sync(self, function: Callable[[Db], T]) -> T:
+        """Run ``function(db)`` on a connection of the backend, in the store's thread, and
+        return its result: for tests and benchmarks that read or set up rows directly,
+        in portable SQL (see :mod:`.db`). Driver errors leave as :class:`StoreError`."""
+        ...
+
+    async def change_token(self) -> Hashable:
+        """Differs from the last value whenever anything in the store may have changed
+        (a commit by another process, or a write through this instance)."""
+        ...
+
+    async def conversation_ids(self, view: View, limit: int | None = None) -> list[int]:
+        """The ids of ``view``'s conversations in the view's order (the first ``limit``
+        when given; a search view returns its most recent hits). Raises
+        :class:`~agentconsole.errors.UsageError` for an unknown view or an empty search."""
+        ...
+
+    async def find(
+        self, query: Node, *, order: Order = "urgent", limit: int | None = None
+    ) -> list[ConversationRow]:
+        """The conversations ``query`` matches (the query language, compiled to one
+        statement), in ``order``, at most ``limit``; ``me`` is this store's agent."""
+        ...
+
+    async def count(self, queries_by_key: Mapping[str, Node]) -> dict[str, int]:
+        """How many conversations each query matches, by key, in one call."""
+        ...
+
+    async def search(self, query: Node | str, limit: int = 50) -> list[SearchHit]:
+        """The ``limit`` newest messages holding the query's words (all in one message,
+        accents and case ignored, ``"phrases"``, ``prefix*``), in conversations that match
+        its other terms. Raises :class:`~agentconsole.errors.UsageError` for a query
+        without words, and :class:`~agentconsole.query.QueryError` (a ``UsageError``) for
+        text that is not a query."""
+        ...
+
+    async def shared_views(self) -> list[ViewDefinition]:
+        """The views the team shares through this store, by name."""
+        ...
+
+    async def save_view(
+        self,
+        name: str,
+        query: str,
+        *,
+        order: Order = "urgent",
+        shortcut: str | None = None,
+        replace: bool = False,
+    ) -> None:
+        """Share a view with the team, audited. The query must parse
+        (:class:`~agentconsole.query.QueryError`); a taken name is a
+        :class:`~agentconsole.errors.ConflictError` unless ``replace``."""
+        ...
+
+    async def remove_view(self, name: str) -> None:
+        """Stop sharing a view, audited. Raises :class:`~agentconsole.errors.NotFoundError`."""
+        ...
+
+    async def conversation_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
+        """The queue rows of ``ids``, keyed by id; ids that no longer exist are left out."""
+        ...
+
+    async def view_counts(self) -> dict[str, int]:
+        """How many conversations every sidebar view holds, keyed by :attr:`View.key`."""
+        ...
+
+    async def conversation(self, conversation_id: int) -> ConversationDetail:
+        """The conversation with its whole thread and the contact's other conversations.
+        Raises :class:`~agentconsole.errors.NotFoundError` when there is none."""
+        ...
+
+    async def contact(self, contact_id: int) -> ContactRecord:
+        """A contact with its identities. Raises :class:`~agentconsole.errors.NotFoundError`."""
+        ...
+
+    async def identities_of(self, contact_ids: Iterable[int]) -> dict[int, list[IdentityRecord]]:
+        """The identities of each contact (an empty list for an unknown id), in one query."""
+        ...
+
+    async def channels(self, *, with_counts: bool = True) -> list[ChannelRecord]:
+        """Every channel the store knows, by name, with its health and lease; with
+        ``with_counts`` also how many of its conversations are active."""
+        ...
+
+    async def tags(self) -> list[str]:
+        """Every tag in use, sorted."""
+        ...
+
+    async def conversation_timings(self, since: float) -> list[ConversationTiming]:
+        """The timings of every conversation created since ``since`` (Unix seconds) or
+        still active: what :func:`agentconsole.metrics.compute` reads."""
+        ...
+
+    async def draft(self, conversation_id: int, kind: str) -> str | None:
+        """This agent's saved ``"reply"`` or ``"note"`` draft on a conversation, if any."""
+        ...
+
+    async def raw_message(self, message_id: int) -> bytes | None:
+        """The original bytes of a message as received, unchanged; None for a message kept
+        without one (a note, a reply, a chat message). Raises ``NotFoundError`` for an
+        unknown message id."""
+        ...
+
+    async def attachment(self, attachment_id: int) -> tuple[str, bytes]:
+        """(suggested file name, content) of an attachment. The name is a suggestion from
+        outside, never a path. Raises :class:`~agentconsole.errors.NotFoundError`."""
+        ...
+
+    async def audit_log(self, conversation_id: int | None = None) -> list[AuditEntry]:
+        """The newest 200 audit entries, of one conversation or of the whole store."""
+        ...
+
+    async def assign(
+        self, conversation_id: int, assignee: str | None, *, force: bool = False
+    ) -> bool:
+        """Assign a conversation to ``assignee`` (``None``: unassign), audited.
+
+        Raises :class:`~agentconsole.errors.ConflictError` when another agent holds it and
+        ``force`` is off, :class:`~agentconsole.errors.NotFoundError` when it does not exist.
+        Returns False (and writes nothing) when it was so already.
+        """
+        ...
+
+    async def set_status(
+        self, conversation_id: int, status: str, *, snooze_until: float | None = None
+    ) -> bool:
+        """Set the status (closing records the resolution time; ``"snoozed"`` needs
+        ``snooze_until``), audited. Raises :class:`~agentconsole.errors.UsageError` for an
+        unknown status or a snooze without a time, :class:`~agentconsole.errors.NotFoundError`.
+        Returns False (and writes nothing) when it was so already.
+        """
+        ...
+
+    async def set_priority(self, conversation_id: int, rank: int) -> bool:
+        """Set the priority rank (0 urgent … 3 low, see :func:`models.priority_rank`),
+        audited. Raises :class:`~agentconsole.errors.UsageError` for a rank out of range,
+        :class:`~agentconsole.errors.NotFoundError`. False when it was so already."""
+        ...
+
+    async def retag(
+        self, conversation_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> bool:
+        """Add and remove tags (one word each), audited. Raises
+        :class:`~agentconsole.errors.UsageError` for a tag with spaces,
+        :class:`~agentconsole.errors.NotFoundError`. False when no tag changed."""
+        ...
+
+    async def apply(self, ids: Sequence[int], change: Change) -> list[ChangeOutcome]:
+        """``change`` on each of ``ids``, one transaction per batch, one audit entry per
+        conversation changed; an outcome per id (with the state before, for :meth:`restore`).
+        A conversation that is missing, held by another agent or already so is reported in
+        its outcome, not raised. Raises :class:`~agentconsole.errors.UsageError` for a
+        malformed change."""
+        ...
+
+    async def restore(self, states: Sequence[ConversationState]) -> list[int]:
+        """Undo: put conversations back as ``states`` recorded them, audited; returns the
+        ids that changed."""
+        ...
+
+    async def add_note(self, conversation_id: int, body: str) -> int:
+        """Add an internal note (never sent), audited; returns its message id and clears this
+        agent's note draft. Raises :class:`~agentconsole.errors.UsageError` for an empty
+        note, :class:`~agentconsole.errors.NotFoundError`."""
+        ...
+
+    async def queue_reply(
+        self,
+        conversation_id: int,
+        body: str,
+        *,
+        then_status: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        seen_up_to: int | None = None,
+    ) -> int:
+        """Store a reply and queue it for delivery in one transaction, audited; returns its
+        message id and clears this agent's reply draft. ``then_status`` (open, pending or
+        closed) is set in the same transaction.
+
+        With ``seen_up_to`` (the newest message id the agent saw), a reply another agent sent
+        meanwhile raises :class:`~agentconsole.errors.ConflictError` and nothing is stored.
+        Raises :class:`~agentconsole.errors.UsageError` for an empty reply or another
+        ``then_status``, :class:`~agentconsole.errors.NotFoundError`.
+        """
+        ...
+
+    async def others_writing(
+        self, conversation_id: int, within: float = 600.0
+    ) -> list[DraftActivity]:
+        """Other agents' drafts on this conversation touched in the last ``within``
+        seconds, newest first (nobody answers twice without knowing it)."""
+        ...
+
+    async def save_draft(self, conversation_id: int, kind: str, body: str) -> None:
+        """Save this agent's ``"reply"`` or ``"note"`` draft (a blank ``body`` deletes it).
+        Raises :class:`~agentconsole.errors.UsageError` for another kind,
+        :class:`~agentconsole.errors.NotFoundError`."""
+        ...
+
+    async def wake_snoozed(self) -> list[int]:
+        """Reopen every snoozed conversation whose time has come (audited as ``system``);
+        returns their ids."""
+        ...
+
+    async def link_contacts(self, kept_id: int, merged_id: int) -> None:
+        """Merge contact ``merged_id`` into ``kept_id`` (undoable), audited. Raises
+        :class:`~agentconsole.errors.UsageError` for one contact twice,
+        :class:`~agentconsole.errors.NotFoundError` for an unknown contact."""
+        ...
+
+    async def unlink_contact(self, merged_id: int) -> int:
+        """Undo the latest merge of ``merged_id`` into another contact, audited; returns
+        ``merged_id``. Raises :class:`~agentconsole.errors.NotFoundError` when it was never
+        merged."""
+        ...
+
+    async def unlink_last_merge(self, kept_id: int) -> int:
+        """Undo the latest merge into ``kept_id``, audited; returns the contact restored.
+        Raises :class:`~agentconsole.errors.NotFoundError` when nothing was merged into it."""
+        ...
+
+    async def find_contacts(self, text: str) -> list[ContactRecord]:
+        """Contacts known by ``text``: an id (``#12``, ``12``) or any identity address
+        (case-insensitive); empty when none."""
+        ...
+
+    async def requeue_reply(self, message_id: int) -> None:
+        """Queue a failed reply again (an agent's retry), audited. Raises
+        :class:`~agentconsole.errors.NotFoundError` when the message is no failed reply."""
+        ...
+
+    async def ensure_channel(self, name: str, type_name: str, kind: str) -> int:
+        """The id of channel ``name``, created (or its type and kind updated) as needed.
+        Raises :class:`~agentconsole.errors.UsageError` for a kind other than email, chat,
+        forum."""
+        ...
+
+    async def channel_cursor(self, name: str) -> str | None:
+        """The last committed cursor of a channel; ``None`` for a new or unknown one."""
+        ...
+
+    async def set_health(self, name: str, health: str, detail: str | None = None) -> None:
+        """Record a channel's health and its reason (shown by ``channels`` and the TUI);
+        an unknown channel is ignored."""
+        ...
+
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, process: ProcessIdentity | None = None
+    ) -> bool:
+        """Take or renew channel ``name``'s lease for ``ttl`` seconds as ``owner`` (running
+        in ``process``, this one by default). False while another live owner holds it; an
+        owner whose process is gone from this host is replaced at once, one on another host
+        once its lease expired. Taking over from a dead owner releases the replies it had
+        claimed as sending."""
+        ...
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give up ``owner``'s lease on ``name`` (no-op if another holds it); replies still
+        claimed as sending are due at once for the next holder."""
+        ...
+
+    async def ingest(
+        self,
+        channel: str,
+        messages: Sequence[InboundMessage],
+        cursor: str | None = None,
+        *,
+        update_cursor: bool = True,
+    ) -> IngestReport:
+        """Store a batch from ``channel`` and (with ``update_cursor``) its new cursor in one
+        transaction: all of it or, on any error, none of it.
+
+        A message already stored (same identity) is counted as a duplicate; see
+        :mod:`.ingest_sql` for the identity. Raises :class:`~agentconsole.errors.NotFoundError`
+        when the channel is unknown (create it with :meth:`ensure_channel`).
+        """
+        ...
+
+    async def claim_due_replies(self, channel: str, limit: int = 20) -> list[OutboxItem]:
+        """Claim up to ``limit`` replies on ``channel`` that are due, oldest first, marking
+        them as sending, and return them with what sending needs. Two senders never claim
+        the same reply; a claim is released when its lease's owner dies."""
+        ...
+
+    async def mark_sent(
+        self,
+        outbox_id: int,
+        external_id: str,
+        url: str | None = None,
+        follow_up: bytes | None = None,
+    ) -> None:
+        """The channel accepted the reply: record it as sent (never to be sent again) and,
+        in the same transaction, its ``follow_up`` work, due at once."""
+        ...
+
+    async def due_followups(self, channel: str, limit: int = 20) -> list[FollowUp]:
+        """Follow-ups of sent replies on ``channel`` due now."""
+        ...
+
+    async def finish_followup(
+        self, outbox_id: int, *, error: str | None = None, retry_at: float | None = None
+    ) -> None:
+        """A follow-up attempt: done (``error`` if given up) or to retry at ``retry_at``."""
+        ...
+
+    async def waiting_replies(self, channel: str) -> int:
+        """How many replies on ``channel`` wait to be sent."""
+        ...
+
+    async def mark_retry(self, outbox_id: int, error: str, next_attempt_at: float) -> None:
+        """A send attempt failed for a reason that may pass: due again at
+        ``next_attempt_at``, with ``error`` shown meanwhile."""
+        ...
+
+    async def mark_failed(self, outbox_id: int, error: str) -> None:
+        """The channel refused the reply for good: failed with ``error``, never retried
+        unless an agent requeues it."""
+        ...
+
+    # -- SLA ----------------------------------------------------------------------------------
+
+    async def use_sla(self, settings: SlaSettings | None) -> int:
+        """Compute due times with ``settings`` from now on (``None`` or no policies: none).
+        From then on every write that can move a due time (ingest, status, priority, tags,
+        assignment, replies, undo) recomputes those conversations right after it commits.
+        When the stored due times were computed under other policies, every conversation
+        still in play (and those closed in the last 30 days) is computed again now; with
+        no policies the SLA columns are cleared. Returns how many conversations changed. A
+        read-only store keeps what it has."""
+        ...
+
+    async def refresh_sla(self) -> int:
+        """Recompute the due time of every conversation still in play (and those closed in
+        the last 30 days) with the current policies; returns how many changed."""
+        ...

@@ -1,0 +1,170 @@
+"""A PostgreSQL store connection: the store's portable SQL (``?`` parameters) on psycopg 3,
+serializable write transactions that announce themselves with ``NOTIFY``, numbered
+migrations, and what a server error means for the store (:func:`translate`)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg import errors, sql
+
+from ...errors import (
+    StoreBusyError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
+from .dialect import POSTGRES, PostgresDialect
+
+#: The channel every committed write notifies; live views LISTEN to it.
+CHANGES_CHANNEL = "agentconsole_changes"
+#: Serializes migrations of one database between processes (an arbitrary constant).
+MIGRATION_LOCK = 0x61676E74
+
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+
+
+@functools.lru_cache(maxsize=1024)
+def to_psycopg(statement: str) -> str:
+    """``statement`` with ``?`` parameters as psycopg's ``%s`` (and literal ``%`` doubled),
+    leaving quoted strings and names alone."""
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        return token.replace("%", "%%")
+
+    return _TOKEN.sub(replace, statement)
+
+
+def _value(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL; the original bytes stay in raw_messages.
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _values(parameters: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(_value(value) for value in parameters)
+
+
+class PostgresDb:
+    """:class:`~..db.Db` over one psycopg connection in autocommit mode. Text cannot hold
+    NUL in PostgreSQL: a NUL in a value is stored as U+FFFD (a message's original bytes,
+    NUL included, stay in its raw copy)."""
+
+    dialect: PostgresDialect = POSTGRES
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def execute(self, statement: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        return self.conn.execute(to_psycopg(statement), _values(parameters))
+
+    def executemany(
+        self, statement: str, parameters: Iterable[Sequence[Any]], /
+    ) -> psycopg.Cursor[Any]:
+        cursor = self.conn.cursor()
+        cursor.executemany(to_psycopg(statement), [_values(p) for p in parameters])
+        return cursor
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresDb]:
+        # Serializable: a check followed by a write (the reply collision guard, a lease, a
+        # dedupe lookup) cannot race another writer; the store re-runs the call when the
+        # server reports a conflict.
+        self.conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        try:
+            yield self
+            self.conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(CHANGES_CHANNEL)))
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+
+def retryable(error: BaseException) -> bool:
+    """A conflict with another transaction: running the whole call again may succeed."""
+    return isinstance(error, errors.SerializationFailure | errors.DeadlockDetected)
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("agentconsole.store.postgres") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def latest_version() -> int:
+    migrations = _migrations()
+    return migrations[-1][0] if migrations else 0
+
+
+def migrate(conn: psycopg.Connection[Any], location: str) -> bool:
+    """Apply every migration newer than the database's schema version, in one transaction
+    under an advisory lock (two processes opening a new store at once migrate it once).
+    Returns False when the role may not change the schema and the schema is current (a
+    read-only agent role); raises :class:`StoreError` for a store written by a newer
+    version, and :class:`StoreReadOnlyError` when it needs a migration this role cannot
+    apply."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS agentconsole_schema (version integer NOT NULL)")
+        row = conn.execute("SELECT version FROM agentconsole_schema").fetchone()
+        current = row[0] if row else 0
+        latest = latest_version()
+        if current > latest:
+            raise StoreError(
+                f"{location} was written by a newer agentconsole (schema {current}, this one "
+                f"knows {latest}); upgrade agentconsole to open it"
+            )
+        for number, name, script in _migrations():
+            if number <= current:
+                continue
+            try:
+                conn.execute(script)
+            except psycopg.Error as error:
+                raise StoreError(f"migration {name} failed on {location}: {error}") from error
+        if row is None:
+            conn.execute("INSERT INTO agentconsole_schema(version) VALUES (%s)", (latest,))
+        elif current != latest:
+            conn.execute("UPDATE agentconsole_schema SET version = %s", (latest,))
+    return True
+
+
+def translate(error: psycopg.Error, location: str) -> Exception:
+    """The :class:`StoreError` a server or connection error means, naming the store.
+    Errors that are bugs (a constraint, bad SQL) are returned unchanged."""
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, errors.DiskFull | errors.OutOfMemory):
+        return StoreFullError(f"the store at {location} cannot grow: {detail}")
+    if isinstance(error, errors.ReadOnlySqlTransaction | errors.InsufficientPrivilege):
+        return StoreReadOnlyError(f"the store at {location} is read-only for this role: {detail}")
+    if isinstance(
+        error,
+        errors.LockNotAvailable
+        | errors.QueryCanceled
+        | errors.SerializationFailure
+        | errors.DeadlockDetected
+        | errors.TooManyConnections
+        | errors.CannotConnectNow,
+    ):
+        return StoreBusyError(f"the store at {location} is busy: {detail}; try again")
+    if isinstance(error, errors.UndefinedTable):
+        return StoreError(f"{location} is not an agentconsole store: {detail}")
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return StoreUnavailableError(f"cannot reach the store at {location}: {detail}")
+    return error

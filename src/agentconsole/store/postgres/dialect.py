@@ -1,0 +1,74 @@
+"""The PostgreSQL dialect: a ``tsvector`` per message in ``message_search`` (GIN-indexed,
+keyed by the time-ordered search key), ``ILIKE``, ``bytea``."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING
+
+from . import words
+
+if TYPE_CHECKING:
+    from ..db import Db
+
+_MATCH = "s.document @@ CAST(? AS tsquery)"
+
+
+class PostgresDialect:
+    index_hints = False
+    name = "postgresql"
+
+    estimate_sql = (
+        f"SELECT count(*) FROM (SELECT 1 FROM message_search s WHERE {_MATCH} LIMIT ?) AS found"
+    )
+
+    def text_match(self, *, correlated: bool) -> str:
+        if correlated:
+            return (
+                "EXISTS (SELECT 1 FROM messages m JOIN message_search s"
+                " ON s.search_key = m.search_key"
+                f" WHERE m.conversation_id = c.id AND {_MATCH})"
+            )
+        return (
+            "c.id IN (SELECT m.conversation_id FROM messages m JOIN message_search s"
+            f" ON s.search_key = m.search_key WHERE {_MATCH})"
+        )
+
+    def newest_hits(self, select: str, where: str) -> str:
+        return (
+            f"SELECT {select} FROM message_search s"
+            " JOIN messages m ON m.search_key = s.search_key"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            f" WHERE {_MATCH} AND {where}"
+            " ORDER BY s.search_key DESC LIMIT ?"
+        )
+
+    def fts_term(self, text: str, *, phrase: bool, prefix: bool, column: str | None) -> str:
+        return words.term(text, phrase=phrase, prefix=prefix, column=column)
+
+    def fts_join(self, terms: list[str], operator: str) -> str:
+        joiner = " & " if operator == "AND" else " | "
+        return joiner.join(f"({term})" for term in terms) if len(terms) > 1 else "".join(terms)
+
+    def contains(self, column: str) -> str:
+        return f"{column} ILIKE ? ESCAPE '\\'"
+
+    def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
+        db.execute(
+            "INSERT INTO message_search(search_key, document) VALUES (?, CAST(? AS tsvector))",
+            (search_key, words.document(subject, author, body)),
+        )
+
+    def unindex_message(
+        self, db: Db, search_key: int, subject: str, body: str, author: str
+    ) -> None:
+        db.execute("DELETE FROM message_search WHERE search_key = ?", (search_key,))
+
+    def write_raw(self, db: Db, message_id: int, raw: bytes) -> None:
+        db.execute("INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)", (message_id, raw))
+
+    def large_write(self, db: Db, needed: bool) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+POSTGRES = PostgresDialect()

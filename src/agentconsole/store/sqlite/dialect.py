@@ -1,0 +1,110 @@
+"""The SQLite dialect: FTS5 over a contentless ``messages_fts`` (its rowid is
+``messages.search_key``, so newest-first walks the index in order), ``LIKE``, and raw
+messages written slice by slice into a ``zeroblob``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from ..db import Db
+
+from ..writes import LARGE_BYTES
+
+_SLICE = 1 << 20
+#: The page cache while a large message is written (KiB, as ``PRAGMA cache_size`` takes it):
+#: a 27 MB mail would otherwise sit in the 64 MiB cache as dirty pages until the commit.
+LARGE_WRITE_CACHE_KIB = 4096
+
+
+class SqliteDialect:
+    index_hints = True
+    name = "sqlite"
+
+    estimate_sql = (
+        "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)"
+    )
+
+    def text_match(self, *, correlated: bool) -> str:
+        if correlated:
+            return (
+                "EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND EXISTS"
+                " (SELECT 1 FROM messages_fts f WHERE f.rowid = m.search_key"
+                " AND messages_fts MATCH ?))"
+            )
+        return (
+            "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.search_key IN"
+            " (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))"
+        )
+
+    def newest_hits(self, select: str, where: str) -> str:
+        return (
+            f"SELECT {select} FROM messages_fts f"
+            " JOIN messages m ON m.search_key = f.rowid"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            f" WHERE messages_fts MATCH ? AND {where}"
+            " ORDER BY f.rowid DESC LIMIT ?"
+        )
+
+    def fts_term(self, text: str, *, phrase: bool, prefix: bool, column: str | None) -> str:
+        if not any(char.isalnum() for char in text):
+            return ""
+        # Quoted, so FTS5 keywords and its punctuation (-, :, ^) are literal.
+        term = '"' + text.replace('"', '""') + '"' + ("*" if prefix and not phrase else "")
+        return f"{column} : {term}" if column else term
+
+    def fts_join(self, terms: list[str], operator: str) -> str:
+        return f" {operator} ".join(f"({term})" if " " in term else term for term in terms)
+
+    def contains(self, column: str) -> str:
+        return f"{column} LIKE ? ESCAPE '\\'"
+
+    def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
+        db.execute(
+            "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)",
+            (search_key, subject, body, author),
+        )
+
+    def unindex_message(
+        self, db: Db, search_key: int, subject: str, body: str, author: str
+    ) -> None:
+        # A contentless FTS5 table forgets a row when told what it indexed.
+        db.execute(
+            "INSERT INTO messages_fts(messages_fts, rowid, subject, body, author)"
+            " VALUES ('delete', ?, ?, ?, ?)",
+            (search_key, subject, body, author),
+        )
+
+    def write_raw(self, db: Db, message_id: int, raw: bytes) -> None:
+        if len(raw) <= LARGE_BYTES:
+            db.execute("INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)", (message_id, raw))
+            return
+        db.execute(
+            "INSERT INTO raw_messages(message_id, raw) VALUES (?, zeroblob(?))",
+            (message_id, len(raw)),
+        )
+        view = memoryview(raw)
+        with cast("sqlite3.Connection", db).blobopen("raw_messages", "raw", message_id) as blob:
+            for start in range(0, len(raw), _SLICE):
+                blob.write(view[start : start + _SLICE])
+
+    @contextmanager
+    def large_write(self, db: Db, needed: bool) -> Iterator[None]:
+        # A small page cache: the pages of a large message go to the WAL as they fill
+        # instead of piling up in memory as dirty pages until the commit.
+        if not needed:
+            yield
+            return
+        (previous,) = db.execute("PRAGMA cache_size").fetchone()
+        db.execute(f"PRAGMA cache_size = -{LARGE_WRITE_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            db.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+SQLITE = SqliteDialect()
