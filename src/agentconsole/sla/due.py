@@ -79,6 +79,8 @@ def add_running(
 def update_pauses(pauses: Sequence[Pause], status: str, changed_at: float) -> tuple[Pause, ...]:
     """The pauses after the conversation became ``status`` at ``changed_at``: pending
     opens one (if none is open), any other status closes the open one."""
+    if not pauses and status != "pending":
+        return ()
     current = tuple(pauses)
     last_open = bool(current) and current[-1][1] is None
     if status == "pending" and not last_open:

@@ -66,7 +66,10 @@ class SlaSettings:
         return _ALWAYS
 
     def by_name(self, name: str | None) -> Policy | None:
-        return next((p for p in self.policies if p.name == name), None)
+        for policy in self.policies:
+            if policy.name == name:
+                return policy
+        return None
 
     @property
     def fingerprint(self) -> str:

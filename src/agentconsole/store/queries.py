@@ -26,6 +26,7 @@ from ..query import Node, Text, parse
 from ..views import Order
 from .columns import Columns
 from .compile_query import (
+    WALK_ORDER_FROM,
     Compiled,
     compile_query,
     estimator,
@@ -44,8 +45,6 @@ QUEUE_ORDER = (
     "c.priority, c.waiting_since IS NULL, c.waiting_since, c.last_message_at DESC, c.id DESC"
 )
 RECENT_ORDER = "c.last_message_at DESC, c.id DESC"
-#: Put first in the urgent order: conversations past their SLA due time (``?`` is now).
-BREACHING_FIRST = "CASE WHEN c.sla_due_at <= ? THEN 0 ELSE 1 END"
 SNOOZE_ORDER = "c.snooze_until, c.id"
 
 
@@ -203,18 +202,47 @@ def select_ids(
     """The ids of the conversations ``node`` matches, in ``order``, at most ``limit``."""
     condition = compiled(conn, node, agent, now, first_rows=bool(limit) and order == "urgent")
     tail = f" LIMIT {int(limit)}" if limit else ""
-    ordering, params = ORDERS[order], condition.params
-    if order == "urgent" and _any_past_due(conn, now):
-        ordering, params = f"{BREACHING_FIRST}, {ordering}", (*params, now)
-    sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY {ordering}{tail}"
-    return [r[0] for r in conn.execute(sql, params)]
+    if order == "urgent":
+        late = _past_due(conn, now)
+        if late is not None:
+            return _breaching_first(conn, condition, late, now, limit)
+    sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY {ORDERS[order]}{tail}"
+    return [r[0] for r in conn.execute(sql, condition.params)]
 
 
-def _any_past_due(conn: Db, now: float) -> bool:
-    """Whether any conversation is past its SLA due time (one probe of the due index):
-    only then does the urgent order sort instead of walking its index."""
-    sql = "SELECT 1 FROM conversations WHERE sla_due_at IS NOT NULL AND sla_due_at <= ? LIMIT 1"
-    return conn.execute(sql, (now,)).fetchone() is not None
+def _past_due(conn: Db, now: float) -> str | None:
+    """The condition "past its SLA due time" (``?`` is now) when any conversation is, else
+    ``None``. One probe of the due index counts them (up to :data:`WALK_ORDER_FROM`): when
+    many are, the condition keeps off that index, so the urgent order's index is walked."""
+    sql = (
+        "SELECT count(*) FROM (SELECT 1 FROM conversations"
+        " WHERE sla_due_at IS NOT NULL AND sla_due_at <= ? LIMIT ?) late"
+    )
+    count = int(conn.execute(sql, (now, WALK_ORDER_FROM)).fetchone()[0])
+    if not count:
+        return None
+    column = "+c.sla_due_at" if count >= WALK_ORDER_FROM else "c.sla_due_at"
+    return f"({column} IS NOT NULL AND {column} <= ?)"
+
+
+def _breaching_first(
+    conn: Db, condition: Compiled, late: str, now: float, limit: int | None
+) -> list[int]:
+    """The urgent order with the conversations past their due time first: the late ones in
+    queue order, then the others (two walks of the order index, never a sort of all)."""
+    ids: list[int] = []
+    limit = limit or None
+    for part in (late, f"NOT {late}"):
+        left = None if limit is None else limit - len(ids)
+        if left is not None and left <= 0:
+            break
+        tail = f" LIMIT {int(left)}" if left is not None else ""
+        sql = (
+            f"SELECT c.id FROM conversations c WHERE {condition.where} AND {part}"
+            f" ORDER BY {QUEUE_ORDER}{tail}"
+        )
+        ids += [r[0] for r in conn.execute(sql, (*condition.params, now))]
+    return ids
 
 
 def count_matching(conn: Db, nodes: Mapping[str, Node], agent: str, now: float) -> dict[str, int]:

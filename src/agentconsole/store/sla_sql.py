@@ -22,7 +22,7 @@ from .db import Db
 from .queries import compiled
 
 #: Conversations recomputed per statement and per transaction.
-CHUNK = 500
+CHUNK = 2000
 #: Closed conversations resolved this recently are recomputed too when the policies
 #: change, so the report's recent breaches follow the new policies.
 RECENT_CLOSED = 30 * 86400.0
