@@ -56,6 +56,8 @@ class _Builder:
     dialect: Dialect
     estimate: Callable[[str], int] | None
     rows: Callable[[str, tuple[object, ...]], int] | None = None
+    #: Checked on a few given conversations: subqueries are correlated (see compile_query).
+    per_row: bool = False
     params: list[object] = field(default_factory=list)
 
     def bind(self, value: object) -> str:
@@ -81,6 +83,7 @@ def compile_query(
     dialect: Dialect,
     estimate: Callable[[str], int] | None = None,
     rows: Callable[[str, tuple[object, ...]], int] | None = None,
+    per_row: bool = False,
 ) -> Compiled:
     """``node`` as one condition on ``conversations c``. ``agent`` is who ``me`` is;
     ``now`` (a Unix time) anchors durations. ``estimate`` counts the messages a full-text
@@ -88,8 +91,10 @@ def compile_query(
     without it, the matches are listed first. ``rows`` (for a query that wants its first
     rows in the queue's order) counts the conversations a condition matches, up to
     :data:`WALK_ORDER_FROM`: a condition matching that many leaves its index alone, so the
-    queue's order index is walked and the first rows come at once instead of after a sort."""
-    builder = _Builder(agent, now, dialect, estimate, rows)
+    queue's order index is walked and the first rows come at once instead of after a sort.``per_row``: the condition is checked on a few given conversations (an SLA policy's on
+    the ones a write changed), not used to list many: tag and full-text terms look up
+    each conversation's own rows instead of listing every match first."""
+    builder = _Builder(agent, now, dialect, estimate, rows, per_row)
     where = _node(builder, node)
     return Compiled(where, tuple(builder.params))
 
@@ -176,7 +181,7 @@ def _text_match(b: _Builder, nodes: list[Node], operator: str) -> str:
         # Only punctuation: nothing the index holds, so nothing can match.
         return "0 = 1" if operator == "AND" else ""
     expression = b.dialect.fts_join(terms, operator)
-    common = b.estimate is not None and b.estimate(expression) >= LIST_MATCHES_BELOW
+    common = b.per_row or (b.estimate is not None and b.estimate(expression) >= LIST_MATCHES_BELOW)
     b.bind(expression)
     return b.dialect.text_match(correlated=common)
 
@@ -196,6 +201,11 @@ def _field(b: _Builder, node: Field) -> str:
         return _walkable(b, condition, start, "c.channel_id")
     if name == "tag":
         tag = str(value).strip().lower()
+        if b.per_row:
+            return (
+                "EXISTS (SELECT 1 FROM conversation_tags t WHERE t.conversation_id = c.id"
+                f" AND t.tag = {b.bind(tag)})"
+            )
         return f"c.id IN (SELECT conversation_id FROM conversation_tags WHERE tag = {b.bind(tag)})"
     if name == "assignee":
         if value is Assignee.NOBODY:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from ..sla import SlaSettings
 from ..sla.due import Due, Facts, compute, pauses_from_json, pauses_to_json, update_pauses
 from .columns import Columns
+from .compile_query import compile_query
 from .db import Db
-from .queries import compiled
 
 #: Conversations recomputed per statement and per transaction.
 CHUNK = 2000
@@ -105,7 +105,7 @@ def ensure(conn: Db, settings: SlaSettings | None, now: float) -> int:
     policies (or none), recompute every conversation still in play (and those closed in
     the last 30 days); with no policies, clear them. Returns how many rows changed; a
     store already up to date costs one read."""
-    row = conn.execute("SELECT fingerprint FROM sla_settings WHERE id = 1").fetchone()
+    row = conn.execute("SELECT value FROM sla_settings WHERE name = 'fingerprint'").fetchone()
     stored = row[0] if row else None
     wanted = settings.fingerprint if settings and settings.policies else None
     if stored == wanted:
@@ -117,13 +117,13 @@ def ensure(conn: Db, settings: SlaSettings | None, now: float) -> int:
                 " sla_started_at = NULL, sla_due_at = NULL, sla_breached = 0"
                 " WHERE sla_policy IS NOT NULL OR sla_breached != 0"
             ).rowcount
-            conn.execute("DELETE FROM sla_settings WHERE id = 1")
+            conn.execute("DELETE FROM sla_settings WHERE name = 'fingerprint'")
         return cleared
     changed = refresh(conn, settings, now)
     with conn.transaction():
         conn.execute(
-            "INSERT INTO sla_settings(id, fingerprint, changed_at) VALUES (1, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET fingerprint = excluded.fingerprint,"
+            "INSERT INTO sla_settings(name, value, changed_at) VALUES ('fingerprint', ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET value = excluded.value,"
             " changed_at = excluded.changed_at",
             (wanted, now),
         )
@@ -154,7 +154,7 @@ def _chunk(conn: Db, ids: list[int], settings: SlaSettings, now: float) -> int:
             )
         )
     }
-    chosen = _choose(conn, list(rows), settings, now, placeholders)
+    chosen = _choose(conn, ids, settings, now, placeholders)
     updates = []
     for conversation_id, stored in rows.items():
         values = _values(stored, chosen.get(conversation_id), settings, now)
@@ -181,24 +181,28 @@ def _choose(
     now: float,
     placeholders: str,
 ) -> dict[int, str]:
-    """Each conversation's policy name: the first policy whose query matches it."""
-    left = set(ids)
-    chosen: dict[int, str] = {}
-    for policy in settings.policies:
-        if not left:
-            break
+    """Each conversation's policy name: the first policy whose query matches it, all
+    policies in one statement (a CASE checked row by row on the given conversations)."""
+    whens: list[str] = []
+    params: list[object] = []
+    fallback = "NULL"
+    for index, policy in enumerate(settings.policies):
         if policy.query is None:
-            matched = set(left)
-        else:
-            condition = compiled(conn, policy.query, "", now)
-            wanted = sorted(left)
-            marks = ",".join("?" * len(wanted)) if len(wanted) != len(ids) else placeholders
-            sql = f"SELECT c.id FROM conversations c WHERE c.id IN ({marks}) AND {condition.where}"
-            matched = {r[0] for r in conn.execute(sql, (*wanted, *condition.params))}
-        for conversation_id in matched:
-            chosen[conversation_id] = policy.name
-        left -= matched
-    return chosen
+            fallback = str(index)
+            break
+        condition = compile_query(
+            policy.query, agent="", now=now, dialect=conn.dialect, per_row=True
+        )
+        whens.append(f"WHEN {condition.where} THEN {index}")
+        params += condition.params
+    choice = f"CASE {' '.join(whens)} ELSE {fallback} END" if whens else fallback
+    sql = f"SELECT c.id, {choice} FROM conversations c WHERE c.id IN ({placeholders})"
+    names = [policy.name for policy in settings.policies]
+    return {
+        conversation_id: names[index]
+        for conversation_id, index in conn.execute(sql, (*params, *ids))
+        if index is not None
+    }
 
 
 def _values(stored: _Stored, policy_name: str | None, settings: SlaSettings, now: float) -> _Values:

@@ -12,7 +12,7 @@ ALTER TABLE conversations ADD COLUMN handed_off_at double precision;
 ALTER TABLE messages ADD COLUMN author_role text;
 CREATE INDEX conversations_sla_due ON conversations(sla_due_at) WHERE sla_due_at IS NOT NULL;
 CREATE TABLE sla_settings (
-    id          integer PRIMARY KEY CHECK (id = 1),
-    fingerprint text NOT NULL,
-    changed_at  double precision NOT NULL
+    name       text PRIMARY KEY,
+    value      text NOT NULL,
+    changed_at double precision NOT NULL
 );

@@ -18,10 +18,11 @@ ALTER TABLE conversations ADD COLUMN handed_off_at REAL;
 ALTER TABLE messages ADD COLUMN author_role TEXT;
 -- "Breaching first" and sla:due< read the due times in order.
 CREATE INDEX conversations_sla_due ON conversations(sla_due_at) WHERE sla_due_at IS NOT NULL;
--- The policies the stored due times were computed under (a fingerprint of the [[sla]]
--- tables and [business_hours]); other settings mean every due time is computed again.
+-- SLA bookkeeping by name. "fingerprint": the policies the stored due times were computed
+-- under (a digest of the [[sla]] tables and [business_hours]); other settings mean every
+-- due time is computed again.
 CREATE TABLE sla_settings (
-    id          INTEGER PRIMARY KEY CHECK (id = 1),
-    fingerprint TEXT NOT NULL,
-    changed_at  REAL NOT NULL
+    name       TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    changed_at REAL NOT NULL
 );
