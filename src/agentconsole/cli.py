@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, humanize, logs, output, plugins, replies_cli, views, views_cli
+from . import __version__, humanize, logs, output, plugins, replies_cli, store_cli, views, views_cli
 from . import config as config_module
 from . import query as query_language
 from .attachments import read_for_sending
@@ -554,6 +554,8 @@ def cmd_store_share(args: argparse.Namespace, location: Location) -> int:
     """``store share --group G``: make the store a team store for one Unix group."""
     from .store import permissions
 
+    if not args.group:
+        raise UsageError("store share needs --group GROUP (the Unix group of the team's agents)")
     if is_postgres(location):
         raise UsageError(
             "store share is for a store file; on PostgreSQL, who may use the store is its "
@@ -898,9 +900,24 @@ def build_parser() -> argparse.ArgumentParser:
     several(
         command("priority", cmd_priority, "set the priority: urgent, high, normal, low"), "LEVEL"
     )
-    p = command("store", None, "the store's files: `store share --group G` makes a team store")
-    p.add_argument("action", choices=["share"], help="share: folder 2770, files 0660 for a group")
-    p.add_argument("--group", required=True, help="the Unix group of the team's agents")
+    p = command(
+        "store",
+        None,
+        "the store itself: `store share --group G` makes a team store file; "
+        "`store migrate SRC DST` copies a store into another (SQLite <-> PostgreSQL)",
+    )
+    p.add_argument(
+        "action",
+        choices=["share", "migrate", "init"],
+        help="share: folder 2770, files 0660 for a group; migrate: copy SRC into DST; "
+        "init: a PostgreSQL store's owner and agents roles (audit log append-only)",
+    )
+    p.add_argument("source", nargs="?", metavar="SRC", help="migrate: the store to copy")
+    p.add_argument("destination", nargs="?", metavar="DST", help="migrate: where to copy it")
+    p.add_argument("--group", help="share: the Unix group of the team's agents")
+    p.add_argument(
+        "--agent", action="append", metavar="ROLE", help="init: make this login role an agent"
+    )
     p = command(
         "views", views_cli.run, "sidebar views with their queries and counts; add or remove one"
     )
@@ -1006,6 +1023,10 @@ def main(argv: list[str] | None = None) -> int:
         path = store_location(config, args.store)
         if args.command is None:
             return open_tui(path, config)
+        if args.command == "store" and args.action == "migrate":
+            return asyncio.run(store_cli.migrate(args, config.agent))
+        if args.command == "store" and args.action == "init":
+            return asyncio.run(store_cli.init(args, path))
         if args.command == "store":
             return cmd_store_share(args, path)
         return asyncio.run(_run(args.handler, args, config, path))

@@ -178,3 +178,30 @@ async def test_driver_errors_leave_as_store_errors(location: str | Path, tmp_pat
         await connect(bad, agent="alice")
     assert "hunter2" not in str(raised.value)
     assert ("not-a-store.db" in str(raised.value)) or ("missing_" in str(raised.value))
+
+
+async def test_postgresql_announces_another_process_change_at_once(
+    postgres: PostgresServer,
+) -> None:
+    """LISTEN/NOTIFY: a commit by another connection wakes a waiting store; SQLite, which
+    announces nothing, answers False after the timeout (its callers poll)."""
+    url = postgres.new_database()
+    watcher = await connect(url, agent="alice")
+    writer = await connect(url, agent="bob")
+    try:
+        await writer.ensure_channel("mail", "email", "email")
+        assert await watcher.wait_for_change(5.0)  # the channel's creation
+        waiting = asyncio.create_task(watcher.wait_for_change(30.0))
+        await writer.ingest("mail", [inbound("hello", thread_key="x")])
+        assert await asyncio.wait_for(waiting, 10.0)
+    finally:
+        await writer.close()
+        await watcher.close()
+
+
+async def test_sqlite_announces_nothing(tmp_path: Path) -> None:
+    store = await connect(tmp_path / "quiet.db", agent="alice")
+    try:
+        assert await store.wait_for_change(0.01) is False
+    finally:
+        await store.close()

@@ -12,7 +12,9 @@ from agentconsole.store import Store, connect
 from tests.conftest import inbound
 
 
-async def test_logname_and_user_cannot_choose_the_agent(store: Store, store_path: Path) -> None:
+async def test_logname_and_user_cannot_choose_the_agent(
+    store: Store, store_location: str | Path
+) -> None:
     report = await store.ingest("mail", [inbound("hello")])
     await store.close()
     env = {k: v for k, v in os.environ.items() if k != "AGENTCONSOLE_AGENT"}
@@ -23,7 +25,7 @@ async def test_logname_and_user_cannot_choose_the_agent(store: Store, store_path
             "-m",
             "agentconsole.cli",
             "--store",
-            str(store_path),
+            str(store_location),
             "--json",
             "assign",
             str(report.created[0]),
@@ -39,7 +41,7 @@ async def test_logname_and_user_cannot_choose_the_agent(store: Store, store_path
     account = pwd.getpwuid(os.geteuid()).pw_name
     assert account != "mallory"
     assert f'"assignee": "{account}"' in result.stdout
-    reopened = await connect(store_path, agent="reader")
+    reopened = await connect(store_location, agent="reader")
     try:
         (entry,) = [e for e in await reopened.audit_log() if e.action == "assign"]
         assert entry.agent == account

@@ -77,23 +77,25 @@ async def test_more_than_a_batch_changes_in_batches(store: Store) -> None:
     assert len(await store.conversation_ids(View("tag", "bulk"))) == len(ids)
 
 
-async def test_the_cli_closes_what_a_query_selects(store: Store, store_path: Path) -> None:
+async def test_the_cli_closes_what_a_query_selects(
+    store: Store, store_location: str | Path
+) -> None:
     ids = await some(store, 5)
     for conversation in ids[:3]:
         await store.retag(conversation, ["outage"])
     await store.close()
-    closed = run(store_path, "close", "--query", "tag:outage", "--json")
+    closed = run(store_location, "close", "--query", "tag:outage", "--json")
     assert closed.returncode == 0, closed.stderr
     printed = [json.loads(line) for line in closed.stdout.splitlines()]
     assert sorted(printed, key=lambda line: line["id"]) == [
         {"id": i, "status": "closed"} for i in ids[:3]
     ]
-    again = run(store_path, "close", str(ids[0]), str(ids[3]), "--json")
+    again = run(store_location, "close", str(ids[0]), str(ids[3]), "--json")
     assert again.returncode == 1  # not every one changed
     assert [json.loads(line)["id"] for line in again.stdout.splitlines()] == [ids[3]]
     assert f"#{ids[0]}: already closed" in again.stderr
-    missing = run(store_path, "reopen", "99999")
+    missing = run(store_location, "reopen", "99999")
     assert missing.returncode == 3
-    tagged = run(store_path, "tag", str(ids[4]), "+vip", "--query", "-status:closed -tag:vip")
+    tagged = run(store_location, "tag", str(ids[4]), "+vip", "--query", "-status:closed -tag:vip")
     assert tagged.returncode == 0, tagged.stderr
     assert f"#{ids[4]} tags: vip" in tagged.stdout

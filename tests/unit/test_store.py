@@ -72,7 +72,9 @@ async def test_two_processes_writing_at_once_lose_nothing(
     store: Store, store_location: str | Path
 ) -> None:
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(store_location), who])
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(store_location), who], stderr=subprocess.PIPE
+        )
         for who in ("p1", "p2", "p3")
     ]
     for _ in range(40):
@@ -80,7 +82,8 @@ async def test_two_processes_writing_at_once_lose_nothing(
         if ids:
             await store.retag(ids[0], ["busy"])
         await asyncio.sleep(0.01)
-    assert [p.wait(60) for p in procs] == [0, 0, 0]
+    errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
     count = await store.run_sync(lambda c: c.execute("SELECT count(*) FROM messages").fetchone()[0])
     assert count == 180
     assert len(await store.conversation_ids(View("all"))) == 15

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .. import processes
-from ..errors import StoreError
+from ..errors import StoreError, UsageError
 from ..models import (
     AuditEntry,
     Change,
@@ -52,7 +52,7 @@ from .interface import Store
 T = TypeVar("T")
 P = ParamSpec("P")
 
-__all__ = ["SqlStore", "Store", "connect", "is_postgres"]
+__all__ = ["SqlStore", "Store", "connect", "init_team_roles", "is_postgres"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,21 @@ async def connect(location: str | Path, *, agent: str, display_name: str | None 
     opened, is not an agentconsole store, or was written by a newer version.
     """
     return await SqlStore.open(location, agent=agent, display_name=display_name)
+
+
+async def init_team_roles(location: str | Path, agents: Sequence[str]) -> list[str]:
+    """``store init``: set up a PostgreSQL store's owner and agents roles (the audit log
+    append-only for agents) and make ``agents`` members; returns what was done. Raises
+    :class:`~agentconsole.errors.UsageError` for a SQLite store (its file's permissions are
+    ``store share``'s business), :class:`~agentconsole.errors.StoreError` otherwise."""
+    if not is_postgres(location):
+        raise UsageError(
+            "store init sets up PostgreSQL roles; a store file is shared with "
+            "`store share --group GROUP`"
+        )
+    from .postgres import init_roles
+
+    return await init_roles(str(location), list(agents))
 
 
 def _writes(
@@ -169,6 +184,9 @@ class SqlStore:
 
     async def change_token(self) -> Hashable:
         return await self._backend.change_token(), self.local_changes
+
+    async def wait_for_change(self, timeout: float) -> bool:
+        return await self._backend.wait_for_change(timeout)
 
     async def conversation_ids(self, view: View, limit: int | None = None) -> list[int]:
         return await self._run(queries.conversation_ids, view, self.agent, limit)

@@ -29,6 +29,11 @@ class Cursor(Protocol):
         """Rows changed by an INSERT, UPDATE or DELETE."""
         ...
 
+    @property
+    def description(self) -> Any:
+        """The DB-API description of the result's columns (``[0]`` is each name)."""
+        ...
+
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
@@ -55,7 +60,7 @@ class Db(Protocol):
 
     def transaction(self) -> AbstractContextManager[Any]:
         """A write transaction: committed when the block ends, rolled back on any exception.
-        It holds what a writer needs up front (SQLite: the write lock; PostgreSQL:
-        serializable isolation, the store retrying the whole call on a conflict), so a
-        check followed by a write inside it cannot race another writer."""
+        It holds the store's write lock up front (SQLite: ``BEGIN IMMEDIATE``;
+        PostgreSQL: a transaction-level advisory lock), so a check followed by a write
+        inside it cannot race another writer."""
         ...

@@ -74,3 +74,11 @@ class Dialect(Protocol):
     def large_write(self, db: Db, needed: bool) -> AbstractContextManager[None]:
         """Around writing a large message: whatever keeps the database's memory flat."""
         ...
+
+    def after_copy(self, db: Db, tables: tuple[str, ...]) -> None:
+        """After rows were copied in with their ids: make new ids follow the copied ones."""
+        ...
+
+    def table_names(self, db: Db) -> list[str]:
+        """The store's own tables (not the search index's or the schema version's)."""
+        ...

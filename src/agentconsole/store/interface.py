@@ -96,6 +96,13 @@ class Store(Protocol):
         (a commit by another process, or a write through this instance)."""
         ...
 
+    async def wait_for_change(self, timeout: float) -> bool:
+        """Wait until another connection commits a change (True), or ``timeout`` seconds
+        (False). A backend that announces changes (PostgreSQL's ``NOTIFY``) answers at once;
+        one that does not (SQLite) returns False after the timeout, and callers keep
+        looking at :meth:`change_token`."""
+        ...
+
     async def conversation_ids(self, view: View, limit: int | None = None) -> list[int]:
         """The ids of ``view``'s conversations in the view's order (the first ``limit``
         when given; a search view returns its most recent hits). Raises

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two looks at the store's change token.
 POLL_INTERVAL = 0.4
+#: The longest wait for one announced change before waiting again.
+WATCH_SECONDS = 5.0
 #: Seconds after the first screen is shown when memory is settled (see ``_settle_memory``).
 SETTLE_SECONDS = 0.2
 #: Seconds between two wake-ups of due snoozed conversations.
@@ -100,6 +102,7 @@ class AgentConsoleApp(App[None]):
         if self.runner_factory is not None:
             self.run_worker(self._start_runner(), group="runner", exit_on_error=False)
         self._poll_timer = self.set_interval(self.poll_interval, self._poll)
+        self.run_worker(self._watch(), group="watch", exit_on_error=False)
         self.set_interval(WAKE_INTERVAL, self._wake_snoozed)
         self.run_worker(self._wake(), group="wake", exit_on_error=False)
 
@@ -164,6 +167,17 @@ class AgentConsoleApp(App[None]):
         if not self._polling and self._store is not None and not self._closed:
             self._polling = True
             self.run_worker(self._check_changes(), group="poll", exit_on_error=False)
+
+    async def _watch(self) -> None:
+        """Look at once when the store announces a change (PostgreSQL's NOTIFY), besides
+        the poll: another agent's change shows in milliseconds, not at the next poll."""
+        while not self._closed and self._store is not None:
+            try:
+                if await self._store.wait_for_change(WATCH_SECONDS):
+                    self._poll()
+            except AgentConsoleError as error:
+                log.warning("change watch failed: %s", error)
+                return
 
     async def _check_changes(self) -> None:
         try:

@@ -60,7 +60,7 @@ def write_config(folder: Path, table: dict[str, Any], **sync: Any) -> Path:
     return path
 
 
-def cli(config: Path, store: Path) -> list[str]:
+def cli(config: Path, store: str | Path) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -73,7 +73,7 @@ def cli(config: Path, store: Path) -> list[str]:
 
 
 def run(
-    config: Path, store: Path, *args: str, data: str | None = None
+    config: Path, store: str | Path, *args: str, data: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*cli(config, store), *args],
@@ -343,7 +343,7 @@ async def test_after_kill_9_the_next_process_takes_over_at_once(
 
 
 async def test_smtp_down_shows_in_channels_then_clears_and_delivers_once(
-    tmp_path: Path, store: Store, store_path: Path
+    tmp_path: Path, store: Store, store_location: str | Path
 ) -> None:
     folder = tmp_path / "Maildir"
     port = free_port()  # nothing listens here yet: the server is down
@@ -368,12 +368,12 @@ async def test_smtp_down_shows_in_channels_then_clears_and_delivers_once(
         detail = await until(failing, 30)
         assert detail.startswith(f"sending failing: cannot reach SMTP server 127.0.0.1:{port}")
         assert "3 replies waiting, next try in" in detail
-        text = run(config, store_path, "channels")
+        text = run(config, store_location, "channels")
         assert text.returncode == 0 and "sending failing: cannot reach SMTP server" in text.stdout
         listed = {
             entry["name"]: entry
             for entry in map(
-                json.loads, run(config, store_path, "channels", "--json").stdout.splitlines()
+                json.loads, run(config, store_location, "channels", "--json").stdout.splitlines()
             )
         }["mail"]
         assert listed["health"] == "error" and listed["detail"].startswith("sending failing")
@@ -388,7 +388,7 @@ async def test_smtp_down_shows_in_channels_then_clears_and_delivers_once(
             await until(cleared, 30)
     finally:
         await runner.stop()
-    text = run(config, store_path, "channels")
+    text = run(config, store_location, "channels")
     assert "sending failing" not in text.stdout
 
 
@@ -469,6 +469,7 @@ def mail_text(number: int) -> str:
 # -- a full store ----------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_store_ingests_what_fits_says_disk_full_and_resumes(
     tmp_path: Path, store: Store
 ) -> None:

@@ -1,5 +1,6 @@
-"""The PostgreSQL backend: psycopg 3 with its connection pool, serializable writers retried
-on conflict, ``LISTEN/NOTIFY`` for live updates, ``tsvector`` search. Each call runs a whole
+"""The PostgreSQL backend: psycopg 3 with its connection pool, one writer at a time (an
+advisory lock, as SQLite's write lock), deadlocks retried, ``LISTEN/NOTIFY`` for live
+updates, ``tsvector`` search. Each call runs a whole
 store function on a pooled connection in a worker thread, so the business rules are the
 same code as on SQLite."""
 
@@ -21,15 +22,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ... import paths
 from ...errors import StoreBusyError, StoreError, StoreUnavailableError
-from . import connection
+from . import connection, roles
 from .connection import CHANGES_CHANNEL, PostgresDb
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-#: Conflicting writers are re-run this many times (with a short random pause) before the
-#: store reports itself busy.
-RETRIES = 30
+#: A call the server broke off for a conflict (a deadlock, a serialization failure) is re-run
+#: (after a short random pause, growing with each try) for this long before the store
+#: reports itself busy, as SQLite's busy timeout does.
+RETRY_SECONDS = 10.0
 #: Connections per process: the TUI's loads and the sync runner's writes overlap.
 POOL_SIZE = 4
 CONNECT_TIMEOUT_S = 10
@@ -60,6 +62,8 @@ class PostgresBackend:
         self.location = describe(url)
         self.read_only = read_only
         self._changes = 0
+        #: ``_changes`` as the last :meth:`wait_for_change` returned.
+        self._seen = 0
         self._listening = False
         self._listener: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
@@ -89,20 +93,22 @@ class PostgresBackend:
         return await asyncio.to_thread(self._call, function, args, kwargs)
 
     def _call(self, function: Callable[..., T], args: Any, kwargs: Any) -> T:
-        for attempt in range(RETRIES):
+        give_up = time.monotonic() + RETRY_SECONDS
+        attempt = 0
+        while True:
             try:
                 with self._pool.connection() as conn:
                     return function(PostgresDb(conn), *args, **kwargs)
             except psycopg.Error as error:
-                if connection.retryable(error) and attempt + 1 < RETRIES:
-                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                if connection.retryable(error) and time.monotonic() < give_up:
+                    attempt += 1
+                    time.sleep(random.uniform(0, min(0.1, 0.001 * 2**attempt)))
                     continue
                 raise connection.translate(error, self.location) from error
             except PoolTimeout as error:
                 raise StoreBusyError(
                     f"the store at {self.location} is busy: no connection free ({error})"
                 ) from error
-        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     async def _listen(self) -> None:
         """Count the change notifications every committed write sends (any process, any
@@ -134,12 +140,15 @@ class PostgresBackend:
         return self._changes
 
     async def wait_for_change(self, timeout: float) -> bool:
-        """Wait until a change is announced (True) or ``timeout`` seconds pass (False)."""
-        self._changed.clear()
-        try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
-        except TimeoutError:
-            return False
+        """True once a change was announced since the last call (at once if one was while
+        nobody waited), False after ``timeout`` seconds without one."""
+        if self._changes == self._seen:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except TimeoutError:
+                return False
+        self._seen = self._changes
         return True
 
     def channel_data_dir(self, channel: str) -> Path:
@@ -152,6 +161,22 @@ class PostgresBackend:
             with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
                 await self._listener
         await asyncio.to_thread(self._pool.close)
+
+
+async def init_roles(url: str, agents: list[str]) -> list[str]:
+    """Migrate the store at ``url`` and set up its roles (see :mod:`.roles`); returns what
+    was done. Raises :class:`StoreError` naming the store."""
+    location = describe(url)
+
+    def run() -> list[str]:
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                connection.migrate(conn, location)
+                return roles.init(conn, agents)
+        except psycopg.Error as error:
+            raise connection.translate(error, location) from error
+
+    return await asyncio.to_thread(run)
 
 
 def _prepare(url: str, location: str) -> bool:

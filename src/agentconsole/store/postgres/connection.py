@@ -1,5 +1,5 @@
 """A PostgreSQL store connection: the store's portable SQL (``?`` parameters) on psycopg 3,
-serializable write transactions that announce themselves with ``NOTIFY``, numbered
+write transactions one at a time that announce themselves with ``NOTIFY``, numbered
 migrations, and what a server error means for the store (:func:`translate`)."""
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from .dialect import POSTGRES, PostgresDialect
 CHANGES_CHANNEL = "agentconsole_changes"
 #: Serializes migrations of one database between processes (an arbitrary constant).
 MIGRATION_LOCK = 0x61676E74
+#: Held by the one writing transaction of a database at a time.
+WRITER_LOCK = 0x61676E75
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
@@ -80,11 +82,15 @@ class PostgresDb:
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresDb]:
-        # Serializable: a check followed by a write (the reply collision guard, a lease, a
-        # dedupe lookup) cannot race another writer; the store re-runs the call when the
-        # server reports a conflict.
-        self.conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        # One writer at a time, as SQLite's BEGIN IMMEDIATE: the lock is taken before the
+        # first read (read committed: every statement after it sees every earlier commit),
+        # so a check followed by a write — the reply collision guard, a lease, a dedupe
+        # lookup — cannot race another writer, and no transaction is ever re-run for it.
+        # Measured: serializable transactions of a 500-message batch conflicted with each
+        # other until four writers gave up.
+        self.conn.execute("BEGIN")
         try:
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
             yield self
             self.conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(CHANGES_CHANNEL)))
         except BaseException:
@@ -113,36 +119,57 @@ def latest_version() -> int:
     return migrations[-1][0] if migrations else 0
 
 
-def migrate(conn: psycopg.Connection[Any], location: str) -> bool:
+def migrate(conn: psycopg.Connection[Any], location: str) -> None:
     """Apply every migration newer than the database's schema version, in one transaction
-    under an advisory lock (two processes opening a new store at once migrate it once).
-    Returns False when the role may not change the schema and the schema is current (a
-    read-only agent role); raises :class:`StoreError` for a store written by a newer
-    version, and :class:`StoreReadOnlyError` when it needs a migration this role cannot
-    apply."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        conn.execute("CREATE TABLE IF NOT EXISTS agentconsole_schema (version integer NOT NULL)")
-        row = conn.execute("SELECT version FROM agentconsole_schema").fetchone()
-        current = row[0] if row else 0
-        latest = latest_version()
-        if current > latest:
-            raise StoreError(
-                f"{location} was written by a newer agentconsole (schema {current}, this one "
-                f"knows {latest}); upgrade agentconsole to open it"
+    under an advisory lock (two processes opening a new store at once migrate it once). A
+    current store is left untouched (an agent's role may not change the schema). Raises
+    :class:`StoreError` for a store written by a newer version or a failed migration, and
+    :class:`StoreReadOnlyError` when it needs a migration this role may not apply."""
+    latest = latest_version()
+    current = _version(conn)
+    if current is not None and current == latest:
+        return
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS agentconsole_schema (version integer NOT NULL)"
             )
-        for number, name, script in _migrations():
-            if number <= current:
-                continue
-            try:
-                conn.execute(script)
-            except psycopg.Error as error:
-                raise StoreError(f"migration {name} failed on {location}: {error}") from error
-        if row is None:
-            conn.execute("INSERT INTO agentconsole_schema(version) VALUES (%s)", (latest,))
-        elif current != latest:
-            conn.execute("UPDATE agentconsole_schema SET version = %s", (latest,))
-    return True
+            row = conn.execute("SELECT version FROM agentconsole_schema").fetchone()
+            current = row[0] if row else 0
+            if current > latest:
+                raise StoreError(
+                    f"{location} was written by a newer agentconsole (schema {current}, this "
+                    f"one knows {latest}); upgrade agentconsole to open it"
+                )
+            for number, name, script in _migrations():
+                if number <= current:
+                    continue
+                try:
+                    conn.execute(script)
+                except errors.InsufficientPrivilege:
+                    raise
+                except psycopg.Error as error:
+                    raise StoreError(f"migration {name} failed on {location}: {error}") from error
+            if row is None:
+                conn.execute("INSERT INTO agentconsole_schema(version) VALUES (%s)", (latest,))
+            elif current != latest:
+                conn.execute("UPDATE agentconsole_schema SET version = %s", (latest,))
+    except errors.InsufficientPrivilege as error:
+        raise StoreReadOnlyError(
+            f"the store at {location} needs an upgrade (schema {current or 0} to {latest}) "
+            "that only its owner may apply: run `agentconsole store init` as the store's "
+            "owner"
+        ) from error
+
+
+def _version(conn: psycopg.Connection[Any]) -> int | None:
+    """The schema version, None for a database without agentconsole's schema."""
+    found = conn.execute("SELECT to_regclass('agentconsole_schema')").fetchone()
+    if found is None or found[0] is None:
+        return None
+    row = conn.execute("SELECT version FROM agentconsole_schema").fetchone()
+    return int(row[0]) if row else None
 
 
 def translate(error: psycopg.Error, location: str) -> Exception:

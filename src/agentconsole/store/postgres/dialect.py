@@ -70,5 +70,22 @@ class PostgresDialect:
     def large_write(self, db: Db, needed: bool) -> AbstractContextManager[None]:
         return nullcontext()
 
+    def after_copy(self, db: Db, tables: tuple[str, ...]) -> None:
+        for table in tables:
+            db.execute(
+                "SELECT setval(pg_get_serial_sequence(?, 'id'),"
+                f" (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)",
+                (table,),
+            )
+
+    def table_names(self, db: Db) -> list[str]:
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                " AND tablename NOT IN ('agentconsole_schema', 'message_search')"
+            )
+        ]
+
 
 POSTGRES = PostgresDialect()

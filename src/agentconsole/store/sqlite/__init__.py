@@ -55,6 +55,11 @@ class SqliteBackend:
         # PRAGMA data_version changes when another connection commits.
         return await self.run(_data_version)
 
+    async def wait_for_change(self, timeout: float) -> bool:
+        # SQLite announces nothing: callers poll change_token.
+        await asyncio.sleep(timeout)
+        return False
+
     def channel_data_dir(self, channel: str) -> Path:
         return self.path.with_suffix(".channels") / channel
 

@@ -106,5 +106,12 @@ class SqliteDialect:
         finally:
             db.execute(f"PRAGMA cache_size = {int(previous)}")
 
+    def after_copy(self, db: Db, tables: tuple[str, ...]) -> None:
+        pass  # an INTEGER PRIMARY KEY continues after the largest id by itself
+
+    def table_names(self, db: Db) -> list[str]:
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [n for n in names if not n.startswith(("sqlite_", "messages_fts"))]
+
 
 SQLITE = SqliteDialect()

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""SQLite and PostgreSQL side by side: the same generated store on each backend, the same
+measures, one table.
+
+    python bench/store_backends.py                        # 100,000 conversations, ~500,000 messages
+    python bench/store_backends.py --conversations 10000  # quicker
+    python bench/store_backends.py --postgres URL         # an existing, empty database
+
+Without ``--postgres`` a throwaway PostgreSQL cluster is started in a temporary folder (the
+test suite's, from Debian's postgresql package). Measures:
+* ingest, one writer: normalized messages/s through the whole pipeline
+* ingest, four writer processes at once, each its own quarter of the conversations
+* search: the 50 newest hits for a common and a rare word (median of 20)
+* queue: the open view's whole index and its first 50 rows (median of 20)
+* view counts: every sidebar view's count (median of 10)
+* live update: another connection commits; how long until this one knows (median of 20;
+  SQLite announces nothing, so the console sees it at its next 0.4 s look)
+A benchmark, not a test: it prints numbers and never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from synthetic import CHANNELS, COMMON, RARE, messages  # noqa: E402
+
+from agentconsole.models import View  # noqa: E402
+from agentconsole.store import Store, connect  # noqa: E402
+
+BATCH = 2000
+#: The console's look at the change token on a backend that announces nothing.
+POLL_SECONDS = 0.4
+
+WRITER = """
+import asyncio, sys
+sys.path.insert(0, sys.argv[4])
+from synthetic import CHANNELS, messages
+from agentconsole.store import connect
+async def main(location, part, parts, conversations):
+    store = await connect(location, agent=f"writer{part}")
+    chunk = {}
+    for n, (channel, message) in enumerate(messages(conversations, 5.0)):
+        if hash(message.thread_key) % parts != part:
+            continue
+        chunk.setdefault(channel, []).append(message)
+        if sum(map(len, chunk.values())) >= 500:
+            for name, batch in chunk.items():
+                await store.ingest(name, batch, None, update_cursor=False)
+            chunk = {}
+    for name, batch in chunk.items():
+        await store.ingest(name, batch, None, update_cursor=False)
+    await store.close()
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])))
+"""
+
+
+async def prepare(location: str | Path) -> Store:
+    store = await connect(location, agent="bench")
+    for name, kind in CHANNELS:
+        await store.ensure_channel(name, "bench", kind)
+    return store
+
+
+async def ingest_one_writer(location: str | Path, conversations: int) -> tuple[int, float]:
+    store = await prepare(location)
+    total, seconds = 0, 0.0
+    stream = messages(conversations, 5.0)
+    while True:
+        chunk: dict[str, list] = {}
+        count = 0
+        for channel, message in stream:
+            chunk.setdefault(channel, []).append(message)
+            count += 1
+            if count >= BATCH:
+                break
+        if not count:
+            break
+        started = time.perf_counter()
+        for channel, batch in chunk.items():
+            await store.ingest(channel, batch, None, update_cursor=False)
+        seconds += time.perf_counter() - started
+        total += count
+    await store.close()
+    return total, seconds
+
+
+async def ingest_four_writers(location: str | Path, conversations: int) -> tuple[int, float]:
+    await (await prepare(location)).close()
+    started = time.perf_counter()
+    # PYTHONHASHSEED fixed: every writer splits the threads the same way.
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                str(location),
+                str(part),
+                "4",
+                str(ROOT / "bench"),
+                str(conversations),
+            ],
+            env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+        for part in range(4)
+    ]
+    codes = [p.wait() for p in procs]
+    seconds = time.perf_counter() - started
+    store = await connect(location, agent="bench")
+    total = await store.run_sync(
+        lambda db: db.execute("SELECT count(*) FROM messages").fetchone()[0]
+    )
+    await store.close()
+    if any(codes):
+        print(f"  (a writer failed: exit codes {codes})")
+    return int(total), seconds
+
+
+async def timed(call, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+async def reads(location: str | Path) -> dict[str, float]:
+    store = await connect(location, agent="bench")
+    try:
+
+        async def queue() -> None:
+            ids = await store.conversation_ids(View("open"))
+            await store.conversation_rows(ids[:50])
+
+        return {
+            "search common": await timed(lambda: store.search(COMMON), 20),
+            "search rare": await timed(lambda: store.search(RARE), 20),
+            "queue": await timed(queue, 20),
+            "counts": await timed(store.view_counts, 10),
+        }
+    finally:
+        await store.close()
+
+
+async def live_update(location: str | Path) -> float:
+    watcher = await connect(location, agent="watcher")
+    writer = await connect(location, agent="writer")
+    samples = []
+    try:
+        for n in range(20):
+            before = await watcher.change_token()
+            waiting = asyncio.create_task(watcher.wait_for_change(POLL_SECONDS))
+            await asyncio.sleep(0.05)
+            await writer.set_health(CHANNELS[0][0], "idle", f"tick {n}")
+            committed = time.perf_counter()
+            announced = await waiting
+            if not announced:  # no announcement: the next poll sees the new token
+                while await watcher.change_token() == before:
+                    await asyncio.sleep(POLL_SECONDS)
+            samples.append((time.perf_counter() - committed) * 1000)
+    finally:
+        await writer.close()
+        await watcher.close()
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--postgres", help="URLs of empty databases: one, four-writers")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-backends-"))
+    server = None
+    if args.postgres:
+        urls = args.postgres.split(",")
+    else:
+        from tests import postgres_server
+
+        server = postgres_server.start()
+        urls = [server.new_database(), server.new_database()]
+    locations = {"sqlite": [folder / "one.db", folder / "four.db"], "postgresql": urls}
+    results: dict[str, dict[str, str]] = {}
+    try:
+        for backend, (one, four) in locations.items():
+            print(f"{backend}: building {args.conversations:,} conversations …", flush=True)
+            total, seconds = asyncio.run(ingest_one_writer(one, args.conversations))
+            row = {"ingest, one writer": f"{total / seconds:,.0f} msg/s"}
+            total4, seconds4 = asyncio.run(ingest_four_writers(four, args.conversations))
+            row["ingest, four writers"] = f"{total4 / seconds4:,.0f} msg/s"
+            for name, ms in asyncio.run(reads(one)).items():
+                row[name] = f"{ms:.1f} ms"
+            row["live update"] = f"{asyncio.run(live_update(one)):.0f} ms"
+            row["messages"] = f"{total:,}"
+            results[backend] = row
+    finally:
+        if server is not None:
+            server.stop()
+    targets = {
+        "ingest, four writers": "PG ≥ 3,000 msg/s",
+        "search common": "≤ 25 ms",
+        "search rare": "≤ 25 ms",
+        "live update": "PG ≤ 200 ms",
+    }
+    print(f"\n  {'measure':<24} {'SQLite':>14} {'PostgreSQL':>14}   target")
+    for name in results["sqlite"]:
+        print(
+            f"  {name:<24} {results['sqlite'][name]:>14} {results['postgresql'][name]:>14}"
+            f"   {targets.get(name, '')}"
+        )
+
+
+if __name__ == "__main__":
+    main()
