@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import CHANNELS, COMMON, RARE, messages  # noqa: E402
+from synthetic import CHANNELS, COMMON, RARE, ingest_all  # noqa: E402
 
 from agentconsole.store import connect  # noqa: E402
 
@@ -51,24 +51,7 @@ async def build(path: Path, conversations: int, per_conversation: float) -> None
     store = await connect(path, agent="bench")
     for name, kind in CHANNELS:
         await store.ensure_channel(name, "bench", kind)
-    stream = messages(conversations, per_conversation)
-    total = 0
-    ingest_seconds = 0.0
-    while True:
-        chunk: dict[str, list] = {}
-        count = 0
-        for channel, message in stream:
-            chunk.setdefault(channel, []).append(message)
-            count += 1
-            if count >= BATCH:
-                break
-        if not count:
-            break
-        started = time.perf_counter()
-        for channel, batch in chunk.items():
-            await store.ingest(channel, batch, None, update_cursor=False)
-        ingest_seconds += time.perf_counter() - started
-        total += count
+    total, ingest_seconds = await ingest_all(store, conversations, per_conversation, BATCH)
     counts = await store.view_counts()
     await store.close()
     report("store: conversations", f"{counts['open']:,}")

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from synthetic import CHANNELS, COMMON, RARE, messages  # noqa: E402
+from synthetic import CHANNELS, COMMON, RARE, ingest_all  # noqa: E402
 
 from agentconsole.models import View  # noqa: E402
 from agentconsole.store import Store, connect  # noqa: E402
@@ -74,25 +74,10 @@ async def prepare(location: str | Path) -> Store:
 
 async def ingest_one_writer(location: str | Path, conversations: int) -> tuple[int, float]:
     store = await prepare(location)
-    total, seconds = 0, 0.0
-    stream = messages(conversations, 5.0)
-    while True:
-        chunk: dict[str, list] = {}
-        count = 0
-        for channel, message in stream:
-            chunk.setdefault(channel, []).append(message)
-            count += 1
-            if count >= BATCH:
-                break
-        if not count:
-            break
-        started = time.perf_counter()
-        for channel, batch in chunk.items():
-            await store.ingest(channel, batch, None, update_cursor=False)
-        seconds += time.perf_counter() - started
-        total += count
-    await store.close()
-    return total, seconds
+    try:
+        return await ingest_all(store, conversations, 5.0, BATCH)
+    finally:
+        await store.close()
 
 
 async def ingest_four_writers(location: str | Path, conversations: int) -> tuple[int, float]:
@@ -163,8 +148,8 @@ async def live_update(location: str | Path) -> float:
             before = await watcher.change_token()
             waiting = asyncio.create_task(watcher.wait_for_change(POLL_SECONDS))
             await asyncio.sleep(0.05)
+            committed = time.perf_counter()  # from the start of the write (its commit included)
             await writer.set_health(CHANNELS[0][0], "idle", f"tick {n}")
-            committed = time.perf_counter()
             announced = await waiting
             if not announced:  # no announcement: the next poll sees the new token
                 while await watcher.change_token() == before:
@@ -201,7 +186,7 @@ def main() -> None:
             row["ingest, four writers"] = f"{total4 / seconds4:,.0f} msg/s"
             for name, ms in asyncio.run(reads(one)).items():
                 row[name] = f"{ms:.1f} ms"
-            row["live update"] = f"{asyncio.run(live_update(one)):.0f} ms"
+            row["live update"] = f"{asyncio.run(live_update(one)):.1f} ms"
             row["messages"] = f"{total:,}"
             results[backend] = row
     finally:

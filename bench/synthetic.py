@@ -9,10 +9,12 @@ year. Nothing is written to disk; the same arguments always give the same messag
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from agentconsole.plugin import Author, Identity, InboundMessage
+from agentconsole.store import Store
 
 CHANNELS = (("bench-email", "email"), ("bench-chat", "chat"), ("bench-forum", "forum"))
 COMMON = "account"
@@ -146,3 +148,27 @@ def messages(
                 ),
             )
             previous = external_id
+
+
+async def ingest_all(
+    store: Store, conversations: int, per_conversation: float, batch: int = 2000
+) -> tuple[int, float]:
+    """Ingest the stream into ``store`` (its channels created by the caller) ``batch``
+    messages at a time; returns (messages, seconds spent in ingest alone)."""
+    stream = messages(conversations, per_conversation)
+    total, seconds = 0, 0.0
+    while True:
+        chunk: dict[str, list[InboundMessage]] = {}
+        count = 0
+        for channel, message in stream:
+            chunk.setdefault(channel, []).append(message)
+            count += 1
+            if count >= batch:
+                break
+        if not count:
+            return total, seconds
+        started = time.perf_counter()
+        for channel, part in chunk.items():
+            await store.ingest(channel, part, None, update_cursor=False)
+        seconds += time.perf_counter() - started
+        total += count

@@ -8,7 +8,6 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from typing import Any
 
 import psycopg
@@ -21,6 +20,7 @@ from ...errors import (
     StoreReadOnlyError,
     StoreUnavailableError,
 )
+from .. import migration_files
 from .dialect import POSTGRES, PostgresDialect
 
 #: The channel every committed write notifies; live views LISTEN to it.
@@ -105,13 +105,7 @@ def retryable(error: BaseException) -> bool:
 
 
 def _migrations() -> list[tuple[int, str, str]]:
-    folder = resources.files("agentconsole.store.postgres") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            number = int(entry.name.split("_", 1)[0])
-            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return migration_files.bundled("agentconsole.store.postgres")
 
 
 def latest_version() -> int:

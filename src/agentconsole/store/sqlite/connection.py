@@ -9,7 +9,6 @@ import sqlite3
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from importlib import resources
 from pathlib import Path
 
 from ...errors import (
@@ -19,7 +18,7 @@ from ...errors import (
     StoreReadOnlyError,
     StoreUnavailableError,
 )
-from .. import permissions
+from .. import migration_files, permissions
 from .dialect import SQLITE, SqliteDialect
 
 BUSY_TIMEOUT_MS = 10_000
@@ -35,14 +34,7 @@ class SqliteDb(sqlite3.Connection):
 
 
 def _migrations() -> list[tuple[int, str, str]]:
-    """(number, name, sql) of every bundled migration, in order."""
-    folder = resources.files("agentconsole.store.sqlite") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            number = int(entry.name.split("_", 1)[0])
-            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return migration_files.bundled("agentconsole.store.sqlite")
 
 
 def connect(path: str | Path) -> SqliteDb:
