@@ -63,6 +63,7 @@ bench: install-test
 	$(BIN)/python bench/attachment_memory.py
 	$(BIN)/python bench/lease_takeover.py
 	$(BIN)/python bench/query_speed.py
+	$(BIN)/python bench/sla_speed.py
 	$(BIN)/python bench/bulk_close.py
 	$(BIN)/python bench/reply_picker.py
 	$(BIN)/python bench/rules_speed.py

@@ -9,7 +9,14 @@ A chat widget, a Telegram or Slack bridge or a shell script feeds the queue with
      "text": "Hello", "sent_at": "2026-11-20T09:00:00Z"}
 
 signed with ``X-Signature: sha256=<hex HMAC-SHA256 of the raw body under the channel's
-secret>``. The endpoint answers ``202`` only once the message is committed to the store, so
+secret>``. ``author.role`` (``customer``, the default, ``bot`` or ``agent``) says who
+wrote: a bot's or an agent's line is shown as theirs and never starts the customer's
+waiting clock. ``"handoff": true`` hands the conversation from a bot to people: it comes
+into the queue, open, the customer waiting from that message on, marked as handed off by
+the bot. The hand-off (or any message) may carry ``"transcript": [message, …]``, the
+earlier lines of the conversation as the bot saw them (each with ``id``, ``author``,
+``text`` and ``sent_at``; ``conversation`` is the enclosing one's), stored in the same
+transaction before it, so the agent reads everything the bot already asked. The endpoint answers ``202`` only once the message is committed to the store, so
 a sender that sees 202 may forget the message; anything else means nothing was stored and
 the sender should retry (a repeated ``id`` is stored once and answered 202 again).
 ``GET /health`` answers 200 while the endpoint runs.
@@ -46,6 +53,7 @@ from aiohttp import web
 
 from agentconsole.plugin import (
     Author,
+    AuthorRole,
     Capabilities,
     ChannelContext,
     ChannelPlugin,
@@ -72,12 +80,15 @@ from agentconsole.plugin.http import (
     signature_matches,
 )
 
-__all__ = ["ApiChannel", "MessageError", "parse_message"]
+__all__ = ["ApiChannel", "MessageError", "parse_message", "parse_messages"]
 
-#: Most messages committed in one transaction when requests arrive together.
+#: Most requests committed in one transaction when they arrive together.
 MAX_BATCH = 200
 #: Longest ``id``, ``conversation`` or author ``id`` accepted, in characters.
 MAX_ID_LENGTH = 256
+#: Most earlier lines a ``transcript`` may carry.
+MAX_TRANSCRIPT = 500
+ROLES: tuple[AuthorRole, ...] = ("customer", "bot", "agent")
 USER_AGENT = "agentconsole-api/1"
 
 
@@ -126,25 +137,63 @@ def _sent_at(value: Any) -> datetime:
 
 
 def parse_message(channel: str, body: bytes) -> InboundMessage:
-    """The inbound message a ``POST /messages`` body describes; raises :class:`MessageError`
-    naming the field at fault."""
+    """The inbound message a ``POST /messages`` body describes (without its transcript);
+    raises :class:`MessageError` naming the field at fault."""
+    return parse_messages(channel, body)[-1]
+
+
+def parse_messages(channel: str, body: bytes) -> list[InboundMessage]:
+    """The messages a ``POST /messages`` body describes: its ``transcript`` lines, oldest
+    first, then the message itself. Raises :class:`MessageError` naming the field."""
     try:
         data = parse_json(body)
     except JsonBodyError as error:
         raise MessageError(str(error), error.field) from None
     if not isinstance(data, dict):
         raise MessageError("the body must be a JSON object")
-    external_id = _identifier(data, "id")
     conversation = _identifier(data, "conversation")
+    transcript = data.get("transcript", [])
+    if not isinstance(transcript, list) or not all(isinstance(m, dict) for m in transcript):
+        raise MessageError("transcript must be a list of message objects", "transcript")
+    if len(transcript) > MAX_TRANSCRIPT:
+        raise MessageError(f"transcript holds more than {MAX_TRANSCRIPT} messages", "transcript")
+    parsed = [
+        _message(channel, conversation, line, f"transcript[{index}].", raw=None)
+        for index, line in enumerate(transcript)
+    ]
+    handoff = data.get("handoff", False)
+    if not isinstance(handoff, bool):
+        raise MessageError("handoff must be true or false", "handoff")
+    parsed.append(_message(channel, conversation, data, "", raw=body, handoff=handoff))
+    return parsed
+
+
+def _message(
+    channel: str,
+    conversation: str,
+    data: dict[str, Any],
+    where: str,
+    *,
+    raw: bytes | None,
+    handoff: bool = False,
+) -> InboundMessage:
+    external_id = _identifier(data, "id", where)
     author = data.get("author")
     if not isinstance(author, dict):
         raise MessageError(
-            'author must be an object such as {"id": "u-7", "name": "Ada"}', "author"
+            f'{where}author must be an object such as {{"id": "u-7", "name": "Ada"}}',
+            f"{where}author",
         )
-    author_id = _identifier(author, "id", "author.")
+    author_id = _identifier(author, "id", f"{where}author.")
     name = author.get("name", "")
     if not isinstance(name, str):
-        raise MessageError("author.name must be a string", "author.name")
+        raise MessageError(f"{where}author.name must be a string", f"{where}author.name")
+    role = author.get("role", data.get("role", "customer"))
+    if role not in ROLES:
+        raise MessageError(
+            f"{where}author.role must be one of {', '.join(ROLES)}, not {role!r}",
+            f"{where}author.role",
+        )
     identities = [Identity(f"api:{channel}", author_id)]
     email = author.get("email")
     verified = author.get("email_verified", data.get("email_verified", False))
@@ -152,19 +201,23 @@ def parse_message(channel: str, body: bytes) -> InboundMessage:
         raise MessageError("email_verified must be true or false", "email_verified")
     if email is not None:
         if not isinstance(email, str) or "@" not in email or len(email) > 320:
-            raise MessageError("author.email must be an email address", "author.email")
+            raise MessageError(
+                f"{where}author.email must be an email address", f"{where}author.email"
+            )
         # Only an address the sender vouches for links the visitor to that mail customer.
         identities.append(Identity("email", email.strip(), verified=verified))
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise MessageError("text must be a non-empty string", "text")
+        raise MessageError(f"{where}text must be a non-empty string", f"{where}text")
     return InboundMessage(
         external_id=external_id,
         author=Author(name.strip() or author_id, tuple(identities)),
         body=text,
         sent_at=_sent_at(data.get("sent_at")),
         thread_key=conversation,
-        raw=body,
+        raw=raw,
+        author_role=role,
+        handoff=handoff,
     )
 
 
@@ -241,7 +294,7 @@ class ApiChannel(ChannelPlugin):
         self._secret: str | None = None
         self._http = LazySession(timeout=self.timeout, user_agent=USER_AGENT)
         self._closed = asyncio.Event()
-        self._pending: list[tuple[InboundMessage, asyncio.Future[None]]] = []
+        self._pending: list[tuple[list[InboundMessage], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     # -- receiving --------------------------------------------------------------------------
@@ -295,11 +348,12 @@ class ApiChannel(ChannelPlugin):
                 request, 415, f"Content-Type must be application/json, not {request.content_type}"
             )
         try:
-            message = parse_message(self.name, body)
+            messages = parse_messages(self.name, body)
         except MessageError as error:
             return self._reject(request, 400, str(error), error.field)
+        message = messages[-1]
         try:
-            await self._commit(message)
+            await self._commit(messages)
         except TemporaryError as error:
             self.log.warning("%s: could not store a message now: %s", self.name, error)
             return json_error(
@@ -315,12 +369,13 @@ class ApiChannel(ChannelPlugin):
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "channel": self.name})
 
-    async def _commit(self, message: InboundMessage) -> None:
-        """Return once ``message`` is committed. Requests that arrive while a commit is
-        under way are committed together in the next one (group commit), so the endpoint
-        holds many requests a second without answering any before its message is stored."""
+    async def _commit(self, messages: list[InboundMessage]) -> None:
+        """Return once ``messages`` (one request's: a transcript and its message) are
+        committed, together. Requests that arrive while a commit is under way are committed
+        together in the next one (group commit), so the endpoint holds many requests a
+        second without answering any before its message is stored."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((message, future))
+        self._pending.append((messages, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         await future
@@ -330,12 +385,14 @@ class ApiChannel(ChannelPlugin):
             batch = self._pending[:MAX_BATCH]
             del self._pending[:MAX_BATCH]
             try:
-                await self.context.ingest([message for message, _ in batch])
+                await self.context.ingest(
+                    [message for messages, _ in batch for message in messages]
+                )
             except Exception:
-                # One message may be at fault: store the others one by one.
-                for message, future in batch:
+                # One request may be at fault: store the others one by one.
+                for messages, future in batch:
                     try:
-                        await self.context.ingest([message])
+                        await self.context.ingest(messages)
                     except Exception as error:
                         if not future.done():
                             future.set_exception(error)

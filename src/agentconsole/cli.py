@@ -438,23 +438,28 @@ async def cmd_save(args: argparse.Namespace, config: Config, store: Store) -> in
 
 async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> int:
     from . import metrics
+    from .sla.report import breaches_by_policy
     from .timeparse import parse_duration
 
     now = time.time()
     since = now - parse_duration(args.since)
     rows = await store.conversation_timings(since)
     report = metrics.compute(
-        rows, since=since, now=now, first_response_target=config.first_response_target
+        rows,
+        since=since,
+        now=now,
+        first_response_target=config.first_response_target,
+        sla_policies=config.sla is not None,
     )
+    by_policy = breaches_by_policy(rows, config.sla, since=since, now=now) if config.sla else []
     if args.json:
         for entry in report:
             output.emit_json(entry.as_json())
+        for policy_entry in by_policy:
+            output.emit_json(policy_entry.as_json())
         return EXIT_OK
-    sla = (
-        "SLA breaches"
-        if config.first_response_target is not None
-        else "SLA (set [sla] first_response)"
-    )
+    with_sla = config.first_response_target is not None or config.sla is not None
+    sla = "SLA breaches" if with_sla else "SLA (set [[sla]] policies)"
     print(
         f"{'channel':<20} {'new':>5} {'backlog':>7} {'oldest wait':>11} {'1st response':>12}"
         f" {'resolution':>10} {'FCR':>5}  {sla}"
@@ -465,8 +470,20 @@ async def cmd_report(args: argparse.Namespace, config: Config, store: Store) -> 
             f"{one_line(entry.channel)[:20]:<20} {entry.new:>5} {entry.backlog:>7}"
             f" {humanize.span(entry.oldest_wait):>11} {humanize.span(entry.median_first_response):>12}"
             f" {humanize.span(entry.median_resolution):>10} {'-' if fcr is None else f'{fcr:.0%}':>5}"
-            f"  {entry.breaches if config.first_response_target is not None else '-'}"
+            f"  {entry.breaches if with_sla else '-'}"
         )
+    if by_policy:
+        print()
+        print(
+            f"{'SLA policy':<16} {'channel':<20} {'conversations':>13} {'breached':>8}  1st response"
+        )
+        for item in by_policy:
+            clock = "business hours" if item.business_hours else "all hours"
+            print(
+                f"{one_line(item.policy)[:16]:<16} {one_line(item.channel)[:20]:<20}"
+                f" {item.conversations:>13} {item.breached:>8}"
+                f"  {humanize.span(item.median_first_response)} ({clock})"
+            )
     return EXIT_OK
 
 

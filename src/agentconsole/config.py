@@ -21,6 +21,7 @@ from typing import Any
 from . import keymap, paths
 from .errors import ConfigError, UsageError
 from .plugin import SECRET_SOURCES, ChannelPlugin, Option, PermanentError
+from .sla import SlaSettings, settings_from_config
 from .timeparse import parse_duration
 from .views import ORDERS, ViewDefinition
 
@@ -33,6 +34,7 @@ TOP_LEVEL_KEYS = (
     "channels",
     "sync",
     "sla",
+    "business_hours",
     "views",
     "replies",
     "rules",
@@ -78,6 +80,8 @@ class Config:
     retry_max_seconds: float = 900.0
     #: [sla] first_response, in seconds: a later (or missing) first answer is a breach.
     first_response_target: float | None = None
+    #: The ``[[sla]]`` policies and ``[business_hours]`` (None: no policies).
+    sla: SlaSettings | None = None
     #: False when no file was found at the default place (an empty config was used).
     file_exists: bool = True
     #: The agent's own views (``[views.NAME]``), in the file's order.
@@ -215,11 +219,22 @@ def parse(data: dict[str, Any], file: str) -> Config:
     keys_table = _checked_table(data, "keys", file, dict.fromkeys(keymap.BY_ID, str))
     sync_table = _checked_table(data, "sync", file, SYNC_KEYS)
     first_response_target = None
-    for key, value in _checked_table(data, "sla", file, SLA_KEYS).items():
-        try:
-            first_response_target = parse_duration(str(value))
-        except UsageError as error:
-            raise ConfigError(f"{file}: sla.{key}: {error}") from None
+    sla_settings = None
+    if isinstance(data.get("sla"), list):
+        sla_settings = settings_from_config(
+            data["sla"],
+            _table(data, "business_hours", file) if "business_hours" in data else None,
+            file,
+        )
+    else:
+        for key, value in _checked_table(data, "sla", file, SLA_KEYS).items():
+            try:
+                first_response_target = parse_duration(str(value))
+            except UsageError as error:
+                raise ConfigError(f"{file}: sla.{key}: {error}") from None
+        if "business_hours" in data:
+            # Checked even unused, so a typo shows before the first policy is written.
+            settings_from_config([], _table(data, "business_hours", file), file)
     replies_table = _checked_table(data, "replies", file, REPLIES_KEYS)
     automation = _checked_table(data, "automation", file, AUTOMATION_KEYS)
     spam = _checked_table(data, "spam", file, SPAM_KEYS)
@@ -248,6 +263,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
         lease_seconds=float(sync_table.get("lease_seconds", 30.0)),
         retry_max_seconds=float(sync_table.get("retry_max_seconds", 900.0)),
         first_response_target=first_response_target,
+        sla=sla_settings,
         reply_dirs=tuple(_folder(file, d) for d in replies_table.get("dirs", [])),
         rules_data=_rules(data.get("rules", []), file),
         rule_files=tuple(_folder(file, f) for f in automation.get("files", [])),

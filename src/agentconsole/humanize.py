@@ -37,3 +37,24 @@ def waiting(row: ConversationRow, now: float) -> str:
     if row.waiting_since is not None:
         return f"waiting {span(now - row.waiting_since)}"
     return f"{span(now - row.last_message_at)} ago"
+
+
+def sla_countdown(row: ConversationRow, now: float) -> str | None:
+    """The SLA clock of a conversation under a policy: ``due 42m`` until its current
+    target falls due, ``breached 3h`` since; ``None`` when nothing is due."""
+    if row.sla is None or row.sla_due_at is None:
+        return None
+    left = row.sla_due_at - now
+    return f"due {span(left)}" if left > 0 else f"breached {span(-left)}"
+
+
+def sla_fraction_left(row: ConversationRow, now: float) -> float | None:
+    """How much of the current target's time is left, 1.0 (all) to 0.0 (due now), below
+    zero once past; ``None`` when nothing is due."""
+    if row.sla is None or row.sla_due_at is None:
+        return None
+    started = row.sla_started_at if row.sla_started_at is not None else row.created_at
+    total = row.sla_due_at - started
+    if total <= 0:
+        return 0.0 if now < row.sla_due_at else -1.0
+    return (row.sla_due_at - now) / total

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .models import ACTIVE_STATUSES, ConversationTiming
+from .sla.report import breached
 
 
 @dataclass(slots=True)
@@ -74,8 +75,12 @@ def compute(
     since: float,
     now: float,
     first_response_target: float | None,
+    sla_policies: bool = False,
 ) -> list[ChannelMetrics]:
-    """Metrics per channel from ``Store.conversation_timings(since)``, plus a total."""
+    """Metrics per channel from ``Store.conversation_timings(since)``, plus a total. With
+    ``sla_policies`` (``[[sla]]`` is configured) a breach is what the stored due times say
+    (a target missed, or past due now; see :mod:`agentconsole.sla`); otherwise a first
+    response later than ``first_response_target``."""
     by_channel: dict[str, ChannelMetrics] = {}
     total = ChannelMetrics("all channels", "")
     for timing in timings:
@@ -89,6 +94,7 @@ def compute(
                 since=since,
                 now=now,
                 first_response_target=first_response_target,
+                sla_policies=sla_policies,
             )
     return [*sorted(by_channel.values(), key=lambda m: m.channel), total]
 
@@ -100,6 +106,7 @@ def _add(
     since: float,
     now: float,
     first_response_target: float | None,
+    sla_policies: bool,
 ) -> None:
     created, first_response, resolved = (
         timing.created_at,
@@ -120,7 +127,9 @@ def _add(
         metrics.resolutions.append(max(0.0, resolved - created))
         if timing.replies == 1:
             metrics.one_touch += 1
-    if first_response_target is not None:
+    if sla_policies:
+        metrics.breaches += breached(timing, now)
+    elif first_response_target is not None:
         if first_response is not None:
             late = first_response - created > first_response_target
         else:  # still waiting for a first answer (a conversation closed unanswered is not)

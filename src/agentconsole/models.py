@@ -107,6 +107,19 @@ class ConversationRow:
     waiting_since: float | None
     snooze_until: float | None
     message_count: int
+    #: The SLA policy that applies (``None``: none), its current target
+    #: (``first_response``, ``next_response``, ``resolution``), since when that target's
+    #: clock runs and when it falls due (``None``: nothing due — closed, pending, met).
+    sla: str | None = None
+    sla_target: str | None = None
+    sla_started_at: float | None = None
+    sla_due_at: float | None = None
+    #: A target was missed (answered or closed late), as of the last change.
+    sla_missed: bool = False
+
+    def sla_breached(self, now: float) -> bool:
+        """A target was missed, or the current one is past due at ``now``."""
+        return self.sla_missed or (self.sla_due_at is not None and self.sla_due_at <= now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +153,9 @@ class MessageRecord:
     #: for messages stored before reasons were kept) and what the reason names.
     thread_reason: str | None = None
     thread_reason_detail: str | None = None
+    #: Who wrote an outbound line seen on the channel: ``bot`` or ``agent``; ``None``: as
+    #: ``direction`` says (an agent's reply for ``out``).
+    author_role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +172,8 @@ class ConversationDetail:
     other_conversations: tuple[ConversationRow, ...] = ()
     #: The id asked for when it was merged into this one (opening it redirects here).
     redirected_from: int | None = None
+    #: When a bot handed the conversation to people (``None``: it never did).
+    handed_off_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +280,10 @@ class ConversationTiming:
     replies: int
     status: str
     waiting_since: float | None
+    #: The SLA policy, whether a target was missed, and the current due time.
+    sla: str | None = None
+    sla_missed: bool = False
+    sla_due_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,8 @@ async def open_store(config: Config, location: Location) -> Store:
     configured agent, whose replies carry the configured display name. A store file other
     users can read is opened with a warning naming the fix; with ``[store] group`` it is
     made (or kept) a team store for that group first, as ``store share --group`` does.
-    The configured rules run on it (a broken rule is logged with its file and name; the
+    The configured SLA policies compute its due times (again, when those changed), and
+    the configured rules run on it (a broken rule is logged with its file and name; the
     others run). Raises ``StoreError``."""
     rules = load_rules(config)  # a rules file that is not TOML stops here, before opening
     if config.store_group:
@@ -46,6 +47,11 @@ async def open_store(config: Config, location: Location) -> Store:
             )
         share_with_group(Path(location), config.store_group, config.describe_file())
     store = await connect(location, agent=config.agent, display_name=config.display_name)
+    try:
+        await store.use_sla(config.sla)
+    except BaseException:
+        await store.close()
+        raise
     for warning in privacy_warnings(location):
         log.warning("%s", one_line(warning))
     for problem in rules.problems:

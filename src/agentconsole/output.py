@@ -43,8 +43,13 @@ def identity_json(identity: IdentityRecord) -> dict[str, str]:
 
 
 def conversation_json(
-    row: ConversationRow, identities: list[IdentityRecord] | tuple[IdentityRecord, ...]
+    row: ConversationRow,
+    identities: list[IdentityRecord] | tuple[IdentityRecord, ...],
+    now: float | None = None,
 ) -> dict[str, Any]:
+    """A conversation for ``list --json`` and ``show --json``; ``now`` (default: the
+    current time) decides whether its SLA due time has passed."""
+    now = time.time() if now is None else now
     return {
         "id": row.id,
         "channel": row.channel,
@@ -67,6 +72,10 @@ def conversation_json(
         "waiting_since": None if row.status == "closed" else iso(row.waiting_since),
         "snooze_until": iso(row.snooze_until),
         "message_count": row.message_count,
+        "sla": row.sla,
+        "sla_target": row.sla_target,
+        "sla_due_at": iso(row.sla_due_at),
+        "sla_breached": row.sla_breached(now) if row.sla else False,
     }
 
 
@@ -87,6 +96,7 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
         "thread_reason": thread_reasons.reason_json(
             message.thread_reason, message.thread_reason_detail
         ),
+        "author_role": _role(message),
         "attachments": [
             {
                 "id": a.id,
@@ -100,12 +110,20 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
     }
 
 
+def _role(message: MessageRecord) -> str:
+    """Who wrote it: ``customer``, ``agent`` (a reply, a note) or ``bot``."""
+    if message.direction == "in":
+        return "customer"
+    return message.author_role or "agent"
+
+
 def detail_json(detail: ConversationDetail) -> dict[str, Any]:
     data = conversation_json(detail.row, detail.contact.identities)
     data["first_response_at"] = iso(detail.first_response_at)
     data["resolved_at"] = iso(detail.resolved_at)
     data["url"] = detail.url
     data["redirected_from"] = detail.redirected_from
+    data["handed_off_at"] = iso(detail.handed_off_at)
     data["messages"] = [message_json(m) for m in detail.messages]
     data["other_conversations"] = [
         {"id": r.id, "channel": r.channel, "status": r.status, "subject": r.subject}

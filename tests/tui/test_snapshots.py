@@ -414,3 +414,36 @@ def test_snapshot_sidebar_with_personal_and_shared_views(
         await settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def seed_sla(path: Path) -> dict[str, int]:
+    """The basic store with SLA due times pinned around the fixed clock: one breached, one
+    in its last quarter, one with most of its time left, one without a policy."""
+    ids = await seed_basic(path)
+    store = await open_store(path)
+    pinned = [
+        # (conversation, policy, clock started, due) relative to NOW_TS
+        (ids["login"], "standard", -26 * 3600, -2 * 3600),  # breached 2h
+        (ids["refund"], "standard", -3 * 3600, 42 * 60),  # due 42m, last quarter
+        (ids["chat"], "urgent", -30 * 60, 50 * 60),  # due 50m, most of it left
+    ]
+    try:
+
+        def pin(conn) -> None:
+            for conversation_id, policy, started, due in pinned:
+                conn.execute(
+                    "UPDATE conversations SET sla_policy = ?, sla_target = 'first_response',"
+                    " sla_started_at = ?, sla_due_at = ?, sla_breached = ? WHERE id = ?",
+                    (policy, NOW_TS + started, NOW_TS + due, int(due < 0), conversation_id),
+                )
+
+        await store.run_sync(pin)
+    finally:
+        await store.close()
+    return ids
+
+
+def test_snapshot_queue_with_sla_countdowns(tmp_path: Path, snap_compare) -> None:
+    path = tmp_path / "store.db"
+    asyncio.run(seed_sla(path))
+    assert snapshot(snap_compare, path, size=(120, 24))

@@ -68,6 +68,12 @@ def random_field(rng: random.Random) -> Field:
         value = rng.choice([30.0, 90.0, 3600.0, 5400.0, 86400.0, 604800.0, 1209600.0, 0.25])
     elif spec.kind == "date":
         value = float(rng.randrange(1_700_000_000, 1_900_000_000))
+    elif spec.kind == "sla":
+        if rng.random() < 0.5:
+            value = rng.choice(spec.choices)
+        else:
+            op = rng.choice(["<", "<=", ">", ">="])
+            value = rng.choice([60.0, 3600.0, 5400.0, 86400.0, 0.5])
     else:
         value = rng.randrange(1, 100_000)
     return Field(name, op, value)

@@ -59,6 +59,7 @@ __all__ = [
     "is_loopback",
     "Attachment",
     "Author",
+    "AuthorRole",
     "Capabilities",
     "ChannelContext",
     "ChannelKind",
@@ -82,6 +83,8 @@ __all__ = [
 API_VERSION = 1
 
 ChannelKind = Literal["email", "chat", "forum"]
+#: Who wrote an inbound message (see :attr:`InboundMessage.author_role`).
+AuthorRole = Literal["customer", "agent", "bot"]
 
 
 class ChannelError(Exception):
@@ -164,6 +167,14 @@ class InboundMessage:
     email plugin hashes the raw message without the headers added in transit). Leave it
     ``None`` and the core digests the author, subject, body and attachments (not
     ``sent_at``, which plugins often fill with the time of fetching).
+
+    ``author_role`` says who wrote it when the channel knows: ``"customer"`` (the default),
+    ``"agent"`` (the same as ``from_agent``) or ``"bot"`` (a bot that answered before a
+    person). Agents' and bots' lines are stored as outbound and never start the
+    customer's waiting clock; a bot's line is not an agent's first response. ``handoff``
+    marks the message with which a bot hands the conversation to people: the conversation
+    is put (back) in the queue, open, with the customer waiting from this message on, and
+    is recorded as handed off by the bot. Both default to what older plugins meant.
     """
 
     external_id: str
@@ -182,6 +193,13 @@ class InboundMessage:
     conversation_token: str | None = None
     participants: tuple[Identity, ...] = ()
     content_digest: str | None = None
+    author_role: AuthorRole = "customer"
+    handoff: bool = False
+
+    @property
+    def role(self) -> AuthorRole:
+        """Who wrote it, ``from_agent`` included: ``customer``, ``agent`` or ``bot``."""
+        return "agent" if self.from_agent and self.author_role == "customer" else self.author_role
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from .errors import did_you_mean
 
 Op = Literal["=", "<", "<=", ">", ">="]
 ValueKind = Literal[
-    "text", "party", "contact", "choice", "assignee", "priority", "duration", "date", "id"
+    "text", "party", "contact", "choice", "assignee", "priority", "duration", "date", "id", "sla"
 ]
 
 
@@ -50,7 +50,8 @@ class FieldSpec:
     """A field. Values by ``kind``: ``text`` a str; ``party`` a :class:`Party`;
     ``contact`` an int (contact id) or a str (an address); ``choice`` one of ``choices``;
     ``assignee`` an agent's name or an :class:`Assignee`; ``priority`` a store rank (0
-    urgent … 3 low); ``duration`` seconds; ``date`` a UTC timestamp; ``id`` an int."""
+    urgent … 3 low); ``duration`` seconds; ``date`` a UTC timestamp; ``id`` an int;
+    ``sla`` one of ``choices`` (op ``=``) or, for ``due<DURATION``, seconds with the op."""
 
     name: str
     kind: ValueKind
@@ -101,6 +102,11 @@ _SPECS = (
               "since the conversation began (age:<2d)"),
     FieldSpec("updated", "duration", "duration", "updated:OPDURATION",
               "since the last change (updated:<1h)"),
+    FieldSpec(
+        "sla", "sla", "sla: value", "sla:breached|paused|due<DURATION",
+        "a target missed or past due; paused: pending; due within",
+        ("breached", "paused"),
+    ),
     FieldSpec("before", "date", "date", "before:DATE", "last message before that day"),
     FieldSpec("after", "date", "date", "after:DATE", "last message on or after that day"),
     FieldSpec("id", "id", "conversation id", "id:N or #N", "one conversation"),
@@ -131,6 +137,8 @@ def read_value(spec: FieldSpec, raw: str, quoted: bool, now: datetime) -> tuple[
     Raises :class:`BadValue` (relative to ``raw``) when the value does not fit."""
     op: Op = "="
     offset = 0
+    if spec.kind == "sla":
+        return _sla_value(spec, raw)
     if spec.compares and not quoted:
         for candidate in _OPS:
             if raw.startswith(candidate):
@@ -148,6 +156,23 @@ def read_value(spec: FieldSpec, raw: str, quoted: bool, now: datetime) -> tuple[
         return op, _typed(spec, op, text, now, offset)
     except UsageError as error:
         raise BadValue(str(error), offset) from None
+
+
+def _sla_value(spec: FieldSpec, raw: str) -> tuple[Op, FieldValue]:
+    """``breached``, ``paused`` or ``due`` with a comparison and a duration (seconds)."""
+    lowered = raw.lower()
+    if lowered.startswith("due"):
+        rest = raw[3:]
+        op = next((candidate for candidate in _OPS if rest.startswith(candidate)), None)
+        if op is None or op == "=" or not rest[len(op) :]:
+            raise BadValue("sla:due needs a comparison and a duration, e.g. sla:due<1h", 3)
+        try:
+            return op, parse_duration(rest[len(op) :])
+        except UsageError as error:
+            raise BadValue(str(error), 3 + len(op)) from None
+    if lowered not in spec.choices:
+        raise BadValue(did_you_mean(spec.noun, raw, (*spec.choices, "due<1h")))
+    return "=", lowered
 
 
 def _typed(spec: FieldSpec, op: Op, text: str, now: datetime, offset: int) -> FieldValue:
@@ -208,6 +233,10 @@ def write_value(spec: FieldSpec, op: Op, value: FieldValue) -> tuple[str, str]:
         return prefix, ("@" + value.text) if value.kind == "domain" else value.text
     if spec.kind == "priority" and isinstance(value, int):
         return prefix, PRIORITIES[value]
+    if spec.kind == "sla":
+        if isinstance(value, int | float):
+            return "", f"due{op}{format_duration(float(value))}"
+        return "", str(value)
     if spec.kind == "duration" and isinstance(value, int | float):
         return prefix, format_duration(float(value))
     if spec.kind == "date" and isinstance(value, int | float):

@@ -42,6 +42,8 @@ Meaning
   -assignee:bob includes unassigned conversations; -waiting:>4h includes those
   nobody waits on. Nobody waits on a closed conversation (is:waiting, waiting:).
   before: and after: compare the conversation's last message.
+  sla: reads the due times of the [[sla]] policies in your config: sla:due<1h
+  includes conversations already past due (add -sla:breached to leave them out).
 
 Examples
   status:open assignee:none                unassigned and open
@@ -50,7 +52,8 @@ Examples
   is:waiting waiting:>4h                   customers waiting more than four hours
   (tag:outage OR tag:incident) -is:mine    outage work someone else may take
   "card declined" after:mon                a phrase, last message this week
-  subject:"refund request" has:attachment  by subject, with a file"""
+  subject:"refund request" has:attachment  by subject, with a file
+  sla:due<1h -sla:breached                 due within the hour, not late yet"""
 
 
 #: Where a field's summary starts; a longer syntax puts its summary on the next line.

@@ -12,13 +12,15 @@ connection, dialect, migrations and error translation.
 from __future__ import annotations
 
 import functools
+import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .. import processes
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 from ..models import (
     AuditEntry,
     Change,
@@ -42,6 +44,7 @@ from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..rules.definition import Rule, RuleReplay, RuleSet
+from ..sla import SlaSettings
 from ..views import Order, ViewDefinition
 from . import (
     actions,
@@ -53,6 +56,7 @@ from . import (
     rules_replay,
     rules_sql,
     settings,
+    sla_sql,
     spam_sql,
     threading_changes,
     threading_undo,
@@ -67,6 +71,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 __all__ = ["SqlStore", "Store", "connect", "init_team_roles", "is_postgres"]
+
+log = logging.getLogger(__name__)
 
 
 async def connect(location: str | Path, *, agent: str, display_name: str | None = None) -> Store:
@@ -110,6 +116,50 @@ def _writes(
     return wrapper
 
 
+def _sla_follows(
+    conversations: Callable[[dict[str, Any], Any], Iterable[int]],
+) -> Callable[
+    [Callable[Concatenate[SqlStore, P], Awaitable[T]]],
+    Callable[Concatenate[SqlStore, P], Coroutine[Any, Any, T]],
+]:
+    """Mark a write that can move due times: once it committed, the SLA columns of the
+    conversations ``conversations(arguments, result)`` names are recomputed (the one place:
+    :func:`.sla_sql.recompute`), when the store has policies (:meth:`SqlStore.use_sla`)."""
+
+    def decorate(
+        method: Callable[Concatenate[SqlStore, P], Awaitable[T]],
+    ) -> Callable[Concatenate[SqlStore, P], Coroutine[Any, Any, T]]:
+        signature = inspect.signature(method)
+
+        async def wrapper(self: SqlStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            result = await method(self, *args, **kwargs)
+            if self.sla is not None:
+                bound = signature.bind(self, *args, **kwargs).arguments
+                await self._recompute_sla(list(conversations(bound, result)))
+            return result
+
+        functools.update_wrapper(wrapper, method)
+        return wrapper
+
+    return decorate
+
+
+def _the_conversation(arguments: dict[str, Any], result: Any) -> list[int]:
+    return [int(arguments["conversation_id"])]
+
+
+def _changed(arguments: dict[str, Any], result: Any) -> list[int]:
+    return [outcome.conversation_id for outcome in result if outcome.changed]
+
+
+def _restored(arguments: dict[str, Any], result: Any) -> list[int]:
+    return list(result)
+
+
+def _touched(arguments: dict[str, Any], result: Any) -> list[int]:
+    return list(result.touched)
+
+
 class SqlStore:
     """:class:`Store` over a :class:`~.backend.Backend` (see :mod:`.interface` for what each
     method promises)."""
@@ -123,6 +173,7 @@ class SqlStore:
         self.display_name = display_name or agent
         self.local_changes = 0
         self.read_only = backend.read_only
+        self.sla: SlaSettings | None = None
 
     @classmethod
     async def open(
@@ -242,12 +293,14 @@ class SqlStore:
     # -- agent actions ------------------------------------------------------------------------
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def assign(
         self, conversation_id: int, assignee: str | None, *, force: bool = False
     ) -> bool:
         return await self._run(actions.assign, conversation_id, assignee, self.agent, force)
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def set_status(
         self, conversation_id: int, status: str, *, snooze_until: float | None = None
     ) -> bool:
@@ -256,20 +309,24 @@ class SqlStore:
         )
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def set_priority(self, conversation_id: int, rank: int) -> bool:
         return await self._run(actions.set_priority, conversation_id, rank, self.agent)
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def retag(
         self, conversation_id: int, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> bool:
         return await self._run(actions.retag, conversation_id, list(add), list(remove), self.agent)
 
     @_writes
+    @_sla_follows(_changed)
     async def apply(self, ids: Sequence[int], change: Change) -> list[ChangeOutcome]:
         return await self._run(changes.apply, list(ids), change, self.agent, self.rules)
 
     @_writes
+    @_sla_follows(_restored)
     async def restore(self, states: Sequence[ConversationState]) -> list[int]:
         return await self._run(changes.restore, list(states), self.agent)
 
@@ -278,6 +335,7 @@ class SqlStore:
         return await self._run(actions.add_note, conversation_id, body, self.agent, self.agent)
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def queue_reply(
         self,
         conversation_id: int,
@@ -363,6 +421,7 @@ class SqlStore:
         await self._run(actions.release_lease, name, owner)
 
     @_writes
+    @_sla_follows(_touched)
     async def ingest(
         self,
         channel: str,
@@ -462,3 +521,32 @@ class SqlStore:
     @_writes
     async def set_spam(self, ids: Sequence[int], spam: bool = True) -> list[int]:
         return await self._run(spam_sql.set_spam, list(ids), spam, self.agent)
+
+    # -- SLA ----------------------------------------------------------------------------------
+
+    async def use_sla(self, settings: SlaSettings | None) -> int:
+        self.sla = settings if settings and settings.policies else None
+        if self.read_only:
+            return 0
+        changed = await self._run(sla_sql.ensure, self.sla, time.time())
+        if changed:
+            self.local_changes += 1
+        return changed
+
+    async def refresh_sla(self) -> int:
+        if self.sla is None or self.read_only:
+            return 0
+        changed = await self._run(sla_sql.refresh, self.sla, time.time())
+        if changed:
+            self.local_changes += 1
+        return changed
+
+    async def _recompute_sla(self, conversation_ids: list[int]) -> None:
+        """After a committed write: recompute those conversations' SLA columns. A failure
+        is logged, not raised — the write it follows stands, and the columns are derived."""
+        if self.sla is None or not conversation_ids:
+            return
+        try:
+            await self._run(sla_sql.recompute_committed, conversation_ids, self.sla, time.time())
+        except StoreError as error:
+            log.warning("SLA due times of %s not updated: %s", conversation_ids[:5], error)

@@ -15,6 +15,7 @@ Semantics worth knowing (also in ``agentconsole help query``):
 - ``before:``/``after:`` compare the conversation's last message;
 - spam is hidden: a query without an ``is:spam`` (or ``-is:spam``) or an ``id:`` term
   selects no conversation marked spam.
+- ``sla:`` reads the due times the store keeps (see :mod:`.sla_sql`), compared with now.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class _Builder:
     dialect: Dialect
     estimate: Callable[[str], int] | None
     rows: Callable[[str, tuple[object, ...]], int] | None = None
+    #: Checked on a few given conversations: subqueries are correlated (see compile_query).
+    per_row: bool = False
     params: list[object] = field(default_factory=list)
 
     def bind(self, value: object) -> str:
@@ -88,6 +91,7 @@ def compile_query(
     estimate: Callable[[str], int] | None = None,
     rows: Callable[[str, tuple[object, ...]], int] | None = None,
     hide_spam: bool = True,
+    per_row: bool = False,
 ) -> Compiled:
     """``node`` as one condition on ``conversations c``. ``agent`` is who ``me`` is;
     ``now`` (a Unix time) anchors durations. ``estimate`` counts the messages a full-text
@@ -97,8 +101,10 @@ def compile_query(
     :data:`WALK_ORDER_FROM`: a condition matching that many leaves its index alone, so the
     queue's order index is walked and the first rows come at once instead of after a sort.
     ``hide_spam`` off (the store holds no spam: nothing to hide) leaves spam's condition
-    out."""
-    builder = _Builder(agent, now, dialect, estimate, rows)
+    out. ``per_row``: the condition is checked on a few given conversations (the ones a
+    write changed), not used to list many: tag and full-text terms look up each
+    conversation's own rows instead of listing every match first."""
+    builder = _Builder(agent, now, dialect, estimate, rows, per_row)
     where = _node(builder, node)
     if hide_spam and not _asks_for_spam(node):
         where = f"({where}) AND {NOT_SPAM}"
@@ -241,7 +247,7 @@ def _text_match(b: _Builder, nodes: list[Node], operator: str) -> str:
         # Only punctuation: nothing the index holds, so nothing can match.
         return "0 = 1" if operator == "AND" else ""
     expression = b.dialect.fts_join(terms, operator)
-    common = b.estimate is not None and b.estimate(expression) >= LIST_MATCHES_BELOW
+    common = b.per_row or (b.estimate is not None and b.estimate(expression) >= LIST_MATCHES_BELOW)
     b.bind(expression)
     return b.dialect.text_match(correlated=common)
 
@@ -261,6 +267,11 @@ def _field(b: _Builder, node: Field) -> str:
         return _walkable(b, condition, start, "c.channel_id")
     if name == "tag":
         tag = str(value).strip().lower()
+        if b.per_row:
+            return (
+                "EXISTS (SELECT 1 FROM conversation_tags t WHERE t.conversation_id = c.id"
+                f" AND t.tag = {b.bind(tag)})"
+            )
         return f"c.id IN (SELECT conversation_id FROM conversation_tags WHERE tag = {b.bind(tag)})"
     if name == "assignee":
         if value is Assignee.NOBODY:
@@ -280,6 +291,8 @@ def _field(b: _Builder, node: Field) -> str:
         return f"c.last_message_at >= {b.bind(value)}"
     if name == "is":
         return _is(b, str(value))
+    if name == "sla":
+        return _sla(b, op, value)
     if name == "has":
         if value == "attachment":
             return (
@@ -311,6 +324,18 @@ def _age(b: _Builder, column: str, op: str, seconds: float) -> str:
     condition = f"{column} IS NOT NULL AND {column} {compare} {threshold}"
     # Nobody waits on a closed conversation, even when the customer's "thanks" came last.
     return f"({condition} AND {OPEN_ENDED})" if column == "c.waiting_since" else f"({condition})"
+
+
+def _sla(b: _Builder, op: str, value: object) -> str:
+    """``sla:breached`` (a target missed, or the current one past due now), ``sla:paused``
+    (a policy applies, its clock stopped: pending) and ``sla:due<DURATION`` (falls due
+    within it — past due included — or, with ``>``, later)."""
+    if value == "breached":
+        return f"(c.sla_breached = 1 OR (c.sla_due_at IS NOT NULL AND c.sla_due_at <= {b.bind(b.now)}))"
+    if value == "paused":
+        return "(c.sla_policy IS NOT NULL AND c.status = 'pending')"
+    assert isinstance(value, int | float)
+    return f"(c.sla_due_at IS NOT NULL AND c.sla_due_at {op} {b.bind(b.now + float(value))})"
 
 
 def _walkable(b: _Builder, condition: str, start: int, column: str) -> str:

@@ -49,6 +49,7 @@ TABLES = (
     Table("rule_rotation", ("team",)),
     Table("rule_hooks", ("id",)),
     Table("blocked_senders", ("channel_id", "namespace", "address")),
+    Table("sla_settings", ("name",)),
 )
 #: Tables whose ``id`` the database generates (its sequence moves past the copied ids).
 GENERATED_IDS = tuple(t.name for t in TABLES if t.key == ("id",))

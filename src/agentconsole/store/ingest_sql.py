@@ -254,7 +254,8 @@ def _ingest_one(
         threaded = _find_conversation(conn, channel_id, message)
         conversation_id = threaded.conversation_id if threaded else None
     contact_id: int | None = None
-    if not message.from_agent:
+    role = message.role
+    if role == "customer":
         contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
     elif conversation_id is None:
         # Our side started this conversation: the customer is whom it was addressed to.
@@ -262,6 +263,8 @@ def _ingest_one(
         name = customer[0].address if message.participants else message.author.name
         contact_id = resolve_contact(conn, name, customer, now)
     sent_at, time_note = sent_time.bounded(message.sent_at, now)
+    if role == "customer" and conversation_id is not None:
+        _claim_from_bot(conn, conversation_id, contact_id)
     if conversation_id is None:
         (conversation_id,) = conn.execute(
             "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
@@ -281,7 +284,7 @@ def _ingest_one(
         ).fetchone()
         created.append(conversation_id)
         threaded = Threaded(conversation_id, thread_reasons.FIRST)
-    direction = "out" if message.from_agent else "in"
+    direction = "in" if role == "customer" else "out"
     namespace, address = (
         normalize_identity(message.author.identities[0])
         if message.author.identities
@@ -315,10 +318,28 @@ def _ingest_one(
             attachments=message.attachments,
             thread_reason=threaded.reason if threaded else None,
             thread_reason_detail=threaded.detail if threaded else None,
+            author_role=None if message.author_role == "customer" else message.author_role,
         ),
     )
     _update_conversation(conn, conversation_id, message, sent_at, now, reopened)
+    if message.handoff:
+        _hand_off(conn, conversation_id, sent_at, now, reopened)
     touched.append(conversation_id)
+
+
+def _claim_from_bot(conn: Db, conversation_id: int, contact_id: int | None) -> None:
+    """A bot opened the conversation (a greeting) before the customer wrote: it belongs to
+    the customer who writes first, not to the bot it was filed under."""
+    opened_by_bot = conn.execute(
+        "SELECT 1 FROM messages WHERE conversation_id = ? AND author_role = 'bot'"
+        " AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ? AND direction = 'in')"
+        " LIMIT 1",
+        (conversation_id, conversation_id),
+    ).fetchone()
+    if opened_by_bot and contact_id is not None:
+        conn.execute(
+            "UPDATE conversations SET contact_id = ? WHERE id = ?", (contact_id, conversation_id)
+        )
 
 
 def _update_conversation(
@@ -336,14 +357,17 @@ def _update_conversation(
     newest = sent_at >= last_message_at
     latest = max(sent_at, last_message_at)
     preview = preview_of(message.body) if newest else None
-    if message.from_agent:
+    if message.role != "customer":
+        # A line of ours (an agent's, or a bot's) answers the customer; only a person's is
+        # the first response.
+        first_response = sent_at if message.role == "agent" else None
         conn.execute(
             "UPDATE conversations SET message_count = message_count + 1,"
             " last_message_at = ?, updated_at = ?,"
             " preview = coalesce(?, preview),"
             " waiting_since = CASE WHEN ? THEN NULL ELSE waiting_since END,"
             " first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
-            (latest, now, preview, newest, sent_at, conversation_id),
+            (latest, now, preview, newest, first_response, conversation_id),
         )
         return
     if message.automated:
@@ -381,6 +405,33 @@ def _update_conversation(
             {"from": status, "reason": "customer wrote"},
             now,
         )
+        reopened.append(conversation_id)
+
+
+#: The tag a conversation handed off by a bot carries (its own view in the sidebar).
+HANDOFF_TAG = "bot-handoff"
+
+
+def _hand_off(
+    conn: Db, conversation_id: int, sent_at: float, now: float, reopened: list[int]
+) -> None:
+    """A bot handed the conversation to people: it is open, in the queue, the customer
+    waiting since the hand-off, tagged and audited as handed off by the bot."""
+    status = conn.execute(
+        "SELECT status FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()[0]
+    conn.execute(
+        "UPDATE conversations SET status = 'open', snooze_until = NULL, resolved_at = NULL,"
+        " waiting_since = ?, handed_off_at = ?, updated_at = ? WHERE id = ?",
+        (sent_at, sent_at, now, conversation_id),
+    )
+    conn.execute(
+        "INSERT INTO conversation_tags(conversation_id, tag) VALUES (?, ?)"
+        " ON CONFLICT (conversation_id, tag) DO NOTHING",
+        (conversation_id, HANDOFF_TAG),
+    )
+    audit(conn, "bot", "handoff", conversation_id, {"from": status}, now)
+    if status != "open":
         reopened.append(conversation_id)
 
 

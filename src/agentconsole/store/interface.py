@@ -48,6 +48,7 @@ from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node
 from ..rules.definition import Rule, RuleReplay, RuleSet
+from ..sla import SlaSettings
 from ..views import Order, ViewDefinition
 from .audit_chain import ChainCheck
 from .db import Db
@@ -68,6 +69,8 @@ class Store(Protocol):
     read_only: bool
     #: The rules run on ingest and on agent actions (:meth:`use_rules`); None: none.
     rules: RuleSet | None
+    #: The SLA policies due times are computed with (see :meth:`use_sla`); ``None``: none.
+    sla: SlaSettings | None
 
     @property
     def location(self) -> str:
@@ -491,4 +494,20 @@ class Store(Protocol):
         """Mark conversations spam — out of every queue view, their senders blocked on their
         channels — or (``spam=False``) not spam, undoing both; audited. Returns the ids
         that changed."""
+
+    # -- SLA ----------------------------------------------------------------------------------
+
+    async def use_sla(self, settings: SlaSettings | None) -> int:
+        """Compute due times with ``settings`` from now on (``None`` or no policies: none).
+        From then on every write that can move a due time (ingest, status, priority, tags,
+        assignment, replies, undo) recomputes those conversations right after it commits.
+        When the stored due times were computed under other policies, every conversation
+        still in play (and those closed in the last 30 days) is computed again now; with
+        no policies the SLA columns are cleared. Returns how many conversations changed. A
+        read-only store keeps what it has."""
+        ...
+
+    async def refresh_sla(self) -> int:
+        """Recompute the due time of every conversation still in play (and those closed in
+        the last 30 days) with the current policies; returns how many changed."""
         ...

@@ -27,6 +27,7 @@ from ..views import Order
 from . import redirects, spam_sql
 from .columns import Columns
 from .compile_query import (
+    WALK_ORDER_FROM,
     Compiled,
     compile_query,
     estimator,
@@ -67,7 +68,13 @@ _ROW = Columns(
         "waiting_since": "c.waiting_since",
         "snooze_until": "c.snooze_until",
         "message_count": "c.message_count",
+        "sla": "c.sla_policy",
+        "sla_target": "c.sla_target",
+        "sla_started_at": "c.sla_started_at",
+        "sla_due_at": "c.sla_due_at",
+        "sla_missed": "c.sla_breached",
     },
+    convert={"sla_missed": bool},
 )
 ROW_FROM = """
     FROM conversations c
@@ -94,6 +101,7 @@ _MESSAGE = Columns(
         "url": "m.url",
         "thread_reason": "m.thread_reason",
         "thread_reason_detail": "m.thread_reason_detail",
+        "author_role": "m.author_role",
     },
     convert={"automated": bool},
 )
@@ -163,7 +171,11 @@ _TIMING = Columns(
         " AND m.direction = 'out')",
         "status": "c.status",
         "waiting_since": "c.waiting_since",
+        "sla": "c.sla_policy",
+        "sla_missed": "c.sla_breached",
+        "sla_due_at": "c.sla_due_at",
     },
+    convert={"sla_missed": bool},
 )
 
 
@@ -201,8 +213,47 @@ def select_ids(
     """The ids of the conversations ``node`` matches, in ``order``, at most ``limit``."""
     condition = compiled(conn, node, agent, now, first_rows=bool(limit) and order == "urgent")
     tail = f" LIMIT {int(limit)}" if limit else ""
+    if order == "urgent":
+        late = _past_due(conn, now)
+        if late is not None:
+            return _breaching_first(conn, condition, late, now, limit)
     sql = f"SELECT c.id FROM conversations c WHERE {condition.where} ORDER BY {ORDERS[order]}{tail}"
     return [r[0] for r in conn.execute(sql, condition.params)]
+
+
+def _past_due(conn: Db, now: float) -> str | None:
+    """The condition "past its SLA due time" (``?`` is now) when any conversation is, else
+    ``None``. One probe of the due index counts them (up to :data:`WALK_ORDER_FROM`): when
+    many are, the condition keeps off that index, so the urgent order's index is walked."""
+    sql = (
+        "SELECT count(*) FROM (SELECT 1 FROM conversations"
+        " WHERE sla_due_at IS NOT NULL AND sla_due_at <= ? LIMIT ?) late"
+    )
+    count = int(conn.execute(sql, (now, WALK_ORDER_FROM)).fetchone()[0])
+    if not count:
+        return None
+    column = "+c.sla_due_at" if count >= WALK_ORDER_FROM else "c.sla_due_at"
+    return f"({column} IS NOT NULL AND {column} <= ?)"
+
+
+def _breaching_first(
+    conn: Db, condition: Compiled, late: str, now: float, limit: int | None
+) -> list[int]:
+    """The urgent order with the conversations past their due time first: the late ones in
+    queue order, then the others (two walks of the order index, never a sort of all)."""
+    ids: list[int] = []
+    limit = limit or None
+    for part in (late, f"NOT {late}"):
+        left = None if limit is None else limit - len(ids)
+        if left is not None and left <= 0:
+            break
+        tail = f" LIMIT {int(left)}" if left is not None else ""
+        sql = (
+            f"SELECT c.id FROM conversations c WHERE {condition.where} AND {part}"
+            f" ORDER BY {QUEUE_ORDER}{tail}"
+        )
+        ids += [r[0] for r in conn.execute(sql, (*condition.params, now))]
+    return ids
 
 
 def count_matching(conn: Db, nodes: Mapping[str, Node], agent: str, now: float) -> dict[str, int]:
@@ -355,8 +406,9 @@ def conversation_detail(conn: Db, conversation_id: int) -> ConversationDetail:
     if conversation_id not in rows:
         raise NotFoundError(f"no conversation {conversation_id}")
     row = rows[conversation_id]
-    channel_type, first_response_at, resolved_at, url = conn.execute(
-        "SELECT ch.type, c.first_response_at, c.resolved_at, c.url FROM conversations c"
+    channel_type, first_response_at, resolved_at, url, handed_off_at = conn.execute(
+        "SELECT ch.type, c.first_response_at, c.resolved_at, c.url, c.handed_off_at"
+        " FROM conversations c"
         " JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?",
         (conversation_id,),
     ).fetchone()
@@ -376,6 +428,7 @@ def conversation_detail(conn: Db, conversation_id: int) -> ConversationDetail:
         url=url,
         other_conversations=tuple(others),
         redirected_from=asked if asked != conversation_id else None,
+        handed_off_at=handed_off_at,
     )
 
 

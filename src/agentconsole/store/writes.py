@@ -50,6 +50,8 @@ class NewMessage:
     #: what it names.
     thread_reason: str | None = None
     thread_reason_detail: str | None = None
+    #: ``bot`` or ``agent`` for an outbound line seen on the channel; ``None`` otherwise.
+    author_role: str | None = None
 
 
 def allocate_search_key(conn: Db, sent_at: float) -> int:
@@ -101,6 +103,7 @@ def insert_message(conn: Db, message: NewMessage) -> int:
         "url": message.url,
         "in_reply_to": message.in_reply_to,
         "participants": message.participants,
+        "author_role": message.author_role,
         "search_key": search_key,
         "thread_reason": message.thread_reason,
         "thread_reason_detail": message.thread_reason_detail,

@@ -281,6 +281,7 @@ class AgentConsoleApp(App[None]):
                                 since=now - seconds,
                                 now=now,
                                 first_response_target=self.config.first_response_target,
+                                sla_policies=self.config.sla is not None,
                             ),
                         )
                     )
@@ -288,7 +289,11 @@ class AgentConsoleApp(App[None]):
                 self.report(str(error), severity="error")
                 return
             await self.push_screen(
-                ReportScreen(periods, self.config.first_response_target is not None, now)
+                ReportScreen(
+                    periods,
+                    self.config.first_response_target is not None or self.config.sla is not None,
+                    now,
+                )
             )
 
         self.run_worker(load(), group="report", exclusive=True, exit_on_error=False)

@@ -10,7 +10,7 @@ import time
 
 from rich.text import Text
 
-from ..humanize import waiting
+from ..humanize import sla_countdown, sla_fraction_left, waiting
 from ..models import ConversationRow
 from ..sanitize import one_line
 
@@ -43,6 +43,22 @@ def priority_mark(rank: int) -> tuple[str, str]:
     }.get(rank, (" ", ""))
 
 
+def age_style(row: ConversationRow, now: float) -> str:
+    """The colour of the waiting column. Under an SLA policy with a target running, by how
+    much of its time is left: green, then yellow past half, orange in the last quarter,
+    red once breached. Without one, a wait over a day is red, any other wait yellow."""
+    left = sla_fraction_left(row, now)
+    if left is not None:
+        if left <= 0:
+            return "bold red"
+        if left < 0.25:
+            return "bold dark_orange"
+        return "yellow" if left < 0.5 else "green"
+    if row.waiting_since and now - row.waiting_since > 86400:
+        return "bold red"
+    return "yellow" if row.waiting_since else "dim"
+
+
 def fit(text: str, width: int) -> str:
     """``text`` cut to ``width`` cells with an ellipsis, padded with spaces."""
     if width <= 0:
@@ -54,10 +70,10 @@ def fit(text: str, width: int) -> str:
 
 def queue_row(row: ConversationRow, now: float, width: int, snippet: Text | None = None) -> Text:
     """One line of the queue: priority, channel, contact, subject and preview (a search
-    hit's ``snippet`` instead, when given), waiting time, assignee and tags, laid out to
-    ``width`` cells."""
+    hit's ``snippet`` instead, when given), waiting time (the SLA countdown instead, when
+    a target runs), assignee and tags, laid out to ``width`` cells."""
     mark, mark_style = priority_mark(row.priority)
-    age = waiting(row, now)
+    age = sla_countdown(row, now) or waiting(row, now)
     show_extras = width >= 90
     channel_width = 14 if width >= 70 else 0
     contact_width = 20 if width >= 60 else 12
@@ -91,12 +107,7 @@ def queue_row(row: ConversationRow, now: float, width: int, snippet: Text | None
     line.truncate(subject_width, overflow="ellipsis", pad=True)
     text.append_text(line)
     text.append(" ")
-    age_style = (
-        "bold red"
-        if row.waiting_since and now - row.waiting_since > 86400
-        else ("yellow" if row.waiting_since else "dim")
-    )
-    text.append(fit(age, age_width - 1) + " ", style=age_style)
+    text.append(fit(age, age_width - 1) + " ", style=age_style(row, now))
     if assignee_width:
         text.append(
             fit(one_line(row.assignee or "—"), assignee_width - 1) + " ",

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from ..humanize import span, waiting
+from ..humanize import sla_countdown, span, waiting
 from ..models import ConversationDetail, ConversationRow, MessageRecord, priority_name
 from ..sanitize import clean, one_line
 from ..thread_reasons import describe
-from .formatting import clock_time, kind_icon, priority_mark
+from .formatting import age_style, clock_time, kind_icon, priority_mark
 from .safe_text import safe_text
 
 #: Longer bodies are folded on screen until shown (the stored message is untouched).
@@ -108,7 +108,7 @@ def direction_label(message: MessageRecord) -> str:
     if message.direction == "note":
         return "Note"
     if message.direction == "out":
-        return "Reply"
+        return "Bot" if message.author_role == "bot" else "Reply"
     return "Automated" if message.automated else ""
 
 
@@ -221,6 +221,9 @@ def chat_line(
     text = Text(end="")
     text.append(clock_time(message.sent_at, now) + "  ", style="dim")
     author_style = "bold cyan" if message.direction == "in" else "bold green"
+    if message.author_role == "bot":
+        author_style = "bold magenta"
+        text.append("bot ", style="magenta")
     text.append_text(safe_text(message.author or "?", author_style, multiline=False))
     text.append("  ")
     body = parse_note_text(message, hints)
@@ -289,6 +292,20 @@ def header_text(detail: ConversationDetail, now: float) -> Text:
         )
     elif row.status != "closed":
         text.append(" · no response yet", style="dim")
+    countdown = sla_countdown(row, now)
+    if row.sla is not None:
+        text.append(" · SLA ")
+        text.append_text(safe_text(row.sla, multiline=False))
+        if countdown:
+            text.append(f" {countdown}", style=age_style(row, now))
+        elif row.sla_missed:
+            text.append(" missed", style="bold red")
+        else:
+            text.append(" paused" if row.status == "pending" else " met", style="dim")
+    if detail.handed_off_at is not None:
+        text.append(
+            f" · handed off by the bot {clock_time(detail.handed_off_at, now)}", style="magenta"
+        )
     count = len(detail.messages)
     text.append(f" · {count} message{'s' if count != 1 else ''}", style="dim")
     return text

@@ -113,12 +113,13 @@ async def test_at_the_cap_slow_clients_make_room_and_the_channel_shows_overloade
     await wait_for_health(store, "connected")
 
 
+@pytest.mark.sqlite_only  # holds the store file's write lock
 async def test_when_every_connection_is_busy_a_new_one_gets_503_with_retry_after(
     live_api, store: Store
 ) -> None:
     live = await live_api(max_connections=1)
     # Another process holds the store's write lock: the first request waits in its handler.
-    locker = sqlite3.connect(store.path, isolation_level=None)
+    locker = sqlite3.connect(store.location, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")
     try:
         first = asyncio.create_task(live.post(customer_message()))

@@ -85,9 +85,12 @@ class ReportScreen(ModalScreen[None]):
             for title, entries in self.periods:
                 yield Static(report_table(title, entries, self.with_sla), markup=False)
             note = (
-                "SLA: first response within the [sla] first_response target."
+                "SLA breaches: conversations that missed a target of their [[sla]] policy"
+                " (or the [sla] first_response target); `agentconsole report` has them per"
+                " policy."
                 if self.with_sla
-                else "Set [sla] first_response in the config to count SLA breaches."
+                else "Set [sla] first_response or [[sla]] policies in the config to count SLA"
+                " breaches."
             )
             yield Static(
                 Text(

@@ -77,6 +77,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     """
 
     cursor: reactive[int] = reactive(0, always_update=False, repaint=False, init=False)
+    #: Seconds between repaints of the visible rows, so waiting times and SLA countdowns
+    #: ("due 42m") run on without a key press; rendered lines are keyed to the same step.
+    TICK = 30.0
 
     class CursorMoved(Message):
         """The highlighted conversation changed (``None``: the queue is empty)."""
@@ -311,6 +314,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         if 0 <= index < len(self._ids):
             self.cursor = index
 
+    def on_mount(self) -> None:
+        self.set_interval(self.TICK, self.refresh)
+
     @on(events.Focus)
     @on(events.Blur)
     def _focus_changed(self) -> None:
@@ -343,7 +349,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         marked = conversation_id in self._marked
         now = self._clock()
         snippet = self._snippets.get(conversation_id)
-        key = (row, conversation_id, width, selected, marked, self.has_focus, int(now // 30))
+        key = (row, conversation_id, width, selected, marked, self.has_focus, int(now // self.TICK))
         strip = self._strips.get(key)
         if strip is not None:
             return strip
