@@ -45,8 +45,9 @@ from ..plugin import Attachment, InboundMessage
 from ..processes import ProcessIdentity
 from ..query import Node, parse
 from ..views import Order, ViewDefinition
-from . import actions, changes, connection, ingest_sql, queries
+from . import actions, changes, connection, ingest_sql, queries, undo_send
 from .connection import connect
+from .undo_send import UnsentReply
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -194,6 +195,11 @@ class Store:
         """The queue rows of ``ids``, keyed by id; ids that no longer exist are left out."""
         return await self._run(queries.conversation_rows, list(ids))
 
+    async def queue_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
+        """:meth:`conversation_rows` as this agent's queue shows them: each also says
+        whether this agent has an unsent draft on it."""
+        return await self._run(queries.queue_rows, list(ids), self.agent)
+
     async def view_counts(self) -> dict[str, int]:
         """How many conversations every sidebar view holds, keyed by :attr:`View.key`."""
         return await self._run(queries.view_counts, self.agent)
@@ -338,6 +344,49 @@ class Store:
             tuple(attachments),
             seen_up_to,
         )
+
+    @_writes
+    async def queue_undoable_reply(
+        self,
+        conversation_id: int,
+        body: str,
+        *,
+        undo_seconds: float,
+        then_status: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        seen_up_to: int | None = None,
+        assign_if_unassigned: bool = False,
+    ) -> int:
+        """:meth:`queue_reply` with an undo window: no sender takes the reply before
+        ``undo_seconds`` have passed, and :meth:`unsend` takes it back until then. With
+        ``assign_if_unassigned`` an unassigned conversation is assigned to this agent in the
+        same transaction (audited). Raises as :meth:`queue_reply` does."""
+        return await self._run(
+            actions.queue_reply,
+            conversation_id,
+            body,
+            self.agent,
+            self.display_name,
+            then_status,
+            tuple(attachments),
+            seen_up_to,
+            undo_seconds,
+            self.agent if assign_if_unassigned else None,
+        )
+
+    @_writes
+    async def unsend(self, message_id: int) -> UnsentReply:
+        """Take this agent's reply back while it waits in its undo window, audited: it is
+        never sent, its text is the agent's reply draft again, and the conversation is as
+        the reply found it. Raises :class:`~agentconsole.errors.NotFoundError` for a message
+        that is not a reply in the outbox, :class:`~agentconsole.errors.ConflictError` when
+        another agent wrote it or its window has passed."""
+        return await self._run(undo_send.unsend, message_id, self.agent)
+
+    async def known_agents(self) -> list[str]:
+        """Every agent the store knows (assignees, authors of replies and notes, the audit
+        log's accounts), sorted."""
+        return await self._run(undo_send.known_agents)
 
     async def others_writing(
         self, conversation_id: int, within: float = 600.0
