@@ -36,12 +36,19 @@ TOP_LEVEL_KEYS = (
     "sla",
     "views",
     "replies",
+    "compose",
+    "outbox",
 )
 VIEW_KEYS = {"query": str, "order": str, "key": str, "label": str}
 AGENT_KEYS = {"name": str, "display_name": str}
 SYNC_KEYS = {"lease_seconds": (int, float), "retry_max_seconds": (int, float)}
 SLA_KEYS = {"first_response": (str, int, float)}
 REPLIES_KEYS = {"dirs": list}
+COMPOSE_KEYS = {"after_send": str, "assign_on_reply": bool}
+OUTBOX_KEYS = {"undo_seconds": (int, float)}
+#: What the composer's send key does after sending (``[compose] after_send``): stay on the
+#: conversation, open the next one of the view, or close / set pending and open the next.
+AFTER_SEND = ("stay", "next", "close", "pending")
 SECRET_COMMAND_TIMEOUT = 30
 
 
@@ -75,6 +82,12 @@ class Config:
     views: dict[str, ViewDefinition] = field(default_factory=dict)
     #: ``[replies] dirs``: the team's shared folders of saved replies, in the file's order.
     reply_dirs: tuple[Path, ...] = ()
+    #: ``[compose] after_send``: one of :data:`AFTER_SEND`.
+    after_send: str = "next"
+    #: ``[compose] assign_on_reply``: replying to an unassigned conversation assigns it to you.
+    assign_on_reply: bool = True
+    #: ``[outbox] undo_seconds``: how long a reply from the console waits, taken back on undo.
+    undo_seconds: float = 10.0
 
     @property
     def reply_folders(self) -> tuple[Path, ...]:
@@ -195,6 +208,18 @@ def parse(data: dict[str, Any], file: str) -> Config:
         except UsageError as error:
             raise ConfigError(f"{file}: sla.{key}: {error}") from None
     replies_table = _checked_table(data, "replies", file, REPLIES_KEYS)
+    compose_table = _checked_table(data, "compose", file, COMPOSE_KEYS)
+    after_send = compose_table.get("after_send", "next")
+    if after_send not in AFTER_SEND:
+        raise ConfigError(
+            f"{file}: [compose] after_send = {after_send!r} is not one of "
+            f"{', '.join(AFTER_SEND)}{_closest(after_send, AFTER_SEND)}"
+        )
+    undo_seconds = float(_checked_table(data, "outbox", file, OUTBOX_KEYS).get("undo_seconds", 10))
+    if not 0 <= undo_seconds <= 300:
+        raise ConfigError(
+            f"{file}: [outbox] undo_seconds = {undo_seconds:g}: give 0 (send at once) to 300"
+        )
     agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or unix_account()
     store = data.get("store")
     if store is not None:
@@ -216,6 +241,9 @@ def parse(data: dict[str, Any], file: str) -> Config:
         retry_max_seconds=float(sync_table.get("retry_max_seconds", 900.0)),
         first_response_target=first_response_target,
         reply_dirs=tuple(_folder(file, d) for d in replies_table.get("dirs", [])),
+        after_send=after_send,
+        assign_on_reply=compose_table.get("assign_on_reply", True),
+        undo_seconds=undo_seconds,
     )
     for name, table in _table(data, "views", file).items():
         config.views[name] = _view(file, name, table)

@@ -103,6 +103,11 @@ class ConversationRow:
     waiting_since: float | None
     snooze_until: float | None
     message_count: int
+    #: A reply of this conversation failed to send (marked in the queue).
+    failed: bool = False
+    #: The agent reading has an unsent reply or note draft here (marked in the queue; only
+    #: rows read for an agent, :meth:`Store.queue_rows`, know it).
+    draft: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,9 +91,10 @@ _SPECS = (
         ("attachment", "draft"),
     ),
     FieldSpec(
-        "is", "choice", "is: value", "is:unassigned|mine|failed|snoozed|waiting",
-        "waiting: the customer spoke last; failed: a reply not sent",
-        ("unassigned", "mine", "failed", "snoozed", "waiting"),
+        "is", "choice", "is: value",
+        "is:unassigned|mine|failed|snoozed|waiting|answered|broken",
+        "answered: customer wrote back to you; broken: channel fails",
+        ("unassigned", "mine", "failed", "snoozed", "waiting", "answered", "broken"),
     ),
     FieldSpec("waiting", "duration", "duration", "waiting:OPDURATION",
               "how long the customer has waited (waiting:>4h)"),

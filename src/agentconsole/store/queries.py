@@ -6,6 +6,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from .. import views
 from ..errors import NotFoundError, UsageError
@@ -72,8 +73,10 @@ _ROW = Columns(
         "waiting_since": "c.waiting_since",
         "snooze_until": "c.snooze_until",
         "message_count": "c.message_count",
+        "failed": "EXISTS (SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id"
+        " WHERE m.conversation_id = c.id AND o.state = 'failed')",
     },
-    convert={"tags": _tags},
+    convert={"tags": _tags, "failed": bool},
 )
 ROW_FROM = """
     FROM conversations c
@@ -272,6 +275,25 @@ def conversation_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int,
     placeholders = ",".join("?" * len(ids))
     sql = f"SELECT {_ROW.sql} {ROW_FROM} WHERE c.id IN ({placeholders})"
     return {row.id: row for row in (_ROW.build(r) for r in conn.execute(sql, list(ids)))}
+
+
+def queue_rows(
+    conn: sqlite3.Connection, ids: Sequence[int], agent: str
+) -> dict[int, ConversationRow]:
+    """:func:`conversation_rows`, each marked when ``agent`` has an unsent draft on it."""
+    rows = conversation_rows(conn, ids)
+    if not rows:
+        return rows
+    placeholders = ",".join("?" * len(rows))
+    drafted = {
+        r[0]
+        for r in conn.execute(
+            f"SELECT conversation_id FROM drafts WHERE agent = ? AND conversation_id IN"
+            f" ({placeholders}) AND trim(body) != ''",
+            (agent, *rows),
+        )
+    }
+    return {i: replace(row, draft=True) if i in drafted else row for i, row in rows.items()}
 
 
 def view_counts(conn: sqlite3.Connection, agent: str) -> dict[str, int]:

@@ -220,6 +220,14 @@ class AgentConsoleApp(App[None]):
         if (screen := self.main_screen) is not None and self.screen is screen:
             screen.start_search()
 
+    def action_next_urgent(self) -> None:
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.next_urgent()
+
+    def action_toggle_sidebar(self) -> None:
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.toggle_sidebar()
+
     async def action_back(self) -> None:
         if (screen := self.main_screen) is not None and self.screen is screen:
             screen.go_back()
