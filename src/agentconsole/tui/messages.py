@@ -56,6 +56,7 @@ class ReplyQueued(Message):
         undo_seconds: float,
         *,
         advance: bool,
+        quiet: bool = False,
     ) -> None:
         super().__init__()
         self.conversation_id = conversation_id
@@ -63,6 +64,8 @@ class ReplyQueued(Message):
         self.channel = channel
         self.undo_seconds = undo_seconds
         self.advance = advance
+        #: One of many (a saved reply to marked conversations): said once, by the sender.
+        self.quiet = quiet
 
 
 class ReplyUnsent(Message):

@@ -317,7 +317,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
         when = (
             f" — sends in {seconds:g} s, {keys_of(self, 'undo')} takes it back" if seconds else ""
         )
-        self.post_message(Notice(f"Reply to #{event.conversation_id} queued{when}."))
+        if not event.quiet:
+            self.post_message(Notice(f"Reply to #{event.conversation_id} queued{when}."))
         if event.advance:
             self.open_next_after(event.conversation_id)
         else:

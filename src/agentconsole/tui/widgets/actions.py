@@ -144,8 +144,71 @@ class ConversationActions(Vertical):
     # -- composing and reading (the desk does them) ------------------------------------------
 
     def action_reply(self) -> None:
-        if (target := self._need_target()) is not None:
+        """Reply to the conversation in front; with conversations marked, send a saved
+        reply to each of them (one filled in for each)."""
+        if self.queue.marked and not self.desk.composer.is_open:
+            self._saved_reply_to_marked(self.queue.marked)
+        elif (target := self._need_target()) is not None:
             self._reply_to(target, lambda: self.desk.start(target, "reply"))
+
+    def _saved_reply_to_marked(self, targets: list[int]) -> None:
+        from ...replies import Agent, load_library
+        from ..bulk_reply import AFTER, send_to_each
+        from ..screens.reply_picker import PickedReply, ReplyPickerScreen
+
+        services = self.services
+        config = services.config
+
+        def chosen(picked: PickedReply | None) -> None:
+            if picked is None:
+                return
+            question = Text.assemble(
+                "Send ",
+                safe_text(picked.reply.title or picked.reply.name, "bold", multiline=False),
+                f" to {count_phrase(len(targets))}, filled in for each, then…",
+            )
+            ask_choice(self, question, list(AFTER), lambda after: send(picked, AFTER[after]))
+
+        async def send(picked: PickedReply, then: str | None) -> None:
+            outcome = await send_to_each(services, targets, picked.reply, then)
+            if outcome.refused:
+                shown = "; ".join(outcome.refused[:3])
+                more = f" (and {len(outcome.refused) - 3} more)" if len(outcome.refused) > 3 else ""
+                self.post_message(Notice(f"Nothing was sent: {shown}{more}", "error"))
+                return
+            for conversation_id, message_id in outcome.queued.items():
+                row = self.queue.row(conversation_id)
+                channel = row.channel if row else None
+                self.post_message(
+                    ReplyQueued(
+                        conversation_id,
+                        message_id,
+                        channel,
+                        config.undo_seconds,
+                        advance=False,
+                        quiet=True,
+                    )
+                )
+                if config.undo_seconds <= 0 and channel:
+                    services.channels.nudge(channel)
+            self.queue.clear_marks()
+            done = f"{picked.reply.name} sent to {count_phrase(len(outcome.queued))}"
+            if outcome.failed:
+                done += "; not sent: " + "; ".join(outcome.failed)
+            self.post_message(Notice(done, "warning" if outcome.failed else "information"))
+
+        async def pick() -> None:
+            try:
+                detail = await services.store.conversation(targets[0])
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            library = load_library(config.reply_folders)
+            agent = Agent(config.agent, config.display_name)
+            picker = ReplyPickerScreen(library, detail, agent, config.reply_folders)
+            self.app.push_screen(picker, chosen)
+
+        self.run_worker(pick(), group="actions", exit_on_error=False)
 
     def _reply_to(self, target: int, start: Callable[[], None]) -> None:
         """Open the reply at once, or — on a conversation another agent holds — after the

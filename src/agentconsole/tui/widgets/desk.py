@@ -155,13 +155,19 @@ class ConversationDesk(Vertical):
             then()
 
     def edit_in_editor(self) -> None:
-        """The open composer's text in ``$EDITOR`` (with the customer quoted when empty)."""
+        """The open composer's text in ``$EDITOR`` (an email reply begun empty quotes the
+        customer; a chat line never carries an "On … wrote:" quote)."""
         composer = self.composer
         if not composer.is_open or composer.conversation_id is None:
             return
         body = composer.body
         detail = self.pane.detail
-        if not body.strip() and composer.kind == "reply" and detail is not None:
+        if (
+            not body.strip()
+            and composer.kind == "reply"
+            and detail is not None
+            and detail.row.channel_kind != "chat"
+        ):
             customer = last_customer_message(detail)
             if customer:
                 body = "\n\n" + quoted(customer, self.services.clock()) + "\n"
