@@ -60,3 +60,4 @@ bench: install-test
 	$(BIN)/python bench/query_speed.py
 	$(BIN)/python bench/bulk_close.py
 	$(BIN)/python bench/reply_picker.py
+	$(BIN)/python bench/answer_five.py

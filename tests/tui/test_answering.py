@@ -148,17 +148,33 @@ async def test_undo_takes_the_reply_back_into_the_composer_and_nothing_goes_out(
         assert "takes it back" not in screen_text(app)
 
 
+class TimedRunner(FakeRunner):
+    """Records when each nudge came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nudged_at: list[float] = []
+
+    def nudge(self, channel_name: str) -> None:
+        super().nudge(channel_name)
+        self.nudged_at.append(time.monotonic())
+
+
 async def test_when_the_window_ends_the_reply_is_nudged_out_at_once(seeded) -> None:
     path, ids = seeded
-    runner = FakeRunner()
+    runner = TimedRunner()
     app = make_app(path, runner=runner, config={"outbox": {"undo_seconds": 1}})
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         screen = app.main_screen
         await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
-        await answer(pilot, "On its way.")
-        assert runner.nudged == []
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.composer.is_open)
+        await pilot.press(*"On its way.")
+        sent = time.monotonic()
+        await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: runner.nudged == ["support"])
+        assert runner.nudged_at[0] - sent >= 1.0  # not before the window ended
         [(_, state, due)] = await outbox(app)
         assert state == "queued" and due <= time.time()  # due for the sender now
         await wait_for(pilot, lambda: not screen.actions.held)

@@ -80,10 +80,10 @@ MARK_WIDTH = 2
 
 def queue_header(width: int) -> Text:
     """The line above the queue naming its columns, laid out as :func:`queue_row` lays
-    out a row."""
+    out a row of ``width`` cells, from the column after the marks (the widget showing it
+    is padded by :data:`MARK_WIDTH`)."""
     columns = QueueColumns.at(width)
     text = Text(no_wrap=True, overflow="ellipsis", end="")
-    text.append(" " * MARK_WIDTH)
     if columns.channel:
         text.append(fit("Channel", columns.channel))
     text.append(fit("Contact", columns.contact))

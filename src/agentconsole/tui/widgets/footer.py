@@ -4,7 +4,7 @@ and ``q`` Quit always show.
 Textual's footer lays the keys out in binding order and cuts what does not fit — at 80
 columns the queue's footer ended at "Reop…" and help and quit were gone. This one puts help
 and quit last but always in, and shortens the others to fit: first their descriptions to
-one word, then to the key alone, then it leaves the last of them out.
+one word, then it leaves the last of them out (help lists every key).
 """
 
 from __future__ import annotations
@@ -45,11 +45,12 @@ def fitted(items: list[Item], width: int) -> list[Item]:
     def total(chosen: list[Item]) -> int:
         return sum(i.width for i in chosen)
 
-    for shorten in (_same, _one_word, _key_only):
+    for shorten in (_same, _one_word):
         candidate = [shorten(i) for i in rest]
         if total(candidate) <= room:
             return candidate + essential
-    candidate = [_key_only(i) for i in rest]
+    # The first keys in one word each, as many as fit (help lists the others).
+    candidate = [_one_word(i) for i in rest]
     while candidate and total(candidate) > room:
         candidate.pop()
     return candidate + essential
@@ -61,10 +62,6 @@ def _same(item: Item) -> Item:
 
 def _one_word(item: Item) -> Item:
     return replace(item, description=item.description.split(" ", 1)[0].rstrip(",;:"))
-
-
-def _key_only(item: Item) -> Item:
-    return replace(item, description="")
 
 
 class KeyFooter(Footer):

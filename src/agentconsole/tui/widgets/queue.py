@@ -55,7 +55,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     QueueView {
         background: $surface;
         overflow-x: hidden;
-        overflow-y: auto;
+        overflow-y: scroll;  /* always: the header line above keeps its columns */
         scrollbar-size-vertical: 1;
     }
     QueueView > .queue-view--cursor {
@@ -403,6 +403,7 @@ class QueueHeader(Static):
     DEFAULT_CSS = """
     QueueHeader {
         height: 1;
+        padding: 0 0 0 2;
         background: $panel;
         color: $text-muted;
         text-style: bold;
@@ -414,4 +415,7 @@ class QueueHeader(Static):
 
     def on_resize(self) -> None:
         # The queue's scrollbar takes one column: the header's columns follow the rows'.
-        self.update(queue_header(max(0, self.size.width - 1)))
+        self.update(queue_header(max(0, self.outer_size.width - 1)))
+
+    def on_mount(self) -> None:
+        self.on_resize()
