@@ -261,6 +261,7 @@ class ConversationDesk(Vertical):
                     )
         except ConflictError as error:
             services.drafts.keep(target, kind, body)
+            self._flush_drafts()  # held by the guard: a draft in the store (Needs attention)
             await self.load(target)  # show what the other agent sent
             question = safe_text(f"{error}\n\nSend yours anyway?")
 
