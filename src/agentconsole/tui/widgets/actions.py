@@ -167,6 +167,13 @@ class ConversationActions(Vertical):
                 safe_text(picked.reply.title or picked.reply.name, "bold", multiline=False),
                 f" to {count_phrase(len(targets))}, filled in for each, then…",
             )
+            held = [t for t in targets if self._assignee_of(t) not in (None, config.agent)]
+            if held:  # asked, as a reply to a colleague's conversation is
+                question.append(
+                    f"\n{len(held)} of them {'is' if len(held) == 1 else 'are'} assigned to"
+                    " a colleague (and stay theirs)",
+                    style="yellow",
+                )
             ask_choice(self, question, list(AFTER), lambda after: send(picked, AFTER[after]))
 
         async def send(picked: PickedReply, then: str | None) -> None:
