@@ -279,9 +279,11 @@ class MainScreen(Screen[None], inherit_bindings=False):
         undo = f"{keys_of(self, 'undo')} undoes {last.label}" if last else None
         if actions.held:
             held = actions.held[-1]
+            # In the composer the undo key types: it works once the composer is left.
+            first = f"{keys_of(self, 'back')}, then " if self.composer.is_open else ""
             undo = (
                 f"reply to #{held.conversation_id} sends in {held.seconds_left()} s —"
-                f" {keys_of(self, 'undo')} takes it back"
+                f" {first}{keys_of(self, 'undo')} takes it back"
             )
         self.query_one(StatusLine).show(
             self.services.config.agent,
@@ -403,6 +405,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
     @on(Composer.Toggled)
     def _composer_toggled(self, event: Composer.Toggled) -> None:
         self.set_class(event.is_open, "-composing")
+        self._show_status()
 
     # -- the queue --------------------------------------------------------------------------
 
