@@ -67,3 +67,4 @@ bench: install-test
 	$(BIN)/python bench/bulk_close.py
 	$(BIN)/python bench/reply_picker.py
 	$(BIN)/python bench/rules_speed.py
+	$(BIN)/python bench/answer_five.py

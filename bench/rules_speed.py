@@ -36,7 +36,7 @@ from agentconsole import config as config_module  # noqa: E402
 from agentconsole.replies import load_library  # noqa: E402
 from agentconsole.rules.definition import RuleSet  # noqa: E402
 from agentconsole.rules.loading import load_rules  # noqa: E402
-from agentconsole.store import Store  # noqa: E402
+from agentconsole.store import connect  # noqa: E402
 
 BATCH = 2000
 #: Words of the synthetic subjects, not stop words: each is in about 4% of the subjects,
@@ -96,7 +96,7 @@ def rule_set(count: int, folder: Path) -> tuple[RuleSet, Path]:
 
 async def ingest_rate(folder: Path, rules: int, conversations: int) -> float:
     path = folder / f"ingest-{rules}.db"
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     for name, kind in CHANNELS:
         await store.ensure_channel(name, "bench", kind)
     if rules:
@@ -124,7 +124,7 @@ async def ingest_rate(folder: Path, rules: int, conversations: int) -> float:
 
 
 async def replay_seconds(path: Path, rules: RuleSet) -> tuple[float, int]:
-    store = await Store.open(path, agent="bench")
+    store = await connect(path, agent="bench")
     started = time.perf_counter()
     matched = 0
     for rule in rules.rules:

@@ -384,6 +384,23 @@ async def cmd_retry(args: argparse.Namespace, config: Config, store: Store) -> i
     )
 
 
+async def cmd_unsend(args: argparse.Namespace, config: Config, store: Store) -> int:
+    unsent = await store.unsend(args.message_id)
+    files = ", ".join(one_line(name) for name in unsent.attachment_names)
+    text = (
+        f"reply {unsent.message_id} taken back: nothing was sent; its text is your draft on "
+        f"conversation {unsent.conversation_id} again"
+        + (f" (attach again: {files})" if files else "")
+    )
+    data = {
+        "id": unsent.message_id,
+        "conversation": unsent.conversation_id,
+        "state": "draft",
+        "attachments_to_add_again": list(unsent.attachment_names),
+    }
+    return _report(args, data, text)
+
+
 async def cmd_link(args: argparse.Namespace, config: Config, store: Store) -> int:
     await store.link_contacts(args.keep, args.merge)
     contact = await store.contact(args.keep)
@@ -964,6 +981,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("retry", cmd_retry, "send a failed reply again")
     p.add_argument("message_id", type=int)
     threading_cli.add_commands(command)
+    p = command(
+        "unsend", cmd_unsend, "take a reply back during its undo window (it becomes a draft)"
+    )
+    p.add_argument("message_id", type=int, help="the reply's message id (the console shows it)")
     p = command("link", cmd_link, "link two contacts as one person (undo with unlink)")
     p.add_argument("keep", type=int, help="contact id to keep")
     p.add_argument("merge", type=int, help="contact id merged into it")

@@ -41,6 +41,8 @@ TOP_LEVEL_KEYS = (
     "teams",
     "automation",
     "spam",
+    "compose",
+    "outbox",
 )
 VIEW_KEYS = {"query": str, "order": str, "key": str, "label": str}
 AGENT_KEYS = {"name": str, "display_name": str}
@@ -52,6 +54,11 @@ SPAM_KEYS = {"block": list, "allow": list, "trust_spam_headers": bool}
 AUTOMATION_KEYS = {"files": list, "reply_as": str, "hook_timeout": (str, int, float)}
 #: How long a rule's hook command may run before it is stopped (seconds).
 DEFAULT_HOOK_TIMEOUT = 10.0
+COMPOSE_KEYS = {"after_send": str, "assign_on_reply": bool}
+OUTBOX_KEYS = {"undo_seconds": (int, float)}
+#: What the composer's send key does after sending (``[compose] after_send``): stay on the
+#: conversation, open the next one of the view, or close / set pending and open the next.
+AFTER_SEND = ("stay", "next", "close", "pending")
 SECRET_COMMAND_TIMEOUT = 30
 
 
@@ -105,6 +112,12 @@ class Config:
     spam_allow: tuple[str, ...] = ()
     #: ``[spam] trust_spam_headers``: mail the server flagged lands in Spam.
     trust_spam_headers: bool = False
+    #: ``[compose] after_send``: one of :data:`AFTER_SEND`.
+    after_send: str = "next"
+    #: ``[compose] assign_on_reply``: replying to an unassigned conversation assigns it to you.
+    assign_on_reply: bool = True
+    #: ``[outbox] undo_seconds``: how long a reply from the console waits, taken back on undo.
+    undo_seconds: float = 10.0
 
     @property
     def reply_folders(self) -> tuple[Path, ...]:
@@ -244,6 +257,18 @@ def parse(data: dict[str, Any], file: str) -> Config:
             hook_timeout = parse_duration(str(automation["hook_timeout"]))
         except UsageError as error:
             raise ConfigError(f"{file}: automation.hook_timeout: {error}") from None
+    compose_table = _checked_table(data, "compose", file, COMPOSE_KEYS)
+    after_send = compose_table.get("after_send", "next")
+    if after_send not in AFTER_SEND:
+        raise ConfigError(
+            f"{file}: [compose] after_send = {after_send!r} is not one of "
+            f"{', '.join(AFTER_SEND)}{_closest(after_send, AFTER_SEND)}"
+        )
+    undo_seconds = float(_checked_table(data, "outbox", file, OUTBOX_KEYS).get("undo_seconds", 10))
+    if not 0 <= undo_seconds <= 300:
+        raise ConfigError(
+            f"{file}: [outbox] undo_seconds = {undo_seconds:g}: give 0 (send at once) to 300"
+        )
     agent = agent_table.get("name") or os.environ.get("AGENTCONSOLE_AGENT") or unix_account()
     store, store_group = _store(data.get("store"), file)
     plugin_dir = data.get("plugin_dir")
@@ -273,6 +298,9 @@ def parse(data: dict[str, Any], file: str) -> Config:
         spam_block=_senders(spam.get("block", []), file, "block"),
         spam_allow=_senders(spam.get("allow", []), file, "allow"),
         trust_spam_headers=spam.get("trust_spam_headers", False),
+        after_send=after_send,
+        assign_on_reply=compose_table.get("assign_on_reply", True),
+        undo_seconds=undo_seconds,
     )
     for name, table in _table(data, "views", file).items():
         config.views[name] = _view(file, name, table)

@@ -15,7 +15,8 @@ class KeyAction:
     keys: str
     description: str
     #: Where it applies: "app" (everywhere), "queue", "conversation", "composer", or one of
-    #: the modal screens: "prompt" (a question), "confirm" (yes/no), "help", "report".
+    #: the modal screens: "prompt" (a question), "confirm" (yes/no), "help", "report",
+    #: "audit" (a conversation's audit log), "picker" (saved replies).
     scope: str
     #: Shown in the footer.
     show: bool = True
@@ -56,7 +57,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("mark", "space", "Mark / unmark, then next", "queue", show=False),
     KeyAction("mark_all", "asterisk", "Mark all in the view", "queue", show=False),
     KeyAction("pending", "P", "Set pending", "conversation", show=False),
-    KeyAction("assign_to", "A", "Assign to… (none unassigns)", "conversation", show=False),
+    KeyAction("assign_to", "A", "Assign to a colleague…", "conversation", show=False),
     KeyAction("undo", "u", "Undo the last change", "conversation", show=False),
     KeyAction("save_view", "S", "Save the search as a view", "conversation", show=False),
     # -- end of many at once --
@@ -67,12 +68,25 @@ ACTIONS: tuple[KeyAction, ...] = (
         "move_message", "ctrl+x", "Move this message to another conversation", "conversation", False
     ),
     KeyAction("thread_reasons", "i", "Show / hide why each message is here", "conversation", False),
+    KeyAction("unassign", "D", "Unassign", "conversation", show=False),
+    KeyAction("audit", "l", "Audit log of the conversation", "conversation", show=False),
+    KeyAction(
+        "contact_conversations",
+        "C",
+        "The contact's other conversations",
+        "conversation",
+        show=False,
+    ),
+    KeyAction("next_urgent", "exclamation_mark", "Urgent: what needs you most", "app"),
+    KeyAction("toggle_sidebar", "backslash", "Hide / show the sidebar", "app", show=False),
     KeyAction("search", "slash", "Search", "app"),
     KeyAction("command_palette", "ctrl+p", "Commands", "app", show=False),
     KeyAction("help", "question_mark", "Help", "app"),
     KeyAction("report", "M", "Report: backlog, response times, SLA", "app", show=False),
     KeyAction("back", "escape", "Back", "app", show=False),
     KeyAction("send", "ctrl+s", "Send", "composer"),
+    KeyAction("send_close", "ctrl+g", "Send+close, then the next", "composer"),
+    KeyAction("send_pending", "ctrl+t", "Send+pending, then the next", "composer"),
     KeyAction("attach", "ctrl+o", "Attach a file", "composer"),
     KeyAction("quit", "q", "Quit", "app"),
     KeyAction("cancel", "escape", "Cancel", "prompt", show=False),
@@ -80,6 +94,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("no", "n,escape", "No", "confirm"),
     KeyAction("close_help", "escape,q,question_mark", "Close help", "help"),
     KeyAction("close_report", "escape,q,M", "Close the report", "report"),
+    KeyAction("close_audit", "escape,q,l", "Close the audit log", "audit"),
     # Saved replies: the composer's key opens the picker ("picker": its own keys).
     KeyAction("insert_reply", "ctrl+r", "Insert a saved reply", "composer", show=False),
     KeyAction("picker_down", "down", "Next saved reply", "picker", show=False),

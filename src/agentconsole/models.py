@@ -121,6 +121,12 @@ class ConversationRow:
         """A target was missed, or the current one is past due at ``now``."""
         return self.sla_missed or (self.sla_due_at is not None and self.sla_due_at <= now)
 
+    #: A reply of this conversation failed to send (marked in the queue).
+    failed: bool = False
+    #: The agent reading has an unsent reply or note draft here (marked in the queue; only
+    #: rows read for an agent, :meth:`Store.queue_rows`, know it).
+    draft: bool = False
+
 
 @dataclass(frozen=True, slots=True)
 class AttachmentRecord:

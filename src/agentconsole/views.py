@@ -44,6 +44,11 @@ BUILT_IN: tuple[ViewDefinition, ...] = (
     ViewDefinition("pending", "Pending", "status:pending", "recent"),
     ViewDefinition("snoozed", "Snoozed", "status:snoozed", "snooze"),
     ViewDefinition("closed", "Closed", "status:closed", "recent"),
+    # A reply that failed (even in a closed or pending conversation), an unsent draft of
+    # yours (the conflict guard keeps a held reply as one), or a channel in error.
+    ViewDefinition(
+        "attention", "Needs attention", "status:any (is:failed OR has:draft OR is:broken)"
+    ),
 )
 #: Conversations marked spam: every other view leaves them out (see ``is:spam``).
 SPAM = ViewDefinition("spam", "Spam", "is:spam", "recent")

@@ -48,10 +48,12 @@ def make_app(
     keys: dict[str, str] | None = None,
     runner: FakeRunner | None = None,
     clock: Callable[[], float] = time.time,
+    config: dict[str, object] | None = None,
 ) -> AgentConsoleApp:
+    """The real app on ``path``; ``config`` adds config tables (``{"outbox": {...}}``)."""
     return AgentConsoleApp(
         path,
-        make_config(agent, keys),
+        make_config(agent, keys, config),
         (lambda store: runner) if runner is not None else None,
         clock=clock,
         poll_interval=0.2,

@@ -24,8 +24,13 @@ def clock() -> float:
     return NOW_TS
 
 
-def make_config(agent: str = "alice", keys: dict[str, str] | None = None) -> Config:
-    data: dict[str, object] = {"agent": {"name": agent}}
+def make_config(
+    agent: str = "alice",
+    keys: dict[str, str] | None = None,
+    extra: dict[str, object] | None = None,
+) -> Config:
+    """A config for ``agent``; ``extra`` adds tables (``{"compose": {...}}``)."""
+    data: dict[str, object] = {"agent": {"name": agent}, **(extra or {})}
     if keys:
         data["keys"] = keys
     return config_module.parse(data, "test-config.toml")

@@ -27,10 +27,14 @@ async def outbox_states(app) -> list[tuple[int, str]]:
     )
 
 
-async def test_reply_is_queued_shown_and_sent_at_once(seeded) -> None:
+#: The console as it was before send-and-next and undo send: it stays, and sends at once.
+STAY_AND_SEND_AT_ONCE = {"compose": {"after_send": "stay"}, "outbox": {"undo_seconds": 0}}
+
+
+async def test_without_an_undo_window_a_reply_is_queued_shown_and_sent_at_once(seeded) -> None:
     path, ids = seeded
     runner = FakeRunner()
-    app = make_app(path, runner=runner)
+    app = make_app(path, runner=runner, config=STAY_AND_SEND_AT_ONCE)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         screen = app.main_screen

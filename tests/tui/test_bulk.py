@@ -4,7 +4,8 @@ confirmation and undo; the queue's cursor under the agent's own actions."""
 from __future__ import annotations
 
 from agentconsole.models import View
-from agentconsole.tui.screens.prompts import ConfirmScreen, PromptScreen
+from agentconsole.tui.screens.agent_picker import AgentPickerScreen
+from agentconsole.tui.screens.prompts import ConfirmScreen
 
 from .conftest import SIZE, make_app, notified, ready, screen_text, settled, wait_for
 from .seed import open_store, seed_many
@@ -109,8 +110,8 @@ async def test_unassign_and_reopen_many(seeded) -> None:
         closed = {ids["login"], ids["refund"]}
         await wait_for(pilot, lambda: set(screen.queue.ids) == closed)
         await pilot.press("asterisk", "A")
-        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
-        await pilot.press(*"none", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AgentPickerScreen))
+        await pilot.press(*"none", "enter")  # the picker takes "none" as nobody, too
         await settled(pilot)
         assert {s[1] for s in (await states(app, [ids["login"], ids["refund"]])).values()} == {None}
         await pilot.press("asterisk", "o")

@@ -92,9 +92,10 @@ _SPECS = (
         ("attachment", "draft"),
     ),
     FieldSpec(
-        "is", "choice", "is: value", "is:unassigned|mine|failed|snoozed|waiting|spam",
-        "waiting: the customer spoke last; failed: a reply not sent",
-        ("unassigned", "mine", "failed", "snoozed", "waiting", "spam"),
+        "is", "choice", "is: value",
+        "is:unassigned|mine|failed|snoozed|waiting|answered|broken|spam",
+        "answered: customer wrote back to you; broken: channel fails",
+        ("unassigned", "mine", "failed", "snoozed", "waiting", "answered", "broken", "spam"),
     ),
     FieldSpec("waiting", "duration", "duration", "waiting:OPDURATION",
               "how long the customer has waited (waiting:>4h)"),

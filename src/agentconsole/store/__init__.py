@@ -60,12 +60,14 @@ from . import (
     spam_sql,
     threading_changes,
     threading_undo,
+    undo_send,
 )
 from .audit_chain import ChainCheck
 from .backend import Backend, is_postgres, open_backend
 from .db import Db
 from .interface import Store
 from .rule_hooks import HookCall
+from .undo_send import UnsentReply
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -189,6 +191,10 @@ class SqlStore:
     def backend(self) -> str:
         return self._backend.name
 
+    @property
+    def announces_changes(self) -> bool:
+        return self._backend.announces_changes
+
     def channel_data_dir(self, channel: str) -> Path:
         return self._backend.channel_data_dir(channel)
 
@@ -246,6 +252,9 @@ class SqlStore:
 
     async def conversation_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
         return await self._run(queries.conversation_rows, list(ids))
+
+    async def queue_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
+        return await self._run(queries.queue_rows, list(ids), self.agent)
 
     async def view_counts(self) -> dict[str, int]:
         return await self._run(queries.view_counts, self.agent)
@@ -355,6 +364,38 @@ class SqlStore:
             tuple(attachments),
             seen_up_to,
         )
+
+    @_writes
+    async def queue_undoable_reply(
+        self,
+        conversation_id: int,
+        body: str,
+        *,
+        undo_seconds: float,
+        then_status: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        seen_up_to: int | None = None,
+        assign_if_unassigned: bool = False,
+    ) -> int:
+        return await self._run(
+            actions.queue_reply,
+            conversation_id,
+            body,
+            self.agent,
+            self.display_name,
+            then_status,
+            tuple(attachments),
+            seen_up_to,
+            undo_seconds,
+            self.agent if assign_if_unassigned else None,
+        )
+
+    @_writes
+    async def unsend(self, message_id: int) -> UnsentReply:
+        return await self._run(undo_send.unsend, message_id, self.agent)
+
+    async def known_agents(self) -> list[str]:
+        return await self._run(undo_send.known_agents)
 
     async def others_writing(
         self, conversation_id: int, within: float = 600.0

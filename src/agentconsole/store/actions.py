@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import get_args
 
 from .. import thread_reasons
@@ -26,7 +26,7 @@ from . import changes, redirects
 from .columns import Columns
 from .db import Db
 from .ingest_sql import merge_contacts, preview_of
-from .writes import NewMessage, audit, insert_message
+from .writes import NewMessage, audit, delete_message, insert_message
 
 #: How long a claimed reply stays "sending" before another sender may try it again.
 SENDING_LEASE_SECONDS = 120.0
@@ -199,13 +199,21 @@ def queue_reply(
     then_status: str | None = None,
     attachments: Sequence[Attachment] = (),
     seen_up_to: int | None = None,
+    hold_seconds: float = 0.0,
+    assign_to: str | None = None,
 ) -> int:
     """Store the reply (with its attachments) and queue it for delivery in one transaction;
     return its message id.
 
     ``seen_up_to`` is the newest message id the agent had in front of them while writing:
     if another agent replied after it, nothing is stored and :class:`ConflictError` says
-    who and when — two agents never answer the same customer twice without knowing it."""
+    who and when — two agents never answer the same customer twice without knowing it.
+
+    ``hold_seconds`` is the undo window: no sender may take the reply before it has passed
+    (:func:`agentconsole.store.undo_send.unsend` takes it back meanwhile), and the reply's audit
+    entry keeps what the conversation was before, for that undo. ``assign_to`` assigns an
+    unassigned conversation in the same transaction (audited; an assigned one is left as
+    it is)."""
     if not body.strip():
         raise UsageError("an empty reply was not sent")
     if then_status is not None and then_status not in REPLY_THEN_STATUSES:
@@ -215,9 +223,14 @@ def queue_reply(
     now = time.time()
     with conn.transaction():
         conversation_id = redirects.resolve(conn, conversation_id)  # merged: the kept one
-        _current(conn, conversation_id)
+        state = _current(conn, conversation_id)
         if seen_up_to is not None:
             _check_collision(conn, conversation_id, agent, seen_up_to, now)
+        before = _BEFORE_REPLY.build(
+            conn.execute(
+                f"SELECT {_BEFORE_REPLY.sql} FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+        )
         message_id = _insert_agent_message(
             conn, conversation_id, "out", body, agent, author_name, now, attachments
         )
@@ -227,8 +240,13 @@ def queue_reply(
         conn.execute(
             "INSERT INTO outbox(message_id, channel_id, idempotency_key, next_attempt_at,"
             " created_at) VALUES (?, ?, ?, ?, ?)",
-            (message_id, channel_id, uuid.uuid4().hex, now, now),
+            (message_id, channel_id, uuid.uuid4().hex, now + max(0.0, hold_seconds), now),
         )
+        if assign_to is not None and state.assignee is None:
+            conn.execute(
+                "UPDATE conversations SET assignee = ? WHERE id = ?", (assign_to, conversation_id)
+            )
+            audit(conn, agent, "assign", conversation_id, {"from": None, "to": assign_to}, now)
         conn.execute(
             "UPDATE conversations SET message_count = message_count + 1, updated_at = ?,"
             " last_message_at = ?, preview = ?, waiting_since = NULL,"
@@ -238,10 +256,40 @@ def queue_reply(
             " WHERE id = ?",
             (now, now, preview_of(body), now, then_status, then_status, now, conversation_id),
         )
-        audit(conn, agent, "reply", conversation_id, {"message": message_id}, now)
+        detail: dict[str, object] = {"message": message_id}
+        if hold_seconds > 0:
+            detail["before"] = asdict(before)
+        audit(conn, agent, "reply", conversation_id, detail, now)
         if then_status:
             audit(conn, agent, "status", conversation_id, {"to": then_status}, now)
     return message_id
+
+
+@dataclass(frozen=True, slots=True)
+class BeforeReply:
+    """What a reply changes on its conversation, as it was before (restored on unsend)."""
+
+    status: str
+    assignee: str | None
+    resolved_at: float | None
+    last_message_at: float | None
+    preview: str | None
+    waiting_since: float | None
+    first_response_at: float | None
+
+
+_BEFORE_REPLY = Columns(
+    BeforeReply,
+    {
+        "status": "status",
+        "assignee": "assignee",
+        "resolved_at": "resolved_at",
+        "last_message_at": "last_message_at",
+        "preview": "preview",
+        "waiting_since": "waiting_since",
+        "first_response_at": "first_response_at",
+    },
+)
 
 
 def _check_collision(
@@ -537,18 +585,15 @@ def _drop_echo(conn: Db, message_id: int, external_id: str) -> None:
     chat line), ingested before the outbox recorded its id: the outbox copy stays, the echo
     goes, so the thread shows the reply once."""
     row = conn.execute(
-        "SELECT e.id, e.conversation_id, e.search_key, e.subject, e.body, e.author_name"
+        "SELECT e.id, e.conversation_id"
         " FROM messages e JOIN messages m ON m.channel_id = e.channel_id"
         " WHERE m.id = ? AND e.external_id = ? AND e.id != m.id AND e.direction = 'out'",
         (message_id, external_id),
     ).fetchone()
     if row is None:
         return
-    echo_id, conversation_id, search_key, subject, body, author = row
-    conn.dialect.unindex_message(conn, search_key, subject, body, author)
-    for table in ("message_refs", "raw_messages", "attachments"):
-        conn.execute(f"DELETE FROM {table} WHERE message_id = ?", (echo_id,))
-    conn.execute("DELETE FROM messages WHERE id = ?", (echo_id,))
+    echo_id, conversation_id = row
+    delete_message(conn, echo_id)
     conn.execute(
         "UPDATE conversations SET message_count = message_count - 1 WHERE id = ?",
         (conversation_id,),

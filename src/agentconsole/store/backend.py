@@ -23,6 +23,8 @@ class Backend(Protocol):
     location: str
     #: Opened read-only: writes raise :class:`~agentconsole.errors.StoreReadOnlyError`.
     read_only: bool
+    #: :meth:`wait_for_change` wakes on other connections' commits.
+    announces_changes: bool
 
     async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``function(db, *args, **kwargs)`` on one of the backend's connections, off the

@@ -362,6 +362,16 @@ def _is(b: _Builder, value: str) -> str:
         return f"(c.waiting_since IS NOT NULL AND {OPEN_ENDED})"
     if value == "spam":
         return "c.spam = 1"
+    if value == "answered":
+        # The customer wrote after a reply of this agent: waiting, and one of the agent's
+        # replies is older than the wait.
+        return (
+            f"(c.waiting_since IS NOT NULL AND {OPEN_ENDED} AND EXISTS (SELECT 1 FROM"
+            " messages m WHERE m.conversation_id = c.id AND m.direction = 'out'"
+            f" AND m.agent = {b.bind(b.agent)} AND m.sent_at <= c.waiting_since))"
+        )
+    if value == "broken":
+        return "c.channel_id IN (SELECT id FROM channels WHERE health = 'error')"
     # failed: a reply that could not be sent (few rows: read the outbox, not every thread)
     return (
         "c.id IN (SELECT m.conversation_id FROM outbox o JOIN messages m ON m.id = o.message_id"

@@ -53,6 +53,7 @@ from ..views import Order, ViewDefinition
 from .audit_chain import ChainCheck
 from .db import Db
 from .rule_hooks import HookCall
+from .undo_send import UnsentReply
 
 T = TypeVar("T")
 
@@ -80,6 +81,12 @@ class Store(Protocol):
     @property
     def backend(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
+        ...
+
+    @property
+    def announces_changes(self) -> bool:
+        """Whether :meth:`wait_for_change` wakes on another connection's commit (PostgreSQL's
+        NOTIFY); when not (SQLite), callers poll :meth:`change_token`."""
         ...
 
     def channel_data_dir(self, channel: str) -> Path:
@@ -510,4 +517,39 @@ class Store(Protocol):
     async def refresh_sla(self) -> int:
         """Recompute the due time of every conversation still in play (and those closed in
         the last 30 days) with the current policies; returns how many changed."""
+        ...
+
+    async def queue_rows(self, ids: Sequence[int]) -> dict[int, ConversationRow]:
+        """:meth:`conversation_rows` as this agent's queue shows them: each also says
+        whether this agent has an unsent draft on it."""
+        ...
+
+    async def queue_undoable_reply(
+        self,
+        conversation_id: int,
+        body: str,
+        *,
+        undo_seconds: float,
+        then_status: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        seen_up_to: int | None = None,
+        assign_if_unassigned: bool = False,
+    ) -> int:
+        """:meth:`queue_reply` with an undo window: no sender takes the reply before
+        ``undo_seconds`` have passed, and :meth:`unsend` takes it back until then. With
+        ``assign_if_unassigned`` an unassigned conversation is assigned to this agent in the
+        same transaction (audited). Raises as :meth:`queue_reply` does."""
+        ...
+
+    async def unsend(self, message_id: int) -> UnsentReply:
+        """Take this agent's reply back while it waits in its undo window, audited: it is
+        never sent, its text is the agent's reply draft again, and the conversation is as
+        the reply found it. Raises :class:`~agentconsole.errors.NotFoundError` for a message
+        that is not a reply in the outbox, :class:`~agentconsole.errors.ConflictError` when
+        another agent wrote it or its window has passed."""
+        ...
+
+    async def known_agents(self) -> list[str]:
+        """Every agent the store knows (assignees, authors of replies and notes, the audit
+        log's accounts), sorted."""
         ...

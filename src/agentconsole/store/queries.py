@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from .. import views
 from ..errors import NotFoundError, UsageError
@@ -73,8 +74,10 @@ _ROW = Columns(
         "sla_started_at": "c.sla_started_at",
         "sla_due_at": "c.sla_due_at",
         "sla_missed": "c.sla_breached",
+        "failed": "EXISTS (SELECT 1 FROM outbox o JOIN messages m ON m.id = o.message_id"
+        " WHERE m.conversation_id = c.id AND o.state = 'failed')",
     },
-    convert={"sla_missed": bool},
+    convert={"sla_missed": bool, "failed": bool},
 )
 ROW_FROM = """
     FROM conversations c
@@ -331,6 +334,23 @@ def _rows(conn: Db, where: str, params: Sequence[object], tail: str = "") -> lis
     ):
         tags.setdefault(conversation_id, []).append(tag)
     return [_ROW.build(r, tags=tuple(tags.get(r[0], ()))) for r in found]
+
+
+def queue_rows(conn: Db, ids: Sequence[int], agent: str) -> dict[int, ConversationRow]:
+    """:func:`conversation_rows`, each marked when ``agent`` has an unsent draft on it."""
+    rows = conversation_rows(conn, ids)
+    if not rows:
+        return rows
+    placeholders = ",".join("?" * len(rows))
+    drafted = {
+        r[0]
+        for r in conn.execute(
+            f"SELECT conversation_id FROM drafts WHERE agent = ? AND conversation_id IN"
+            f" ({placeholders}) AND trim(body) != ''",
+            (agent, *rows),
+        )
+    }
+    return {i: replace(row, draft=True) if i in drafted else row for i, row in rows.items()}
 
 
 def view_counts(conn: Db, agent: str) -> dict[str, int]:

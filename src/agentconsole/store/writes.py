@@ -140,6 +140,21 @@ def insert_message(conn: Db, message: NewMessage) -> int:
     return int(message_id)
 
 
+def delete_message(conn: Db, message_id: int) -> None:
+    """Remove a message with everything stored beside it (search entry, references, raw
+    bytes, attachment rows; a blob other messages share stays). The caller fixes the
+    conversation's counters and holds the write transaction."""
+    row = conn.execute(
+        "SELECT search_key, subject, body, author_name FROM messages WHERE id = ?", (message_id,)
+    ).fetchone()
+    if row is None:
+        return
+    conn.dialect.unindex_message(conn, *row)
+    for table in ("message_refs", "raw_messages", "attachments"):
+        conn.execute(f"DELETE FROM {table} WHERE message_id = ?", (message_id,))
+    conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+
 def audit(
     conn: Db,
     agent: str,

@@ -102,7 +102,8 @@ class AgentConsoleApp(App[None]):
         if self.runner_factory is not None:
             self.run_worker(self._start_runner(), group="runner", exit_on_error=False)
         self._poll_timer = self.set_interval(self.poll_interval, self._poll)
-        self.run_worker(self._watch(), group="watch", exit_on_error=False)
+        if self.store.announces_changes:  # a worker that never ends, only where it helps
+            self.run_worker(self._watch(), group="watch", exit_on_error=False)
         self.set_interval(WAKE_INTERVAL, self._wake_snoozed)
         self.run_worker(self._wake(), group="wake", exit_on_error=False)
         self.run_worker(self._check_audit(), group="audit", exit_on_error=False)
@@ -248,6 +249,14 @@ class AgentConsoleApp(App[None]):
     def action_search(self) -> None:
         if (screen := self.main_screen) is not None and self.screen is screen:
             screen.start_search()
+
+    def action_next_urgent(self) -> None:
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.next_urgent()
+
+    def action_toggle_sidebar(self) -> None:
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.toggle_sidebar()
 
     async def action_back(self) -> None:
         if (screen := self.main_screen) is not None and self.screen is screen:

@@ -7,6 +7,7 @@ result is a Rich ``Text`` (never parsed as markup) without control sequences.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from rich.text import Text
 
@@ -68,22 +69,71 @@ def fit(text: str, width: int) -> str:
     return plain.plain
 
 
+@dataclass(frozen=True, slots=True)
+class QueueColumns:
+    """The widths of the queue's columns at one terminal width (one place, so the header
+    line and every row line up)."""
+
+    channel: int
+    contact: int
+    subject: int
+    age: int
+    assignee: int
+
+    @classmethod
+    def at(cls, width: int) -> QueueColumns:
+        channel = 14 if width >= 70 else 0
+        contact = 20 if width >= 60 else 12
+        age = 13
+        assignee = 10 if width >= 90 else 0
+        fixed = MARK_WIDTH + channel + contact + age + assignee
+        return cls(channel, contact, max(8, width - fixed - 1), age, assignee)
+
+
+#: The priority mark and the marker column (✔ marked, ✗ a failed reply, ✎ your draft).
+MARK_WIDTH = 2
+
+
+def queue_header(width: int) -> Text:
+    """The line above the queue naming its columns, laid out as :func:`queue_row` lays
+    out a row of ``width`` cells, from the column after the marks (the widget showing it
+    is padded by :data:`MARK_WIDTH`)."""
+    columns = QueueColumns.at(width)
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    if columns.channel:
+        text.append(fit("Channel", columns.channel))
+    text.append(fit("Contact", columns.contact))
+    text.append(fit("Subject — last message", columns.subject) + " ")
+    text.append(fit("Waiting", columns.age))
+    if columns.assignee:
+        text.append(fit("Assignee", columns.assignee))
+    return text
+
+
+def row_marker(row: ConversationRow) -> tuple[str, str]:
+    """(marker, style) of the column after the priority: a failed reply stands out above
+    all, then an unsent draft of yours."""
+    if row.failed:
+        return "✗", "bold red"
+    if row.draft:
+        return "✎", "bold yellow"
+    return " ", ""
+
+
 def queue_row(row: ConversationRow, now: float, width: int, snippet: Text | None = None) -> Text:
-    """One line of the queue: priority, channel, contact, subject and preview (a search
-    hit's ``snippet`` instead, when given), waiting time (the SLA countdown instead, when
-    a target runs), assignee and tags, laid out to ``width`` cells."""
+    """One line of the queue: priority, a marker (a failed reply, your draft), channel,
+    contact, subject and preview (a search hit's ``snippet`` instead, when given), waiting
+    time (the SLA countdown instead, when a target runs), assignee and tags, laid out to
+    ``width`` cells."""
     mark, mark_style = priority_mark(row.priority)
     age = sla_countdown(row, now) or waiting(row, now)
-    show_extras = width >= 90
-    channel_width = 14 if width >= 70 else 0
-    contact_width = 20 if width >= 60 else 12
-    age_width = 13
-    assignee_width = 10 if show_extras else 0
+    columns = QueueColumns.at(width)
+    channel_width, contact_width = columns.channel, columns.contact
+    age_width, assignee_width, subject_width = columns.age, columns.assignee, columns.subject
     tags = " ".join(f"#{one_line(tag)}" for tag in row.tags)
-    fixed = 2 + channel_width + contact_width + age_width + assignee_width
-    subject_width = max(8, width - fixed - 1)
     text = Text(no_wrap=True, overflow="ellipsis", end="")
-    text.append(mark + " ", style=mark_style)
+    text.append(mark, style=mark_style)
+    text.append(*row_marker(row))
     if channel_width:
         text.append(kind_icon(row.channel_kind) + " ", style="bold")
         text.append(fit(one_line(row.channel), channel_width - 2), style="cyan")

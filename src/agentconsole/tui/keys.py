@@ -19,6 +19,9 @@ ACTION_NAMES: dict[str, str] = {
     "close": "close_conversation",
     "yes": "answer(True)",
     "no": "answer(False)",
+    "send": "send(None)",
+    "send_close": "send('close')",
+    "send_pending": "send('pending')",
 }
 
 

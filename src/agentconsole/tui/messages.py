@@ -51,3 +51,50 @@ class Refreshed(Message):
 
 class FirstPaint(Message):
     """The first rows of the queue are on screen (the app settles its memory after it)."""
+
+
+class ReplyQueued(Message):
+    """A reply went into the outbox: it waits out its undo window (``undo_seconds``) on
+    ``channel``; with ``advance`` the next conversation of the view opens."""
+
+    def __init__(
+        self,
+        conversation_id: int,
+        message_id: int,
+        channel: str | None,
+        undo_seconds: float,
+        *,
+        advance: bool,
+        quiet: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.message_id = message_id
+        self.channel = channel
+        self.undo_seconds = undo_seconds
+        self.advance = advance
+        #: One of many (a saved reply to marked conversations): said once, by the sender.
+        self.quiet = quiet
+
+
+class ReplyUnsent(Message):
+    """A reply was taken back into a draft: its conversation opens with the composer."""
+
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+
+
+class UndoOffered(Message):
+    """What the undo key does changed (a reply's window ticks or ends): the status line
+    says it again."""
+
+
+class OpenConversation(Message):
+    """Show this conversation (another of the contact's, the hotlist's pick), whatever
+    view it is in."""
+
+    def __init__(self, conversation_id: int, why: str | None = None) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.why = why

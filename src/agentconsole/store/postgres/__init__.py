@@ -55,6 +55,7 @@ def describe(url: str) -> str:
 
 class PostgresBackend:
     name = "postgresql"
+    announces_changes = True
 
     def __init__(self, url: str, pool: ConnectionPool[Any], read_only: bool) -> None:
         self._url = url

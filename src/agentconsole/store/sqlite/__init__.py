@@ -19,6 +19,7 @@ T = TypeVar("T")
 
 class SqliteBackend:
     name = "sqlite"
+    announces_changes = False
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db

@@ -89,6 +89,21 @@ def split_point(sections: Sections) -> int:
     return best
 
 
+def two_columns(sections: Sections) -> tuple[Sections, Sections]:
+    """The sections in two columns of about the same height; a section much longer than
+    the rest (the conversation's keys) continues at the top of the right column."""
+    half = split_point(sections)
+    left, right = sections[:half], sections[half:]
+    height = sum(len(rows) + 2 for _, rows in left)
+    other = sum(len(rows) + 2 for _, rows in right)
+    if not left or height - other < 8:
+        return left, right
+    title, rows = left[-1]
+    move = (height - other) // 2
+    keep = rows[: len(rows) - move]
+    return [*left[:-1], (title, keep)], [(f"{title} (more)", rows[len(keep) :]), *right]
+
+
 def views_text() -> Group:
     """The built-in views with the query each one is (what ``/`` takes, too)."""
     grid = Table.grid(padding=(0, 1), expand=True)
@@ -111,13 +126,13 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        half = split_point(self.sections)
+        left, right = two_columns(self.sections)
         with VerticalScroll(id="help-box"):
             title = Text("Keys here and around — remap any in [keys] of the config", "bold")
             yield Static(title, markup=False, id="help-title")
             with Horizontal(id="help-columns"):
-                yield Static(help_text(self.sections[:half]), markup=False, classes="help-column")
-                yield Static(help_text(self.sections[half:]), markup=False, classes="help-column")
+                yield Static(help_text(left), markup=False, classes="help-column")
+                yield Static(help_text(right), markup=False, classes="help-column")
             yield Static(views_text(), markup=False, id="help-views")
             note = "In the composer, ctrl+p → Help lists its keys (? types a question mark)."
             yield Static(Text(note, style="dim"), markup=False, id="help-note")

@@ -20,9 +20,9 @@ from textual.containers import Horizontal
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, TextArea
+from textual.widgets import Input, TextArea
 
-from ... import views
+from ... import hotlist, views
 from ...errors import AgentConsoleError
 from ...models import View
 from ...query import QueryError, format_error, parse, parse_field, to_query
@@ -31,14 +31,25 @@ from ...views import ViewDefinition
 from ..commands import PaletteEntry
 from ..highlight import highlight, search_words
 from ..keys import bindings, keys_of
-from ..messages import FirstPaint, Notice, Refreshed, SaveViewRequested, StoreChanged
+from ..messages import (
+    FirstPaint,
+    Notice,
+    OpenConversation,
+    Refreshed,
+    ReplyQueued,
+    ReplyUnsent,
+    SaveViewRequested,
+    StoreChanged,
+    UndoOffered,
+)
 from ..screens.prompts import ask_choice, ask_line
 from ..services import Services
 from ..widgets.actions import ConversationActions
 from ..widgets.composer import Composer
 from ..widgets.conversation import ConversationPane
 from ..widgets.desk import ConversationDesk
-from ..widgets.queue import QueueView
+from ..widgets.footer import KeyFooter
+from ..widgets.queue import QueueHeader, QueueView
 from ..widgets.search_box import SearchBox, SearchError
 from ..widgets.sidebar import Sidebar, view_label, view_of
 from ..widgets.status import ChannelNotice, StatusLine
@@ -85,6 +96,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
         #: Where the next reload puts the cursor, and whether it opens that conversation.
         self._keep_on_load: int | None = None
         self._open_after_load = False
+        #: What needs the agent most, across views (read with every reload).
+        self.hotlist = hotlist.Hotlist(())
 
     def compose(self) -> ComposeResult:
         services = self.services
@@ -94,15 +107,16 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 yield SearchBox(id="search")
                 yield SearchError(id="search-error")
                 yield ChannelNotice(id="channel-notice")
+                yield QueueHeader(id="queue-header")
                 yield QueueView(
-                    services.store.conversation_rows,
+                    services.store.queue_rows,
                     clock=services.clock,
                     id="queue",
                     empty_text="No conversations in this view.",
                 )
                 yield ConversationDesk(services, id="desk")
         yield StatusLine(id="status-line")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def actions(self) -> ConversationActions:
@@ -169,7 +183,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 first = await store.conversation_ids(view, limit=self.queue.window)
                 if view != self.view:
                     return
-                self.queue.prime(first, await store.conversation_rows(first))
+                self.queue.prime(first, await store.queue_rows(first))
             ids = await store.conversation_ids(view)
         if view != self.view:
             return
@@ -186,7 +200,13 @@ class MainScreen(Screen[None], inherit_bindings=False):
             ids, keep=keep, reset=reset and keep is None, keep_position=keep_position
         )
         current = self.queue.current_id
-        if was_current and shown is not None and current is not None and current != shown:
+        if (
+            was_current
+            and not self._open_after_load
+            and shown is not None
+            and current is not None
+            and current != shown
+        ):
             # The row the agent was on left the view or moved: whichever load shows the
             # conversation now under the cursor says so (never a silent swap).
             why = "moved" if shown in ids else "left this view"
@@ -215,6 +235,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             )
             self.queue.refresh()
         self.counts = counts
+        self.hotlist = await hotlist.read(store)
         self.sidebar.update_views(
             counts, view, self.channel_kinds, self.channel_health, definitions
         )
@@ -253,8 +274,17 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     def _show_status(self) -> None:
         position = (self.queue.cursor, len(self.queue.ids))
-        last = self.actions.last_undo
+        actions = self.actions
+        last = actions.last_undo
         undo = f"{keys_of(self, 'undo')} undoes {last.label}" if last else None
+        if actions.held:
+            held = actions.held[-1]
+            # In the composer the undo key types: it works once the composer is left.
+            first = f"{keys_of(self, 'back')}, then " if self.composer.is_open else ""
+            undo = (
+                f"reply to #{held.conversation_id} sends in {held.seconds_left()} s —"
+                f" {first}{keys_of(self, 'undo')} takes it back"
+            )
         self.query_one(StatusLine).show(
             self.services.config.agent,
             self.view,
@@ -263,6 +293,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             self.channel_health,
             marked=len(self.queue.marked),
             undo=undo,
+            waiting=(self.hotlist.count, keys_of(self, "next_urgent")),
         )
         self.query_one(ChannelNotice).show(self.view, self.channel_health)
 
@@ -278,12 +309,105 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.reload(keep_position=event.keep_position)
 
     @on(QueueView.MarksChanged)
+    @on(UndoOffered)
     def _marks_changed(self) -> None:
         self._show_status()
+
+    # -- after sending: the next conversation, and undo ----------------------------------
+
+    @on(ReplyQueued)
+    def _reply_queued(self, event: ReplyQueued) -> None:
+        seconds = event.undo_seconds
+        when = (
+            f" — sends in {seconds:g} s, {keys_of(self, 'undo')} takes it back" if seconds else ""
+        )
+        if not event.quiet:
+            self.post_message(Notice(f"Reply to #{event.conversation_id} queued{when}."))
+        if event.advance:
+            self.open_next_after(event.conversation_id)
+        else:
+            self.reload()
+
+    def open_next_after(self, done: int) -> None:
+        """Open the conversation after ``done`` in the view (the one before it when it was
+        the last), as the view stands once the store has the change."""
+        ids = list(self.queue.ids)
+        following: int | None
+        if done in ids:
+            index = ids.index(done)
+            following = ids[index + 1] if index + 1 < len(ids) else None
+            if following is None and index > 0:
+                following = ids[index - 1]
+        else:
+            following = self.queue.current_id
+        if following is None:
+            self.post_message(Notice("That was the last conversation of this view."))
+            self.reload()
+            return
+        self._keep_on_load = following
+        self._open_after_load = True
+        self.reload()
+
+    @on(ReplyUnsent)
+    def _reply_unsent(self, event: ReplyUnsent) -> None:
+        """The reply taken back opens again in the composer, its text restored."""
+        self.add_class("-reading")
+        self.desk.start(event.conversation_id, "reply")
+        self.reload()
+
+    @on(OpenConversation)
+    def _open_conversation(self, event: OpenConversation) -> None:
+        self.open_conversation(event.conversation_id, event.why)
+
+    def open_conversation(self, conversation_id: int, why: str | None = None) -> None:
+        """Show ``conversation_id``: in this view when it is listed, else on its own (a
+        search for it; escape goes back to the view)."""
+        if why:
+            self.post_message(Notice(f"#{conversation_id}: {why}"))
+        if conversation_id in self.queue.ids:
+            self.queue.cursor = list(self.queue.ids).index(conversation_id)
+            self.add_class("-reading")
+            self._load_detail(conversation_id)
+            self.pane.thread.focus()
+            return
+        if self.view.kind != "search":
+            self.previous_view = self.view
+            self._cursor_before_search = self.queue.current_id
+        self.queue.clear_marks()
+        self.view = View("search", f"id:{conversation_id}")
+        self._open_after_load = True
+        self.reload(reset=True)
+
+    def next_urgent(self) -> None:
+        """Open what needs the agent most (see :mod:`agentconsole.hotlist`), other than the
+        conversation already open."""
+
+        async def jump() -> None:
+            try:
+                found = await hotlist.read(self.services.store)
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            self.hotlist = found
+            self._show_status()
+            shown = self.pane.conversation_id
+            pick = found.first(skip=() if shown is None else (shown,))
+            if pick is None:
+                self.post_message(Notice("Nothing is waiting for you."))
+                return
+            row, reason = pick
+            self.open_conversation(row.id, reason)
+
+        self.run_worker(jump(), group="hotlist", exclusive=True, exit_on_error=False)
+
+    def toggle_sidebar(self) -> None:
+        sidebar = self.sidebar
+        sidebar.display = not sidebar.display
 
     @on(Composer.Toggled)
     def _composer_toggled(self, event: Composer.Toggled) -> None:
         self.set_class(event.is_open, "-composing")
+        self._show_status()
 
     # -- the queue --------------------------------------------------------------------------
 

@@ -16,14 +16,26 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.containers import Vertical
+from textual.timer import Timer
 
 from ...errors import AgentConsoleError, ConflictError, UsageError
 from ...models import PRIORITIES, Change, priority_name, priority_rank
 from ...sanitize import one_line
 from ..bulk import CONFIRM_ABOVE, Undo, count_phrase, summary, undo_of
+from ..held import HeldReply
 from ..keys import bindings, keys_of
-from ..messages import Notice, SaveViewRequested, Severity, StoreChanged
+from ..messages import (
+    Notice,
+    OpenConversation,
+    ReplyQueued,
+    ReplyUnsent,
+    SaveViewRequested,
+    Severity,
+    StoreChanged,
+    UndoOffered,
+)
 from ..safe_text import safe_text
 from ..screens.prompts import ask_choice, ask_line, ask_yes
 from ..services import Services
@@ -78,6 +90,9 @@ class ConversationActions(ThreadingActions, Vertical):
         self.services = services
         #: What ``u`` puts back: the last change made here (until undone or replaced).
         self.last_undo: Undo | None = None
+        #: Replies waiting out their undo window, oldest first (``u`` takes the newest back).
+        self.held: list[HeldReply] = []
+        self._held_timer: Timer | None = None
 
     @property
     def queue(self) -> QueueView:
@@ -130,8 +145,99 @@ class ConversationActions(ThreadingActions, Vertical):
     # -- composing and reading (the desk does them) ------------------------------------------
 
     def action_reply(self) -> None:
-        if (target := self._need_target()) is not None:
-            self.desk.start(target, "reply")
+        """Reply to the conversation in front; with conversations marked, send a saved
+        reply to each of them (one filled in for each)."""
+        if self.queue.marked and not self.desk.composer.is_open:
+            self._saved_reply_to_marked(self.queue.marked)
+        elif (target := self._need_target()) is not None:
+            self._reply_to(target, lambda: self.desk.start(target, "reply"))
+
+    def _saved_reply_to_marked(self, targets: list[int]) -> None:
+        from ...replies import Agent, load_library
+        from ..bulk_reply import AFTER, send_to_each
+        from ..screens.reply_picker import PickedReply, ReplyPickerScreen
+
+        services = self.services
+        config = services.config
+
+        def chosen(picked: PickedReply | None) -> None:
+            if picked is None:
+                return
+            question = Text.assemble(
+                "Send ",
+                safe_text(picked.reply.title or picked.reply.name, "bold", multiline=False),
+                f" to {count_phrase(len(targets))}, filled in for each, then…",
+            )
+            held = [t for t in targets if self._assignee_of(t) not in (None, config.agent)]
+            if held:  # asked, as a reply to a colleague's conversation is
+                question.append(
+                    f"\n{len(held)} of them {'is' if len(held) == 1 else 'are'} assigned to"
+                    " a colleague (and stay theirs)",
+                    style="yellow",
+                )
+            ask_choice(self, question, list(AFTER), lambda after: send(picked, AFTER[after]))
+
+        async def send(picked: PickedReply, then: str | None) -> None:
+            outcome = await send_to_each(services, targets, picked.reply, then)
+            if outcome.refused:
+                shown = "; ".join(outcome.refused[:3])
+                more = f" (and {len(outcome.refused) - 3} more)" if len(outcome.refused) > 3 else ""
+                self.post_message(Notice(f"Nothing was sent: {shown}{more}", "error"))
+                return
+            for conversation_id, message_id in outcome.queued.items():
+                row = self.queue.row(conversation_id)
+                channel = row.channel if row else None
+                self.post_message(
+                    ReplyQueued(
+                        conversation_id,
+                        message_id,
+                        channel,
+                        config.undo_seconds,
+                        advance=False,
+                        quiet=True,
+                    )
+                )
+                if config.undo_seconds <= 0 and channel:
+                    services.channels.nudge(channel)
+            self.queue.clear_marks()
+            done = f"{picked.reply.name} sent to {count_phrase(len(outcome.queued))}"
+            if outcome.failed:
+                done += "; not sent: " + "; ".join(outcome.failed)
+            self.post_message(Notice(done, "warning" if outcome.failed else "information"))
+
+        async def pick() -> None:
+            try:
+                detail = await services.store.conversation(targets[0])
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            library = load_library(config.reply_folders)
+            agent = Agent(config.agent, config.display_name)
+            picker = ReplyPickerScreen(library, detail, agent, config.reply_folders)
+            self.app.push_screen(picker, chosen)
+
+        self.run_worker(pick(), group="actions", exit_on_error=False)
+
+    def _reply_to(self, target: int, start: Callable[[], None]) -> None:
+        """Open the reply at once, or — on a conversation another agent holds — after the
+        agent said yes (nobody answers a colleague's customer without knowing it)."""
+        holder = self._assignee_of(target)
+        if holder is None or holder == self.services.config.agent or self.desk.composer.is_open:
+            start()
+            return
+        question = Text.assemble(
+            f"#{target} is assigned to ",
+            safe_text(holder, "bold", multiline=False),
+            ".\n\nReply anyway?",
+        )
+        ask_yes(self, question, start)
+
+    def _assignee_of(self, target: int) -> str | None:
+        detail = self.desk.pane.detail
+        if detail is not None and detail.row.id == target:
+            return detail.row.assignee
+        row = self.queue.row(target)
+        return row.assignee if row is not None else None
 
     def action_note(self) -> None:
         if (target := self._need_target()) is not None:
@@ -141,7 +247,9 @@ class ConversationActions(ThreadingActions, Vertical):
         if self.desk.composer.is_open:
             self.desk.edit_in_editor()
         elif (target := self._need_target()) is not None:
-            self.desk.start(target, "reply", then=self.desk.edit_in_editor)
+            self._reply_to(
+                target, lambda: self.desk.start(target, "reply", then=self.desk.edit_in_editor)
+            )
 
     def action_toggle_quotes(self) -> None:
         pane = self.desk.pane
@@ -227,29 +335,39 @@ class ConversationActions(ThreadingActions, Vertical):
         self._change(self._targets(), change, "assign to you", "assigned to you")
 
     def action_assign_to(self) -> None:
+        """Assign to a colleague picked from the agents the store knows (typed filter)."""
+        from ..screens.agent_picker import AgentPickerScreen
+
         targets = self._targets()
         if not targets:
             return
+        store = self.services.store
+        current = self._assignee_of(targets[0]) if len(targets) == 1 else None
 
-        def check(value: str) -> Text:
-            name = value.strip()
-            if not name or any(char.isspace() for char in name):
-                raise UsageError("type an agent's name (one word), or none to unassign")
-            if name.lower() in NOBODY:
-                return Text("unassign", style="yellow")
-            return Text.assemble("assign to ", safe_text(name, "green", multiline=False))
+        def assign(name: str | None) -> None:
+            if name is None:
+                return
+            if name.lower() in ("", *NOBODY):
+                self.action_unassign(targets)
+                return
+            shown = one_line(name)
+            change = Change("assign", assignee=name)
+            self._change(targets, change, f"assign to {shown}", f"assigned to {shown}")
 
-        def assign(value: str) -> None:
-            name = value.strip()
-            if name.lower() in NOBODY:
-                self._change(targets, Change("assign"), "unassign", "unassigned")
-            else:
-                shown = one_line(name)
-                change = Change("assign", assignee=name)
-                self._change(targets, change, f"assign to {shown}", f"assigned to {shown}")
+        async def pick() -> None:
+            try:
+                agents = await store.known_agents()
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            question = Text(f"Assign {self._naming(targets)} to…", style="bold")
+            self.app.push_screen(AgentPickerScreen(question, agents, current), assign)
 
-        question = Text(f"Assign {self._naming(targets)} to…")
-        ask_line(self, question, assign, placeholder="an agent's name, or none", check=check)
+        self.run_worker(pick(), group="actions", exit_on_error=False)
+
+    def action_unassign(self, targets: list[int] | None = None) -> None:
+        targets = targets if targets is not None else self._targets()
+        self._change(targets, Change("assign"), "unassign", "unassigned")
 
     def action_close_conversation(self) -> None:
         self._change(self._targets(), Change("status", status="closed"), "close", "closed")
@@ -262,6 +380,10 @@ class ConversationActions(ThreadingActions, Vertical):
         self._change(self._targets(), change, "set pending", "pending")
 
     def action_undo(self) -> None:
+        """Take back the newest reply still in its undo window, else undo the last change."""
+        if self.held:
+            self._unsend(self.held.pop())
+            return
         undo = self.last_undo
         if undo is None:
             self.post_message(Notice("Nothing to undo.", "warning"))
@@ -284,6 +406,97 @@ class ConversationActions(ThreadingActions, Vertical):
             self.post_message(StoreChanged(self.desk.pane.conversation_id))
 
         self.run_worker(run(), group="actions", exit_on_error=False)
+
+    # -- undo send ----------------------------------------------------------------------------
+
+    @on(ReplyQueued)
+    def _reply_queued(self, event: ReplyQueued) -> None:
+        """Offer to take the reply back until its window ends (the screen handles the rest
+        of the message)."""
+        if event.undo_seconds <= 0:
+            return
+        self.held.append(
+            HeldReply.starting(
+                event.message_id, event.conversation_id, event.channel, event.undo_seconds
+            )
+        )
+        if self._held_timer is None:
+            self._held_timer = self.set_interval(HeldReply.TICK, self._tick_held)
+        self.post_message(UndoOffered())
+
+    def _tick_held(self) -> None:
+        """Each tick: replies whose window ended are nudged out at once (their channel's
+        sender sends them now, not at its next poll); the status line counts down."""
+        left = [held for held in self.held if not held.over()]
+        for held in self.held:
+            if held.over() and held.channel:
+                self.services.channels.nudge(held.channel)
+        self.held = left
+        if not left and self._held_timer is not None:
+            self._held_timer.stop()
+            self._held_timer = None
+        self.post_message(UndoOffered())
+
+    def _unsend(self, held: HeldReply) -> None:
+        store = self.services.store
+
+        async def run() -> None:
+            try:
+                unsent = await store.unsend(held.message_id)
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                self.post_message(UndoOffered())
+                return
+            note = "Reply taken back — nothing was sent; it is your draft again."
+            if unsent.attachment_names:
+                names = ", ".join(one_line(name) for name in unsent.attachment_names)
+                note += f" Attach again: {names}"
+            self.post_message(Notice(note))
+            self.post_message(UndoOffered())
+            self.post_message(ReplyUnsent(held.conversation_id))
+
+        self.run_worker(run(), group="actions", exit_on_error=False)
+
+    # -- the audit log and the contact's other conversations ---------------------------------
+
+    def action_audit(self) -> None:
+        from ..screens.audit import AuditScreen
+
+        target = self._need_target()
+        if target is None:
+            return
+        services = self.services
+
+        async def show() -> None:
+            try:
+                entries = await services.store.audit_log(target)
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            self.app.push_screen(AuditScreen(target, entries, services.clock()))
+
+        self.run_worker(show(), group="actions", exit_on_error=False)
+
+    def action_contact_conversations(self) -> None:
+        """Pick one of the contact's other conversations (every channel) and open it."""
+        detail = self.desk.pane.detail
+        if detail is None:
+            self.post_message(Notice("Open a conversation first.", "warning"))
+            return
+        others = detail.other_conversations
+        if not others:
+            self.post_message(Notice("This contact has no other conversation.", "warning"))
+            return
+        labels = [
+            f"#{row.id} {row.status:<7} {one_line(row.channel)}: {one_line(row.subject)[:50]}"
+            for row in others
+        ]
+
+        def open_it(label: str) -> None:
+            self.post_message(OpenConversation(others[labels.index(label)].id))
+
+        name = one_line(detail.contact.name or detail.row.contact_name) or "this contact"
+        ask_choice(self, Text(f"Other conversations of {name}", style="bold"), labels, open_it)
 
     def action_snooze(self) -> None:
         targets = self._targets()

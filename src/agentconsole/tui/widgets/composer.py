@@ -70,6 +70,7 @@ class Composer(Vertical):
             *,
             anyway: bool = False,
             saved_replies: tuple[SavedReply, ...] = (),
+            after: str = "stay",
         ) -> None:
             super().__init__()
             self.conversation_id = conversation_id
@@ -80,10 +81,20 @@ class Composer(Vertical):
             self.anyway = anyway
             #: The saved replies inserted, whose macro actions apply when this is sent.
             self.saved_replies = saved_replies
+            #: What follows the send: one of ``config.AFTER_SEND`` (stay, next, close, pending).
+            self.after = after
+
+        @property
+        def advances(self) -> bool:
+            """Whether the next conversation of the view opens once this is sent."""
+            return self.after != "stay"
 
         @property
         def then_status(self) -> str | None:
-            """The status the last inserted saved reply leaves the conversation in."""
+            """The status the send key asked for (close, pending), else the one the last
+            inserted saved reply leaves the conversation in."""
+            if self.after in ("close", "pending"):
+                return "closed" if self.after == "close" else "pending"
             statuses = [r.status for r in self.saved_replies if r.status]
             return statuses[-1] if statuses else None
 
@@ -239,8 +250,13 @@ class Composer(Vertical):
         if self.conversation_id is not None:
             self.post_message(self.DraftChanged(self.conversation_id, self.kind, self.body))
 
-    def action_send(self) -> None:
+    def action_send(self, then: str | None = None) -> None:
+        """Send; ``then`` is ``"close"`` or ``"pending"`` (the variant keys), else
+        ``[compose] after_send`` decides what follows. A note never changes the status."""
         if self.conversation_id is not None:
+            after = then or self.services.config.after_send
+            if self.kind == "note":
+                after = "stay"
             self.post_message(
                 self.Send(
                     self.conversation_id,
@@ -248,6 +264,7 @@ class Composer(Vertical):
                     self.body,
                     tuple(self.attachments),
                     saved_replies=tuple(self.saved_replies),
+                    after=after,
                 )
             )
 

@@ -22,7 +22,7 @@ from ...errors import AgentConsoleError, ConflictError, NotFoundError, UsageErro
 from ...models import ConversationDetail
 from ...sanitize import one_line
 from ..external import edit_text
-from ..messages import Notice, StoreChanged
+from ..messages import Notice, ReplyQueued, StoreChanged
 from ..safe_text import safe_text
 from ..screens.prompts import ask_line, ask_yes
 from ..services import Services
@@ -155,13 +155,19 @@ class ConversationDesk(Vertical):
             then()
 
     def edit_in_editor(self) -> None:
-        """The open composer's text in ``$EDITOR`` (with the customer quoted when empty)."""
+        """The open composer's text in ``$EDITOR`` (an email reply begun empty quotes the
+        customer; a chat line never carries an "On … wrote:" quote)."""
         composer = self.composer
         if not composer.is_open or composer.conversation_id is None:
             return
         body = composer.body
         detail = self.pane.detail
-        if not body.strip() and composer.kind == "reply" and detail is not None:
+        if (
+            not body.strip()
+            and composer.kind == "reply"
+            and detail is not None
+            and detail.row.channel_kind != "chat"
+        ):
             customer = last_customer_message(detail)
             if customer:
                 body = "\n\n" + quoted(customer, self.services.clock()) + "\n"
@@ -237,20 +243,25 @@ class ConversationDesk(Vertical):
         target, kind, body = event.conversation_id, event.kind, event.body
         channel = self.pane.detail.row.channel if self.pane.detail else None
         seen = None if event.anyway else self._seen_up_to.get(target)
+        config = services.config
+        message_id = 0
         try:
             async with services.drafts.sending(target, kind):
                 if kind == "note":
                     await services.store.add_note(target, body)
                 else:
-                    await services.store.queue_reply(
+                    message_id = await services.store.queue_undoable_reply(
                         target,
                         body,
+                        undo_seconds=config.undo_seconds,
                         then_status=event.then_status,
                         attachments=event.attachments,
                         seen_up_to=seen,
+                        assign_if_unassigned=config.assign_on_reply,
                     )
         except ConflictError as error:
             services.drafts.keep(target, kind, body)
+            self._flush_drafts()  # held by the guard: a draft in the store (Needs attention)
             await self.load(target)  # show what the other agent sent
             question = safe_text(f"{error}\n\nSend yours anyway?")
 
@@ -263,6 +274,7 @@ class ConversationDesk(Vertical):
                         event.attachments,
                         anyway=True,
                         saved_replies=event.saved_replies,
+                        after=event.after,
                     )
                 )
 
@@ -277,10 +289,15 @@ class ConversationDesk(Vertical):
                 await services.store.apply([target], event.tag_change)
             except AgentConsoleError as error:
                 self.post_message(Notice(f"Reply queued; its tags were not set: {error}", "error"))
-        if kind == "reply" and channel:
-            services.channels.nudge(channel)
         if self.composer.conversation_id == target:
             self.composer.stop()
             self.pane.thread.focus()
-        self.post_message(Notice("Note added." if kind == "note" else "Reply queued."))
-        self.post_message(StoreChanged(target))
+        if kind == "note":
+            self.post_message(Notice("Note added."))
+            self.post_message(StoreChanged(target))
+            return
+        if config.undo_seconds <= 0 and channel:
+            services.channels.nudge(channel)
+        self.post_message(
+            ReplyQueued(target, message_id, channel, config.undo_seconds, advance=event.advances)
+        )

@@ -22,11 +22,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import Static
 
 from ...errors import AgentConsoleError
 from ...models import ConversationRow
 from ...sanitize import one_line
-from ..formatting import queue_row
+from ..formatting import queue_header, queue_row
 from ..keys import bindings
 from .row_cache import RowCache, RowFetcher, RowWindows
 
@@ -54,7 +55,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     QueueView {
         background: $surface;
         overflow-x: hidden;
-        overflow-y: auto;
+        overflow-y: scroll;  /* always: the header line above keeps its columns */
         scrollbar-size-vertical: 1;
     }
     QueueView > .queue-view--cursor {
@@ -400,3 +401,27 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         top = round(self.scroll_y)
         if start < top + self.size.height and start + self.window > top:
             self.refresh()
+
+
+class QueueHeader(Static):
+    """The line above the queue naming its columns (laid out as the rows are)."""
+
+    DEFAULT_CSS = """
+    QueueHeader {
+        height: 1;
+        padding: 0 0 0 2;
+        background: $panel;
+        color: $text-muted;
+        text-style: bold;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", markup=False, id=id)
+
+    def on_resize(self) -> None:
+        # The queue's scrollbar takes one column: the header's columns follow the rows'.
+        self.update(queue_header(max(0, self.outer_size.width - 1)))
+
+    def on_mount(self) -> None:
+        self.on_resize()

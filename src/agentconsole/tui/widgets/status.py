@@ -55,9 +55,12 @@ class StatusLine(Static):
         *,
         marked: int = 0,
         undo: str | None = None,
+        waiting: tuple[int, str] | None = None,
     ) -> None:
         """``position`` is (cursor index, number of conversations in the view); ``marked``
-        how many are marked, ``undo`` what the undo key puts back ("u undoes close of 5")."""
+        how many are marked, ``undo`` what the undo key puts back ("u undoes close of 5");
+        ``waiting`` (how many conversations the hotlist holds, its key) says how many wait
+        for the agent."""
         cursor, count = position
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(" ")
@@ -70,7 +73,12 @@ class StatusLine(Static):
         if marked:
             text.append(f"  ·  {marked} marked", style="bold yellow")
         if undo:
-            text.append(f"  ·  {undo}", style="italic")
+            text.append(f"  ·  {undo}", style="bold italic")
+        if waiting is not None and waiting[0]:
+            count, key = waiting
+            text.append(
+                f"  ·  ⚑ {count} wait{'s' if count == 1 else ''} for you ({key})", style="bold"
+            )
         failing = failing_channels(health)
         if failing and not (view.kind == "channel" and view.arg in failing):
             names = ", ".join(one_line(name) for name in sorted(failing))

@@ -1,0 +1,146 @@
+"""Undo send in the store: a reply waits out its undo window before any sender may take
+it; unsend takes it back into a draft (nothing goes out, the conversation is as before); a
+crash during the wait loses nothing; the window never delays it beyond its end."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from agentconsole.errors import ConflictError, NotFoundError
+from agentconsole.models import Change
+from agentconsole.store import Store, connect
+from tests.conftest import inbound
+
+
+async def _due_now(store: Store) -> None:
+    """The undo window of every queued reply is over (as if its seconds had passed)."""
+    await store.run_sync(
+        lambda conn: conn.execute("UPDATE outbox SET next_attempt_at = ?", (time.time() - 1,))
+    )
+
+
+async def test_a_held_reply_is_not_handed_out_until_its_window_ends(store: Store) -> None:
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    message_id = await store.queue_undoable_reply(conversation, "On it.", undo_seconds=30)
+    assert await store.claim_due_replies("mail") == []
+    await _due_now(store)
+    [item] = await store.claim_due_replies("mail")
+    assert item.message_id == message_id and item.body == "On it."
+
+
+async def test_unsend_takes_the_reply_back_into_a_draft_and_restores_the_conversation(
+    store: Store,
+) -> None:
+    conversation = (await store.ingest("mail", [inbound("Where is my refund?")])).created[0]
+    before = (await store.conversation(conversation)).row
+    await store.save_draft(conversation, "reply", "")
+    message_id = await store.queue_undoable_reply(
+        conversation,
+        "Refunded today.",
+        undo_seconds=30,
+        then_status="closed",
+        assign_if_unassigned=True,
+    )
+    sent = (await store.conversation(conversation)).row
+    assert (sent.status, sent.assignee, sent.waiting_since) == ("closed", "alice", None)
+    unsent = await store.unsend(message_id)
+    assert unsent.conversation_id == conversation and unsent.body == "Refunded today."
+    after = await store.conversation(conversation)
+    assert [m.direction for m in after.messages] == ["in"]
+    assert after.row.status == before.status == "open"
+    assert after.row.assignee is None
+    assert after.row.waiting_since == before.waiting_since
+    assert after.row.preview == before.preview
+    assert after.row.message_count == before.message_count
+    assert await store.draft(conversation, "reply") == "Refunded today."
+    await _due_now(store)
+    assert await store.claim_due_replies("mail") == []  # nothing goes out
+    assert [e.action for e in await store.audit_log(conversation)][0] == "unsend"
+    assert await store.search("Refunded") == []  # gone from the index too
+
+
+async def test_unsend_keeps_a_draft_begun_meanwhile(store: Store) -> None:
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    message_id = await store.queue_undoable_reply(conversation, "First try.", undo_seconds=30)
+    await store.save_draft(conversation, "reply", "Second thoughts")
+    await store.unsend(message_id)
+    assert await store.draft(conversation, "reply") == "First try.\n\nSecond thoughts"
+
+
+async def test_after_the_window_or_once_claimed_unsend_is_refused(store: Store) -> None:
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    message_id = await store.queue_undoable_reply(conversation, "Hello", undo_seconds=30)
+    await _due_now(store)
+    with pytest.raises(ConflictError, match="undo window is over"):
+        await store.unsend(message_id)
+    [item] = await store.claim_due_replies("mail")
+    with pytest.raises(ConflictError, match="handed to the channel"):
+        await store.unsend(message_id)
+    await store.mark_sent(item.id, "<sent@x>")
+    with pytest.raises(ConflictError, match="sent"):
+        await store.unsend(message_id)
+    with pytest.raises(NotFoundError):
+        await store.unsend(999_999)
+
+
+async def test_only_the_author_takes_a_reply_back(store: Store, store_path: Path) -> None:
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    message_id = await store.queue_undoable_reply(conversation, "Mine", undo_seconds=30)
+    bob = await connect(store_path, agent="bob")
+    try:
+        with pytest.raises(ConflictError, match="written by alice"):
+            await bob.unsend(message_id)
+    finally:
+        await bob.close()
+
+
+async def test_a_crash_during_the_window_loses_nothing(store_path: Path) -> None:
+    store = await connect(store_path, agent="alice")
+    await store.ensure_channel("mail", "email", "email")
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    message_id = await store.queue_undoable_reply(conversation, "Kept", undo_seconds=30)
+    await store.close()  # the console stops (or dies) during the wait
+    store = await connect(store_path, agent="alice")
+    try:
+        await _due_now(store)
+        [item] = await store.claim_due_replies("mail")
+        assert (item.message_id, item.body) == (message_id, "Kept")
+    finally:
+        await store.close()
+
+
+async def test_no_window_sends_at_once_and_an_assigned_conversation_keeps_its_agent(
+    store: Store,
+) -> None:
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    await store.apply([conversation], Change("assign", assignee="bob", force=True))
+    await store.queue_undoable_reply(conversation, "Now", undo_seconds=0, assign_if_unassigned=True)
+    assert len(await store.claim_due_replies("mail")) == 1
+    assert (await store.conversation(conversation)).row.assignee == "bob"
+
+
+async def test_known_agents_are_assignees_authors_and_the_audit_logs(store: Store) -> None:
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    await store.apply([conversation], Change("assign", assignee="carol"))
+    await store.add_note(conversation, "hi")
+    assert await store.known_agents() == ["alice", "carol"]
+
+
+async def test_cli_unsend_takes_a_held_reply_back_and_exits_4_once_too_late(
+    store: Store, store_path: Path
+) -> None:
+    from tests.unit.test_cli import run
+
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    message_id = await store.queue_undoable_reply(conversation, "Oops", undo_seconds=60)
+    result = run(store_path, "unsend", str(message_id))
+    assert result.returncode == 0, result.stderr
+    assert "nothing was sent" in result.stdout
+    assert await store.draft(conversation, "reply") == "Oops"
+    late = await store.queue_undoable_reply(conversation, "Late", undo_seconds=60)
+    await _due_now(store)
+    refused = run(store_path, "unsend", str(late))
+    assert refused.returncode == 4 and "undo window is over" in refused.stderr
