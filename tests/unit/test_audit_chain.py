@@ -19,6 +19,9 @@ import pytest
 from agentconsole.store import Store
 from tests.conftest import inbound
 
+#: The SQLite answer to tampering: these tests edit the store file behind its back.
+pytestmark = pytest.mark.sqlite_only
+
 ACCOUNT = pwd.getpwuid(os.geteuid()).pw_name
 
 

@@ -86,10 +86,10 @@ async def test_after_the_window_or_once_claimed_unsend_is_refused(store: Store) 
         await store.unsend(999_999)
 
 
-async def test_only_the_author_takes_a_reply_back(store: Store, store_path: Path) -> None:
+async def test_only_the_author_takes_a_reply_back(store: Store, store_location: str | Path) -> None:
     conversation = (await store.ingest("mail", [inbound()])).created[0]
     message_id = await store.queue_undoable_reply(conversation, "Mine", undo_seconds=30)
-    bob = await connect(store_path, agent="bob")
+    bob = await connect(store_location, agent="bob")
     try:
         with pytest.raises(ConflictError, match="written by alice"):
             await bob.unsend(message_id)
@@ -130,17 +130,17 @@ async def test_known_agents_are_assignees_authors_and_the_audit_logs(store: Stor
 
 
 async def test_cli_unsend_takes_a_held_reply_back_and_exits_4_once_too_late(
-    store: Store, store_path: Path
+    store: Store, store_location: str | Path
 ) -> None:
     from tests.unit.test_cli import run
 
     conversation = (await store.ingest("mail", [inbound()])).created[0]
     message_id = await store.queue_undoable_reply(conversation, "Oops", undo_seconds=60)
-    result = run(store_path, "unsend", str(message_id))
+    result = run(store_location, "unsend", str(message_id))
     assert result.returncode == 0, result.stderr
     assert "nothing was sent" in result.stdout
     assert await store.draft(conversation, "reply") == "Oops"
     late = await store.queue_undoable_reply(conversation, "Late", undo_seconds=60)
     await _due_now(store)
-    refused = run(store_path, "unsend", str(late))
+    refused = run(store_location, "unsend", str(late))
     assert refused.returncode == 4 and "undo window is over" in refused.stderr

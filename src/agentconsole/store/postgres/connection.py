@@ -52,7 +52,7 @@ def to_psycopg(statement: str) -> str:
 def _value(value: Any) -> Any:
     # PostgreSQL text cannot hold NUL; the original bytes stay in raw_messages.
     if isinstance(value, str) and "\x00" in value:
-        return value.replace("\x00", "\ufffd")
+        return value.replace("\x00", "")
     return value
 
 
@@ -62,7 +62,7 @@ def _values(parameters: Sequence[Any]) -> tuple[Any, ...]:
 
 class PostgresDb:
     """:class:`~..db.Db` over one psycopg connection in autocommit mode. Text cannot hold
-    NUL in PostgreSQL: a NUL in a value is stored as U+FFFD (a message's original bytes,
+    NUL in PostgreSQL: a NUL in a value is left out (as the display and outgoing headers drop it; a message's original bytes,
     NUL included, stay in its raw copy)."""
 
     dialect: PostgresDialect = POSTGRES
