@@ -90,6 +90,8 @@ def test_snapshot_conversation_with_note_and_failed_reply(tmp_path: Path, snap_c
         await ready(pilot)
         await pilot.press("j", "enter")
         await wait_for(pilot, lambda: app.main_screen.pane.conversation_id == ids["refund"])
+        # The thread shown, not only chosen: a reload may still be filling the pane.
+        await wait_for(pilot, lambda: "Checked Stripe" in screen_text(app))
         await settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
@@ -244,12 +246,17 @@ def test_snapshot_link_contact_prompt(thread_store: Path, snap_compare) -> None:
 
 
 def test_snapshot_composer_reply(thread_store: Path, snap_compare) -> None:
+    async def refund_open(app, pilot) -> None:  # the reply is to the conversation shown
+        await pilot.press("j")
+        await wait_for(pilot, lambda: "Checked Stripe" in screen_text(app))
+        await settled(pilot)
+
     assert snapshot(
         snap_compare,
         thread_store,
-        "j",
         "r",
         *"We have refunded the second charge.",
+        before=refund_open,
         until=lambda app: "second charge." in screen_text(app),
     )
 
