@@ -343,8 +343,6 @@ class SqlStore:
     async def add_note(self, conversation_id: int, body: str) -> int:
         return await self._run(actions.add_note, conversation_id, body, self.agent, self.agent)
 
-    @_writes
-    @_sla_follows(_the_conversation)
     async def queue_reply(
         self,
         conversation_id: int,
@@ -354,18 +352,17 @@ class SqlStore:
         attachments: Sequence[Attachment] = (),
         seen_up_to: int | None = None,
     ) -> int:
-        return await self._run(
-            actions.queue_reply,
+        return await self.queue_undoable_reply(
             conversation_id,
             body,
-            self.agent,
-            self.display_name,
-            then_status,
-            tuple(attachments),
-            seen_up_to,
+            undo_seconds=0.0,
+            then_status=then_status,
+            attachments=attachments,
+            seen_up_to=seen_up_to,
         )
 
     @_writes
+    @_sla_follows(_the_conversation)
     async def queue_undoable_reply(
         self,
         conversation_id: int,
