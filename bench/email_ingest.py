@@ -14,7 +14,9 @@ Figures:
   initial sync into an empty store: seconds from the first fetch to the last commit.
 
 The corpus is generated once into bench/out/ (git-ignored) by the shared generator
-(../shared/tools/gen_corpus.py N --maildir DIR). This prints figures; it never fails on them.
+gen_corpus.py, found by ``--generator PATH``, ``$AGENTCONSOLE_CORPUS_GENERATOR`` or in a
+``shared/tools/`` folder above this repository (bench/corpus.py). This prints figures; it
+never fails on them.
 """
 
 from __future__ import annotations
@@ -31,34 +33,14 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import corpus as corpora  # noqa: E402 - bench/ is on the path only now
+from corpus import corpus  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-GENERATOR = ROOT.parent / "shared" / "tools" / "gen_corpus.py"
 SUPPORT = "support@acme-support.example"
-
-
-def corpus(size: int) -> Path:
-    """The Maildir of ``size`` generated messages (made once)."""
-    folder = OUT / f"corpus-{size}"
-    maildir = folder / "Maildir"
-    if not (folder / "manifest.json").exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        generator = GENERATOR if GENERATOR.exists() else Path("/work/shared/tools/gen_corpus.py")
-        print(f"  generating a {size:,}-message corpus into {folder} …", flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                str(generator),
-                str(size),
-                "--maildir",
-                str(maildir),
-                "--manifest",
-                str(folder / "manifest.json"),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    return maildir
 
 
 async def drain(store, plugin, channel: str) -> int:  # noqa: ANN001
@@ -186,6 +168,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--maildir-size", type=int, default=100_000)
     parser.add_argument("--imap-size", type=int, default=10_000)
+    parser.add_argument(
+        "--generator", type=Path, help="gen_corpus.py (default: found as bench/corpus.py says)"
+    )
     parser.add_argument("--phase", choices=("maildir", "imap"), help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,8 +180,12 @@ def main() -> None:
         return
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"email channel benchmark ({os.cpu_count()} cores)")
-    corpus(args.maildir_size)
-    corpus(args.imap_size)
+    corpora.generator_option = args.generator
+    try:
+        corpus(args.maildir_size)
+        corpus(args.imap_size)
+    except corpora.ToolNotFound as error:
+        sys.exit(f"email_ingest.py: {error}")
     maildir = run_phase("maildir", args.maildir_size)
     imap = run_phase("imap", args.imap_size)
     rows = [

@@ -1,0 +1,660 @@
+#!/usr/bin/env python3
+"""agentconsole side by side with notmuch, mu and mbsync, on the same generated mailbox.
+
+    python bench/peers.py                              # 20,000 and 100,000 messages
+    python bench/peers.py --sizes 20000 --imap-sizes 10000 --runs 3
+
+Every line of issue 14's table, each tool on the same gen_corpus Maildir (realistic support
+mail: multipart, charsets, quoting, attachments), each measure repeated (``--runs`` for the
+long ones, ``--query-runs`` for the commands) in turn, tool after tool, so load that comes
+and goes on a shared machine falls on all of them; each cell is the median with the range
+(min–max) of those runs, and for ingest the peak resident memory of the whole process tree
+(its processes' RSS summed, sampled every 20 ms). The load average is printed with every line.
+
+* Maildir ingest: ``agentconsole sync --once`` of a maildir channel into a fresh store, vs
+  ``notmuch new`` and ``mu index`` into fresh databases.
+* IMAP initial sync from a local Dovecot (started as the integration tests start it):
+  ``agentconsole sync --once`` of an IMAP channel vs ``mbsync`` pulling INBOX to a Maildir.
+* ``search WORD --json | head -50`` as a process (the corpus's common and rare word) vs
+  ``notmuch search --limit=50 WORD`` and ``mu find --maxnum=50 WORD``, on the stores the
+  ingest line built.
+* ``list --json --limit 50`` vs ``notmuch search --limit 50 '*'`` and ``mu find --maxnum=50 ''``.
+* cursor key → screen changed, seen through tmux (the shared tui_drive.py, ``--attrs``):
+  p50 / p90 / max of ``--keys`` presses of ``j``, one line per run.
+
+A peer that is not installed gets a note instead of its column (Debian: ``apt-get install
+notmuch maildir-utils isync``); nothing here fails on a figure. Work files go to
+bench/out/peers/ (git-ignored); ``--keep`` leaves the last stores there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import corpus as corpora  # noqa: E402 - bench/ is on the path only now
+
+ROOT = corpora.ROOT
+WORK = corpora.OUT / "peers"
+SUPPORT = "support@acme-support.example"
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+PEERS = {"notmuch": "notmuch", "mu": "maildir-utils", "mbsync": "isync"}
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run: wall and CPU seconds (the process tree's user + system time, which the
+    machine's other work inflates far less than wall time), peak RSS of the tree."""
+
+    seconds: float
+    cpu_seconds: float | None
+    peak_mb: float | None = None
+    ok: bool = True
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Cell:
+    """One tool's runs of one measure."""
+
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(run.seconds for run in self.runs)
+
+    def text(self, unit: str = "s") -> str:
+        failed = [run for run in self.runs if not run.ok]
+        if failed:
+            return f"failed: {failed[0].note}"
+        times = [run.seconds for run in self.runs]
+
+        def shown(seconds: float) -> str:
+            return f"{seconds * 1000:.0f}" if unit == "ms" else f"{seconds:.1f}"
+
+        text = f"{shown(self.median)} {unit}"
+        if len(times) > 1:
+            text += f" ({shown(min(times))}–{shown(max(times))})"
+        cpu = [run.cpu_seconds for run in self.runs if run.cpu_seconds is not None]
+        if cpu:
+            text += f", CPU {shown(statistics.median(cpu))}"
+        peaks = [run.peak_mb for run in self.runs if run.peak_mb is not None]
+        if peaks:
+            text += f", {max(peaks):.0f} MB"
+        return text
+
+
+def tree_rss_kb(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants now (kB)."""
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        with contextlib.suppress(OSError):
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
+            for task in os.scandir(f"/proc/{pid}/task"):
+                stack.extend(int(c) for c in Path(task.path, "children").read_text().split())
+    return total
+
+
+def run_tree(
+    command: Sequence[str],
+    env: dict[str, str],
+    memory: bool = True,
+    ok_codes: tuple[int, ...] = (0,),
+) -> Run:
+    """Run ``command`` to its end: wall seconds, CPU seconds of it and the children it
+    waited for, and (``memory``) the peak RSS of its process tree, sampled every 50 ms."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        peak = 0
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG if memory else 0)
+            if pid:
+                break
+            peak = max(peak, tree_rss_kb(process.pid))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        cpu = usage.ru_utime + usage.ru_stime
+        if code not in ok_codes:
+            errors.seek(0)
+            text = errors.read().decode(errors="replace").strip().splitlines()
+            last = text[-1] if text else f"exit {code}"
+            return Run(seconds, cpu, ok=False, note=f"{command[0]}: {last[:120]}")
+    return Run(seconds, cpu, peak / 1024 if memory else None)
+
+
+def run_shell(pipeline: str, env: dict[str, str], ok_codes: tuple[int, ...] = (0,)) -> Run:
+    """A shell pipeline as a script runs it: wall and CPU time, no memory sampling."""
+    return run_tree(["sh", "-c", pipeline], env, memory=False, ok_codes=ok_codes)
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}"
+
+
+# -- the tools --------------------------------------------------------------------------------
+
+
+def installed(peer: str) -> bool:
+    return shutil.which(peer) is not None
+
+
+def agentconsole_command() -> list[str]:
+    script = Path(sys.executable).parent / "agentconsole"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "agentconsole"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ours:
+    """agentconsole with its own config, store and XDG folders under ``home``."""
+
+    home: Path
+
+    @property
+    def store(self) -> Path:
+        return self.home / "store.db"
+
+    @property
+    def config(self) -> Path:
+        return self.home / "config.toml"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTCONSOLE_")}
+        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+            env[name] = str(self.home / "xdg" / name.lower())
+        return env | extra
+
+    def command(self, *args: str) -> list[str]:
+        return [
+            *agentconsole_command(),
+            "--config",
+            str(self.config),
+            "--store",
+            str(self.store),
+            *args,
+        ]
+
+    def fresh(self, channel: dict[str, object]) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.home.mkdir(parents=True)
+        lines = ["[channels.mail]", 'type = "email"', f'from_address = "{SUPPORT}"']
+        lines += [f"{key} = {toml_value(value)}" for key, value in channel.items()]
+        self.config.write_text("\n".join(lines) + "\n")
+
+
+def toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Notmuch:
+    home: Path
+    maildir: Path
+
+    def env(self) -> dict[str, str]:
+        return os.environ | {"NOTMUCH_CONFIG": str(self.home / "notmuch.cfg")}
+
+    def fresh(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+        (self.home / "db").mkdir(parents=True)
+        (self.home / "notmuch.cfg").write_text(
+            f"[database]\npath={self.home / 'db'}\nmail_root={self.maildir}\n"
+            "[user]\nname=Bench\nprimary_email=bench@example.org\n"
+            "[new]\ntags=unread;inbox\n[maildir]\nsynchronize_flags=false\n"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Mu:
+    home: Path
+    maildir: Path
+
+    def fresh(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+        subprocess.run(
+            ["mu", "init", f"--muhome={self.home}", f"--maildir={self.maildir}"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+# -- the table --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Line:
+    work: str
+    cells: dict[str, Cell] = field(default_factory=dict)
+    unit: str = "s"
+    notes: list[str] = field(default_factory=list)
+    load: str = ""
+
+    def ratio(self) -> str:
+        ours = self.cells.get("agentconsole")
+        peers = [c for name, c in self.cells.items() if name != "agentconsole" and c.runs]
+        peers = [c for c in peers if all(r.ok for r in c.runs)]
+        if not ours or not ours.runs or not peers or not all(r.ok for r in ours.runs):
+            return "—"
+        best = min(peers, key=lambda c: c.median)
+        factor = best.median / ours.median
+        return f"{factor:.1f}× faster" if factor >= 1 else f"{1 / factor:.1f}× slower"
+
+
+COLUMNS = ("agentconsole", "notmuch", "mu", "mbsync")
+
+
+def print_table(lines: list[Line]) -> None:
+    used = [c for c in COLUMNS if any(c in line.cells for line in lines)]
+    print()
+    print("| work | " + " | ".join(used) + " | ours vs best peer | load 1/5 min |")
+    print("|---|" + "---|" * (len(used) + 2))
+    for line in lines:
+        cells = [line.cells[c].text(line.unit) if c in line.cells else "—" for c in used]
+        print(f"| {line.work} | " + " | ".join(cells) + f" | {line.ratio()} | {line.load} |")
+    notes = [f"{line.work}: {note}" for line in lines for note in line.notes]
+    for note in dict.fromkeys(notes):
+        print(f"* {note}")
+
+
+def measure(
+    line: Line, tools: dict[str, Callable[[], Run]], runs: int, warm_up: bool = False
+) -> Line:
+    """Each tool once per round, ``runs`` rounds (after an untimed round if ``warm_up``)."""
+    before = load()
+    for round_number in range(runs + warm_up):
+        for name, one in tools.items():
+            run = one()
+            if warm_up and round_number == 0:
+                continue
+            line.cells.setdefault(name, Cell()).runs.append(run)
+    line.load = f"{before} → {load()}"
+    print(
+        f"  {line.work}: " + "; ".join(f"{n} {c.text(line.unit)}" for n, c in line.cells.items()),
+        flush=True,
+    )
+    return line
+
+
+def missing(line: Line, *peers: str) -> dict[str, bool]:
+    """Which of ``peers`` can run; a note on ``line`` for each that cannot."""
+    present = {}
+    for peer in peers:
+        present[peer] = installed(peer)
+        if not present[peer]:
+            line.notes.append(f"{peer} not installed (apt-get install {PEERS[peer]}): no column")
+    return present
+
+
+# -- the measures -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """The stores of one corpus size, as the ingest line leaves them."""
+
+    ours: Ours
+    notmuch: Notmuch
+    mu: Mu
+    maildir: Path
+
+
+def stores(size: int) -> Stores:
+    maildir = corpora.corpus(size)
+    folder = WORK / f"maildir-{size}"
+    return Stores(
+        Ours(folder / "agentconsole"),
+        Notmuch(folder / "notmuch", maildir),
+        Mu(folder / "mu", maildir),
+        maildir,
+    )
+
+
+def maildir_ingest(size: int, runs: int) -> Line:
+    at = stores(size)
+    line = Line(f"Maildir ingest, {size:,} messages")
+    present = missing(line, "notmuch", "mu")
+
+    def ours() -> Run:
+        at.ours.fresh({"maildir": str(at.maildir)})
+        run = run_tree(at.ours.command("sync", "--once"), at.ours.env())
+        return run
+
+    tools: dict[str, Callable[[], Run]] = {"agentconsole": ours}
+    if present["notmuch"]:
+
+        def notmuch() -> Run:
+            at.notmuch.fresh()
+            return run_tree(["notmuch", "new", "--quiet"], at.notmuch.env())
+
+        tools["notmuch"] = notmuch
+    if present["mu"]:
+
+        def mu() -> Run:
+            at.mu.fresh()
+            return run_tree(["mu", "index", "--quiet", f"--muhome={at.mu.home}"], dict(os.environ))
+
+        tools["mu"] = mu
+    measure(line, tools, runs)
+    ours_cell = line.cells["agentconsole"]
+    if all(r.ok for r in ours_cell.runs):
+        line.notes.append(f"agentconsole {size / ours_cell.median:,.0f} msg/s (median)")
+    return line
+
+
+def ensure_indexed(size: int) -> Stores:
+    """The stores of ``size`` built once (by the ingest line, or here if it did not run)."""
+    at = stores(size)
+    if not at.ours.store.exists():
+        at.ours.fresh({"maildir": str(at.maildir)})
+        subprocess.run(
+            at.ours.command("sync", "--once"),
+            env=at.ours.env(),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    if installed("notmuch") and not (at.notmuch.home / "db" / "xapian").exists():
+        at.notmuch.fresh()
+        subprocess.run(["notmuch", "new", "--quiet"], env=at.notmuch.env(), check=True)
+    if installed("mu") and not (at.mu.home / "xapian").exists():
+        at.mu.fresh()
+        subprocess.run(
+            ["mu", "index", "--quiet", f"--muhome={at.mu.home}"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return at
+
+
+def command_line(work: str, at: Stores, ours: str, notmuch: str, mu: str, runs: int) -> Line:
+    """One read-only command as a whole process, each tool's form of it."""
+    line = Line(work, unit="ms")
+    present = missing(line, "notmuch", "mu")
+    tools: dict[str, Callable[[], Run]] = {
+        "agentconsole": lambda: run_shell(ours, at.ours.env()),
+    }
+    if present["notmuch"]:
+        tools["notmuch"] = lambda: run_shell(notmuch, at.notmuch.env())
+    if present["mu"]:
+        # mu find exits 4 when nothing matches.
+        tools["mu"] = lambda: run_shell(mu, dict(os.environ), ok_codes=(0, 4))
+    return measure(line, tools, runs, warm_up=True)
+
+
+def shell(command: Sequence[str]) -> str:
+    return " ".join(quote(part) for part in command)
+
+
+quote = shlex.quote
+
+
+def read_commands(size: int, runs: int) -> list[Line]:
+    at = ensure_indexed(size)
+    words = corpora.manifest(size)["words"]
+    assert isinstance(words, dict)
+    lines = []
+    for kind in ("common", "rare"):
+        word = str(words[kind])
+        lines.append(
+            command_line(
+                f"`search {word} --json \\| head -50` ({kind} word), {size:,}",
+                at,
+                shell(at.ours.command("search", word, "--json")) + " | head -50",
+                f"notmuch search --limit=50 {quote(word)}",
+                f"mu find --muhome={quote(str(at.mu.home))} --maxnum=50 {quote(word)}",
+                runs,
+            )
+        )
+    lines.append(
+        command_line(
+            f"`list --json --limit 50`, {size:,}",
+            at,
+            shell(at.ours.command("list", "--json", "--limit", "50")),
+            "notmuch search --limit 50 '*'",
+            f"mu find --muhome={quote(str(at.mu.home))} --maxnum=50 ''",
+            runs,
+        )
+    )
+    return lines
+
+
+REPAINT = re.compile(r"keys 'j': screen changed after ([0-9.]+)s")
+
+
+def repaint(size: int, runs: int, presses: int, tui_drive: Path) -> Line:
+    """Cursor key → screen changed through tmux, on the store the ingest line built."""
+    at = ensure_indexed(size)
+    line = Line(f"cursor key → screen changed (tmux), {size:,} messages", unit="ms")
+    if not installed("tmux"):
+        line.notes.append("tmux not installed (apt-get install tmux): not measured")
+        return line
+    conversations = subprocess.run(
+        at.ours.command("list", "--status", "any", "--limit", "1000000", "--json"),
+        env=at.ours.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.count("\n")
+    quiet = Ours(at.ours.home.parent / "agentconsole-tui")
+    quiet.home.mkdir(parents=True, exist_ok=True)
+    quiet.config.write_text("")  # no channel: the repaint alone, no sync in the background
+    env = " ".join(f"{k}={quote(v)}" for k, v in quiet.env().items() if k.startswith("XDG_"))
+    command = f"env {env} " + shell(
+        [*agentconsole_command(), "--config", str(quiet.config), "--store", str(at.ours.store)]
+    )
+    before = load()
+    per_run = []
+    for _ in range(runs):
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(tui_drive),
+                "--cmd",
+                command,
+                "--size",
+                "120x40",
+                "--attrs",
+                "--min-lines",
+                "20",
+                "--timeout",
+                "30",
+                *["--keys=j" for _ in range(presses)],
+            ],
+            capture_output=True,
+            text=True,
+        )
+        times = sorted(float(t) * 1000 for t in REPAINT.findall(result.stdout))
+        if result.returncode != 0 or not times:
+            line.notes.append(f"tui_drive failed: {result.stdout[-300:]}")
+            continue
+        p50, p90 = statistics.median(times), times[int(0.9 * (len(times) - 1))]
+        per_run.append(f"{p50:.0f} / {p90:.0f} / {max(times):.0f}")
+        line.cells.setdefault("agentconsole", Cell()).runs.append(Run(p50 / 1000, None))
+    line.load = f"{before} → {load()}"
+    line.notes.append(
+        f"p50 / p90 / max ms per run ({presses} presses of j, {conversations:,} conversations): "
+        + "; ".join(per_run)
+        + " — one frame is 16 ms; tui_drive polls every 5 ms, so a figure is up to ~5 ms late"
+    )
+    print(f"  {line.work}: {'; '.join(per_run)}", flush=True)
+    return line
+
+
+def serve_over_imap(maildir: Path):  # noqa: ANN201 - the conftest's Dovecot
+    """A Dovecot started as the integration tests start it (their helper, imported), with
+    ``maildir`` as user1's INBOX; raises RuntimeError/OSError when it cannot start."""
+    sys.path.insert(0, str(ROOT))
+    from tests.integration.conftest import launch_dovecot
+
+    server = launch_dovecot(users=1)
+    try:
+        home = server.root / "mail" / "user1" / "Maildir"
+        shutil.copytree(maildir, home)
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, server.mail_uid, server.mail_gid)
+        # Dovecot reads the folder and writes its uid list once, before any timed run.
+        server.doveadm("mailbox", "status", "-u", "user1", "messages", "INBOX")
+    except BaseException:
+        stop_serving(server)
+        raise
+    return server
+
+
+def stop_serving(server) -> None:  # noqa: ANN001
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+def imap_sync(size: int, runs: int) -> Line:
+    line = Line(f"IMAP initial sync, {size:,} messages, local Dovecot")
+    present = missing(line, "mbsync")
+    maildir = corpora.corpus(size)
+    folder = WORK / f"imap-{size}"
+    try:
+        server = serve_over_imap(maildir)
+    except (RuntimeError, OSError) as error:
+        line.notes.append(f"Dovecot could not start ({error}): not measured")
+        return line
+    try:
+        user = "user1"
+        password, port = server.users[user], server.port
+        ours_at = Ours(folder / "agentconsole")
+        channel = {
+            "imap_host": "127.0.0.1",
+            "imap_port": port,
+            "imap_tls": "none",
+            "username": user,
+            "password_env": "BENCH_IMAP_PASSWORD",
+            "idle": False,
+        }
+
+        def ours() -> Run:
+            ours_at.fresh(channel)
+            env = ours_at.env(BENCH_IMAP_PASSWORD=password)
+            return run_tree(ours_at.command("sync", "--once"), env)
+
+        tools: dict[str, Callable[[], Run]] = {"agentconsole": ours}
+        if present["mbsync"]:
+            mbsync_home = folder / "mbsync"
+
+            def mbsync() -> Run:
+                shutil.rmtree(mbsync_home, ignore_errors=True)
+                (mbsync_home / "mail").mkdir(parents=True)
+                config = mbsync_home / "mbsyncrc"
+                config.write_text(
+                    f"IMAPAccount bench\nHost 127.0.0.1\nPort {port}\nUser {user}\n"
+                    f"Pass {password}\nSSLType None\nAuthMechs LOGIN\n\n"
+                    "IMAPStore remote\nAccount bench\n\n"
+                    f"MaildirStore local\nPath {mbsync_home / 'mail'}/\n"
+                    f"Inbox {mbsync_home / 'mail' / 'INBOX'}\n\n"
+                    "Channel bench\nFar :remote:\nNear :local:\nPatterns INBOX\n"
+                    f"Create Near\nSync Pull\nSyncState *\n"
+                )
+                return run_tree(["mbsync", "-q", "-c", str(config), "bench"], dict(os.environ))
+
+            tools["mbsync"] = mbsync
+        measure(line, tools, runs)
+        line.notes.append("mbsync: its defaults (FSync yes); it copies files, no parsing or index")
+    finally:
+        stop_serving(server)
+        shutil.rmtree(folder, ignore_errors=True)
+    return line
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="*",
+        default=[20_000, 100_000],
+        help="Maildir corpus sizes: ingest, search, list, repaint",
+    )
+    parser.add_argument("--imap-sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3, help="runs of ingest, sync, repaint")
+    parser.add_argument("--query-runs", type=int, default=10, help="runs of search and list")
+    parser.add_argument("--presses", type=int, default=40, help="cursor keys per repaint run")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=("ingest", "imap", "search", "repaint"),
+        help="measure only these (default: all)",
+    )
+    parser.add_argument("--generator", type=Path, help="gen_corpus.py (see bench/corpus.py)")
+    parser.add_argument("--tui-drive", type=Path, help="tui_drive.py (found like gen_corpus.py)")
+    parser.add_argument("--keep", action="store_true", help="keep the stores in bench/out/peers")
+    args = parser.parse_args()
+    only = set(args.only or ("ingest", "imap", "search", "repaint"))
+    corpora.generator_option = args.generator
+    try:
+        for size in {*args.sizes, *args.imap_sizes}:
+            corpora.corpus(size)
+        tui_drive = None
+        if "repaint" in only:
+            tui_drive = corpora.find_tool(
+                "tui_drive.py", args.tui_drive, "--tui-drive", "AGENTCONSOLE_TUI_DRIVE"
+            )
+    except corpora.ToolNotFound as error:
+        sys.exit(f"peers.py: {error}")
+    version = subprocess.run(
+        [*agentconsole_command(), "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%h %cs"], capture_output=True, text=True
+    ).stdout.strip()
+    print(f"agentconsole {version} at {head} vs its peers, {os.cpu_count()} cores")
+    print(f"start: {uptime()}", flush=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    lines: list[Line] = []
+    try:
+        for size in args.sizes:
+            if "ingest" in only:
+                lines.append(maildir_ingest(size, args.runs))
+            if "search" in only:
+                lines.extend(read_commands(size, args.query_runs))
+            if "repaint" in only and tui_drive is not None:
+                lines.append(repaint(size, args.runs, args.presses, tui_drive))
+        if "imap" in only:
+            for size in args.imap_sizes:
+                lines.append(imap_sync(size, args.runs))
+    finally:
+        if not args.keep:
+            shutil.rmtree(WORK, ignore_errors=True)
+    print(f"end: {uptime()}")
+    print_table(lines)
+
+
+if __name__ == "__main__":
+    main()
