@@ -28,6 +28,12 @@ ENVIRONMENT = "AGENTCONSOLE_CORPUS_GENERATOR"
 NAME = "gen_corpus.py"
 _PLACES = (Path("shared") / "tools", Path("tools"))
 
+#: The ``--generator`` option's help, for every bench script that has one.
+GENERATOR_HELP = (
+    f"the corpus generator {NAME} (default: ${ENVIRONMENT}, else shared/tools/{NAME} or "
+    f"tools/{NAME} in a folder above this repository)"
+)
+
 #: Set by a bench script's ``--generator`` option (before the first :func:`corpus` call).
 generator_option: Path | None = None
 

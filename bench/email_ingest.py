@@ -168,9 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--maildir-size", type=int, default=100_000)
     parser.add_argument("--imap-size", type=int, default=10_000)
-    parser.add_argument(
-        "--generator", type=Path, help="gen_corpus.py (default: found as bench/corpus.py says)"
-    )
+    parser.add_argument("--generator", type=Path, help=corpora.GENERATOR_HELP)
     parser.add_argument("--phase", choices=("maildir", "imap"), help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
