@@ -68,3 +68,4 @@ bench: install-test
 	$(BIN)/python bench/reply_picker.py
 	$(BIN)/python bench/rules_speed.py
 	$(BIN)/python bench/answer_five.py
+	$(BIN)/python bench/peers.py

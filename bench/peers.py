@@ -55,8 +55,16 @@ PEERS = {"notmuch": "notmuch", "mu": "maildir-utils", "mbsync": "isync"}
 # -- the tools --------------------------------------------------------------------------------
 
 
+#: The peers to run (``--peers``); the others get a note instead of a column.
+chosen_peers: set[str] = set(PEERS)
+
+
 def installed(peer: str) -> bool:
     return shutil.which(peer) is not None
+
+
+def will_run(peer: str) -> bool:
+    return peer in chosen_peers and installed(peer)
 
 
 def agentconsole_command() -> list[str]:
@@ -146,8 +154,10 @@ def missing(line: Line, *peers: str) -> dict[str, bool]:
     """Which of ``peers`` can run; a note on ``line`` for each that cannot."""
     present = {}
     for peer in peers:
-        present[peer] = installed(peer)
-        if not present[peer]:
+        present[peer] = will_run(peer)
+        if peer not in chosen_peers:
+            line.notes.append(f"{peer} not run (not in --peers)")
+        elif not present[peer]:
             line.notes.append(f"{peer} not installed (apt-get install {PEERS[peer]}): no column")
     return present
 
@@ -201,7 +211,7 @@ def maildir_ingest(size: int, runs: int) -> Line:
             return run_tree(["mu", "index", "--quiet", f"--muhome={at.mu.home}"], dict(os.environ))
 
         tools["mu"] = mu
-    measure(line, tools, runs)
+    measure(line, tools, runs, progress=True)
     ours_cell = line.cells["agentconsole"]
     if all(r.ok for r in ours_cell.runs):
         line.notes.append(f"agentconsole {size / ours_cell.median:,.0f} msg/s (median)")
@@ -219,10 +229,10 @@ def ensure_indexed(size: int) -> Stores:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    if installed("notmuch") and not (at.notmuch.home / "db" / "xapian").exists():
+    if will_run("notmuch") and not (at.notmuch.home / "db" / "xapian").exists():
         at.notmuch.fresh()
         subprocess.run(["notmuch", "new", "--quiet"], env=at.notmuch.env(), check=True)
-    if installed("mu") and not (at.mu.home / "xapian").exists():
+    if will_run("mu") and not (at.mu.home / "xapian").exists():
         at.mu.fresh()
         subprocess.run(
             ["mu", "index", "--quiet", f"--muhome={at.mu.home}"],
@@ -419,7 +429,7 @@ def imap_sync(size: int, runs: int) -> Line:
                 return run_tree(["mbsync", "-q", "-c", str(config), "bench"], dict(os.environ))
 
             tools["mbsync"] = mbsync
-        measure(line, tools, runs)
+        measure(line, tools, runs, progress=True)
         line.notes.append("mbsync: its defaults (FSync yes); it copies files, no parsing or index")
     finally:
         stop_serving(server)
@@ -453,12 +463,20 @@ def main() -> None:
         choices=("ingest", "imap", "search", "repaint"),
         help="measure only these (default: all)",
     )
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        choices=tuple(PEERS),
+        default=list(PEERS),
+        help="the peers to run beside agentconsole (default: all installed)",
+    )
     parser.add_argument("--generator", type=Path, help=corpora.GENERATOR_HELP)
     parser.add_argument("--tui-drive", type=Path, help="tui_drive.py (found like gen_corpus.py)")
     parser.add_argument("--keep", action="store_true", help="keep the stores in bench/out/peers")
     args = parser.parse_args()
     only = set(args.only or ("ingest", "imap", "search", "repaint"))
     corpora.generator_option = args.generator
+    chosen_peers.intersection_update(args.peers)
     try:
         for size in {*args.sizes, *args.imap_sizes}:
             corpora.corpus(size)

@@ -160,9 +160,14 @@ def print_table(lines: list[Line]) -> None:
 
 
 def measure(
-    line: Line, tools: dict[str, Callable[[], Run]], runs: int, warm_up: bool = False
+    line: Line,
+    tools: dict[str, Callable[[], Run]],
+    runs: int,
+    warm_up: bool = False,
+    progress: bool = False,
 ) -> Line:
-    """Each tool once per round, ``runs`` rounds (after an untimed round if ``warm_up``)."""
+    """Each tool once per round, ``runs`` rounds (after an untimed round if ``warm_up``);
+    with ``progress``, a line on stdout as each run ends (for the long measures)."""
     before = load()
     for round_number in range(runs + warm_up):
         for name, one in tools.items():
@@ -170,6 +175,8 @@ def measure(
             if warm_up and round_number == 0:
                 continue
             line.cells.setdefault(name, Cell()).runs.append(run)
+            if progress:
+                print(f"    {name}: {Cell([run]).text(line.unit)} (load {load()})", flush=True)
     line.load = f"{before} → {load()}"
     print(
         f"  {line.work}: " + "; ".join(f"{n} {c.text(line.unit)}" for n, c in line.cells.items()),
