@@ -471,7 +471,11 @@ def main() -> None:
         help="the peers to run beside agentconsole (default: all installed)",
     )
     parser.add_argument("--generator", type=Path, help=corpora.GENERATOR_HELP)
-    parser.add_argument("--tui-drive", type=Path, help="tui_drive.py (found like gen_corpus.py)")
+    parser.add_argument(
+        "--tui-drive",
+        type=Path,
+        help="the shared tui_drive.py (default: $AGENTCONSOLE_TUI_DRIVE, else shared/tools/ or tools/ in a folder above this repository)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the stores in bench/out/peers")
     args = parser.parse_args()
     only = set(args.only or ("ingest", "imap", "search", "repaint"))
