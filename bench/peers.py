@@ -8,8 +8,9 @@ Every line of issue 14's table, each tool on the same gen_corpus Maildir (realis
 mail: multipart, charsets, quoting, attachments), each measure repeated (``--runs`` for the
 long ones, ``--query-runs`` for the commands) in turn, tool after tool, so load that comes
 and goes on a shared machine falls on all of them; each cell is the median with the range
-(min–max) of those runs, and for ingest the peak resident memory of the whole process tree
-(its processes' RSS summed, sampled every 20 ms). The load average is printed with every line.
+(min–max) of those runs, the median CPU time of the process tree, and for ingest and sync the
+peak resident memory of the whole process tree (its processes' RSS summed, sampled every
+50 ms). The load average is printed with every line (bench/side_by_side.py measures).
 
 * Maildir ingest: ``agentconsole sync --once`` of a maildir channel into a fresh store, vs
   ``notmuch new`` and ``mu index`` into fresh databases.
@@ -22,8 +23,8 @@ and goes on a shared machine falls on all of them; each cell is the median with 
 * cursor key → screen changed, seen through tmux (the shared tui_drive.py, ``--attrs``):
   p50 / p90 / max of ``--keys`` presses of ``j``, one line per run.
 
-A peer that is not installed gets a note instead of its column (Debian: ``apt-get install
-notmuch maildir-utils isync``); nothing here fails on a figure. Work files go to
+A peer that is not installed (Debian: ``apt-get install notmuch maildir-utils isync``) or not
+chosen with ``--peers`` gets a note instead of its column; nothing here fails on a figure. Work files go to
 bench/out/peers/ (git-ignored); ``--keep`` leaves the last stores there.
 """
 
@@ -37,7 +38,7 @@ import shutil
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,8 +194,7 @@ def maildir_ingest(size: int, runs: int) -> Line:
 
     def ours() -> Run:
         at.ours.fresh({"maildir": str(at.maildir)})
-        run = run_tree(at.ours.command("sync", "--once"), at.ours.env())
-        return run
+        return run_tree(at.ours.command("sync", "--once"), at.ours.env())
 
     tools: dict[str, Callable[[], Run]] = {"agentconsole": ours}
     if present["notmuch"]:
@@ -257,13 +257,6 @@ def command_line(work: str, at: Stores, ours: str, notmuch: str, mu: str, runs: 
     return measure(line, tools, runs, warm_up=True)
 
 
-def shell(command: Sequence[str]) -> str:
-    return " ".join(quote(part) for part in command)
-
-
-quote = shlex.quote
-
-
 def read_commands(size: int, runs: int) -> list[Line]:
     at = ensure_indexed(size)
     words = corpora.manifest(size)["words"]
@@ -275,9 +268,9 @@ def read_commands(size: int, runs: int) -> list[Line]:
             command_line(
                 f"`search {word} --json \\| head -50` ({kind} word), {size:,}",
                 at,
-                shell(at.ours.command("search", word, "--json")) + " | head -50",
-                f"notmuch search --limit=50 {quote(word)}",
-                f"mu find --muhome={quote(str(at.mu.home))} --maxnum=50 {quote(word)}",
+                shlex.join(at.ours.command("search", word, "--json")) + " | head -50",
+                f"notmuch search --limit=50 {shlex.quote(word)}",
+                f"mu find --muhome={shlex.quote(str(at.mu.home))} --maxnum=50 {shlex.quote(word)}",
                 runs,
             )
         )
@@ -285,9 +278,9 @@ def read_commands(size: int, runs: int) -> list[Line]:
         command_line(
             f"`list --json --limit 50`, {size:,}",
             at,
-            shell(at.ours.command("list", "--json", "--limit", "50")),
+            shlex.join(at.ours.command("list", "--json", "--limit", "50")),
             "notmuch search --limit 50 '*'",
-            f"mu find --muhome={quote(str(at.mu.home))} --maxnum=50 ''",
+            f"mu find --muhome={shlex.quote(str(at.mu.home))} --maxnum=50 ''",
             runs,
         )
     )
@@ -314,8 +307,8 @@ def repaint(size: int, runs: int, presses: int, tui_drive: Path) -> Line:
     quiet = Ours(at.ours.home.parent / "agentconsole-tui")
     quiet.home.mkdir(parents=True, exist_ok=True)
     quiet.config.write_text("")  # no channel: the repaint alone, no sync in the background
-    env = " ".join(f"{k}={quote(v)}" for k, v in quiet.env().items() if k.startswith("XDG_"))
-    command = f"env {env} " + shell(
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in quiet.env().items() if k.startswith("XDG_"))
+    command = f"env {env} " + shlex.join(
         [*agentconsole_command(), "--config", str(quiet.config), "--store", str(at.ours.store)]
     )
     before = load()
