@@ -24,8 +24,9 @@ peak resident memory of the whole process tree (its processes' RSS summed, sampl
   p50 / p90 / max of ``--keys`` presses of ``j``, one line per run.
 
 A peer that is not installed (Debian: ``apt-get install notmuch maildir-utils isync``) or not
-chosen with ``--peers`` gets a note instead of its column; nothing here fails on a figure. Work files go to
-bench/out/peers/ (git-ignored); ``--keep`` leaves the last stores there.
+chosen with ``--peers`` gets a note instead of its column; nothing here fails on a figure.
+Work files go to bench/out/peers/ (git-ignored); ``--keep`` leaves the stores this run built
+there, for the next run to reuse (the search, list and repaint lines build them if absent).
 """
 
 from __future__ import annotations
@@ -176,9 +177,15 @@ class Stores:
     maildir: Path
 
 
+#: The folders this run made under WORK: the ones removed at the end (without ``--keep``),
+#: so that a run never deletes the stores of another one running beside it.
+made: set[Path] = set()
+
+
 def stores(size: int) -> Stores:
     maildir = corpora.corpus(size)
     folder = WORK / f"maildir-{size}"
+    made.add(folder)
     return Stores(
         Ours(folder / "agentconsole"),
         Notmuch(folder / "notmuch", maildir),
@@ -507,7 +514,8 @@ def main() -> None:
                 lines.append(imap_sync(size, args.runs))
     finally:
         if not args.keep:
-            shutil.rmtree(WORK, ignore_errors=True)
+            for folder in made:
+                shutil.rmtree(folder, ignore_errors=True)
     print(f"end: {uptime()}")
     print_table(lines)
 
