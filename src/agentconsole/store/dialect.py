@@ -82,3 +82,10 @@ class Dialect(Protocol):
     def table_names(self, db: Db) -> list[str]:
         """The store's own tables (not the search index's or the schema version's)."""
         ...
+
+    def session_account(self, db: Db) -> str:
+        """The account audit entries record for work done over ``db``: on SQLite the Unix
+        account of this process (from its effective uid); on PostgreSQL the session's login
+        role, which the server itself writes into every agent's audit row (a trigger), so
+        no client can choose it."""
+        ...

@@ -78,6 +78,14 @@ class PostgresDialect:
                 (table,),
             )
 
+    def session_account(self, db: Db) -> str:
+        # The login role the server authenticated (psycopg knows it without a round trip);
+        # the audit trigger of migration 015 writes the same name whatever a client sends.
+        from .connection import PostgresDb
+
+        assert isinstance(db, PostgresDb)
+        return db.conn.info.user
+
     def table_names(self, db: Db) -> list[str]:
         return [
             row[0]
