@@ -174,4 +174,3 @@ def audit(
         conversation_id=conversation_id,
         detail=json.dumps(detail or {}),
     )
-
