@@ -111,6 +111,9 @@ class SqliteDialect:
     def after_copy(self, db: Db, tables: tuple[str, ...]) -> None:
         pass  # an INTEGER PRIMARY KEY continues after the largest id by itself
 
+    def row_lock(self, table: str, *, skip_locked: bool) -> str:
+        return ""
+
     def session_account(self, db: Db) -> str:
         # A file has no sessions: the process's own account, as the permissions enforce.
         return _unix_account()
