@@ -85,6 +85,8 @@ async def settled(pilot: Pilot[object]) -> None:
     app = pilot.app
     await pilot.pause()
     for worker in list(app.workers):
+        if worker.group == "watch":  # the store's change watch never ends (PostgreSQL)
+            continue
         with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await worker.wait()
     screen = app.main_screen  # type: ignore[attr-defined]

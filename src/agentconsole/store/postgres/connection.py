@@ -94,7 +94,13 @@ class PostgresDb:
             if not row_locks:
                 self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
             yield self
-            self.conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(CHANGES_CHANNEL)))
+            # Announced only when something was written: a check that changed nothing (the
+            # console's look for snoozed conversations to wake, on every reload) must not
+            # make every console — its own included — reload again.
+            self.conn.execute(
+                "SELECT pg_notify(%s, '') WHERE pg_current_xact_id_if_assigned() IS NOT NULL",
+                (CHANGES_CHANNEL,),
+            )
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
