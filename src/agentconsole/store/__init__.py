@@ -17,57 +17,140 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .. import processes
 from ..errors import StoreError, UsageError
-from ..models import (
-    AuditEntry,
-    Change,
-    ChangeOutcome,
-    ChannelRecord,
-    ContactRecord,
-    ConversationDetail,
-    ConversationRow,
-    ConversationState,
-    ConversationTiming,
-    DraftActivity,
-    FollowUp,
-    IdentityRecord,
-    IngestReport,
-    OutboxItem,
-    SearchHit,
-    ThreadingChange,
-    View,
-)
-from ..plugin import Attachment, InboundMessage
-from ..processes import ProcessIdentity
-from ..query import Node, parse
-from ..rules.definition import Rule, RuleReplay, RuleSet
-from ..sla import SlaSettings
-from ..views import Order, ViewDefinition
-from . import (
-    actions,
-    audit_chain,
-    changes,
-    ingest_sql,
-    queries,
-    rule_hooks,
-    rules_replay,
-    rules_sql,
-    settings,
-    sla_sql,
-    spam_sql,
-    threading_changes,
-    threading_undo,
-    undo_send,
-)
-from .audit_chain import ChainCheck
+from ..query import parse
 from .backend import Backend, is_postgres, open_backend
-from .db import Db
 from .interface import Store
-from .rule_hooks import HookCall
-from .undo_send import UnsentReply
+
+if TYPE_CHECKING:
+    from ..models import (
+        AuditEntry,
+        Change,
+        ChangeOutcome,
+        ChannelRecord,
+        ContactRecord,
+        ConversationDetail,
+        ConversationRow,
+        ConversationState,
+        ConversationTiming,
+        DraftActivity,
+        FollowUp,
+        IdentityRecord,
+        IngestReport,
+        OutboxItem,
+        SearchHit,
+        ThreadingChange,
+        View,
+    )
+    from ..plugin import Attachment, InboundMessage
+    from ..processes import ProcessIdentity
+    from ..query import Node
+    from ..rules.definition import Rule, RuleReplay, RuleSet
+    from ..sla import SlaSettings
+    from ..views import Order, ViewDefinition
+    from . import (
+        actions,
+        audit_chain,
+        changes,
+        ingest_sql,
+        queries,
+        rule_hooks,
+        rules_replay,
+        rules_sql,
+        settings,
+        sla_sql,
+        spam_sql,
+        threading_changes,
+        threading_undo,
+        undo_send,
+    )
+    from .audit_chain import ChainCheck
+    from .db import Db
+    from .rule_hooks import HookCall
+    from .undo_send import UnsentReply
+
+
+def _lazy_modules(*names: str) -> tuple[ModuleType, ...]:
+    """The store's operation modules, each executed on its first use, so a script that only
+    reads (``agentconsole list`` on a read-only connection) imports the store package
+    without the write paths it never runs. :class:`SqlStore` loads them all when it is
+    made (:func:`_load_operations`), before any backend thread uses one."""
+    import importlib.util
+    import sys
+
+    modules = []
+    for name in names:
+        full_name = f"{__name__}.{name}"
+        module = sys.modules.get(full_name)
+        if module is None:
+            spec = importlib.util.find_spec(full_name)
+            assert spec is not None and spec.loader is not None, full_name
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[full_name] = module
+            spec.loader.exec_module(module)
+        modules.append(module)
+    return tuple(modules)
+
+
+_OPERATIONS = (
+    "actions",
+    "audit_chain",
+    "changes",
+    "ingest_sql",
+    "queries",
+    "rule_hooks",
+    "rules_replay",
+    "rules_sql",
+    "settings",
+    "sla_sql",
+    "spam_sql",
+    "threading_changes",
+    "threading_undo",
+    "undo_send",
+)
+if not TYPE_CHECKING:
+    (
+        actions,
+        audit_chain,
+        changes,
+        ingest_sql,
+        queries,
+        rule_hooks,
+        rules_replay,
+        rules_sql,
+        settings,
+        sla_sql,
+        spam_sql,
+        threading_changes,
+        threading_undo,
+        undo_send,
+    ) = _lazy_modules(*_OPERATIONS)
+
+
+def _load_operations() -> None:
+    for module in (
+        actions,
+        audit_chain,
+        changes,
+        ingest_sql,
+        queries,
+        rule_hooks,
+        rules_replay,
+        rules_sql,
+        settings,
+        sla_sql,
+        spam_sql,
+        threading_changes,
+        threading_undo,
+        undo_send,
+    ):
+        getattr(module, "__name__")  # noqa: B009 — touching the module executes it
+
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -170,6 +253,7 @@ class SqlStore:
     rules: RuleSet | None = None
 
     def __init__(self, backend: Backend, agent: str, display_name: str | None = None) -> None:
+        _load_operations()
         self._backend = backend
         self.agent = agent
         self.display_name = display_name or agent

@@ -9,12 +9,14 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import processes
-from ..plugin import Attachment
 from . import audit_chain
 from .db import Db
+
+if TYPE_CHECKING:
+    from ..plugin import Attachment
 
 
 @dataclass(frozen=True, slots=True)
