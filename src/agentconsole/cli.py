@@ -20,7 +20,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .cli_common import EXIT_ERROR, EXIT_OK, EXIT_TEMPFAIL, Command
-from .cli_parser import build_parser, tag_removals
+from .cli_parser import parse
 from .errors import AgentConsoleError, StoreError
 
 if TYPE_CHECKING:
@@ -32,8 +32,7 @@ READ_COMMANDS = ("list", "show", "search")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(tag_removals(list(sys.argv[1:] if argv is None else argv)))
+    parser, args = parse(sys.argv[1:] if argv is None else argv)
     from . import logs
 
     logs.configure(args.verbose)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from . import __version__
 
@@ -42,6 +42,40 @@ class _Later(Sequence[str]):
         return value in self._all()
 
 
+class _Unbuilt:
+    """Stands in for the sub-parser of a command not on the command line, which is not made:
+    argparse's sub-parsers cost a gettext lookup and a formatter per argument each, most
+    of the start of a script otherwise."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> _Unbuilt:
+        return self
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        pass
+
+
+#: The options that take a value before the command (``--store PATH list``).
+_GLOBAL_VALUES = ("--config", "--store")
+
+
+def command_named(argv: Sequence[str]) -> str:
+    """The command word of ``argv`` as argparse reads it ("" when there is none): the first
+    word that is neither an option nor the value of ``--config`` / ``--store``."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, "")
+        if not word.startswith("-") or word == "-":
+            return word
+        # argparse takes an unambiguous prefix of a long option (--sto for --store).
+        if "=" not in word and len(word) > 2 and any(o.startswith(word) for o in _GLOBAL_VALUES):
+            next(words, None)
+    return ""
+
+
 def _models() -> ModuleType:
     from . import models
 
@@ -54,7 +88,16 @@ def _views() -> ModuleType:
     return views
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole grammar; with ``argv`` naming a command, that command alone, which is all
+    parsing ``argv`` needs (:func:`parse` checks that, and builds everything when not).
+    Without a command (``--help``, ``--version``, the console) or with ``help``, every
+    command, for the list of them."""
+    chosen = None if argv is None else command_named(argv)
+    if chosen in ("", "help"):  # the list of every command is printed
+        chosen = None
+    names: list[str] = []
+
     def common_options(suppress: bool) -> argparse.ArgumentParser:
         # Sub-commands repeat the global options with SUPPRESS defaults, so both
         # `agentconsole --json list` and `agentconsole list --json` work.
@@ -96,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, handler: Handler | None, help_text: str) -> argparse.ArgumentParser:
+        names.append(name)
+        if chosen is not None and name != chosen:
+            return cast(argparse.ArgumentParser, _Unbuilt())
         p = sub.add_parser(name, parents=[sub_common], help=help_text, description=help_text)
         p.set_defaults(handler=handler)
         return p
@@ -349,7 +395,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="example: print a commented example config (every key; every channel off), "
         "e.g. `agentconsole config example > ~/.config/agentconsole/config.toml`",
     )
+    if chosen is not None and chosen not in names:
+        return build_parser()  # argparse says it is no command, naming them all
     return parser
+
+
+def parse(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """(the parser, the arguments) of a command line, building the parser of its command
+    only (exits with argparse's message and code 2 on a usage error, 0 after --help)."""
+    argv = tag_removals(list(argv))
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if (args.command or "") != command_named(argv):  # read otherwise than foreseen
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    return parser, args
 
 
 def tag_removals(argv: list[str]) -> list[str]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import difflib
 import os
-import subprocess
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +141,8 @@ class Config:
 def example_text() -> str:
     """The example configuration shipped with the package (every key documented, every
     channel switched off): what ``agentconsole config example`` prints."""
+    from importlib import resources
+
     return (resources.files("agentconsole") / "config.example.toml").read_text(encoding="utf-8")
 
 
@@ -515,6 +515,8 @@ def check_channel_options(channel: ChannelConfig, plugin: type[ChannelPlugin]) -
 def secret_resolver(channel_name: str, options: dict[str, Any]) -> Callable[[str], str]:
     """A function resolving a secret option by name each time it is called (never cached,
     never logged)."""
+    import subprocess
+
     from .plugin import PermanentError
 
     def resolve(name: str) -> str:
