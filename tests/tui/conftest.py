@@ -118,8 +118,10 @@ async def ready(pilot: Pilot[object]) -> None:
 
 
 @pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    return tmp_path / "store.db"
+def store_path(store_location: str | Path) -> str | Path:
+    """The console's store: a SQLite file, or with ``--store=postgresql`` a fresh database
+    (every console test runs on both backends)."""
+    return store_location
 
 
 @pytest.fixture

@@ -82,3 +82,18 @@ class Dialect(Protocol):
     def table_names(self, db: Db) -> list[str]:
         """The store's own tables (not the search index's or the schema version's)."""
         ...
+
+    def row_lock(self, table: str, *, skip_locked: bool) -> str:
+        """The clause ending a ``SELECT`` that locks the rows of ``table`` (its alias) it
+        returns until the transaction ends (PostgreSQL ``FOR UPDATE OF``; with
+        ``skip_locked`` rows another transaction holds are left out instead of waited
+        for). Empty on SQLite, whose write transaction already excludes every other
+        writer."""
+        ...
+
+    def session_account(self, db: Db) -> str:
+        """The account audit entries record for work done over ``db``: on SQLite the Unix
+        account of this process (from its effective uid); on PostgreSQL the session's login
+        role, which the server itself writes into every agent's audit row (a trigger), so
+        no client can choose it."""
+        ...

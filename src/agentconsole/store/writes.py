@@ -4,14 +4,12 @@ audit entry. Callers hold the write transaction."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import processes
 from . import audit_chain
 from .db import Db
 
@@ -166,19 +164,15 @@ def audit(
     now: float | None = None,
 ) -> None:
     """Record that ``agent`` (an account, or ``"system"`` for the core) did ``action``, with
-    the Unix account of this process (from its effective uid) beside it, linked into the
-    audit chain (:mod:`.audit_chain`)."""
+    the account doing the work beside it (the Unix account of this process, or on
+    PostgreSQL the session's role: see :meth:`.dialect.Dialect.session_account`), linked
+    into the audit chain (:mod:`.audit_chain`)."""
     audit_chain.append(
         conn,
         at=now or time.time(),
         agent=agent,
-        account=_account(),
+        account=conn.dialect.session_account(conn),
         action=action,
         conversation_id=conversation_id,
         detail=json.dumps(detail or {}),
     )
-
-
-@functools.cache
-def _account() -> str:
-    return processes.unix_account()

@@ -78,6 +78,17 @@ class PostgresDialect:
                 (table,),
             )
 
+    def row_lock(self, table: str, *, skip_locked: bool) -> str:
+        return f" FOR UPDATE OF {table}" + (" SKIP LOCKED" if skip_locked else "")
+
+    def session_account(self, db: Db) -> str:
+        # The login role the server authenticated (psycopg knows it without a round trip);
+        # the audit trigger of migration 015 writes the same name whatever a client sends.
+        from .connection import PostgresDb
+
+        assert isinstance(db, PostgresDb)
+        return db.conn.info.user
+
     def table_names(self, db: Db) -> list[str]:
         return [
             row[0]
