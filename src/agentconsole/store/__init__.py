@@ -74,29 +74,11 @@ if TYPE_CHECKING:
     from .undo_send import UnsentReply
 
 
-def _lazy_modules(*names: str) -> tuple[ModuleType, ...]:
-    """The store's operation modules, each executed on its first use, so a script that only
-    reads (``agentconsole list`` on a read-only connection) imports the store package
-    without the write paths it never runs. :class:`SqlStore` loads them all when it is
-    made (:func:`_load_operations`), before any backend thread uses one."""
-    import importlib.util
-    import sys
-
-    modules = []
-    for name in names:
-        full_name = f"{__name__}.{name}"
-        module = sys.modules.get(full_name)
-        if module is None:
-            spec = importlib.util.find_spec(full_name)
-            assert spec is not None and spec.loader is not None, full_name
-            spec.loader = importlib.util.LazyLoader(spec.loader)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[full_name] = module
-            spec.loader.exec_module(module)
-        modules.append(module)
-    return tuple(modules)
-
-
+#: The store's operation modules: each is executed on its first use, so a script that only
+#: reads (``agentconsole list`` on a read-only connection, :mod:`.readonly`) imports this
+#: package without the write paths it never runs. :class:`SqlStore` loads them all when it
+#: is made, before any backend thread uses one. (The same names are imported above for
+#: the type checker.)
 _OPERATIONS = (
     "actions",
     "audit_chain",
@@ -113,43 +95,33 @@ _OPERATIONS = (
     "threading_undo",
     "undo_send",
 )
-if not TYPE_CHECKING:
-    (
-        actions,
-        audit_chain,
-        changes,
-        ingest_sql,
-        queries,
-        rule_hooks,
-        rules_replay,
-        rules_sql,
-        settings,
-        sla_sql,
-        spam_sql,
-        threading_changes,
-        threading_undo,
-        undo_send,
-    ) = _lazy_modules(*_OPERATIONS)
+
+
+def _load_later(names: Sequence[str]) -> None:
+    import importlib.util
+    import sys
+
+    for name in names:
+        full_name = f"{__name__}.{name}"
+        module = sys.modules.get(full_name)
+        if module is None:
+            spec = importlib.util.find_spec(full_name)
+            assert spec is not None and spec.loader is not None, full_name
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[full_name] = module
+            spec.loader.exec_module(module)
+        globals()[name] = module
 
 
 def _load_operations() -> None:
-    for module in (
-        actions,
-        audit_chain,
-        changes,
-        ingest_sql,
-        queries,
-        rule_hooks,
-        rules_replay,
-        rules_sql,
-        settings,
-        sla_sql,
-        spam_sql,
-        threading_changes,
-        threading_undo,
-        undo_send,
-    ):
-        getattr(module, "__name__")  # noqa: B009 — touching the module executes it
+    for name in _OPERATIONS:
+        module: ModuleType = globals()[name]
+        getattr(module, "__name__")  # noqa: B009 — touching a module executes it
+
+
+if not TYPE_CHECKING:
+    _load_later(_OPERATIONS)
 
 
 T = TypeVar("T")
