@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .plugin import Attachment
+if TYPE_CHECKING:
+    from .plugin import Attachment
 
 Status = Literal["open", "pending", "snoozed", "closed"]
 STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "closed")

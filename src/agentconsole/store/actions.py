@@ -26,6 +26,7 @@ from . import changes, redirects
 from .columns import Columns
 from .db import Db
 from .ingest_sql import merge_contacts, preview_of
+from .upkeep import snoozed_due
 from .writes import NewMessage, audit, delete_message, insert_message
 
 #: How long a claimed reply stays "sending" before another sender may try it again.
@@ -98,12 +99,7 @@ def set_status(
 def wake_snoozed(conn: Db, now: float | None = None) -> list[int]:
     """Reopen every snoozed conversation whose time has come."""
     now = now or time.time()
-    due = [
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM conversations WHERE status = 'snoozed' AND snooze_until <= ?", (now,)
-        )
-    ]
+    due = snoozed_due(conn, now)
     if not due:
         return []
     with conn.transaction():

@@ -8,11 +8,13 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..plugin import Attachment
 from . import audit_chain
 from .db import Db
+
+if TYPE_CHECKING:
+    from ..plugin import Attachment
 
 
 @dataclass(frozen=True, slots=True)
