@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         actions,
         audit_chain,
         changes,
+        inbound_text,
         ingest_sql,
         queries,
         rule_hooks,
@@ -83,6 +84,7 @@ _OPERATIONS = (
     "actions",
     "audit_chain",
     "changes",
+    "inbound_text",
     "ingest_sql",
     "queries",
     "rule_hooks",
@@ -525,10 +527,12 @@ class SqlStore:
         update_cursor: bool = True,
     ) -> IngestReport:
 
+        storable = [inbound_text.storable(message) for message in messages]
+
         def run(conn: Db) -> IngestReport:
             channel_id = actions.channel_id(conn, channel)
             return ingest_sql.ingest_batch(
-                conn, channel_id, messages, cursor, update_cursor=update_cursor, rules=self.rules
+                conn, channel_id, storable, cursor, update_cursor=update_cursor, rules=self.rules
             )
 
         return await self._run(run)

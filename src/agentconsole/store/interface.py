@@ -392,7 +392,8 @@ class Store(Protocol):
         transaction: all of it or, on any error, none of it.
 
         A message already stored (same identity) is counted as a duplicate; see
-        :mod:`.ingest_sql` for the identity. Raises :class:`~agentconsole.errors.NotFoundError`
+        :mod:`.ingest_sql` for the identity. Text the stores cannot hold (lone surrogates) is
+        neutralised first, with a note, the original kept (:mod:`.inbound_text`). Raises :class:`~agentconsole.errors.NotFoundError`
         when the channel is unknown (create it with :meth:`ensure_channel`).
         """
         ...

@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..query import Node, Text, parse
 from ..views import Order
-from . import redirects, spam_sql
+from . import redirects, send_health, spam_sql
 from .columns import Columns
 from .compile_query import (
     WALK_ORDER_FROM,
@@ -372,7 +372,7 @@ def channels(conn: Db, with_counts: bool = True) -> list[ChannelRecord]:
     that have counts already) how many conversations are open or pending."""
     columns = _CHANNEL if with_counts else _CHANNEL_UNCOUNTED
     rows = conn.execute(f"SELECT {columns.sql} FROM channels ch ORDER BY ch.name")
-    return [columns.build(r) for r in rows]
+    return send_health.as_now(conn, [columns.build(r) for r in rows])
 
 
 def contact(conn: Db, contact_id: int) -> ContactRecord:
