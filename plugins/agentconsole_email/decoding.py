@@ -8,12 +8,16 @@ or unknown transfer encoding leaves the bytes as they are, with a note.
 from __future__ import annotations
 
 import binascii
+import codecs
 import re
 
 #: Transfer encodings that leave the bytes as they are.
 TEXT_ENCODINGS = ("", "7bit", "8bit", "binary")
 _UUENCODE = ("x-uuencode", "uuencode", "x-uue", "uue")
 _WHITESPACE = re.compile(r"\s+")
+#: Python text codecs no mail charset names: a sender must not have its bytes read as
+#: backslash escapes (``\x1b`` in the text becoming a real ESC) or as IDNA/Punycode.
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "punycode", "idna"})
 
 
 def decode_bytes(data: bytes, charset: str | None, notes: list[str] | None = None) -> str:
@@ -22,6 +26,8 @@ def decode_bytes(data: bytes, charset: str | None, notes: list[str] | None = Non
     name = (charset or "").strip().strip("\"'").lower()
     if name and name not in ("us-ascii", "ascii", "unknown-8bit", "x-unknown"):
         try:
+            if codecs.lookup(name).name in _NOT_CHARSETS:
+                raise LookupError(name)
             return data.decode(name)
         except LookupError:
             if notes is not None:
