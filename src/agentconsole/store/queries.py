@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -25,7 +24,7 @@ from ..models import (
 )
 from ..query import Node, Text, parse
 from ..views import Order
-from . import redirects, spam_sql
+from . import redirects, snippets, spam_sql
 from .columns import Columns
 from .compile_query import (
     WALK_ORDER_FROM,
@@ -285,8 +284,9 @@ def find(
 
 def search_hits(conn: Db, node: Node, agent: str, now: float, limit: int) -> list[SearchHit]:
     """The ``limit`` newest messages holding the query's words in conversations matching the
-    rest of it. The full-text index is read newest first, so the search stops after
-    ``limit`` hits instead of sorting all of them."""
+    rest of it, each with its snippet (:mod:`.snippets`: cut out by the database, cleaned
+    here). The full-text index is read newest first, so the search stops after ``limit``
+    hits instead of sorting all of them."""
     textual, rest = split_text(node)
     expression = text_expression(textual, conn.dialect)
     if not expression:
@@ -294,12 +294,25 @@ def search_hits(conn: Db, node: Node, agent: str, now: float, limit: int) -> lis
             "search needs words to find (fields alone select conversations: `list QUERY`)"
         )
     condition = compiled(conn, rest, agent, now)
-    sql = conn.dialect.newest_hits(f"m.body, {_HIT.sql}", condition.where)
-    words = " ".join(
-        t.word if isinstance(t, Text) else str(getattr(t, "value", "")) for t in textual
+    searched = snippets.words(
+        " ".join(t.word if isinstance(t, Text) else str(getattr(t, "value", "")) for t in textual)
     )
-    rows = conn.execute(sql, (expression, *condition.params, limit)).fetchall()
-    return [_HIT.build(columns, snippet=_snippet(body, words)) for body, *columns in rows]
+    positions, window = snippets.window_columns(conn.dialect, "m.body", "h", len(searched))
+    # The newest hits first, then their windows: the positions are computed for those
+    # ``limit`` rows only, and the body is read where it lies instead of being returned.
+    newest = conn.dialect.newest_hits(
+        f"m.id AS hit_id, m.search_key AS hit_key, {positions}", condition.where
+    )
+    sql = (
+        f"SELECT {_HIT.sql}, {window} FROM ({newest}) h JOIN messages m ON m.id = h.hit_id"
+        " ORDER BY h.hit_key DESC"
+    )
+    rows = conn.execute(sql, (*searched, expression, *condition.params, limit)).fetchall()
+    columns = len(_HIT.names)
+    return [
+        _HIT.build(row[:columns], snippet=snippets.snippet(*row[columns:], searched))
+        for row in rows
+    ]
 
 
 def conversation_ids(conn: Db, view: View, agent: str, limit: int | None = None) -> list[int]:
@@ -450,16 +463,6 @@ def conversation_detail(conn: Db, conversation_id: int) -> ConversationDetail:
         redirected_from=asked if asked != conversation_id else None,
         handed_off_at=handed_off_at,
     )
-
-
-def _snippet(body: str, text: str, width: int = 120) -> str:
-    words = [w.lower() for w in re.findall(r"\w+", text)]
-    flat = " ".join(body.split())
-    lower = flat.lower()
-    position = min((p for p in (lower.find(w) for w in words) if p >= 0), default=0)
-    start = max(0, position - width // 3)
-    excerpt = flat[start : start + width]
-    return ("…" if start else "") + excerpt + ("…" if start + width < len(flat) else "")
 
 
 def draft(conn: Db, conversation_id: int, agent: str, kind: str) -> str | None:
