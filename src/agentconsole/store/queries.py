@@ -308,11 +308,10 @@ def search_hits(conn: Db, node: Node, agent: str, now: float, limit: int) -> lis
         " ORDER BY h.hit_key DESC"
     )
     rows = conn.execute(sql, (*searched, expression, *condition.params, limit)).fetchall()
-    columns = len(_HIT.names)
-    return [
-        _HIT.build(row[:columns], snippet=snippets.snippet(*row[columns:], searched))
-        for row in rows
-    ]
+    hits = []
+    for *columns, start, text in rows:
+        hits.append(_HIT.build(columns, snippet=snippets.snippet(start, text, searched)))
+    return hits
 
 
 def conversation_ids(conn: Db, view: View, agent: str, limit: int | None = None) -> list[int]:
