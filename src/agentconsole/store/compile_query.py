@@ -389,8 +389,7 @@ def _is(b: _Builder, value: str) -> str:
     if value == "waiting":
         return f"(c.waiting_since IS NOT NULL AND {OPEN_ENDED})"
     if value == "spam":
-        # Listed from the small partial index of spam ids (the wider indexes that hold
-        # spam for the counts would otherwise be read whole).
+        # Listed from the small partial index of spam ids.
         return "c.id IN (SELECT id FROM conversations WHERE spam = 1)"
     if value == "answered":
         # The customer wrote after a reply of this agent: waiting, and one of the agent's

@@ -273,9 +273,9 @@ def count_statement(
     conn: Db, node: Node, agent: str, now: float, *, hide_spam: bool
 ) -> tuple[str, tuple[object, ...]]:
     """The statement counting what ``node`` matches, and its parameters. Spam is left out
-    as :func:`compile_query` does, spelt ``c.spam = 0``: the indexes a count reads hold
-    spam (migration 014), so the count stays one index range instead of probing the spam
-    list for every conversation counted."""
+    as :func:`compile_query` does, spelt ``c.spam = 0``: the indexes a count reads leave
+    spam out (partial, migration 014), so the count stays one index range instead of
+    probing the spam list for every conversation counted."""
     condition = compile_query(
         node, agent=agent, now=now, dialect=conn.dialect, estimate=estimator(conn), hide_spam=False
     )
