@@ -239,9 +239,10 @@ def _group(b: _Builder, terms: tuple[Node, ...], operator: str) -> str:
     # A tag's conversations are few next to a status's: SQLite's planner, knowing no
     # sizes, would walk every open conversation in the status index and probe the tag's
     # list for each (15-20 ms a tag view at 100,000 conversations); with the status
-    # terms beside a tag kept off their index, the tag's list drives.
+    # terms beside a tag kept off their index, the tag's list drives. Not for a first
+    # screen in queue order (``rows``): walking the order index finds its rows sooner.
     outer = b.tag_drives
-    if operator == "AND" and b.dialect.index_hints and not b.per_row:
+    if operator == "AND" and b.dialect.index_hints and not b.per_row and b.rows is None:
         b.tag_drives = outer or any(_is_tag(t) for t in terms)
     parts = [_node(b, t) for t in terms if not _is_textual(t)]
     b.tag_drives = outer
