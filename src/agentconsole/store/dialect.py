@@ -56,6 +56,13 @@ class Dialect(Protocol):
         """``column`` contains the parameter (a ``%…%`` pattern), ignoring ASCII case."""
         ...
 
+    def position_of(self, column: str) -> str:
+        """Where the parameter (lower-cased) first occurs in ``column``: a 1-based position
+        in characters, 0 when absent; ASCII letters of ``column`` compared
+        case-insensitively, every other character as it is — the same answer on every
+        backend (search snippets are placed with it)."""
+        ...
+
     def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
         """Add a message to the full-text index under its ``search_key``."""
         ...

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..db import Db
 
 _MATCH = "s.document @@ CAST(? AS tsquery)"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class PostgresDialect:
@@ -52,6 +53,11 @@ class PostgresDialect:
 
     def contains(self, column: str) -> str:
         return f"{column} ILIKE ? ESCAPE '\\'"
+
+    def position_of(self, column: str) -> str:
+        # translate(), not lower(): lower() follows the database's locale beyond ASCII,
+        # SQLite's folds ASCII letters only, and both must place a snippet alike.
+        return f"strpos(translate({column}, '{_UPPER}', '{_UPPER.lower()}'), ?)"
 
     def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
         db.execute(

@@ -65,6 +65,9 @@ class SqliteDialect:
     def contains(self, column: str) -> str:
         return f"{column} LIKE ? ESCAPE '\\'"
 
+    def position_of(self, column: str) -> str:
+        return f"instr(lower({column}), ?)"  # SQLite's lower() folds ASCII letters only
+
     def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
         db.execute(
             "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)",
