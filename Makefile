@@ -56,6 +56,7 @@ checks:
 # Benchmarks print tables; they are run by hand, never by CI. Some need the test servers.
 bench: install-test
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/cli_startup.py --reuse
 	$(BIN)/python bench/email_ingest.py
 	$(BIN)/python bench/api_ingest.py
 	$(BIN)/python bench/endpoint_under_load.py

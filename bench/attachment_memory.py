@@ -6,7 +6,10 @@
 
 For each size a message is generated (a short text part and a base64 attachment of
 deterministic bytes) and ingested into a fresh store in a child process, whose peak resident
-memory (``ru_maxrss`` of that child, from ``wait4``) is reported:
+memory (``ru_maxrss`` of that child, from ``wait4``) is reported. On Linux a child's
+``ru_maxrss`` includes what its parent had resident when it was forked, so this process
+never holds a large message itself: generating the message and checking the stored
+attachment run in helper processes of their own (``--make``, ``--check``).
 
 * deliver: ``agentconsole deliver`` reading the message on standard input;
 * maildir: ``agentconsole sync --once`` reading it from a Maildir;
@@ -24,6 +27,7 @@ import base64
 import os
 import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,10 +90,24 @@ def stored_attachment(store: Path) -> bytes | None:
     return bytes(row[0]) if row else None
 
 
+def make(path: Path, size_mb: float) -> None:
+    """Write the generated message for ``size_mb`` to ``path`` (``--make``)."""
+    path.write_bytes(message(attachment_bytes(int(size_mb * 1024 * 1024))))
+
+
+def check(store: Path, size_mb: float) -> bool:
+    """Whether the store holds the generated attachment byte for byte (``--check``)."""
+    data = attachment_bytes(int(size_mb * 1024 * 1024))
+    return not data or stored_attachment(store) == data
+
+
+def helper(*args: str) -> int:
+    """Run this script as a helper process (so its memory is never this process's)."""
+    return subprocess.run([sys.executable, __file__, *args], check=False).returncode
+
+
 def measure(path: str, size_mb: float) -> tuple[int, float, float, str]:
     """Ingest one generated message by ``path``; (message bytes, MB, seconds, check)."""
-    data = attachment_bytes(int(size_mb * 1024 * 1024))
-    raw = message(data)
     with tempfile.TemporaryDirectory(prefix="attachment-memory-") as temporary:
         folder = Path(temporary)
         maildir = folder / "Maildir"
@@ -100,17 +118,17 @@ def measure(path: str, size_mb: float) -> tuple[int, float, float, str]:
         base = [sys.executable, "-m", "agentconsole.cli", "--config", str(config)]
         base += ["--store", str(store)]
         source = folder / "message.eml"
-        source.write_bytes(raw)
+        helper("--make", str(source), "--mb", str(size_mb))
+        size = source.stat().st_size
         if path == "maildir":
             os.rename(source, maildir / "new" / "1.bench")
             status, peak, seconds = run_measured([*base, "sync", "--once"], None)
         else:
             status, peak, seconds = run_measured([*base, "deliver", "--channel", "support"], source)
         if status != 0:
-            return len(raw), peak, seconds, f"exit {status}"
-        kept = stored_attachment(store) if data else None
-        check = "ok" if not data or kept == data else "ATTACHMENT DIFFERS"
-    return len(raw), peak, seconds, check
+            return size, peak, seconds, f"exit {status}"
+        same = helper("--check", str(store), "--mb", str(size_mb)) == 0
+    return size, peak, seconds, "ok" if same else "ATTACHMENT DIFFERS"
 
 
 def main() -> None:
@@ -118,17 +136,34 @@ def main() -> None:
     parser.add_argument(
         "--mb", type=float, action="append", help="attachment size in MB (repeatable)"
     )
+    parser.add_argument("--runs", type=int, default=1, help="measure each path this often")
+    parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--check", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = args.mb or [20.0]
+    if args.make is not None:
+        make(args.make, sizes[0])
+        return
+    if args.check is not None:
+        raise SystemExit(0 if check(args.check, sizes[0]) else 1)
     print(f"attachment ingest memory ({os.cpu_count()} cores, Python {sys.version.split()[0]})")
     print(f"{'path':<9} {'attachment':>10} {'message':>10} {'peak RSS':>9} {'time':>7}  check")
     rows = [("deliver", 0.0)] + [(path, mb) for mb in sizes for path in ("deliver", "maildir")]
     for path, mb in rows:
-        size, peak, seconds, check = measure(path, mb)
-        label = "baseline" if mb == 0 else path
-        print(
-            f"{label:<9} {mb:>8.1f}MB {size / 2**20:>8.1f}MB {peak:>7.1f}MB {seconds:>6.2f}s  {check}"
-        )
+        peaks: list[float] = []
+        for _ in range(args.runs):
+            size, peak, seconds, result = measure(path, mb)
+            peaks.append(peak)
+            label = "baseline" if mb == 0 else path
+            print(
+                f"{label:<9} {mb:>8.1f}MB {size / 2**20:>8.1f}MB {peak:>7.1f}MB {seconds:>6.2f}s"
+                f"  {result}"
+            )
+        if args.runs > 1:
+            print(
+                f"{'':<9} {'':>10} {'':>10} median {statistics.median(peaks):.1f}MB,"
+                f" {min(peaks):.1f}–{max(peaks):.1f}MB over {args.runs} runs"
+            )
 
 
 if __name__ == "__main__":

@@ -4,11 +4,19 @@
     python bench/query_speed.py                        # 100,000 conversations, ~500,000 messages
     python bench/query_speed.py --conversations 20000  # quicker
     python bench/query_speed.py --reuse                # keep the store of an earlier run
+    python bench/query_speed.py --search-only          # only search on realistic mail
 
 Builds the store with ``bench/scale.py``'s generator, then gives it a working day's spread of
 states (statuses, assignees, tags, priorities, drafts), and prints for each query: the top 50
 in queue order (median of runs), its count, and whether SQLite's plan uses an index. Counts of
 20 sidebar views are timed together, as the sidebar refreshes them after every change.
+
+Search is measured on realistic mail, not on the synthetic one-line bodies: the shared
+generator's mailbox (``gen_corpus.py``, bodies of 200-3,000 characters plus quoted replies)
+ingested once through the email channel into ``bench/out/`` (``--mail`` messages), then the
+50 newest hits with their snippets for its common, medium and rare words, a prefix, two
+words and a word with a field: median and spread (min-max) of runs, the statement alone
+(hits without snippets) beside the whole call.
 This is a benchmark, not a test: it prints numbers and never fails on them.
 """
 
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sqlite3
 import statistics
@@ -25,11 +34,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from email_ingest import OUT, context, corpus, drain  # noqa: E402
 from scale import build  # noqa: E402
 
+from agentconsole import views  # noqa: E402
 from agentconsole.query import parse  # noqa: E402
-from agentconsole.store import connect  # noqa: E402
-from agentconsole.store.compile_query import compile_query, estimator, row_counter  # noqa: E402
+from agentconsole.store import connect, queries, spam_sql  # noqa: E402
+from agentconsole.store.compile_query import (  # noqa: E402
+    compile_query,
+    estimator,
+    row_counter,
+    split_text,
+    text_expression,
+)
 from agentconsole.store.sqlite.connection import SqliteDb  # noqa: E402
 from agentconsole.store.sqlite.dialect import SQLITE  # noqa: E402
 
@@ -57,22 +74,8 @@ COMBINED = (
     "quokka status:open",
     "quokka OR warehouse -status:closed",
 )
-VIEWS = (
-    "assignee:me (status:open OR status:pending)",
-    "is:unassigned status:open",
-    "status:open",
-    "status:pending",
-    "status:snoozed",
-    "status:closed",
-    "channel:bench-email -status:closed -status:snoozed",
-    "channel:bench-chat -status:closed -status:snoozed",
-    "channel:bench-forum -status:closed -status:snoozed",
-    *(f"tag:{tag} -status:closed -status:snoozed" for tag in TAGS),
-    "is:failed",
-    "has:draft",
-    "waiting:>24h -status:closed",
-    "priority:urgent -status:closed",
-)
+#: Conversations marked spam: every view but Spam leaves them out, which each count pays.
+SPAM_SHARE = 0.01
 
 
 async def spread_states(path: Path) -> None:
@@ -102,6 +105,9 @@ async def spread_states(path: Path) -> None:
             await store.set_priority(conversation_id, pick.choice((0, 1)))
         if pick.random() < 0.01:
             await store.save_draft(conversation_id, "reply", "draft text")
+    spam = [i for i in ids if pick.random() < SPAM_SHARE]
+    for start in range(0, len(spam), 500):
+        await store.set_spam(spam[start : start + 500])
     await store.close()
     print(
         f"  states spread over {len(ids):,} conversations in {time.perf_counter() - started:.0f} s"
@@ -142,11 +148,11 @@ def measure(path: Path) -> None:
         return result.where, result.params
 
     print(f"\n  {'query':<48} {'top 50':>9} {'count':>9} {'rows':>8}  plan")
-    for _label, queries, target in (
+    for _label, texts, target in (
         ("single field", SINGLE_FIELD, 25),
         ("words + fields", COMBINED, 50),
     ):
-        for text in queries:
+        for text in texts:
             where, params = compiled(text, top=True)
             top_sql = (
                 f"SELECT c.id FROM conversations c WHERE {where} ORDER BY {QUEUE_ORDER} LIMIT 50"
@@ -161,12 +167,113 @@ def measure(path: Path) -> None:
                 f"  {text:<48} {top_ms:>7.1f}ms {count_ms:>7.1f}ms {count_rows[0][0]:>8,}"
                 f"  {plan}{flag}"
             )
+    conn.close()
+    asyncio.run(measure_counts(path))
+
+
+async def measure_counts(path: Path, runs: int = 7) -> None:
+    """Every sidebar view's count as the sidebar asks for them (``Store.count``, all in one
+    call), median and spread of ``runs``; then each view's time and SQLite plan."""
+    store = await connect(path, agent="bench")
+    channels = [channel.name for channel in await store.channels(with_counts=False)]
+    definitions = views.sidebar([], await store.shared_views(), channels, await store.tags())
+    nodes = {d.key: parse(d.query) for d in definitions}
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await store.count(nodes)
+        timings.append(time.perf_counter() - started)
+    print(
+        f"\n  counts of the {len(nodes)} sidebar views (Store.count): {spread(timings)}"
+        f" of {runs} runs (target ≤ 50 ms)"
+    )
+
+    def each(conn: SqliteDb) -> None:
+        hide_spam = spam_sql.any_spam(conn)
+        for definition in definitions:
+            node = nodes[definition.key]
+            sql, params = queries.count_statement(
+                conn, node, "bench", time.time(), hide_spam=hide_spam
+            )
+            one = []
+            for _ in range(5):
+                started = time.perf_counter()
+                count = conn.execute(sql, params).fetchone()[0]
+                one.append(time.perf_counter() - started)
+            plan = " | ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            print(f"  {definition.key:<22} {spread(one):>26} {count:>8,}  {plan[:90]}")
+
+    await store.run_sync(each)
+    await store.close()
+
+
+#: Searches on the generated mailbox: its manifest's words, a prefix, two words, a field.
+MAIL_SEARCHES = (
+    "account",
+    "warehouse",
+    "quokka",
+    "acc*",
+    "refund invoice",
+    "account status:open",
+)
+
+
+async def mail_store(size: int) -> Path:
+    """A store holding the generated mailbox of ``size`` messages (built once)."""
+    from agentconsole_email import EmailChannel
+
+    path = OUT / f"search-mail-{size}.db"
+    if path.exists():
+        return path
+    maildir = corpus(size)
+    building = path.with_suffix(".building")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{building}{suffix}").unlink(missing_ok=True)
+    store = await connect(building, agent="bench")
+    await store.ensure_channel("mail", "email", "email")
+    plugin = EmailChannel(context("mail", maildir=str(maildir)))
     started = time.perf_counter()
-    for text in VIEWS:
-        where, params = compiled(text)
-        conn.execute(f"SELECT count(*) FROM conversations c WHERE {where}", params).fetchall()
-    total = (time.perf_counter() - started) * 1000
-    print(f"\n  counts of {len(VIEWS)} sidebar views together: {total:.0f} ms (target ≤ 50 ms)")
+    try:
+        stored = await drain(store, plugin, "mail")
+    finally:
+        await plugin.close()
+        await store.close()
+    print(f"  {stored:,} messages ingested in {time.perf_counter() - started:.0f} s")
+    building.rename(path)
+    return path
+
+
+def spread(timings: list[float]) -> str:
+    ordered = sorted(timings)
+    median = statistics.median(ordered) * 1000
+    return f"{median:6.2f} ms [{ordered[0] * 1000:.2f}-{ordered[-1] * 1000:.2f}]"
+
+
+def measure_search(path: Path, runs: int = 31) -> None:
+    """The 50 newest hits with snippets, as ``search`` and the TUI's ``/`` ask for them."""
+    conn = sqlite3.connect(path, factory=SqliteDb)
+    messages = conn.execute("SELECT count(*), avg(length(body)) FROM messages").fetchone()
+    print(
+        f"\n  search with snippets, 50 hits, {messages[0]:,} generated mails"
+        f" (bodies {messages[1]:,.0f} characters on average); median [min-max] of {runs} runs"
+    )
+    print(f"  {'query':<24} {'hits':>5}  {'whole search':>28}  {'statement alone':>28}")
+    for text in MAIL_SEARCHES:
+        node = parse(text)
+        whole, alone = [], []
+        hits = []
+        textual, _rest = split_text(node)
+        statement = SQLITE.newest_hits("m.id", "1 = 1")
+        expression = text_expression(textual, SQLITE)
+        for _ in range(runs):
+            started = time.perf_counter()
+            hits = queries.search_hits(conn, node, "bench", time.time(), 50)
+            whole.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            conn.execute(statement, (expression, 50)).fetchall()
+            alone.append(time.perf_counter() - started)
+        print(f"  {text:<24} {len(hits):>5}  {spread(whole):>28}  {spread(alone):>28}")
+    print("  (target: 50 hits with snippets ≤ 1.5 ms)")
     conn.close()
 
 
@@ -176,8 +283,14 @@ def main() -> None:
     parser.add_argument("--per-conversation", type=float, default=5.0)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--store", type=Path, default=Path(__file__).parent / "out" / "query.db")
+    parser.add_argument("--mail", type=int, default=20_000, help="generated mails to search")
+    parser.add_argument("--search-only", action="store_true")
     args = parser.parse_args()
     args.store.parent.mkdir(parents=True, exist_ok=True)
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    measure_search(asyncio.run(mail_store(args.mail)))
+    if args.search_only:
+        return
     if not (args.reuse and args.store.exists()):
         asyncio.run(build(args.store, args.conversations, args.per_conversation))
         asyncio.run(spread_states(args.store))

@@ -98,11 +98,11 @@ def store_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store_location(request: pytest.FixtureRequest, store_path: Path) -> Iterator[str | Path]:
-    """Where the test's store is: a SQLite file, or (``--store=postgresql``) a fresh
-    database on the suite's PostgreSQL server."""
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """Where the test's store is: a SQLite file (``store_path``'s), or
+    (``--store=postgresql``) a fresh database on the suite's PostgreSQL server."""
     if request.config.getoption("--store") != "postgresql":
-        yield store_path
+        yield tmp_path / "store.db"
         return
     server: postgres_server.PostgresServer = request.getfixturevalue("postgres")
     url = server.new_database()

@@ -400,7 +400,8 @@ class DiscourseChannel(ChannelPlugin):
             sent_at=_time(post.get("created_at")) or datetime.now(UTC),
             subject=title,
             thread_key=str(topic_id),
-            raw=json.dumps(post, ensure_ascii=False).encode("utf-8"),
+            # backslashreplace: a lone surrogate (valid JSON) is kept as the escape it came as.
+            raw=json.dumps(post, ensure_ascii=False).encode("utf-8", "backslashreplace"),
             automated=username.lower() in SYSTEM_USERS,
             from_agent=from_agent,
             url=self.post_url(post.get("topic_slug") or slug, topic_id, post.get("post_number")),

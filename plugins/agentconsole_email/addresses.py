@@ -21,11 +21,47 @@ _LOOSE_ADDRESS = re.compile(r"[^\s<>()\[\]\",;:@\\]+@[^\s<>()\[\]\",;:@\\]+")
 
 Pair = tuple[str, str]
 
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_PLAIN_ADDRESS = rf"{_DOT_ATOM}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+#: One address in the forms most mail uses: ``local@domain``, ``Name <local@domain>`` (the
+#: name plain words) or ``"Any, name" <local@domain>``; read without the general parser
+#: (which walks the header a character at a time), with the same result.
+_SIMPLE_ENTRY = re.compile(
+    rf"\s*(?:({_PLAIN_ADDRESS})|((?:{_ATEXT}|[ \t])*)<({_PLAIN_ADDRESS})>"
+    rf'|"([^"\\\r\n]*)"[ \t]*<({_PLAIN_ADDRESS})>)\s*'
+)
+
+
+def _simple_pairs(value: str) -> list[Pair] | None:
+    """The pairs of ``value`` when each of its entries has one of the simple forms, else
+    None (the general parser reads it)."""
+    if "(" in value or "\\" in value:
+        return None
+    out: list[Pair] = []
+    for element in _elements(value):
+        if not element.strip():
+            continue
+        found = _SIMPLE_ENTRY.fullmatch(element)
+        if found is None:
+            return None
+        bare, name, named, quoted, quoted_address = found.groups()
+        if bare is not None:
+            out.append(("", bare.lower()))
+        elif named is not None:
+            out.append((decode_words(name), named.lower()))
+        else:
+            out.append((decode_words(quoted), quoted_address.lower()))
+    return out
+
 
 def parse_addresses(value: str) -> list[Pair]:
     """(decoded name, lower-case address) pairs of one header value; entries without an
     address (a group name, garbage) are left out. Raises whatever the standard parser
     raises on it (RecursionError on deeply nested comments)."""
+    simple = _simple_pairs(value)
+    if simple is not None:
+        return simple
     out: list[Pair] = []
     for name, address in getaddresses([value]):
         address = address.strip().strip("<>").strip()

@@ -22,6 +22,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from email.message import Message
+from email.policy import Compat32
 
 from agentconsole.plugin import Attachment, html_to_text
 
@@ -41,6 +42,19 @@ NAMED_FAILURES = 3
 _ICS_FIELD = re.compile(r"^(SUMMARY|DTSTART|LOCATION|ORGANIZER)[^:\r\n]*:(.*)$", re.MULTILINE)
 
 
+class _KeepEscapes(Compat32):
+    """``compat32``, except that a header holding 8-bit bytes is read as the text it holds
+    (the bytes as surrogate escapes, which :func:`.decode_words` reads as UTF-8 or
+    Windows-1252, and a boundary matches byte for byte) instead of a ``Header`` that turns
+    them into U+FFFD: a file name in raw UTF-8 keeps its letters."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+_KEEP_ESCAPES = _KeepEscapes()
+
+
 class Part(Message):
     """A ``compat32`` message whose body stays a view into the raw bytes.
 
@@ -48,6 +62,9 @@ class Part(Message):
     they were not read (beyond a bound); a leaf has ``body``."""
 
     body: memoryview
+
+    def __init__(self) -> None:
+        super().__init__(policy=_KEEP_ESCAPES)
 
 
 @dataclass(frozen=True, slots=True)

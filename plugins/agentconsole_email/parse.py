@@ -87,11 +87,12 @@ class ParseSettings:
 # -- headers -------------------------------------------------------------------------------
 
 
-def split_message(raw: bytes, *, top: bool = True) -> tuple[bytes, bytes]:
+def split_message(raw: bytes, *, top: bool = True) -> tuple[bytes, memoryview]:
     """(header block, body) split at the first empty line (and, for a whole message, past
-    an mbox ``From `` separator line)."""
+    an mbox ``From `` separator line). The body is a view into ``raw``: a 20 MB message is
+    not copied to be split."""
     span = split_span(raw, top=top)
-    return raw[span.head_start : span.head_end], raw[span.body_start :]
+    return raw[span.head_start : span.head_end], memoryview(raw)[span.body_start :]
 
 
 def read_headers(head: bytes) -> tuple[dict[str, list[str]], list[bytes]]:
@@ -247,7 +248,7 @@ def parse_message(
     if message_id is None and fields.first("message-id").strip():
         notes.append("the Message-ID header could not be read: an id was made from the content")
     digest = identity.content_digest(raw)
-    external_id = message_id or identity.synthetic_id(kept, body, digest)
+    external_id = message_id or identity.synthetic_id(kept, bytes(body), digest)
     sent_at = fields.read(
         "Date",
         lambda: _date(fields.first("date")),

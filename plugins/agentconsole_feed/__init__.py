@@ -16,6 +16,7 @@ import calendar
 import hashlib
 import io
 import json
+import re
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -115,7 +116,10 @@ def _entry_id(entry: dict[str, Any]) -> str:
         if value:
             return value
     digest = hashlib.sha256(
-        f"{entry.get('title', '')}\n{entry.get('published', '')}\n{entry.get('summary', '')}".encode()
+        f"{entry.get('title', '')}\n{entry.get('published', '')}\n{entry.get('summary', '')}".encode(
+            "utf-8",
+            "surrogatepass",  # a JSON feed's text may hold lone surrogates
+        )
     ).hexdigest()[:32]
     return f"sha256:{digest}"
 
@@ -174,9 +178,31 @@ def entries_to_messages(
     return messages, ids
 
 
+#: A numeric character reference (``&#55296;``, ``&#xD800;``).
+_CHARACTER_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]+|[0-9]+);")
+
+
+def _no_impossible_characters(data: bytes) -> bytes:
+    """``data`` with each character reference that names no character (a lone surrogate,
+    U+D800–U+DFFF, or a number past U+10FFFF) spelled ``&#xFFFD;`` (�): feedparser raises
+    on them, and one such entry would stop the whole feed for good."""
+
+    def fix(found: re.Match[bytes]) -> bytes:
+        digits = found.group(1)
+        if len(digits) > 12:
+            return b"&#xFFFD;"
+        value = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+        if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+            return b"&#xFFFD;"
+        return found.group()
+
+    return _CHARACTER_REFERENCE.sub(fix, data) if b"&#" in data else data
+
+
 def _parse(data: bytes, location: str, content_type: str | None) -> dict[str, Any]:
     import feedparser  # imported here: parsing happens off the event loop
 
+    data = _no_impossible_characters(data)
     headers = {"content-location": location} if location else {}
     if content_type:
         headers["content-type"] = content_type

@@ -204,7 +204,8 @@ def to_inbound(
         subject=room.title,
         thread_key=room_id,
         references=tuple(references),
-        raw=json.dumps(event, ensure_ascii=False).encode(),
+        # backslashreplace: a lone surrogate (valid JSON) is kept as the escape it came as.
+        raw=json.dumps(event, ensure_ascii=False).encode("utf-8", "backslashreplace"),
         parse_note=note,
         automated=automated,
         from_agent=from_agent,

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import difflib
 import os
-import subprocess
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import keymap, paths
 from .errors import ConfigError, UsageError
-from .plugin import SECRET_SOURCES, ChannelPlugin, Option, PermanentError
-from .sla import SlaSettings, settings_from_config
 from .timeparse import parse_duration
 from .views import ORDERS, ViewDefinition
+
+if TYPE_CHECKING:
+    from .plugin import ChannelPlugin, Option
+    from .sla import SlaSettings
 
 CHANNEL_CORE_KEYS = {"type": str, "enabled": bool}
 TOP_LEVEL_KEYS = (
@@ -141,6 +141,8 @@ class Config:
 def example_text() -> str:
     """The example configuration shipped with the package (every key documented, every
     channel switched off): what ``agentconsole config example`` prints."""
+    from importlib import resources
+
     return (resources.files("agentconsole") / "config.example.toml").read_text(encoding="utf-8")
 
 
@@ -234,6 +236,8 @@ def parse(data: dict[str, Any], file: str) -> Config:
     first_response_target = None
     sla_settings = None
     if isinstance(data.get("sla"), list):
+        from .sla import settings_from_config  # business hours and zones: only when set
+
         sla_settings = settings_from_config(
             data["sla"],
             _table(data, "business_hours", file) if "business_hours" in data else None,
@@ -246,6 +250,8 @@ def parse(data: dict[str, Any], file: str) -> Config:
             except UsageError as error:
                 raise ConfigError(f"{file}: sla.{key}: {error}") from None
         if "business_hours" in data:
+            from .sla import settings_from_config
+
             # Checked even unused, so a typo shows before the first policy is written.
             settings_from_config([], _table(data, "business_hours", file), file)
     replies_table = _checked_table(data, "replies", file, REPLIES_KEYS)
@@ -445,6 +451,8 @@ def _table(data: dict[str, Any], key: str, file: str) -> dict[str, Any]:
 
 
 def _accepted_keys(plugin: type[ChannelPlugin]) -> dict[str, Option]:
+    from .plugin import SECRET_SOURCES
+
     keys: dict[str, Option] = {}
     for option in plugin.options:
         if option.secret:
@@ -461,6 +469,8 @@ def check_channel_options(channel: ChannelConfig, plugin: type[ChannelPlugin]) -
     Secret options are not resolved here (see :func:`secret_resolver`); their ``*_command``,
     ``*_env`` or ``*_keyring`` key is kept as given.
     """
+    from .plugin import SECRET_SOURCES
+
     where = f"[channels.{channel.name}]"
     accepted = _accepted_keys(plugin)
     valid = set(accepted) | set(CHANNEL_CORE_KEYS)
@@ -505,6 +515,9 @@ def check_channel_options(channel: ChannelConfig, plugin: type[ChannelPlugin]) -
 def secret_resolver(channel_name: str, options: dict[str, Any]) -> Callable[[str], str]:
     """A function resolving a secret option by name each time it is called (never cached,
     never logged)."""
+    import subprocess
+
+    from .plugin import PermanentError
 
     def resolve(name: str) -> str:
         where = f"[channels.{channel_name}]"

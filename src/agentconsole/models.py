@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .plugin import Attachment
+if TYPE_CHECKING:
+    from .plugin import Attachment
 
 Status = Literal["open", "pending", "snoozed", "closed"]
 STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "closed")
@@ -245,7 +246,8 @@ class IngestReport:
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One audit entry: ``agent`` is the name it was done under, ``account`` the Unix account
-    of the process that did it (``None`` on entries older than the record of accounts)."""
+    of the process that did it — on PostgreSQL the session's login role, written by the
+    server (``None`` on entries older than the record of accounts)."""
 
     id: int
     at: float

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import humanize, thread_reasons
 from .models import (
@@ -26,8 +26,10 @@ from .models import (
     SearchHit,
     priority_name,
 )
-from .plugin import SECRET_SOURCES, Option
 from .sanitize import clean, escape_for_json, one_line
+
+if TYPE_CHECKING:
+    from .plugin import Option
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -224,6 +226,8 @@ def option_lines(options: Sequence[Option]) -> list[str]:
     """A plugin's options for ``plugins``: the key to write, what it means, its default.
     A secret option shows the keys it is given by (``password_command``, ``_env``,
     ``_keyring``)."""
+    from .plugin import SECRET_SOURCES
+
     lines = []
     for option in options:
         key = (
@@ -253,9 +257,14 @@ def option_lines(options: Sequence[Option]) -> list[str]:
     return lines
 
 
+def json_line(data: dict[str, Any]) -> str:
+    """``data`` as one JSON Lines line (no newline), every control character escaped."""
+    return escape_for_json(json.dumps(data, ensure_ascii=False))
+
+
 def emit_json(data: dict[str, Any], stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
-    stream.write(escape_for_json(json.dumps(data, ensure_ascii=False)) + "\n")
+    stream.write(json_line(data) + "\n")
 
 
 def conversation_line(row: ConversationRow) -> str:

@@ -27,7 +27,7 @@ from .plugin import (
     SendResult,
     TemporaryError,
 )
-from .store import Store
+from .store import Store, send_health
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +135,7 @@ class ChannelSender:
             )
             await self.store.mark_retry(item.id, reason, time.time() + delay)
             waiting = await self.store.waiting_replies(plugin.name)
-            await self._set_problem(
-                f"sending failing: {reason} — {waiting} repl{'y' if waiting == 1 else 'ies'} "
-                f"waiting, next try in {delay:.0f} s"
-            )
+            await self._set_problem(send_health.describe(reason, waiting, delay))
             return
         await self._record_sent(item, result)
         await self._set_problem(None)

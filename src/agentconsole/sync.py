@@ -8,7 +8,8 @@ load, to start or to fetch puts its channel in an error state with the reason; t
 channels keep running.
 
 Delivering the outbox is :mod:`.sending`'s; its problem ("sending failing: … — 10 replies waiting, next
-try in 16 s") shows in the channel's health until a send succeeds.
+try in 16 s") shows in the channel's health until a send succeeds (read against the outbox
+and the lease whenever it is shown: :mod:`.store.send_health`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from .plugin import (
 )
 from .rules.runner import RulesRunner
 from .sending import ChannelSender, backoff, describe, outbound_message
-from .store import Store
+from .store import Store, send_health
 
 __all__ = ["SyncRunner", "backoff", "outbound_message"]
 
@@ -326,7 +327,11 @@ class SyncRunner:
         if state.overload is not None and health != "error":
             health, detail = "overloaded", state.overload
         if state.send_problem is not None:
-            detail = state.send_problem if health != "error" else f"{detail}; {state.send_problem}"
+            detail = (
+                state.send_problem
+                if health != "error"
+                else f"{detail}{send_health.SEPARATOR}{state.send_problem}"
+            )
             health = "error"
         if state.health == (health, detail):
             return

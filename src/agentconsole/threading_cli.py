@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import output
-from .config import Config
 from .errors import UsageError
-from .models import ThreadingChange
 from .sanitize import clean
-from .store import Store
 
-Handler = Callable[[argparse.Namespace, Config, Store], Awaitable[int]]
+if TYPE_CHECKING:
+    from .config import Config
+    from .models import ThreadingChange
+    from .store import Store
+
+# The parser (:func:`add_commands`) imports this module, so what only the commands use
+# (the output module, the store) is imported when one runs.
+Handler = Callable[[argparse.Namespace, "Config", "Store"], Awaitable[int]]
 AddCommand = Callable[[str, Any, str], argparse.ArgumentParser]
 
 EXIT_OK = 0
@@ -71,6 +74,8 @@ def _undo_option(p: argparse.ArgumentParser, kind: str) -> None:
 
 
 def change_json(change: ThreadingChange) -> dict[str, Any]:
+    from . import output
+
     return {
         "change": change.id,
         "kind": change.kind,
@@ -84,6 +89,8 @@ def change_json(change: ThreadingChange) -> dict[str, Any]:
 
 
 def _done(args: argparse.Namespace, change: ThreadingChange, text: str) -> int:
+    from . import output
+
     if args.json:
         output.emit_json(change_json(change))
     else:
@@ -93,6 +100,8 @@ def _done(args: argparse.Namespace, change: ThreadingChange, text: str) -> int:
 
 
 def _undone(args: argparse.Namespace, change: ThreadingChange) -> int:
+    from . import output
+
     if args.json:
         output.emit_json(change_json(change))
         return EXIT_OK

@@ -7,9 +7,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
-from dateutil import parser as date_parser
-from dateutil.relativedelta import relativedelta
-
 from .errors import UsageError
 
 #: The hour a snooze given only as a day wakes at.
@@ -86,6 +83,11 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
 
 
 def _parse(phrase: str, now: datetime) -> datetime:
+    # dateutil loads only when a time is read: the query language imports this module, and
+    # a script's `list` or `search` need not pay for it.
+    from dateutil import parser as date_parser
+    from dateutil.relativedelta import relativedelta
+
     match = _RELATIVE.match(phrase)
     if match and match.group(2) in _UNITS:
         amount, unit = float(match.group(1)), _UNITS[match.group(2)]
@@ -166,6 +168,8 @@ def parse_day(text: str, now: datetime | None = None) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.strip())  # the fast, exact path
     except ValueError:
+        from dateutil import parser as date_parser
+
         try:
             start = datetime.combine(now.date(), time(0))
             parsed = date_parser.parse(phrase, default=start)

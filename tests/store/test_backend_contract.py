@@ -119,6 +119,61 @@ async def test_both_backends_find_the_same_messages(
     assert found["sqlite"]["subscri*"][0] == ["Subscriptions", "Invoice"]
 
 
+#: Mail as customers write it: the words deep in a long body after accented text, CRLF and
+#: runs of blank lines, next to a terminal escape (an OSC 52 clipboard write) and markup.
+_GREETING = "Grüße aus Zürich — " * 30
+SNIPPET_CORPUS = [
+    (
+        "Deep",
+        _GREETING + "\r\n\r\n\r\n   The QUOKKA   crashed\tagain \x1b]52;c;aGk=\x07"
+        " [bold]boom[/bold] [@click=app.quit]x[/] " + "and then some more words " * 20,
+    ),
+    ("Two words", "Our warehouse lost the parcel; the refund never came. " + "Filler. " * 40),
+    ("Subject holds refundonly", "Nothing to see here."),
+    ("Short", "short kangaroo note"),
+]
+SNIPPET_QUERIES = ["quokka", "QUOKKA crash*", "refund warehouse", "refundonly", "kangaroo"]
+
+
+async def test_both_backends_give_the_same_clean_snippets(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """Snippets are cut out by the database: each backend cuts the same window of the same
+    message, and what comes back is one clean line around the first word searched."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for backend, location in (
+        ("sqlite", tmp_path / "snippets.db"),
+        ("postgresql", postgres.new_database()),
+    ):
+        store = await connect(location, agent="alice")
+        await store.ensure_channel("mail", "email", "email")
+        await store.ingest(
+            "mail",
+            [
+                inbound(body, subject=subject, thread_key=f"s{n}", minutes=n)
+                for n, (subject, body) in enumerate(SNIPPET_CORPUS)
+            ],
+        )
+        found[backend] = {q: [h.snippet for h in await store.search(q)] for q in SNIPPET_QUERIES}
+        await store.close()
+    assert found["postgresql"] == found["sqlite"]
+    snippets = found["sqlite"]
+    (deep,) = snippets["quokka"]
+    assert deep.startswith("…") and deep.endswith("…")  # cut on both sides
+    assert len(deep) <= 122
+    assert 30 <= deep.index("QUOKKA") <= 50  # a third of the way in, the greeting before it
+    assert "Zürich — The QUOKKA crashed again" in deep  # blank lines and tabs folded
+    assert "\x1b" not in deep and "\x07" not in deep and "␛]52;c;aGk=␇" in deep
+    assert "[bold]boom[/bold] [@click=app.quit]x[/]" in deep  # markup stays text
+    assert snippets["QUOKKA crash*"] == [deep]
+    # the earliest of the words places it, even when it is not the first one typed
+    assert snippets["refund warehouse"] == [
+        "Our warehouse lost the parcel; the refund never came. " + "Filler. " * 8 + "Fi…"
+    ]
+    assert snippets["refundonly"] == ["Nothing to see here."]  # found in the subject only
+    assert snippets["kangaroo"] == ["short kangaroo note"]
+
+
 async def test_a_change_by_another_connection_moves_the_change_token(
     opened: Store, location: str | Path
 ) -> None:

@@ -37,10 +37,21 @@ async def test_agents_may_add_to_the_audit_log_but_never_change_it(
         await store.ensure_channel("mail", "email", "email")
         report = await store.ingest("mail", [inbound("help", thread_key="t")])
         await store.set_status(report.created[0], "closed")
-        assert [e.action for e in await store.audit_log(report.created[0])]
+        entries = await store.audit_log(report.created[0])
+        assert [e.action for e in entries]
+        assert (await store.verify_audit()).intact
     finally:
         await store.close()
     with psycopg.connect(as_alice) as conn:
+        login = conn.info.user
+        # The server writes who the session is: a client claiming another account is
+        # overruled, and the chain then shows the forged row as broken.
+        conn.execute(
+            "INSERT INTO audit_log(id, at, agent, account, action, detail)"
+            " VALUES (1000000, 0, 'mallory', 'mallory', 'forged', '{}')"
+        )
+        accounts = {r[0] for r in conn.execute("SELECT DISTINCT account FROM audit_log")}
+        assert accounts == {login}
         for statement in ("UPDATE audit_log SET agent = 'mallory'", "DELETE FROM audit_log"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)

@@ -85,6 +85,8 @@ async def settled(pilot: Pilot[object]) -> None:
     app = pilot.app
     await pilot.pause()
     for worker in list(app.workers):
+        if worker.group == "watch":  # the store's change watch never ends (PostgreSQL)
+            continue
         with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await worker.wait()
     screen = app.main_screen  # type: ignore[attr-defined]
@@ -118,8 +120,10 @@ async def ready(pilot: Pilot[object]) -> None:
 
 
 @pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    return tmp_path / "store.db"
+def store_path(store_location: str | Path) -> str | Path:
+    """The console's store: a SQLite file, or with ``--store=postgresql`` a fresh database
+    (every console test runs on both backends)."""
+    return store_location
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ async def test_send_opens_the_next_conversation_and_assigns_the_reply_to_me(seed
         started = time.time()
         await answer(pilot, "Try again now.")
         await wait_for(pilot, lambda: screen.pane.conversation_id == ids["refund"])
-        assert screen.has_class("-reading") and screen.pane.thread.has_focus
+        await wait_for(pilot, lambda: screen.has_class("-reading") and screen.pane.thread.has_focus)
         detail = await app.store.conversation(ids["login"])
         assert detail.messages[-1].body == "Try again now."
         assert detail.row.assignee == "alice" and detail.row.status == "open"

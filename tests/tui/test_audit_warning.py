@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from .conftest import SIZE, make_app, notified, ready, settled
+from .seed import open_store
 
 
 async def test_a_tampered_audit_log_is_reported_on_start(seeded) -> None:
     path, _ = seeded
-    conn = sqlite3.connect(path, isolation_level=None)
+    # someone with write access to the store's tables rewrites history behind its back
+    store = await open_store(path, "mallory")
     try:
-        (first,) = conn.execute("SELECT min(id) FROM audit_log").fetchone()
-        conn.execute("UPDATE audit_log SET agent = 'mallory' WHERE id = ?", (first,))
+        (first,) = await store.run_sync(
+            lambda db: db.execute("SELECT min(id) FROM audit_log").fetchone()
+        )
+        await store.run_sync(
+            lambda db: db.execute("UPDATE audit_log SET agent = 'mallory' WHERE id = ?", (first,))
+        )
     finally:
-        conn.close()
+        await store.close()
     app = make_app(path)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)

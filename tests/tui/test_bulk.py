@@ -132,16 +132,16 @@ async def test_more_than_ten_asks_first_and_says_what_did_not_change(store_path)
         await settled(pilot)
         assert screen.counts.get("closed") == 0
         assert len(screen.queue.marked) == 14  # still marked: nothing happened
-        # another agent closes three of them meanwhile
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        # another agent closes three of them while the question is on screen
         other = await open_store(store_path, agent="bob")
         for conversation_id in screen.queue.ids[:3]:
             await other.set_status(conversation_id, "closed")
         await other.close()
-        await pilot.press("c")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
+        await wait_for(pilot, lambda: notified(app, "11 closed, 3 already closed"))
         await wait_for(pilot, lambda: screen.counts.get("closed") == 14)
-        assert notified(app, "11 closed, 3 already closed")
         await pilot.press("u")  # undoes only what this agent changed
         await wait_for(pilot, lambda: screen.counts.get("closed") == 3)
 

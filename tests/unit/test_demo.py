@@ -7,7 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,12 +24,12 @@ NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18) keeps the day reproducible
 
 
 @pytest.fixture
-async def seeded(tmp_path: Path) -> AsyncIterator[tuple[Store, SeedSummary, float]]:
+async def seeded(tmp_path: Path) -> AsyncIterator[tuple[Store, SeedSummary]]:
+    # (how long seeding takes is the bench's business, not a test's)
     store = await connect(tmp_path / "s.db", agent="tester")
     try:
-        started = time.perf_counter()
         summary = await seed_store(store, now=NOW)
-        yield store, summary, time.perf_counter() - started
+        yield store, summary
     finally:
         await store.close()
 
@@ -69,7 +68,7 @@ def _facts(conn: sqlite3.Connection) -> dict[str, object]:
 
 
 async def test_seed_fills_a_realistic_multichannel_day(seeded) -> None:
-    store, summary, elapsed = seeded
+    store, summary = seeded
     facts = await store.run_sync(_facts)
     assert summary.conversations == 360  # the README promises 360
     assert facts["channels"].keys() == {"demo-email", "demo-chat", "demo-forum"}
@@ -91,11 +90,10 @@ async def test_seed_fills_a_realistic_multichannel_day(seeded) -> None:
     assert min(waits) < 3600 and max(waits) > 12 * 3600  # minutes to most of a day
     assert facts["oldest"] >= NOW - 24 * 3600 - 1
     assert facts["bracket_names"] == ["Robin Okafor [Northwind IT]"]
-    assert elapsed < 2.0
 
 
 async def test_seeded_conversations_show_history_across_channels(seeded) -> None:
-    store, _, _ = seeded
+    store, _ = seeded
     contact_id = await store.run_sync(
         lambda conn: conn.execute(
             "SELECT contact_id FROM conversations GROUP BY contact_id"
@@ -131,7 +129,7 @@ async def test_seeding_is_deterministic(tmp_path: Path) -> None:
 
 
 async def test_seeding_a_seeded_store_again_adds_nothing(seeded) -> None:
-    store, summary, _ = seeded
+    store, summary = seeded
     assert await seed_store(store, now=NOW) == summary
 
 

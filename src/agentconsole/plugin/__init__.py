@@ -45,7 +45,6 @@ writes into the demo store first, as :class:`SeedConversation` values.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -396,6 +395,8 @@ class ChannelPlugin(ABC):
         Push channels (IMAP IDLE, a long poll, a webhook) override this; the default sleeps
         for ``min(timeout, poll_interval)``.
         """
+        import asyncio  # here: a script reading the store imports this contract, not asyncio
+
         await asyncio.sleep(min(timeout, self.poll_interval))
 
     async def send(self, message: OutboundMessage) -> SendResult:

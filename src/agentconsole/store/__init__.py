@@ -17,57 +17,114 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .. import processes
 from ..errors import StoreError, UsageError
-from ..models import (
-    AuditEntry,
-    Change,
-    ChangeOutcome,
-    ChannelRecord,
-    ContactRecord,
-    ConversationDetail,
-    ConversationRow,
-    ConversationState,
-    ConversationTiming,
-    DraftActivity,
-    FollowUp,
-    IdentityRecord,
-    IngestReport,
-    OutboxItem,
-    SearchHit,
-    ThreadingChange,
-    View,
-)
-from ..plugin import Attachment, InboundMessage
-from ..processes import ProcessIdentity
-from ..query import Node, parse
-from ..rules.definition import Rule, RuleReplay, RuleSet
-from ..sla import SlaSettings
-from ..views import Order, ViewDefinition
-from . import (
-    actions,
-    audit_chain,
-    changes,
-    ingest_sql,
-    queries,
-    rule_hooks,
-    rules_replay,
-    rules_sql,
-    settings,
-    sla_sql,
-    spam_sql,
-    threading_changes,
-    threading_undo,
-    undo_send,
-)
-from .audit_chain import ChainCheck
+from ..query import parse
 from .backend import Backend, is_postgres, open_backend
-from .db import Db
 from .interface import Store
-from .rule_hooks import HookCall
-from .undo_send import UnsentReply
+
+if TYPE_CHECKING:
+    from ..models import (
+        AuditEntry,
+        Change,
+        ChangeOutcome,
+        ChannelRecord,
+        ContactRecord,
+        ConversationDetail,
+        ConversationRow,
+        ConversationState,
+        ConversationTiming,
+        DraftActivity,
+        FollowUp,
+        IdentityRecord,
+        IngestReport,
+        OutboxItem,
+        SearchHit,
+        ThreadingChange,
+        View,
+    )
+    from ..plugin import Attachment, InboundMessage
+    from ..processes import ProcessIdentity
+    from ..query import Node
+    from ..rules.definition import Rule, RuleReplay, RuleSet
+    from ..sla import SlaSettings
+    from ..views import Order, ViewDefinition
+    from . import (
+        actions,
+        audit_chain,
+        changes,
+        inbound_text,
+        ingest_sql,
+        queries,
+        rule_hooks,
+        rules_replay,
+        rules_sql,
+        settings,
+        sla_sql,
+        spam_sql,
+        threading_changes,
+        threading_undo,
+        undo_send,
+    )
+    from .audit_chain import ChainCheck
+    from .db import Db
+    from .rule_hooks import HookCall
+    from .undo_send import UnsentReply
+
+
+#: The store's operation modules: each is executed on its first use, so a script that only
+#: reads (``agentconsole list`` on a read-only connection, :mod:`.readonly`) imports this
+#: package without the write paths it never runs. :class:`SqlStore` loads them all when it
+#: is made, before any backend thread uses one. (The same names are imported above for
+#: the type checker.)
+_OPERATIONS = (
+    "actions",
+    "audit_chain",
+    "changes",
+    "inbound_text",
+    "ingest_sql",
+    "queries",
+    "rule_hooks",
+    "rules_replay",
+    "rules_sql",
+    "settings",
+    "sla_sql",
+    "spam_sql",
+    "threading_changes",
+    "threading_undo",
+    "undo_send",
+)
+
+
+def _load_later(names: Sequence[str]) -> None:
+    import importlib.util
+    import sys
+
+    for name in names:
+        full_name = f"{__name__}.{name}"
+        module = sys.modules.get(full_name)
+        if module is None:
+            spec = importlib.util.find_spec(full_name)
+            assert spec is not None and spec.loader is not None, full_name
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[full_name] = module
+            spec.loader.exec_module(module)
+        globals()[name] = module
+
+
+def _load_operations() -> None:
+    for name in _OPERATIONS:
+        module: ModuleType = globals()[name]
+        getattr(module, "__name__")  # noqa: B009 — touching a module executes it
+
+
+if not TYPE_CHECKING:
+    _load_later(_OPERATIONS)
+
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -170,6 +227,7 @@ class SqlStore:
     rules: RuleSet | None = None
 
     def __init__(self, backend: Backend, agent: str, display_name: str | None = None) -> None:
+        _load_operations()
         self._backend = backend
         self.agent = agent
         self.display_name = display_name or agent
@@ -469,10 +527,12 @@ class SqlStore:
         update_cursor: bool = True,
     ) -> IngestReport:
 
+        storable = [inbound_text.storable(message) for message in messages]
+
         def run(conn: Db) -> IngestReport:
             channel_id = actions.channel_id(conn, channel)
             return ingest_sql.ingest_batch(
-                conn, channel_id, messages, cursor, update_cursor=update_cursor, rules=self.rules
+                conn, channel_id, storable, cursor, update_cursor=update_cursor, rules=self.rules
             )
 
         return await self._run(run)

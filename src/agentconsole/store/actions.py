@@ -26,6 +26,7 @@ from . import changes, redirects
 from .columns import Columns
 from .db import Db
 from .ingest_sql import merge_contacts, preview_of
+from .upkeep import snoozed_due
 from .writes import NewMessage, audit, delete_message, insert_message
 
 #: How long a claimed reply stays "sending" before another sender may try it again.
@@ -98,12 +99,7 @@ def set_status(
 def wake_snoozed(conn: Db, now: float | None = None) -> list[int]:
     """Reopen every snoozed conversation whose time has come."""
     now = now or time.time()
-    due = [
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM conversations WHERE status = 'snoozed' AND snooze_until <= ?", (now,)
-        )
-    ]
+    due = snoozed_due(conn, now)
     if not due:
         return []
     with conn.transaction():
@@ -490,7 +486,9 @@ def claim_due_replies(conn: Db, channel: str, limit: int = 20) -> list[OutboxIte
     again while still ``sending`` (its sender stopped) comes back ``uncertain``."""
     now = time.time()
     items: list[OutboxItem] = []
-    with conn.transaction():
+    # Each reply is locked as it is claimed (others are skipped, not waited for): a claim
+    # runs beside other writers, and whoever else changes an outbox row (unsend) locks it.
+    with conn.transaction(row_locks=True):
         rows = conn.execute(
             "SELECT o.id, o.message_id, m.conversation_id, o.idempotency_key, o.attempts, m.body,"
             " c.subject, coalesce(c.thread_key, c.reply_thread_key), c.contact_id,"
@@ -498,7 +496,7 @@ def claim_due_replies(conn: Db, channel: str, limit: int = 20) -> list[OutboxIte
             " FROM outbox o JOIN channels ch ON ch.id = o.channel_id"
             " JOIN messages m ON m.id = o.message_id JOIN conversations c ON c.id = m.conversation_id"
             " WHERE ch.name = ? AND o.state IN ('queued', 'sending') AND o.next_attempt_at <= ?"
-            " ORDER BY o.id LIMIT ?",
+            " ORDER BY o.id LIMIT ?" + conn.dialect.row_lock("o", skip_locked=True),
             (channel, now, limit),
         ).fetchall()
         for (

@@ -58,9 +58,15 @@ class Db(Protocol):
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
-    def transaction(self) -> AbstractContextManager[Any]:
+    def transaction(self, *, row_locks: bool = False) -> AbstractContextManager[Any]:
         """A write transaction: committed when the block ends, rolled back on any exception.
         It holds the store's write lock up front (SQLite: ``BEGIN IMMEDIATE``;
         PostgreSQL: a transaction-level advisory lock), so a check followed by a write
-        inside it cannot race another writer."""
+        inside it cannot race another writer.
+
+        ``row_locks``: on PostgreSQL, no store-wide lock — the block locks the rows it
+        reads for writing itself (:meth:`~.dialect.Dialect.row_lock`) and runs beside
+        other writers (an outbox claim never waits for a long ingest batch). Only for a
+        block whose every check-then-write is on rows it locks that way. SQLite has one
+        writer at a time anyway: there it is the same as a write transaction."""
         ...

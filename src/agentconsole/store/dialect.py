@@ -56,6 +56,13 @@ class Dialect(Protocol):
         """``column`` contains the parameter (a ``%…%`` pattern), ignoring ASCII case."""
         ...
 
+    def position_of(self, column: str) -> str:
+        """Where the parameter (lower-cased) first occurs in ``column``: a 1-based position
+        in characters, 0 when absent; ASCII letters of ``column`` compared
+        case-insensitively, every other character as it is — the same answer on every
+        backend (search snippets are placed with it)."""
+        ...
+
     def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
         """Add a message to the full-text index under its ``search_key``."""
         ...
@@ -81,4 +88,19 @@ class Dialect(Protocol):
 
     def table_names(self, db: Db) -> list[str]:
         """The store's own tables (not the search index's or the schema version's)."""
+        ...
+
+    def row_lock(self, table: str, *, skip_locked: bool) -> str:
+        """The clause ending a ``SELECT`` that locks the rows of ``table`` (its alias) it
+        returns until the transaction ends (PostgreSQL ``FOR UPDATE OF``; with
+        ``skip_locked`` rows another transaction holds are left out instead of waited
+        for). Empty on SQLite, whose write transaction already excludes every other
+        writer."""
+        ...
+
+    def session_account(self, db: Db) -> str:
+        """The account audit entries record for work done over ``db``: on SQLite the Unix
+        account of this process (from its effective uid); on PostgreSQL the session's login
+        role, which the server itself writes into every agent's audit row (a trigger), so
+        no client can choose it."""
         ...

@@ -45,7 +45,10 @@ def fields_digest(message: InboundMessage) -> str:
             for a in message.attachments
         ],
     ]
-    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # surrogatepass: a lone surrogate (before the store replaces it) still counts as content.
+    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass"
+    )
     return f"{FIELDS_SCHEME}:{hashlib.sha256(encoded).hexdigest()}"
 
 

@@ -23,37 +23,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from ..models import (
-    AuditEntry,
-    Change,
-    ChangeOutcome,
-    ChannelRecord,
-    ContactRecord,
-    ConversationDetail,
-    ConversationRow,
-    ConversationState,
-    ConversationTiming,
-    DraftActivity,
-    FollowUp,
-    IdentityRecord,
-    IngestReport,
-    OutboxItem,
-    SearchHit,
-    ThreadingChange,
-    View,
-)
-from ..plugin import Attachment, InboundMessage
-from ..processes import ProcessIdentity
-from ..query import Node
-from ..rules.definition import Rule, RuleReplay, RuleSet
-from ..sla import SlaSettings
-from ..views import Order, ViewDefinition
-from .audit_chain import ChainCheck
-from .db import Db
-from .rule_hooks import HookCall
-from .undo_send import UnsentReply
+if TYPE_CHECKING:
+    from ..models import (
+        AuditEntry,
+        Change,
+        ChangeOutcome,
+        ChannelRecord,
+        ContactRecord,
+        ConversationDetail,
+        ConversationRow,
+        ConversationState,
+        ConversationTiming,
+        DraftActivity,
+        FollowUp,
+        IdentityRecord,
+        IngestReport,
+        OutboxItem,
+        SearchHit,
+        ThreadingChange,
+        View,
+    )
+    from ..plugin import Attachment, InboundMessage
+    from ..processes import ProcessIdentity
+    from ..query import Node
+    from ..rules.definition import Rule, RuleReplay, RuleSet
+    from ..sla import SlaSettings
+    from ..views import Order, ViewDefinition
+    from .audit_chain import ChainCheck
+    from .db import Db
+    from .rule_hooks import HookCall
+    from .undo_send import UnsentReply
 
 T = TypeVar("T")
 
@@ -391,7 +392,8 @@ class Store(Protocol):
         transaction: all of it or, on any error, none of it.
 
         A message already stored (same identity) is counted as a duplicate; see
-        :mod:`.ingest_sql` for the identity. Raises :class:`~agentconsole.errors.NotFoundError`
+        :mod:`.ingest_sql` for the identity. Text the stores cannot hold (lone surrogates) is
+        neutralised first, with a note, the original kept (:mod:`.inbound_text`). Raises :class:`~agentconsole.errors.NotFoundError`
         when the channel is unknown (create it with :meth:`ensure_channel`).
         """
         ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -25,11 +24,12 @@ from ..models import (
 )
 from ..query import Node, Text, parse
 from ..views import Order
-from . import redirects, spam_sql
+from . import redirects, send_health, snippets, spam_sql
 from .columns import Columns
 from .compile_query import (
     WALK_ORDER_FROM,
     Compiled,
+    asks_for_spam,
     compile_query,
     estimator,
     row_counter,
@@ -261,12 +261,28 @@ def _breaching_first(
 
 def count_matching(conn: Db, nodes: Mapping[str, Node], agent: str, now: float) -> dict[str, int]:
     """How many conversations each query matches, by key."""
+    hide_spam = spam_sql.any_spam(conn)
     counts = {}
     for key, node in nodes.items():
-        condition = compiled(conn, node, agent, now)
-        sql = f"SELECT count(*) FROM conversations c WHERE {condition.where}"
-        counts[key] = int(conn.execute(sql, condition.params).fetchone()[0])
+        sql, params = count_statement(conn, node, agent, now, hide_spam=hide_spam)
+        counts[key] = int(conn.execute(sql, params).fetchone()[0])
     return counts
+
+
+def count_statement(
+    conn: Db, node: Node, agent: str, now: float, *, hide_spam: bool
+) -> tuple[str, tuple[object, ...]]:
+    """The statement counting what ``node`` matches, and its parameters. Spam is left out
+    as :func:`compile_query` does, spelt ``c.spam = 0``: the indexes a count reads leave
+    spam out (partial, migration 014), so the count stays one index range instead of
+    probing the spam list for every conversation counted."""
+    condition = compile_query(
+        node, agent=agent, now=now, dialect=conn.dialect, estimate=estimator(conn), hide_spam=False
+    )
+    where = condition.where
+    if hide_spam and not asks_for_spam(node):
+        where += " AND c.spam = 0"
+    return f"SELECT count(*) FROM conversations c WHERE {where}", condition.params
 
 
 def find(
@@ -285,8 +301,9 @@ def find(
 
 def search_hits(conn: Db, node: Node, agent: str, now: float, limit: int) -> list[SearchHit]:
     """The ``limit`` newest messages holding the query's words in conversations matching the
-    rest of it. The full-text index is read newest first, so the search stops after
-    ``limit`` hits instead of sorting all of them."""
+    rest of it, each with its snippet (:mod:`.snippets`: cut out by the database, cleaned
+    here). The full-text index is read newest first, so the search stops after ``limit``
+    hits instead of sorting all of them."""
     textual, rest = split_text(node)
     expression = text_expression(textual, conn.dialect)
     if not expression:
@@ -294,12 +311,24 @@ def search_hits(conn: Db, node: Node, agent: str, now: float, limit: int) -> lis
             "search needs words to find (fields alone select conversations: `list QUERY`)"
         )
     condition = compiled(conn, rest, agent, now)
-    sql = conn.dialect.newest_hits(f"m.body, {_HIT.sql}", condition.where)
-    words = " ".join(
-        t.word if isinstance(t, Text) else str(getattr(t, "value", "")) for t in textual
+    searched = snippets.words(
+        " ".join(t.word if isinstance(t, Text) else str(getattr(t, "value", "")) for t in textual)
     )
-    rows = conn.execute(sql, (expression, *condition.params, limit)).fetchall()
-    return [_HIT.build(columns, snippet=_snippet(body, words)) for body, *columns in rows]
+    positions, window = snippets.window_columns(conn.dialect, "m.body", "h", len(searched))
+    # The newest hits first, then their windows: the positions are computed for those
+    # ``limit`` rows only, and the body is read where it lies instead of being returned.
+    newest = conn.dialect.newest_hits(
+        f"m.id AS hit_id, m.search_key AS hit_key, {positions}", condition.where
+    )
+    sql = (
+        f"SELECT {_HIT.sql}, {window} FROM ({newest}) h JOIN messages m ON m.id = h.hit_id"
+        " ORDER BY h.hit_key DESC"
+    )
+    rows = conn.execute(sql, (*searched, expression, *condition.params, limit)).fetchall()
+    hits = []
+    for *columns, start, text in rows:
+        hits.append(_HIT.build(columns, snippet=snippets.snippet(start, text, searched)))
+    return hits
 
 
 def conversation_ids(conn: Db, view: View, agent: str, limit: int | None = None) -> list[int]:
@@ -372,7 +401,7 @@ def channels(conn: Db, with_counts: bool = True) -> list[ChannelRecord]:
     that have counts already) how many conversations are open or pending."""
     columns = _CHANNEL if with_counts else _CHANNEL_UNCOUNTED
     rows = conn.execute(f"SELECT {columns.sql} FROM channels ch ORDER BY ch.name")
-    return [columns.build(r) for r in rows]
+    return send_health.as_now(conn, [columns.build(r) for r in rows])
 
 
 def contact(conn: Db, contact_id: int) -> ContactRecord:
@@ -450,16 +479,6 @@ def conversation_detail(conn: Db, conversation_id: int) -> ConversationDetail:
         redirected_from=asked if asked != conversation_id else None,
         handed_off_at=handed_off_at,
     )
-
-
-def _snippet(body: str, text: str, width: int = 120) -> str:
-    words = [w.lower() for w in re.findall(r"\w+", text)]
-    flat = " ".join(body.split())
-    lower = flat.lower()
-    position = min((p for p in (lower.find(w) for w in words) if p >= 0), default=0)
-    start = max(0, position - width // 3)
-    excerpt = flat[start : start + width]
-    return ("…" if start else "") + excerpt + ("…" if start + width < len(flat) else "")
 
 
 def draft(conn: Db, conversation_id: int, agent: str, kind: str) -> str | None:

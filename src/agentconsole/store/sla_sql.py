@@ -20,6 +20,7 @@ from ..sla.due import Due, Facts, compute, pauses_from_json, pauses_to_json, upd
 from .columns import Columns
 from .compile_query import compile_query
 from .db import Db
+from .upkeep import sla_fingerprints
 
 #: Conversations recomputed per statement and per transaction.
 CHUNK = 2000
@@ -105,9 +106,7 @@ def ensure(conn: Db, settings: SlaSettings | None, now: float) -> int:
     policies (or none), recompute every conversation still in play (and those closed in
     the last 30 days); with no policies, clear them. Returns how many rows changed; a
     store already up to date costs one read."""
-    row = conn.execute("SELECT value FROM sla_settings WHERE name = 'fingerprint'").fetchone()
-    stored = row[0] if row else None
-    wanted = settings.fingerprint if settings and settings.policies else None
+    stored, wanted = sla_fingerprints(conn, settings)
     if stored == wanted:
         return 0
     if wanted is None or settings is None:

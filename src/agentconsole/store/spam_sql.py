@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ..plugin import InboundMessage
-from ..rules.spam import SpamPolicy, flagged_by_server
 from .db import Db
 from .writes import audit
+
+if TYPE_CHECKING:
+    from ..plugin import InboundMessage
+    from ..rules.spam import SpamPolicy
 
 BATCH = 500
 
@@ -46,6 +49,9 @@ def screen(
     """Whether ``message`` (from ``senders``, normalized (namespace, address) pairs) lands
     in Spam; when it does, its conversation is marked so (audited as ``system``). The
     config's allow list wins over everything."""
+    # Imported here: the read queries use this module (any_spam) without the mail parser.
+    from ..rules.spam import flagged_by_server
+
     verdicts = [policy.verdict(address) for _, address in senders] if policy else []
     if False in verdicts:
         return False

@@ -51,7 +51,10 @@ def unsend(conn: Db, message_id: int, agent: str) -> UnsentReply:
         row = conn.execute(
             "SELECT o.id, o.state, o.attempts, o.next_attempt_at, m.conversation_id, m.agent,"
             " m.body, m.sent_at, m.search_key, m.subject, m.author_name"
-            " FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.message_id = ?",
+            " FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.message_id = ?"
+            # Locked: a sender claiming it at this moment either waits for the take-back or
+            # has it already (then it is sending, and this refuses).
+            + conn.dialect.row_lock("o", skip_locked=False),
             (message_id,),
         ).fetchone()
         if row is None:

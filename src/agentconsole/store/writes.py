@@ -4,17 +4,17 @@ audit entry. Callers hold the write transaction."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import processes
-from ..plugin import Attachment
 from . import audit_chain
 from .db import Db
+
+if TYPE_CHECKING:
+    from ..plugin import Attachment
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,10 @@ def allocate_search_key(conn: Db, sent_at: float) -> int:
 def store_blob(conn: Db, data: bytes) -> str:
     """Store ``data`` once by its SHA-256 (however many messages carry it); returns the hash."""
     digest = hashlib.sha256(data).hexdigest()
-    # (blobs is WITHOUT ROWID, so no incremental write here; measured: it would not lower
-    # the peak of a 20 MB attachment, which the raw copy and the page cache set.)
+    # Measured (bench/attachment_memory.py): this insert sets the peak of a mail with a 20 MB
+    # attachment, at twice its size (the driver's copy of the parameter and SQLite's record).
+    # Writing it in slices, as the raw bytes are, needs a blobs table with rowids (a
+    # migration); the peak is within its target without it.
     conn.execute(
         "INSERT INTO blobs(sha256, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (digest, len(data), data),
@@ -164,19 +166,15 @@ def audit(
     now: float | None = None,
 ) -> None:
     """Record that ``agent`` (an account, or ``"system"`` for the core) did ``action``, with
-    the Unix account of this process (from its effective uid) beside it, linked into the
-    audit chain (:mod:`.audit_chain`)."""
+    the account doing the work beside it (the Unix account of this process, or on
+    PostgreSQL the session's role: see :meth:`.dialect.Dialect.session_account`), linked
+    into the audit chain (:mod:`.audit_chain`)."""
     audit_chain.append(
         conn,
         at=now or time.time(),
         agent=agent,
-        account=_account(),
+        account=conn.dialect.session_account(conn),
         action=action,
         conversation_id=conversation_id,
         detail=json.dumps(detail or {}),
     )
-
-
-@functools.cache
-def _account() -> str:
-    return processes.unix_account()

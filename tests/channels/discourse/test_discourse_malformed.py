@@ -5,6 +5,7 @@ clear reason, and the next good listing is read."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -109,3 +110,24 @@ async def test_a_listing_without_a_topic_list_is_a_temporary_error_then_recovers
     forum.topic_list = original  # type: ignore[method-assign]
     assert await runner.run_once() == {"forum": None}
     assert await stored_bodies(store) == {"I keep getting logged out."}
+
+
+async def test_lone_surrogates_in_a_post_are_stored_with_a_note(
+    forum: Forum, discourse_runner: Any, store: Store
+) -> None:
+    """A post whose JSON holds ``"\\ud800"`` (valid JSON; neither store can encode it) is
+    stored with U+FFFD and a note, its JSON kept exactly, and the rest of the topic too."""
+    topic = forum.add_topic("Printer \ud800 offline", "grace", "Offline \udc80 again.")
+    forum.add_post(topic, "linus", "Same here.")
+    runner = discourse_runner()
+    assert await runner.run_once() == {"forum": None}
+    assert await stored_bodies(store) == {"Offline \ufffd again.", "Same here."}
+    rows = await store.run_sync(
+        lambda conn: conn.execute(
+            "SELECT id, subject, parse_note FROM messages ORDER BY id"
+        ).fetchall()
+    )
+    assert [subject for _, subject, _ in rows] == ["Printer \ufffd offline"] * 2
+    assert all("lone UTF-16 surrogates" in note for _, _, note in rows)
+    raw = await store.raw_message(rows[0][0])
+    assert raw is not None and "Offline \udc80 again." in json.loads(raw)["raw"]

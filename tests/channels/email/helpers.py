@@ -97,3 +97,28 @@ async def fetch_batches(plugin: Any) -> tuple[list[int], set[str]]:
                 return sizes, subjects
     finally:
         await plugin.close()
+
+
+# A mail whose declared charsets (UTF-7, RFC 2152) make lone surrogates, in the subject and
+# the body, and a file name in raw UTF-8 (carried as surrogate escapes by the part headers).
+UTF7_MAIL = (
+    b"From: Ada <ada@example.org>\r\n"
+    b"To: Support <support@acme.example>\r\n"
+    b"Subject: =?utf-7?q?Invoice_+2AA-?=\r\n"
+    b"Message-ID: <utf7-1@example.org>\r\n"
+    b"Date: Fri, 20 Nov 2026 09:00:00 +0000\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b1"\r\n'
+    b"\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/plain; charset=utf-7\r\n"
+    b"\r\n"
+    b"Please refund +2AA- order 12.\r\n"
+    b"--b1\r\n"
+    b"Content-Type: application/pdf\r\n"
+    b'Content-Disposition: attachment; filename="r\xc3\xa9sum\xc3\xa9.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n"
+    b"\r\n"
+    b"JVBERi0xLjQK\r\n"
+    b"--b1--\r\n"
+)

@@ -221,6 +221,8 @@ def test_rfc2231_parameters_in_parts_names_and_boundaries() -> None:
     [
         ("x-no-such-charset", "unknown charset 'x-no-such-charset'"),
         ("rot13", "charset 'rot13'"),
+        ("unicode_escape", "unknown charset 'unicode_escape'"),
+        ("raw-unicode-escape", "unknown charset 'raw-unicode-escape'"),
         ("utf-16", "text is not valid utf-16"),
     ],
 )

@@ -261,3 +261,30 @@ def test_to_and_cc_become_participants_without_us_or_the_author() -> None:
         Identity("email", "bob@example.org"),
         Identity("email", "carol@example.org"),
     )
+
+
+def test_the_quick_reading_of_simple_address_headers_matches_the_general_one() -> None:
+    """Simple address headers skip the general parser; what they yield is what it yields,
+    and anything else (comments, escapes, dotted names, groups) still goes to it."""
+    from email.utils import getaddresses
+
+    from agentconsole_email.addresses import _simple_pairs, decode_words, parse_addresses
+
+    simple = [
+        "ada@example.org",
+        "Ada Lovelace <Ada@Example.org>",
+        '"Lovelace, Ada" <ada@example.org>, bob@example.net,',
+        "=?utf-8?q?Andr=E9?= <andre@example.org>",
+        "O'Brien <ob@example.ie>",
+        '"" <a@example.org>',
+    ]
+    for value in simple:
+        assert _simple_pairs(value) is not None, value
+        general = [
+            (decode_words(name), address.lower())
+            for name, address in getaddresses([value])
+            if "@" in address
+        ]
+        assert parse_addresses(value) == general, value
+    for value in ["J. Smith <j@example.org>", "a (comment) <a@example.org>", "list: a@b.org;"]:
+        assert _simple_pairs(value) is None, value

@@ -148,3 +148,29 @@ async def test_errors_name_the_url_and_the_fix(feed_server, feed_runner, tmp_pat
     assert "does not exist" in results["news"]
     results = await feed_runner("ftp://example.com/feed.xml").run_once()
     assert "give an http(s) URL" in results["news"]
+
+
+async def test_character_references_that_name_no_character_cost_no_entry(
+    feed_server, feed_runner, store
+) -> None:
+    """``&#xD800;`` (a lone surrogate) or ``&#x110000;`` in one entry made the feed parser
+    raise, so the whole feed was never read again: they read as U+FFFD and every entry is
+    stored."""
+    hostile = (
+        feed_file("forum.rss")
+        .replace(
+            b"<title>Printer stopped syncing after the 4.2 update</title>",
+            b"<title>Printer &#xD800; stopped &#56448; syncing &#x110000;</title>",
+        )
+        .replace(b"need one refunded.", b"need one refunded &#99999999999999999;.")
+    )
+    feed_server.documents["/feed.php"] = (RSS, hostile)
+    runner = feed_runner(f"{feed_server.base}/feed.php")
+    assert await runner.run_once() == {"news": None}
+    found = await conversations(store)
+    assert set(found) == {
+        "Printer \ufffd stopped \ufffd syncing \ufffd",
+        "Refund for a duplicate charge?",
+    }
+    refund = found["Refund for a duplicate charge?"]
+    assert refund.messages[0].body.endswith("need one refunded \ufffd.")

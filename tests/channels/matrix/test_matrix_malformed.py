@@ -4,6 +4,7 @@ read at all is a temporary error with a clear reason, and the next good answer i
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -201,3 +202,37 @@ async def test_malformed_events_read_back_for_a_gap_are_skipped_and_the_rest_sto
     assert f"state read back in {GOOD_ROOM} is a string, not a list" in logged
     assert f"an event in {GOOD_ROOM} is a list, not an object" in logged
     assert f"an event in {GOOD_ROOM} has no event_id" in logged
+
+
+async def test_lone_surrogates_in_events_are_stored_with_a_note_and_the_original(
+    store: Store, runners: list[SyncRunner]
+) -> None:
+    """``"\\ud800"`` is valid JSON that a homeserver may relay (Synapse itself refuses to
+    store it, others and federated servers need not): neither store can encode it. The
+    events are stored with U+FFFD and a note, each event's JSON kept exactly, and the
+    channel's cursor moves on."""
+    answer = sync_answer(
+        {
+            "join": {
+                GOOD_ROOM: joined_room(
+                    message_event("$odd", "refund \ud800 please"),
+                    message_event("$odder", "and \udcff again"),
+                    message_event("$plain", "thanks"),
+                )
+            }
+        }
+    )
+    assert await run(store, Homeserver([answer]), runners) is None
+    found = await stored(store)
+    assert found["$odd"][0] == "refund \ufffd please"
+    assert found["$odder"][0] == "and \ufffd again"
+    assert found["$plain"] == ("thanks", None)
+    assert "lone UTF-16 surrogates" in (found["$odd"][1] or "")
+    assert await store.channel_cursor("mx") == "s2_1"
+    message_id = await store.run_sync(
+        lambda conn: conn.execute("SELECT id FROM messages WHERE external_id = '$odd'").fetchone()[
+            0
+        ]
+    )
+    raw = await store.raw_message(message_id)
+    assert raw is not None and json.loads(raw)["content"]["body"] == "refund \ud800 please"

@@ -392,6 +392,61 @@ async def test_smtp_down_shows_in_channels_then_clears_and_delivers_once(
     assert "sending failing" not in text.stdout
 
 
+async def test_a_send_failure_left_by_a_process_that_ended_is_read_as_it_stands_now(
+    tmp_path: Path, store: Store, store_location: str | Path
+) -> None:
+    """``sync --once`` with the SMTP server down leaves "sending failing" in the channel's
+    health and ends: no next try is coming, and ``channels`` says so instead of counting
+    down. Once the replies no longer wait (another process gave up on them), nobody needs
+    to run for the warning to go; with the server up, the next process sends and clears."""
+    folder = tmp_path / "Maildir"
+    port = free_port()  # nothing listens here yet: the server is down
+    config = write_config(
+        tmp_path, maildir_options(folder, SmtpServer("127.0.0.1", port, _Recorder()))
+    )
+    drop_mail(folder, 1)
+    assert run(config, store_location, "sync", "--once").returncode == 0
+    (row,) = await store.find(parse("status:any"))
+    for number in range(2):
+        await store.queue_reply(row.id, f"Reply {number}")
+    failed = run(config, store_location, "sync", "--once")
+    assert "sending failing: cannot reach SMTP server" in failed.stdout + failed.stderr
+    shown = run(config, store_location, "channels").stdout
+    assert "sending failing: cannot reach SMTP server" in shown
+    assert "2 replies waiting; no sync process runs this channel now" in shown
+    assert "next try in" not in shown
+
+    # Another process gives up on one: the count is the live one.
+    outbox = await store.run_sync(
+        lambda c: [r[0] for r in c.execute("SELECT id FROM outbox ORDER BY id").fetchall()]
+    )
+    other = await connect(store_location, agent="bob")
+    try:
+        await other.mark_failed(outbox[0], "given up by hand")
+        assert "1 reply waiting" in run(config, store_location, "channels").stdout
+        # With the server up, the next process sends the other one and the warning goes.
+        with running_smtp_server_on(port) as up:
+            assert run(config, store_location, "sync", "--once").returncode == 0
+            assert len(up.messages) == 1
+        assert "sending failing" not in run(config, store_location, "channels").stdout
+
+        # A failure again, and then nothing waits any more (the last one is given up by
+        # another process): the warning goes although nothing ran the channel since.
+        await store.queue_reply(row.id, "Reply 2")
+        run(config, store_location, "sync", "--once")
+        assert "sending failing" in run(config, store_location, "channels").stdout
+        [last] = await other.run_sync(
+            lambda c: [r[0] for r in c.execute("SELECT id FROM outbox WHERE state = 'queued'")]
+        )
+        await other.mark_failed(last, "given up by hand")
+        listed = json.loads(
+            run(config, store_location, "channels", "--json").stdout.splitlines()[0]
+        )
+        assert (listed["health"], listed["detail"]) == ("idle", None)
+    finally:
+        await other.close()
+
+
 async def mail_channel(store: Store) -> ChannelRecord:
     [channel] = [c for c in await store.channels() if c.name == "mail"]
     return channel

@@ -21,7 +21,7 @@ from agentconsole.plugin import PermanentError, TemporaryError
 from agentconsole.store import Store
 from agentconsole.sync import SyncRunner
 from agentconsole_email import EmailChannel, imap
-from tests.channels.email.helpers import SUPPORT, channel, fetch_batches, mail
+from tests.channels.email.helpers import SUPPORT, UTF7_MAIL, channel, fetch_batches, mail
 from tests.integration.conftest import ImapUser, SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -556,3 +556,25 @@ async def test_every_folder_is_watched_with_idle(
     imap_user.append(mail("Escalated", message_id="<esc@example.org>"), folder="Escalations")
     await until(lambda: _has(store, "<esc@example.org>"), timeout=20)
     assert time.monotonic() - started < 10, "IDLE on the second folder, not the 600 s poll"
+
+
+async def test_a_mail_whose_charsets_make_lone_surrogates_is_stored_from_imap(
+    store: Store, imap_user: ImapUser, runner_for: Any
+) -> None:
+    """UTF-7 (RFC 2152) can spell a lone surrogate, which neither store can encode: the
+    mail is stored from a real Dovecot with U+FFFD and a note, its bytes kept, and the mail
+    after it too."""
+    imap_user.append(UTF7_MAIL)
+    imap_user.append(mail("After it", message_id="<after-utf7@example.org>"))
+    runner = runner_for(options(imap_user))
+    await sync_until_clean(runner)
+    assert await message_ids(store) == ["<after-utf7@example.org>", "<utf7-1@example.org>"]
+    message_id, subject, note = await store.run_sync(
+        lambda conn: conn.execute(
+            "SELECT id, subject, parse_note FROM messages WHERE external_id = ?",
+            ("<utf7-1@example.org>",),
+        ).fetchone()
+    )
+    assert subject == "Invoice \ufffd" and "lone UTF-16 surrogates" in note
+    raw = await store.raw_message(message_id)
+    assert raw is not None and raw.replace(b"\r\n", b"\n") == UTF7_MAIL.replace(b"\r\n", b"\n")

@@ -168,8 +168,12 @@ class IrcClient:
         self.nick = nick
 
     def send(self, text: str) -> None:
+        self.send_bytes(text.encode())
+
+    def send_bytes(self, line: bytes) -> None:
+        """One line as these bytes (a client that does not send UTF-8)."""
         assert self._writer is not None
-        self._writer.write(text.encode() + b"\r\n")
+        self._writer.write(line + b"\r\n")
 
     async def join(self, channel: str) -> None:
         self.send(f"JOIN {channel}")

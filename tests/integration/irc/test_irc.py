@@ -256,3 +256,25 @@ async def test_tls_with_a_checked_certificate_and_a_clear_refusal_of_an_unknown_
             await runner.stop()
     finally:
         server.stop()
+
+
+async def test_a_line_with_an_encoded_surrogate_is_stored_with_a_note_and_its_bytes(
+    store: Store, runner: SyncRunner, customer: IrcClient
+) -> None:
+    """A client sending a UTF-16 surrogate encoded as if it were UTF-8 (``ED A0 80``, as some
+    Java and Windows clients do) and other bytes that are not UTF-8: the line is stored,
+    readable, with a note, and its bytes kept exactly."""
+    line = b"PRIVMSG #support :caf\xed\xa0\x80 order \xff late"
+    customer.send_bytes(line)
+
+    async def arrived() -> bool:
+        return "#support/customer" in await conversations(store)
+
+    await sync_until(runner, store, arrived)
+    [message] = (
+        await store.conversation((await conversations(store))["#support/customer"])
+    ).messages
+    assert "order" in message.body and "late" in message.body
+    assert message.parse_note is not None and "not valid UTF-8" in message.parse_note
+    raw = await store.raw_message(message.id)
+    assert raw is not None and line in raw

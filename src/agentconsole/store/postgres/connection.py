@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import errors
 
 from ...errors import (
     StoreBusyError,
@@ -81,18 +81,26 @@ class PostgresDb:
         return cursor
 
     @contextmanager
-    def transaction(self) -> Iterator[PostgresDb]:
+    def transaction(self, *, row_locks: bool = False) -> Iterator[PostgresDb]:
         # One writer at a time, as SQLite's BEGIN IMMEDIATE: the lock is taken before the
         # first read (read committed: every statement after it sees every earlier commit),
         # so a check followed by a write — the reply collision guard, a lease, a dedupe
         # lookup — cannot race another writer, and no transaction is ever re-run for it.
         # Measured: serializable transactions of a 500-message batch conflicted with each
-        # other until four writers gave up.
+        # other until four writers gave up. A row-locked block (an outbox claim) locks
+        # what it changes itself and runs beside them.
         self.conn.execute("BEGIN")
         try:
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+            if not row_locks:
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
             yield self
-            self.conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(CHANGES_CHANNEL)))
+            # Announced only when something was written: a check that changed nothing (the
+            # console's look for snoozed conversations to wake, on every reload) must not
+            # make every console — its own included — reload again.
+            self.conn.execute(
+                "SELECT pg_notify(%s, '') WHERE pg_current_xact_id_if_assigned() IS NOT NULL",
+                (CHANGES_CHANNEL,),
+            )
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..db import Db
 
 _MATCH = "s.document @@ CAST(? AS tsquery)"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class PostgresDialect:
@@ -53,6 +54,11 @@ class PostgresDialect:
     def contains(self, column: str) -> str:
         return f"{column} ILIKE ? ESCAPE '\\'"
 
+    def position_of(self, column: str) -> str:
+        # translate(), not lower(): lower() follows the database's locale beyond ASCII,
+        # SQLite's folds ASCII letters only, and both must place a snippet alike.
+        return f"strpos(translate({column}, '{_UPPER}', '{_UPPER.lower()}'), ?)"
+
     def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
         db.execute(
             "INSERT INTO message_search(search_key, document) VALUES (?, CAST(? AS tsvector))",
@@ -77,6 +83,17 @@ class PostgresDialect:
                 f" (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)",
                 (table,),
             )
+
+    def row_lock(self, table: str, *, skip_locked: bool) -> str:
+        return f" FOR UPDATE OF {table}" + (" SKIP LOCKED" if skip_locked else "")
+
+    def session_account(self, db: Db) -> str:
+        # The login role the server authenticated (psycopg knows it without a round trip);
+        # the audit trigger of migration 015 writes the same name whatever a client sends.
+        from .connection import PostgresDb
+
+        assert isinstance(db, PostgresDb)
+        return db.conn.info.user
 
     def table_names(self, db: Db) -> list[str]:
         return [

@@ -3,16 +3,19 @@ aiosqlite's connection thread, a whole store function per hop (not one per state
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import connection
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+# aiosqlite (and asyncio) load when a store is opened: a script reading the store file on
+# a plain sqlite3 connection (:mod:`..readonly`) imports this package without them.
 
 T = TypeVar("T")
 
@@ -29,6 +32,10 @@ class SqliteBackend:
 
     @classmethod
     async def open(cls, path: Path) -> SqliteBackend:
+        import asyncio
+
+        import aiosqlite
+
         db = aiosqlite.Connection(functools.partial(connection.connect, path), iter_chunk_size=256)
         # A store left open (an exception before close) must not keep the process alive.
         db._thread.daemon = True  # noqa: SLF001
@@ -57,6 +64,8 @@ class SqliteBackend:
         return await self.run(_data_version)
 
     async def wait_for_change(self, timeout: float) -> bool:
+        import asyncio
+
         # SQLite announces nothing: callers poll change_token.
         await asyncio.sleep(timeout)
         return False

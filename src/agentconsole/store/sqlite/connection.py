@@ -29,7 +29,7 @@ class SqliteDb(sqlite3.Connection):
 
     dialect: SqliteDialect = SQLITE
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def transaction(self, *, row_locks: bool = False) -> AbstractContextManager[sqlite3.Connection]:
         return write_transaction(self)
 
 

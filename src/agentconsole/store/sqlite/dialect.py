@@ -4,6 +4,7 @@ messages written slice by slice into a ``zeroblob``."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
     from ..db import Db
 
+from ... import processes
 from ..writes import LARGE_BYTES
 
 _SLICE = 1 << 20
@@ -63,6 +65,9 @@ class SqliteDialect:
     def contains(self, column: str) -> str:
         return f"{column} LIKE ? ESCAPE '\\'"
 
+    def position_of(self, column: str) -> str:
+        return f"instr(lower({column}), ?)"  # SQLite's lower() folds ASCII letters only
+
     def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
         db.execute(
             "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)",
@@ -109,9 +114,21 @@ class SqliteDialect:
     def after_copy(self, db: Db, tables: tuple[str, ...]) -> None:
         pass  # an INTEGER PRIMARY KEY continues after the largest id by itself
 
+    def row_lock(self, table: str, *, skip_locked: bool) -> str:
+        return ""
+
+    def session_account(self, db: Db) -> str:
+        # A file has no sessions: the process's own account, as the permissions enforce.
+        return _unix_account()
+
     def table_names(self, db: Db) -> list[str]:
         names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return [n for n in names if not n.startswith(("sqlite_", "messages_fts"))]
+
+
+@functools.cache
+def _unix_account() -> str:
+    return processes.unix_account()
 
 
 SQLITE = SqliteDialect()
