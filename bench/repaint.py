@@ -296,23 +296,25 @@ class TmuxTerminal(Terminal):
     def __init__(self, store: Path, columns: int, lines: int) -> None:
         super().__init__()
         self.name = "repaint-" + uuid.uuid4().hex[:8]
+        #: A tmux server of its own (``-L``), ended with the session.
+        self.tmux = ["tmux", "-L", self.name]
         environment = tui_environment(columns, lines)
         exports = [f"{k}={environment[k]}" for k in ("AGENTCONSOLE_CONFIG", "AGENTCONSOLE_AGENT")]
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(columns), "-y", str(lines)]
+            [*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(columns), "-y", str(lines)]
             + ["env", *exports, *tui_command(store)],
             check=True,
         )
         self.pid = int(
             subprocess.run(
-                ["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"],
+                [*self.tmux, "display-message", "-p", "-t", self.name, "#{pane_pid}"],
                 capture_output=True,
                 text=True,
                 check=True,
             ).stdout
         )
         self.client = subprocess.Popen(
-            ["tmux", "-C", "attach-session", "-f", "ignore-size", "-t", self.name],
+            [*self.tmux, "-C", "attach-session", "-f", "ignore-size", "-t", self.name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -346,7 +348,7 @@ class TmuxTerminal(Terminal):
         with contextlib.suppress(OSError, ValueError):
             self.send("quit")
             time.sleep(0.5)
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
         self.client.wait(5)
 
 
@@ -354,7 +356,7 @@ def measure_in(terminal: Terminal, presses: int, repeat: float, quiet: float) ->
     try:
         if not terminal.wait_for(b"Customer", timeout=60):
             raise SystemExit("the TUI never showed queue rows")
-        terminal.drain(1.0)
+        terminal.drain(3.0)  # the first reload (index, counts) done: the TUI is at rest
         results = []
         for key in ("j", "pagedown"):
             cpu = cpu_seconds(terminal.pid)

@@ -453,12 +453,14 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             self.call_later(self._start_fetches)
 
     def _prefetch(self, direction: int) -> None:
-        """Fetch the page past the screen in the direction the cursor goes, so the next
-        page down (or a held key) shows rows, not placeholders and a second repaint."""
+        """Fetch ahead in the direction the cursor goes — the next page and a whole window
+        past the screen — so a held key or page down shows rows, not placeholders and a
+        second repaint, even while a reload keeps the store busy for a moment."""
         height = self.scrollable_content_region.height or self.size.height
         top = round(self.scroll_y)
-        first = top + height if direction > 0 else top - height
-        for index in (first, first + height - 1):
+        ahead = max(2 * height, self.window)
+        for distance in (height, ahead):
+            index = top + height - 1 + distance if direction > 0 else top - distance
             if 0 <= index < len(self._ids) and self._rows.needs_fetch(self._ids[index]):
                 self._want(index)
 
