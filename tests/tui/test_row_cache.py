@@ -1,8 +1,10 @@
 """The queue's row cache: a row pushed out of the cache is fetched again when seen, a
 conversation deleted since is not asked for in a loop, and a fetch overtaken by a change
-does not count as fresh."""
+does not count as fresh; a row fetched again replaces the one kept."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from agentconsole.tui.widgets.row_cache import RowCache, RowWindows
 
@@ -42,5 +44,13 @@ async def test_a_fetch_overtaken_by_a_change_is_kept_but_stale() -> None:
     assert windows.take_wanted() == [5]
     windows.want(6)  # already loading: not wanted twice
     assert windows.take_wanted() == []
-    assert not await windows.fetch(5, [5, 6, 7])
+    assert not (await windows.fetch(5, [5, 6, 7])).fresh
     assert cache.get(7) is not None and cache.needs_fetch(7)
+
+
+def test_a_row_fetched_again_replaces_the_one_kept() -> None:
+    cache = RowCache(10)
+    cache.put([1], {1: row(1)})
+    changed = replace(row(1), subject="changed since")
+    cache.put([1], {1: changed})
+    assert cache.get(1) == changed

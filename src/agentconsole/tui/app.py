@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
 from textual.timer import Timer
@@ -24,7 +24,7 @@ from ..store import Store, is_postgres
 from .commands import ConsoleCommands
 from .drafts import DraftBuffer
 from .keys import bindings, overrides
-from .messages import FirstPaint, Notice, Severity
+from .messages import FirstPaint, Notice, Refreshed, Severity
 from .screens.help import HelpScreen, Sections, describe, help_chain
 from .screens.main import MainScreen
 from .screens.report import PERIODS, ReportScreen
@@ -40,6 +40,12 @@ WATCH_SECONDS = 5.0
 SETTLE_SECONDS = 0.2
 #: Seconds between two wake-ups of due snoozed conversations.
 WAKE_INTERVAL = 15.0
+#: A change seen while keys come faster than this (a held ``j``) waits for them to pause ...
+KEYS_PAUSE = 0.15
+#: ... but never longer than this: the screen still shows others' changes within a second.
+MOST_DEFERRED = 0.8
+#: A reload not finished after this long no longer holds the next one back.
+RELOAD_STUCK = 10.0
 
 
 RunnerFactory = Callable[[Store], Runner]
@@ -81,6 +87,12 @@ class AgentConsoleApp(App[None]):
         self._poll_timer: Timer | None = None
         self._closed = False
         self._settled = False
+        #: ``time.monotonic()`` of the last key, and since when a seen change waits for keys
+        #: to pause (see :meth:`_check_changes`).
+        self._last_key = 0.0
+        self._deferred_since: float | None = None
+        #: ``time.monotonic()`` when a change started a reload not finished yet.
+        self._reloading_since: float | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -195,13 +207,51 @@ class AgentConsoleApp(App[None]):
                 log.warning("change watch failed: %s", error)
                 return
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_key = time.monotonic()
+        await super().on_event(event)
+
+    def _keys_running(self) -> bool:
+        """Whether keys are coming in a run (a held key) and a reload can wait for them to
+        pause: a reload reads the whole index and repaints the queue, which would hold up
+        the next keys' repaints. Never for longer than :data:`MOST_DEFERRED`."""
+        now = time.monotonic()
+        if now - self._last_key >= KEYS_PAUSE:
+            self._deferred_since = None
+            return False
+        if self._deferred_since is None:
+            self._deferred_since = now
+        if now - self._deferred_since >= MOST_DEFERRED:
+            self._deferred_since = None
+            return False
+        return True
+
+    def _reload_running(self) -> bool:
+        """Whether the reload a change started is still running. At 100,000 conversations a
+        reload reads for about half a second: started again on every change of a busy live
+        channel, each would cancel the one before and the queue would never catch up."""
+        since = self._reloading_since
+        return since is not None and time.monotonic() - since < RELOAD_STUCK
+
+    @on(Refreshed)
+    def _refreshed(self) -> None:
+        self._reloading_since = None
+
     async def _check_changes(self) -> None:
         try:
             token = await self.store.change_token()
             if token != self._token:
+                if self._keys_running():
+                    # The next poll looks again (the token is not taken as seen yet).
+                    self.set_timer(KEYS_PAUSE, self._poll)
+                    return
+                if self._reload_running():
+                    return  # the poll after it finishes sees this change
                 self._token = token
                 screen = self.main_screen
                 if screen is not None:
+                    self._reloading_since = time.monotonic()
                     screen.reload()
         except AgentConsoleError as error:
             log.warning("change check failed: %s", error)

@@ -413,19 +413,23 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     @on(QueueView.CursorMoved)
     def _cursor_moved(self, event: QueueView.CursorMoved) -> None:
-        self._show_status()
         if self._preview_timer is not None:
             self._preview_timer.stop()
-        if self.composer.is_open:
-            return
         conversation_id = event.conversation_id
         if conversation_id is None:
-            self.run_worker(self.pane.clear(), group="detail", exclusive=True, exit_on_error=False)
+            self._show_status()
+            if not self.composer.is_open:
+                self.run_worker(
+                    self.pane.clear(), group="detail", exclusive=True, exit_on_error=False
+                )
             return
+        # The status line's position and the pane follow once the cursor rests: repainting
+        # the bottom row with every held key would repaint the whole screen with it.
         self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self._preview(conversation_id))
 
     def _preview(self, conversation_id: int) -> None:
-        if self.queue.current_id == conversation_id:
+        self._show_status()
+        if not self.composer.is_open and self.queue.current_id == conversation_id:
             self._load_detail(conversation_id)
 
     @on(QueueView.Opened)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -123,7 +124,12 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows = RowCache(cache_size)
         self._windows = RowWindows(fetch_rows, window, self._rows)
         self._fetch_scheduled = False
+        #: A line's text as a strip, unstyled (key: row, id, width, marked, tick) ...
+        self._texts: LRUCache[tuple[object, ...], Strip] = LRUCache(400)
+        #: ... and styled as it shows (key: that key and the line's style).
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(400)
+        self._styles: _LineStyles | None = None
+        self._current_frame: _Frame | None = None
         self._last_reported: int | None = -1
         #: Marked conversations (``space``, ``*``): what bulk actions apply to.
         self._marked: set[int] = set()
@@ -162,13 +168,13 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             keep = None
         self._hold_position = False
         position = self.cursor
+        shown = self._visible()
         self._ids = ids
         if self._marked:
             listed = set(ids)
             if not self._marked <= listed:
                 self._marked &= listed  # a marked conversation that left the view
                 self.post_message(self.MarksChanged(len(self._marked)))
-        self.invalidate()
         self.virtual_size = Size(self.size.width, len(ids))
         if reset:
             new_cursor = 0
@@ -182,7 +188,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         if reset:
             self.scroll_to(y=0, animate=False, force=True)
         self._scroll_cursor_into_view()
-        self.refresh()
+        self.invalidate()
+        if self._visible() != shown:
+            self.refresh()
         self._report_cursor()
 
     @property
@@ -217,7 +225,6 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         return True
 
     def _marks_changed(self) -> None:
-        self._strips.clear()
         self.refresh()
         self.post_message(self.MarksChanged(len(self._marked)))
 
@@ -228,7 +235,10 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_snippets(self, snippets: dict[int, Text]) -> None:
         """Show these snippets instead of the rows' previews (a search's hits; empty: none)."""
+        if not snippets and not self._snippets:
+            return  # none before, none now (every reload of a view that is not a search)
         self._snippets = snippets
+        self._texts.clear()  # a line's text shows its snippet, which its key does not name
         self._strips.clear()
         self.refresh()
 
@@ -242,10 +252,21 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows.put(list(rows), rows)
 
     def invalidate(self) -> None:
-        """Mark every cached row stale: they still show, and are fetched again when seen."""
+        """Mark every cached row stale: they still show, and are fetched again when seen;
+        those on screen at once (only the lines whose row changed repaint)."""
         self._rows.invalidate()
-        self._strips.clear()
-        self.refresh()
+        height = self.scrollable_content_region.height or self.size.height
+        top = round(self.scroll_y)
+        for index in range(top, min(top + height, len(self._ids)), self.window):
+            self._want(index)
+        if height and top + height - 1 < len(self._ids):
+            self._want(top + height - 1)
+
+    def _visible(self) -> tuple[int, int, list[int]]:
+        """(cursor, top, ids on screen): when none of them changes, nothing needs a repaint."""
+        height = self.scrollable_content_region.height or self.size.height
+        top = round(self.scroll_y)
+        return self.cursor, top, self._ids[top : top + height]
 
     def row(self, conversation_id: int) -> ConversationRow | None:
         return self._rows.get(conversation_id)
@@ -256,6 +277,7 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh_line(old)
         self.refresh_line(new)
         self._scroll_cursor_into_view()
+        self._prefetch(new - old)
         self._report_cursor()
 
     def _scroll_cursor_into_view(self) -> None:
@@ -329,16 +351,51 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- rendering --------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None  # the theme or the classes changed: the line styles are redone
+
+    def _line_styles(self) -> _LineStyles:
+        styles = self._styles
+        if styles is None:
+            styles = self._styles = _LineStyles(
+                self.get_component_rich_style("queue-view--placeholder"),
+                self.get_component_rich_style("queue-view--marked"),
+                self.get_component_rich_style("queue-view--cursor"),
+                self.get_component_rich_style("queue-view--cursor-blurred"),
+                self.get_component_rich_style("queue-view--empty"),
+            )
+        return styles
+
+    def _frame(self) -> _Frame:
+        """What every line of one repaint shares, worked out once for all of them."""
+        now = self._clock()
+        return _Frame(
+            self.scrollable_content_region.width or self.size.width,
+            round(self.scroll_y),
+            now,
+            int(now // self.TICK),
+            self.rich_style,
+            self.has_focus,
+            self._line_styles(),
+        )
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._current_frame = self._frame()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._current_frame = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width or self.size.width
-        index = round(self.scroll_y) + y
-        base = self.rich_style
+        frame = self._current_frame or self._frame()
+        width, base = frame.width, frame.base
+        index = frame.top + y
         if not self._ids:
             lines = self.empty_text.split("\n")
             if y < len(lines):
                 text = Text(" " + lines[y], end="")
-                style = self.get_component_rich_style("queue-view--empty")
-                return self._to_strip(text, width, base + style)
+                return self._styled(self._to_strip(text, width), base + frame.styles.empty)
             return Strip.blank(width, base)
         if index >= len(self._ids):
             return Strip.blank(width, base)
@@ -346,35 +403,45 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
         row = self._rows.get(conversation_id)
         if self._rows.needs_fetch(conversation_id):
             self._want(index)
-        selected = index == self.cursor
         marked = conversation_id in self._marked
-        now = self._clock()
-        snippet = self._snippets.get(conversation_id)
-        key = (row, conversation_id, width, selected, marked, self.has_focus, int(now // self.TICK))
-        strip = self._strips.get(key)
-        if strip is not None:
-            return strip
+        style = base
         if row is None:
-            text = Text(f"   #{conversation_id} …", end="")
-            style = base + self.get_component_rich_style("queue-view--placeholder")
-        else:
-            text = queue_row(row, now, width, snippet)
-            style = base
+            style += frame.styles.placeholder
+        if marked:
+            style += frame.styles.marked
+        if index == self.cursor:
+            style += frame.styles.cursor if frame.focused else frame.styles.cursor_blurred
+        # The line's text does not depend on the cursor: moving it restyles two cached
+        # lines instead of laying out their text again.
+        key = (row, conversation_id, width, marked, frame.tick)
+        styled_key = (key, style)
+        strip = self._strips.get(styled_key)
+        if strip is None:
+            plain = self._texts.get(key)
+            if plain is None:
+                plain = self._to_strip(self._line_text(row, conversation_id, frame, marked), width)
+                self._texts.set(key, plain)
+            strip = self._styled(plain, style)
+            self._strips.set(styled_key, strip)
+        return strip
+
+    def _line_text(
+        self, row: ConversationRow | None, conversation_id: int, frame: _Frame, marked: bool
+    ) -> Text:
+        if row is None:
+            return Text(f"   #{conversation_id} …", end="")
+        text = queue_row(row, frame.now, frame.width, self._snippets.get(conversation_id))
         if marked:
             # the column after the priority mark, so the priority still shows
             text = Text.assemble(text[:1], ("✔", "bold"), text[2:], end="")
-            style += self.get_component_rich_style("queue-view--marked")
-        if selected:
-            style += self.get_component_rich_style(
-                "queue-view--cursor" if self.has_focus else "queue-view--cursor-blurred"
-            )
-        strip = self._to_strip(text, width, style)
-        self._strips.set(key, strip)
-        return strip
+        return text
 
-    def _to_strip(self, text: Text, width: int, style: Style) -> Strip:
+    def _to_strip(self, text: Text, width: int) -> Strip:
         segments = list(text.render(self.app.console))
-        strip = Strip(segments, text.cell_len).crop_extend(0, width, None)
+        return Strip(segments, text.cell_len).crop_extend(0, width, None)
+
+    @staticmethod
+    def _styled(strip: Strip, style: Style) -> Strip:
         return Strip(Segment.apply_style(strip, style), strip.cell_length)
 
     # -- lazy loading -----------------------------------------------------------------------
@@ -385,6 +452,18 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
             self._fetch_scheduled = True
             self.call_later(self._start_fetches)
 
+    def _prefetch(self, direction: int) -> None:
+        """Fetch ahead in the direction the cursor goes — the next page and a whole window
+        past the screen — so a held key or page down shows rows, not placeholders and a
+        second repaint, even while a reload keeps the store busy for a moment."""
+        height = self.scrollable_content_region.height or self.size.height
+        top = round(self.scroll_y)
+        ahead = max(2 * height, self.window)
+        for distance in (height, ahead):
+            index = top + height - 1 + distance if direction > 0 else top - distance
+            if 0 <= index < len(self._ids) and self._rows.needs_fetch(self._ids[index]):
+                self._want(index)
+
     def _start_fetches(self) -> None:
         self._fetch_scheduled = False
         for start in self._windows.take_wanted():
@@ -392,15 +471,39 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
 
     async def _fetch_window(self, start: int) -> None:
         try:
-            fresh = await self._windows.fetch(start, self._ids[start : start + self.window])
+            fetched = await self._windows.fetch(start, self._ids[start : start + self.window])
         except AgentConsoleError as error:
             self.notify(one_line(str(error)), severity="error", markup=False)
             return
-        if not fresh:
-            self._strips.clear()
+        # Only the lines whose row changed repaint (after a reload most rows are the same).
         top = round(self.scroll_y)
-        if start < top + self.size.height and start + self.window > top:
-            self.refresh()
+        for index in range(max(start, top), min(start + self.window, top + self.size.height)):
+            if index < len(self._ids) and self._ids[index] in fetched.changed:
+                self.refresh_line(index)
+
+
+@dataclass(frozen=True, slots=True)
+class _LineStyles:
+    """The component styles of the queue's lines (looked up once per theme, not per line)."""
+
+    placeholder: Style
+    marked: Style
+    cursor: Style
+    cursor_blurred: Style
+    empty: Style
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """What the lines of one repaint share."""
+
+    width: int
+    top: int
+    now: float
+    tick: int
+    base: Style
+    focused: bool
+    styles: _LineStyles
 
 
 class QueueHeader(Static):

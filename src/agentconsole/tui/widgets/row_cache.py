@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from textual.cache import LRUCache
 
@@ -50,12 +51,23 @@ class RowCache:
         """Keep the ``rows`` fetched for ``ids`` (in the ``generation`` the fetch started
         in; default the current one). Returns whether they count as fresh."""
         for conversation_id, row in rows.items():
+            # LRUCache.set keeps the value of a key it holds: a changed row must replace it.
+            self._rows.discard(conversation_id)
             self._rows.set(conversation_id, row)
         fresh = generation is None or generation == self.generation
         if fresh:
             self._fresh.update(ids)
             self._missing.update(i for i in ids if i not in rows)
         return fresh
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What a window's fetch brought: whether its rows are fresh, and the ids whose row
+    differs from the one shown before (new, changed or gone): only their lines repaint."""
+
+    fresh: bool
+    changed: frozenset[int]
 
 
 class RowWindows:
@@ -82,13 +94,15 @@ class RowWindows:
         self._loading.update(starts)
         return starts
 
-    async def fetch(self, start: int, ids: Sequence[int]) -> bool:
-        """Fetch the rows of ``ids`` (the window at ``start``) into the cache; returns whether
-        they are fresh (no :meth:`RowCache.invalidate` came in between). Raises what the
-        fetcher raises."""
+    async def fetch(self, start: int, ids: Sequence[int]) -> Fetched:
+        """Fetch the rows of ``ids`` (the window at ``start``) into the cache; says whether
+        they are fresh (no :meth:`RowCache.invalidate` came in between) and which rows
+        changed. Raises what the fetcher raises."""
         generation = self.cache.generation
         try:
             rows = await self._fetch_rows(ids)
         finally:
             self._loading.discard(start)
-        return self.cache.put(ids, rows, generation)
+        get = self.cache.get
+        changed = frozenset(i for i in ids if rows.get(i) != get(i))
+        return Fetched(self.cache.put(ids, rows, generation), changed)

@@ -44,6 +44,7 @@ class StatusLine(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", markup=False, id=id)
+        self._shown: Text | None = None
 
     def show(
         self,
@@ -83,7 +84,9 @@ class StatusLine(Static):
         if failing and not (view.kind == "channel" and view.arg in failing):
             names = ", ".join(one_line(name) for name in sorted(failing))
             text.append(f"  ·  ⚠ channel error: {names} (its view says why)", style="bold red")
-        self.update(text)
+        if text != self._shown:  # shown on every cursor move: repaint only what changed
+            self._shown = text
+            self.update(text, layout=False)  # one row whatever it says: no layout
 
 
 class ChannelNotice(Static):
@@ -109,6 +112,8 @@ class ChannelNotice(Static):
     def show(self, view: View, health: Health) -> None:
         reason = failing_channels(health).get(view.arg) if view.kind == "channel" else None
         if reason is None:
+            if not self.has_class("-shown"):
+                return  # hidden already (the usual case, on every cursor move): no layout
             self.update("")
             self.remove_class("-shown")
             return
