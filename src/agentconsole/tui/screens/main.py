@@ -400,6 +400,29 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
         self.run_worker(jump(), group="hotlist", exclusive=True, exit_on_error=False)
 
+    def show_rules(self) -> None:
+        """The rules screen (see :mod:`.rules`); a sample chosen there opens here."""
+        from ...rules.loading import load_rules
+        from .rules import RulesScreen
+
+        services = self.services
+
+        def opened(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                self.open_conversation(conversation_id)
+
+        async def show() -> None:
+            try:
+                rules = await asyncio.to_thread(load_rules, services.config)
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            store = services.store
+            screen = RulesScreen(rules, store.replay_rule, store.conversation_rows, services.clock)
+            self.app.push_screen(screen, opened)
+
+        self.run_worker(show(), group="rules", exclusive=True, exit_on_error=False)
+
     def toggle_sidebar(self) -> None:
         sidebar = self.sidebar
         sidebar.display = not sidebar.display
@@ -600,7 +623,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 if binding.description and binding.id not in NOT_IN_PALETTE:
                     action = functools.partial(app.run_action, binding.action, node)
                     entries.append(PaletteEntry(binding.description, hint, action))
-        for view in self.sidebar.views:
+        for view in map(view_of, self.sidebar.every):  # Spam too, while it is empty
             label = view_label(view, self.channel_kinds)
             go = functools.partial(self.switch_view, view)
             entries.append(PaletteEntry(f"Go to view: {label}", "view", go))
