@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
+from agentconsole.tui.widgets.reply_picker import ReplyPicker
 
-from .conftest import SIZE, make_app, ready, screen_text, settled, wait_for
+from .conftest import SIZE, make_app, picker_open, ready, screen_text, settled, wait_for
 from .seed import HOSTILE, clock, message, open_store, seed_basic
 
 OUTAGE = """+++
@@ -53,9 +53,9 @@ def replies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     time.tzset()
 
 
-def picker(app) -> ReplyPickerScreen:
-    assert isinstance(app.screen, ReplyPickerScreen)
-    return app.screen
+def picker(app) -> ReplyPicker:
+    assert picker_open(app)
+    return app.main_screen.query_one(ReplyPicker)
 
 
 def preview(app) -> str:
@@ -75,7 +75,7 @@ async def open_picker(pilot, conversation_id: int) -> None:
     await pilot.press("r")
     await wait_for(pilot, lambda: screen.composer.is_open)
     await pilot.press("ctrl+r")
-    await wait_for(pilot, lambda: isinstance(app.screen, ReplyPickerScreen))
+    await wait_for(pilot, lambda: picker_open(app))
 
 
 async def test_typing_filters_and_the_preview_is_filled_in_for_the_conversation(seeded) -> None:
@@ -112,9 +112,9 @@ async def test_an_unknown_placeholder_shows_its_error_and_cannot_be_inserted(see
         assert picker(app).query_one("#picker-preview").has_class("-error")
         await pilot.press("enter")
         await settled(pilot)
-        assert isinstance(app.screen, ReplyPickerScreen)  # still open: nothing inserted
+        assert picker_open(app)  # still open: nothing inserted
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))
+        await wait_for(pilot, lambda: not picker_open(app))
         assert app.main_screen.composer.body == ""
         assert app.main_screen.composer.text_area.has_focus
 
@@ -129,11 +129,11 @@ async def test_enter_inserts_the_filled_text_at_the_cursor(seeded) -> None:
         await wait_for(pilot, lambda: composer.text_area.has_focus)
         await pilot.press(*"Dear X. Bye", *["left"] * 4)  # the cursor before " Bye"
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ReplyPickerScreen))
+        await wait_for(pilot, lambda: picker_open(app))
         await pilot.press("down", "down")  # outage, typo, welcome
         await wait_for(pilot, lambda: picker(app).highlighted.name == "welcome")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))
+        await wait_for(pilot, lambda: not picker_open(app))
         assert composer.body == "Dear X.thanks, Dan Doe!\n Bye"
         assert composer.text_area.has_focus
 

@@ -50,6 +50,7 @@ from ..widgets.conversation import ConversationPane
 from ..widgets.desk import ConversationDesk
 from ..widgets.footer import KeyFooter
 from ..widgets.queue import QueueHeader, QueueView
+from ..widgets.reply_picker import ReplyPicker
 from ..widgets.search_box import SearchBox, SearchError
 from ..widgets.sidebar import Sidebar, view_label, view_of
 from ..widgets.status import ChannelNotice, StatusLine
@@ -75,6 +76,12 @@ class MainScreen(Screen[None], inherit_bindings=False):
     #: (focus next/previous) are not inherited: here they step through the views.
     BINDINGS = bindings("", only=("cursor_down", "cursor_up"))
     HELP_TITLE = "Queue"
+
+    DEFAULT_CSS = """
+    MainScreen {
+        layers: default overlay;
+    }
+    """
 
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -117,6 +124,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 yield ConversationDesk(services, id="desk")
         yield StatusLine(id="status-line")
         yield KeyFooter()
+        yield ReplyPicker(id="reply-picker")  # over the rest (its layer), shown on demand
 
     @property
     def actions(self) -> ConversationActions:
@@ -301,6 +309,17 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.run_worker(
             self.desk.load(conversation_id), group="detail", exclusive=True, exit_on_error=False
         )
+
+    @on(ReplyPicker.Requested)
+    def _pick_reply(self, event: ReplyPicker.Requested) -> None:
+        event.stop()
+        picker = self.query_one(ReplyPicker)
+        picker.open(event.library, event.detail, event.agent, event.folders, event.done)
+
+    @on(ReplyPicker.LibraryRead)
+    def _library_read(self, event: ReplyPicker.LibraryRead) -> None:
+        event.stop()
+        self.query_one(ReplyPicker).refresh_library(event.library)
 
     @on(StoreChanged)
     def _store_changed(self, event: StoreChanged) -> None:

@@ -10,6 +10,7 @@ needs with a prompt, runs the store call in a worker and posts the outcome up
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
@@ -155,7 +156,7 @@ class ConversationActions(ThreadingActions, Vertical):
     def _saved_reply_to_marked(self, targets: list[int]) -> None:
         from ...replies import Agent, load_library
         from ..bulk_reply import AFTER, send_to_each
-        from ..screens.reply_picker import PickedReply, ReplyPickerScreen
+        from .reply_picker import PickedReply, ReplyPicker
 
         services = self.services
         config = services.config
@@ -211,10 +212,11 @@ class ConversationActions(ThreadingActions, Vertical):
             except AgentConsoleError as error:
                 self.post_message(Notice(str(error), "error"))
                 return
-            library = load_library(config.reply_folders)
+            library = await asyncio.to_thread(load_library, config.reply_folders)
             agent = Agent(config.agent, config.display_name)
-            picker = ReplyPickerScreen(library, detail, agent, config.reply_folders)
-            self.app.push_screen(picker, chosen)
+            self.post_message(
+                ReplyPicker.Requested(library, detail, agent, config.reply_folders, chosen)
+            )
 
         self.run_worker(pick(), group="actions", exit_on_error=False)
 

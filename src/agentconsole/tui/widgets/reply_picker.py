@@ -1,18 +1,26 @@
 """The saved-reply picker the composer opens: type to filter (title, keywords and body,
 fuzzy), a live preview of the reply filled in for this conversation, the files that failed
 to parse with their error. Enter answers with the filled-in text; a reply whose placeholders
-cannot all be filled shows why in the preview and cannot be chosen."""
+cannot all be filled shows why in the preview and cannot be chosen.
+
+It is a widget of the main screen drawn over it (its ``overlay`` layer), composed once and
+shown on demand — not a screen pushed for each use: pushing a modal screen re-laid out and
+repainted the whole console under it (translucent) and made ctrl+r → preview cost several
+hundred milliseconds; showing this box repaints only its own region.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -34,79 +42,166 @@ class PickedReply:
     text: str
 
 
-class ReplyPickerScreen(ModalScreen[PickedReply | None]):
-    """Attributes down: the library, the conversation and the agent. Dismissed with the
-    :class:`PickedReply`, or None (escape)."""
+class ReplyPicker(Vertical):
+    """Attributes down: :meth:`open` with the library, the conversation, the agent and
+    what to call with the :class:`PickedReply` (or None: escape, or focus taken elsewhere).
+    Hidden while closed; focus goes back where it was."""
 
     BINDINGS = bindings("picker")
     HELP_TITLE = "Saved replies"
 
     DEFAULT_CSS = """
-    ReplyPickerScreen {
-        align: center middle;
-    }
-    ReplyPickerScreen #picker-box {
-        width: 90%;
-        max-width: 100;
+    ReplyPicker {
+        layer: overlay;
+        dock: bottom;
+        display: none;
+        width: 100%;
         height: auto;
-        max-height: 100%;
+        max-height: 80%;
+        margin-bottom: 2;
         padding: 0 1;
         border: thick $accent;
         background: $surface;
     }
-    ReplyPickerScreen #picker-title {
+    ReplyPicker.-open {
+        display: block;
+    }
+    ReplyPicker #picker-title {
         text-style: bold;
     }
-    ReplyPickerScreen #picker-list {
+    ReplyPicker #picker-list {
         height: auto;
         max-height: 6;
     }
-    ReplyPickerScreen #picker-preview {
+    ReplyPicker #picker-preview {
         height: auto;
         max-height: 8;
         border-top: solid $accent;
         overflow: hidden;
     }
-    ReplyPickerScreen #picker-preview.-error {
+    ReplyPicker #picker-preview.-error {
         color: $error;
     }
-    ReplyPickerScreen #picker-problems {
+    ReplyPicker #picker-problems {
         height: auto;
         max-height: 3;
         color: $warning;
     }
     """
 
-    def __init__(
+    class Requested(Message):
+        """Open the picker (posted up by the composer or the bulk reply; the screen
+        holding the picker opens it)."""
+
+        def __init__(
+            self,
+            library: ReplyLibrary,
+            detail: ConversationDetail,
+            agent: Agent,
+            folders: Sequence[Path],
+            done: Callable[[PickedReply | None], None],
+        ) -> None:
+            super().__init__()
+            self.library = library
+            self.detail = detail
+            self.agent = agent
+            self.folders = folders
+            self.done = done
+
+    class LibraryRead(Message):
+        """The reply files were read again (in the background): an open picker shows
+        what changed."""
+
+        def __init__(self, library: ReplyLibrary) -> None:
+            super().__init__()
+            self.library = library
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.library = ReplyLibrary((), ())
+        self.folders: tuple[Path, ...] = ()
+        self.detail: ConversationDetail | None = None
+        self.agent = Agent("", "")
+        #: Only the replies offered on this conversation's channel.
+        self.offered: list[SavedReply] = []
+        self.matches: list[SavedReply] = []
+        #: Reply name → its filled-in text, or the error saying why it cannot be.
+        self._filled: dict[str, str | UsageError] = {}
+        self._done: Callable[[PickedReply | None], None] | None = None
+        self._focus_before: Widget | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="picker-title", markup=False)
+        yield Input(placeholder="type to filter: title, keywords, text", id="picker-filter")
+        yield OptionList(id="picker-list")
+        yield Static("", id="picker-preview", markup=False)
+        yield Static("", id="picker-problems", markup=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    def open(
         self,
         library: ReplyLibrary,
         detail: ConversationDetail,
         agent: Agent,
-        folders: Sequence[Path] = (),
+        folders: Sequence[Path],
+        done: Callable[[PickedReply | None], None],
     ) -> None:
-        super().__init__()
-        self.library = library
-        self.folders = tuple(folders)
+        """Show the picker on ``detail``'s channel's replies, the filter empty and focused;
+        ``done`` is called once with the choice (None when none was made)."""
+        if self.is_open:
+            self.close(None)
         self.detail = detail
         self.agent = agent
-        #: Only the replies offered on this conversation's channel.
-        self.offered = library.offered_on(detail.row.channel, detail.row.channel_kind)
-        self.matches: list[SavedReply] = self.offered
-        #: Reply name → its filled-in text, or the error saying why it cannot be.
-        self._filled: dict[str, str | UsageError] = {}
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="picker-box"):
-            yield Static(self._title(), id="picker-title", markup=False)
-            yield Input(placeholder="type to filter: title, keywords, text", id="picker-filter")
-            yield OptionList(id="picker-list")
-            yield Static("", id="picker-preview", markup=False)
-            yield Static(self._problems(), id="picker-problems", markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#picker-problems", Static).display = bool(self.library.problems)
-        self._show(self.offered)
+        self.folders = tuple(folders)
+        self._done = done
+        self._focus_before = self.screen.focused
+        self.query_one("#picker-title", Static).update(self._title())
+        self._use(library)
+        self.query_one(Input).value = ""
+        self.add_class("-open")
         self.query_one(Input).focus()
+
+    def refresh_library(self, library: ReplyLibrary) -> None:
+        """Newer files read meanwhile: shown at once when anything changed."""
+        if self.is_open and library != self.library:
+            self._use(library)
+            self._show(rank(self.offered, self.query_one(Input).value))
+
+    def _use(self, library: ReplyLibrary) -> None:
+        detail = self.detail
+        assert detail is not None
+        self.library = library
+        self.offered = library.offered_on(detail.row.channel, detail.row.channel_kind)
+        self._filled = {}
+        problems = self.query_one("#picker-problems", Static)
+        problems.update(self._problems())
+        problems.display = bool(library.problems)
+        self._show(self.offered)
+
+    def close(self, picked: PickedReply | None) -> None:
+        """Hide, give focus back, and answer (once)."""
+        if not self.is_open:
+            return
+        self.remove_class("-open")
+        done, self._done = self._done, None
+        before, self._focus_before = self._focus_before, None
+        if before is not None and before.is_attached and before.focusable:
+            before.focus()
+        if done is not None:
+            done(picked)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """Focus taken elsewhere (a click): the picker closes, nothing chosen."""
+        self.call_after_refresh(self._close_unless_focused)
+
+    def _close_unless_focused(self) -> None:
+        focused = self.screen.focused
+        if self.is_open and (focused is None or self not in focused.ancestors_with_self):
+            self._focus_before = focused
+            self.close(None)
 
     def _title(self) -> Text:
         title = Text("Insert a saved reply", end="")
@@ -160,6 +255,7 @@ class ReplyPickerScreen(ModalScreen[PickedReply | None]):
     def filled(self, reply: SavedReply) -> str | UsageError:
         """The reply's text for this conversation, or why it cannot be used (kept)."""
         if reply.name not in self._filled:
+            assert self.detail is not None
             try:
                 self._filled[reply.name] = fill(reply, self.detail, self.agent)
             except UsageError as error:
@@ -183,6 +279,7 @@ class ReplyPickerScreen(ModalScreen[PickedReply | None]):
             preview.remove_class("-error")
 
     def _none_offered(self) -> str:
+        assert self.detail is not None
         row = self.detail.row
         if self.library.replies:
             return f"no saved reply is offered on {row.channel} ({row.channel_kind})"
@@ -207,7 +304,7 @@ class ReplyPickerScreen(ModalScreen[PickedReply | None]):
         if isinstance(text, UsageError):
             self.app.bell()
             return
-        self.dismiss(PickedReply(reply, text))
+        self.close(PickedReply(reply, text))
 
     def action_picker_down(self) -> None:
         self.option_list.action_cursor_down()
@@ -216,4 +313,4 @@ class ReplyPickerScreen(ModalScreen[PickedReply | None]):
         self.option_list.action_cursor_up()
 
     def action_close_picker(self) -> None:
-        self.dismiss(None)
+        self.close(None)
