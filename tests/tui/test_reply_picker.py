@@ -158,6 +158,31 @@ async def test_a_chat_reply_has_no_signature_and_its_macro_applies_on_send(seede
         assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
 
 
+async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["chat"])
+        await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
+        await pilot.press("enter")
+        composer = app.main_screen.composer
+        macros = composer.query_one("#composer-macros")
+        await wait_for(pilot, lambda: composer.body.startswith("Hi Carol,"))
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await pilot.press("escape")  # leave the draft ...
+        await wait_for(pilot, lambda: not composer.is_open)
+        await pilot.press("r")  # ... and come back to it
+        await wait_for(pilot, lambda: composer.is_open and composer.body.startswith("Hi Carol,"))
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not composer.is_open)
+        await settled(pilot)
+        detail = await app.store.conversation(ids["chat"])
+        assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+        # Sent: a next reply there starts without them.
+        assert app.main_screen.services.drafts.inserted(ids["chat"], "reply") == ()
+
+
 def composer_text(detail) -> str:
     created = time.strftime("%H:%M", time.localtime(detail.row.created_at))
     return f"Hi Carol,\n\nwe know payments fail since {created} and are on it.\n"

@@ -163,6 +163,19 @@ class Composer(Vertical):
         yield Static("", id="composer-quote", markup=False)
         yield TextArea(id="composer-body", soft_wrap=True, show_line_numbers=False)
         yield Static("", id="composer-attachments", markup=False)
+        yield Static("", id="composer-macros", markup=False)
+
+    def _show_macros(self) -> None:
+        """What the inserted saved replies do on send ("on send: +outage, pending")."""
+        widget = self.query_one("#composer-macros", Static)
+        actions = [
+            word for reply in self.saved_replies for word in (*reply.tags, reply.status or "")
+        ]
+        actions = list(dict.fromkeys(word for word in actions if word))
+        text = Text("on send: ", style="dim", end="")
+        text.append_text(safe_text(", ".join(actions), "bold", multiline=False))
+        widget.update(text)
+        widget.display = bool(actions)
 
     def add_attachment(self, attachment: Attachment) -> None:
         self.attachments.append(attachment)
@@ -198,13 +211,16 @@ class Composer(Vertical):
         quote: Text | None,
         body: str,
         detail: ConversationDetail | None = None,
+        saved_replies: tuple[SavedReply, ...] = (),
     ) -> None:
         """Open on ``conversation_id`` (``kind`` reply or note) with ``body`` typed;
-        ``detail`` is what saved replies are filled in from."""
+        ``detail`` is what saved replies are filled in from; ``saved_replies`` those
+        inserted into this draft before (their actions still apply on send)."""
         self.conversation_id = conversation_id
         self.kind = kind
         self.detail = detail
-        self.saved_replies = []
+        self.saved_replies = list(saved_replies)
+        self._show_macros()
         self.set_class(kind == "note", "-note")
         self.query_one("#composer-title", Static).update(title)
         quote_widget = self.query_one("#composer-quote", Static)
@@ -305,9 +321,13 @@ class Composer(Vertical):
         )
 
     def _insert(self, picked: PickedReply | None) -> None:
-        if picked is not None and self.is_open:
+        if picked is not None and self.is_open and self.conversation_id is not None:
             self.text_area.insert(picked.text)
             self.saved_replies.append(picked.reply)
+            self.services.drafts.keep_inserted(
+                self.conversation_id, self.kind, tuple(self.saved_replies)
+            )
+            self._show_macros()
         self.text_area.focus()
         self._read_library()
 
