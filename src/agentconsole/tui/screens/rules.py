@@ -135,8 +135,8 @@ class RulesScreen(ModalScreen[int | None]):
         if self.rules.problems:
             title.append(f", {len(self.rules.problems)} broken", style="red")
         title.append(
-            f"   enter: replay (changes nothing)   tab: samples   {keys_of(self, 'close_rules')}:"
-            " close",
+            f"\nenter: replay (changes nothing)   tab: to the samples, enter opens one   "
+            f"{keys_of(self, 'close_rules')}: close",
             style="dim not bold",
         )
         return title
@@ -237,8 +237,7 @@ class RulesScreen(ModalScreen[int | None]):
         lines = replay_lines(rule, replayed, since)
         text = Text("\n".join(lines), end="")
         text.stylize("bold", 0, len(lines[0]))
-        took = time.monotonic() - started
-        text.append(f"\n  (read in {took:.1f} s; nothing was changed)", style="dim")
+        text.append("\n  (read from the history; nothing was changed)", style="dim")
         self.result.remove_class("-error")
         self.result.update(text)
         self._show_samples(list(replayed.sample_ids), rows)
