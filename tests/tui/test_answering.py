@@ -370,6 +370,7 @@ async def test_a_saved_reply_to_marked_conversations_sends_one_filled_in_reply_e
         assert screen.queue.marked == [ids["login"], ids["refund"]]
         await pilot.press("r")
         await wait_for(pilot, lambda: picker_open(app))
+        await wait_for(pilot, lambda: "Send a saved reply to 2 conversations" in screen_text(app))
         await pilot.press(*"outage", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.press("c")  # close after sending

@@ -314,7 +314,9 @@ class MainScreen(Screen[None], inherit_bindings=False):
     def _pick_reply(self, event: ReplyPicker.Requested) -> None:
         event.stop()
         picker = self.query_one(ReplyPicker)
-        picker.open(event.library, event.detail, event.agent, event.folders, event.done)
+        picker.open(
+            event.library, event.detail, event.agent, event.folders, event.done, event.title
+        )
 
     @on(ReplyPicker.LibraryRead)
     def _library_read(self, event: ReplyPicker.LibraryRead) -> None:

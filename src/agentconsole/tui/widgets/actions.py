@@ -214,8 +214,9 @@ class ConversationActions(ThreadingActions, Vertical):
                 return
             library = await asyncio.to_thread(load_library, config.reply_folders)
             agent = Agent(config.agent, config.display_name)
+            what = f"Send a saved reply to {count_phrase(len(targets))}"
             self.post_message(
-                ReplyPicker.Requested(library, detail, agent, config.reply_folders, chosen)
+                ReplyPicker.Requested(library, detail, agent, config.reply_folders, chosen, what)
             )
 
         self.run_worker(pick(), group="actions", exit_on_error=False)

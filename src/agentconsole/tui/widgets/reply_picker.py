@@ -32,6 +32,8 @@ from ..safe_text import safe_text
 
 #: The list shows the best this many; typing narrows the rest.
 SHOWN = 50
+#: The picker's title when it inserts into the composer (the bulk reply names its own).
+INSERT = "Insert a saved reply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,7 @@ class ReplyPicker(Vertical):
             agent: Agent,
             folders: Sequence[Path],
             done: Callable[[PickedReply | None], None],
+            title: str = INSERT,
         ) -> None:
             super().__init__()
             self.library = library
@@ -107,6 +110,8 @@ class ReplyPicker(Vertical):
             self.agent = agent
             self.folders = folders
             self.done = done
+            #: What choosing does ("Send a saved reply to 5 conversations").
+            self.title = title
 
     class LibraryRead(Message):
         """The reply files were read again (in the background): an open picker shows
@@ -148,6 +153,7 @@ class ReplyPicker(Vertical):
         agent: Agent,
         folders: Sequence[Path],
         done: Callable[[PickedReply | None], None],
+        title: str = INSERT,
     ) -> None:
         """Show the picker on ``detail``'s channel's replies, the filter empty and focused;
         ``done`` is called once with the choice (None when none was made)."""
@@ -158,7 +164,7 @@ class ReplyPicker(Vertical):
         self.folders = tuple(folders)
         self._done = done
         self._focus_before = self.screen.focused
-        self.query_one("#picker-title", Static).update(self._title())
+        self.query_one("#picker-title", Static).update(self._title(title))
         self._use(library)
         self.query_one(Input).value = ""
         self.add_class("-open")
@@ -203,9 +209,10 @@ class ReplyPicker(Vertical):
             self._focus_before = focused
             self.close(None)
 
-    def _title(self) -> Text:
-        title = Text("Insert a saved reply", end="")
-        hint = f"  enter: insert   {keys_of(self, 'close_picker')}: close"
+    def _title(self, what: str) -> Text:
+        title = Text(what, end="")
+        verb = "insert" if what == INSERT else "choose"
+        hint = f"  enter: {verb}   {keys_of(self, 'close_picker')}: close"
         title.append(hint, style="dim not bold")
         return title
 
