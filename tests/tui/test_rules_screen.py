@@ -4,6 +4,8 @@ opened from it."""
 
 from __future__ import annotations
 
+import asyncio
+
 from agentconsole.rules.loading import load_rules
 from agentconsole.rules_cli import replay_lines
 from agentconsole.tui.screens.rules import RulesScreen
@@ -111,3 +113,37 @@ async def test_without_rules_the_screen_says_how_to_add_one(seeded) -> None:
         await labels["Rules: replay one on the history"].run()  # as the command palette does
         await wait_for(pilot, lambda: isinstance(app.screen, RulesScreen))
         await wait_for(pilot, lambda: "No rules configured" in screen_text(app))
+
+
+async def test_a_slow_replay_counts_its_seconds_and_the_console_stays_usable(seeded) -> None:
+    """A big store takes seconds: the screen says it is replaying and counts up while the
+    store works (here a replay held until released), and escape still closes it."""
+    path, _ids = seeded
+    app = make_app(path, config=RULES, clock=lambda: NOW_TS)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        store = app.main_screen.services.store
+        release = asyncio.Event()
+
+        async def slow_replay(rule, since, now):
+            await release.wait()
+            return await store.replay_rule(rule, since, now)
+
+        rules = load_rules(app.config)
+        screen = RulesScreen(rules, slow_replay, store.conversation_rows, lambda: NOW_TS)
+        await app.push_screen(screen)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Replaying 'refunds to billing'" in result_text(screen))
+        first = result_text(screen)
+        await wait_for(pilot, lambda: result_text(screen) != first)  # the seconds count up
+        assert "Replaying" in result_text(screen) and screen.replayed is None
+        release.set()
+        await wait_for(pilot, lambda: "would have matched 1 conversation" in result_text(screen))
+
+        # Escape while a replay runs closes the screen at once.
+        release.clear()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Replaying" in result_text(screen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RulesScreen))
+        release.set()
