@@ -111,7 +111,7 @@ async def typed_then_close(pilot) -> int:  # type: ignore[no-untyped-def]
 
 
 async def saved_then_close(pilot) -> int:  # type: ignore[no-untyped-def]
-    from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
+    from agentconsole.tui.widgets.reply_picker import ReplyPicker
 
     screen = pilot.app.main_screen
     keys = 0
@@ -120,7 +120,7 @@ async def saved_then_close(pilot) -> int:  # type: ignore[no-untyped-def]
         await pilot.press("r")
         await wait(pilot, lambda: screen.composer.is_open)
         await pilot.press("ctrl+r")
-        await wait(pilot, lambda: isinstance(pilot.app.screen, ReplyPickerScreen))
+        await wait(pilot, lambda: pilot.app.main_screen.query_one(ReplyPicker).is_open)
         await pilot.press(*"outage", "enter")
         await wait(pilot, lambda: pilot.app.screen is screen and "on it" in screen.composer.body)
         await pilot.press("ctrl+s")
@@ -131,7 +131,7 @@ async def saved_then_close(pilot) -> int:  # type: ignore[no-untyped-def]
 
 
 async def saved_send_close(pilot) -> int:  # type: ignore[no-untyped-def]
-    from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
+    from agentconsole.tui.widgets.reply_picker import ReplyPicker
 
     screen = pilot.app.main_screen
     keys = 0
@@ -140,7 +140,7 @@ async def saved_send_close(pilot) -> int:  # type: ignore[no-untyped-def]
         await pilot.press("r")
         await wait(pilot, lambda: screen.composer.is_open)
         await pilot.press("ctrl+r")
-        await wait(pilot, lambda: isinstance(pilot.app.screen, ReplyPickerScreen))
+        await wait(pilot, lambda: pilot.app.main_screen.query_one(ReplyPicker).is_open)
         await pilot.press(*"outage", "enter")
         await wait(pilot, lambda: pilot.app.screen is screen and "on it" in screen.composer.body)
         await pilot.press("ctrl+g")
@@ -151,12 +151,12 @@ async def saved_send_close(pilot) -> int:  # type: ignore[no-untyped-def]
 
 async def marked_bulk(pilot) -> int:  # type: ignore[no-untyped-def]
     from agentconsole.tui.screens.prompts import ChoiceScreen
-    from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
+    from agentconsole.tui.widgets.reply_picker import ReplyPicker
 
     app = pilot.app
     screen = app.main_screen
     await pilot.press("asterisk", "r")
-    await wait(pilot, lambda: isinstance(app.screen, ReplyPickerScreen))
+    await wait(pilot, lambda: app.main_screen.query_one(ReplyPicker).is_open)
     await pilot.press(*"outage", "enter")
     await wait(pilot, lambda: isinstance(app.screen, ChoiceScreen))
     await pilot.press("c")

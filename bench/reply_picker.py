@@ -153,7 +153,7 @@ async def through_pilot(
 ) -> list[tuple[str, float]]:
     from agentconsole.tui.app import AgentConsoleApp
     from agentconsole.tui.screens.prompts import PromptScreen
-    from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
+    from agentconsole.tui.widgets.reply_picker import ReplyPicker
 
     config = config_module.parse(
         {
@@ -174,10 +174,10 @@ async def through_pilot(
             await pilot.pause(0)  # type: ignore[attr-defined]
 
     def preview_text() -> str:
-        screen = app.screen
-        if not isinstance(screen, ReplyPickerScreen):
+        picker = app.main_screen.query_one(ReplyPicker)  # type: ignore[union-attr]
+        if not picker.is_open:
             return ""
-        return str(screen.query_one("#picker-preview").render())
+        return str(picker.query_one("#picker-preview").render())
 
     async with app.run_test(size=(120, 40)) as pilot:
         await until(
@@ -206,15 +206,14 @@ async def through_pilot(
             await pilot.press("ctrl+r")
             await until(pilot, lambda: preview_text().startswith("Hi Ada,"))
             opened.append((time.perf_counter() - start) * 1000)
-            picker = app.screen
-            assert isinstance(picker, ReplyPickerScreen)
+            picker = app.main_screen.query_one(ReplyPicker)  # type: ignore[union-attr]
             shown = picker.matches
             start = time.perf_counter()
             await pilot.press("r")  # the filter's first letter: ranked, the preview filled again
             await until(pilot, lambda shown=shown, picker=picker: picker.matches is not shown)
             typed.append((time.perf_counter() - start) * 1000)
             await pilot.press("escape")
-            await until(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))
+            await until(pilot, lambda: not app.main_screen.query_one(ReplyPicker).is_open)
     return [
         ("Pilot floor: a letter typed in the composer", statistics.median(floor)),
         ("Pilot, for scale: the tag prompt opens (a modal)", statistics.median(prompts)),

@@ -16,7 +16,7 @@ class KeyAction:
     description: str
     #: Where it applies: "app" (everywhere), "queue", "conversation", "composer", or one of
     #: the modal screens: "prompt" (a question), "confirm" (yes/no), "help", "report",
-    #: "audit" (a conversation's audit log), "picker" (saved replies).
+    #: "audit" (a conversation's audit log), "picker" (saved replies), "rules" (their replay).
     scope: str
     #: Shown in the footer.
     show: bool = True
@@ -60,6 +60,13 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("assign_to", "A", "Assign to a colleague…", "conversation", show=False),
     KeyAction("undo", "u", "Undo the last change", "conversation", show=False),
     KeyAction("save_view", "S", "Save the search as a view", "conversation", show=False),
+    KeyAction(
+        "spam",
+        "B",
+        "Spam, blocking the sender (again on spam: not spam)",
+        "conversation",
+        show=False,
+    ),
     # -- end of many at once --
     # -- threading by hand: merge, split, move, and why a message is where it is --
     KeyAction("merge", "m", "Merge into another conversation", "conversation", show=False),
@@ -83,6 +90,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("command_palette", "ctrl+p", "Commands", "app", show=False),
     KeyAction("help", "question_mark", "Help", "app"),
     KeyAction("report", "M", "Report: backlog, response times, SLA", "app", show=False),
+    KeyAction("rules", "W", "Rules: replay one on the history", "app", show=False),
     KeyAction("back", "escape", "Back", "app", show=False),
     KeyAction("send", "ctrl+s", "Send", "composer"),
     KeyAction("send_close", "ctrl+g", "Send+close, then the next", "composer"),
@@ -95,6 +103,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("close_help", "escape,q,question_mark", "Close help", "help"),
     KeyAction("close_report", "escape,q,M", "Close the report", "report"),
     KeyAction("close_audit", "escape,q,l", "Close the audit log", "audit"),
+    KeyAction("close_rules", "escape,q,W", "Close the rules", "rules"),
     # Saved replies: the composer's key opens the picker ("picker": its own keys).
     KeyAction("insert_reply", "ctrl+r", "Insert a saved reply", "composer", show=False),
     KeyAction("picker_down", "down", "Next saved reply", "picker", show=False),

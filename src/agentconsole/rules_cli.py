@@ -34,12 +34,7 @@ def list_rules(args: argparse.Namespace, config: Config) -> int:
         if args.json:
             output.emit_json(_rule_json(rule))
         else:
-            state = "" if rule.enabled else "  (disabled)"
-            stop = "  stop" if rule.stop else ""
-            print(
-                f"{one_line(rule.name)[:28]:<28} {rule.on:<16} if {one_line(rule.condition) or '(all)'}"
-                f"  then {one_line(', '.join(rule.then.describe()))}{stop}{state}"
-            )
+            print(f"{one_line(rule.name)[:28]:<28} {rule_line(rule)}")
     for problem in rules.problems:
         if args.json:
             output.emit_json({"name": problem.rule, "file": problem.file, "error": problem.message})
@@ -85,18 +80,37 @@ def _chosen(rules: RuleSet, name: str | None) -> list[Rule]:
     raise NotFoundError(f"no rule {name!r}{hint}")
 
 
-def _print_replay(rule: Rule, replayed: RuleReplay, since: str) -> None:
+def rule_line(rule: Rule) -> str:
+    """What a rule does, on one line (outside text cleaned): its event, condition, actions,
+    ``stop`` and whether it is disabled — as ``rules list`` and the console show it."""
+    state = "  (disabled)" if not rule.enabled else ""
+    stop = "  stop" if rule.stop else ""
+    return (
+        f"{rule.on:<16} if {one_line(rule.condition) or '(all)'}"
+        f"  then {one_line(', '.join(rule.then.describe()))}{stop}{state}"
+    )
+
+
+def replay_lines(rule: Rule, replayed: RuleReplay, since: str) -> list[str]:
+    """What ``rules test`` prints for one rule (outside text cleaned): how many it would
+    have matched in ``since``, each change with its count, the sample ids. The console's
+    replay screen shows the same lines."""
     state = "" if rule.enabled else " (disabled)"
-    print(
+    lines = [
         f"rule {one_line(rule.name)!r}{state}, on {rule.on}: would have matched "
         f"{replayed.matched} conversation{'s' if replayed.matched != 1 else ''} in {since}"
-    )
-    for change, count in replayed.changes:
-        print(f"  {count:>7}  {one_line(change)}")
+    ]
+    lines += [f"  {count:>7}  {one_line(change)}" for change, count in replayed.changes]
     if replayed.matched and not replayed.changes:
-        print("           (nothing to change: every one is so already)")
+        lines.append("           (nothing to change: every one is so already)")
     if replayed.sample_ids:
-        print("  e.g. " + " ".join(f"#{i}" for i in replayed.sample_ids))
+        lines.append("  e.g. " + " ".join(f"#{i}" for i in replayed.sample_ids))
+    return lines
+
+
+def _print_replay(rule: Rule, replayed: RuleReplay, since: str) -> None:
+    for line in replay_lines(rule, replayed, since):
+        print(line)
 
 
 def _replay_json(replayed: RuleReplay) -> dict[str, object]:

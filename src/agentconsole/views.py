@@ -92,10 +92,11 @@ def sidebar(
     channels: Iterable[str],
     tags: Iterable[str],
 ) -> list[ViewDefinition]:
-    """Every view of the sidebar, in its order: built-in, the agent's, the team's, one per
-    channel, one per tag."""
+    """Every view of the sidebar, in its order: built-in (Spam last of them), the agent's,
+    the team's, one per channel, one per tag."""
     return [
         *BUILT_IN,
+        SPAM,
         *personal,
         *shared,
         *(channel_view(name) for name in channels),

@@ -100,6 +100,14 @@ def notified(app: AgentConsoleApp, text: str) -> bool:
     return any(text in str(notification.message) for notification in app._notifications)
 
 
+def picker_open(app: AgentConsoleApp) -> bool:
+    """Whether the saved-reply picker is shown."""
+    from agentconsole.tui.widgets.reply_picker import ReplyPicker
+
+    main = app.main_screen
+    return main is not None and main.query_one(ReplyPicker).is_open
+
+
 def screen_text(app: AgentConsoleApp) -> str:
     """What the terminal shows, as plain text."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
@@ -137,6 +145,7 @@ __all__ = [
     "SIZE",
     "make_app",
     "notified",
+    "picker_open",
     "ready",
     "screen_text",
     "settled",

@@ -15,9 +15,17 @@ from agentconsole.models import Change, View
 from agentconsole.tui.screens.agent_picker import AgentPickerScreen
 from agentconsole.tui.screens.audit import AuditScreen
 from agentconsole.tui.screens.prompts import ChoiceScreen, ConfirmScreen
-from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
 
-from .conftest import FakeRunner, make_app, notified, ready, screen_text, settled, wait_for
+from .conftest import (
+    FakeRunner,
+    make_app,
+    notified,
+    picker_open,
+    ready,
+    screen_text,
+    settled,
+    wait_for,
+)
 from .seed import NOW_TS, message, open_store
 
 SIZE = (120, 40)
@@ -361,7 +369,8 @@ async def test_a_saved_reply_to_marked_conversations_sends_one_filled_in_reply_e
         await pilot.press("space", "space")  # login (Dan), refund (Carol)
         assert screen.queue.marked == [ids["login"], ids["refund"]]
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ReplyPickerScreen))
+        await wait_for(pilot, lambda: picker_open(app))
+        await wait_for(pilot, lambda: "Send a saved reply to 2 conversations" in screen_text(app))
         await pilot.press(*"outage", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         await pilot.press("c")  # close after sending

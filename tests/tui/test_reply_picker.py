@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agentconsole.tui.screens.reply_picker import ReplyPickerScreen
+from agentconsole.tui.widgets.reply_picker import ReplyPicker
 
-from .conftest import SIZE, make_app, ready, screen_text, settled, wait_for
+from .conftest import SIZE, make_app, picker_open, ready, screen_text, settled, wait_for
 from .seed import HOSTILE, clock, message, open_store, seed_basic
 
 OUTAGE = """+++
@@ -53,9 +53,9 @@ def replies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     time.tzset()
 
 
-def picker(app) -> ReplyPickerScreen:
-    assert isinstance(app.screen, ReplyPickerScreen)
-    return app.screen
+def picker(app) -> ReplyPicker:
+    assert picker_open(app)
+    return app.main_screen.query_one(ReplyPicker)
 
 
 def preview(app) -> str:
@@ -75,7 +75,7 @@ async def open_picker(pilot, conversation_id: int) -> None:
     await pilot.press("r")
     await wait_for(pilot, lambda: screen.composer.is_open)
     await pilot.press("ctrl+r")
-    await wait_for(pilot, lambda: isinstance(app.screen, ReplyPickerScreen))
+    await wait_for(pilot, lambda: picker_open(app))
 
 
 async def test_typing_filters_and_the_preview_is_filled_in_for_the_conversation(seeded) -> None:
@@ -112,9 +112,9 @@ async def test_an_unknown_placeholder_shows_its_error_and_cannot_be_inserted(see
         assert picker(app).query_one("#picker-preview").has_class("-error")
         await pilot.press("enter")
         await settled(pilot)
-        assert isinstance(app.screen, ReplyPickerScreen)  # still open: nothing inserted
+        assert picker_open(app)  # still open: nothing inserted
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))
+        await wait_for(pilot, lambda: not picker_open(app))
         assert app.main_screen.composer.body == ""
         assert app.main_screen.composer.text_area.has_focus
 
@@ -129,11 +129,11 @@ async def test_enter_inserts_the_filled_text_at_the_cursor(seeded) -> None:
         await wait_for(pilot, lambda: composer.text_area.has_focus)
         await pilot.press(*"Dear X. Bye", *["left"] * 4)  # the cursor before " Bye"
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ReplyPickerScreen))
+        await wait_for(pilot, lambda: picker_open(app))
         await pilot.press("down", "down")  # outage, typo, welcome
         await wait_for(pilot, lambda: picker(app).highlighted.name == "welcome")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ReplyPickerScreen))
+        await wait_for(pilot, lambda: not picker_open(app))
         assert composer.body == "Dear X.thanks, Dan Doe!\n Bye"
         assert composer.text_area.has_focus
 
@@ -156,6 +156,31 @@ async def test_a_chat_reply_has_no_signature_and_its_macro_applies_on_send(seede
         detail = await app.store.conversation(ids["chat"])
         assert [m.body for m in detail.messages if m.direction == "out"] == [composer_text(detail)]
         assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+
+
+async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["chat"])
+        await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
+        await pilot.press("enter")
+        composer = app.main_screen.composer
+        macros = composer.query_one("#composer-macros")
+        await wait_for(pilot, lambda: composer.body.startswith("Hi Carol,"))
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await pilot.press("escape")  # leave the draft ...
+        await wait_for(pilot, lambda: not composer.is_open)
+        await pilot.press("r")  # ... and come back to it
+        await wait_for(pilot, lambda: composer.is_open and composer.body.startswith("Hi Carol,"))
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not composer.is_open)
+        await settled(pilot)
+        detail = await app.store.conversation(ids["chat"])
+        assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+        # Sent: a next reply there starts without them.
+        assert app.main_screen.services.drafts.inserted(ids["chat"], "reply") == ()
 
 
 def composer_text(detail) -> str:

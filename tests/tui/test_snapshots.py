@@ -105,10 +105,12 @@ def snapshot(
     size: tuple[int, int] = SIZE,
     runner: FakeRunner | None = None,
     before=None,
+    config: dict[str, object] | None = None,
 ) -> bool:
-    """Open the app on ``path``, wait for the queue, press ``keys``, wait until
-    ``until(app)`` and for everything started to finish, then compare."""
-    app = make_app(path, clock=clock, runner=runner)
+    """Open the app on ``path`` (``config`` adds config tables), wait for the queue, press
+    ``keys``, wait until ``until(app)`` and for everything started to finish, then
+    compare."""
+    app = make_app(path, clock=clock, runner=runner, config=config)
 
     async def run_before(pilot) -> None:
         await ready(pilot)

@@ -383,9 +383,9 @@ def queue_rows(conn: Db, ids: Sequence[int], agent: str) -> dict[int, Conversati
 
 
 def view_counts(conn: Db, agent: str) -> dict[str, int]:
-    """Counts for every sidebar view, keyed by :attr:`View.key`: the built-in views, one
-    per channel, one per tag — each the count of the view's own query."""
-    definitions = list(views.BUILT_IN)
+    """Counts for every sidebar view, keyed by :attr:`View.key`: the built-in views and
+    Spam, one per channel, one per tag — each the count of the view's own query."""
+    definitions = [*views.BUILT_IN, views.SPAM]
     definitions += [views.channel_view(r[0]) for r in conn.execute("SELECT name FROM channels")]
     definitions += [views.tag_view(tag) for tag in all_tags(conn)]
     nodes = {d.key: parse(d.query) for d in definitions}

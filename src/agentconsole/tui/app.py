@@ -304,6 +304,10 @@ class AgentConsoleApp(App[None]):
         if (screen := self.main_screen) is not None and self.screen is screen:
             screen.next_urgent()
 
+    def action_rules(self) -> None:
+        if (screen := self.main_screen) is not None and self.screen is screen:
+            screen.show_rules()
+
     def action_toggle_sidebar(self) -> None:
         if (screen := self.main_screen) is not None and self.screen is screen:
             screen.toggle_sidebar()

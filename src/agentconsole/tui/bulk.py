@@ -25,6 +25,10 @@ class Undo:
     states: tuple[ConversationState, ...]
     #: A merge, split or move to undo instead (its change id): see ``Store.undo_threading``.
     change_id: int | None = None
+    #: Conversations marked spam (or not spam) to put back instead: ``Store.set_spam`` with
+    #: :attr:`spam_before` undoes it (the block on the sender too).
+    spam_ids: tuple[int, ...] = ()
+    spam_before: bool = False
 
 
 def count_phrase(count: int) -> str:
@@ -64,3 +68,12 @@ def undo_of(outcomes: Sequence[ChangeOutcome], verb: str) -> Undo | None:
         f"{verb} #{states[0].conversation_id}" if len(states) == 1 else f"{verb} of {len(states)}"
     )
     return Undo(label, states)
+
+
+def spam_undo(changed: Sequence[int], spam: bool) -> Undo | None:
+    """What undoing "spam" (``spam``) or "not spam" on the ``changed`` ids restores."""
+    if not changed:
+        return None
+    verb = "spam" if spam else "not spam"
+    label = f"{verb} #{changed[0]}" if len(changed) == 1 else f"{verb} of {len(changed)}"
+    return Undo(label, (), spam_ids=tuple(changed), spam_before=not spam)

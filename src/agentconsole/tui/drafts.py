@@ -3,6 +3,11 @@
 The composer reports every change; the buffer keeps the newest text per (conversation,
 kind) and the app writes it out shortly after typing stops, on leaving the composer and on
 quit, so an unsent draft survives closing the conversation or the app.
+
+It also remembers, per draft, the saved replies inserted into it: their macro actions
+(tags, status) apply when the draft is sent, even after the agent left the draft and came
+back. Those are kept for the session (the store holds a draft's text only): after a
+restart the text is there and the picker inserts a reply's actions again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
+from ..replies import SavedReply
+
 
 class DraftStore(Protocol):
     async def save_draft(self, conversation_id: int, kind: str, body: str) -> None: ...
@@ -20,6 +27,7 @@ class DraftStore(Protocol):
 class DraftBuffer:
     def __init__(self) -> None:
         self._pending: dict[tuple[int, str], str] = {}
+        self._inserted: dict[tuple[int, str], tuple[SavedReply, ...]] = {}
         self._lock = asyncio.Lock()
 
     def keep(self, conversation_id: int, kind: str, body: str) -> None:
@@ -31,6 +39,19 @@ class DraftBuffer:
 
     def forget(self, conversation_id: int, kind: str) -> None:
         self._pending.pop((conversation_id, kind), None)
+
+    def keep_inserted(
+        self, conversation_id: int, kind: str, replies: tuple[SavedReply, ...]
+    ) -> None:
+        """The saved replies inserted into this draft so far (their actions apply on send)."""
+        self._inserted[(conversation_id, kind)] = replies
+
+    def inserted(self, conversation_id: int, kind: str) -> tuple[SavedReply, ...]:
+        return self._inserted.get((conversation_id, kind), ())
+
+    def sent(self, conversation_id: int, kind: str) -> None:
+        """The draft went out: its inserted replies' actions were applied with it."""
+        self._inserted.pop((conversation_id, kind), None)
 
     async def flush(self, store: DraftStore) -> None:
         """Write every pending draft; one that fails stays pending and the error propagates."""

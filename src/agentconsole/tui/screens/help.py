@@ -19,7 +19,7 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from ...views import BUILT_IN
+from ...views import BUILT_IN, SPAM
 from ..keys import bindings
 
 #: (section title, [(keys, description)]).
@@ -109,7 +109,7 @@ def views_text() -> Group:
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(width=15, style="bold", no_wrap=True)
     grid.add_column(ratio=1, style="cyan")
-    for definition in BUILT_IN:
+    for definition in (*BUILT_IN, SPAM):
         grid.add_row(Text(definition.label), Text(definition.query))
     title = Text("\nViews — each is a query; type your own after / and keep it with S")
     title.stylize("bold underline")

@@ -50,6 +50,7 @@ from ..widgets.conversation import ConversationPane
 from ..widgets.desk import ConversationDesk
 from ..widgets.footer import KeyFooter
 from ..widgets.queue import QueueHeader, QueueView
+from ..widgets.reply_picker import ReplyPicker
 from ..widgets.search_box import SearchBox, SearchError
 from ..widgets.sidebar import Sidebar, view_label, view_of
 from ..widgets.status import ChannelNotice, StatusLine
@@ -75,6 +76,12 @@ class MainScreen(Screen[None], inherit_bindings=False):
     #: (focus next/previous) are not inherited: here they step through the views.
     BINDINGS = bindings("", only=("cursor_down", "cursor_up"))
     HELP_TITLE = "Queue"
+
+    DEFAULT_CSS = """
+    MainScreen {
+        layers: default overlay;
+    }
+    """
 
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -117,6 +124,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 yield ConversationDesk(services, id="desk")
         yield StatusLine(id="status-line")
         yield KeyFooter()
+        yield ReplyPicker(id="reply-picker")  # over the rest (its layer), shown on demand
 
     @property
     def actions(self) -> ConversationActions:
@@ -302,6 +310,19 @@ class MainScreen(Screen[None], inherit_bindings=False):
             self.desk.load(conversation_id), group="detail", exclusive=True, exit_on_error=False
         )
 
+    @on(ReplyPicker.Requested)
+    def _pick_reply(self, event: ReplyPicker.Requested) -> None:
+        event.stop()
+        picker = self.query_one(ReplyPicker)
+        picker.open(
+            event.library, event.detail, event.agent, event.folders, event.done, event.title
+        )
+
+    @on(ReplyPicker.LibraryRead)
+    def _library_read(self, event: ReplyPicker.LibraryRead) -> None:
+        event.stop()
+        self.query_one(ReplyPicker).refresh_library(event.library)
+
     @on(StoreChanged)
     def _store_changed(self, event: StoreChanged) -> None:
         if event.select is not None:
@@ -399,6 +420,29 @@ class MainScreen(Screen[None], inherit_bindings=False):
             self.open_conversation(row.id, reason)
 
         self.run_worker(jump(), group="hotlist", exclusive=True, exit_on_error=False)
+
+    def show_rules(self) -> None:
+        """The rules screen (see :mod:`.rules`); a sample chosen there opens here."""
+        from ...rules.loading import load_rules
+        from .rules import RulesScreen
+
+        services = self.services
+
+        def opened(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                self.open_conversation(conversation_id)
+
+        async def show() -> None:
+            try:
+                rules = await asyncio.to_thread(load_rules, services.config)
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            store = services.store
+            screen = RulesScreen(rules, store.replay_rule, store.conversation_rows, services.clock)
+            self.app.push_screen(screen, opened)
+
+        self.run_worker(show(), group="rules", exclusive=True, exit_on_error=False)
 
     def toggle_sidebar(self) -> None:
         sidebar = self.sidebar
@@ -604,7 +648,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 if binding.description and binding.id not in NOT_IN_PALETTE:
                     action = functools.partial(app.run_action, binding.action, node)
                     entries.append(PaletteEntry(binding.description, hint, action))
-        for view in self.sidebar.views:
+        for view in map(view_of, self.sidebar.every):  # Spam too, while it is empty
             label = view_label(view, self.channel_kinds)
             go = functools.partial(self.switch_view, view)
             entries.append(PaletteEntry(f"Go to view: {label}", "view", go))

@@ -10,6 +10,7 @@ needs with a prompt, runs the store call in a worker and posts the outcome up
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
@@ -23,7 +24,7 @@ from textual.timer import Timer
 from ...errors import AgentConsoleError, ConflictError, UsageError
 from ...models import PRIORITIES, Change, priority_name, priority_rank
 from ...sanitize import one_line
-from ..bulk import CONFIRM_ABOVE, Undo, count_phrase, summary, undo_of
+from ..bulk import CONFIRM_ABOVE, Undo, count_phrase, spam_undo, summary, undo_of
 from ..held import HeldReply
 from ..keys import bindings, keys_of
 from ..messages import (
@@ -155,7 +156,7 @@ class ConversationActions(ThreadingActions, Vertical):
     def _saved_reply_to_marked(self, targets: list[int]) -> None:
         from ...replies import Agent, load_library
         from ..bulk_reply import AFTER, send_to_each
-        from ..screens.reply_picker import PickedReply, ReplyPickerScreen
+        from .reply_picker import PickedReply, ReplyPicker
 
         services = self.services
         config = services.config
@@ -211,10 +212,12 @@ class ConversationActions(ThreadingActions, Vertical):
             except AgentConsoleError as error:
                 self.post_message(Notice(str(error), "error"))
                 return
-            library = load_library(config.reply_folders)
+            library = await asyncio.to_thread(load_library, config.reply_folders)
             agent = Agent(config.agent, config.display_name)
-            picker = ReplyPickerScreen(library, detail, agent, config.reply_folders)
-            self.app.push_screen(picker, chosen)
+            what = f"Send a saved reply to {count_phrase(len(targets))}"
+            self.post_message(
+                ReplyPicker.Requested(library, detail, agent, config.reply_folders, chosen, what)
+            )
 
         self.run_worker(pick(), group="actions", exit_on_error=False)
 
@@ -379,6 +382,53 @@ class ConversationActions(ThreadingActions, Vertical):
         change = Change("status", status="pending")
         self._change(self._targets(), change, "set pending", "pending")
 
+    def action_spam(self, confirmed: bool = False) -> None:
+        """Mark the marked conversations (else the one in front) spam — out of every queue
+        view into Spam, each sender blocked on its channel. When every one is spam already
+        (in the Spam view) it is "not spam": back in the queue, the sender unblocked."""
+        targets = self._targets()
+        if not targets:
+            return
+        if len(targets) > CONFIRM_ABOVE and not confirmed:
+            question = Text(f"Spam / not spam: {count_phrase(len(targets))}?", style="bold")
+            ask_yes(self, question, lambda: self.action_spam(confirmed=True))
+            return
+        store = self.services.store
+        bulk = bool(self.queue.marked)
+
+        async def run() -> None:
+            acted_on_current = self.queue.current_id in targets
+            if acted_on_current:
+                self.queue.hold_position()
+            try:
+                spam = True
+                changed = await store.set_spam(targets, True)
+                if not changed:  # all spam already: the same key says "not spam"
+                    spam = False
+                    changed = await store.set_spam(targets, False)
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                return
+            undo = spam_undo(changed, spam)
+            if undo is not None:
+                self.last_undo = undo
+            if bulk:
+                self.queue.clear_marks()
+            done = "marked spam, sender blocked" if spam else "not spam, back in the queue"
+            if len(targets) == 1:
+                line = f"#{targets[0]} {done}" if changed else f"#{targets[0]}: gone"
+            else:
+                line = f"{count_phrase(len(changed))} {done}"
+                if len(changed) < len(targets):  # "not spam" only runs when all were spam
+                    why = "already spam" if spam else "gone"
+                    line += f", {len(targets) - len(changed)} {why}"
+            severity: Severity = "information" if changed else "warning"
+            self.post_message(Notice(line, severity))
+            pane = self.desk.pane.conversation_id
+            self.post_message(StoreChanged(pane, keep_position=acted_on_current))
+
+        self.run_worker(run(), group="actions", exit_on_error=False)
+
     def action_undo(self) -> None:
         """Take back the newest reply still in its undo window, else undo the last change."""
         if self.held:
@@ -396,6 +446,8 @@ class ConversationActions(ThreadingActions, Vertical):
                 if undo.change_id is not None:
                     change = await store.undo_threading(undo.change_id)
                     restored = [change.source_id, change.target_id]
+                elif undo.spam_ids:
+                    restored = await store.set_spam(undo.spam_ids, undo.spam_before)
                 else:
                     restored = await store.restore(undo.states)
             except AgentConsoleError as error:

@@ -7,16 +7,20 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
+from textual.worker import Worker, WorkerState
 
 from ...models import Change, ConversationDetail
 from ...plugin import Attachment
-from ...replies import Agent, SavedReply, load_library
+from ...replies import Agent, ReplyLibrary, SavedReply, load_library
 from ..keys import bindings
 from ..messages import Notice
 from ..safe_text import safe_text
-from ..screens.reply_picker import PickedReply, ReplyPickerScreen
 from ..services import Services
 from ..thread_text import size_label
+from .reply_picker import PickedReply, ReplyPicker
+
+#: The worker group reading the saved-reply files off the event loop.
+LIBRARY_GROUP = "reply-library"
 
 
 class Composer(Vertical):
@@ -151,12 +155,27 @@ class Composer(Vertical):
         self._loading = False
         #: Files to send with the reply (never with a note).
         self.attachments: list[Attachment] = []
+        #: The saved replies as last read (in the background): what ctrl+r opens on.
+        self.library: ReplyLibrary | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="composer-title", markup=False)
         yield Static("", id="composer-quote", markup=False)
         yield TextArea(id="composer-body", soft_wrap=True, show_line_numbers=False)
         yield Static("", id="composer-attachments", markup=False)
+        yield Static("", id="composer-macros", markup=False)
+
+    def _show_macros(self) -> None:
+        """What the inserted saved replies do on send ("on send: +outage, pending")."""
+        widget = self.query_one("#composer-macros", Static)
+        actions = [
+            word for reply in self.saved_replies for word in (*reply.tags, reply.status or "")
+        ]
+        actions = list(dict.fromkeys(word for word in actions if word))
+        text = Text("on send: ", style="dim", end="")
+        text.append_text(safe_text(", ".join(actions), "bold", multiline=False))
+        widget.update(text)
+        widget.display = bool(actions)
 
     def add_attachment(self, attachment: Attachment) -> None:
         self.attachments.append(attachment)
@@ -192,13 +211,16 @@ class Composer(Vertical):
         quote: Text | None,
         body: str,
         detail: ConversationDetail | None = None,
+        saved_replies: tuple[SavedReply, ...] = (),
     ) -> None:
         """Open on ``conversation_id`` (``kind`` reply or note) with ``body`` typed;
-        ``detail`` is what saved replies are filled in from."""
+        ``detail`` is what saved replies are filled in from; ``saved_replies`` those
+        inserted into this draft before (their actions still apply on send)."""
         self.conversation_id = conversation_id
         self.kind = kind
         self.detail = detail
-        self.saved_replies = []
+        self.saved_replies = list(saved_replies)
+        self._show_macros()
         self.set_class(kind == "note", "-note")
         self.query_one("#composer-title", Static).update(title)
         quote_widget = self.query_one("#composer-quote", Static)
@@ -213,16 +235,28 @@ class Composer(Vertical):
         self.text_area.focus()
         self.post_message(self.Toggled(True))
         if kind == "reply":
-            # Read the saved replies now, off the event loop, so the picker opens on files
-            # already parsed (only those changed since are read again then).
-            folders = self.services.config.reply_folders
-            self.run_worker(
-                lambda: load_library(folders),
-                thread=True,
-                group="reply-library",
-                exclusive=True,
-                exit_on_error=False,
-            )
+            # Read the saved replies now, off the event loop, so the picker opens at once.
+            self._read_library()
+
+    def _read_library(self) -> None:
+        """Read the reply files in a thread (only those changed since are parsed again);
+        :attr:`library` and an open picker get the result."""
+        folders = self.services.config.reply_folders
+        self.run_worker(
+            lambda: load_library(folders),
+            thread=True,
+            group=LIBRARY_GROUP,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == LIBRARY_GROUP and event.state == WorkerState.SUCCESS:
+            library = worker.result
+            if isinstance(library, ReplyLibrary):
+                self.library = library
+                self.post_message(ReplyPicker.LibraryRead(library))
 
     def set_body(self, body: str) -> None:
         """Replace the text (e.g. coming back from ``$EDITOR``); reported as a change."""
@@ -277,16 +311,25 @@ class Composer(Vertical):
             self.post_message(Notice("Saved replies go into replies, not notes.", "warning"))
             return
         config = self.services.config
-        library = load_library(config.reply_folders)
+        # The files as read when the composer opened (read now only if that is not done
+        # yet); read again once the picker closes, for its next opening. (Reading them
+        # while it opens would hold up its first paint: the thread competes for the GIL.)
+        library = self.library or load_library(config.reply_folders)
         agent = Agent(config.agent, config.display_name)
-        picker = ReplyPickerScreen(library, detail, agent, config.reply_folders)
-        self.app.push_screen(picker, self._insert)
+        self.post_message(
+            ReplyPicker.Requested(library, detail, agent, config.reply_folders, self._insert)
+        )
 
     def _insert(self, picked: PickedReply | None) -> None:
-        if picked is not None and self.is_open:
+        if picked is not None and self.is_open and self.conversation_id is not None:
             self.text_area.insert(picked.text)
             self.saved_replies.append(picked.reply)
+            self.services.drafts.keep_inserted(
+                self.conversation_id, self.kind, tuple(self.saved_replies)
+            )
+            self._show_macros()
         self.text_area.focus()
+        self._read_library()
 
     def action_attach(self) -> None:
         if self.conversation_id is not None:

@@ -150,7 +150,8 @@ class ConversationDesk(Vertical):
         # What the agent had in front of them: a reply another agent sends after this is a
         # collision, reported before anything goes out.
         self._seen_up_to[target] = max((m.id for m in detail.messages), default=0)
-        self.composer.start(target, kind, title, quote, body, detail)
+        inserted = services.drafts.inserted(target, kind)
+        self.composer.start(target, kind, title, quote, body, detail, inserted)
         if then:
             then()
 
@@ -284,6 +285,7 @@ class ConversationDesk(Vertical):
             services.drafts.keep(target, kind, body)
             self.post_message(Notice(str(error), "error"))
             return
+        services.drafts.sent(target, kind)
         if kind == "reply" and event.tag_change is not None:  # a saved reply's macro
             try:
                 await services.store.apply([target], event.tag_change)

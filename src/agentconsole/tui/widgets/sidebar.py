@@ -17,6 +17,9 @@ from ..formatting import fit, kind_icon
 
 #: The sidebar's sections, by where a view comes from (channels and tags have their own).
 SECTIONS = {"built-in": "Views", "personal": "My views", "shared": "Team views"}
+#: Views listed only while they hold something (or are shown): Spam, once anything is
+#: marked or screened as spam — until then it is one more zero to read past.
+LISTED_WHEN_FULL = frozenset({views.SPAM.key})
 
 
 def view_of(definition: ViewDefinition) -> View:
@@ -30,7 +33,7 @@ def view_of(definition: ViewDefinition) -> View:
 
 def view_label(view: View, kinds: Mapping[str, str] | None = None) -> str:
     """A plain label for a view (outside names cleaned; for Text, never markup)."""
-    for fixed in views.BUILT_IN:
+    for fixed in (*views.BUILT_IN, views.SPAM):
         if fixed.key == view.key and view.kind != "query":
             return fixed.label
     if view.kind == "channel":
@@ -97,6 +100,9 @@ class Sidebar(Widget):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        #: Every view :func:`agentconsole.views.sidebar` gives; :attr:`definitions` are
+        #: those listed.
+        self.every: list[ViewDefinition] = [*views.BUILT_IN, views.SPAM]
         self.definitions: list[ViewDefinition] = list(views.BUILT_IN)
         self.views: list[View] = [view_of(d) for d in self.definitions]
         self.counts: dict[str, int] = {}
@@ -123,7 +129,12 @@ class Sidebar(Widget):
         if health is not None:
             self.health = {name: state for name, (state, _) in health.items()}
         if definitions is not None:
-            self.definitions = list(definitions)
+            self.every = list(definitions)
+        self.definitions = [
+            d
+            for d in self.every
+            if d.key not in LISTED_WHEN_FULL or self.counts.get(d.key) or view_of(d) == current
+        ]
         if current.kind == "tag" and current.key not in {d.key for d in self.definitions}:
             self.definitions.append(views.tag_view(current.arg))  # a tag just emptied
         self.views = [view_of(d) for d in self.definitions]

@@ -1,0 +1,323 @@
+"""The saved-reply picker the composer opens: type to filter (title, keywords and body,
+fuzzy), a live preview of the reply filled in for this conversation, the files that failed
+to parse with their error. Enter answers with the filled-in text; a reply whose placeholders
+cannot all be filled shows why in the preview and cannot be chosen.
+
+It is a widget of the main screen drawn over it (its ``overlay`` layer), composed once and
+shown on demand — not a screen pushed for each use: pushing a modal screen re-laid out and
+repainted the whole console under it (translucent) and made ctrl+r → preview cost several
+hundred milliseconds; showing this box repaints only its own region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...errors import UsageError
+from ...models import ConversationDetail
+from ...replies import Agent, ReplyLibrary, SavedReply, fill, rank
+from ..keys import bindings, keys_of
+from ..safe_text import safe_text
+
+#: The list shows the best this many; typing narrows the rest.
+SHOWN = 50
+#: The picker's title when it inserts into the composer (the bulk reply names its own).
+INSERT = "Insert a saved reply"
+
+
+@dataclass(frozen=True, slots=True)
+class PickedReply:
+    """The reply chosen and its text filled in for the conversation."""
+
+    reply: SavedReply
+    text: str
+
+
+class ReplyPicker(Vertical):
+    """Attributes down: :meth:`open` with the library, the conversation, the agent and
+    what to call with the :class:`PickedReply` (or None: escape, or focus taken elsewhere).
+    Hidden while closed; focus goes back where it was."""
+
+    BINDINGS = bindings("picker")
+    HELP_TITLE = "Saved replies"
+
+    DEFAULT_CSS = """
+    ReplyPicker {
+        layer: overlay;
+        dock: bottom;
+        display: none;
+        width: 100%;
+        height: auto;
+        max-height: 80%;
+        margin-bottom: 2;
+        padding: 0 1;
+        border: thick $accent;
+        background: $surface;
+    }
+    ReplyPicker.-open {
+        display: block;
+    }
+    ReplyPicker #picker-title {
+        text-style: bold;
+    }
+    ReplyPicker #picker-list {
+        height: auto;
+        max-height: 6;
+    }
+    ReplyPicker #picker-preview {
+        height: auto;
+        max-height: 8;
+        border-top: solid $accent;
+        overflow: hidden;
+    }
+    ReplyPicker #picker-preview.-error {
+        color: $error;
+    }
+    ReplyPicker #picker-problems {
+        height: auto;
+        max-height: 3;
+        color: $warning;
+    }
+    """
+
+    class Requested(Message):
+        """Open the picker (posted up by the composer or the bulk reply; the screen
+        holding the picker opens it)."""
+
+        def __init__(
+            self,
+            library: ReplyLibrary,
+            detail: ConversationDetail,
+            agent: Agent,
+            folders: Sequence[Path],
+            done: Callable[[PickedReply | None], None],
+            title: str = INSERT,
+        ) -> None:
+            super().__init__()
+            self.library = library
+            self.detail = detail
+            self.agent = agent
+            self.folders = folders
+            self.done = done
+            #: What choosing does ("Send a saved reply to 5 conversations").
+            self.title = title
+
+    class LibraryRead(Message):
+        """The reply files were read again (in the background): an open picker shows
+        what changed."""
+
+        def __init__(self, library: ReplyLibrary) -> None:
+            super().__init__()
+            self.library = library
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.library = ReplyLibrary((), ())
+        self.folders: tuple[Path, ...] = ()
+        self.detail: ConversationDetail | None = None
+        self.agent = Agent("", "")
+        #: Only the replies offered on this conversation's channel.
+        self.offered: list[SavedReply] = []
+        self.matches: list[SavedReply] = []
+        #: Reply name → its filled-in text, or the error saying why it cannot be.
+        self._filled: dict[str, str | UsageError] = {}
+        self._done: Callable[[PickedReply | None], None] | None = None
+        self._focus_before: Widget | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="picker-title", markup=False)
+        yield Input(placeholder="type to filter: title, keywords, text", id="picker-filter")
+        yield OptionList(id="picker-list")
+        yield Static("", id="picker-preview", markup=False)
+        yield Static("", id="picker-problems", markup=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    def open(
+        self,
+        library: ReplyLibrary,
+        detail: ConversationDetail,
+        agent: Agent,
+        folders: Sequence[Path],
+        done: Callable[[PickedReply | None], None],
+        title: str = INSERT,
+    ) -> None:
+        """Show the picker on ``detail``'s channel's replies, the filter empty and focused;
+        ``done`` is called once with the choice (None when none was made)."""
+        if self.is_open:
+            self.close(None)
+        self.detail = detail
+        self.agent = agent
+        self.folders = tuple(folders)
+        self._done = done
+        self._focus_before = self.screen.focused
+        self.query_one("#picker-title", Static).update(self._title(title))
+        self._use(library)
+        self.query_one(Input).value = ""
+        self.add_class("-open")
+        self.query_one(Input).focus()
+
+    def refresh_library(self, library: ReplyLibrary) -> None:
+        """Newer files read meanwhile: shown at once when anything changed."""
+        if self.is_open and library != self.library:
+            self._use(library)
+            self._show(rank(self.offered, self.query_one(Input).value))
+
+    def _use(self, library: ReplyLibrary) -> None:
+        detail = self.detail
+        assert detail is not None
+        self.library = library
+        self.offered = library.offered_on(detail.row.channel, detail.row.channel_kind)
+        self._filled = {}
+        problems = self.query_one("#picker-problems", Static)
+        problems.update(self._problems())
+        problems.display = bool(library.problems)
+        self._show(self.offered)
+
+    def close(self, picked: PickedReply | None) -> None:
+        """Hide, give focus back, and answer (once)."""
+        if not self.is_open:
+            return
+        self.remove_class("-open")
+        done, self._done = self._done, None
+        before, self._focus_before = self._focus_before, None
+        if before is not None and before.is_attached and before.focusable:
+            before.focus()
+        if done is not None:
+            done(picked)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """Focus taken elsewhere (a click): the picker closes, nothing chosen."""
+        self.call_after_refresh(self._close_unless_focused)
+
+    def _close_unless_focused(self) -> None:
+        focused = self.screen.focused
+        if self.is_open and (focused is None or self not in focused.ancestors_with_self):
+            self._focus_before = focused
+            self.close(None)
+
+    def _title(self, what: str) -> Text:
+        title = Text(what, end="")
+        verb = "insert" if what == INSERT else "choose"
+        hint = f"  enter: {verb}   {keys_of(self, 'close_picker')}: close"
+        title.append(hint, style="dim not bold")
+        return title
+
+    def _problems(self) -> Text:
+        text = Text(end="")
+        for problem in self.library.problems:
+            if text:
+                text.append("\n")
+            text.append("⚠ ")
+            text.append_text(safe_text(f"{problem.path.name}: {problem.message}", multiline=False))
+        return text
+
+    # -- filtering and preview ----------------------------------------------------------
+
+    @property
+    def option_list(self) -> OptionList:
+        return self.query_one("#picker-list", OptionList)
+
+    @property
+    def highlighted(self) -> SavedReply | None:
+        index = self.option_list.highlighted
+        return self.matches[index] if index is not None and index < len(self.matches) else None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._show(rank(self.offered, event.value))
+
+    def _show(self, matches: list[SavedReply]) -> None:
+        self.matches = matches[:SHOWN]
+        option_list = self.option_list
+        option_list.clear_options()
+        option_list.add_options(Option(self._label(reply), id=reply.name) for reply in self.matches)
+        if self.matches:
+            option_list.highlighted = 0
+        self._preview()
+
+    def _label(self, reply: SavedReply) -> Text:
+        label = safe_text(reply.title, multiline=False)
+        if reply.keywords:
+            label.append_text(safe_text("  " + ", ".join(reply.keywords), "dim", multiline=False))
+        return label
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._preview()
+
+    def filled(self, reply: SavedReply) -> str | UsageError:
+        """The reply's text for this conversation, or why it cannot be used (kept)."""
+        if reply.name not in self._filled:
+            assert self.detail is not None
+            try:
+                self._filled[reply.name] = fill(reply, self.detail, self.agent)
+            except UsageError as error:
+                self._filled[reply.name] = error
+        return self._filled[reply.name]
+
+    def _preview(self) -> None:
+        preview = self.query_one("#picker-preview", Static)
+        reply = self.highlighted
+        if reply is None:
+            empty = "no saved reply matches" if self.offered else self._none_offered()
+            preview.update(Text(empty, style="italic", end=""))
+            preview.remove_class("-error")
+            return
+        text = self.filled(reply)
+        if isinstance(text, UsageError):
+            preview.update(safe_text(f"cannot be inserted: {text}"))
+            preview.add_class("-error")
+        else:
+            preview.update(safe_text(text.rstrip("\n")))
+            preview.remove_class("-error")
+
+    def _none_offered(self) -> str:
+        assert self.detail is not None
+        row = self.detail.row
+        if self.library.replies:
+            return f"no saved reply is offered on {row.channel} ({row.channel_kind})"
+        where = " or ".join(str(folder) for folder in self.folders) or "the replies folder"
+        return f"no saved replies yet: put NAME.md files in {where}"
+
+    # -- answering ----------------------------------------------------------------------
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._choose()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose()
+
+    def _choose(self) -> None:
+        reply = self.highlighted
+        if reply is None:
+            return
+        text = self.filled(reply)
+        if isinstance(text, UsageError):
+            self.app.bell()
+            return
+        self.close(PickedReply(reply, text))
+
+    def action_picker_down(self) -> None:
+        self.option_list.action_cursor_down()
+
+    def action_picker_up(self) -> None:
+        self.option_list.action_cursor_up()
+
+    def action_close_picker(self) -> None:
+        self.close(None)
