@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from ..db import Db
 
 _MATCH = "s.document @@ CAST(? AS tsquery)"
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class PostgresDialect:
@@ -55,9 +54,10 @@ class PostgresDialect:
         return f"{column} ILIKE ? ESCAPE '\\'"
 
     def position_of(self, column: str) -> str:
-        # translate(), not lower(): lower() follows the database's locale beyond ASCII,
-        # SQLite's folds ASCII letters only, and both must place a snippet alike.
-        return f"strpos(translate({column}, '{_UPPER}', '{_UPPER.lower()}'), ?)"
+        # lower() under the "C" collation folds ASCII letters only, as SQLite's does (both
+        # must place a snippet alike), and byte by byte: a translate() of the same letters
+        # cost 0.1 ms a body, most of a search's time.
+        return f'strpos(lower({column} COLLATE "C"), ?)'
 
     def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
         db.execute(
