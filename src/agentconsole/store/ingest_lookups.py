@@ -1,6 +1,6 @@
 """What an ingest batch looks up once instead of once per message: the stored messages
 sharing an id with one of the batch's, which search keys are free, whether any conversation
-was merged away (:mod:`.redirects`).
+was merged away (:mod:`.redirects`), the contacts of the identities it met.
 
 On PostgreSQL each statement is a network round trip, so a lookup per message is a round
 trip per message; here a batch of 1,000 pays a few. The answers stay true through the batch
@@ -72,6 +72,8 @@ class BatchLookups:
                 tuple(keys),
             )
             self._free_keys.difference_update(int(row[0]) for row in rows)
+        #: Which contact each identity has (see :func:`.ingest_sql.resolve_contact`).
+        self.contacts: dict[tuple[str, str], int] = {}
         self._redirects = (
             conn.execute("SELECT 1 FROM conversation_redirects LIMIT 1").fetchone() is not None
         )

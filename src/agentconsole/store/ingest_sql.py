@@ -45,16 +45,28 @@ def preview_of(body: str) -> str:
     return body.strip()[:PREVIEW_CHARS]
 
 
-def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: float) -> int:
+def resolve_contact(
+    conn: Db,
+    name: str,
+    identities: Iterable[Identity],
+    now: float,
+    known: dict[tuple[str, str], int] | None = None,
+) -> int:
     """The contact these identities belong to, creating or merging contacts as needed.
 
     Only verified identities find, merge or join contacts; an unverified one is recorded
-    as a claim on the contact (see :class:`~agentconsole.plugin.Identity`)."""
+    as a claim on the contact (see :class:`~agentconsole.plugin.Identity`). ``known``
+    remembers across calls (a batch's) which contact each identity has, so a customer
+    writing again costs no lookup; a merge forgets it all."""
     given = [i for i in identities if i.address.strip()]
     claimed = [normalize_identity(i) for i in given if not i.verified]
     keys = list(dict.fromkeys(normalize_identity(i) for i in given if i.verified))
+    remembered = known if known is not None else {}
     found: dict[tuple[str, str], int] = {}
     for namespace, address in keys:
+        if (namespace, address) in remembered:
+            found[(namespace, address)] = remembered[(namespace, address)]
+            continue
         row = conn.execute(
             "SELECT contact_id FROM identities WHERE namespace = ? AND address = ?",
             (namespace, address),
@@ -71,6 +83,7 @@ def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: fl
         contact_id = contacts[0]
         for other in contacts[1:]:
             merge_contacts(conn, contact_id, other, agent="system", now=now)
+            remembered.clear()  # the merged contact's other identities moved too
     for key in keys:
         if key not in found:
             conn.execute(
@@ -83,6 +96,7 @@ def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: fl
             " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (contact_id, *key, now),
         )
+    remembered.update(dict.fromkeys(keys, int(contact_id)))
     return int(contact_id)
 
 
@@ -302,12 +316,14 @@ def _ingest_one(
     contact_id: int | None = None
     role = message.role
     if role == "customer":
-        contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
+        contact_id = resolve_contact(
+            conn, message.author.name, message.author.identities, now, batch.contacts
+        )
     elif conversation_id is None:
         # Our side started this conversation: the customer is whom it was addressed to.
         customer = message.participants[:1] or message.author.identities
         name = customer[0].address if message.participants else message.author.name
-        contact_id = resolve_contact(conn, name, customer, now)
+        contact_id = resolve_contact(conn, name, customer, now, batch.contacts)
     sent_at, time_note = sent_time.bounded(message.sent_at, now)
     state: _Conversation | None = None
     if conversation_id is not None:
@@ -424,13 +440,15 @@ def _update_conversation(
             (latest, now, preview, int(newest), first_response, conversation_id),
         )
         return
+    # Named only when it changes: SQLite rewrites the index entries of every column set.
+    claim, claimed = (", contact_id = ?", (claimed_by,)) if claimed_by is not None else ("", ())
     if message.automated:
         # Auto-replies and bounces are kept in the thread but never look like the customer
         # wrote: no reopen, no waiting clock.
         conn.execute(
-            "UPDATE conversations SET message_count = message_count + 1, updated_at = ?,"
-            " contact_id = coalesce(?, contact_id) WHERE id = ?",
-            (now, claimed_by, conversation_id),
+            f"UPDATE conversations SET message_count = message_count + 1, updated_at = ?{claim}"
+            " WHERE id = ?",
+            (now, *claimed, conversation_id),
         )
         return
     # Any new customer message reopens: judged by arrival, not by the sender's Date (mail
@@ -442,10 +460,9 @@ def _update_conversation(
         " last_message_at = ?, updated_at = ?,"
         " preview = coalesce(?, preview),"
         " waiting_since = CASE WHEN waiting_since IS NULL OR waiting_since > ? THEN ?"
-        "   ELSE waiting_since END,"
-        f" contact_id = coalesce(?, contact_id){reopening}"
-        " WHERE id = ?",
-        (latest, now, preview, sent_at, sent_at, claimed_by, conversation_id),
+        "   ELSE waiting_since END"
+        f"{claim}{reopening} WHERE id = ?",
+        (latest, now, preview, sent_at, sent_at, *claimed, conversation_id),
     )
     if reopen:
         audit(
