@@ -13,7 +13,6 @@ again from the start; the core's dedupe on the Message-ID keeps that free of dup
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import json
 import threading
@@ -35,7 +34,7 @@ from agentconsole.plugin import (
 )
 
 from . import maildir as maildir_module
-from .imap import FetchedMessage, FolderPosition, ImapAccount
+from .imap import FolderPosition, ImapAccount
 from .options import OPTIONS, settings_from
 from .parse import ParseSettings, parse_safely
 from .pool import Parser
@@ -136,23 +135,10 @@ class EmailChannel(ChannelPlugin):
                     positions[folder] = FolderPosition(
                         int(value.get("uidvalidity", 0)), int(value.get("last_uid", 0))
                     )
-        loop = asyncio.get_running_loop()
-        parsing: list[concurrent.futures.Future[list[InboundMessage]]] = []
-
-        def parse_part(part: list[FetchedMessage]) -> None:
-            # Called in the fetching thread as each part arrives: its parse starts at once.
-            raws = [(f.raw, f.internal_date) for f in part]
-            parsing.append(asyncio.run_coroutine_threadsafe(self._parser.parse_raws(raws), loop))
-
-        try:
-            fetched, after, more = await asyncio.to_thread(
-                self._fetching.fetch_new, positions, None, parse_part
-            )
-            parts = await asyncio.gather(*(asyncio.wrap_future(p) for p in parsing))
-        finally:
-            for future in parsing:
-                future.cancel()
-        messages = self._without_our_replies(m for part in parts for m in part)
+        fetched, after, more = await asyncio.to_thread(self._fetching.fetch_new, positions)
+        messages = self._without_our_replies(
+            await self._parser.parse_raws([(f.raw, f.internal_date) for f in fetched])
+        )
         cursor = json.dumps(
             {
                 "imap": {

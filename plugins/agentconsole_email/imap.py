@@ -34,9 +34,6 @@ log = logging.getLogger(__name__)
 BATCH = 500
 #: … and at most about this many bytes of them (one message always fits).
 BATCH_BYTES = 64 * 1024 * 1024
-#: A batch is fetched this many messages per FETCH, each part handed on as it arrives (the
-#: parse workers start on it while the next part is on the wire).
-FETCH_PART = 100
 #: Servers may drop an IDLE after 30 minutes (RFC 2177): it is renewed before that.
 IDLE_RENEW_SECONDS = 25 * 60
 #: How often a waiting IDLE looks at its stop flag.
@@ -237,15 +234,10 @@ class ImapAccount:
     # -- fetching --------------------------------------------------------------------------
 
     def fetch_new(
-        self,
-        positions: dict[str, FolderPosition],
-        limit: int | None = None,
-        on_part: Callable[[list[FetchedMessage]], None] | None = None,
+        self, positions: dict[str, FolderPosition], limit: int | None = None
     ) -> tuple[list[FetchedMessage], dict[str, FolderPosition], bool]:
         """Up to ``limit`` messages after ``positions`` over all folders, the positions after
-        them and whether more are waiting. A changed UIDVALIDITY restarts that folder.
-        ``on_part`` is called (in this thread) with each part of them as it arrives, in
-        order; the parts together are what is returned."""
+        them and whether more are waiting. A changed UIDVALIDITY restarts that folder."""
         limit = limit or BATCH
         bytes_left = BATCH_BYTES
         fetched: list[FetchedMessage] = []
@@ -287,28 +279,20 @@ class ImapAccount:
                 more = more or len(chunk) < len(uids)
                 if not chunk:
                     continue
-                for start in range(0, len(chunk), FETCH_PART):
-                    part = self._fetch_part(client, folder, chunk[start : start + FETCH_PART])
-                    fetched += part
-                    bytes_left -= sum(len(m.raw) for m in part)
-                    if on_part is not None and part:
-                        on_part(part)
+                response = client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
+                for uid in chunk:
+                    item = response.get(uid)
+                    if item is None:  # expunged meanwhile
+                        continue
+                    raw = item.get(b"BODY[]")
+                    if raw is None:
+                        continue
+                    fetched.append(
+                        FetchedMessage(folder, uid, bytes(raw), _utc(item.get(b"INTERNALDATE")))
+                    )
+                    bytes_left -= len(raw)
                 position.last_uid = chunk[-1]
         return fetched, after, more
-
-    @staticmethod
-    def _fetch_part(client: IMAPClient, folder: str, uids: list[int]) -> list[FetchedMessage]:
-        response = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
-        part = []
-        for uid in uids:
-            item = response.get(uid)
-            if item is None:  # expunged meanwhile
-                continue
-            raw = item.get(b"BODY[]")
-            if raw is None:
-                continue
-            part.append(FetchedMessage(folder, uid, bytes(raw), _utc(item.get(b"INTERNALDATE"))))
-        return part
 
     @staticmethod
     def _within(client: IMAPClient, uids: list[int], budget: int) -> list[int]:

@@ -396,40 +396,6 @@ async def test_connection_dropped_mid_fetch_loses_and_duplicates_nothing(
     assert ids == sorted(f"<drop{n}@example.org>" for n in range(80))
 
 
-async def test_a_batch_fetched_in_parts_arrives_whole_and_in_order(
-    imap_user: ImapUser, store: Store, runner_for: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(imap, "FETCH_PART", 16)  # parts parsed while the next is fetched
-    for number in range(70):
-        imap_user.append(mail(f"part {number}", message_id=f"<part{number}@example.org>"))
-    runner = runner_for(options(imap_user))
-    plugin = await runner.plugin("mail")
-    batch = await plugin.fetch(None)
-    assert [m.external_id for m in batch.messages] == [f"<part{n}@example.org>" for n in range(70)]
-    assert not batch.more
-
-
-async def test_connection_dropped_after_some_parts_loses_and_duplicates_nothing(
-    imap_user: ImapUser,
-    store: Store,
-    runner_for: Any,
-    tcp_proxy: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(imap, "FETCH_PART", 16)
-    body = "Lorem ipsum dolor sit amet. " * 200  # ~6 kB each: the cut lands in a later part
-    for number in range(80):
-        imap_user.append(mail(f"cut {number}", body, message_id=f"<cut{number}@example.org>"))
-    proxy = tcp_proxy(imap_user.server.port)
-    runner = runner_for(options(imap_user, imap_port=proxy.port))
-    proxy.cut_after(250_000)
-    first = (await runner.run_once())["mail"]
-    assert first is not None and "lost while fetching" in first
-    await sync_until_clean(runner)
-    ids = await message_ids(store)
-    assert ids == sorted(f"<cut{n}@example.org>" for n in range(80))
-
-
 async def test_dovecot_restarted_mid_sync_loses_and_duplicates_nothing(
     imap_user: ImapUser, store: Store, runner_for: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
