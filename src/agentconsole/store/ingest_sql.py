@@ -20,9 +20,9 @@ from .. import thread_reasons
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
 from ..rules.definition import RuleSet
-from . import identity, redirects, rules_sql, sent_time, spam_sql
-from .columns import Columns
+from . import identity, rules_sql, sent_time, spam_sql
 from .db import Db
+from .ingest_lookups import BatchLookups, SameId
 from .writes import NewMessage, audit, insert_message
 
 PREVIEW_CHARS = 200
@@ -45,16 +45,28 @@ def preview_of(body: str) -> str:
     return body.strip()[:PREVIEW_CHARS]
 
 
-def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: float) -> int:
+def resolve_contact(
+    conn: Db,
+    name: str,
+    identities: Iterable[Identity],
+    now: float,
+    known: dict[tuple[str, str], int] | None = None,
+) -> int:
     """The contact these identities belong to, creating or merging contacts as needed.
 
     Only verified identities find, merge or join contacts; an unverified one is recorded
-    as a claim on the contact (see :class:`~agentconsole.plugin.Identity`)."""
+    as a claim on the contact (see :class:`~agentconsole.plugin.Identity`). ``known``
+    remembers across calls (a batch's) which contact each identity has, so a customer
+    writing again costs no lookup; a merge forgets it all."""
     given = [i for i in identities if i.address.strip()]
     claimed = [normalize_identity(i) for i in given if not i.verified]
     keys = list(dict.fromkeys(normalize_identity(i) for i in given if i.verified))
+    remembered = known if known is not None else {}
     found: dict[tuple[str, str], int] = {}
     for namespace, address in keys:
+        if (namespace, address) in remembered:
+            found[(namespace, address)] = remembered[(namespace, address)]
+            continue
         row = conn.execute(
             "SELECT contact_id FROM identities WHERE namespace = ? AND address = ?",
             (namespace, address),
@@ -71,6 +83,7 @@ def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: fl
         contact_id = contacts[0]
         for other in contacts[1:]:
             merge_contacts(conn, contact_id, other, agent="system", now=now)
+            remembered.clear()  # the merged contact's other identities moved too
     for key in keys:
         if key not in found:
             conn.execute(
@@ -83,6 +96,7 @@ def resolve_contact(conn: Db, name: str, identities: Iterable[Identity], now: fl
             " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (contact_id, *key, now),
         )
+    remembered.update(dict.fromkeys(keys, int(contact_id)))
     return int(contact_id)
 
 
@@ -140,136 +154,186 @@ class Threaded:
     detail: str | None = None
 
 
-def _followed(conn: Db, found: Threaded) -> Threaded:
+def _followed(conn: Db, batch: BatchLookups, found: Threaded) -> Threaded:
     """``found``, or where its conversation was merged to (the detail says so)."""
-    target = redirects.resolve(conn, found.conversation_id)
+    target = batch.resolve(conn, found.conversation_id)
     if target == found.conversation_id:
         return found
     detail = f"{found.detail} (#{found.conversation_id} was merged into #{target})"
     return Threaded(target, found.reason, detail)
 
 
-def _find_conversation(conn: Db, channel_id: int, message: InboundMessage) -> Threaded | None:
+def _find_conversation(
+    conn: Db, batch: BatchLookups, channel_id: int, message: InboundMessage
+) -> Threaded | None:
     """The conversation a new message belongs to, and why; None when it starts one.
 
+    In order: a message it refers to (the latest reference first), a sibling answering the
+    same unseen message, a stored reply that names it, its ``[#N]`` token, its thread key.
     Lookups go by the messages' current conversations, so a message an agent moved or split
     off takes the replies to it along; a token or thread key naming a merged conversation
     leads to the one it was merged into."""
-    found = _thread_by_messages(conn, channel_id, message)
+    evidence = _threading_evidence(conn, channel_id, message)
+    found: Threaded | None = None
+    for reference in reversed(message.references):
+        if (_REFERS, reference) in evidence:
+            found = Threaded(evidence[(_REFERS, reference)], thread_reasons.REFERENCES, reference)
+            break
+    if found is None:
+        for (kind, name), conversation_id in evidence.items():
+            if kind == _SIBLING:
+                found = Threaded(conversation_id, thread_reasons.SIBLING, name)
+    if found is None and (_REFERENCED_BY, message.external_id) in evidence:
+        found = Threaded(
+            evidence[(_REFERENCED_BY, message.external_id)],
+            thread_reasons.REFERENCED_BY,
+            message.external_id,
+        )
     if found is None:
         by_token = _conversation_by_token(conn, channel_id, message)
         if by_token is not None:
             found = Threaded(by_token, thread_reasons.TOKEN, f"[#{message.conversation_token}]")
     if found is None and message.thread_key is not None:
-        row = conn.execute(
-            "SELECT id FROM conversations WHERE channel_id = ? AND thread_key = ?",
-            (channel_id, message.thread_key),
-        ).fetchone()
-        if row:
-            found = Threaded(int(row[0]), thread_reasons.THREAD_KEY, message.thread_key)
-    return None if found is None else _followed(conn, found)
+        key = (_THREAD_KEY, message.thread_key)
+        if key in evidence:
+            found = Threaded(evidence[key], thread_reasons.THREAD_KEY, message.thread_key)
+    return None if found is None else _followed(conn, batch, found)
 
 
-def _thread_by_messages(conn: Db, channel_id: int, message: InboundMessage) -> Threaded | None:
-    for reference in reversed(message.references):
-        row = conn.execute(
-            "SELECT conversation_id FROM messages WHERE channel_id = ? AND external_id = ?",
-            (channel_id, reference),
-        ).fetchone()
-        if row:
-            return Threaded(int(row[0]), thread_reasons.REFERENCES, reference)
-    if message.references:
-        # A sibling that answers the same (unseen) parent already started a thread.
-        placeholders = ",".join("?" * len(message.references))
-        row = conn.execute(
-            "SELECT m.conversation_id, r.external_id FROM message_refs r"
-            " JOIN messages m ON m.id = r.message_id"
-            f" WHERE r.external_id IN ({placeholders}) AND m.channel_id = ? LIMIT 1",
-            (*message.references, channel_id),
-        ).fetchone()
-        if row:
-            return Threaded(int(row[0]), thread_reasons.SIBLING, str(row[1]))
-    # A reply that arrived before this message (out of order) already names it.
-    row = conn.execute(
-        "SELECT m.conversation_id FROM message_refs r JOIN messages m ON m.id = r.message_id"
-        " WHERE r.external_id = ? AND m.channel_id = ? LIMIT 1",
-        (message.external_id, channel_id),
-    ).fetchone()
-    if row:
-        return Threaded(int(row[0]), thread_reasons.REFERENCED_BY, message.external_id)
-    return None
+# What a row of :func:`_threading_evidence` is: a stored message the new one refers to, a
+# sibling (a stored message referring to what it refers to), a stored message referring to
+# it, a conversation with its thread key.
+_REFERS, _SIBLING, _REFERENCED_BY, _THREAD_KEY = 0, 1, 2, 3
 
 
-@dataclass(frozen=True, slots=True)
-class _SameId:
-    """A stored message with the external id of the one being ingested."""
-
-    message_id: int
-    conversation_id: int
-    content_digest: str | None
-
-
-_SAME_ID = Columns(
-    _SameId,
-    {"message_id": "id", "conversation_id": "conversation_id", "content_digest": "content_digest"},
-)
-
-
-def _same_id(conn: Db, channel_id: int, external_id: str) -> list[_SameId]:
-    """Stored messages of the channel with ``external_id``, oldest first."""
-    return [
-        _SAME_ID.build(r)
-        for r in conn.execute(
-            f"SELECT {_SAME_ID.sql} FROM messages WHERE channel_id = ? AND external_id = ?"
-            " ORDER BY id",
-            (channel_id, external_id),
+def _threading_evidence(
+    conn: Db, channel_id: int, message: InboundMessage
+) -> dict[tuple[int, str], int]:
+    """Every lookup threading may need, in one statement (one round trip on a server):
+    ``(kind, id or key) → conversation``. Each branch starts from an index on the id it is
+    given — a reference walks ``message_refs_external``, never the channel's messages (CROSS
+    JOIN fixes that order on SQLite; elsewhere it is an inner join) — so its cost does not
+    grow with the store; a sibling or a referring reply is looked for once (``LIMIT 1``),
+    however long its thread."""
+    branches: list[str] = []
+    parameters: list[object] = []
+    references = list(dict.fromkeys(message.references))
+    if references:
+        marks = ",".join("?" * len(references))
+        branches.append(
+            f"SELECT {_REFERS} AS kind, external_id AS name, conversation_id, id FROM messages"
+            f" WHERE channel_id = ? AND external_id IN ({marks})"
         )
-    ]
+        parameters += [channel_id, *references]
+        branches.append(
+            "SELECT kind, name, conversation_id, id FROM ("
+            f"SELECT {_SIBLING} AS kind, r.external_id AS name, m.conversation_id, m.id"
+            " FROM message_refs r CROSS JOIN messages m"
+            f" WHERE m.id = r.message_id AND r.external_id IN ({marks}) AND m.channel_id = ?"
+            " LIMIT 1) AS sibling"
+        )
+        parameters += [*references, channel_id]
+    branches.append(
+        "SELECT kind, name, conversation_id, id FROM ("
+        f"SELECT {_REFERENCED_BY} AS kind, r.external_id AS name, m.conversation_id, m.id"
+        " FROM message_refs r CROSS JOIN messages m"
+        " WHERE m.id = r.message_id AND r.external_id = ? AND m.channel_id = ?"
+        " LIMIT 1) AS referring"
+    )
+    parameters += [message.external_id, channel_id]
+    if message.thread_key is not None:
+        branches.append(
+            f"SELECT {_THREAD_KEY} AS kind, thread_key AS name, id AS conversation_id, id"
+            " FROM conversations WHERE channel_id = ? AND thread_key = ?"
+        )
+        parameters += [channel_id, message.thread_key]
+    evidence: dict[tuple[int, str], tuple[int, int]] = {}
+    for kind, name, conversation_id, row_id in conn.execute(
+        " UNION ALL ".join(branches), parameters
+    ):
+        key = (int(kind), str(name))
+        # Of several stored messages with one id (same id, other content), the oldest.
+        if key not in evidence or int(row_id) < evidence[key][1]:
+            evidence[key] = (int(conversation_id), int(row_id))
+    return {key: conversation_id for key, (conversation_id, _) in evidence.items()}
 
 
 def _subject_or_first_line(message: InboundMessage) -> str:
     return message.subject.strip() or preview_of(message.body)
 
 
+@dataclass(frozen=True, slots=True)
+class _Conversation:
+    """What the ingest of a message into a stored conversation reads of it first."""
+
+    status: str
+    last_message_at: float
+    #: A bot opened it and no customer has written yet (see :func:`_ingest_one`).
+    opened_by_bot: bool
+
+
+def _conversation_state(conn: Db, conversation_id: int, *, customer: bool) -> _Conversation:
+    """One statement: the conversation's status and latest time, and (for a customer's
+    message) whether a bot opened it before any customer wrote."""
+    opened_by_bot = (
+        "NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id AND direction = 'in')"
+        " AND EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id"
+        " AND author_role = 'bot')"
+        if customer
+        else "0 = 1"
+    )
+    status, last_message_at, by_bot = conn.execute(
+        f"SELECT status, last_message_at, {opened_by_bot} FROM conversations c WHERE id = ?",
+        (conversation_id,),
+    ).fetchone()
+    return _Conversation(str(status), float(last_message_at), bool(by_bot))
+
+
 def _ingest_one(
     conn: Db,
+    batch: BatchLookups,
     channel_id: int,
     message: InboundMessage,
     digest: str,
+    same: SameId | None,
     note: str | None,
-    conversation_id: int | None,
-    same_as: int | None,
     now: float,
     created: list[int],
     touched: list[int],
     reopened: list[int],
-) -> None:
-    """Store one new message, in ``conversation_id`` when given (a message sharing its id
-    with a stored one joins that one's conversation), else where threading puts it."""
+) -> SameId:
+    """Store one new message, in ``same``'s conversation when given (a message sharing its
+    id with a stored one joins that one's conversation), else where threading puts it;
+    returns what was stored."""
     threaded: Threaded | None = None
-    if conversation_id is not None:
-        conversation_id = redirects.resolve(conn, conversation_id)
-        threaded = Threaded(conversation_id, thread_reasons.SAME_ID, f"message {same_as}")
+    conversation_id: int | None
+    if same is not None:
+        conversation_id = batch.resolve(conn, same.conversation_id)
+        threaded = Threaded(conversation_id, thread_reasons.SAME_ID, f"message {same.message_id}")
     else:
-        threaded = _find_conversation(conn, channel_id, message)
+        threaded = _find_conversation(conn, batch, channel_id, message)
         conversation_id = threaded.conversation_id if threaded else None
     contact_id: int | None = None
     role = message.role
     if role == "customer":
-        contact_id = resolve_contact(conn, message.author.name, message.author.identities, now)
+        contact_id = resolve_contact(
+            conn, message.author.name, message.author.identities, now, batch.contacts
+        )
     elif conversation_id is None:
         # Our side started this conversation: the customer is whom it was addressed to.
         customer = message.participants[:1] or message.author.identities
         name = customer[0].address if message.participants else message.author.name
-        contact_id = resolve_contact(conn, name, customer, now)
+        contact_id = resolve_contact(conn, name, customer, now, batch.contacts)
     sent_at, time_note = sent_time.bounded(message.sent_at, now)
-    if role == "customer" and conversation_id is not None:
-        _claim_from_bot(conn, conversation_id, contact_id)
-    if conversation_id is None:
+    state: _Conversation | None = None
+    if conversation_id is not None:
+        state = _conversation_state(conn, conversation_id, customer=role == "customer")
+    else:
+        waiting_since, first_response_at = _opening_clocks(message, sent_at)
         (conversation_id,) = conn.execute(
             "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
-            " created_at, updated_at, last_message_at, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
+            " created_at, updated_at, last_message_at, url, message_count, waiting_since,"
+            " first_response_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
             (
                 channel_id,
                 message.thread_key,
@@ -280,6 +344,8 @@ def _ingest_one(
                 now,
                 sent_at,
                 message.url,
+                waiting_since,
+                first_response_at,
             ),
         ).fetchone()
         created.append(conversation_id)
@@ -290,7 +356,7 @@ def _ingest_one(
         if message.author.identities
         else (None, None)
     )
-    insert_message(
+    message_id = insert_message(
         conn,
         NewMessage(
             conversation_id=conversation_id,
@@ -319,43 +385,47 @@ def _ingest_one(
             thread_reason=threaded.reason if threaded else None,
             thread_reason_detail=threaded.detail if threaded else None,
             author_role=None if message.author_role == "customer" else message.author_role,
+            search_key=batch.search_key(conn, sent_at),
         ),
     )
-    _update_conversation(conn, conversation_id, message, sent_at, now, reopened)
+    if state is not None:
+        # A bot opened the conversation (a greeting) before the customer wrote: it belongs
+        # to the customer who writes first, not to the bot it was filed under.
+        claimed_by = contact_id if state.opened_by_bot else None
+        _update_conversation(
+            conn, conversation_id, state, claimed_by, message, sent_at, now, reopened
+        )
     if message.handoff:
         _hand_off(conn, conversation_id, sent_at, now, reopened)
     touched.append(conversation_id)
+    return SameId(message_id, conversation_id, digest)
 
 
-def _claim_from_bot(conn: Db, conversation_id: int, contact_id: int | None) -> None:
-    """A bot opened the conversation (a greeting) before the customer wrote: it belongs to
-    the customer who writes first, not to the bot it was filed under."""
-    opened_by_bot = conn.execute(
-        "SELECT 1 FROM messages WHERE conversation_id = ? AND author_role = 'bot'"
-        " AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ? AND direction = 'in')"
-        " LIMIT 1",
-        (conversation_id, conversation_id),
-    ).fetchone()
-    if opened_by_bot and contact_id is not None:
-        conn.execute(
-            "UPDATE conversations SET contact_id = ? WHERE id = ?", (contact_id, conversation_id)
-        )
+def _opening_clocks(message: InboundMessage, sent_at: float) -> tuple[float | None, float | None]:
+    """``(waiting_since, first_response_at)`` of a conversation ``message`` opens: what
+    :func:`_update_conversation` makes of a conversation with no message yet."""
+    if message.role != "customer":
+        return None, sent_at if message.role == "agent" else None
+    if message.automated:
+        return None, None
+    return sent_at, None
 
 
 def _update_conversation(
     conn: Db,
     conversation_id: int,
+    state: _Conversation,
+    claimed_by: int | None,
     message: InboundMessage,
     sent_at: float,
     now: float,
     reopened: list[int],
 ) -> None:
-    status, last_message_at = conn.execute(
-        "SELECT status, last_message_at FROM conversations WHERE id = ?",
-        (conversation_id,),
-    ).fetchone()
-    newest = sent_at >= last_message_at
-    latest = max(sent_at, last_message_at)
+    """One statement: the conversation after ``message`` joined it (its count, latest
+    time, preview, waiting clock; reopened when a customer writes again; the customer's
+    once ``claimed_by`` is set)."""
+    newest = sent_at >= state.last_message_at
+    latest = sent_at if newest else state.last_message_at
     preview = preview_of(message.body) if newest else None
     if message.role != "customer":
         # A line of ours (an agent's, or a bot's) answers the customer; only a person's is
@@ -365,44 +435,42 @@ def _update_conversation(
             "UPDATE conversations SET message_count = message_count + 1,"
             " last_message_at = ?, updated_at = ?,"
             " preview = coalesce(?, preview),"
-            " waiting_since = CASE WHEN ? THEN NULL ELSE waiting_since END,"
+            " waiting_since = CASE WHEN ? = 1 THEN NULL ELSE waiting_since END,"
             " first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
-            (latest, now, preview, newest, first_response, conversation_id),
+            (latest, now, preview, int(newest), first_response, conversation_id),
         )
         return
+    # Named only when it changes: SQLite rewrites the index entries of every column set.
+    claim, claimed = (", contact_id = ?", (claimed_by,)) if claimed_by is not None else ("", ())
     if message.automated:
         # Auto-replies and bounces are kept in the thread but never look like the customer
         # wrote: no reopen, no waiting clock.
         conn.execute(
-            "UPDATE conversations SET message_count = message_count + 1, updated_at = ?"
+            f"UPDATE conversations SET message_count = message_count + 1, updated_at = ?{claim}"
             " WHERE id = ?",
-            (now, conversation_id),
+            (now, *claimed, conversation_id),
         )
         return
     # Any new customer message reopens: judged by arrival, not by the sender's Date (mail
     # delayed by greylisting or a slow clock would otherwise stay buried in a closed thread).
-    reopen = status in ("pending", "snoozed", "closed")
+    reopen = state.status in ("pending", "snoozed", "closed")
+    reopening = ", status = 'open', snooze_until = NULL, resolved_at = NULL" if reopen else ""
     conn.execute(
         "UPDATE conversations SET message_count = message_count + 1,"
         " last_message_at = ?, updated_at = ?,"
         " preview = coalesce(?, preview),"
         " waiting_since = CASE WHEN waiting_since IS NULL OR waiting_since > ? THEN ?"
         "   ELSE waiting_since END"
-        " WHERE id = ?",
-        (latest, now, preview, sent_at, sent_at, conversation_id),
+        f"{claim}{reopening} WHERE id = ?",
+        (latest, now, preview, sent_at, sent_at, *claimed, conversation_id),
     )
     if reopen:
-        conn.execute(
-            "UPDATE conversations SET status = 'open', snooze_until = NULL, resolved_at = NULL"
-            " WHERE id = ?",
-            (conversation_id,),
-        )
         audit(
             conn,
             "system",
             "reopen",
             conversation_id,
-            {"from": status, "reason": "customer wrote"},
+            {"from": state.status, "reason": "customer wrote"},
             now,
         )
         reopened.append(conversation_id)
@@ -459,25 +527,34 @@ def ingest_batch(
     with conn.transaction():
         (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
         blocks_here = spam_sql.channel_blocks(conn, channel_id)
+        batch = BatchLookups(
+            conn,
+            channel_id,
+            (message.external_id for message in messages),
+            (sent_time.bounded(message.sent_at, now)[0] for message in messages),
+        )
         for message in messages:
             digest = identity.digest_of(message)
-            known = _same_id(conn, channel_id, message.external_id)
+            known = batch.same_id(message.external_id)
             if any(identity.is_redelivery(digest, k.content_digest) for k in known):
                 duplicates += 1
                 continue
             first = known[0] if known else None
-            _ingest_one(
-                conn,
-                channel_id,
-                message,
-                digest,
-                identity.same_id_note(first.message_id, kind) if first else None,
-                first.conversation_id if first else None,
-                first.message_id if first else None,
-                now,
-                created,
-                touched,
-                reopened,
+            batch.stored(
+                message.external_id,
+                _ingest_one(
+                    conn,
+                    batch,
+                    channel_id,
+                    message,
+                    digest,
+                    first,
+                    identity.same_id_note(first.message_id, kind) if first else None,
+                    now,
+                    created,
+                    touched,
+                    reopened,
+                ),
             )
             stored += 1
             if message.from_agent:

@@ -52,14 +52,32 @@ class NewMessage:
     thread_reason_detail: str | None = None
     #: ``bot`` or ``agent`` for an outbound line seen on the channel; ``None`` otherwise.
     author_role: str | None = None
+    #: Its search key when the caller allocated one (a batch does, for all its messages at
+    #: once); else :func:`allocate_search_key` picks it.
+    search_key: int | None = None
+
+
+def search_key_for(sent_at: float) -> int:
+    """The search key of a message sent at ``sent_at`` when no other message has it."""
+    return int(sent_at * 1_000_000)
 
 
 def allocate_search_key(conn: Db, sent_at: float) -> int:
     """A unique, time-ordered integer for the message (microseconds, bumped on collision)."""
-    key = int(sent_at * 1_000_000)
+    key = search_key_for(sent_at)
     while conn.execute("SELECT 1 FROM messages WHERE search_key = ?", (key,)).fetchone():
-        key += 1
+        key = _after_taken(conn, key)
     return key
+
+
+def _after_taken(conn: Db, key: int) -> int:
+    """The key after those taken in the second from ``key`` on: one probe however many
+    messages share a time (a thousand mails with a bogus Date all get the arrival time)."""
+    (top,) = conn.execute(
+        "SELECT max(search_key) FROM messages WHERE search_key >= ? AND search_key < ?",
+        (key, key + 1_000_000),
+    ).fetchone()
+    return int(top) + 1
 
 
 def store_blob(conn: Db, data: bytes) -> str:
@@ -84,7 +102,9 @@ LARGE_BYTES = 1 << 20
 def insert_message(conn: Db, message: NewMessage) -> int:
     """Store ``message``, index it for search and store its references, raw bytes and
     attachments; returns the new message id. Does not touch the conversation's counters."""
-    search_key = allocate_search_key(conn, message.sent_at)
+    search_key = message.search_key
+    if search_key is None:
+        search_key = allocate_search_key(conn, message.sent_at)
     columns: dict[str, Any] = {
         "conversation_id": message.conversation_id,
         "channel_id": message.channel_id,
