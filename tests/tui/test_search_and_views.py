@@ -167,3 +167,36 @@ async def test_a_hit_shows_its_snippet_with_the_match_highlighted_and_markup_lit
         assert matched == {"Café", "refu"}
         await wait_for(pilot, lambda: "[@click=app.quit]refund" in screen_text(app))
         assert app.is_running  # the [@click=app.quit] did nothing
+
+
+async def test_typing_a_search_does_not_count_the_sidebar_again(seeded) -> None:
+    """Counting every view can take seconds on a big store with saved word views: a search
+    changes no count, so only a change in the store makes the console count again."""
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await settled(pilot)
+        screen = app.main_screen
+        counted = []
+        count = app.store.count
+
+        async def counting(queries):  # the real count, recorded
+            counted.append(len(queries))
+            return await count(queries)
+
+        app.store.count = counting  # type: ignore[method-assign]
+        closed = screen.counts.get("closed", 0)
+        await pilot.press("slash", *"refund")
+        await wait_for(pilot, lambda: screen.view == View("search", "refund"))
+        await settled(pilot)
+        await pilot.press(*" order")
+        await wait_for(pilot, lambda: screen.view == View("search", "refund order"))
+        await settled(pilot)
+        assert ids["refund"] in screen.queue.ids
+        assert counted == []
+        other = await open_store(path, agent="bob")
+        await other.set_status(ids["refund"], "closed")
+        await other.close()
+        await wait_for(pilot, lambda: screen.counts.get("closed", 0) == closed + 1)
+        assert counted

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual import events, on
@@ -61,6 +62,8 @@ PREVIEW_DELAY = 0.15
 NOT_IN_PALETTE = {"command_palette", "back", "next_view", "previous_view"}
 #: How many of a search's newest hits give their snippets to the results.
 SNIPPETS = 500
+#: The sidebar's counts are read again after this long even when nothing changed.
+COUNTS_MAX_AGE_S = 30.0
 #: Where a saved search goes: the agent's config, or the store for the whole team.
 WHERE = ("personal", "shared")
 #: What typed in the search box goes straight to a conversation: ``338``, ``#338``.
@@ -89,6 +92,9 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.view = View("open")
         self.previous_view = self.view
         self.counts: dict[str, int] = {}
+        #: What the counts were read for (see :meth:`_counts`), and when.
+        self._counted_for: tuple[object, ...] | None = None
+        self._counted_at = 0.0
         self.channel_kinds: dict[str, str] = {}
         #: name → (health, detail) as the process running each channel reports it.
         self.channel_health: dict[str, tuple[str, str | None]] = {}
@@ -231,7 +237,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             [channel.name for channel in channels],
             await store.tags(),
         )
-        counts = await store.count({d.key: parse(d.query) for d in definitions})
+        counts = await self._counts(definitions)
         self.channel_kinds = {c.name: c.kind for c in channels}
         self.channel_health = {c.name: (c.health, c.health_detail) for c in channels}
         if not channels and not self.services.config.channels:
@@ -263,6 +269,21 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 self.add_class("-reading")
                 await self.desk.load(current)
                 self.pane.thread.focus()
+
+    async def _counts(self, definitions: Sequence[ViewDefinition]) -> dict[str, int]:
+        """The sidebar's counts, read again only when they can have moved: the store
+        changed, the views did, or ``COUNTS_MAX_AGE_S`` passed (views such as
+        ``waiting:>4h`` move with the clock alone). Typing a search reloads the queue on
+        every pause but changes no count (a saved view with common words takes seconds
+        to count at 100,000 conversations)."""
+        store = self.services.store
+        basis = (await store.change_token(), tuple((d.key, d.query) for d in definitions))
+        now = self.services.clock()
+        if basis == self._counted_for and now - self._counted_at < COUNTS_MAX_AGE_S:
+            return self.counts
+        counts = await store.count({d.key: parse(d.query) for d in definitions})
+        self._counted_for, self._counted_at = basis, now
+        return counts
 
     async def _snippets(self, query: str) -> dict[int, Text]:
         """The newest hit's snippet of each conversation the search finds, highlighted (a
