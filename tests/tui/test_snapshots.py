@@ -295,6 +295,8 @@ def test_snapshot_search_results(thread_store: Path, snap_compare) -> None:
         until=lambda app: (
             app.main_screen.view == View("search", "invoice")
             and len(app.main_screen.queue.ids) == 1
+            and "my invoice is wrong" in screen_text(app)  # the thread shown, not loading
+            and "Other conversations (1)" in screen_text(app)
         ),
     )
 

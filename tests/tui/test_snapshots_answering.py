@@ -57,7 +57,10 @@ def test_snapshot_needs_attention_with_a_failed_reply(
         thread_store,
         before=attention,
         until=lambda app: (
-            app.main_screen.view == View("attention") and len(app.main_screen.queue.ids) == 1
+            app.main_screen.view == View("attention")
+            and len(app.main_screen.queue.ids) == 1
+            and "Sorry about that, the refund is on its way." in screen_text(app)
+            and "Other conversations (1)" in screen_text(app)
         ),
     )
 

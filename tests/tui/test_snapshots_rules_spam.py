@@ -9,6 +9,7 @@ from pathlib import Path
 from agentconsole.models import View
 from agentconsole.tui.screens.rules import RulesScreen
 
+from .conftest import screen_text
 from .test_rules_screen import RULES
 from .test_snapshots import snapshot, thread_store  # noqa: F401 - fixtures
 
@@ -45,6 +46,8 @@ def test_snapshot_spam_view(thread_store: Path, snap_compare) -> None:  # noqa: 
         thread_store,
         before=to_spam,
         until=lambda app: (
-            app.main_screen.view == View("spam") and len(app.main_screen.queue.ids) == 1
+            app.main_screen.view == View("spam")
+            and len(app.main_screen.queue.ids) == 1
+            and "I cannot log in since yesterday." in screen_text(app)  # the thread shown
         ),
     )
