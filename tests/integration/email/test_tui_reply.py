@@ -38,6 +38,8 @@ async def test_mail_arrives_in_the_tui_and_a_reply_typed_there_goes_out(
         await pilot.press(*"Please step away from the printer.")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "✓ sent" in _text(app), timeout=20)
+        # The Sent copy is filed by a follow-up job once the server accepted the reply.
+        await wait_for(pilot, lambda: sent_folder_ids(imap_user), timeout=20)
     (received,) = smtp_server.wait_for(1)
     sent = message_from_bytes(received.data, policy=default)
     assert received.rcpt_tos == ["bob@example.org"]
