@@ -84,6 +84,10 @@ class ConversationPane(Vertical):
         super().__init__(id=id)
         self.services = services
         self.detail: ConversationDetail | None = None
+        #: What the thread's widgets show: ``detail`` once its mounting finished. A load
+        #: cancelled mid-way (a newer load of the same conversation replaced it) leaves
+        #: ``detail`` set over a half-built thread, which the next load must rebuild.
+        self._shown: ConversationDetail | None = None
         #: The note to show with the next conversation shown, if it is this one.
         self._moved_next: tuple[int, Text] | None = None
         #: Fold quoted history, signatures and very long bodies (z toggles).
@@ -107,7 +111,7 @@ class ConversationPane(Vertical):
         return self.detail.row.id if self.detail else None
 
     async def clear(self, message: str = "No conversation selected.") -> None:
-        self.detail = None
+        self.detail = self._shown = None
         self.set_moved(None)
         self.query_one("#conversation-header", Static).update(Text(message))
         self.set_read_only(None)
@@ -150,7 +154,7 @@ class ConversationPane(Vertical):
     async def show(self, detail: ConversationDetail, *, force: bool = False) -> None:
         """Display ``detail``; redrawing the same conversation keeps the reading position."""
         same = self.detail is not None and self.detail.row.id == detail.row.id
-        if same and self.detail == detail and not force:
+        if same and self._shown == detail and not force:
             return
         now = self.services.clock()
         thread = self.thread
@@ -181,9 +185,11 @@ class ConversationPane(Vertical):
         if not messages:
             widgets.append(Static(Text("No messages."), markup=False, classes="thread-note"))
         widgets.append(Static(contact_text(detail, now), id="contact-panel", markup=False))
+        self._shown = None
         with self.app.batch_update():
             await thread.remove_children()
             await thread.mount_all(widgets)
+        self._shown = detail
         if same and not at_end:
             self.call_after_refresh(thread.scroll_to, y=scroll_y, animate=False)
         else:
