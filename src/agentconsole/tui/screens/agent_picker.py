@@ -35,19 +35,12 @@ class AgentPickerScreen(ModalScreen[str | None]):
 
     BINDINGS = bindings("prompt") + bindings("picker", only=("picker_down", "picker_up"))
     HELP_TITLE = "Assign to"
+    DEFAULT_CLASSES = "dialog"
 
     DEFAULT_CSS = """
-    AgentPickerScreen {
-        align: center middle;
-    }
     AgentPickerScreen #agent-box {
         width: 60;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
         padding: 0 1;
-        border: thick $accent;
-        background: $surface;
     }
     AgentPickerScreen #agent-list {
         height: auto;
@@ -63,7 +56,7 @@ class AgentPickerScreen(ModalScreen[str | None]):
         self.shown: list[str] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="agent-box"):
+        with Vertical(id="agent-box", classes="dialog-box"):
             yield Static(self.question, markup=False)
             yield Input(placeholder="type to filter, or a new colleague's name", id="agent-filter")
             yield OptionList(id="agent-list")

@@ -51,22 +51,11 @@ class AuditScreen(ModalScreen[None]):
     BINDINGS = bindings("audit")
     HELP_TITLE = "Audit log"
 
+    DEFAULT_CLASSES = "dialog"
     DEFAULT_CSS = """
-    AuditScreen {
-        align: center middle;
-        background: $background 60%;
-    }
     AuditScreen #audit-box {
         width: 110;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
         padding: 0 1;
-        border: thick $accent;
-        background: $surface;
-    }
-    AuditScreen #audit-title {
-        text-style: bold;
     }
     """
 
@@ -77,12 +66,12 @@ class AuditScreen(ModalScreen[None]):
         self.now = now
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="audit-box"):
+        with VerticalScroll(id="audit-box", classes="dialog-box"):
             count = len(self.entries)
             title = (
                 f"Audit log of #{self.conversation_id} — {count} entr{'y' if count == 1 else 'ies'}"
             )
-            yield Static(Text(title), id="audit-title", markup=False)
+            yield Static(Text(title), id="audit-title", classes="dialog-title", markup=False)
             yield Static(audit_text(self.entries, self.now), id="audit-entries", markup=False)
 
     def action_close_audit(self) -> None:

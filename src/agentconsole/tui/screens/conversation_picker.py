@@ -45,22 +45,13 @@ class ConversationPickerScreen(ModalScreen[int | None]):
 
     BINDINGS = bindings("picker")
     HELP_TITLE = "Pick a conversation"
+    DEFAULT_CLASSES = "dialog"
 
     DEFAULT_CSS = """
-    ConversationPickerScreen {
-        align: center middle;
-    }
     ConversationPickerScreen #conversation-picker-box {
         width: 90%;
         max-width: 100;
-        height: auto;
-        max-height: 100%;
         padding: 0 1;
-        border: thick $accent;
-        background: $surface;
-    }
-    ConversationPickerScreen #conversation-picker-title {
-        text-style: bold;
     }
     ConversationPickerScreen #conversation-picker-list {
         height: auto;
@@ -76,10 +67,12 @@ class ConversationPickerScreen(ModalScreen[int | None]):
         self.shown: list[int] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="conversation-picker-box"):
+        with Vertical(id="conversation-picker-box", classes="dialog-box"):
             title = self.question.copy()
             title.append(f"  enter: pick   {keys_of(self, 'close_picker')}: close", "dim not bold")
-            yield Static(title, id="conversation-picker-title", markup=False)
+            yield Static(
+                title, id="conversation-picker-title", classes="dialog-title", markup=False
+            )
             yield Input(placeholder="type to filter: #id, subject, customer", id="picker-filter")
             yield OptionList(id="conversation-picker-list")
 

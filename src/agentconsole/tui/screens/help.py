@@ -120,6 +120,7 @@ class HelpScreen(ModalScreen[None]):
     """The keys that work where the agent is (see the module docstring)."""
 
     BINDINGS = bindings("help")
+    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, sections: Sections) -> None:
         super().__init__()
@@ -127,7 +128,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         left, right = two_columns(self.sections)
-        with VerticalScroll(id="help-box"):
+        with VerticalScroll(id="help-box", classes="dialog-box"):
             title = Text("Keys here and around — remap any in [keys] of the config", "bold")
             yield Static(title, markup=False, id="help-title")
             with Horizontal(id="help-columns"):

@@ -72,6 +72,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     BINDINGS = bindings("prompt")
     HELP_TITLE = "Question"
+    DEFAULT_CLASSES = "dialog"
 
     def __init__(
         self,
@@ -88,7 +89,7 @@ class PromptScreen(ModalScreen[str | None]):
         self.check = check
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="prompt-box"):
+        with Vertical(id="prompt-box", classes="dialog-box"):
             yield Static(self.question, id="prompt-question", markup=False)
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static("", id="prompt-feedback", markup=False)
@@ -125,6 +126,7 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     BINDINGS = bindings("prompt")
     HELP_TITLE = "Question"
+    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, question: Text, choices: Sequence[str], current: str | None = None) -> None:
         super().__init__()
@@ -133,7 +135,7 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="prompt-box"):
+        with Vertical(id="prompt-box", classes="dialog-box"):
             yield Static(self.question, id="prompt-question", markup=False)
             options = [
                 Option(Text.assemble((choice[0], "bold underline"), choice[1:]), id=choice)
@@ -170,13 +172,14 @@ class ConfirmScreen(ModalScreen[bool]):
 
     BINDINGS = bindings("confirm")
     HELP_TITLE = "Question"
+    DEFAULT_CLASSES = "dialog"
 
     def __init__(self, question: Text) -> None:
         super().__init__()
         self.question = question
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="prompt-box"):
+        with Vertical(id="prompt-box", classes="dialog-box"):
             yield Static(self.question, id="prompt-question", markup=False)
             hint = f"{keys_of(self, 'yes')}: yes    {keys_of(self, 'no')}: no"
             yield Static(Text(hint, style="dim"), markup=False)

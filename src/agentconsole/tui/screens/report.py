@@ -68,6 +68,7 @@ class ReportScreen(ModalScreen[None]):
 
     BINDINGS = bindings("report")
     HELP_TITLE = "Report"
+    DEFAULT_CLASSES = "dialog"
 
     def __init__(
         self,
@@ -81,7 +82,7 @@ class ReportScreen(ModalScreen[None]):
         self.with_sla = with_sla
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="report-box"):
+        with VerticalScroll(id="report-box", classes="dialog-box"):
             for title, entries in self.periods:
                 yield Static(report_table(title, entries, self.with_sla), markup=False)
             note = (

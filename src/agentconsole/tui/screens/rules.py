@@ -45,23 +45,12 @@ class RulesScreen(ModalScreen[int | None]):
 
     BINDINGS = bindings("rules")
     HELP_TITLE = "Rules"
+    DEFAULT_CLASSES = "dialog"
 
     DEFAULT_CSS = """
-    RulesScreen {
-        align: center middle;
-        background: $background 60%;
-    }
     RulesScreen #rules-box {
         width: 110;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
         padding: 0 1;
-        border: thick $accent;
-        background: $surface;
-    }
-    RulesScreen #rules-title {
-        text-style: bold;
     }
     RulesScreen #rules-since-row {
         height: 1;
@@ -113,8 +102,8 @@ class RulesScreen(ModalScreen[int | None]):
         self.sample_ids: list[int] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="rules-box"):
-            yield Static(self._title(), id="rules-title", markup=False)
+        with Vertical(id="rules-box", classes="dialog-box"):
+            yield Static(self._title(), id="rules-title", classes="dialog-title", markup=False)
             with Horizontal(id="rules-since-row"):
                 yield Static("Replay over the last ", id="rules-since-label", markup=False)
                 yield Input(self.since, id="rules-since", placeholder="30d")
