@@ -247,6 +247,11 @@ class Terminal:
                 held.placeholders += placeholder
         return held
 
+    def press(self, key: str, quiet: float = 0.05) -> None:
+        """Send ``key`` and read until its output has been quiet for ``quiet`` s."""
+        self.send(key)
+        self.drain(quiet)
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -254,7 +259,7 @@ class Terminal:
 class PtyTerminal(Terminal):
     """The real TUI in a pseudo-terminal, its output read as a terminal would."""
 
-    KEYS = {"j": b"j", "pagedown": b"\x1b[6~", "quit": b"q"}
+    KEYS = {"j": b"j", "pagedown": b"\x1b[6~", "quit": b"q", "enter": b"\r", "escape": b"\x1b"}
 
     def __init__(self, store: Path, columns: int, lines: int) -> None:
         super().__init__()
@@ -264,7 +269,8 @@ class PtyTerminal(Terminal):
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
 
     def send(self, key: str) -> None:
-        os.write(self.fd, self.KEYS[key])
+        """``key``: a name in :attr:`KEYS`, or a character typed as it is."""
+        os.write(self.fd, self.KEYS.get(key) or key.encode())
 
     def _read(self, timeout: float) -> bytes | None:
         ready, _, _ = select.select([self.fd], [], [], timeout)
