@@ -14,7 +14,10 @@ from textual.pilot import Pilot
 from agentconsole.plugin import Capabilities
 from agentconsole.tui.app import AgentConsoleApp
 
+from . import pilot_wait
 from .seed import make_config, seed_basic
+
+pilot_wait.install()
 
 SIZE = (120, 40)
 
