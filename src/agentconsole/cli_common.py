@@ -29,15 +29,28 @@ Command = Callable[[argparse.Namespace, "Config", "Store"], Awaitable[int]]
 
 
 def read_body(args: argparse.Namespace) -> str:
-    """The text of a reply or note: ``--body-file FILE``, else standard input."""
+    """The text of a reply or note: ``--body-file FILE``, else standard input; UTF-8, or
+    :class:`UsageError` saying where it is not (read as bytes: the locale's decoding would
+    crash on a file and smuggle undecodable bytes in from a pipe)."""
     if args.body_file:
+        where = args.body_file
         try:
-            return Path(args.body_file).read_text(encoding="utf-8")
+            data = Path(args.body_file).read_bytes()
         except OSError as error:
             raise UsageError(f"cannot read {args.body_file}: {error}") from error
-    if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError("give the text on standard input or with --body-file FILE")
-    return sys.stdin.read()
+    else:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("give the text on standard input or with --body-file FILE")
+        where = "standard input"
+        data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise UsageError(
+            f"the text on {where} is not UTF-8 (byte 0x{data[error.start]:02x} on line {line});"
+            " nothing was queued — convert it first, e.g. iconv -f latin1 -t utf-8"
+        ) from error
 
 
 def targets(args: argparse.Namespace) -> tuple[list[int], list[str]]:

@@ -6,10 +6,14 @@ messages or people that differ only in them stay apart. Runs on both backends.""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from agentconsole.errors import UsageError
 from agentconsole.plugin import Attachment, Identity
 from agentconsole.store import Store
 from tests.channels.email.helpers import SUPPORT, UTF7_MAIL, make_maildir
@@ -127,3 +131,53 @@ def test_deliver_stores_a_mail_with_lone_surrogates_and_keeps_its_bytes(
     assert [a["filename"] for a in message["attachments"]] == ["résumé.pdf"]
     raw = cli("raw", str(message["id"]))
     assert raw.returncode == 0 and raw.stdout == UTF7_MAIL
+
+
+async def test_a_reply_a_note_or_a_draft_holding_a_lone_surrogate_is_refused_and_says_where(
+    store: Store,
+) -> None:
+    report = await store.ingest("chat", [inbound("Where is my order?")])
+    [conversation] = report.created
+    written = "Hello,\nyour order \udcff left today."
+    for write in (
+        lambda: store.queue_reply(conversation, written),
+        lambda: store.add_note(conversation, written),
+        lambda: store.save_draft(conversation, "reply", written),
+    ):
+        with pytest.raises(UsageError, match="not text .*U\\+DCFF, line 2"):
+            await write()
+    detail = await store.conversation(conversation)
+    assert [m.body for m in detail.messages] == ["Where is my order?"]
+    assert await store.draft(conversation, "reply") is None
+
+
+def test_a_reply_that_is_not_utf8_is_refused_with_where_and_nothing_is_queued(
+    tmp_path: Path, store_location: str | Path
+) -> None:
+    root = make_maildir(tmp_path / "Maildir")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[agent]\nname = "alice"\n\n[channels.support]\ntype = "email"\n'
+        f'from_address = "{SUPPORT}"\nmaildir = "{root}"\n'
+    )
+    mail = b"From: ada@example.com\r\nTo: " + SUPPORT.encode() + b"\r\nSubject: Hi\r\n\r\nHello\r\n"
+    latin1 = tmp_path / "reply.txt"
+    latin1.write_bytes("Merci,\nà bientôt\n".encode("latin-1"))
+
+    def cli(*args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "agentconsole.cli", "--config", str(config)]
+        command += ["--store", str(store_location), *args]
+        # The C locale: Python reads a pipe with surrogateescape, not strict UTF-8.
+        env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0"}
+        return subprocess.run(command, input=data, capture_output=True, timeout=60, env=env)
+
+    delivered = cli("deliver", "--channel", "support", "--json", data=mail)
+    [conversation] = json.loads(delivered.stdout)["conversations"]
+    for how in (("--body-file", str(latin1)), ()):
+        data = b"" if how else latin1.read_bytes()
+        refused = cli("reply", str(conversation), *how, data=data)
+        assert refused.returncode == 2, refused.stderr
+        assert b"not UTF-8 (byte 0xe0 on line 2)" in refused.stderr
+        assert b"Traceback" not in refused.stderr
+    shown = json.loads(cli("show", str(conversation), "--json").stdout)
+    assert [m["direction"] for m in shown["messages"]] == ["in"]

@@ -25,6 +25,7 @@ from ..processes import ProcessIdentity, is_gone
 from . import changes, redirects
 from .columns import Columns
 from .db import Db
+from .inbound_text import agent_text
 from .ingest_sql import merge_contacts, preview_of
 from .upkeep import snoozed_due
 from .writes import NewMessage, audit, delete_message, insert_message
@@ -140,6 +141,7 @@ def _insert_agent_message(
     attachments: Sequence[Attachment] = (),
 ) -> int:
     """Store a note or a reply written by ``agent`` and clear that agent's draft of it."""
+    body = agent_text(body, "the note" if direction == "note" else "the reply")
     channel_id, subject = conn.execute(
         "SELECT channel_id, subject FROM conversations WHERE id = ?", (conversation_id,)
     ).fetchone()
@@ -324,6 +326,7 @@ def other_drafts(conn: Db, conversation_id: int, agent: str, since: float) -> li
 def save_draft(conn: Db, conversation_id: int, agent: str, kind: str, body: str) -> None:
     if kind not in DRAFT_KINDS:
         raise UsageError(f"a draft is a {' or a '.join(DRAFT_KINDS)}, not {kind!r}")
+    body = agent_text(body, "the draft")
     with conn.transaction():
         conversation_id = redirects.resolve(conn, conversation_id)  # merged: the kept one
         _current(conn, conversation_id)

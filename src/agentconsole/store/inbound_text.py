@@ -21,6 +21,10 @@ to get this right on its own:
   their lone surrogates stay two messages, and a redelivery is still stored once;
 * the original is kept exactly: the plugin's raw bytes when it gave them, else the original
   fields as JSON (lone surrogates written as JSON escapes, which read back exactly).
+
+Text an agent writes (a reply, a note, a draft) is not cleaned but refused
+(:func:`agent_text`): it goes to a customer as written, so the agent is told and fixes it;
+nothing is stored half-right.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ import dataclasses
 import json
 import re
 
+from ..errors import UsageError
 from ..plugin import Attachment, Author, Identity, InboundMessage
 from . import identity
 
-__all__ = ["has_lone_surrogates", "storable"]
+__all__ = ["agent_text", "has_lone_surrogates", "storable"]
 
 _LONE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
@@ -40,6 +45,21 @@ REPLACEMENT = "\ufffd"
 
 def has_lone_surrogates(text: str) -> bool:
     return not text.isascii() and _LONE.search(text) is not None
+
+
+def agent_text(text: str, what: str) -> str:
+    """``text`` as written, or :class:`UsageError` naming ``what`` ("the reply") and where
+    the first character that is not text is."""
+    if has_lone_surrogates(text):
+        found = _LONE.search(text)
+        assert found is not None
+        line = text.count("\n", 0, found.start()) + 1
+        raise UsageError(
+            f"{what} holds a character that is not text (U+{ord(found.group()):04X}, line {line}),"
+            " most likely bytes that were not UTF-8; nothing was saved — fix the text"
+            " (iconv -f latin1 -t utf-8 converts Latin-1) and try again"
+        )
+    return text
 
 
 def _escape(found: re.Match[str]) -> str:
