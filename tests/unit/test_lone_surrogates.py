@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -101,9 +102,13 @@ async def test_a_plugins_raw_bytes_are_kept_as_they_are(store: Store) -> None:
     assert stored.body == "x \ufffd"
 
 
-def test_deliver_stores_a_mail_with_lone_surrogates_and_keeps_its_bytes(
-    tmp_path: Path, store_location: str | Path
-) -> None:
+Cli = Callable[..., subprocess.CompletedProcess[bytes]]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, store_location: str | Path) -> Cli:
+    """``agentconsole ARGS`` as a process on the test's store, with one Maildir channel
+    (support); ``data`` on its standard input, ``env`` over the environment."""
     root = make_maildir(tmp_path / "Maildir")
     config = tmp_path / "config.toml"
     config.write_text(
@@ -111,11 +116,18 @@ def test_deliver_stores_a_mail_with_lone_surrogates_and_keeps_its_bytes(
         f'from_address = "{SUPPORT}"\nmaildir = "{root}"\n'
     )
 
-    def cli(*args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    def run(
+        *args: str, data: bytes = b"", env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         command = [sys.executable, "-m", "agentconsole.cli", "--config", str(config)]
         command += ["--store", str(store_location), *args]
-        return subprocess.run(command, input=data, capture_output=True, timeout=60)
+        environment = {**os.environ, **(env or {})}
+        return subprocess.run(command, input=data, capture_output=True, timeout=60, env=environment)
 
+    return run
+
+
+def test_deliver_stores_a_mail_with_lone_surrogates_and_keeps_its_bytes(cli: Cli) -> None:
     delivered = cli("deliver", "--channel", "support", "--json", data=UTF7_MAIL)
     assert delivered.returncode == 0, delivered.stderr
     [conversation] = json.loads(delivered.stdout)["conversations"]
@@ -152,30 +164,18 @@ async def test_a_reply_a_note_or_a_draft_holding_a_lone_surrogate_is_refused_and
 
 
 def test_a_reply_that_is_not_utf8_is_refused_with_where_and_nothing_is_queued(
-    tmp_path: Path, store_location: str | Path
+    tmp_path: Path, cli: Cli
 ) -> None:
-    root = make_maildir(tmp_path / "Maildir")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        '[agent]\nname = "alice"\n\n[channels.support]\ntype = "email"\n'
-        f'from_address = "{SUPPORT}"\nmaildir = "{root}"\n'
-    )
     mail = b"From: ada@example.com\r\nTo: " + SUPPORT.encode() + b"\r\nSubject: Hi\r\n\r\nHello\r\n"
     latin1 = tmp_path / "reply.txt"
     latin1.write_bytes("Merci,\nà bientôt\n".encode("latin-1"))
-
-    def cli(*args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-        command = [sys.executable, "-m", "agentconsole.cli", "--config", str(config)]
-        command += ["--store", str(store_location), *args]
-        # The C locale: Python reads a pipe with surrogateescape, not strict UTF-8.
-        env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0"}
-        return subprocess.run(command, input=data, capture_output=True, timeout=60, env=env)
-
     delivered = cli("deliver", "--channel", "support", "--json", data=mail)
     [conversation] = json.loads(delivered.stdout)["conversations"]
+    # The C locale: Python reads a pipe with surrogateescape, not strict UTF-8.
+    c_locale = {"LC_ALL": "C", "PYTHONUTF8": "0"}
     for how in (("--body-file", str(latin1)), ()):
         data = b"" if how else latin1.read_bytes()
-        refused = cli("reply", str(conversation), *how, data=data)
+        refused = cli("reply", str(conversation), *how, data=data, env=c_locale)
         assert refused.returncode == 2, refused.stderr
         assert b"not UTF-8 (byte 0xe0 on line 2)" in refused.stderr
         assert b"Traceback" not in refused.stderr
