@@ -39,7 +39,7 @@ from scale import build  # noqa: E402
 
 from agentconsole import views  # noqa: E402
 from agentconsole.query import parse  # noqa: E402
-from agentconsole.store import connect, queries, spam_sql  # noqa: E402
+from agentconsole.store import connect, queries  # noqa: E402
 from agentconsole.store.compile_query import (  # noqa: E402
     compile_query,
     estimator,
@@ -189,12 +189,9 @@ async def measure_counts(path: Path, runs: int = 7) -> None:
     )
 
     def each(conn: SqliteDb) -> None:
-        hide_spam = spam_sql.any_spam(conn)
         for definition in definitions:
             node = nodes[definition.key]
-            sql, params = queries.count_statement(
-                conn, node, "bench", time.time(), hide_spam=hide_spam
-            )
+            sql, params = queries.count_statement(conn, node, "bench", time.time())
             one = []
             for _ in range(5):
                 started = time.perf_counter()
