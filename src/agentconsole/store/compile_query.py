@@ -204,8 +204,10 @@ def _tag_count(node: Node) -> Compiled | None:
         ordered = [status for status in STATUSES if status in statuses]
         where += f" AND t.status IN ({', '.join('?' * len(ordered))})"
         params += ordered
-    sql = f"SELECT count(*) FROM conversation_tags t WHERE {where} AND t.spam = 0 AND t.redirected = 0"
-    return Compiled(sql, tuple(params))
+    counted = "t.spam = 0 AND t.redirected = 0"
+    return Compiled(
+        f"SELECT count(*) FROM conversation_tags t WHERE {where} AND {counted}", tuple(params)
+    )
 
 
 def _statuses(node: Node) -> set[str] | None:

@@ -317,10 +317,8 @@ def search_hits(conn: Db, node: Node, agent: str, now: float, limit: int) -> lis
         " ORDER BY h.hit_key DESC"
     )
     rows = conn.execute(sql, (*searched, expression, *condition.params, limit)).fetchall()
-    hits = []
-    for *columns, start, text in rows:
-        hits.append(_HIT.build(columns, snippet=snippets.snippet(start, text, searched)))
-    return hits
+    build, cut = _HIT.build, snippets.snippet
+    return [build(row[:-2], snippet=cut(row[-2], row[-1], searched)) for row in rows]
 
 
 def conversation_ids(conn: Db, view: View, agent: str, limit: int | None = None) -> list[int]:
