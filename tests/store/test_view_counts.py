@@ -58,6 +58,32 @@ async def test_every_sidebar_count_is_the_number_its_view_lists(store: Store) ->
     assert counts["open"] == 4
 
 
+#: Saved views around a tag: counted from the tag's rows (a tag with statuses) or as any
+#: other query (a tag with more terms), each the number its view lists.
+TAG_QUERIES = (
+    "tag:vip",
+    "tag:vip status:closed",
+    "tag:vip status:any",
+    "tag:VIP (status:pending OR status:closed) status:closed",
+    "tag:billing status:open status:pending",
+    "tag:vip -status:closed",
+    "tag:vip assignee:alice",
+    "tag:vip OR tag:billing",
+    "tag:vip tag:billing",
+    "tag:vip is:spam",
+    "tag:nobody",
+)
+
+
+async def test_counts_of_views_around_a_tag_are_what_they_list(store: Store) -> None:
+    await _working_day(store)
+    nodes = {text: parse(text) for text in TAG_QUERIES}
+    counts = await store.count(nodes)
+    assert counts == {text: len(await store.find(node)) for text, node in nodes.items()}
+    assert counts["tag:vip status:closed"] == 3
+    assert counts["tag:vip is:spam"] == 2
+
+
 async def _counts_and_listed(store: Store) -> tuple[dict[str, int], dict[str, int]]:
     definitions = _sidebar(["mail", "chat"], ["vip", "billing"])
     counts = await store.count({d.key: parse(d.query) for d in definitions})
