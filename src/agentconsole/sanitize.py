@@ -28,6 +28,9 @@ _BIDI = (
     "\u200b\u2060\ufeff"  # (not ZWJ/ZWNJ: emoji sequences and Persian need them)
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f" + _BIDI + "]")
+#: The same but for tab, line feed and carriage return, which :func:`one_line` folds away
+#: as whitespace.
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _BIDI + "]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -57,7 +60,9 @@ def clean(text: str, *, multiline: bool = True, tab_size: int = 4) -> str:
 
 def one_line(text: str) -> str:
     """Outside text for a single row: cleaned, line breaks and runs of spaces folded."""
-    return " ".join(clean(text, multiline=False).split())
+    # What folding ``clean(text, multiline=False)`` gives, in one pass: tabs and line
+    # breaks are whitespace the folding removes anyway (a search runs this for each hit).
+    return " ".join(_CONTROL_IN_LINE.sub(_visible, text).split())
 
 
 def escape_for_json(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 
 from rich.console import Console
 
@@ -38,6 +39,15 @@ def test_markup_is_shown_literally_and_nothing_escapes_to_the_terminal() -> None
 
 def test_one_line_folds_line_breaks() -> None:
     assert one_line("Re:\r\n  refund\n\tplease") == "Re: refund please"
+
+
+def test_one_line_is_clean_text_folded() -> None:
+    """Every control is shown or dropped as :func:`clean` does, whatever surrounds it."""
+    pick = random.Random(14)
+    alphabet = "ab \t\r\n\x0b\x0c\x1c\x1f\x85\x00\x1b\x7f\x9f\u200b\u202e\xa0\u3000\u2028é\ufeff"
+    for _ in range(5000):
+        text = "".join(pick.choice(alphabet) for _ in range(pick.randint(0, 12)))
+        assert one_line(text) == " ".join(clean(text, multiline=False).split()), repr(text)
 
 
 def test_newlines_kept_in_bodies() -> None:

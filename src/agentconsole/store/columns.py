@@ -48,7 +48,9 @@ class Columns(Generic[R]):
 
     def build(self, row: Sequence[Any], **extra: Any) -> R:
         """The record for one row selected with :attr:`sql`, plus the ``extra`` fields."""
-        values = list(row)
-        for index, function in self._convert:
-            values[index] = function(values[index])
-        return self.record(**dict(zip(self.names, values, strict=True)), **extra)
+        if self._convert:
+            values = list(row)
+            for index, function in self._convert:
+                values[index] = function(values[index])
+            row = values
+        return self.record(**dict(zip(self.names, row, strict=True)), **extra)

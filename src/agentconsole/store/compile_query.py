@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..models import STATUSES
 from ..query import MATCH_ALL, And, Assignee, Field, Node, Not, Or, Party, Text, all_of, walk
 from .db import Db
 from .dialect import Dialect
@@ -46,6 +47,12 @@ OPEN_ENDED = "c.status != 'closed'"
 #: partial index of spam ids, so a count keeps reading only its covering index (``c.spam =
 #: 0`` would read every row: 21 ms -> 250 ms for "status:open" on 100,000 conversations).
 NOT_SPAM = "c.id NOT IN (SELECT id FROM conversations WHERE spam = 1)"
+#: What a count leaves out: merged conversations, and spam unless the query asks about it.
+#: Spelt as the flags themselves, which the counting indexes (partial, migration 018) leave
+#: out and list, so a count reads one range of an index and no row: probing the redirect
+#: list per counted row doubled "All open" (3.8 -> 7.2 ms at 100,000 conversations).
+COUNTED = "c.redirected = 0 AND c.spam = 0"
+COUNTED_SPAM = "c.redirected = 0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class _Builder:
     per_row: bool = False
     #: Inside an AND beside a ``tag:`` term: the tag's list drives (see :func:`_group`).
     tag_drives: bool = False
+    #: Compiled for a count (see :func:`compile_count`): spam is the flag, not a list.
+    counting: bool = False
     params: list[object] = field(default_factory=list)
 
     def bind(self, value: object) -> str:
@@ -141,6 +150,80 @@ def compile_for_ids(
     inner = compile_query(node, agent=agent, now=now, dialect=dialect, estimate=estimate)
     placeholders = ", ".join("?" * len(ids))
     return Compiled(f"c.id IN ({placeholders}) AND {inner.where}", (*ids, *inner.params))
+
+
+def compile_count(
+    node: Node,
+    *,
+    agent: str,
+    now: float,
+    dialect: Dialect,
+    estimate: Callable[[str], int] | None = None,
+) -> Compiled:
+    """The whole statement counting the conversations ``node`` matches — the same ones
+    :func:`compile_query` selects — in :attr:`Compiled.where`, and its parameters.
+
+    Merged conversations and (unless the query asks about spam) spam are left out through
+    their flags, which the counting indexes leave out (migration 018), so a count of a
+    status, an assignee or a channel reads one range of an index. A tag with at most
+    statuses beside it (a tag view) is counted from the tag's rows, which carry their
+    conversation's status and flags: reading each tagged conversation's row cost 11 ms a
+    tag view at 100,000 conversations."""
+    by_tag = _tag_count(node)
+    if by_tag is not None:
+        return by_tag
+    builder = _Builder(agent, now, dialect, estimate, counting=True)
+    where = _node(builder, node)
+    hidden = COUNTED_SPAM if asks_for_spam(node) else COUNTED
+    return Compiled(
+        f"SELECT count(*) FROM conversations c WHERE ({where}) AND {hidden}",
+        tuple(builder.params),
+    )
+
+
+def _tag_count(node: Node) -> Compiled | None:
+    """The count of a tag alone or with status terms (``tag:vip (status:open OR
+    status:pending)``), read from the tag's rows; ``None`` for any other query."""
+    terms = node.terms if isinstance(node, And) else (node,)
+    tags = [term for term in terms if _is_tag(term)]
+    if len(tags) != 1:
+        return None
+    statuses = set(STATUSES)
+    for term in terms:
+        if term is not tags[0]:
+            allowed = _statuses(term)
+            if allowed is None:
+                return None
+            statuses &= allowed
+    assert isinstance(tags[0], Field)
+    params: list[object] = [_tag_value(tags[0])]
+    where = "t.tag = ?"
+    if not statuses:
+        where += " AND 0 = 1"
+    elif len(statuses) < len(STATUSES):
+        ordered = [status for status in STATUSES if status in statuses]
+        where += f" AND t.status IN ({', '.join('?' * len(ordered))})"
+        params += ordered
+    counted = "t.spam = 0 AND t.redirected = 0"
+    return Compiled(
+        f"SELECT count(*) FROM conversation_tags t WHERE {where} AND {counted}", tuple(params)
+    )
+
+
+def _statuses(node: Node) -> set[str] | None:
+    """The statuses a ``status:`` term or an OR of them lets through; ``None`` for any
+    other term."""
+    if isinstance(node, Field) and node.name == "status" and node.op == "=":
+        return set(STATUSES) if node.value == "any" else {str(node.value)}
+    if isinstance(node, Or):
+        found: set[str] = set()
+        for term in node.terms:
+            allowed = _statuses(term)
+            if allowed is None:
+                return None
+            found |= allowed
+        return found
+    return None
 
 
 #: Checking one message against a full-text expression costs about as much as listing this
@@ -254,6 +337,11 @@ def _group(b: _Builder, terms: tuple[Node, ...], operator: str) -> str:
     return parts[0] if len(parts) == 1 else "(" + f" {operator} ".join(parts) + ")"
 
 
+def _tag_value(node: Field) -> str:
+    """The tag a ``tag:`` term names, as the store keeps tags."""
+    return str(node.value).strip().lower()
+
+
 def _is_tag(node: Node) -> bool:
     return isinstance(node, Field) and node.name == "tag"
 
@@ -288,7 +376,7 @@ def _field(b: _Builder, node: Field) -> str:
         condition = f"c.channel_id IN (SELECT id FROM channels WHERE kind = {b.bind(value)})"
         return _walkable(b, condition, start, "c.channel_id")
     if name == "tag":
-        tag = str(value).strip().lower()
+        tag = _tag_value(node)
         if b.per_row:
             return (
                 "EXISTS (SELECT 1 FROM conversation_tags t WHERE t.conversation_id = c.id"
@@ -390,7 +478,10 @@ def _is(b: _Builder, value: str) -> str:
     if value == "waiting":
         return f"(c.waiting_since IS NOT NULL AND {OPEN_ENDED})"
     if value == "spam":
-        # Listed from the small partial index of spam ids.
+        # Listed from the small partial index of spam ids; a count reads the flag, which
+        # its own partial index lists with the redirect flag beside it.
+        if b.counting:
+            return "c.spam = 1"
         return "c.id IN (SELECT id FROM conversations WHERE spam = 1)"
     if value == "answered":
         # The customer wrote after a reply of this agent: waiting, and one of the agent's

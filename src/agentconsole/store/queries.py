@@ -29,7 +29,7 @@ from .columns import Columns
 from .compile_query import (
     WALK_ORDER_FROM,
     Compiled,
-    asks_for_spam,
+    compile_count,
     compile_query,
     estimator,
     row_counter,
@@ -261,28 +261,20 @@ def _breaching_first(
 
 def count_matching(conn: Db, nodes: Mapping[str, Node], agent: str, now: float) -> dict[str, int]:
     """How many conversations each query matches, by key."""
-    hide_spam = spam_sql.any_spam(conn)
     counts = {}
     for key, node in nodes.items():
-        sql, params = count_statement(conn, node, agent, now, hide_spam=hide_spam)
+        sql, params = count_statement(conn, node, agent, now)
         counts[key] = int(conn.execute(sql, params).fetchone()[0])
     return counts
 
 
-def count_statement(
-    conn: Db, node: Node, agent: str, now: float, *, hide_spam: bool
-) -> tuple[str, tuple[object, ...]]:
-    """The statement counting what ``node`` matches, and its parameters. Spam is left out
-    as :func:`compile_query` does, spelt ``c.spam = 0``: the indexes a count reads leave
-    spam out (partial, migration 014), so the count stays one index range instead of
-    probing the spam list for every conversation counted."""
-    condition = compile_query(
-        node, agent=agent, now=now, dialect=conn.dialect, estimate=estimator(conn), hide_spam=False
+def count_statement(conn: Db, node: Node, agent: str, now: float) -> tuple[str, tuple[object, ...]]:
+    """The statement counting what ``node`` matches, and its parameters
+    (:func:`.compile_query.compile_count`: each reads an index range, no row)."""
+    counting = compile_count(
+        node, agent=agent, now=now, dialect=conn.dialect, estimate=estimator(conn)
     )
-    where = condition.where
-    if hide_spam and not asks_for_spam(node):
-        where += " AND c.spam = 0"
-    return f"SELECT count(*) FROM conversations c WHERE {where}", condition.params
+    return counting.where, counting.params
 
 
 def find(
@@ -325,10 +317,8 @@ def search_hits(conn: Db, node: Node, agent: str, now: float, limit: int) -> lis
         " ORDER BY h.hit_key DESC"
     )
     rows = conn.execute(sql, (*searched, expression, *condition.params, limit)).fetchall()
-    hits = []
-    for *columns, start, text in rows:
-        hits.append(_HIT.build(columns, snippet=snippets.snippet(start, text, searched)))
-    return hits
+    build, cut = _HIT.build, snippets.snippet
+    return [build(row[:-2], snippet=cut(row[-2], row[-1], searched)) for row in rows]
 
 
 def conversation_ids(conn: Db, view: View, agent: str, limit: int | None = None) -> list[int]:

@@ -4,6 +4,11 @@ A conversation merged into another (or the part split off when the split is undo
 its row — its audit entries still name it — and gets a redirect: opening it, acting on it
 and threading new messages by its token or thread key all go to the conversation it points
 to, and it leaves every view.
+
+``conversation_redirects`` is the record; ``conversations.redirected`` is a copy of it that
+triggers keep (migration 018), for the sidebar's counts: their partial indexes leave
+redirected conversations out, so a count reads no list (see
+:func:`.compile_query.compile_count`).
 """
 
 from __future__ import annotations
