@@ -70,6 +70,22 @@ async def test_an_action_that_changes_nothing_writes_nothing(store: Store) -> No
     assert await audit_count(store) == before
 
 
+async def test_a_conversation_named_twice_in_one_batch_changes_once(store: Store) -> None:
+    """An id and the id of a conversation merged into it are the same conversation: the
+    batch, written together, still decides the second on what the first did."""
+    keep, merged = await some(store, 2)
+    await store.merge_conversations(keep, merged)
+    before = await audit_count(store)
+    outcomes = await store.apply([keep, merged], Change("status", status="closed"))
+    assert [(o.conversation_id, o.changed, o.error) for o in outcomes] == [
+        (keep, True, None),
+        (keep, False, "already closed"),
+    ]
+    assert await audit_count(store) == before + 1
+    assert (await store.conversation(keep)).row.status == "closed"
+    assert (await store.verify_audit()).intact
+
+
 async def test_more_than_a_batch_changes_in_batches(store: Store) -> None:
     ids = await some(store, changes.BATCH + 20)
     outcomes = await store.apply(ids, Change("tags", add=("bulk",)))

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .db import Db
 
-__all__ = ["ChainCheck", "append", "verify"]
+__all__ = ["ChainCheck", "NewEntry", "append", "append_many", "verify"]
 
 GENESIS = "0" * 64
 HEAD_KEY = "audit.head"
@@ -106,6 +107,18 @@ def _start(conn: Db) -> tuple[int, str]:
     return last, previous
 
 
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to append: everything but its id and link, which :func:`append_many` gives."""
+
+    at: float
+    agent: str
+    account: str
+    action: str
+    conversation_id: int | None
+    detail: str
+
+
 def append(
     conn: Db,
     *,
@@ -118,15 +131,36 @@ def append(
 ) -> int:
     """Append one entry linked to the end of the chain; returns its id. The caller holds
     the write transaction."""
+    return append_many(conn, [NewEntry(at, agent, account, action, conversation_id, detail)])
+
+
+def append_many(conn: Db, entries: Sequence[NewEntry]) -> int:
+    """Append ``entries`` in order, each linked to the one before; returns the last id.
+    The chain's end is read and written once for all of them (a bulk action audits each of
+    hundreds of conversations). The caller holds the write transaction."""
     head = _head(conn) or _start(conn)
     (highest,) = conn.execute("SELECT max(id) FROM audit_log").fetchone()
-    entry_id = (highest if highest is not None and highest > head[0] else head[0]) + 1
-    entry = _Entry(entry_id, at, agent, account, action, conversation_id, detail, None)
-    chain = _link(head[1], entry)
-    conn.execute(
-        f"INSERT INTO audit_log({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (entry_id, at, agent, account, action, conversation_id, detail, chain),
-    )
+    entry_id = highest if highest is not None and highest > head[0] else head[0]
+    chain = head[1]
+    rows = []
+    for new in entries:
+        entry_id += 1
+        entry = _Entry(
+            entry_id,
+            new.at,
+            new.agent,
+            new.account,
+            new.action,
+            new.conversation_id,
+            new.detail,
+            None,
+        )
+        chain = _link(chain, entry)
+        rows.append(
+            (entry_id, new.at, new.agent, new.account, new.action, new.conversation_id)
+            + (new.detail, chain)
+        )
+    conn.executemany(f"INSERT INTO audit_log({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     _set_head(conn, entry_id, chain)
     return entry_id
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -177,6 +178,10 @@ def delete_message(conn: Db, message_id: int) -> None:
     conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
 
 
+#: One audit entry of :func:`audit_many`: the action, its conversation and its detail.
+Audited = tuple[str, int | None, dict[str, Any] | None]
+
+
 def audit(
     conn: Db,
     agent: str,
@@ -189,12 +194,21 @@ def audit(
     the account doing the work beside it (the Unix account of this process, or on
     PostgreSQL the session's role: see :meth:`.dialect.Dialect.session_account`), linked
     into the audit chain (:mod:`.audit_chain`)."""
-    audit_chain.append(
+    audit_many(conn, agent, [(action, conversation_id, detail)], now)
+
+
+def audit_many(conn: Db, agent: str, entries: Sequence[Audited], now: float | None = None) -> None:
+    """:func:`audit` for each of ``entries``, in order, at one time (a bulk action)."""
+    if not entries:
+        return
+    at = now or time.time()
+    account = conn.dialect.session_account(conn)
+    audit_chain.append_many(
         conn,
-        at=now or time.time(),
-        agent=agent,
-        account=conn.dialect.session_account(conn),
-        action=action,
-        conversation_id=conversation_id,
-        detail=json.dumps(detail or {}),
+        [
+            audit_chain.NewEntry(
+                at, agent, account, action, conversation_id, json.dumps(detail or {})
+            )
+            for action, conversation_id, detail in entries
+        ],
     )
