@@ -94,6 +94,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     Without a command (``--help``, ``--version``, the console) or with ``help``, every
     command, for the list of them."""
     chosen = None if argv is None else command_named(argv)
+    # No command (``--help``, the console): the commands are only listed, so each is one
+    # line of help, no sub-parser (argparse lists the same lines for the ones it builds).
+    listed_only = chosen == ""
     if chosen in ("", "help"):  # the list of every command is printed
         chosen = None
     names: list[str] = []
@@ -126,7 +129,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         )
         return options
 
-    common, sub_common = common_options(False), common_options(True)
+    common = common_options(False)
+    sub_common = None if listed_only else common_options(True)
 
     parser = argparse.ArgumentParser(
         prog="agentconsole",
@@ -140,8 +144,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     def command(name: str, handler: Handler | None, help_text: str) -> argparse.ArgumentParser:
         names.append(name)
-        if chosen is not None and name != chosen:
+        if listed_only:
+            # What add_parser(name, help=...) adds to the list of commands, and nothing else.
+            sub._choices_actions.append(sub._ChoicesPseudoAction(name, (), help_text))  # noqa: SLF001
+        if listed_only or (chosen is not None and name != chosen):
             return cast(argparse.ArgumentParser, _Unbuilt())
+        assert sub_common is not None
         p = sub.add_parser(name, parents=[sub_common], help=help_text, description=help_text)
         p.set_defaults(handler=handler)
         return p

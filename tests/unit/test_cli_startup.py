@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from agentconsole import cli_read
+from agentconsole import __version__, cli_read
 from agentconsole.cli_parser import build_parser
 from agentconsole.config import load
 from agentconsole.store import Store
@@ -109,6 +109,29 @@ def test_version_and_help_load_neither_the_store_nor_the_config(args: list[str])
     code, out, loaded = loaded_by(*args)
     assert code == 0 and out.startswith(("agentconsole ", "usage:"))
     assert forbidden(loaded, NEVER_FOR_HELP) == []
+
+
+def test_version_loads_nothing_but_the_command_line_module() -> None:
+    code, out, loaded = loaded_by("--version")
+    assert (code, out) == (0, f"agentconsole {__version__}\n")
+    ours = [name for name in loaded if name.split(".")[0].startswith("agentconsole")]
+    assert ours == ["agentconsole", "agentconsole.cli"]
+    assert "argparse" not in loaded and "typing" not in loaded
+
+
+@pytest.mark.parametrize("columns", ["80", "123", "40"])
+def test_help_without_sub_parsers_is_the_whole_grammars_help(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)  # argparse wraps to the terminal's width
+    for argv in (["--help"], ["-h"], ["--json", "-v", "--help"]):
+        assert build_parser(argv).format_help() == build_parser().format_help(), argv
+        assert build_parser(argv).format_usage() == build_parser().format_usage(), argv
+
+
+def test_options_without_a_command_parse_as_with_the_whole_grammar() -> None:
+    for argv in (["--json", "-v"], ["--store", "list", "--config", "x"], []):
+        assert build_parser(argv).parse_args(argv) == build_parser().parse_args(argv), argv
 
 
 @pytest.mark.sqlite_only
