@@ -6,10 +6,10 @@ A value is a comma-separated list of Textual key names: ``"j,down"``, ``"ctrl+p"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .models import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KeyAction:
     id: str
     keys: str
