@@ -8,7 +8,6 @@ valid key, because a misspelt ``pasword_command`` silently ignored is an hour lo
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from collections.abc import Callable, Iterable
@@ -158,6 +157,8 @@ def unknown_type(channel: ChannelConfig, installed: Iterable[str]) -> ConfigErro
 
 
 def _closest(key: str, valid: Iterable[str]) -> str:
+    import difflib  # only an error message needs it
+
     matches = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
     return f"; did you mean {matches[0]!r}?" if matches else ""
 

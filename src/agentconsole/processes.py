@@ -10,7 +10,6 @@ kept for a dead one.
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +50,8 @@ def _where(started: str) -> str:
 def current() -> ProcessIdentity:
     """This process."""
     pid = os.getpid()
+    import socket  # only a lease needs the host name: not every command that reads
+
     return ProcessIdentity(socket.gethostname(), pid, start_of(pid))
 
 

@@ -26,8 +26,13 @@ from tests.conftest import inbound
 from tests.unit.test_cli import lines, run
 
 #: What a script's read must never load: the screen, HTTP, date parsing, the event loop
-#: and the async driver, the mail parser, the channel plugins, and the write paths.
+#: and the async driver, the mail parser, the channel plugins, the write paths, and what
+#: only they use (the network, temporary files, reading migrations' SQL from a package).
 NEVER_ON_A_READ = (
+    "socket",
+    "tempfile",
+    "zipfile",
+    "importlib.resources",
     "textual",
     "rich",
     "aiohttp",
@@ -231,3 +236,16 @@ async def test_deliver_loads_no_screen_and_no_other_plugin(tmp_path: Path) -> No
     loaded = json.loads(report.removeprefix("LOADED "))
     assert "agentconsole_email" in loaded
     assert forbidden(loaded, ("textual", "rich", "agentconsole.tui", "agentconsole_demo")) == []
+
+
+@pytest.mark.parametrize("package", ["agentconsole.store.sqlite", "agentconsole.store.postgres"])
+def test_the_schema_a_store_is_checked_against_is_the_newest_bundled_migration(
+    package: str,
+) -> None:
+    """``latest`` reads the file names only (a read-only command checks it on each start)."""
+    import importlib
+
+    from agentconsole.store import migration_files
+
+    importlib.import_module(package)
+    assert migration_files.latest(package) == migration_files.bundled(package)[-1][0] >= 15

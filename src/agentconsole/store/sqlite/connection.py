@@ -154,7 +154,7 @@ def is_read_only(conn: sqlite3.Connection) -> bool:
 
 
 def _check_version(current: int, path: Path, *, read_only: bool = False) -> None:
-    latest = _migrations()[-1][0] if _migrations() else 0
+    latest = migration_files.latest("agentconsole.store.sqlite")
     if current > latest:
         raise StoreError(
             f"{path} was written by a newer agentconsole (schema {current}, this one knows "
