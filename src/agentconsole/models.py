@@ -11,7 +11,6 @@ first instantiated.
 from __future__ import annotations
 
 import dataclasses
-from operator import attrgetter
 from reprlib import recursive_repr
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, dataclass_transform
 
@@ -27,29 +26,20 @@ def record(cls: type[_T]) -> type[_T]:
     fields, defaults, ``__match_args__``, ``__slots__``, equality and hash over the fields
     in order, repr, ``FrozenInstanceError`` on assigning or deleting a field, copying and
     pickling. Only a field's default value is supported (no ``field()``, no
-    ``__post_init__``): :class:`TypeError` at import otherwise."""
+    ``__post_init__``): :class:`TypeError` at import otherwise.
+
+    ``__init__``, ``__eq__`` and ``__hash__`` run often: each is compiled on its first call
+    as dataclass writes it (fields read one by one, as fast), and replaces itself."""
     made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=True)
     fields = dataclasses.fields(made)
     for f in fields:
         if f.default_factory is not dataclasses.MISSING or not f.init or f.kw_only is True:
             raise TypeError(f"{cls.__name__}.{f.name}: record() takes plain defaults only")
+        if f.name in ("self", "other"):
+            raise TypeError(f"{cls.__name__}.{f.name}: record() needs another name")
     if hasattr(made, "__post_init__"):
         raise TypeError(f"{cls.__name__}: record() has no __post_init__")
     names = tuple(f.name for f in fields)
-    getter = attrgetter(*names) if len(names) > 1 else lambda self: (getattr(self, names[0]),)
-
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
-        # The first instance compiles the class's own __init__ and installs it.
-        made.__init__ = _compiled_init(made, fields)
-        made.__init__(self, *args, **kwargs)
-
-    def __eq__(self: Any, other: object) -> bool:  # noqa: N807
-        if other.__class__ is self.__class__:
-            return bool(getter(self) == getter(other))
-        return NotImplemented
-
-    def __hash__(self: Any) -> int:  # noqa: N807
-        return hash(getter(self))
 
     @recursive_repr()
     def __repr__(self: Any) -> str:  # noqa: N807
@@ -73,27 +63,49 @@ def record(cls: type[_T]) -> type[_T]:
         for name, value in zip(names, state, strict=False):
             object.__setattr__(self, name, value)
 
-    for method in (__init__, __eq__, __hash__, __repr__, __setattr__, __delattr__):
+    for method in (__repr__, __setattr__, __delattr__, __getstate__, __setstate__):
         method.__qualname__ = f"{made.__qualname__}.{method.__name__}"
         setattr(made, method.__name__, method)
-    made.__getstate__, made.__setstate__ = __getstate__, __setstate__
+    for name in ("__init__", "__eq__", "__hash__"):
+        setattr(made, name, _compiled_on_first_call(made, name, fields))
     params = made.__dataclass_params__  # what @dataclass(frozen=True, slots=True) records
     params.init = params.repr = params.eq = params.frozen = True
     return made  # type: ignore[no-any-return]
 
 
-def _compiled_init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Any:
-    """The ``__init__`` dataclass writes for a frozen class: each argument set in order."""
-    arguments = ", ".join(
-        f.name if f.default is dataclasses.MISSING else f"{f.name}=__default_{f.name}"
-        for f in fields
-    )
-    body = "".join(f"    __set(self, {f.name!r}, {f.name})\n" for f in fields) or "    pass\n"
+def _compiled_on_first_call(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...]) -> Any:
+    def first_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled = _compile(cls, name, fields)
+        setattr(cls, name, compiled)
+        return compiled(self, *args, **kwargs)
+
+    first_call.__name__, first_call.__qualname__ = name, f"{cls.__qualname__}.{name}"
+    return first_call
+
+
+def _compile(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...]) -> Any:
+    """``cls``'s ``name`` method as dataclass writes it for a frozen class."""
+    mine = "".join(f"self.{f.name}," for f in fields)
+    if name == "__init__":
+        arguments = "".join(
+            f", {f.name}" if f.default is dataclasses.MISSING else f", {f.name}=__default_{f.name}"
+            for f in fields
+        )
+        body = "".join(f"    __set(self, {f.name!r}, {f.name})\n" for f in fields) or "    pass\n"
+        source = f"def __init__(self{arguments}):\n{body}"
+    elif name == "__eq__":
+        theirs = "".join(f"other.{f.name}," for f in fields)
+        source = (
+            "def __eq__(self, other):\n    if other.__class__ is self.__class__:\n"
+            f"        return ({mine}) == ({theirs})\n    return NotImplemented\n"
+        )
+    else:
+        source = f"def __hash__(self):\n    return hash(({mine}))\n"
     namespace: dict[str, Any] = {f"__default_{f.name}": f.default for f in fields}
     namespace["__set"] = object.__setattr__
-    exec(f"def __init__(self, {arguments}):\n{body}", namespace)  # noqa: S102 — our own names
-    function = namespace["__init__"]
-    function.__qualname__ = f"{cls.__qualname__}.__init__"
+    exec(source, namespace)  # noqa: S102 — the names of our own fields
+    function = namespace[name]
+    function.__qualname__ = f"{cls.__qualname__}.{name}"
     function.__module__ = cls.__module__
     return function
 
