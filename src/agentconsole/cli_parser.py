@@ -6,6 +6,8 @@ command runs, so ``--version``, ``--help`` and a read command load nothing they 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, cast
@@ -57,6 +59,36 @@ class _Unbuilt:
         pass
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: ``$COLUMNS``, else the width of the terminal
+    on standard output, else 80 — without importing shutil and the compression modules it
+    loads (a millisecond or two of every command's start)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, given the width it would ask shutil for."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 #: The options that take a value before the command (``--store PATH list``).
 _GLOBAL_VALUES = ("--config", "--store")
 
@@ -106,7 +138,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         # `agentconsole --json list` and `agentconsole list --json` work.
         extra: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
         flags: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {"default": False}
-        options = argparse.ArgumentParser(add_help=False)
+        options = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
         options.add_argument(
             "--config",
             metavar="FILE",
@@ -137,6 +169,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Triage and answer email, chat and forum messages in one keyboard-driven queue. "
         "With no command, opens the console on your store.",
         parents=[common],
+        formatter_class=_Formatter,
         epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.",
     )
     parser.add_argument("--version", action="version", version=f"agentconsole {__version__}")
@@ -150,7 +183,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         if listed_only or (chosen is not None and name != chosen):
             return cast(argparse.ArgumentParser, _Unbuilt())
         assert sub_common is not None
-        p = sub.add_parser(name, parents=[sub_common], help=help_text, description=help_text)
+        p = sub.add_parser(
+            name,
+            parents=[sub_common],
+            help=help_text,
+            description=help_text,
+            formatter_class=_Formatter,
+        )
         p.set_defaults(handler=handler)
         return p
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from agentconsole import __version__, cli_read
-from agentconsole.cli_parser import build_parser
+from agentconsole.cli_parser import build_parser, terminal_columns
 from agentconsole.config import load
 from agentconsole.store import Store
 from tests.conftest import inbound
@@ -30,6 +30,7 @@ from tests.unit.test_cli import lines, run
 #: only they use (the network, temporary files, reading migrations' SQL from a package).
 NEVER_ON_A_READ = (
     "socket",
+    "shutil",
     "tempfile",
     "zipfile",
     "importlib.resources",
@@ -132,6 +133,19 @@ def test_help_without_sub_parsers_is_the_whole_grammars_help(
     for argv in (["--help"], ["-h"], ["--json", "-v", "--help"]):
         assert build_parser(argv).format_help() == build_parser().format_help(), argv
         assert build_parser(argv).format_usage() == build_parser().format_usage(), argv
+
+
+@pytest.mark.parametrize("columns", [None, "100", "0", "-3", "wide"])
+def test_help_is_as_wide_as_shutil_says_the_terminal_is(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns
 
 
 def test_options_without_a_command_parse_as_with_the_whole_grammar() -> None:

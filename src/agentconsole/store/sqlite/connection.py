@@ -4,7 +4,6 @@ driver error means for the store (:func:`translate`)."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator
@@ -199,6 +198,8 @@ def translate(error: sqlite3.Error, path: Path) -> Exception:
 
 
 def _free(path: Path) -> str:
+    import shutil  # only for this message: not on every open
+
     try:
         free = shutil.disk_usage(_existing_parent(path) if not path.exists() else path.parent).free
     except OSError:
