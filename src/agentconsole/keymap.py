@@ -11,6 +11,8 @@ from .models import record
 
 @record
 class KeyAction:
+    """One binding: its id (the ``[keys]`` name), its default keys and its help line."""
+
     id: str
     keys: str
     description: str

@@ -30,6 +30,7 @@ def record(cls: type[_T]) -> type[_T]:
 
     ``__init__``, ``__eq__`` and ``__hash__`` run often: each is compiled on its first call
     as dataclass writes it (fields read one by one, as fast), and replaces itself."""
+    undocumented = not cls.__doc__
     made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=True)
     fields = dataclasses.fields(made)
     for f in fields:
@@ -40,6 +41,8 @@ def record(cls: type[_T]) -> type[_T]:
     if hasattr(made, "__post_init__"):
         raise TypeError(f"{cls.__name__}: record() has no __post_init__")
     names = tuple(f.name for f in fields)
+    if undocumented:  # dataclass's own doc is the signature of its __init__
+        made.__doc__ = f"{made.__name__}({', '.join(names)})"
 
     @recursive_repr()
     def __repr__(self: Any) -> str:  # noqa: N807
