@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import keymap, paths
 from .errors import ConfigError, UsageError
+from .models import mutable_record
 from .timeparse import parse_duration
 from .views import ORDERS, ViewDefinition
 
@@ -61,7 +62,7 @@ AFTER_SEND = ("stay", "next", "close", "pending")
 SECRET_COMMAND_TIMEOUT = 30
 
 
-@dataclass(slots=True)
+@mutable_record
 class ChannelConfig:
     """One ``[channels.NAME]`` table, before its plugin has checked its options."""
 
@@ -72,7 +73,7 @@ class ChannelConfig:
     file: str
 
 
-@dataclass(slots=True)
+@mutable_record
 class Config:
     file: str
     agent: str

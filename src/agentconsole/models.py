@@ -30,16 +30,28 @@ def record(cls: type[_T]) -> type[_T]:
 
     ``__init__``, ``__eq__`` and ``__hash__`` run often: each is compiled on its first call
     as dataclass writes it (fields read one by one, as fast), and replaces itself."""
+    return _made(cls, frozen=True)
+
+
+@dataclass_transform()
+def mutable_record(cls: type[_T]) -> type[_T]:
+    """``@dataclass(slots=True)`` as :func:`record` makes the frozen one: fields may be
+    assigned, it is not hashable, and a field may have a ``field(default_factory=…)``."""
+    return _made(cls, frozen=False)
+
+
+def _made(cls: type[_T], *, frozen: bool) -> type[_T]:
     undocumented = not cls.__doc__
     made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=True)
     fields = dataclasses.fields(made)
     for f in fields:
-        if f.default_factory is not dataclasses.MISSING or not f.init or f.kw_only is True:
-            raise TypeError(f"{cls.__name__}.{f.name}: record() takes plain defaults only")
+        factory = f.default_factory is not dataclasses.MISSING
+        if (factory and frozen) or not f.init or f.kw_only is True:
+            raise TypeError(f"{cls.__name__}.{f.name}: a record takes plain defaults only")
         if f.name in ("self", "other"):
-            raise TypeError(f"{cls.__name__}.{f.name}: record() needs another name")
+            raise TypeError(f"{cls.__name__}.{f.name}: a record's field needs another name")
     if hasattr(made, "__post_init__"):
-        raise TypeError(f"{cls.__name__}: record() has no __post_init__")
+        raise TypeError(f"{cls.__name__}: a record has no __post_init__")
     names = tuple(f.name for f in fields)
     if undocumented:  # dataclass's own doc is the signature of its __init__
         made.__doc__ = f"{made.__name__}({', '.join(names)})"
@@ -66,19 +78,27 @@ def record(cls: type[_T]) -> type[_T]:
         for name, value in zip(names, state, strict=False):
             object.__setattr__(self, name, value)
 
-    for method in (__repr__, __setattr__, __delattr__, __getstate__, __setstate__):
+    methods: tuple[Any, ...] = (__repr__,)
+    if frozen:
+        methods += (__setattr__, __delattr__, __getstate__, __setstate__)
+    for method in methods:
         method.__qualname__ = f"{made.__qualname__}.{method.__name__}"
         setattr(made, method.__name__, method)
-    for name in ("__init__", "__eq__", "__hash__"):
-        setattr(made, name, _compiled_on_first_call(made, name, fields))
-    params = made.__dataclass_params__  # what @dataclass(frozen=True, slots=True) records
-    params.init = params.repr = params.eq = params.frozen = True
+    for name in ("__init__", "__eq__", "__hash__") if frozen else ("__init__", "__eq__"):
+        setattr(made, name, _compiled_on_first_call(made, name, fields, frozen))
+    if not frozen:
+        made.__hash__ = None  # as dataclass leaves a mutable class that compares by value
+    params = made.__dataclass_params__  # what @dataclass(frozen=…, slots=True) records
+    params.init = params.repr = params.eq = True
+    params.frozen = frozen
     return made  # type: ignore[no-any-return]
 
 
-def _compiled_on_first_call(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...]) -> Any:
+def _compiled_on_first_call(
+    cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...], frozen: bool
+) -> Any:
     def first_call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        compiled = _compile(cls, name, fields)
+        compiled = _compile(cls, name, fields, frozen)
         setattr(cls, name, compiled)
         return compiled(self, *args, **kwargs)
 
@@ -86,16 +106,26 @@ def _compiled_on_first_call(cls: Any, name: str, fields: tuple[dataclasses.Field
     return first_call
 
 
-def _compile(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...]) -> Any:
-    """``cls``'s ``name`` method as dataclass writes it for a frozen class."""
+def _compile(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...], frozen: bool) -> Any:
+    """``cls``'s ``name`` method as dataclass writes it."""
     mine = "".join(f"self.{f.name}," for f in fields)
+    namespace: dict[str, Any] = {"__set": object.__setattr__, "__factory": _FACTORY}
     if name == "__init__":
-        arguments = "".join(
-            f", {f.name}" if f.default is dataclasses.MISSING else f", {f.name}=__default_{f.name}"
-            for f in fields
-        )
-        body = "".join(f"    __set(self, {f.name!r}, {f.name})\n" for f in fields) or "    pass\n"
-        source = f"def __init__(self{arguments}):\n{body}"
+        arguments, body = [], []
+        for f in fields:
+            value = f.name
+            if f.default_factory is not dataclasses.MISSING:
+                namespace[f"__make_{f.name}"] = f.default_factory
+                arguments.append(f", {f.name}=__factory")
+                value = f"__make_{f.name}() if {f.name} is __factory else {f.name}"
+            elif f.default is not dataclasses.MISSING:
+                namespace[f"__default_{f.name}"] = f.default
+                arguments.append(f", {f.name}=__default_{f.name}")
+            else:
+                arguments.append(f", {f.name}")
+            setting = f"__set(self, {f.name!r}, {value})" if frozen else f"self.{f.name} = {value}"
+            body.append(f"    {setting}\n")
+        source = f"def __init__(self{''.join(arguments)}):\n{''.join(body) or '    pass'}\n"
     elif name == "__eq__":
         theirs = "".join(f"other.{f.name}," for f in fields)
         source = (
@@ -104,13 +134,21 @@ def _compile(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...]) ->
         )
     else:
         source = f"def __hash__(self):\n    return hash(({mine}))\n"
-    namespace: dict[str, Any] = {f"__default_{f.name}": f.default for f in fields}
-    namespace["__set"] = object.__setattr__
     exec(source, namespace)  # noqa: S102 — the names of our own fields
     function = namespace[name]
     function.__qualname__ = f"{cls.__qualname__}.{name}"
     function.__module__ = cls.__module__
     return function
+
+
+class _Factory:
+    """The default of an argument whose field has a ``default_factory``."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()
 
 
 Status = Literal["open", "pending", "snoozed", "closed"]

@@ -127,3 +127,42 @@ def test_equal_records_are_one_key() -> None:
     rows = {models.View("tag", "vip"), models.View("tag", "vip"), models.View("mine")}
     assert rows == {models.View("mine"), models.View(kind="tag", arg="vip")}
     assert models.View("mine") != ("mine", "", "", "urgent")
+
+
+def test_the_config_is_what_the_slotted_dataclass_is() -> None:
+    """``mutable_record`` (the config's two classes) against ``@dataclass(slots=True)``."""
+    from agentconsole import config
+
+    source = Path(config.__file__).read_text(encoding="utf-8")
+    reference = types.ModuleType("agentconsole.reference_config")
+    reference.__dict__.update(__package__="agentconsole", dataclasses=dataclasses)
+    sys.modules[reference.__name__] = reference
+    try:
+        made = source.replace("\n@mutable_record\n", "\n@dataclasses.dataclass(slots=True)\n")
+        assert made.count("@dataclasses.dataclass(slots=True)") == 2
+        exec(compile(made, reference.__name__, "exec"), reference.__dict__)
+        ours, theirs = config.parse({}, "c.toml"), reference.parse({}, "c.toml")
+    finally:
+        del sys.modules[reference.__name__]
+    for cls in (config.Config, config.ChannelConfig):
+        other = getattr(reference, cls.__name__)
+        assert [
+            (f.name, f.type, f.default, f.default_factory) for f in dataclasses.fields(cls)
+        ] == [(f.name, f.type, f.default, f.default_factory) for f in dataclasses.fields(other)]
+        assert cls.__slots__ == other.__slots__ and cls.__match_args__ == other.__match_args__
+        assert repr(cls.__dataclass_params__) == repr(other.__dataclass_params__)
+        assert cls.__hash__ is None and other.__hash__ is None
+    assert repr(ours) == repr(theirs).replace("reference_config.", "")
+    assert dataclasses.asdict(ours) == dataclasses.asdict(theirs)
+    again = config.parse({}, "c.toml")
+    assert ours == again and ours.channels is not again.channels  # a new dict each
+    again.agent = "someone else"
+    assert ours != again and dataclasses.replace(again, agent=ours.agent) == ours
+    channel = config.ChannelConfig("mail", "email", True, {"a": 1}, "c.toml")
+    assert channel == config.ChannelConfig(*dataclasses.astuple(channel))
+    assert pickle.loads(pickle.dumps(channel)) == channel == copy.deepcopy(channel)
+    with pytest.raises(TypeError) as ours_error:
+        config.ChannelConfig("mail")  # type: ignore[call-arg]
+    with pytest.raises(TypeError) as their_error:
+        reference.ChannelConfig("mail")
+    assert str(ours_error.value) == str(their_error.value)
