@@ -3,9 +3,10 @@
 Every class here is a frozen, slotted dataclass (:func:`record`): ``dataclasses.fields``,
 ``replace`` and ``asdict`` work on them, they compare and hash by their fields and repr as
 dataclasses do. Every process imports this module, so :func:`record` makes them without
-``dataclass``'s code generation for each class at import (a fifth of a read-only command's
-start): its methods are shared functions, and ``__init__`` is compiled when the class is
-first instantiated.
+``dataclass``'s code generation for each class at import (it was a sixth of a read-only
+command's imports): repr and the frozen refusals are shared functions, ``__init__``,
+``__eq__`` and ``__hash__`` are compiled on their first call. :func:`mutable_record` does
+the same for a class whose fields may be assigned (the config).
 """
 
 from __future__ import annotations
