@@ -12,18 +12,18 @@ imported only when the console opens.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import os
 import sys
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
-from .cli_common import EXIT_ERROR, EXIT_OK, EXIT_TEMPFAIL, Command
-from .cli_parser import parse
-from .errors import AgentConsoleError, StoreError
+from . import __version__
 
+# Nothing else at the top: ``--version`` is answered from the constant above before any
+# other module loads (``typing`` included), and every other command imports what it uses.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from .cli_common import Command
     from .config import Config
     from .opening import Location
 
@@ -32,7 +32,18 @@ READ_COMMANDS = ("list", "show", "search")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, args = parse(sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else argv
+    if words == ["--version"]:  # what argparse's version action prints, without argparse
+        print(f"agentconsole {__version__}")
+        return 0
+    import contextlib
+    import os
+
+    from .cli_common import EXIT_ERROR, EXIT_OK, EXIT_TEMPFAIL
+    from .cli_parser import parse
+    from .errors import AgentConsoleError, StoreError
+
+    parser, args = parse(words)
     from . import logs
 
     logs.configure(args.verbose)
@@ -125,6 +136,8 @@ def _store_command(args: argparse.Namespace, config: Config, path: Location) -> 
 def _handler(handler: Any) -> Command:
     """The command's function: the parser names it ``"module:function"`` of this package."""
     if isinstance(handler, str):
+        from importlib import import_module
+
         module, _, name = handler.partition(":")
         handler = getattr(import_module(f".{module}", __package__), name)
     return handler  # type: ignore[no-any-return]

@@ -6,6 +6,8 @@ command runs, so ``--version``, ``--help`` and a read command load nothing they 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, cast
@@ -57,6 +59,36 @@ class _Unbuilt:
         pass
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: ``$COLUMNS``, else the width of the terminal
+    on standard output, else 80 — without importing shutil and the compression modules it
+    loads (a millisecond or two of every command's start)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, given the width it would ask shutil for."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 #: The options that take a value before the command (``--store PATH list``).
 _GLOBAL_VALUES = ("--config", "--store")
 
@@ -94,6 +126,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     Without a command (``--help``, ``--version``, the console) or with ``help``, every
     command, for the list of them."""
     chosen = None if argv is None else command_named(argv)
+    # No command (``--help``, the console): the commands are only listed, so each is one
+    # line of help, no sub-parser (argparse lists the same lines for the ones it builds).
+    listed_only = chosen == ""
     if chosen in ("", "help"):  # the list of every command is printed
         chosen = None
     names: list[str] = []
@@ -103,7 +138,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         # `agentconsole --json list` and `agentconsole list --json` work.
         extra: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
         flags: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {"default": False}
-        options = argparse.ArgumentParser(add_help=False)
+        options = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
         options.add_argument(
             "--config",
             metavar="FILE",
@@ -126,13 +161,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         )
         return options
 
-    common, sub_common = common_options(False), common_options(True)
+    common = common_options(False)
+    sub_common = None if listed_only else common_options(True)
 
     parser = argparse.ArgumentParser(
         prog="agentconsole",
         description="Triage and answer email, chat and forum messages in one keyboard-driven queue. "
         "With no command, opens the console on your store.",
         parents=[common],
+        formatter_class=_Formatter,
         epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 conflict.",
     )
     parser.add_argument("--version", action="version", version=f"agentconsole {__version__}")
@@ -140,9 +177,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     def command(name: str, handler: Handler | None, help_text: str) -> argparse.ArgumentParser:
         names.append(name)
-        if chosen is not None and name != chosen:
+        if listed_only:
+            # What add_parser(name, help=...) adds to the list of commands, and nothing else.
+            sub._choices_actions.append(sub._ChoicesPseudoAction(name, (), help_text))  # noqa: SLF001
+        if listed_only or (chosen is not None and name != chosen):
             return cast(argparse.ArgumentParser, _Unbuilt())
-        p = sub.add_parser(name, parents=[sub_common], help=help_text, description=help_text)
+        assert sub_common is not None
+        p = sub.add_parser(
+            name,
+            parents=[sub_common],
+            help=help_text,
+            description=help_text,
+            formatter_class=_Formatter,
+        )
         p.set_defaults(handler=handler)
         return p
 

@@ -8,16 +8,16 @@ valid key, because a misspelt ``pasword_command`` silently ignored is an hour lo
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import keymap, paths
 from .errors import ConfigError, UsageError
+from .models import mutable_record
 from .timeparse import parse_duration
 from .views import ORDERS, ViewDefinition
 
@@ -62,7 +62,7 @@ AFTER_SEND = ("stay", "next", "close", "pending")
 SECRET_COMMAND_TIMEOUT = 30
 
 
-@dataclass(slots=True)
+@mutable_record
 class ChannelConfig:
     """One ``[channels.NAME]`` table, before its plugin has checked its options."""
 
@@ -73,7 +73,7 @@ class ChannelConfig:
     file: str
 
 
-@dataclass(slots=True)
+@mutable_record
 class Config:
     file: str
     agent: str
@@ -158,6 +158,8 @@ def unknown_type(channel: ChannelConfig, installed: Iterable[str]) -> ConfigErro
 
 
 def _closest(key: str, valid: Iterable[str]) -> str:
+    import difflib  # only an error message needs it
+
     matches = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
     return f"; did you mean {matches[0]!r}?" if matches else ""
 

@@ -6,11 +6,13 @@ A value is a comma-separated list of Textual key names: ``"j,down"``, ``"ctrl+p"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .models import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KeyAction:
+    """One binding: its id (the ``[keys]`` name), its default keys and its help line."""
+
     id: str
     keys: str
     description: str

@@ -13,7 +13,6 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TextIO
 
 from .sanitize import clean
@@ -35,10 +34,15 @@ class SafeFormatter(logging.Formatter):
         return clean(super().format(safe), multiline=True)
 
 
-@dataclass(slots=True)
 class _Window:
-    started: float
-    suppressed: int = 0
+    """A run of one message: when it started, how many repeats were dropped since (a plain
+    class: every command configures the log, and a dataclass costs its code generation)."""
+
+    __slots__ = ("started", "suppressed")
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.suppressed = 0
 
 
 class RepeatFilter(logging.Filter):

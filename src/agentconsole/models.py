@@ -1,12 +1,156 @@
-"""Values the store hands to the TUI, the CLI and the services. Plain data, no behaviour."""
+"""Values the store hands to the TUI, the CLI and the services. Plain data, no behaviour.
+
+Every class here is a frozen, slotted dataclass (:func:`record`): ``dataclasses.fields``,
+``replace`` and ``asdict`` work on them, they compare and hash by their fields and repr as
+dataclasses do. Every process imports this module, so :func:`record` makes them without
+``dataclass``'s code generation for each class at import (it was a sixth of a read-only
+command's imports): repr and the frozen refusals are shared functions, ``__init__``,
+``__eq__`` and ``__hash__`` are compiled on their first call. :func:`mutable_record` does
+the same for a class whose fields may be assigned (the config).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+import dataclasses
+from reprlib import recursive_repr
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, dataclass_transform
 
 if TYPE_CHECKING:
     from .plugin import Attachment
+
+_T = TypeVar("_T")
+
+
+@dataclass_transform(frozen_default=True)
+def record(cls: type[_T]) -> type[_T]:
+    """``@dataclass(frozen=True, slots=True)``, the same class to every caller and checker:
+    fields, defaults, ``__match_args__``, ``__slots__``, equality and hash over the fields
+    in order, repr, ``FrozenInstanceError`` on assigning or deleting a field, copying and
+    pickling. Only a field's default value is supported (no ``field()``, no
+    ``__post_init__``): :class:`TypeError` at import otherwise.
+
+    ``__init__``, ``__eq__`` and ``__hash__`` run often: each is compiled on its first call
+    as dataclass writes it (fields read one by one, as fast), and replaces itself."""
+    return _made(cls, frozen=True)
+
+
+@dataclass_transform()
+def mutable_record(cls: type[_T]) -> type[_T]:
+    """``@dataclass(slots=True)`` as :func:`record` makes the frozen one: fields may be
+    assigned, it is not hashable, and a field may have a ``field(default_factory=…)``."""
+    return _made(cls, frozen=False)
+
+
+def _made(cls: type[_T], *, frozen: bool) -> type[_T]:
+    undocumented = not cls.__doc__
+    made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=True)
+    fields = dataclasses.fields(made)
+    for f in fields:
+        factory = f.default_factory is not dataclasses.MISSING
+        if (factory and frozen) or not f.init or f.kw_only is True:
+            raise TypeError(f"{cls.__name__}.{f.name}: a record takes plain defaults only")
+        if f.name in ("self", "other"):
+            raise TypeError(f"{cls.__name__}.{f.name}: a record's field needs another name")
+    if hasattr(made, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: a record has no __post_init__")
+    names = tuple(f.name for f in fields)
+    if undocumented:  # dataclass's own doc is the signature of its __init__
+        made.__doc__ = f"{made.__name__}({', '.join(names)})"
+
+    @recursive_repr()
+    def __repr__(self: Any) -> str:  # noqa: N807
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({values})"
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:  # noqa: N807
+        if type(self) is made or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(made, self).__setattr__(name, value)
+
+    def __delattr__(self: Any, name: str) -> None:  # noqa: N807
+        if type(self) is made or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+        super(made, self).__delattr__(name)
+
+    def __getstate__(self: Any) -> list[Any]:  # noqa: N807
+        return [getattr(self, name) for name in names]
+
+    def __setstate__(self: Any, state: list[Any]) -> None:  # noqa: N807
+        for name, value in zip(names, state, strict=False):
+            object.__setattr__(self, name, value)
+
+    methods: tuple[Any, ...] = (__repr__,)
+    if frozen:
+        methods += (__setattr__, __delattr__, __getstate__, __setstate__)
+    for method in methods:
+        method.__qualname__ = f"{made.__qualname__}.{method.__name__}"
+        setattr(made, method.__name__, method)
+    for name in ("__init__", "__eq__", "__hash__") if frozen else ("__init__", "__eq__"):
+        setattr(made, name, _compiled_on_first_call(made, name, fields, frozen))
+    if not frozen:
+        made.__hash__ = None  # as dataclass leaves a mutable class that compares by value
+    params = made.__dataclass_params__  # what @dataclass(frozen=…, slots=True) records
+    params.init = params.repr = params.eq = True
+    params.frozen = frozen
+    return made  # type: ignore[no-any-return]
+
+
+def _compiled_on_first_call(
+    cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...], frozen: bool
+) -> Any:
+    def first_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled = _compile(cls, name, fields, frozen)
+        setattr(cls, name, compiled)
+        return compiled(self, *args, **kwargs)
+
+    first_call.__name__, first_call.__qualname__ = name, f"{cls.__qualname__}.{name}"
+    return first_call
+
+
+def _compile(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...], frozen: bool) -> Any:
+    """``cls``'s ``name`` method as dataclass writes it."""
+    mine = "".join(f"self.{f.name}," for f in fields)
+    namespace: dict[str, Any] = {"__set": object.__setattr__, "__factory": _FACTORY}
+    if name == "__init__":
+        arguments, body = [], []
+        for f in fields:
+            value = f.name
+            if f.default_factory is not dataclasses.MISSING:
+                namespace[f"__make_{f.name}"] = f.default_factory
+                arguments.append(f", {f.name}=__factory")
+                value = f"__make_{f.name}() if {f.name} is __factory else {f.name}"
+            elif f.default is not dataclasses.MISSING:
+                namespace[f"__default_{f.name}"] = f.default
+                arguments.append(f", {f.name}=__default_{f.name}")
+            else:
+                arguments.append(f", {f.name}")
+            setting = f"__set(self, {f.name!r}, {value})" if frozen else f"self.{f.name} = {value}"
+            body.append(f"    {setting}\n")
+        source = f"def __init__(self{''.join(arguments)}):\n{''.join(body) or '    pass'}\n"
+    elif name == "__eq__":
+        theirs = "".join(f"other.{f.name}," for f in fields)
+        source = (
+            "def __eq__(self, other):\n    if other.__class__ is self.__class__:\n"
+            f"        return ({mine}) == ({theirs})\n    return NotImplemented\n"
+        )
+    else:
+        source = f"def __hash__(self):\n    return hash(({mine}))\n"
+    exec(source, namespace)  # noqa: S102 — the names of our own fields
+    function = namespace[name]
+    function.__qualname__ = f"{cls.__qualname__}.{name}"
+    function.__module__ = cls.__module__
+    return function
+
+
+class _Factory:
+    """The default of an argument whose field has a ``default_factory``."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()
+
 
 Status = Literal["open", "pending", "snoozed", "closed"]
 STATUSES: tuple[Status, ...] = ("open", "pending", "snoozed", "closed")
@@ -33,7 +177,7 @@ def priority_rank(name: str) -> int:
         raise ValueError(f"unknown priority {name!r}: use one of {', '.join(PRIORITIES)}") from None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class View:
     """A saved filter of the queue: what the sidebar lists and ``list`` filters by.
 
@@ -55,13 +199,15 @@ class View:
         return f"{self.kind}:{self.arg}" if self.arg else self.kind
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IdentityRecord:
+    """An address of a contact in one namespace (``email``, a chat network)."""
+
     namespace: str
     address: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContactRecord:
     """A contact: its identities, and addresses claimed for it that no channel vouched for
     (shown as "claimed: … (unverified)", linked only by an agent)."""
@@ -72,8 +218,10 @@ class ContactRecord:
     claims: tuple[IdentityRecord, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChannelRecord:
+    """A configured channel as the store knows it: its health and its sync lease."""
+
     id: int
     name: str
     type: str
@@ -87,7 +235,7 @@ class ChannelRecord:
     open_count: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConversationRow:
     """One line of the queue: everything the row shows, nothing more."""
 
@@ -129,8 +277,10 @@ class ConversationRow:
     draft: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AttachmentRecord:
+    """A file a message carries (its bytes are in the store, by SHA-256)."""
+
     id: int
     filename: str
     content_type: str
@@ -138,8 +288,10 @@ class AttachmentRecord:
     sha256: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageRecord:
+    """One message of a conversation: inbound, a reply (with its delivery state) or a note."""
+
     id: int
     conversation_id: int
     direction: str
@@ -165,7 +317,7 @@ class MessageRecord:
     author_role: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConversationDetail:
     """A conversation with its whole thread and the contact's other conversations."""
 
@@ -183,8 +335,10 @@ class ConversationDetail:
     handed_off_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SearchHit:
+    """A message holding the words searched for, with the snippet that shows them."""
+
     message_id: int
     conversation_id: int
     sent_at: float
@@ -194,7 +348,7 @@ class SearchHit:
     snippet: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutboxItem:
     """A reply waiting for its channel, with everything the plugin needs to send it."""
 
@@ -220,7 +374,7 @@ class OutboxItem:
     uncertain: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FollowUp:
     """The work left on a reply its channel accepted (e.g. filing it in a Sent folder)."""
 
@@ -231,7 +385,7 @@ class FollowUp:
     attempts: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IngestReport:
     """What one committed batch did: how many messages were new, duplicates, which
     conversations were created or touched, which were reopened."""
@@ -243,7 +397,7 @@ class IngestReport:
     reopened: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuditEntry:
     """One audit entry: ``agent`` is the name it was done under, ``account`` the Unix account
     of the process that did it — on PostgreSQL the session's login role, written by the
@@ -265,7 +419,7 @@ class AuditEntry:
         return f"{self.agent} ({self.account})"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DraftActivity:
     """Another agent's unsent draft on a conversation: who, ``"reply"`` or ``"note"``, and
     when they last touched it."""
@@ -275,7 +429,7 @@ class DraftActivity:
     updated_at: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConversationTiming:
     """What the support measures are computed from, for one conversation."""
 
@@ -294,7 +448,7 @@ class ConversationTiming:
     sla_due_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     """What an agent (or a rule) does to conversations' state, one or many at once.
 
@@ -313,7 +467,7 @@ class Change:
     remove: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConversationState:
     """The state a change may alter, as it was before: what an undo puts back."""
 
@@ -325,7 +479,7 @@ class ConversationState:
     tags: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChangeOutcome:
     """What a change did to one conversation: ``changed``, or why not (``error``, with the
     CLI's exit code: 3 not found, 4 held by another agent, 1 nothing to change)."""
@@ -337,7 +491,7 @@ class ChangeOutcome:
     exit_code: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ThreadingChange:
     """A merge, split or move an agent made (or undid): ``source_id`` is where the messages
     came from, ``target_id`` where they went (the kept conversation of a merge, the new one

@@ -10,14 +10,14 @@ kept for a dead one.
 from __future__ import annotations
 
 import os
-import socket
-from dataclasses import dataclass
 from pathlib import Path
+
+from .models import record
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessIdentity:
     """A process: its host name, pid and start (``"<boot id>/<pid namespace>:<start
     ticks>"``, or ``None`` where the system does not say)."""
@@ -51,6 +51,8 @@ def _where(started: str) -> str:
 def current() -> ProcessIdentity:
     """This process."""
     pid = os.getpid()
+    import socket  # only a lease needs the host name: not every command that reads
+
     return ProcessIdentity(socket.gethostname(), pid, start_of(pid))
 
 

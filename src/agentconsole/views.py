@@ -9,10 +9,9 @@ shape (a query and an order).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 
-from .models import View
+from .models import View, record
 from .query import parse_field, to_query
 
 #: How a view's conversations are ordered: most urgent first (then the customer waiting
@@ -23,7 +22,7 @@ ORDERS: tuple[Order, ...] = ("urgent", "recent", "waiting", "snooze")
 ACTIVE_QUERY = "(status:open OR status:pending)"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ViewDefinition:
     """A view: its sidebar key and label, the query it runs and the order of its rows."""
 

@@ -18,16 +18,22 @@ from pathlib import Path
 
 import pytest
 
-from agentconsole import cli_read
-from agentconsole.cli_parser import build_parser
+from agentconsole import __version__, cli_read
+from agentconsole.cli_parser import build_parser, terminal_columns
 from agentconsole.config import load
 from agentconsole.store import Store
 from tests.conftest import inbound
 from tests.unit.test_cli import lines, run
 
 #: What a script's read must never load: the screen, HTTP, date parsing, the event loop
-#: and the async driver, the mail parser, the channel plugins, and the write paths.
+#: and the async driver, the mail parser, the channel plugins, the write paths, and what
+#: only they use (the network, temporary files, reading migrations' SQL from a package).
 NEVER_ON_A_READ = (
+    "socket",
+    "shutil",
+    "tempfile",
+    "zipfile",
+    "importlib.resources",
     "textual",
     "rich",
     "aiohttp",
@@ -109,6 +115,42 @@ def test_version_and_help_load_neither_the_store_nor_the_config(args: list[str])
     code, out, loaded = loaded_by(*args)
     assert code == 0 and out.startswith(("agentconsole ", "usage:"))
     assert forbidden(loaded, NEVER_FOR_HELP) == []
+
+
+def test_version_loads_nothing_but_the_command_line_module() -> None:
+    code, out, loaded = loaded_by("--version")
+    assert (code, out) == (0, f"agentconsole {__version__}\n")
+    ours = [name for name in loaded if name.split(".")[0].startswith("agentconsole")]
+    assert ours == ["agentconsole", "agentconsole.cli"]
+    assert "argparse" not in loaded and "typing" not in loaded
+
+
+@pytest.mark.parametrize("columns", ["80", "123", "40"])
+def test_help_without_sub_parsers_is_the_whole_grammars_help(
+    columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)  # argparse wraps to the terminal's width
+    for argv in (["--help"], ["-h"], ["--json", "-v", "--help"]):
+        assert build_parser(argv).format_help() == build_parser().format_help(), argv
+        assert build_parser(argv).format_usage() == build_parser().format_usage(), argv
+
+
+@pytest.mark.parametrize("columns", [None, "100", "0", "-3", "wide"])
+def test_help_is_as_wide_as_shutil_says_the_terminal_is(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns
+
+
+def test_options_without_a_command_parse_as_with_the_whole_grammar() -> None:
+    for argv in (["--json", "-v"], ["--store", "list", "--config", "x"], []):
+        assert build_parser(argv).parse_args(argv) == build_parser().parse_args(argv), argv
 
 
 @pytest.mark.sqlite_only
@@ -208,3 +250,16 @@ async def test_deliver_loads_no_screen_and_no_other_plugin(tmp_path: Path) -> No
     loaded = json.loads(report.removeprefix("LOADED "))
     assert "agentconsole_email" in loaded
     assert forbidden(loaded, ("textual", "rich", "agentconsole.tui", "agentconsole_demo")) == []
+
+
+@pytest.mark.parametrize("package", ["agentconsole.store.sqlite", "agentconsole.store.postgres"])
+def test_the_schema_a_store_is_checked_against_is_the_newest_bundled_migration(
+    package: str,
+) -> None:
+    """``latest`` reads the file names only (a read-only command checks it on each start)."""
+    import importlib
+
+    from agentconsole.store import migration_files
+
+    importlib.import_module(package)
+    assert migration_files.latest(package) == migration_files.bundled(package)[-1][0] >= 15

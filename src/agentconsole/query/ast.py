@@ -8,14 +8,14 @@ same kind, so ``str(node)`` parses back to a tree equal to ``node``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from ..models import record
 from .errors import QueryError
 from .fields import FIELDS, FieldValue, Op, write_value
 from .lexer import quote, tokenize
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Text:
     """A word or ``"phrase"`` to find in the messages (accents and case are the store's
     business). ``phrase``: it was quoted; ``prefix``: it ended in ``*``."""
@@ -28,7 +28,7 @@ class Text:
         return to_query(self)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field:
     """``name:value``. ``name`` is a key of :data:`~agentconsole.query.fields.FIELDS`;
     ``value`` is typed as that field's spec says; ``op`` compares the stored value (for
@@ -42,7 +42,7 @@ class Field:
         return to_query(self)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Not:
     """Everything its ``term`` does not match (``-term``, ``-(group)``)."""
 
@@ -52,7 +52,7 @@ class Not:
         return to_query(self)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class And:
     """All of ``terms``. With no terms it matches everything: see :data:`MATCH_ALL`."""
 
@@ -62,7 +62,7 @@ class And:
         return to_query(self)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Or:
     """Any of ``terms`` (at least two)."""
 

@@ -7,13 +7,12 @@ line of every field, so the parser, the canonical text and ``help query`` cannot
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
 from ..errors import UsageError
-from ..models import PRIORITIES
+from ..models import PRIORITIES, record
 from ..timeparse import parse_day, parse_duration
 from .errors import did_you_mean
 
@@ -31,7 +30,7 @@ class Assignee(enum.Enum):
     NOBODY = "none"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Party:
     """Who a ``from:`` or ``to:`` names. ``kind`` is ``address`` (has an ``@``: matched as
     the whole address), ``domain`` (``@acme.example``: ``text`` is ``acme.example``) or
@@ -45,7 +44,7 @@ class Party:
 FieldValue = str | int | float | Party | Assignee
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldSpec:
     """A field. Values by ``kind``: ``text`` a str; ``party`` a :class:`Party`;
     ``contact`` an int (contact id) or a str (an address); ``choice`` one of ``choices``;

@@ -6,9 +6,9 @@ so it can run on every key press.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from ..models import record
 from .errors import QueryError
 
 TokenKind = Literal["word", "field", "lparen", "rparen", "or", "and", "not"]
@@ -18,7 +18,7 @@ _DELIMITERS = frozenset("()")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Token:
     """One token; ``start``/``end`` are offsets in the query (end exclusive).
 

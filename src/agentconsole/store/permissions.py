@@ -12,10 +12,10 @@ from __future__ import annotations
 import grp
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError
+from ..models import record
 
 PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
 TEAM_FOLDER, TEAM_FILE = 0o2770, 0o660
@@ -23,7 +23,7 @@ TEAM_FOLDER, TEAM_FILE = 0o2770, 0o660
 COMPANIONS = ("-wal", "-shm")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Exposure:
     """A store file others can read or write, and how to fix it."""
 

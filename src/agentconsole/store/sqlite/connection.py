@@ -4,7 +4,6 @@ driver error means for the store (:func:`translate`)."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator
@@ -154,7 +153,7 @@ def is_read_only(conn: sqlite3.Connection) -> bool:
 
 
 def _check_version(current: int, path: Path, *, read_only: bool = False) -> None:
-    latest = _migrations()[-1][0] if _migrations() else 0
+    latest = migration_files.latest("agentconsole.store.sqlite")
     if current > latest:
         raise StoreError(
             f"{path} was written by a newer agentconsole (schema {current}, this one knows "
@@ -199,6 +198,8 @@ def translate(error: sqlite3.Error, path: Path) -> Exception:
 
 
 def _free(path: Path) -> str:
+    import shutil  # only for this message: not on every open
+
     try:
         free = shutil.disk_usage(_existing_parent(path) if not path.exists() else path.parent).free
     except OSError:
