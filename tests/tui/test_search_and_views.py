@@ -22,9 +22,12 @@ async def test_a_conversation_id_typed_in_the_search_opens_it(seeded) -> None:
         await ready(pilot)
         screen = app.main_screen
         await pilot.press("slash", *f"#{ids['login']}", "enter")
-        await wait_for(pilot, lambda: screen.pane.conversation_id == ids["login"])
+        # Opened means shown and focused, for reading: the focus moves once it is shown.
+        await wait_for(
+            pilot,
+            lambda: screen.pane.conversation_id == ids["login"] and screen.pane.thread.has_focus,
+        )
         assert list(screen.queue.ids) == [ids["login"]]
-        assert screen.pane.thread.has_focus
         await pilot.press("escape", "escape")
         await pilot.press("slash", *str(ids["refund"]), "enter")
         await wait_for(pilot, lambda: screen.pane.conversation_id == ids["refund"])
