@@ -70,15 +70,16 @@ async def test_an_action_that_changes_nothing_writes_nothing(store: Store) -> No
     assert await audit_count(store) == before
 
 
-async def test_a_conversation_named_twice_in_one_batch_changes_once(store: Store) -> None:
+async def test_a_conversation_named_again_in_one_batch_changes_once(store: Store) -> None:
     """An id and the id of a conversation merged into it are the same conversation: the
     batch, written together, still decides the second on what the first did."""
     keep, merged = await some(store, 2)
     await store.merge_conversations(keep, merged)
     before = await audit_count(store)
-    outcomes = await store.apply([keep, merged], Change("status", status="closed"))
+    outcomes = await store.apply([keep, merged, keep], Change("status", status="closed"))
     assert [(o.conversation_id, o.changed, o.error) for o in outcomes] == [
         (keep, True, None),
+        (keep, False, "already closed"),
         (keep, False, "already closed"),
     ]
     assert await audit_count(store) == before + 1
