@@ -13,6 +13,7 @@ that does not answer fails the test, named.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from textual.dom import DOMNode
 from textual.pilot import Pilot, WaitForScreenTimeout
@@ -23,6 +24,24 @@ TIMEOUT = 30.0
 
 def _still_there(node: DOMNode) -> bool:
     return node.is_attached and not (node._closing or node._closed)
+
+
+def _where(node: DOMNode) -> str:
+    """The node, and where its message loop is waiting: the chain of awaits from its task
+    down to what it is stuck on."""
+    task = node._task
+    steps = []
+    awaited: Any = task.get_coro() if task is not None else None
+    while awaited is not None and len(steps) < 30:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is None:
+            steps.append(type(awaited).__name__)
+            break
+        name = frame.f_code.co_filename.rsplit("/", 1)[-1]
+        steps.append(f"{name}:{frame.f_lineno} {frame.f_code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    where = " -> ".join(steps) or "no task"
+    return f"  {node!r} ({node._message_queue.qsize()} queued): {where}"
 
 
 async def wait_for_screen(self: Pilot[object], timeout: float = TIMEOUT) -> bool:
@@ -51,11 +70,14 @@ async def wait_for_screen(self: Pilot[object], timeout: float = TIMEOUT) -> bool
             step = min(0.5, deadline - loop.time())
             if step <= 0:
                 stuck = [n for n, e in answered.items() if not e.is_set() and _still_there(n)]
-                names = ", ".join(repr(node) for node in stuck[:10])
-                raise WaitForScreenTimeout(f"These widgets did not process their messages: {names}")
-            every = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in waiting)))
-            await asyncio.wait([every, failed], timeout=step, return_when=asyncio.FIRST_COMPLETED)
-            every.cancel()
+                raise WaitForScreenTimeout(
+                    "These widgets did not process their messages:\n"
+                    + "\n".join(_where(node) for node in stuck[:10])
+                )
+            waits = [asyncio.ensure_future(e.wait()) for e in waiting]
+            _, unanswered = await asyncio.wait(waits, timeout=step)
+            for task in unanswered:
+                task.cancel()
     finally:
         failed.cancel()
 
