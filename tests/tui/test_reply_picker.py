@@ -183,6 +183,42 @@ async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(
         assert app.main_screen.services.drafts.inserted(ids["chat"], "reply") == ()
 
 
+async def test_a_saved_replys_actions_survive_quitting_and_apply_once_after_a_restart(
+    seeded,
+) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["chat"])
+        await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
+        await pilot.press("enter")
+        composer = app.main_screen.composer
+        macros = composer.query_one("#composer-macros")
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await pilot.press(*"Thanks.")
+        await pilot.press("ctrl+q")  # quit with the draft open
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press(*["j"] * screen.queue.ids.index(ids["chat"]), "r")
+        composer = screen.composer
+        await wait_for(pilot, lambda: composer.is_open and composer.conversation_id == ids["chat"])
+        assert composer.body.startswith("Hi Carol,") and composer.body.endswith("Thanks.")
+        macros = composer.query_one("#composer-macros")
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not composer.is_open)
+        await settled(pilot)
+        detail = await app.store.conversation(ids["chat"])
+        assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+        entries = await app.store.audit_log(ids["chat"])
+        assert [e.action for e in entries].count("tag") == 1  # applied once, with the send
+        # They went with the draft: a next reply there starts without them.
+        assert await app.store.draft_macros(ids["chat"], "reply") == ()
+        assert not app.main_screen.services.drafts.inserted(ids["chat"], "reply")
+
+
 def composer_text(detail) -> str:
     created = time.strftime("%H:%M", time.localtime(detail.row.created_at))
     return f"Hi Carol,\n\nwe know payments fail since {created} and are on it.\n"

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         ConversationState,
         ConversationTiming,
         DraftActivity,
+        DraftMacro,
         FollowUp,
         IdentityRecord,
         IngestReport,
@@ -203,6 +204,12 @@ class Store(Protocol):
         """This agent's saved ``"reply"`` or ``"note"`` draft on a conversation, if any."""
         ...
 
+    async def draft_macros(self, conversation_id: int, kind: str) -> tuple[DraftMacro, ...]:
+        """The saved replies inserted into this agent's draft of ``kind`` on a conversation,
+        with the tags and status each applies when it is sent, in the order inserted (none
+        without a draft). They go with the draft: sending it or blanking it drops them."""
+        ...
+
     async def raw_message(self, message_id: int) -> bytes | None:
         """The original bytes of a message as received, unchanged; None for a message kept
         without one (a note, a reply, a chat message). Raises ``NotFoundError`` for an
@@ -312,8 +319,17 @@ class Store(Protocol):
         seconds, newest first (nobody answers twice without knowing it)."""
         ...
 
-    async def save_draft(self, conversation_id: int, kind: str, body: str) -> None:
-        """Save this agent's ``"reply"`` or ``"note"`` draft (a blank ``body`` deletes it).
+    async def save_draft(
+        self,
+        conversation_id: int,
+        kind: str,
+        body: str,
+        *,
+        macros: Sequence[DraftMacro] | None = None,
+    ) -> None:
+        """Save this agent's ``"reply"`` or ``"note"`` draft (a blank ``body`` deletes it,
+        with its macros). ``macros`` (the saved replies inserted into it, see
+        :meth:`draft_macros`) replace the ones the draft keeps; ``None`` leaves them.
         Raises :class:`~agentconsole.errors.UsageError` for another kind,
         :class:`~agentconsole.errors.NotFoundError`."""
         ...
