@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from .audit_chain import ChainCheck
     from .db import Db
     from .rule_hooks import HookCall
-    from .undo_send import UnsentReply
+    from .undo_send import UnsendReport, UnsentReply
 
 
 #: The store's operation modules: each is executed on its first use, so a script that only
@@ -454,6 +454,10 @@ class SqlStore:
     @_writes
     async def unsend(self, message_id: int) -> UnsentReply:
         return await self._run(undo_send.unsend, message_id, self.agent)
+
+    @_writes
+    async def unsend_each(self, message_ids: Sequence[int]) -> UnsendReport:
+        return await self._run(undo_send.unsend_each, list(message_ids), self.agent)
 
     async def known_agents(self) -> list[str]:
         return await self._run(undo_send.known_agents)

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from .audit_chain import ChainCheck
     from .db import Db
     from .rule_hooks import HookCall
-    from .undo_send import UnsentReply
+    from .undo_send import UnsendReport, UnsentReply
 
 T = TypeVar("T")
 
@@ -565,6 +565,13 @@ class Store(Protocol):
         the reply found it. Raises :class:`~agentconsole.errors.NotFoundError` for a message
         that is not a reply in the outbox, :class:`~agentconsole.errors.ConflictError` when
         another agent wrote it or its window has passed."""
+        ...
+
+    async def unsend_each(self, message_ids: Sequence[int]) -> UnsendReport:
+        """:meth:`unsend` for each reply (a bulk reply taken back whole), each in its own
+        transaction: every one still in its window is taken back, and each that cannot be
+        (it left, another agent wrote it, it is not in the outbox) is reported in the
+        result with why, not raised."""
         ...
 
     async def known_agents(self) -> list[str]:

@@ -310,9 +310,13 @@ class MainScreen(Screen[None], inherit_bindings=False):
             held = actions.held[-1]
             # In the composer the undo key types: it works once the composer is left.
             first = f"{keys_of(self, 'back')}, then " if self.composer.is_open else ""
+            together = actions.held_with(held)  # a bulk reply is taken back whole
+            what = f"reply to #{held.conversation_id} sends"
+            if together > 1:
+                what = f"{together} replies send"
             undo = (
-                f"reply to #{held.conversation_id} sends in {held.seconds_left()} s —"
-                f" {first}{keys_of(self, 'undo')} takes it back"
+                f"{what} in {held.seconds_left()} s —"
+                f" {first}{keys_of(self, 'undo')} takes {'them' if together > 1 else 'it'} back"
             )
         self.query_one(StatusLine).show(
             self.services.config.agent,
