@@ -138,6 +138,28 @@ async def test_enter_inserts_the_filled_text_at_the_cursor(seeded) -> None:
         assert composer.text_area.has_focus
 
 
+async def test_every_match_is_listed_and_the_highlight_scrolls_into_view(
+    seeded, replies: Path
+) -> None:
+    for index in range(60):
+        text = f'+++\ntitle = "Zz bulk {index:02}"\n+++\nHi {{customer.name}} {index}\n'
+        (replies / f"zz-{index:02}.md").write_text(text, encoding="utf-8")
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["login"])
+        await pilot.press(*"zz")
+        shown = picker(app)
+        await wait_for(pilot, lambda: len(shown.matches) == 60)  # all of them, not a page
+        assert "Zz bulk 10" not in screen_text(app)  # six lines show
+        await pilot.press(*["down"] * 10)
+        await wait_for(pilot, lambda: shown.highlighted.title == "Zz bulk 10")
+        await wait_for(pilot, lambda: "Zz bulk 10" in screen_text(app))
+        assert preview(app) == "Hi Dan Doe 10"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.main_screen.composer.body == "Hi Dan Doe 10\n")
+
+
 async def test_a_chat_reply_has_no_signature_and_its_macro_applies_on_send(seeded) -> None:
     path, ids = seeded
     app = make_app(path, clock=clock)
