@@ -114,6 +114,10 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     def compose(self) -> ComposeResult:
         services = self.services
+        # Over the rest (its layer), shown on demand. First: Textual numbers the painting
+        # order from the last child, so showing a first child moves no other widget's
+        # place — the picker's region is all that is painted when it opens.
+        yield ReplyPicker(id="reply-picker")
         with Horizontal(id="main-body"):
             yield Sidebar(id="sidebar")
             with ConversationActions(services, id="work-column"):
@@ -130,7 +134,6 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 yield ConversationDesk(services, id="desk")
         yield StatusLine(id="status-line")
         yield KeyFooter()
-        yield ReplyPicker(id="reply-picker")  # over the rest (its layer), shown on demand
 
     @property
     def actions(self) -> ConversationActions:

@@ -63,9 +63,6 @@ class ReplyPicker(Vertical):
         border: thick $accent;
         background: $surface;
     }
-    ReplyPicker.-open {
-        display: block;
-    }
     ReplyPicker #picker-title {
         text-style: bold;
     }
@@ -138,7 +135,7 @@ class ReplyPicker(Vertical):
 
     @property
     def is_open(self) -> bool:
-        return self.has_class("-open")
+        return self.display
 
     def open(
         self,
@@ -161,7 +158,9 @@ class ReplyPicker(Vertical):
         self.query_one("#picker-title", Static).update(self._title(title))
         self._use(library)
         self.query_one(Input).value = ""
-        self.add_class("-open")
+        # Shown by its own style, not a class: a class change makes Textual match the
+        # stylesheet against the picker and everything in it again before the first paint.
+        self.display = True
         self.query_one(Input).focus()
 
     def refresh_library(self, library: ReplyLibrary) -> None:
@@ -185,7 +184,7 @@ class ReplyPicker(Vertical):
         """Hide, give focus back, and answer (once)."""
         if not self.is_open:
             return
-        self.remove_class("-open")
+        self.display = False
         done, self._done = self._done, None
         before, self._focus_before = self._focus_before, None
         if before is not None and before.is_attached and before.focusable:
