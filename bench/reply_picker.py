@@ -12,11 +12,11 @@ Writes the reply files into a temporary folder, then times, median of runs:
   their order, and the first one filled in for the preview;
 - ranking and filling again as the agent types (one keystroke of a filter);
 - through Pilot, on a real app and store: ctrl+r pressed in the composer until a frame with
-  the picker's filled-in preview is painted (wall time, and the CPU time of the console's event-loop thread: what the
-  console itself does, whatever else loads the machine), and one typed letter until the preview
-  follows — with,
-  for scale, what Pilot takes to type one letter into the composer (its own floor) and to
-  open the tag prompt, another modal screen.
+  the picker's filled-in preview is painted (wall time, and the CPU time of the console's
+  event-loop thread: what the console itself does, whatever else loads the machine), and
+  one typed letter until the preview follows — with, for scale, what Pilot takes to type
+  one letter into the composer (its own floor) and to open the tag prompt, another modal
+  screen.
 This is a benchmark, not a test: it prints numbers and never fails on them.
 """
 
