@@ -260,20 +260,28 @@ async def cmd_retry(args: argparse.Namespace, config: Config, store: Store) -> i
 
 
 async def cmd_unsend(args: argparse.Namespace, config: Config, store: Store) -> int:
-    unsent = await store.unsend(args.message_id)
-    files = ", ".join(one_line(name) for name in unsent.attachment_names)
-    text = (
-        f"reply {unsent.message_id} taken back: nothing was sent; its text is your draft on "
-        f"conversation {unsent.conversation_id} again"
-        + (f" (attach again: {files})" if files else "")
-    )
-    data = {
-        "id": unsent.message_id,
-        "conversation": unsent.conversation_id,
-        "state": "draft",
-        "attachments_to_add_again": list(unsent.attachment_names),
-    }
-    return report(args, data, text)
+    """Take back each reply (a bulk reply's ids all at once): a line (or JSON line) per
+    reply taken back, a note on stderr for each that could not be. Exit 0 only when every
+    one was; else the first refusal's code (4: its window is over or another agent wrote
+    it, 3: not a reply in the outbox)."""
+    outcome = await store.unsend_each(args.message_ids)
+    for unsent in outcome.taken:
+        files = ", ".join(one_line(name) for name in unsent.attachment_names)
+        text = (
+            f"reply {unsent.message_id} taken back: nothing was sent; its text is your draft"
+            f" on conversation {unsent.conversation_id} again"
+            + (f" (attach again: {files})" if files else "")
+        )
+        data = {
+            "id": unsent.message_id,
+            "conversation": unsent.conversation_id,
+            "state": "draft",
+            "attachments_to_add_again": list(unsent.attachment_names),
+        }
+        report(args, data, text)
+    for refusal in outcome.refused:
+        print(f"agentconsole: {clean(refusal.reason)}", file=sys.stderr)
+    return outcome.refused[0].exit_code if outcome.refused else EXIT_OK
 
 
 async def cmd_link(args: argparse.Namespace, config: Config, store: Store) -> int:

@@ -380,9 +380,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = command(
         "unsend",
         "cli_actions:cmd_unsend",
-        "take a reply back during its undo window (it becomes a draft)",
+        "take replies back during their undo window (each becomes a draft again)",
     )
-    p.add_argument("message_id", type=int, help="the reply's message id (the console shows it)")
+    p.add_argument(
+        "message_ids",
+        metavar="message_id",
+        type=int,
+        nargs="+",
+        help="the reply's message id (the console shows it); several: each one still in its"
+        " window is taken back",
+    )
     p = command(
         "link", "cli_actions:cmd_link", "link two contacts as one person (undo with unlink)"
     )

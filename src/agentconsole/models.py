@@ -420,6 +420,25 @@ class AuditEntry:
 
 
 @record
+class DraftMacro:
+    """A saved reply inserted into a draft, as the draft keeps it: its name and the macro
+    actions it applies when the draft is sent — ``tags`` as written (``+tag``/``tag`` add,
+    ``-tag`` removes) and the ``status`` it leaves the conversation in, if any. Kept with
+    the draft in the store, so they apply even when the reply's file changed since."""
+
+    name: str
+    tags: tuple[str, ...] = ()
+    status: str | None = None
+
+    @property
+    def tag_changes(self) -> tuple[list[str], list[str]]:
+        """(tags to add, tags to remove)."""
+        add = [t.removeprefix("+") for t in self.tags if not t.startswith("-")]
+        remove = [t[1:] for t in self.tags if t.startswith("-")]
+        return add, remove
+
+
+@record
 class DraftActivity:
     """Another agent's unsent draft on a conversation: who, ``"reply"`` or ``"note"``, and
     when they last touched it."""

@@ -385,6 +385,73 @@ async def test_a_saved_reply_to_marked_conversations_sends_one_filled_in_reply_e
         assert len(screen.actions.held) == 2  # each can still be taken back
 
 
+async def bulk_reply_to_login_and_refund(pilot, tmp_path: Path, monkeypatch) -> None:
+    """Mark two conversations and send them the outage reply, setting pending after."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    folder = tmp_path / "xdg" / "agentconsole" / "replies"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "outage.md").write_text(OUTAGE, encoding="utf-8")
+    app = pilot.app
+    await ready(pilot)
+    await pilot.press("space", "space")  # login (Dan), refund (Carol)
+    await pilot.press("r")
+    await wait_for(pilot, lambda: picker_open(app))
+    await pilot.press(*"outage", "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+    await pilot.press("p")  # pending after sending
+    await wait_for(pilot, lambda: notified(app, "outage sent to 2 conversations"))
+    await wait_for(pilot, lambda: "2 replies send in" in screen_text(app))
+
+
+async def test_undo_takes_back_every_reply_of_a_bulk_saved_reply(
+    seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, ids = seeded
+    runner = FakeRunner()
+    app = make_app(path, runner=runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await bulk_reply_to_login_and_refund(pilot, tmp_path, monkeypatch)
+        assert "u takes them back" in screen_text(app)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: notified(app, "Took back all 2 replies"))
+        assert notified(app, f"#{ids['login']}, #{ids['refund']}")
+        await settled(pilot)
+        assert await outbox(app) == []  # nothing goes out
+        for key, name in (("login", "Dan"), ("refund", "Carol")):
+            detail = await app.store.conversation(ids[key])
+            assert [m.direction for m in detail.messages] == ["in"]
+            assert detail.row.status == "open"
+            assert await app.store.draft(ids[key], "reply") == f"Hi {name}, we are on it.\n"
+        assert runner.nudged == []
+        assert "takes them back" not in screen_text(app)
+        assert not app.main_screen.actions.held
+
+
+async def test_undo_of_a_bulk_reply_says_which_had_already_left(
+    seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, ids = seeded
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await bulk_reply_to_login_and_refund(pilot, tmp_path, monkeypatch)
+        login = await app.store.conversation(ids["login"])
+        [left] = [m.id for m in login.messages if m.direction == "out"]
+        await app.store.run_sync(  # its window ended: a sender may take it now
+            lambda conn: conn.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE message_id = ?",
+                (time.time() - 1, left),
+            )
+        )
+        await pilot.press("u")
+        await wait_for(pilot, lambda: notified(app, "Took back 1 of 2 replies"))
+        assert notified(app, f"already on their way: #{ids['login']}")
+        await settled(pilot)
+        assert [row[0] for row in await outbox(app)] == [left]  # that one still goes out
+        refund = await app.store.conversation(ids["refund"])
+        assert [m.direction for m in refund.messages] == ["in"]
+        assert refund.row.status == "open"
+
+
 # -- small screens, the sidebar, the chat template ---------------------------------------
 
 

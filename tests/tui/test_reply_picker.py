@@ -138,6 +138,28 @@ async def test_enter_inserts_the_filled_text_at_the_cursor(seeded) -> None:
         assert composer.text_area.has_focus
 
 
+async def test_every_match_is_listed_and_the_highlight_scrolls_into_view(
+    seeded, replies: Path
+) -> None:
+    for index in range(60):
+        text = f'+++\ntitle = "Zz bulk {index:02}"\n+++\nHi {{customer.name}} {index}\n'
+        (replies / f"zz-{index:02}.md").write_text(text, encoding="utf-8")
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["login"])
+        await pilot.press(*"zz")
+        shown = picker(app)
+        await wait_for(pilot, lambda: len(shown.matches) == 60)  # all of them, not a page
+        assert "Zz bulk 10" not in screen_text(app)  # six lines show
+        await pilot.press(*["down"] * 10)
+        await wait_for(pilot, lambda: shown.highlighted.title == "Zz bulk 10")
+        await wait_for(pilot, lambda: "Zz bulk 10" in screen_text(app))
+        assert preview(app) == "Hi Dan Doe 10"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.main_screen.composer.body == "Hi Dan Doe 10\n")
+
+
 async def test_a_chat_reply_has_no_signature_and_its_macro_applies_on_send(seeded) -> None:
     path, ids = seeded
     app = make_app(path, clock=clock)
@@ -181,6 +203,42 @@ async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(
         assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
         # Sent: a next reply there starts without them.
         assert app.main_screen.services.drafts.inserted(ids["chat"], "reply") == ()
+
+
+async def test_a_saved_replys_actions_survive_quitting_and_apply_once_after_a_restart(
+    seeded,
+) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_picker(pilot, ids["chat"])
+        await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
+        await pilot.press("enter")
+        composer = app.main_screen.composer
+        macros = composer.query_one("#composer-macros")
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await pilot.press(*"Thanks.")
+        await pilot.press("ctrl+q")  # quit with the draft open
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.main_screen
+        await pilot.press(*["j"] * screen.queue.ids.index(ids["chat"]), "r")
+        composer = screen.composer
+        await wait_for(pilot, lambda: composer.is_open and composer.conversation_id == ids["chat"])
+        assert composer.body.startswith("Hi Carol,") and composer.body.endswith("Thanks.")
+        macros = composer.query_one("#composer-macros")
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not composer.is_open)
+        await settled(pilot)
+        detail = await app.store.conversation(ids["chat"])
+        assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+        entries = await app.store.audit_log(ids["chat"])
+        assert [e.action for e in entries].count("tag") == 1  # applied once, with the send
+        # They went with the draft: a next reply there starts without them.
+        assert await app.store.draft_macros(ids["chat"], "reply") == ()
+        assert not app.main_screen.services.drafts.inserted(ids["chat"], "reply")
 
 
 def composer_text(detail) -> str:

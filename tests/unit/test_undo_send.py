@@ -144,3 +144,56 @@ async def test_cli_unsend_takes_a_held_reply_back_and_exits_4_once_too_late(
     await _due_now(store)
     refused = run(store_location, "unsend", str(late))
     assert refused.returncode == 4 and "undo window is over" in refused.stderr
+
+
+async def test_unsend_each_takes_back_every_reply_still_held_and_names_those_that_left(
+    store: Store,
+) -> None:
+    first, second, third = (
+        await store.ingest(
+            "mail",
+            [inbound(name=n, email=f"{n.lower()}@example.com") for n in ("Ada", "Bo", "Cy")],
+        )
+    ).created
+    ids = [
+        await store.queue_undoable_reply(c, "We are on it.", undo_seconds=60)
+        for c in (first, second, third)
+    ]
+    await store.run_sync(  # the first one's window is over: a sender may have it
+        lambda conn: conn.execute(
+            "UPDATE outbox SET next_attempt_at = ? WHERE message_id = ?", (time.time() - 1, ids[0])
+        )
+    )
+    report = await store.unsend_each([*ids, ids[1], 999_999])
+    assert [u.conversation_id for u in report.taken] == [second, third]
+    assert [(r.message_id, r.left, r.exit_code) for r in report.refused] == [
+        (ids[0], True, 4),
+        (999_999, False, 3),
+    ]
+    for conversation in (second, third):
+        assert await store.draft(conversation, "reply") == "We are on it."
+    [item] = await store.claim_due_replies("mail")  # only the one that left goes out
+    assert item.message_id == ids[0]
+
+
+async def test_cli_unsend_takes_several_back_and_exits_4_when_one_had_left(
+    store: Store, store_location: str | Path
+) -> None:
+    from tests.unit.test_cli import run
+
+    first, second = (
+        await store.ingest("mail", [inbound(), inbound(name="Bo", email="bo@example.com")])
+    ).created
+    held = await store.queue_undoable_reply(first, "On it", undo_seconds=60)
+    late = await store.queue_undoable_reply(second, "On it", undo_seconds=60)
+    await store.run_sync(
+        lambda conn: conn.execute(
+            "UPDATE outbox SET next_attempt_at = ? WHERE message_id = ?", (time.time() - 1, late)
+        )
+    )
+    result = run(store_location, "unsend", str(held), str(late))
+    assert result.returncode == 4
+    assert f"reply {held} taken back" in result.stdout
+    assert f"reply {late} can no longer be taken back" in result.stderr
+    assert await store.draft(first, "reply") == "On it"
+    assert await store.draft(second, "reply") is None

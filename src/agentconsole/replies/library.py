@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NotFoundError
+from ..models import DraftMacro
 from .template import Template, parse
 
 FRONT_MATTER = "+++"
@@ -66,11 +67,14 @@ class SavedReply:
         return parse("\n".join(lines[: lines.index(SIGNATURE_DELIMITER)]).rstrip("\n") + "\n")
 
     @property
+    def macro(self) -> DraftMacro:
+        """What inserting this reply into a draft commits it to on send (its tags, status)."""
+        return DraftMacro(self.name, self.tags, self.status)
+
+    @property
     def tag_changes(self) -> tuple[list[str], list[str]]:
         """(tags to add, tags to remove)."""
-        add = [t.removeprefix("+") for t in self.tags if not t.startswith("-")]
-        remove = [t[1:] for t in self.tags if t.startswith("-")]
-        return add, remove
+        return self.macro.tag_changes
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         ConversationState,
         ConversationTiming,
         DraftActivity,
+        DraftMacro,
         FollowUp,
         IdentityRecord,
         IngestReport,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         actions,
         audit_chain,
         changes,
+        draft_macros,
         inbound_text,
         ingest_sql,
         queries,
@@ -72,7 +74,7 @@ if TYPE_CHECKING:
     from .audit_chain import ChainCheck
     from .db import Db
     from .rule_hooks import HookCall
-    from .undo_send import UnsentReply
+    from .undo_send import UnsendReport, UnsentReply
 
 
 #: The store's operation modules: each is executed on its first use, so a script that only
@@ -84,6 +86,7 @@ _OPERATIONS = (
     "actions",
     "audit_chain",
     "changes",
+    "draft_macros",
     "inbound_text",
     "ingest_sql",
     "queries",
@@ -338,6 +341,9 @@ class SqlStore:
     async def draft(self, conversation_id: int, kind: str) -> str | None:
         return await self._run(queries.draft, conversation_id, self.agent, kind)
 
+    async def draft_macros(self, conversation_id: int, kind: str) -> tuple[DraftMacro, ...]:
+        return await self._run(draft_macros.of_draft, conversation_id, self.agent, kind)
+
     async def raw_message(self, message_id: int) -> bytes | None:
         return await self._run(queries.raw_message, message_id)
 
@@ -449,6 +455,10 @@ class SqlStore:
     async def unsend(self, message_id: int) -> UnsentReply:
         return await self._run(undo_send.unsend, message_id, self.agent)
 
+    @_writes
+    async def unsend_each(self, message_ids: Sequence[int]) -> UnsendReport:
+        return await self._run(undo_send.unsend_each, list(message_ids), self.agent)
+
     async def known_agents(self) -> list[str]:
         return await self._run(undo_send.known_agents)
 
@@ -460,8 +470,15 @@ class SqlStore:
         )
 
     @_writes
-    async def save_draft(self, conversation_id: int, kind: str, body: str) -> None:
-        await self._run(actions.save_draft, conversation_id, self.agent, kind, body)
+    async def save_draft(
+        self,
+        conversation_id: int,
+        kind: str,
+        body: str,
+        *,
+        macros: Sequence[DraftMacro] | None = None,
+    ) -> None:
+        await self._run(actions.save_draft, conversation_id, self.agent, kind, body, macros)
 
     async def wake_snoozed(self) -> list[int]:
         if self.read_only:  # reading a read-only store still works; waking waits for a writer

@@ -16,13 +16,14 @@ from ..models import (
     ACTIVE_STATUSES,
     Change,
     DraftActivity,
+    DraftMacro,
     FollowUp,
     IdentityRecord,
     OutboxItem,
 )
 from ..plugin import Attachment, ChannelKind
 from ..processes import ProcessIdentity, is_gone
-from . import changes, redirects
+from . import changes, draft_macros, redirects
 from .columns import Columns
 from .db import Db
 from .inbound_text import agent_text
@@ -323,7 +324,15 @@ def other_drafts(conn: Db, conversation_id: int, agent: str, since: float) -> li
     ]
 
 
-def save_draft(conn: Db, conversation_id: int, agent: str, kind: str, body: str) -> None:
+def save_draft(
+    conn: Db,
+    conversation_id: int,
+    agent: str,
+    kind: str,
+    body: str,
+    macros: Sequence[DraftMacro] | None = None,
+) -> None:
+    """Write ``agent``'s draft; ``macros`` replace the ones it keeps (``None``: unchanged)."""
     if kind not in DRAFT_KINDS:
         raise UsageError(f"a draft is a {' or a '.join(DRAFT_KINDS)}, not {kind!r}")
     body = agent_text(body, "the draft")
@@ -331,11 +340,21 @@ def save_draft(conn: Db, conversation_id: int, agent: str, kind: str, body: str)
         conversation_id = redirects.resolve(conn, conversation_id)  # merged: the kept one
         _current(conn, conversation_id)
         if body.strip():
+            keep = macros is None
             conn.execute(
-                "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(conversation_id, agent, kind)"
-                " DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-                (conversation_id, agent, kind, body, time.time()),
+                "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at, macros)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(conversation_id, agent, kind)"
+                " DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,"
+                " macros = CASE WHEN ? = 1 THEN drafts.macros ELSE excluded.macros END",
+                (
+                    conversation_id,
+                    agent,
+                    kind,
+                    body,
+                    time.time(),
+                    draft_macros.encode(macros or ()),
+                    int(keep),
+                ),
             )
         else:
             conn.execute(

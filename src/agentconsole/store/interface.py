@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         ConversationState,
         ConversationTiming,
         DraftActivity,
+        DraftMacro,
         FollowUp,
         IdentityRecord,
         IngestReport,
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from .audit_chain import ChainCheck
     from .db import Db
     from .rule_hooks import HookCall
-    from .undo_send import UnsentReply
+    from .undo_send import UnsendReport, UnsentReply
 
 T = TypeVar("T")
 
@@ -203,6 +204,12 @@ class Store(Protocol):
         """This agent's saved ``"reply"`` or ``"note"`` draft on a conversation, if any."""
         ...
 
+    async def draft_macros(self, conversation_id: int, kind: str) -> tuple[DraftMacro, ...]:
+        """The saved replies inserted into this agent's draft of ``kind`` on a conversation,
+        with the tags and status each applies when it is sent, in the order inserted (none
+        without a draft). They go with the draft: sending it or blanking it drops them."""
+        ...
+
     async def raw_message(self, message_id: int) -> bytes | None:
         """The original bytes of a message as received, unchanged; None for a message kept
         without one (a note, a reply, a chat message). Raises ``NotFoundError`` for an
@@ -312,8 +319,17 @@ class Store(Protocol):
         seconds, newest first (nobody answers twice without knowing it)."""
         ...
 
-    async def save_draft(self, conversation_id: int, kind: str, body: str) -> None:
-        """Save this agent's ``"reply"`` or ``"note"`` draft (a blank ``body`` deletes it).
+    async def save_draft(
+        self,
+        conversation_id: int,
+        kind: str,
+        body: str,
+        *,
+        macros: Sequence[DraftMacro] | None = None,
+    ) -> None:
+        """Save this agent's ``"reply"`` or ``"note"`` draft (a blank ``body`` deletes it,
+        with its macros). ``macros`` (the saved replies inserted into it, see
+        :meth:`draft_macros`) replace the ones the draft keeps; ``None`` leaves them.
         Raises :class:`~agentconsole.errors.UsageError` for another kind,
         :class:`~agentconsole.errors.NotFoundError`."""
         ...
@@ -549,6 +565,13 @@ class Store(Protocol):
         the reply found it. Raises :class:`~agentconsole.errors.NotFoundError` for a message
         that is not a reply in the outbox, :class:`~agentconsole.errors.ConflictError` when
         another agent wrote it or its window has passed."""
+        ...
+
+    async def unsend_each(self, message_ids: Sequence[int]) -> UnsendReport:
+        """:meth:`unsend` for each reply (a bulk reply taken back whole), each in its own
+        transaction: every one still in its window is taken back, and each that cannot be
+        (it left, another agent wrote it, it is not in the outbox) is reported in the
+        result with why, not raised."""
         ...
 
     async def known_agents(self) -> list[str]:

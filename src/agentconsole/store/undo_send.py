@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConflictError, NotFoundError
@@ -29,6 +30,10 @@ _WHERE_NOW = {
 }
 
 
+class WindowOverError(ConflictError):
+    """The reply's undo window is over: a sender has it, or soon will."""
+
+
 @dataclass(frozen=True, slots=True)
 class UnsentReply:
     """A reply taken back: where it was, its text (now the agent's draft again) and the
@@ -38,6 +43,42 @@ class UnsentReply:
     conversation_id: int
     body: str
     attachment_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnsendRefusal:
+    """A reply that could not be taken back: why, and the CLI's exit code for it (4: its
+    window is over — it left and may be with the customer — or another agent wrote it; 3:
+    not a reply in the outbox, e.g. already taken back)."""
+
+    message_id: int
+    reason: str
+    exit_code: int
+    #: Its window is over: it is on its way or gone (a follow-up corrects it).
+    left: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UnsendReport:
+    """What taking several replies back did: those taken back (drafts again) and those
+    refused, each in the order asked."""
+
+    taken: tuple[UnsentReply, ...]
+    refused: tuple[UnsendRefusal, ...]
+
+
+def unsend_each(conn: Db, message_ids: Sequence[int], agent: str) -> UnsendReport:
+    """:func:`unsend` for each of ``message_ids`` (a repeated id once), each in its own
+    transaction: one that already left does not keep the others in the outbox."""
+    taken: list[UnsentReply] = []
+    refused: list[UnsendRefusal] = []
+    for message_id in dict.fromkeys(message_ids):
+        try:
+            taken.append(unsend(conn, message_id, agent))
+        except (NotFoundError, ConflictError) as error:
+            left = isinstance(error, WindowOverError)
+            refused.append(UnsendRefusal(message_id, str(error), error.exit_code, left))
+    return UnsendReport(tuple(taken), tuple(refused))
 
 
 def unsend(conn: Db, message_id: int, agent: str) -> UnsentReply:
@@ -80,7 +121,7 @@ def unsend(conn: Db, message_id: int, agent: str) -> UnsentReply:
             where = (
                 _WHERE_NOW.get(state, state) if attempts == 0 or state != "queued" else "retried"
             )
-            raise ConflictError(
+            raise WindowOverError(
                 f"reply {message_id} can no longer be taken back: its undo window is over"
                 f" ({where}) — if it must be corrected, send a follow-up"
             )

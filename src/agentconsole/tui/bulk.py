@@ -7,10 +7,14 @@ actions all run through ``Store.apply`` and report with :func:`summary`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..models import ChangeOutcome, ConversationState
+
+if TYPE_CHECKING:
+    from ..store.undo_send import UnsendReport
 
 #: More marked conversations than this and an action asks first ("close 143 conversations?").
 CONFIRM_ABOVE = 10
@@ -33,6 +37,38 @@ class Undo:
 
 def count_phrase(count: int) -> str:
     return f"{count} conversation{'s' if count != 1 else ''}"
+
+
+def id_list(ids: Sequence[int], most: int = 6) -> str:
+    """``"#3, #4, #5"``; past ``most`` the rest are counted ("#3, …, #8 and 4 more")."""
+    shown = ", ".join(f"#{i}" for i in ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+def unsend_summary(report: UnsendReport, conversation_of: Mapping[int, int]) -> str:
+    """What taking back a bulk reply did, in a line: how many replies were taken back (and
+    where), then which could not be — those that had left, and any other reason.
+    ``conversation_of`` maps each reply's message id to its conversation."""
+    total = len(report.taken) + len(report.refused)
+    taken = [u.conversation_id for u in report.taken]
+    if not taken:
+        line = f"None of the {total} replies could be taken back"
+    else:
+        how_many = f"all {total}" if len(taken) == total else f"{len(taken)} of {total}"
+        line = (
+            f"Took back {how_many} replies ({id_list(taken)}) — nothing of them was sent;"
+            " each is a draft again"
+        )
+    left = [conversation_of.get(r.message_id, r.message_id) for r in report.refused if r.left]
+    if left:
+        line += (
+            f". Could no longer be taken back, already on their way: {id_list(left)}"
+            " (send a follow-up if they must be corrected)"
+        )
+    for refusal in (r for r in report.refused if not r.left):
+        where = conversation_of.get(refusal.message_id, refusal.message_id)
+        line += f". #{where}: {refusal.reason}"
+    return line + "."
 
 
 def summary(outcomes: Sequence[ChangeOutcome], done: str) -> str:

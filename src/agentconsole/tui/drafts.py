@@ -4,30 +4,37 @@ The composer reports every change; the buffer keeps the newest text per (convers
 kind) and the app writes it out shortly after typing stops, on leaving the composer and on
 quit, so an unsent draft survives closing the conversation or the app.
 
-It also remembers, per draft, the saved replies inserted into it: their macro actions
-(tags, status) apply when the draft is sent, even after the agent left the draft and came
-back. Those are kept for the session (the store holds a draft's text only): after a
-restart the text is there and the picker inserts a reply's actions again.
+It also remembers, per draft, the saved replies inserted into it (:class:`DraftMacro`):
+their macro actions (tags, status) apply when the draft is sent. They are written with the
+draft's text, so they are there after a restart too; a draft this session has not touched
+keeps the ones the store has.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from ..replies import SavedReply
+from ..models import DraftMacro
 
 
 class DraftStore(Protocol):
-    async def save_draft(self, conversation_id: int, kind: str, body: str) -> None: ...
+    async def save_draft(
+        self,
+        conversation_id: int,
+        kind: str,
+        body: str,
+        *,
+        macros: Sequence[DraftMacro] | None = None,
+    ) -> None: ...
 
 
 class DraftBuffer:
     def __init__(self) -> None:
         self._pending: dict[tuple[int, str], str] = {}
-        self._inserted: dict[tuple[int, str], tuple[SavedReply, ...]] = {}
+        self._inserted: dict[tuple[int, str], tuple[DraftMacro, ...]] = {}
         self._lock = asyncio.Lock()
 
     def keep(self, conversation_id: int, kind: str, body: str) -> None:
@@ -41,13 +48,17 @@ class DraftBuffer:
         self._pending.pop((conversation_id, kind), None)
 
     def keep_inserted(
-        self, conversation_id: int, kind: str, replies: tuple[SavedReply, ...]
+        self, conversation_id: int, kind: str, replies: tuple[DraftMacro, ...]
     ) -> None:
         """The saved replies inserted into this draft so far (their actions apply on send)."""
         self._inserted[(conversation_id, kind)] = replies
 
-    def inserted(self, conversation_id: int, kind: str) -> tuple[SavedReply, ...]:
+    def inserted(self, conversation_id: int, kind: str) -> tuple[DraftMacro, ...]:
         return self._inserted.get((conversation_id, kind), ())
+
+    def knows_inserted(self, conversation_id: int, kind: str) -> bool:
+        """Whether this session knows the draft's saved replies (else the store has them)."""
+        return (conversation_id, kind) in self._inserted
 
     def sent(self, conversation_id: int, kind: str) -> None:
         """The draft went out: its inserted replies' actions were applied with it."""
@@ -58,7 +69,7 @@ class DraftBuffer:
         async with self._lock:
             while self._pending:
                 key, body = next(iter(self._pending.items()))
-                await store.save_draft(key[0], key[1], body)
+                await store.save_draft(key[0], key[1], body, macros=self._inserted.get(key))
                 if self._pending.get(key) == body:
                     del self._pending[key]
 

@@ -21,15 +21,23 @@ class HeldReply:
     channel: str | None
     #: ``time.monotonic()`` when the window ends.
     ends_at: float
+    #: The bulk action it was sent with (a saved reply to marked conversations): ``u``
+    #: takes back every reply of the batch at once. ``None`` for a reply on its own.
+    batch: int | None = None
 
     #: Seconds between two looks at the countdown.
     TICK: ClassVar[float] = 0.5
 
     @classmethod
     def starting(
-        cls, message_id: int, conversation_id: int, channel: str | None, seconds: float
+        cls,
+        message_id: int,
+        conversation_id: int,
+        channel: str | None,
+        seconds: float,
+        batch: int | None = None,
     ) -> HeldReply:
-        return cls(message_id, conversation_id, channel, time.monotonic() + seconds)
+        return cls(message_id, conversation_id, channel, time.monotonic() + seconds, batch)
 
     def seconds_left(self) -> int:
         return max(0, math.ceil(self.ends_at - time.monotonic()))

@@ -66,6 +66,7 @@ class ReplyQueued(Message):
         *,
         advance: bool,
         quiet: bool = False,
+        batch: int | None = None,
     ) -> None:
         super().__init__()
         self.conversation_id = conversation_id
@@ -75,6 +76,8 @@ class ReplyQueued(Message):
         self.advance = advance
         #: One of many (a saved reply to marked conversations): said once, by the sender.
         self.quiet = quiet
+        #: The bulk action it belongs to (``u`` takes back all of them), else ``None``.
+        self.batch = batch
 
 
 class ReplyUnsent(Message):

@@ -114,6 +114,10 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     def compose(self) -> ComposeResult:
         services = self.services
+        # Over the rest (its layer), shown on demand. First: Textual numbers the painting
+        # order from the last child, so showing a first child moves no other widget's
+        # place — the picker's region is all that is painted when it opens.
+        yield ReplyPicker(id="reply-picker")
         with Horizontal(id="main-body"):
             yield Sidebar(id="sidebar")
             with ConversationActions(services, id="work-column"):
@@ -130,7 +134,6 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 yield ConversationDesk(services, id="desk")
         yield StatusLine(id="status-line")
         yield KeyFooter()
-        yield ReplyPicker(id="reply-picker")  # over the rest (its layer), shown on demand
 
     @property
     def actions(self) -> ConversationActions:
@@ -310,9 +313,13 @@ class MainScreen(Screen[None], inherit_bindings=False):
             held = actions.held[-1]
             # In the composer the undo key types: it works once the composer is left.
             first = f"{keys_of(self, 'back')}, then " if self.composer.is_open else ""
+            together = actions.held_with(held)  # a bulk reply is taken back whole
+            what = f"reply to #{held.conversation_id} sends"
+            if together > 1:
+                what = f"{together} replies send"
             undo = (
-                f"reply to #{held.conversation_id} sends in {held.seconds_left()} s —"
-                f" {first}{keys_of(self, 'undo')} takes it back"
+                f"{what} in {held.seconds_left()} s —"
+                f" {first}{keys_of(self, 'undo')} takes {'them' if together > 1 else 'it'} back"
             )
         self.query_one(StatusLine).show(
             self.services.config.agent,

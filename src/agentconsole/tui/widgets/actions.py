@@ -24,7 +24,15 @@ from textual.timer import Timer
 from ...errors import AgentConsoleError, ConflictError, UsageError
 from ...models import PRIORITIES, Change, priority_name, priority_rank
 from ...sanitize import one_line
-from ..bulk import CONFIRM_ABOVE, Undo, count_phrase, spam_undo, summary, undo_of
+from ..bulk import (
+    CONFIRM_ABOVE,
+    Undo,
+    count_phrase,
+    spam_undo,
+    summary,
+    undo_of,
+    unsend_summary,
+)
 from ..held import HeldReply
 from ..keys import bindings, keys_of
 from ..messages import (
@@ -91,8 +99,12 @@ class ConversationActions(ThreadingActions, Vertical):
         self.services = services
         #: What ``u`` puts back: the last change made here (until undone or replaced).
         self.last_undo: Undo | None = None
-        #: Replies waiting out their undo window, oldest first (``u`` takes the newest back).
+        #: Replies waiting out their undo window, oldest first (``u`` takes the newest back,
+        #: with every reply of its bulk action).
         self.held: list[HeldReply] = []
+        #: Every reply of each bulk action one of whose replies is still held (those whose
+        #: window just ended too: ``u`` tries them and says they left).
+        self._batches: dict[int, tuple[HeldReply, ...]] = {}
         self._held_timer: Timer | None = None
 
     @property
@@ -185,6 +197,7 @@ class ConversationActions(ThreadingActions, Vertical):
                 more = f" (and {len(outcome.refused) - 3} more)" if len(outcome.refused) > 3 else ""
                 self.post_message(Notice(f"Nothing was sent: {shown}{more}", "error"))
                 return
+            batch = min(outcome.queued.values(), default=None)  # u takes them back together
             for conversation_id, message_id in outcome.queued.items():
                 row = self.queue.row(conversation_id)
                 channel = row.channel if row else None
@@ -196,6 +209,7 @@ class ConversationActions(ThreadingActions, Vertical):
                         config.undo_seconds,
                         advance=False,
                         quiet=True,
+                        batch=batch,
                     )
                 )
                 if config.undo_seconds <= 0 and channel:
@@ -430,9 +444,16 @@ class ConversationActions(ThreadingActions, Vertical):
         self.run_worker(run(), group="actions", exit_on_error=False)
 
     def action_undo(self) -> None:
-        """Take back the newest reply still in its undo window, else undo the last change."""
+        """Take back the newest reply still in its undo window (with every reply of its
+        bulk action), else undo the last change."""
         if self.held:
-            self._unsend(self.held.pop())
+            newest = self.held.pop()
+            if newest.batch is None:
+                self._unsend(newest)
+                return
+            members = self._batches.pop(newest.batch, (newest,))
+            self.held = [held for held in self.held if held.batch != newest.batch]
+            self._unsend_batch(members)
             return
         undo = self.last_undo
         if undo is None:
@@ -467,11 +488,12 @@ class ConversationActions(ThreadingActions, Vertical):
         of the message)."""
         if event.undo_seconds <= 0:
             return
-        self.held.append(
-            HeldReply.starting(
-                event.message_id, event.conversation_id, event.channel, event.undo_seconds
-            )
+        held = HeldReply.starting(
+            event.message_id, event.conversation_id, event.channel, event.undo_seconds, event.batch
         )
+        self.held.append(held)
+        if held.batch is not None:
+            self._batches[held.batch] = (*self._batches.get(held.batch, ()), held)
         if self._held_timer is None:
             self._held_timer = self.set_interval(HeldReply.TICK, self._tick_held)
         self.post_message(UndoOffered())
@@ -484,6 +506,8 @@ class ConversationActions(ThreadingActions, Vertical):
             if held.over() and held.channel:
                 self.services.channels.nudge(held.channel)
         self.held = left
+        live = {held.batch for held in left}
+        self._batches = {b: members for b, members in self._batches.items() if b in live}
         if not left and self._held_timer is not None:
             self._held_timer.stop()
             self._held_timer = None
@@ -506,6 +530,32 @@ class ConversationActions(ThreadingActions, Vertical):
             self.post_message(Notice(note))
             self.post_message(UndoOffered())
             self.post_message(ReplyUnsent(held.conversation_id))
+
+        self.run_worker(run(), group="actions", exit_on_error=False)
+
+    def held_with(self, held: HeldReply) -> int:
+        """How many replies ``u`` takes back with ``held`` (those of its bulk action still
+        in their window; 1 for a reply on its own)."""
+        if held.batch is None:
+            return 1
+        return sum(1 for other in self.held if other.batch == held.batch)
+
+    def _unsend_batch(self, members: tuple[HeldReply, ...]) -> None:
+        """Take back every reply of a bulk action; say how many, and which had left."""
+        store = self.services.store
+        conversation_of = {held.message_id: held.conversation_id for held in members}
+
+        async def run() -> None:
+            try:
+                report = await store.unsend_each(list(conversation_of))
+            except AgentConsoleError as error:
+                self.post_message(Notice(str(error), "error"))
+                self.post_message(UndoOffered())
+                return
+            line = unsend_summary(report, conversation_of)
+            self.post_message(Notice(line, "warning" if report.refused else "information"))
+            self.post_message(UndoOffered())
+            self.post_message(StoreChanged(self.desk.pane.conversation_id))
 
         self.run_worker(run(), group="actions", exit_on_error=False)
 

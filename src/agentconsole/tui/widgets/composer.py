@@ -9,9 +9,9 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from ...models import Change, ConversationDetail
+from ...models import Change, ConversationDetail, DraftMacro
 from ...plugin import Attachment
-from ...replies import Agent, ReplyLibrary, SavedReply, load_library
+from ...replies import Agent, ReplyLibrary, load_library
 from ..keys import bindings
 from ..messages import Notice
 from ..safe_text import safe_text
@@ -73,7 +73,7 @@ class Composer(Vertical):
             attachments: tuple[Attachment, ...],
             *,
             anyway: bool = False,
-            saved_replies: tuple[SavedReply, ...] = (),
+            saved_replies: tuple[DraftMacro, ...] = (),
             after: str = "stay",
         ) -> None:
             super().__init__()
@@ -150,7 +150,7 @@ class Composer(Vertical):
         #: The conversation being answered (what saved replies are filled in from).
         self.detail: ConversationDetail | None = None
         #: Saved replies inserted since the composer opened.
-        self.saved_replies: list[SavedReply] = []
+        self.saved_replies: list[DraftMacro] = []
         self.kind = "reply"
         self._loading = False
         #: Files to send with the reply (never with a note).
@@ -211,7 +211,7 @@ class Composer(Vertical):
         quote: Text | None,
         body: str,
         detail: ConversationDetail | None = None,
-        saved_replies: tuple[SavedReply, ...] = (),
+        saved_replies: tuple[DraftMacro, ...] = (),
     ) -> None:
         """Open on ``conversation_id`` (``kind`` reply or note) with ``body`` typed;
         ``detail`` is what saved replies are filled in from; ``saved_replies`` those
@@ -323,7 +323,7 @@ class Composer(Vertical):
     def _insert(self, picked: PickedReply | None) -> None:
         if picked is not None and self.is_open and self.conversation_id is not None:
             self.text_area.insert(picked.text)
-            self.saved_replies.append(picked.reply)
+            self.saved_replies.append(picked.reply.macro)
             self.services.drafts.keep_inserted(
                 self.conversation_id, self.kind, tuple(self.saved_replies)
             )

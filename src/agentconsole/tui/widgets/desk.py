@@ -133,6 +133,9 @@ class ConversationDesk(Vertical):
             body = services.drafts.get(target, kind)
             if body is None:
                 body = await services.store.draft(target, kind) or ""
+            if not services.drafts.knows_inserted(target, kind):  # kept from an earlier run
+                stored = await services.store.draft_macros(target, kind)
+                services.drafts.keep_inserted(target, kind, stored)
         except AgentConsoleError as error:
             self.post_message(Notice(str(error), "error"))
             return

@@ -21,17 +21,15 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Static
 
 from ...errors import UsageError
 from ...models import ConversationDetail
 from ...replies import Agent, ReplyLibrary, SavedReply, fill, rank
 from ..keys import bindings, keys_of
 from ..safe_text import safe_text
+from .reply_list import ReplyList
 
-#: The list shows the best this many; typing narrows the rest.
-SHOWN = 50
 #: The picker's title when it inserts into the composer (the bulk reply names its own).
 INSERT = "Insert a saved reply"
 
@@ -65,15 +63,8 @@ class ReplyPicker(Vertical):
         border: thick $accent;
         background: $surface;
     }
-    ReplyPicker.-open {
-        display: block;
-    }
     ReplyPicker #picker-title {
         text-style: bold;
-    }
-    ReplyPicker #picker-list {
-        height: auto;
-        max-height: 6;
     }
     ReplyPicker #picker-preview {
         height: auto;
@@ -138,13 +129,13 @@ class ReplyPicker(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="picker-title", markup=False)
         yield Input(placeholder="type to filter: title, keywords, text", id="picker-filter")
-        yield OptionList(id="picker-list")
+        yield ReplyList(id="picker-list")
         yield Static("", id="picker-preview", markup=False)
         yield Static("", id="picker-problems", markup=False)
 
     @property
     def is_open(self) -> bool:
-        return self.has_class("-open")
+        return self.display
 
     def open(
         self,
@@ -167,7 +158,9 @@ class ReplyPicker(Vertical):
         self.query_one("#picker-title", Static).update(self._title(title))
         self._use(library)
         self.query_one(Input).value = ""
-        self.add_class("-open")
+        # Shown by its own style, not a class: a class change makes Textual match the
+        # stylesheet against the picker and everything in it again before the first paint.
+        self.display = True
         self.query_one(Input).focus()
 
     def refresh_library(self, library: ReplyLibrary) -> None:
@@ -191,7 +184,7 @@ class ReplyPicker(Vertical):
         """Hide, give focus back, and answer (once)."""
         if not self.is_open:
             return
-        self.remove_class("-open")
+        self.display = False
         done, self._done = self._done, None
         before, self._focus_before = self._focus_before, None
         if before is not None and before.is_attached and before.focusable:
@@ -228,34 +221,23 @@ class ReplyPicker(Vertical):
     # -- filtering and preview ----------------------------------------------------------
 
     @property
-    def option_list(self) -> OptionList:
-        return self.query_one("#picker-list", OptionList)
+    def reply_list(self) -> ReplyList:
+        return self.query_one("#picker-list", ReplyList)
 
     @property
     def highlighted(self) -> SavedReply | None:
-        index = self.option_list.highlighted
-        return self.matches[index] if index is not None and index < len(self.matches) else None
+        return self.reply_list.current
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self._show(rank(self.offered, event.value))
 
     def _show(self, matches: list[SavedReply]) -> None:
-        self.matches = matches[:SHOWN]
-        option_list = self.option_list
-        option_list.clear_options()
-        option_list.add_options(Option(self._label(reply), id=reply.name) for reply in self.matches)
-        if self.matches:
-            option_list.highlighted = 0
+        self.matches = matches
+        self.reply_list.show(matches)
         self._preview()
 
-    def _label(self, reply: SavedReply) -> Text:
-        label = safe_text(reply.title, multiline=False)
-        if reply.keywords:
-            label.append_text(safe_text("  " + ", ".join(reply.keywords), "dim", multiline=False))
-        return label
-
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    def on_reply_list_highlighted(self, event: ReplyList.Highlighted) -> None:
         event.stop()
         self._preview()
 
@@ -299,7 +281,7 @@ class ReplyPicker(Vertical):
         event.stop()
         self._choose()
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def on_reply_list_chosen(self, event: ReplyList.Chosen) -> None:
         event.stop()
         self._choose()
 
@@ -314,10 +296,10 @@ class ReplyPicker(Vertical):
         self.close(PickedReply(reply, text))
 
     def action_picker_down(self) -> None:
-        self.option_list.action_cursor_down()
+        self.reply_list.move(1)
 
     def action_picker_up(self) -> None:
-        self.option_list.action_cursor_up()
+        self.reply_list.move(-1)
 
     def action_close_picker(self) -> None:
         self.close(None)
