@@ -17,7 +17,7 @@ from typing import TypeVar
 from . import redirects
 from .columns import Columns
 from .db import Db
-from .writes import allocate_search_key, search_key_for
+from .writes import SearchEntry, allocate_search_key, search_key_for
 
 _Value = TypeVar("_Value")
 
@@ -74,6 +74,9 @@ class BatchLookups:
             self._free_keys.difference_update(int(row[0]) for row in rows)
         #: Which contact each identity has (see :func:`.ingest_sql.resolve_contact`).
         self.contacts: dict[tuple[str, str], int] = {}
+        #: The search entries of the messages stored so far, written at the batch's end
+        #: (see :func:`.writes.insert_message`).
+        self.search_entries: list[SearchEntry] = []
         self._redirects = (
             conn.execute("SELECT 1 FROM conversation_redirects LIMIT 1").fetchone() is not None
         )

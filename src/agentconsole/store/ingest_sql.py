@@ -23,7 +23,7 @@ from ..rules.definition import RuleSet
 from . import identity, rules_sql, sent_time, spam_sql
 from .db import Db
 from .ingest_lookups import BatchLookups, SameId
-from .writes import NewMessage, audit, insert_message
+from .writes import NewMessage, audit, index_messages, insert_message
 
 PREVIEW_CHARS = 200
 
@@ -387,6 +387,7 @@ def _ingest_one(
             author_role=None if message.author_role == "customer" else message.author_role,
             search_key=batch.search_key(conn, sent_at),
         ),
+        deferred_index=batch.search_entries,
     )
     if state is not None:
         # A bot opened the conversation (a greeting) before the customer wrote: it belongs
@@ -575,6 +576,8 @@ def ingest_batch(
             inbound.append(touched[-1])
             if not message.automated:
                 customer_wrote.append(touched[-1])
+        # The batch's search entries in one go, before a rule's query can read them.
+        index_messages(conn, batch.search_entries)
         if rules is not None:
             rules_sql.run_on_ingest(conn, rules, created, inbound, customer_wrote, now)
         if update_cursor:

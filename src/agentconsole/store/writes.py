@@ -99,9 +99,22 @@ def store_blob(conn: Db, data: bytes) -> str:
 LARGE_BYTES = 1 << 20
 
 
-def insert_message(conn: Db, message: NewMessage) -> int:
+#: What the search index holds of a message: its search key, subject, body and author.
+SearchEntry = tuple[int, str, str, str]
+
+
+def insert_message(
+    conn: Db, message: NewMessage, *, deferred_index: list[SearchEntry] | None = None
+) -> int:
     """Store ``message``, index it for search and store its references, raw bytes and
-    attachments; returns the new message id. Does not touch the conversation's counters."""
+    attachments; returns the new message id. Does not touch the conversation's counters.
+
+    With ``deferred_index`` its search entry is appended there instead of written: the
+    caller writes the batch's entries with :func:`index_messages` before the transaction
+    reads the search index or ends. On SQLite this is what makes a batch cheap: every
+    later write statement in a transaction that holds unflushed FTS5 entries makes FTS5
+    flush them to disk as a segment of its own (its savepoint handler), so indexing inline
+    wrote one tiny segment per message and merged them over and over."""
     search_key = message.search_key
     if search_key is None:
         search_key = allocate_search_key(conn, message.sent_at)
@@ -136,7 +149,11 @@ def insert_message(conn: Db, message: NewMessage) -> int:
         tuple(columns.values()),
     ).fetchone()
     dialect = conn.dialect
-    dialect.index_message(conn, search_key, message.subject, message.body, message.author_name)
+    entry = (search_key, message.subject, message.body, message.author_name)
+    if deferred_index is None:
+        dialect.index_message(conn, *entry)
+    else:
+        deferred_index.append(entry)
     if message.references:
         conn.executemany(
             "INSERT INTO message_refs(message_id, external_id) VALUES (?, ?)"
@@ -160,6 +177,13 @@ def insert_message(conn: Db, message: NewMessage) -> int:
                 ),
             )
     return int(message_id)
+
+
+def index_messages(conn: Db, entries: list[SearchEntry]) -> None:
+    """Write the search entries :func:`insert_message` deferred, and forget them."""
+    for entry in entries:
+        conn.dialect.index_message(conn, *entry)
+    entries.clear()
 
 
 def delete_message(conn: Db, message_id: int) -> None:
