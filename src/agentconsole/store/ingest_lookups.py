@@ -96,11 +96,11 @@ class BatchLookups:
                     self._referring[str(external_id)] = (int(message_id), int(conversation_id))
         #: The channel's conversations by thread key (those the batch names).
         self._thread_keys: dict[str, int] = {}
-        for keys in _chunks(list(dict.fromkeys(thread_keys))):
+        for names in _chunks(list(dict.fromkeys(thread_keys))):
             rows = conn.execute(
                 "SELECT thread_key, id FROM conversations WHERE channel_id = ?"
-                f" AND thread_key IN ({','.join('?' * len(keys))})",
-                (channel_id, *keys),
+                f" AND thread_key IN ({','.join('?' * len(names))})",
+                (channel_id, *names),
             )
             self._thread_keys.update((str(key), int(id_)) for key, id_ in rows)
         #: Keys of the batch's times that no message has: given out without a statement.
