@@ -19,7 +19,7 @@ from typing import TypeVar
 from . import redirects
 from .columns import Columns
 from .db import Db
-from .writes import SearchEntry, allocate_search_key, search_key_for
+from .writes import DeferredWrites, allocate_search_key, search_key_for
 
 _Value = TypeVar("_Value")
 
@@ -113,9 +113,9 @@ class BatchLookups:
             self._free_keys.difference_update(int(row[0]) for row in rows)
         #: Which contact each identity has (see :func:`.ingest_sql.resolve_contact`).
         self.contacts: dict[tuple[str, str], int] = {}
-        #: The search entries of the messages stored so far, written at the batch's end
-        #: (see :func:`.writes.insert_message`).
-        self.search_entries: list[SearchEntry] = []
+        #: The search entries and references of the messages stored so far, written at
+        #: the batch's end (nothing in the batch reads them before: threading asks this).
+        self.deferred = DeferredWrites()
         self._redirects = (
             conn.execute("SELECT 1 FROM conversation_redirects LIMIT 1").fetchone() is not None
         )

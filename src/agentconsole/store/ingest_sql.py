@@ -27,7 +27,7 @@ from .ingest_lookups import REFERS as _REFERS
 from .ingest_lookups import SIBLING as _SIBLING
 from .ingest_lookups import THREAD_KEY as _THREAD_KEY
 from .ingest_lookups import BatchLookups, SameId
-from .writes import NewMessage, audit, index_messages, insert_message
+from .writes import NewMessage, audit, insert_message
 
 PREVIEW_CHARS = 200
 
@@ -333,7 +333,7 @@ def _ingest_one(
             author_role=None if message.author_role == "customer" else message.author_role,
             search_key=batch.search_key(conn, sent_at),
         ),
-        deferred_index=batch.search_entries,
+        deferred=batch.deferred,
     )
     if state is not None:
         # A bot opened the conversation (a greeting) before the customer wrote: it belongs
@@ -528,8 +528,9 @@ def ingest_batch(
             inbound.append(touched[-1])
             if not message.automated:
                 customer_wrote.append(touched[-1])
-        # The batch's search entries in one go, before a rule's query can read them.
-        index_messages(conn, batch.search_entries)
+        # The batch's search entries and references in one go, before a rule's query
+        # can read them.
+        batch.deferred.flush(conn)
         if rules is not None:
             rules_sql.run_on_ingest(conn, rules, created, inbound, customer_wrote, now)
         if update_cursor:
