@@ -10,6 +10,7 @@ import pytest
 from agentconsole.models import View
 from agentconsole.plugin import Identity, InboundMessage
 from agentconsole.store import Store
+from agentconsole.store.ingest_sql import PREVIEW_CHARS, preview_of
 from tests.conftest import inbound
 
 
@@ -418,3 +419,27 @@ async def test_a_batch_threads_exactly_as_messages_arriving_one_by_one(store: St
     # root with its reply and "both"; late with its parent; the siblings with what they
     # answer; bob's
     assert len(created) == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hi,\n\nthanks",
+        "> quoted\n>more\n\n  \nnew text here",
+        "> q\n" * 600 + "the answer",  # the new line far past the first part read
+        "x" * 2500,  # one long line, cut by the first part read
+        "> q\r\n" * 399 + "    \r\nanswer\r\n",  # a CRLF break where the first part ends
+        "\u2028".join(["> a", "", "b" * 3000]),
+        "> only quotes\n" * 300,
+    ],
+)
+def test_the_preview_is_the_first_new_line_however_long_the_body(body: str) -> None:
+    expected = next(
+        (
+            line.strip()[:PREVIEW_CHARS]
+            for line in body.splitlines()
+            if line.strip() and not line.strip().startswith(">")
+        ),
+        body.strip()[:PREVIEW_CHARS],
+    )
+    assert preview_of(body) == expected

@@ -40,13 +40,28 @@ def normalize_identity(identity: Identity) -> tuple[str, str]:
     return identity.namespace, address
 
 
+#: How much of a body :func:`preview_of` reads first (its first lines nearly always hold
+#: the preview; splitting a whole long mail makes a string of each of its lines).
+_PREVIEW_SCAN = 2000
+
+
 def preview_of(body: str) -> str:
     """The first line of new text: skips blank and quoted lines (``>``)."""
-    for line in body.splitlines():
+    if len(body) > _PREVIEW_SCAN:
+        # The head's lines but its last (which may be cut) are the body's first lines.
+        found = _first_new_line(body[:_PREVIEW_SCAN].splitlines()[:-1])
+        if found is not None:
+            return found
+    found = _first_new_line(body.splitlines())
+    return found if found is not None else body.strip()[:PREVIEW_CHARS]
+
+
+def _first_new_line(lines: Iterable[str]) -> str | None:
+    for line in lines:
         stripped = line.strip()
         if stripped and not stripped.startswith(">"):
             return stripped[:PREVIEW_CHARS]
-    return body.strip()[:PREVIEW_CHARS]
+    return None
 
 
 def resolve_contact(
