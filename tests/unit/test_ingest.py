@@ -10,7 +10,7 @@ import pytest
 from agentconsole.models import View
 from agentconsole.plugin import Identity, InboundMessage
 from agentconsole.store import Store
-from agentconsole.store.ingest_sql import PREVIEW_CHARS, preview_of
+from agentconsole.store.ingest_sql import PREVIEW_CHARS, PREVIEW_SCAN, preview_of
 from tests.conftest import inbound
 
 
@@ -426,11 +426,12 @@ async def test_a_batch_threads_exactly_as_messages_arriving_one_by_one(store: St
     [
         "Hi,\n\nthanks",
         "> quoted\n>more\n\n  \nnew text here",
-        "> q\n" * 600 + "the answer",  # the new line far past the first part read
-        "x" * 2500,  # one long line, cut by the first part read
-        "> q\r\n" * 399 + "    \r\nanswer\r\n",  # a CRLF break where the first part ends
-        "\u2028".join(["> a", "", "b" * 3000]),
-        "> only quotes\n" * 300,
+        "> q\n" * PREVIEW_SCAN + "the answer",  # the new line far past the first part read
+        "x" * (PREVIEW_SCAN + 500),  # one long line, cut by the first part read
+        # a CRLF break where the first part ends
+        "> q\r\n" * (PREVIEW_SCAN // 5 - 1) + "    \r\nanswer\r\n",
+        "\u2028".join(["> a", "", "b" * PREVIEW_SCAN * 2]),
+        "> only quotes\n" * PREVIEW_SCAN,
     ],
 )
 def test_the_preview_is_the_first_new_line_however_long_the_body(body: str) -> None:

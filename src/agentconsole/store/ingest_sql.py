@@ -42,14 +42,14 @@ def normalize_identity(identity: Identity) -> tuple[str, str]:
 
 #: How much of a body :func:`preview_of` reads first (its first lines nearly always hold
 #: the preview; splitting a whole long mail makes a string of each of its lines).
-_PREVIEW_SCAN = 2000
+PREVIEW_SCAN = 400
 
 
 def preview_of(body: str) -> str:
     """The first line of new text: skips blank and quoted lines (``>``)."""
-    if len(body) > _PREVIEW_SCAN:
+    if len(body) > PREVIEW_SCAN:
         # The head's lines but its last (which may be cut) are the body's first lines.
-        found = _first_new_line(body[:_PREVIEW_SCAN].splitlines()[:-1])
+        found = _first_new_line(body[:PREVIEW_SCAN].splitlines()[:-1])
         if found is not None:
             return found
     found = _first_new_line(body.splitlines())
