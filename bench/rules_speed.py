@@ -4,6 +4,7 @@
     python bench/rules_speed.py                          # the issue's sizes
     python bench/rules_speed.py --conversations 20000    # quicker replay store
     python bench/rules_speed.py --reuse                  # keep the replay store of a run
+    python bench/rules_speed.py --ingest-only            # the ingest figures alone
 
 Figures:
 * ingest: normalized messages/s through the whole pipeline (dedupe, thread, contact, index,
@@ -94,7 +95,29 @@ def rule_set(count: int, folder: Path) -> tuple[RuleSet, Path]:
     return loaded, config_file
 
 
-async def ingest_rate(folder: Path, rules: int, conversations: int) -> float:
+#: CPU seconds the store's writer thread spent in ingest batches (commit included).
+STORE_CPU = [0.0]
+
+
+def time_store_writes() -> None:
+    """Count the writer thread's CPU time per ingest batch: on a shared machine wall time
+    measures the neighbours, CPU time what a message costs."""
+    from agentconsole.store import ingest_sql
+
+    original = ingest_sql.ingest_batch
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            STORE_CPU[0] += time.thread_time() - started
+
+    ingest_sql.ingest_batch = timed  # type: ignore[assignment]
+
+
+async def ingest_rate(folder: Path, rules: int, conversations: int) -> tuple[float, float]:
+    """Normalized messages/s, and the store's CPU µs per message."""
     path = folder / f"ingest-{rules}.db"
     store = await connect(path, agent="bench")
     for name, kind in CHANNELS:
@@ -102,6 +125,7 @@ async def ingest_rate(folder: Path, rules: int, conversations: int) -> float:
     if rules:
         store.use_rules(rule_set(rules, folder)[0])
     stream = messages(conversations, 5)
+    cpu_before = STORE_CPU[0]
     total = 0
     seconds = 0.0
     while True:
@@ -120,7 +144,7 @@ async def ingest_rate(folder: Path, rules: int, conversations: int) -> float:
         seconds += time.perf_counter() - started
         total += count
     await store.close()
-    return total / seconds
+    return total / seconds, (STORE_CPU[0] - cpu_before) / total * 1e6
 
 
 async def replay_seconds(path: Path, rules: RuleSet) -> tuple[float, int]:
@@ -148,10 +172,17 @@ def command_seconds(path: Path, config_file: Path) -> float:
 async def main_async(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="agentconsole-rules-bench-"))
     print(f"rules benchmark (a shared machine: figures vary from run to run) in {work}")
+    time_store_writes()
     for count in (0, 10, 100):
-        rate = await ingest_rate(work, count, args.ingest_conversations)
+        rate, store_us = await ingest_rate(work, count, args.ingest_conversations)
         target = "≥ 4,000 msg/s" if count == 10 else ""
-        print(f"  ingest with {count:>3} rules {rate:>16,.0f} msg/s   {target}", flush=True)
+        print(
+            f"  ingest with {count:>3} rules {rate:>16,.0f} msg/s   {target}"
+            f" (store CPU {store_us:,.0f} µs/message)",
+            flush=True,
+        )
+    if args.ingest_only:
+        return
     replay_store = Path(args.store)
     if not (args.reuse and replay_store.exists()):
         print(f"  building {args.conversations:,} conversations for the replay …", flush=True)
@@ -174,6 +205,9 @@ def main() -> None:
     parser.add_argument("--per-conversation", type=float, default=2)
     parser.add_argument("--store", default=str(Path(tempfile.gettempdir()) / "rules-replay.db"))
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="only the ingest figures (no replay store)"
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 import pytest
 
 from agentconsole.models import View
-from agentconsole.plugin import Identity
+from agentconsole.plugin import Identity, InboundMessage
 from agentconsole.store import Store
+from agentconsole.store.ingest_sql import PREVIEW_CHARS, PREVIEW_SCAN, preview_of
 from tests.conftest import inbound
 
 
@@ -352,3 +354,93 @@ async def test_an_echo_of_a_sent_reply_is_not_stored_twice(store: Store) -> None
     echo = inbound("We fixed it.", external_id="<reply-1@acme.example>", from_agent=True)
     assert (await store.ingest("mail", [echo])).duplicates == 1
     assert len((await store.conversation(conversation)).messages) == 2
+
+
+def _tangled_threads(prefix: str) -> list[InboundMessage]:
+    """Mail and chat that take every threading path: a reply, a reply before its parent,
+    siblings answering an unseen message (one naming a second unseen one first), a
+    message answered by one stored earlier, a thread key, and two roots whose replies name
+    both."""
+    p = prefix
+    return [
+        inbound(external_id=f"<{p}.root@x>", subject="Refund"),
+        inbound(external_id=f"<{p}.reply@x>", references=(f"<{p}.root@x>",), minutes=1),
+        inbound(external_id=f"<{p}.late@x>", references=(f"<{p}.parent@x>",), minutes=2),
+        inbound(external_id=f"<{p}.parent@x>", minutes=3),
+        inbound(external_id=f"<{p}.s1@x>", references=(f"<{p}.unseen@x>",), minutes=4),
+        inbound(
+            external_id=f"<{p}.s2@x>",
+            references=(f"<{p}.b-unseen@x>", f"<{p}.unseen@x>"),
+            minutes=5,
+        ),
+        inbound(external_id=f"<{p}.s3@x>", references=(f"<{p}.b-unseen@x>",), minutes=6),
+        inbound(external_id=f"<{p}.other@x>", email="bob@x.org", minutes=7),
+        inbound(
+            external_id=f"<{p}.both@x>",
+            references=(f"<{p}.other@x>", f"<{p}.root@x>"),
+            minutes=8,
+        ),
+        inbound(external_id=f"<{p}.unseen@x>", minutes=9),
+    ]
+
+
+async def _threading_of(store: Store, prefix: str, conversations: Sequence[int]) -> list[object]:
+    """Each conversation's messages with why they joined it, the prefix taken out."""
+    shape: list[object] = []
+    for conversation_id in conversations:
+        detail = await store.conversation(conversation_id)
+        shape.append(
+            sorted(
+                (
+                    (m.external_id or "").replace(prefix, "P"),
+                    m.thread_reason,
+                    (m.thread_reason_detail or "").replace(prefix, "P"),
+                )
+                for m in detail.messages
+            )
+        )
+    return sorted(shape, key=repr)
+
+
+async def test_a_batch_threads_exactly_as_messages_arriving_one_by_one(store: Store) -> None:
+    # The batch reads what threading needs once; what it stores itself must count as it
+    # goes, so one batch and one batch per message give the same conversations.
+    together = await store.ingest("mail", _tangled_threads("one-batch"))
+    created: list[int] = []
+    for message in _tangled_threads("one-by-one"):
+        created += (await store.ingest("mail", [message])).created
+    chats = [inbound("hi", thread_key=f"room-{n % 2}", minutes=n) for n in range(4)]
+    chat_together = await store.ingest("chat", chats)
+    assert len(chat_together.created) == 2
+    assert len(set(chat_together.touched)) == 2
+    assert await _threading_of(store, "one-batch", together.created) == await _threading_of(
+        store, "one-by-one", created
+    )
+    # root with its reply and "both"; late with its parent; the siblings with what they
+    # answer; bob's
+    assert len(created) == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hi,\n\nthanks",
+        "> quoted\n>more\n\n  \nnew text here",
+        "> q\n" * PREVIEW_SCAN + "the answer",  # the new line far past the first part read
+        "x" * (PREVIEW_SCAN + 500),  # one long line, cut by the first part read
+        # a CRLF break where the first part ends
+        "> q\r\n" * (PREVIEW_SCAN // 5 - 1) + "    \r\nanswer\r\n",
+        "\u2028".join(["> a", "", "b" * PREVIEW_SCAN * 2]),
+        "> only quotes\n" * PREVIEW_SCAN,
+    ],
+)
+def test_the_preview_is_the_first_new_line_however_long_the_body(body: str) -> None:
+    expected = next(
+        (
+            line.strip()[:PREVIEW_CHARS]
+            for line in body.splitlines()
+            if line.strip() and not line.strip().startswith(">")
+        ),
+        body.strip()[:PREVIEW_CHARS],
+    )
+    assert preview_of(body) == expected

@@ -1,6 +1,8 @@
 """What an ingest batch looks up once instead of once per message: the stored messages
-sharing an id with one of the batch's, which search keys are free, whether any conversation
-was merged away (:mod:`.redirects`), the contacts of the identities it met.
+sharing an id with one of the batch's or named by one's references, the stored messages
+referring to those ids, the conversations of its thread keys (all threading reads: see
+:meth:`BatchLookups.threading_evidence`), which search keys are free, whether any
+conversation was merged away (:mod:`.redirects`), the contacts of the identities it met.
 
 On PostgreSQL each statement is a network round trip, so a lookup per message is a round
 trip per message; here a batch of 1,000 pays a few. The answers stay true through the batch
@@ -17,7 +19,7 @@ from typing import TypeVar
 from . import redirects
 from .columns import Columns
 from .db import Db
-from .writes import allocate_search_key, search_key_for
+from .writes import DeferredWrites, allocate_search_key, search_key_for
 
 _Value = TypeVar("_Value")
 
@@ -45,6 +47,12 @@ def _chunks(values: Sequence[_Value]) -> Iterable[Sequence[_Value]]:
         yield values[start : start + CHUNK]
 
 
+#: What a row of :meth:`BatchLookups.threading_evidence` is: a stored message the new one
+#: refers to, a sibling (a stored message referring to what it refers to), a stored message
+#: referring to it, a conversation with its thread key.
+REFERS, SIBLING, REFERENCED_BY, THREAD_KEY = 0, 1, 2, 3
+
+
 class BatchLookups:
     """The batch's view of the store, valid inside its write transaction."""
 
@@ -54,9 +62,15 @@ class BatchLookups:
         channel_id: int,
         external_ids: Iterable[str],
         sent_times: Iterable[float],
+        references: Iterable[str] = (),
+        thread_keys: Iterable[str] = (),
     ) -> None:
+        own_ids = list(dict.fromkeys(external_ids))
+        named = list(dict.fromkeys([*own_ids, *references]))
+        #: Messages of the channel by external id, oldest first: the batch's own ids (its
+        #: duplicates) and those its references name.
         self._same_id: dict[str, list[SameId]] = {}
-        for ids in _chunks(list(dict.fromkeys(external_ids))):
+        for ids in _chunks(named):
             rows = conn.execute(
                 f"SELECT {_SAME_ID.sql}, external_id FROM messages WHERE channel_id = ?"
                 f" AND external_id IN ({','.join('?' * len(ids))}) ORDER BY id",
@@ -64,6 +78,31 @@ class BatchLookups:
             )
             for row in rows:
                 self._same_id.setdefault(str(row[-1]), []).append(_SAME_ID.build(row[:-1]))
+        #: For each of those ids, the oldest message of the channel referring to it:
+        #: ``(message id, conversation)``. Each lookup starts from the index on the id
+        #: (``message_refs_external``; CROSS JOIN fixes that order on SQLite), so its cost
+        #: is the size of the threads the batch answers, never of the store.
+        self._referring: dict[str, tuple[int, int]] = {}
+        for ids in _chunks(named):
+            rows = conn.execute(
+                "SELECT r.external_id, m.id, m.conversation_id"
+                " FROM message_refs r CROSS JOIN messages m WHERE m.id = r.message_id"
+                f" AND r.external_id IN ({','.join('?' * len(ids))}) AND m.channel_id = ?",
+                (*ids, channel_id),
+            )
+            for external_id, message_id, conversation_id in rows:
+                known = self._referring.get(str(external_id))
+                if known is None or int(message_id) < known[0]:
+                    self._referring[str(external_id)] = (int(message_id), int(conversation_id))
+        #: The channel's conversations by thread key (those the batch names).
+        self._thread_keys: dict[str, int] = {}
+        for names in _chunks(list(dict.fromkeys(thread_keys))):
+            rows = conn.execute(
+                "SELECT thread_key, id FROM conversations WHERE channel_id = ?"
+                f" AND thread_key IN ({','.join('?' * len(names))})",
+                (channel_id, *names),
+            )
+            self._thread_keys.update((str(key), int(id_)) for key, id_ in rows)
         #: Keys of the batch's times that no message has: given out without a statement.
         self._free_keys = set(dict.fromkeys(search_key_for(t) for t in sent_times))
         for keys in _chunks(list(self._free_keys)):
@@ -74,6 +113,9 @@ class BatchLookups:
             self._free_keys.difference_update(int(row[0]) for row in rows)
         #: Which contact each identity has (see :func:`.ingest_sql.resolve_contact`).
         self.contacts: dict[tuple[str, str], int] = {}
+        #: The search entries and references of the messages stored so far, written at
+        #: the batch's end (nothing in the batch reads them before: threading asks this).
+        self.deferred = DeferredWrites()
         self._redirects = (
             conn.execute("SELECT 1 FROM conversation_redirects LIMIT 1").fetchone() is not None
         )
@@ -83,9 +125,48 @@ class BatchLookups:
         batch), oldest first."""
         return self._same_id.get(external_id, [])
 
-    def stored(self, external_id: str, message: SameId) -> None:
-        """The batch stored ``message`` under ``external_id``."""
+    def stored(
+        self,
+        external_id: str,
+        message: SameId,
+        references: Sequence[str] = (),
+        thread_key: str | None = None,
+        opened: bool = False,
+    ) -> None:
+        """The batch stored ``message`` under ``external_id``, referring to ``references``
+        (``opened``: it opened its conversation, under ``thread_key``). Its id is larger
+        than any stored, so an oldest-message answer it could change has none yet."""
         self._same_id.setdefault(external_id, []).append(message)
+        for reference in references:
+            self._referring.setdefault(reference, (message.message_id, message.conversation_id))
+        if opened and thread_key is not None:
+            self._thread_keys.setdefault(thread_key, message.conversation_id)
+
+    def threading_evidence(
+        self, external_id: str, references: Sequence[str], thread_key: str | None
+    ) -> dict[tuple[int, str], int]:
+        """Every lookup threading may need (see :func:`.ingest_sql._find_conversation`):
+        ``(kind, id or key) → conversation``, without a statement. A reference's stored
+        message is the oldest with that id; the sibling is the oldest message referring to
+        the first (in byte order) of the references anything refers to; the referring
+        message is the oldest referring to ``external_id``."""
+        evidence: dict[tuple[int, str], int] = {}
+        unique = list(dict.fromkeys(references))
+        for reference in unique:
+            known = self._same_id.get(reference)
+            if known:
+                evidence[(REFERS, reference)] = known[0].conversation_id
+        for reference in sorted(unique):
+            sibling = self._referring.get(reference)
+            if sibling is not None:
+                evidence[(SIBLING, reference)] = sibling[1]
+                break
+        referring = self._referring.get(external_id)
+        if referring is not None:
+            evidence[(REFERENCED_BY, external_id)] = referring[1]
+        if thread_key is not None and thread_key in self._thread_keys:
+            evidence[(THREAD_KEY, thread_key)] = self._thread_keys[thread_key]
+        return evidence
 
     def search_key(self, conn: Db, sent_at: float) -> int:
         """The search key of a message sent at ``sent_at`` (see

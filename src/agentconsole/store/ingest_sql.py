@@ -22,6 +22,10 @@ from ..plugin import Identity, InboundMessage
 from ..rules.definition import RuleSet
 from . import identity, rules_sql, sent_time, spam_sql
 from .db import Db
+from .ingest_lookups import REFERENCED_BY as _REFERENCED_BY
+from .ingest_lookups import REFERS as _REFERS
+from .ingest_lookups import SIBLING as _SIBLING
+from .ingest_lookups import THREAD_KEY as _THREAD_KEY
 from .ingest_lookups import BatchLookups, SameId
 from .writes import NewMessage, audit, insert_message
 
@@ -36,13 +40,28 @@ def normalize_identity(identity: Identity) -> tuple[str, str]:
     return identity.namespace, address
 
 
+#: How much of a body :func:`preview_of` reads first (its first lines nearly always hold
+#: the preview; splitting a whole long mail makes a string of each of its lines).
+PREVIEW_SCAN = 400
+
+
 def preview_of(body: str) -> str:
     """The first line of new text: skips blank and quoted lines (``>``)."""
-    for line in body.splitlines():
+    if len(body) > PREVIEW_SCAN:
+        # The head's lines but its last (which may be cut) are the body's first lines.
+        found = _first_new_line(body[:PREVIEW_SCAN].splitlines()[:-1])
+        if found is not None:
+            return found
+    found = _first_new_line(body.splitlines())
+    return found if found is not None else body.strip()[:PREVIEW_CHARS]
+
+
+def _first_new_line(lines: Iterable[str]) -> str | None:
+    for line in lines:
         stripped = line.strip()
         if stripped and not stripped.startswith(">"):
             return stripped[:PREVIEW_CHARS]
-    return body.strip()[:PREVIEW_CHARS]
+    return None
 
 
 def resolve_contact(
@@ -173,7 +192,7 @@ def _find_conversation(
     Lookups go by the messages' current conversations, so a message an agent moved or split
     off takes the replies to it along; a token or thread key naming a merged conversation
     leads to the one it was merged into."""
-    evidence = _threading_evidence(conn, channel_id, message)
+    evidence = batch.threading_evidence(message.external_id, message.references, message.thread_key)
     found: Threaded | None = None
     for reference in reversed(message.references):
         if (_REFERS, reference) in evidence:
@@ -198,64 +217,6 @@ def _find_conversation(
         if key in evidence:
             found = Threaded(evidence[key], thread_reasons.THREAD_KEY, message.thread_key)
     return None if found is None else _followed(conn, batch, found)
-
-
-# What a row of :func:`_threading_evidence` is: a stored message the new one refers to, a
-# sibling (a stored message referring to what it refers to), a stored message referring to
-# it, a conversation with its thread key.
-_REFERS, _SIBLING, _REFERENCED_BY, _THREAD_KEY = 0, 1, 2, 3
-
-
-def _threading_evidence(
-    conn: Db, channel_id: int, message: InboundMessage
-) -> dict[tuple[int, str], int]:
-    """Every lookup threading may need, in one statement (one round trip on a server):
-    ``(kind, id or key) → conversation``. Each branch starts from an index on the id it is
-    given — a reference walks ``message_refs_external``, never the channel's messages (CROSS
-    JOIN fixes that order on SQLite; elsewhere it is an inner join) — so its cost does not
-    grow with the store; a sibling or a referring reply is looked for once (``LIMIT 1``),
-    however long its thread."""
-    branches: list[str] = []
-    parameters: list[object] = []
-    references = list(dict.fromkeys(message.references))
-    if references:
-        marks = ",".join("?" * len(references))
-        branches.append(
-            f"SELECT {_REFERS} AS kind, external_id AS name, conversation_id, id FROM messages"
-            f" WHERE channel_id = ? AND external_id IN ({marks})"
-        )
-        parameters += [channel_id, *references]
-        branches.append(
-            "SELECT kind, name, conversation_id, id FROM ("
-            f"SELECT {_SIBLING} AS kind, r.external_id AS name, m.conversation_id, m.id"
-            " FROM message_refs r CROSS JOIN messages m"
-            f" WHERE m.id = r.message_id AND r.external_id IN ({marks}) AND m.channel_id = ?"
-            " LIMIT 1) AS sibling"
-        )
-        parameters += [*references, channel_id]
-    branches.append(
-        "SELECT kind, name, conversation_id, id FROM ("
-        f"SELECT {_REFERENCED_BY} AS kind, r.external_id AS name, m.conversation_id, m.id"
-        " FROM message_refs r CROSS JOIN messages m"
-        " WHERE m.id = r.message_id AND r.external_id = ? AND m.channel_id = ?"
-        " LIMIT 1) AS referring"
-    )
-    parameters += [message.external_id, channel_id]
-    if message.thread_key is not None:
-        branches.append(
-            f"SELECT {_THREAD_KEY} AS kind, thread_key AS name, id AS conversation_id, id"
-            " FROM conversations WHERE channel_id = ? AND thread_key = ?"
-        )
-        parameters += [channel_id, message.thread_key]
-    evidence: dict[tuple[int, str], tuple[int, int]] = {}
-    for kind, name, conversation_id, row_id in conn.execute(
-        " UNION ALL ".join(branches), parameters
-    ):
-        key = (int(kind), str(name))
-        # Of several stored messages with one id (same id, other content), the oldest.
-        if key not in evidence or int(row_id) < evidence[key][1]:
-            evidence[key] = (int(conversation_id), int(row_id))
-    return {key: conversation_id for key, (conversation_id, _) in evidence.items()}
 
 
 def _subject_or_first_line(message: InboundMessage) -> str:
@@ -387,6 +348,7 @@ def _ingest_one(
             author_role=None if message.author_role == "customer" else message.author_role,
             search_key=batch.search_key(conn, sent_at),
         ),
+        deferred=batch.deferred,
     )
     if state is not None:
         # A bot opened the conversation (a greeting) before the customer wrote: it belongs
@@ -532,6 +494,8 @@ def ingest_batch(
             channel_id,
             (message.external_id for message in messages),
             (sent_time.bounded(message.sent_at, now)[0] for message in messages),
+            (reference for message in messages for reference in message.references),
+            (message.thread_key for message in messages if message.thread_key is not None),
         )
         for message in messages:
             digest = identity.digest_of(message)
@@ -540,6 +504,7 @@ def ingest_batch(
                 duplicates += 1
                 continue
             first = known[0] if known else None
+            opened = len(created)
             batch.stored(
                 message.external_id,
                 _ingest_one(
@@ -555,6 +520,9 @@ def ingest_batch(
                     touched,
                     reopened,
                 ),
+                message.references,
+                message.thread_key,
+                opened=len(created) > opened,
             )
             stored += 1
             if message.from_agent:
@@ -575,6 +543,9 @@ def ingest_batch(
             inbound.append(touched[-1])
             if not message.automated:
                 customer_wrote.append(touched[-1])
+        # The batch's search entries and references in one go, before a rule's query
+        # can read them.
+        batch.deferred.flush(conn)
         if rules is not None:
             rules_sql.run_on_ingest(conn, rules, created, inbound, customer_wrote, now)
         if update_cursor:

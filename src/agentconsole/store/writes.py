@@ -100,9 +100,46 @@ def store_blob(conn: Db, data: bytes) -> str:
 LARGE_BYTES = 1 << 20
 
 
-def insert_message(conn: Db, message: NewMessage) -> int:
+#: What the search index holds of a message: its search key, subject, body and author.
+SearchEntry = tuple[int, str, str, str]
+
+
+class DeferredWrites:
+    """The rows of a batch's messages written at the batch's end (see
+    :func:`insert_message`): their search entries and references. ``flush`` must run
+    before the transaction reads the search index or ``message_refs``, or ends.
+
+    On SQLite this is what makes a batch cheap: every write statement in a transaction
+    that holds unflushed FTS5 entries makes FTS5 flush them to disk as a segment of its
+    own (its savepoint handler), so indexing message by message wrote one tiny segment per
+    message and merged them over and over; the references go in one ``executemany``."""
+
+    __slots__ = ("references", "search")
+
+    def __init__(self) -> None:
+        self.search: list[SearchEntry] = []
+        self.references: list[tuple[int, str]] = []
+
+    def flush(self, conn: Db) -> None:
+        """Write what was deferred, and forget it."""
+        if self.references:
+            conn.executemany(_INSERT_REFERENCES, self.references)
+        for entry in self.search:
+            conn.dialect.index_message(conn, *entry)
+        self.references.clear()
+        self.search.clear()
+
+
+_INSERT_REFERENCES = (
+    "INSERT INTO message_refs(message_id, external_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def insert_message(conn: Db, message: NewMessage, *, deferred: DeferredWrites | None = None) -> int:
     """Store ``message``, index it for search and store its references, raw bytes and
-    attachments; returns the new message id. Does not touch the conversation's counters."""
+    attachments; returns the new message id. Does not touch the conversation's counters.
+    With ``deferred`` its search entry and references are left there for the caller to
+    write (:class:`DeferredWrites`)."""
     search_key = message.search_key
     if search_key is None:
         search_key = allocate_search_key(conn, message.sent_at)
@@ -137,13 +174,15 @@ def insert_message(conn: Db, message: NewMessage) -> int:
         tuple(columns.values()),
     ).fetchone()
     dialect = conn.dialect
-    dialect.index_message(conn, search_key, message.subject, message.body, message.author_name)
-    if message.references:
-        conn.executemany(
-            "INSERT INTO message_refs(message_id, external_id) VALUES (?, ?)"
-            " ON CONFLICT DO NOTHING",
-            [(message_id, reference) for reference in message.references],
-        )
+    entry = (search_key, message.subject, message.body, message.author_name)
+    references = [(message_id, reference) for reference in message.references]
+    if deferred is None:
+        dialect.index_message(conn, *entry)
+        if references:
+            conn.executemany(_INSERT_REFERENCES, references)
+    else:
+        deferred.search.append(entry)
+        deferred.references += references
     large = len(message.raw or b"") + sum(len(a.data) for a in message.attachments)
     with dialect.large_write(conn, large > LARGE_BYTES):
         if message.raw is not None:
