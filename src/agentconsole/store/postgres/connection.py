@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors
+from psycopg.pq import TransactionStatus
 
 from ...errors import (
     StoreBusyError,
@@ -63,22 +64,28 @@ def _values(parameters: Sequence[Any]) -> tuple[Any, ...]:
 class PostgresDb:
     """:class:`~..db.Db` over one psycopg connection in autocommit mode. Text cannot hold
     NUL in PostgreSQL: a NUL in a value is left out (as the display and outgoing headers drop it; a message's original bytes,
-    NUL included, stay in its raw copy)."""
+    NUL included, stay in its raw copy).
+
+    A write transaction runs in psycopg's pipeline mode: a statement whose result nobody
+    reads (an ``INSERT`` without ``RETURNING``, an ``UPDATE``) is sent without waiting for
+    the server, and travels with the next statement whose rows are read — a batch of
+    ingest pays a round trip per lookup, not per statement. Its errors surface at that next
+    read (or at the commit) and still roll the whole transaction back."""
 
     dialect: PostgresDialect = POSTGRES
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
+        self._pipeline: psycopg.Pipeline | None = None
 
-    def execute(self, statement: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
-        return self.conn.execute(to_psycopg(statement), _values(parameters))
+    def execute(self, statement: str, parameters: Sequence[Any] = (), /) -> Any:
+        cursor = self.conn.execute(to_psycopg(statement), _values(parameters))
+        return cursor if self._pipeline is None else _PipelinedCursor(cursor, self._pipeline)
 
-    def executemany(
-        self, statement: str, parameters: Iterable[Sequence[Any]], /
-    ) -> psycopg.Cursor[Any]:
+    def executemany(self, statement: str, parameters: Iterable[Sequence[Any]], /) -> Any:
         cursor = self.conn.cursor()
         cursor.executemany(to_psycopg(statement), [_values(p) for p in parameters])
-        return cursor
+        return cursor if self._pipeline is None else _PipelinedCursor(cursor, self._pipeline)
 
     @contextmanager
     def transaction(self, *, row_locks: bool = False) -> Iterator[PostgresDb]:
@@ -89,22 +96,63 @@ class PostgresDb:
         # Measured: serializable transactions of a 500-message batch conflicted with each
         # other until four writers gave up. A row-locked block (an outbox claim) locks
         # what it changes itself and runs beside them.
-        self.conn.execute("BEGIN")
+        conn = self.conn
         try:
-            if not row_locks:
-                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-            yield self
-            # Announced only when something was written: a check that changed nothing (the
-            # console's look for snoozed conversations to wake, on every reload) must not
-            # make every console — its own included — reload again.
-            self.conn.execute(
-                "SELECT pg_notify(%s, '') WHERE pg_current_xact_id_if_assigned() IS NOT NULL",
-                (CHANGES_CHANNEL,),
-            )
+            with conn.pipeline() as pipeline:
+                conn.execute("BEGIN")
+                if not row_locks:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                self._pipeline = pipeline
+                yield self
+                # Announced only when something was written: a check that changed nothing
+                # (the console's look for snoozed conversations to wake, on every reload)
+                # must not make every console — its own included — reload again.
+                conn.execute(
+                    "SELECT pg_notify(%s, '') WHERE pg_current_xact_id_if_assigned() IS NOT NULL",
+                    (CHANGES_CHANNEL,),
+                )
+                conn.execute("COMMIT")
+                self._pipeline = None
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._pipeline = None
+            # A statement that failed in the pipeline left the transaction aborted; one
+            # that failed at COMMIT already ended it.
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+
+
+class _PipelinedCursor:
+    """A cursor of a pipelined statement: rows are fetched when read (psycopg waits for
+    them), and ``rowcount``/``description`` wait for the statement's result first."""
+
+    __slots__ = ("_cursor", "_pipeline")
+
+    def __init__(self, cursor: psycopg.Cursor[Any], pipeline: psycopg.Pipeline) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    def _result(self) -> psycopg.Cursor[Any]:
+        if self._cursor.pgresult is None:
+            self._pipeline.sync()
+        return self._cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._result().rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._result().description
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
 
 
 def retryable(error: BaseException) -> bool:
