@@ -118,6 +118,8 @@ def append(
 ) -> int:
     """Append one entry linked to the end of the chain; returns its id. The caller holds
     the write transaction."""
+    # Writers running at once (PostgreSQL ingest batches) append one after the other.
+    conn.dialect.serialize(conn, "audit")
     head = _head(conn) or _start(conn)
     (highest,) = conn.execute("SELECT max(id) FROM audit_log").fetchone()
     entry_id = (highest if highest is not None and highest > head[0] else head[0]) + 1

@@ -98,6 +98,20 @@ class Dialect(Protocol):
         writer."""
         ...
 
+    def exclusive(self, db: Db) -> None:
+        """From here to the end of the write transaction no other writer runs: for a
+        write reaching beyond the keys its transaction was given (see
+        :meth:`~.db.Db.transaction`), such as a contact merge during ingest. It waits for
+        the writers running beside this one to finish. Nothing on SQLite, whose write
+        transaction already excludes every other writer."""
+        ...
+
+    def serialize(self, db: Db, name: str) -> None:
+        """Until the write transaction ends, no other transaction that serializes on
+        ``name`` runs: for something every writer appends to in order whatever its keys
+        (the audit chain). Nothing on SQLite."""
+        ...
+
     def session_account(self, db: Db) -> str:
         """The account audit entries record for work done over ``db``: on SQLite the Unix
         account of this process (from its effective uid); on PostgreSQL the session's login

@@ -5,8 +5,9 @@ migrations, and what a server error means for the store (:func:`translate`)."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,8 +29,20 @@ from .dialect import POSTGRES, PostgresDialect
 CHANGES_CHANNEL = "agentconsole_changes"
 #: Serializes migrations of one database between processes (an arbitrary constant).
 MIGRATION_LOCK = 0x61676E74
-#: Held by the one writing transaction of a database at a time.
+#: Held by the one writing transaction of a database at a time; shared by transactions
+#: given keys (each of which then holds its keys' locks too).
 WRITER_LOCK = 0x61676E75
+#: A transaction given more keys than this takes the store-wide lock instead: each key is
+#: a slot of the server's lock table (``max_locks_per_transaction`` × connections, 6,400 by
+#: default, shared by every session).
+MAX_KEYS = 1000
+
+
+def key_lock(key: str) -> int:
+    """The advisory lock (a signed 64-bit number) standing for ``key``."""
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
@@ -88,19 +101,30 @@ class PostgresDb:
         return cursor if self._pipeline is None else _PipelinedCursor(cursor, self._pipeline)
 
     @contextmanager
-    def transaction(self, *, row_locks: bool = False) -> Iterator[PostgresDb]:
+    def transaction(
+        self, *, row_locks: bool = False, keys: Collection[str] | None = None
+    ) -> Iterator[PostgresDb]:
         # One writer at a time, as SQLite's BEGIN IMMEDIATE: the lock is taken before the
         # first read (read committed: every statement after it sees every earlier commit),
         # so a check followed by a write — the reply collision guard, a lease, a dedupe
         # lookup — cannot race another writer, and no transaction is ever re-run for it.
         # Measured: serializable transactions of a 500-message batch conflicted with each
         # other until four writers gave up. A row-locked block (an outbox claim) locks
-        # what it changes itself and runs beside them.
+        # what it changes itself and runs beside them; a block given keys (an ingest
+        # batch) shares the writer lock with others like it and holds a lock per key,
+        # taken in one order (sorted) so two such blocks never deadlock on them.
         conn = self.conn
         try:
             with conn.pipeline() as pipeline:
                 conn.execute("BEGIN")
-                if not row_locks:
+                if keys is not None and len(keys) <= MAX_KEYS:
+                    conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (WRITER_LOCK,))
+                    conn.execute(
+                        "SELECT count(pg_advisory_xact_lock(k)) FROM"
+                        " (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS keys",
+                        (sorted({key_lock(key) for key in keys}),),
+                    )
+                elif not row_locks:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
                 self._pipeline = pipeline
                 yield self
@@ -155,8 +179,17 @@ class _PipelinedCursor:
         return iter(self._cursor)
 
 
+#: The unique index of the search keys: two writers at once may both find a key free.
+SEARCH_KEY_CONSTRAINT = "messages_search_key_key"
+
+
 def retryable(error: BaseException) -> bool:
-    """A conflict with another transaction: running the whole call again may succeed."""
+    """A conflict with another transaction: running the whole call again may succeed.
+    That includes a search key another writer took at the same moment (writers given keys
+    run at once, and each picks its messages' search keys among those committed): run
+    again, the call sees it taken and picks the next."""
+    if isinstance(error, errors.UniqueViolation):
+        return error.diag.constraint_name == SEARCH_KEY_CONSTRAINT
     return isinstance(error, errors.SerializationFailure | errors.DeadlockDetected)
 
 
