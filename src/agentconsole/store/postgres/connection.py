@@ -63,6 +63,32 @@ def to_psycopg(statement: str) -> str:
     return _TOKEN.sub(replace, statement)
 
 
+#: Tables whose ``INSERT … RETURNING id`` inside a write transaction takes its id from a
+#: block reserved ahead (see :class:`PostgresDb`): those an ingest batch inserts into per
+#: message.
+RESERVED_ID_TABLES = frozenset({"messages", "conversations", "contacts"})
+#: Ids reserved at a time: the first block small (most transactions insert a few rows), the
+#: next ones twice as large, up to this many.
+MOST_IDS_RESERVED = 512
+
+_INSERT_RETURNING_ID = re.compile(
+    r"INSERT INTO (\w+)\(([^()]*)\) VALUES \((.*)\) RETURNING id", re.DOTALL
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _with_given_id(statement: str) -> tuple[str, str] | None:
+    """``(table, statement with the id as its first parameter and no RETURNING)`` for a
+    plain ``INSERT INTO table(…) VALUES (…) RETURNING id`` into a table of
+    :data:`RESERVED_ID_TABLES`; None for any other statement (an ``ON CONFLICT`` may
+    insert nothing, so it keeps its ``RETURNING``)."""
+    match = _INSERT_RETURNING_ID.fullmatch(statement)
+    if match is None or match.group(1) not in RESERVED_ID_TABLES:
+        return None
+    table, columns, values = match.groups()
+    return table, to_psycopg(f"INSERT INTO {table}(id, {columns}) VALUES (?, {values})")
+
+
 def _value(value: Any) -> Any:
     # PostgreSQL text cannot hold NUL; the original bytes stay in raw_messages.
     if isinstance(value, str) and "\x00" in value:
@@ -90,10 +116,33 @@ class PostgresDb:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self._pipeline: psycopg.Pipeline | None = None
+        #: Per table: the ids reserved and not used yet, and how many the next block has.
+        self._ids: dict[str, tuple[list[int], int]] = {}
 
     def execute(self, statement: str, parameters: Sequence[Any] = (), /) -> Any:
+        if self._pipeline is None:
+            return self.conn.execute(to_psycopg(statement), _values(parameters))
+        given = _with_given_id(statement) if statement.endswith("RETURNING id") else None
+        if given is not None:
+            table, insert = given
+            new_id = self._reserved_id(table)
+            self.conn.execute(insert, (new_id, *_values(parameters)))
+            return _Inserted(new_id)
         cursor = self.conn.execute(to_psycopg(statement), _values(parameters))
-        return cursor if self._pipeline is None else _PipelinedCursor(cursor, self._pipeline)
+        return _PipelinedCursor(cursor, self._pipeline)
+
+    def _reserved_id(self, table: str) -> int:
+        free, block = self._ids.get(table, ([], 8))
+        if not free:
+            rows = self.conn.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                (table, block),
+            ).fetchall()
+            free = sorted((int(row[0]) for row in rows), reverse=True)
+            block = min(block * 2, MOST_IDS_RESERVED)
+        new_id = free.pop()
+        self._ids[table] = (free, block)
+        return new_id
 
     def executemany(self, statement: str, parameters: Iterable[Sequence[Any]], /) -> Any:
         cursor = self.conn.cursor()
@@ -137,13 +186,37 @@ class PostgresDb:
                 )
                 conn.execute("COMMIT")
                 self._pipeline = None
+                self._ids.clear()
         except BaseException:
             self._pipeline = None
+            self._ids.clear()
             # A statement that failed in the pipeline left the transaction aborted; one
             # that failed at COMMIT already ended it.
             if conn.info.transaction_status != TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")
             raise
+
+
+class _Inserted:
+    """The cursor of an ``INSERT … RETURNING id`` whose id was given (see
+    :class:`PostgresDb`): its one row, without waiting for the server."""
+
+    __slots__ = ("_row",)
+
+    rowcount = 1
+    description = (("id",),)
+
+    def __init__(self, new_id: int) -> None:
+        self._row = (new_id,)
+
+    def fetchone(self) -> Any:
+        return self._row
+
+    def fetchall(self) -> list[Any]:
+        return [self._row]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([self._row])
 
 
 class _PipelinedCursor:
