@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -98,7 +99,7 @@ async def ingest_four_writers(location: str | Path, conversations: int) -> tuple
                 str(ROOT / "bench"),
                 str(conversations),
             ],
-            env={"PATH": "/usr/bin:/bin"},
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
         )  # fmt: skip
         for part in range(4)
     ]

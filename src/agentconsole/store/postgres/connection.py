@@ -1,5 +1,6 @@
 """A PostgreSQL store connection: the store's portable SQL (``?`` parameters) on psycopg 3,
-write transactions one at a time that announce themselves with ``NOTIFY``, numbered
+write transactions one at a time (ingest batches that share no key at once), pipelined, that
+announce themselves with ``NOTIFY``, numbered
 migrations, and what a server error means for the store (:func:`translate`)."""
 
 from __future__ import annotations
