@@ -10,10 +10,14 @@ share, and every such thing is a key here:
   to (a reply finds what it answers; a later message refers to it; two replies to the same
   unseen message are siblings) — one key per id, whichever side names it;
 * a thread key (two chat lines of one thread open one conversation, never two);
-* an identity of its author or of whom it was addressed to (one contact per identity).
-  Addresses are compared lower-cased here for every namespace: coarser than the store's own
-  comparison (only mail is case-insensitive there), so two identities the store takes for
-  one always share a key; the cost of the coarseness is only an occasional wait.
+* an identity of its author or of whom it was addressed to, one no contact has yet (one
+  contact per identity). An identity already stored is only read by a batch (a merge of
+  its contact takes the whole store, :meth:`~.dialect.Dialect.exclusive`), so it needs no
+  key: the regular customers of four channels do not make the channels' batches wait for
+  each other. Addresses are compared lower-cased here for every namespace: coarser than
+  the store's own comparison (only mail is case-insensitive there), so two identities the
+  store takes for one always share a key; the cost of the coarseness is only an
+  occasional wait.
 
 A conversation a stored message already belongs to is guarded by its row lock
 (``_conversation_state`` in :mod:`.ingest_sql`), a search key taken at the same moment by
@@ -22,19 +26,49 @@ another writer by the retry of :func:`.postgres.connection.retryable`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from ..plugin import InboundMessage
+from .db import Db
+
+#: Identities looked up in one statement.
+CHUNK = 200
 
 
-def ingest_keys(channel_id: int, messages: Iterable[InboundMessage]) -> frozenset[str]:
-    """The lock keys of a batch of ``messages`` for the channel ``channel_id``."""
+def ingest_keys(conn: Db, channel_id: int, messages: Sequence[InboundMessage]) -> frozenset[str]:
+    """The lock keys of a batch of ``messages`` for the channel ``channel_id``, read before
+    its transaction begins (on a backend whose writers given keys run at once; empty on
+    the others, where nothing would use them)."""
+    # Here, not at the top: ingest_sql (where the store's spelling of an identity is
+    # decided) imports this module.
+    from .ingest_sql import normalize_identity
+
+    if not conn.dialect.keyed_writers:
+        return frozenset()
     keys: set[str] = set()
+    people: set[tuple[str, str]] = set()
     for message in messages:
         keys.add(f"m:{channel_id}:{message.external_id}")
         keys.update(f"m:{channel_id}:{reference}" for reference in message.references)
         if message.thread_key is not None:
             keys.add(f"t:{channel_id}:{message.thread_key}")
-        for person in (*message.author.identities, *message.participants):
-            keys.add(f"i:{person.namespace}:{person.address.strip().lower()}")
+        people.update(map(normalize_identity, (*message.author.identities, *message.participants)))
+    keys.update(
+        f"i:{namespace}:{address.lower()}" for namespace, address in people - _stored(conn, people)
+    )
     return frozenset(keys)
+
+
+def _stored(conn: Db, people: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of ``people`` (as the store spells them) the store has an identity for."""
+    wanted = sorted(people)
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows = conn.execute(
+            "SELECT namespace, address FROM identities WHERE "
+            + " OR ".join(["(namespace = ? AND address = ?)"] * len(chunk)),
+            [value for pair in chunk for value in pair],
+        )
+        found.update((str(namespace), str(address)) for namespace, address in rows)
+    return found

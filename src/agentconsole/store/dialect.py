@@ -20,6 +20,9 @@ class Dialect(Protocol):
 
     #: The backend's name, as ``--store`` and the bench print it.
     name: str
+    #: Whether write transactions given keys run beside each other (see
+    #: :meth:`~.db.Db.transaction`): worth computing an ingest batch's keys for.
+    keyed_writers: bool
     #: Whether the compiler should keep a common condition's column off its index for a
     #: top N in queue order (``+column``: SQLite's planner needs the hint, PostgreSQL's
     #: estimates rows itself).

@@ -15,6 +15,7 @@ _MATCH = "s.document @@ CAST(? AS tsquery)"
 
 
 class PostgresDialect:
+    keyed_writers = True
     index_hints = False
     name = "postgresql"
 

@@ -24,6 +24,7 @@ LARGE_WRITE_CACHE_KIB = 4096
 
 
 class SqliteDialect:
+    keyed_writers = False
     index_hints = True
     name = "sqlite"
 
