@@ -35,17 +35,20 @@ from .db import Db
 CHUNK = 200
 
 
-def ingest_keys(conn: Db, channel_id: int, messages: Sequence[InboundMessage]) -> frozenset[str]:
-    """The lock keys of a batch of ``messages`` for the channel ``channel_id``, read before
-    its transaction begins (on a backend whose writers given keys run at once; empty on
-    the others, where nothing would use them)."""
+def ingest_keys(
+    conn: Db, channel_id: int, messages: Sequence[InboundMessage], *, cursor: bool
+) -> frozenset[str]:
+    """The lock keys of a batch of ``messages`` for the channel ``channel_id`` (that also
+    writes the channel's cursor when ``cursor``: two such batches go in turn, so the
+    cursor never moves back), read before its transaction begins (on a backend whose
+    writers given keys run at once; empty on the others, where nothing would use them)."""
     # Here, not at the top: ingest_sql (where the store's spelling of an identity is
     # decided) imports this module.
     from .ingest_sql import normalize_identity
 
     if not conn.dialect.keyed_writers:
         return frozenset()
-    keys: set[str] = set()
+    keys: set[str] = {f"c:{channel_id}"} if cursor else set()
     people: set[tuple[str, str]] = set()
     for message in messages:
         keys.add(f"m:{channel_id}:{message.external_id}")

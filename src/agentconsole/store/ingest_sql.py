@@ -534,7 +534,9 @@ def ingest_batch(
     # Beside other writers' batches on PostgreSQL, unless rules act (a round robin's turn,
     # an agent's load are the whole store's).
     acting = rules is not None and any(rules.for_event(e) for e in ("new_conversation", "inbound"))
-    keys = None if acting else batch_keys.ingest_keys(conn, channel_id, messages)
+    keys = (
+        None if acting else batch_keys.ingest_keys(conn, channel_id, messages, cursor=update_cursor)
+    )
     with conn.transaction(keys=keys):
         (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
         blocks_here = spam_sql.channel_blocks(conn, channel_id)

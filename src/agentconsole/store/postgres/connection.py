@@ -202,22 +202,23 @@ class _Inserted:
     """The cursor of an ``INSERT … RETURNING id`` whose id was given (see
     :class:`PostgresDb`): its one row, without waiting for the server."""
 
-    __slots__ = ("_row",)
+    __slots__ = ("_rows",)
 
     rowcount = 1
     description = (("id",),)
 
     def __init__(self, new_id: int) -> None:
-        self._row = (new_id,)
+        self._rows = [(new_id,)]
 
     def fetchone(self) -> Any:
-        return self._row
+        return self._rows.pop() if self._rows else None
 
     def fetchall(self) -> list[Any]:
-        return [self._row]
+        rows, self._rows = self._rows, []
+        return rows
 
     def __iter__(self) -> Iterator[Any]:
-        return iter([self._row])
+        return iter(self.fetchall())
 
 
 class _PipelinedCursor:
