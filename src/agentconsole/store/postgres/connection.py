@@ -65,12 +65,13 @@ def to_psycopg(statement: str) -> str:
 
 
 #: Tables whose ``INSERT … RETURNING id`` inside a write transaction takes its id from a
-#: block reserved ahead (see :class:`PostgresDb`): those an ingest batch inserts into per
-#: message.
-RESERVED_ID_TABLES = frozenset({"messages", "conversations", "contacts"})
+#: block reserved ahead (see :class:`PostgresDb`): messages, one per message an ingest batch
+#: stores. Not conversations or contacts: their numbers are shown (``#12``, a customer's
+#: ``[#12]``) and should follow each other, not skip the rest of a block.
+RESERVED_ID_TABLES = frozenset({"messages"})
 #: Ids reserved at a time: the first block small (most transactions insert a few rows), the
-#: next ones twice as large, up to this many.
-MOST_IDS_RESERVED = 512
+#: next ones twice as large, up to this many (at most this many less one left unused).
+MOST_IDS_RESERVED = 64
 
 _INSERT_RETURNING_ID = re.compile(
     r"INSERT INTO (\w+)\(([^()]*)\) VALUES \((.*)\) RETURNING id", re.DOTALL
