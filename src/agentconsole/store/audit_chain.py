@@ -138,6 +138,8 @@ def append_many(conn: Db, entries: Sequence[NewEntry]) -> int:
     """Append ``entries`` in order, each linked to the one before; returns the last id.
     The chain's end is read and written once for all of them (a bulk action audits each of
     hundreds of conversations). The caller holds the write transaction."""
+    # Writers running at once (PostgreSQL ingest batches) append one after the other.
+    conn.dialect.serialize(conn, "audit")
     head = _head(conn) or _start(conn)
     (highest,) = conn.execute("SELECT max(id) FROM audit_log").fetchone()
     entry_id = highest if highest is not None and highest > head[0] else head[0]

@@ -13,7 +13,7 @@ INTEGER 0/1.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,7 +58,9 @@ class Db(Protocol):
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
-    def transaction(self, *, row_locks: bool = False) -> AbstractContextManager[Any]:
+    def transaction(
+        self, *, row_locks: bool = False, keys: Collection[str] | None = None
+    ) -> AbstractContextManager[Any]:
         """A write transaction: committed when the block ends, rolled back on any exception.
         It holds the store's write lock up front (SQLite: ``BEGIN IMMEDIATE``;
         PostgreSQL: a transaction-level advisory lock), so a check followed by a write
@@ -68,5 +70,12 @@ class Db(Protocol):
         reads for writing itself (:meth:`~.dialect.Dialect.row_lock`) and runs beside
         other writers (an outbox claim never waits for a long ingest batch). Only for a
         block whose every check-then-write is on rows it locks that way. SQLite has one
-        writer at a time anyway: there it is the same as a write transaction."""
+        writer at a time anyway: there it is the same as a write transaction.
+
+        ``keys``: on PostgreSQL, the block runs beside other blocks given keys when they
+        share none of its keys (it waits for those that do), and still excludes every
+        write transaction given none — for a block whose checks-then-writes all go
+        through something its keys name, or through rows it locks, or that first calls
+        :meth:`~.dialect.Dialect.exclusive` (ingest: :mod:`.batch_keys`). On SQLite the
+        same as a write transaction."""
         ...

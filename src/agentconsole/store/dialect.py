@@ -20,6 +20,9 @@ class Dialect(Protocol):
 
     #: The backend's name, as ``--store`` and the bench print it.
     name: str
+    #: Whether write transactions given keys run beside each other (see
+    #: :meth:`~.db.Db.transaction`): worth computing an ingest batch's keys for.
+    keyed_writers: bool
     #: Whether the compiler should keep a common condition's column off its index for a
     #: top N in queue order (``+column``: SQLite's planner needs the hint, PostgreSQL's
     #: estimates rows itself).
@@ -96,6 +99,20 @@ class Dialect(Protocol):
         ``skip_locked`` rows another transaction holds are left out instead of waited
         for). Empty on SQLite, whose write transaction already excludes every other
         writer."""
+        ...
+
+    def exclusive(self, db: Db) -> None:
+        """From here to the end of the write transaction no other writer runs: for a
+        write reaching beyond the keys its transaction was given (see
+        :meth:`~.db.Db.transaction`), such as a contact merge during ingest. It waits for
+        the writers running beside this one to finish. Nothing on SQLite, whose write
+        transaction already excludes every other writer."""
+        ...
+
+    def serialize(self, db: Db, name: str) -> None:
+        """Until the write transaction ends, no other transaction that serializes on
+        ``name`` runs: for something every writer appends to in order whatever its keys
+        (the audit chain). Nothing on SQLite."""
         ...
 
     def session_account(self, db: Db) -> str:

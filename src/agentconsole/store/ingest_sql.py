@@ -20,7 +20,7 @@ from .. import thread_reasons
 from ..models import IngestReport
 from ..plugin import Identity, InboundMessage
 from ..rules.definition import RuleSet
-from . import identity, rules_sql, sent_time, spam_sql
+from . import batch_keys, identity, rules_sql, sent_time, spam_sql
 from .db import Db
 from .ingest_lookups import REFERENCED_BY as _REFERENCED_BY
 from .ingest_lookups import REFERS as _REFERS
@@ -122,6 +122,9 @@ def resolve_contact(
 def merge_contacts(conn: Db, kept_id: int, merged_id: int, *, agent: str, now: float) -> None:
     """Move every identity and conversation of ``merged_id`` to ``kept_id``, recording what
     moved so :func:`unmerge_contacts` can undo it."""
+    # Reaches every conversation and identity of both contacts, beyond an ingest batch's
+    # lock keys: no other writer runs from here on.
+    conn.dialect.exclusive(conn)
     identity_ids = [
         r[0] for r in conn.execute("SELECT id FROM identities WHERE contact_id = ?", (merged_id,))
     ]
@@ -244,7 +247,11 @@ def _conversation_state(conn: Db, conversation_id: int, *, customer: bool) -> _C
         else "0 = 1"
     )
     status, last_message_at, by_bot = conn.execute(
-        f"SELECT status, last_message_at, {opened_by_bot} FROM conversations c WHERE id = ?",
+        f"SELECT status, last_message_at, {opened_by_bot} FROM conversations c WHERE id = ?"
+        # Locked until the batch commits: another writer's batch may add to it at once
+        # (through another message of it, or its token) and must not update it from a
+        # state read before this one's update.
+        + conn.dialect.row_lock("c", skip_locked=False),
         (conversation_id,),
     ).fetchone()
     return _Conversation(str(status), float(last_message_at), bool(by_bot))
@@ -486,7 +493,13 @@ def ingest_batch(
     inbound: list[int] = []
     customer_wrote: list[int] = []
     stored = duplicates = 0
-    with conn.transaction():
+    # Beside other writers' batches on PostgreSQL, unless rules act (a round robin's turn,
+    # an agent's load are the whole store's).
+    acting = rules is not None and any(rules.for_event(e) for e in ("new_conversation", "inbound"))
+    keys = (
+        None if acting else batch_keys.ingest_keys(conn, channel_id, messages, cursor=update_cursor)
+    )
+    with conn.transaction(keys=keys):
         (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
         blocks_here = spam_sql.channel_blocks(conn, channel_id)
         batch = BatchLookups(

@@ -1,5 +1,6 @@
 """The PostgreSQL backend: psycopg 3 with its connection pool, one writer at a time (an
-advisory lock, as SQLite's write lock), deadlocks retried, ``LISTEN/NOTIFY`` for live
+advisory lock, as SQLite's write lock; ingest batches that share nothing at once),
+deadlocks retried, ``LISTEN/NOTIFY`` for live
 updates, ``tsvector`` search. Each call runs a whole
 store function on a pooled connection in a worker thread, so the business rules are the
 same code as on SQLite."""

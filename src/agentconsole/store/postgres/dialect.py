@@ -15,6 +15,7 @@ _MATCH = "s.document @@ CAST(? AS tsquery)"
 
 
 class PostgresDialect:
+    keyed_writers = True
     index_hints = False
     name = "postgresql"
 
@@ -86,6 +87,17 @@ class PostgresDialect:
 
     def row_lock(self, table: str, *, skip_locked: bool) -> str:
         return f" FOR UPDATE OF {table}" + (" SKIP LOCKED" if skip_locked else "")
+
+    def exclusive(self, db: Db) -> None:
+        from .connection import WRITER_LOCK
+
+        # Beside the shared hold of a transaction given keys: waits for the others.
+        db.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK,))
+
+    def serialize(self, db: Db, name: str) -> None:
+        from .connection import key_lock
+
+        db.execute("SELECT pg_advisory_xact_lock(?)", (key_lock(f"serialize:{name}"),))
 
     def session_account(self, db: Db) -> str:
         # The login role the server authenticated (psycopg knows it without a round trip);

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
@@ -28,7 +28,9 @@ class SqliteDb(sqlite3.Connection):
 
     dialect: SqliteDialect = SQLITE
 
-    def transaction(self, *, row_locks: bool = False) -> AbstractContextManager[sqlite3.Connection]:
+    def transaction(
+        self, *, row_locks: bool = False, keys: Collection[str] | None = None
+    ) -> AbstractContextManager[sqlite3.Connection]:
         return write_transaction(self)
 
 

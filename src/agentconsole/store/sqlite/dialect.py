@@ -24,6 +24,7 @@ LARGE_WRITE_CACHE_KIB = 4096
 
 
 class SqliteDialect:
+    keyed_writers = False
     index_hints = True
     name = "sqlite"
 
@@ -116,6 +117,12 @@ class SqliteDialect:
 
     def row_lock(self, table: str, *, skip_locked: bool) -> str:
         return ""
+
+    def exclusive(self, db: Db) -> None:
+        pass  # the write transaction holds the file's write lock already
+
+    def serialize(self, db: Db, name: str) -> None:
+        pass
 
     def session_account(self, db: Db) -> str:
         # A file has no sessions: the process's own account, as the permissions enforce.
