@@ -39,31 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus as corpora  # noqa: E402 - bench/ is on the path only now
 from corpus import corpus  # noqa: E402
+from store_cpu import STORE_CPU, time_store_writes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 SUPPORT = "support@acme-support.example"
-
-
-#: CPU seconds the store's writer thread spent in ingest batches (commit included).
-STORE_CPU = [0.0]
-
-
-def time_store_writes() -> None:
-    """Count the writer thread's CPU time per ingest batch: on a shared machine wall time
-    measures the neighbours, CPU time what a message costs."""
-    from agentconsole.store import ingest_sql
-
-    original = ingest_sql.ingest_batch
-
-    def timed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        started = time.thread_time()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            STORE_CPU[0] += time.thread_time() - started
-
-    ingest_sql.ingest_batch = timed  # type: ignore[assignment]
 
 
 #: (messages stored so far, store CPU seconds so far) after each batch.
@@ -97,7 +77,8 @@ def growth() -> float:
         return (c1 - c0) / max(n1 - n0, 1)
 
     tenth = total // 10
-    return cost(total - tenth, total) / cost(0, tenth)
+    first = cost(0, tenth)  # 0 when one batch holds more than the first tenth
+    return cost(total - tenth, total) / first if first else float("nan")
 
 
 def fresh_store_path(name: str) -> Path:

@@ -31,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale import build  # noqa: E402
+from store_cpu import STORE_CPU, time_store_writes  # noqa: E402
 from synthetic import CHANNELS, WORDS, messages  # noqa: E402
 
 from agentconsole import config as config_module  # noqa: E402
@@ -93,27 +94,6 @@ def rule_set(count: int, folder: Path) -> tuple[RuleSet, Path]:
     loaded = load_rules(config, load_library([replies]))
     assert not loaded.problems, loaded.problems
     return loaded, config_file
-
-
-#: CPU seconds the store's writer thread spent in ingest batches (commit included).
-STORE_CPU = [0.0]
-
-
-def time_store_writes() -> None:
-    """Count the writer thread's CPU time per ingest batch: on a shared machine wall time
-    measures the neighbours, CPU time what a message costs."""
-    from agentconsole.store import ingest_sql
-
-    original = ingest_sql.ingest_batch
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.thread_time()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            STORE_CPU[0] += time.thread_time() - started
-
-    ingest_sql.ingest_batch = timed  # type: ignore[assignment]
 
 
 async def ingest_rate(folder: Path, rules: int, conversations: int) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from agentconsole.store import Store, connect
 from agentconsole.store.postgres.connection import WRITER_LOCK
 from tests.conftest import inbound
 from tests.postgres_server import PostgresServer
+from tests.store.pg_waits import someone_waits_for_a_lock
 
 
 @pytest.fixture
@@ -56,19 +57,6 @@ async def test_a_reply_another_claim_holds_is_skipped(pg_store: tuple[str, Store
     assert [item.message_id for item in await store.claim_due_replies("mail")] == [first]
 
 
-async def waiting_for_a_row_lock(watcher: psycopg.Connection[object]) -> None:
-    """Until a session of this database waits for a lock another holds."""
-    for _ in range(500):
-        row = watcher.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'"
-        ).fetchone()
-        if row and row[0]:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("nobody waited for the locked reply")
-
-
 async def test_taking_back_a_reply_being_claimed_waits_and_then_refuses(
     pg_store: tuple[str, Store],
 ) -> None:
@@ -83,7 +71,7 @@ async def test_taking_back_a_reply_being_claimed_waits_and_then_refuses(
             (reply,),
         )
         taking_back = asyncio.create_task(store.unsend(reply))
-        await waiting_for_a_row_lock(watcher)
+        await someone_waits_for_a_lock(watcher, "nobody waited for the locked reply")
         assert not taking_back.done()
         sender.commit()
     with pytest.raises(ConflictError, match="can no longer be taken back"):

@@ -19,6 +19,7 @@ from agentconsole.store import connect
 from agentconsole.store.postgres.connection import WRITER_LOCK, key_lock
 from tests.conftest import BASE_TIME, inbound
 from tests.postgres_server import PostgresServer
+from tests.store.pg_waits import someone_waits_for_a_lock
 
 WRITERS = 4
 THREADS = 24
@@ -36,19 +37,6 @@ async def pg_url(postgres: PostgresServer) -> AsyncIterator[str]:
         yield url
     finally:
         postgres.drop_database(url)
-
-
-async def waiting_for_a_lock(watcher: psycopg.Connection[object]) -> None:
-    """Until a session of this database waits for a lock another holds."""
-    for _ in range(500):
-        row = watcher.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'"
-        ).fetchone()
-        if row and row[0]:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no session waited for a lock")
 
 
 async def test_a_batch_runs_beside_a_batch_sharing_nothing_and_waits_for_one_sharing_a_key(
@@ -76,7 +64,7 @@ async def test_a_batch_runs_beside_a_batch_sharing_nothing_and_waits_for_one_sha
             sharing = asyncio.create_task(
                 store.ingest("chat", [inbound("me too", thread_key="busy")])
             )
-            await waiting_for_a_lock(watcher)
+            await someone_waits_for_a_lock(watcher)
             assert not sharing.done()
             other_writer.rollback()
             assert (await asyncio.wait_for(sharing, timeout=10)).stored == 1

@@ -180,17 +180,25 @@ async def test_a_chat_reply_has_no_signature_and_its_macro_applies_on_send(seede
         assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
 
 
+async def insert_outage(pilot, conversation: int):  # type: ignore[no-untyped-def]
+    """Insert the outage reply into a reply on ``conversation`` through the picker; the
+    composer and its "on send" line, once both show it."""
+    app = pilot.app
+    await open_picker(pilot, conversation)
+    await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
+    await pilot.press("enter")
+    composer = app.main_screen.composer
+    macros = composer.query_one("#composer-macros")
+    await wait_for(pilot, lambda: composer.body.startswith("Hi Carol,"))
+    await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+    return composer, macros
+
+
 async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(seeded) -> None:
     path, ids = seeded
     app = make_app(path, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        await open_picker(pilot, ids["chat"])
-        await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
-        await pilot.press("enter")
-        composer = app.main_screen.composer
-        macros = composer.query_one("#composer-macros")
-        await wait_for(pilot, lambda: composer.body.startswith("Hi Carol,"))
-        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        composer, macros = await insert_outage(pilot, ids["chat"])
         await pilot.press("escape")  # leave the draft ...
         await wait_for(pilot, lambda: not composer.is_open)
         await pilot.press("r")  # ... and come back to it
@@ -211,12 +219,7 @@ async def test_a_saved_replys_actions_survive_quitting_and_apply_once_after_a_re
     path, ids = seeded
     app = make_app(path, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        await open_picker(pilot, ids["chat"])
-        await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
-        await pilot.press("enter")
-        composer = app.main_screen.composer
-        macros = composer.query_one("#composer-macros")
-        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        composer, macros = await insert_outage(pilot, ids["chat"])
         await pilot.press(*"Thanks.")
         await pilot.press("ctrl+q")  # quit with the draft open
     app = make_app(path, clock=clock)
