@@ -204,9 +204,15 @@ class Dovecot:
             start_new_session=True,
         )
         if not wait_for_greeting(self.port, b"* OK"):
+            process = self.process
+            exited = process is not None and process.poll() is not None
             self.stop()
             log = self.root / "dovecot.log"
             detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            if exited and process is not None and process.stderr is not None:
+                # It ended by itself: what it said before its log was open (a port taken,
+                # a bad setting). Read only then, when nothing holds the pipe open.
+                detail += process.stderr.read().decode(errors="replace")[-2000:]
             raise RuntimeError(f"dovecot did not start on port {self.port}: {detail}")
 
     def stop(self) -> None:
@@ -296,26 +302,35 @@ def launch_dovecot(root: Path | None = None, users: int = 500) -> Dovecot:
         (root / sub).mkdir(exist_ok=True)
     os.chown(root / "mail", mail_uid, mail_gid)
     make_certificate(root)
-    server = Dovecot(
-        root, free_port(), binary, mail_uid=mail_uid, mail_gid=mail_gid, tls_port=free_port()
-    )
-    server.prepare_users(users)
-    server.config.write_text(
-        DOVECOT_CONFIG.format(
-            root=root,
-            port=server.port,
-            tls_port=server.tls_port,
-            uid=mail_uid,
-            gid=mail_gid,
-            internal_user="dovecot" if is_root else me,
-            internal_group="dovecot" if is_root else my_group,
-            login_user="dovenull" if is_root else me,
-            chroot="" if is_root else "  chroot =",
-            me=me,
+    # The ports are free when picked, but another server starting meanwhile (the suite
+    # starts several) may take one first: then Dovecot cannot bind, and new ones are tried.
+    for attempt in range(3):
+        server = Dovecot(
+            root, free_port(), binary, mail_uid=mail_uid, mail_gid=mail_gid, tls_port=free_port()
         )
-    )
-    server.start()
-    return server
+        server.prepare_users(users)
+        server.config.write_text(
+            DOVECOT_CONFIG.format(
+                root=root,
+                port=server.port,
+                tls_port=server.tls_port,
+                uid=mail_uid,
+                gid=mail_gid,
+                internal_user="dovecot" if is_root else me,
+                internal_group="dovecot" if is_root else my_group,
+                login_user="dovenull" if is_root else me,
+                chroot="" if is_root else "  chroot =",
+                me=me,
+            )
+        )
+        try:
+            server.start()
+        except RuntimeError:
+            if attempt == 2:
+                raise
+            continue
+        return server
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")
