@@ -70,6 +70,7 @@ SINGLE_FIELD = (
 )
 COMBINED = (
     "refund tag:billing priority:>=high",
+    "refund tag:billing",
     "account assignee:me -status:closed",
     "invoice channel:bench-email is:waiting",
     "quokka status:open",

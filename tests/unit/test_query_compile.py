@@ -108,7 +108,7 @@ async def select(
             now=NOW.timestamp(),
             dialect=conn.dialect,
             estimate=(lambda expression: 10**9) if common_words else None,
-            rows=(lambda condition, params: 10**9) if walk_order else None,
+            rows=(lambda condition, params, source="": 10**9) if walk_order else None,
         )
         return conn.execute(
             f"SELECT c.id FROM conversations c WHERE {compiled.where}", compiled.params
