@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from agentconsole.replies import load_library
 from agentconsole.rules.definition import RuleSet
 from agentconsole.rules.loading import load_rules
 from agentconsole.rules.runner import RulesRunner
-from agentconsole.store import Store, changes
+from agentconsole.store import Store, changes, connect
 from agentconsole.sync import SyncRunner
 from tests.conftest import BASE_TIME, inbound
 
@@ -434,3 +435,131 @@ async def test_a_schedule_rule_acts_on_a_conversation_once_a_day(
     assert await runner.tick() == {"nudge": 1}
     notes = [m for m in (await store.conversation(conversation)).messages if m.direction == "note"]
     assert len(notes) == 2
+
+
+@pytest.fixture
+def second_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """A second, empty store beside ``store``'s, on the same backend."""
+    if request.config.getoption("--store") != "postgresql":
+        yield tmp_path / "second.db"
+        return
+    server = request.getfixturevalue("postgres")
+    url = server.new_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
+BATCHED_RULES: list[dict[str, Any]] = [
+    {"name": "welcome", "on": "new_conversation", "then": {"tags": ["+new"]}},
+    {"name": "billing", "if": "refund OR invoice", "then": {"tags": ["+billing", "-new"]}},
+    {
+        "name": "vip",
+        "if": "from:@vip.example",
+        "then": {"tags": ["+vip"], "priority": "urgent"},
+        "stop": True,
+    },
+    # Sees the tag "billing" gave in the same batch.
+    {
+        "name": "billing team",
+        "if": "tag:billing",
+        "then": {"assign": "round_robin:billing", "status": "pending", "priority": "high"},
+    },
+    {"name": "closer", "if": "unsubscribe", "then": {"status": "close", "note": "Unsubscribed."}},
+    {"name": "junk", "if": "casino", "then": {"spam": True}},
+    {"name": "urgent", "if": "urgent", "then": {"assign": "least_busy:oncall"}},
+    {"name": "ack", "if": "-tag:vip", "then": {"reply": "ack", "tags": ["+acked"]}},
+    {"name": "triage", "if": "-tag:billing", "then": {"tags": ["+triage"], "priority": "low"}},
+]
+
+#: Round robin and least busy each on a team of its own: one's turns would otherwise shift
+#: the other's picks, which differ between a batch (rule by rule) and one message at a time.
+TEAMS = {"billing": ["ana", "ben", "cy"], "oncall": ["dee", "eve"]}
+
+BATCHED_BODIES = [
+    "I want a refund",
+    "my invoice is wrong",
+    "urgent: the site is down",
+    "please unsubscribe me",
+    "casino bonus for you",
+    "a refund, urgent please",
+    "hello there",
+    "invoice and unsubscribe",
+]
+
+
+async def _rule_effects(store: Store, ids: list[int]) -> list[Any]:
+    """For each of ``ids``: its state, the rules' messages in it, and the rules' audit
+    entries on it in the order they were written (message ids, which depend on how the
+    batch's messages were interleaved, left out)."""
+    rows = await store.conversation_rows(ids)
+    effects = []
+    for conversation_id in ids:
+        got = rows.get(conversation_id)
+        detail = await store.conversation(conversation_id)
+        written = [(m.direction, m.agent, m.body) for m in detail.messages if m.agent]
+        entries = []
+        for entry in sorted(await store.audit_log(conversation_id), key=lambda e: e.id):
+            if entry.agent.startswith("rule '"):
+                data = json.loads(entry.detail)
+                data.pop("message", None)
+                entries.append((entry.agent, entry.action, data))
+        state = got and (got.status, got.priority, got.assignee, got.tags)
+        effects.append((conversation_id, state, written, entries))
+    return effects
+
+
+async def test_a_batch_gets_what_one_message_at_a_time_gets(
+    store: Store, second_location: str | Path, tmp_path: Path
+) -> None:
+    """Rules act on a batch's matches together: each conversation's state, the rules'
+    replies and notes, and its audit entries are those of running the rules on each
+    message alone, and the audit chain holds."""
+    messages = []
+    for round_number in range(4):
+        for number, body in enumerate(BATCHED_BODIES):
+            domain = "vip.example" if number % 4 == 1 else "example.com"
+            messages.append(
+                inbound(
+                    body,
+                    email=f"c{round_number}-{number}@{domain}",
+                    automated=number == 6 and round_number % 2 == 0,
+                )
+            )
+    one_by_one = await connect(second_location, agent="alice")
+    try:
+        await one_by_one.ensure_channel("mail", "email", "email")
+        for target in (store, one_by_one):
+            using(target, tmp_path, BATCHED_RULES, teams=TEAMS)
+        report = await store.ingest("mail", messages)
+        alone_ids = [
+            (await one_by_one.ingest("mail", [message])).touched[0] for message in messages
+        ]
+        batched = await _rule_effects(store, list(report.touched))
+        alone = await _rule_effects(one_by_one, alone_ids)
+        for target in (store, one_by_one):
+            assert (await target.verify_audit()).intact
+    finally:
+        await one_by_one.close()
+    assert len(batched) == len(messages)
+    assert {"tag", "priority", "status", "assign", "note", "spam", "rule.reply", "rule"} <= {
+        action for *_, entries in batched for _, action, _ in entries
+    }
+    for got, expected in zip(batched, alone, strict=True):
+        assert got == expected
+    # In a conversation, a rule's changes in the order of its table, then its ``rule`` entry.
+    refund = [(agent, action) for agent, action, _ in batched[0][3]]
+    assert refund == [
+        ("rule 'welcome'", "tag"),
+        ("rule 'welcome'", "rule"),
+        ("rule 'billing'", "tag"),
+        ("rule 'billing'", "rule"),
+        ("rule 'billing team'", "priority"),
+        ("rule 'billing team'", "status"),
+        ("rule 'billing team'", "assign"),
+        ("rule 'billing team'", "rule"),
+        ("rule 'ack'", "tag"),
+        ("rule 'ack'", "rule.reply"),
+        ("rule 'ack'", "rule"),
+    ]

@@ -30,6 +30,9 @@ HEAD_KEY = "audit.head"
 
 _COLUMNS = "id, at, agent, account, action, conversation_id, detail, chain"
 
+#: The text each link hashes (``json.dumps`` with these options builds an encoder per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
@@ -73,7 +76,7 @@ def _link(previous: str, entry: _Entry) -> str:
         entry.conversation_id,
         entry.detail,
     ]
-    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODER.encode(fields)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

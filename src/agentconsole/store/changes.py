@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConflictError, NotFoundError, UsageError
@@ -109,7 +109,7 @@ def apply_one(
     conn: Db, conversation_id: int, change: Change, agent: str, now: float
 ) -> ChangeOutcome:
     """``change`` on one conversation inside the caller's transaction."""
-    outcome, write = _decide(conn, state(conn, conversation_id), change, agent, now)
+    outcome, write = _decide(state(conn, conversation_id), change, agent, now)
     if write is not None:
         _write(conn, [(outcome.conversation_id, write)], agent, now)
     return outcome
@@ -153,7 +153,7 @@ def apply(
                         _write(conn, pending, agent, now)
                         pending = []
                         before = state(conn, conversation_id)
-                    outcome, write = _decide(conn, before, change, agent, now)
+                    outcome, write = _decide(before, change, agent, now)
                 except NotFoundError as error:
                     outcome, write = (
                         ChangeOutcome(conversation_id, False, None, str(error), 3),
@@ -174,20 +174,65 @@ def apply(
     return outcomes
 
 
+@dataclass(slots=True)
+class Pending:
+    """Changes by one ``agent`` at ``now``, decided one after another and written together
+    (what a rule does to the conversations of a batch it matched): :meth:`change` decides
+    a change on the state it is given and returns the state after it, :meth:`audit` queues
+    any other entry, :meth:`flush` writes the changes (one UPDATE per distinct write) and
+    then every queued entry in the order queued, with one append to the audit chain.
+
+    Until :meth:`flush`, the store holds the state before: whatever reads it — a query, the
+    audit log — must come after a flush."""
+
+    conn: Db
+    agent: str
+    now: float
+    writes: list[tuple[int, _Write]] = field(default_factory=list)
+    entries: list[Audited] = field(default_factory=list)
+
+    def change(
+        self, before: ConversationState, change: Change
+    ) -> tuple[ChangeOutcome, ConversationState]:
+        """``change`` on the conversation ``before`` describes: its outcome and the state
+        after (``before`` when nothing changes). Raises :class:`ConflictError`."""
+        outcome, write = _decide(before, change, self.agent, self.now)
+        if write is None:
+            return outcome, before
+        self.writes.append((before.conversation_id, write))
+        self.entries.append((write.action, before.conversation_id, write.detail))
+        return outcome, write.after
+
+    def audit(self, action: str, conversation_id: int, detail: dict[str, Any]) -> None:
+        """Queue an audit entry (after those of the changes decided so far)."""
+        self.entries.append((action, conversation_id, detail))
+
+    def flush(self) -> None:
+        """Write what was decided and queued so far."""
+        _update(self.conn, self.writes)
+        audit_many(self.conn, self.agent, self.entries, self.now)
+        self.writes, self.entries = [], []
+
+
 @dataclass(frozen=True, slots=True)
 class _Write:
     """What a change does to one conversation, not yet done: the columns it sets and their
     values (the same for every conversation a bulk change reaches, so :func:`_write` sets
-    them all in one UPDATE) and what the audit log says of it."""
+    them all in one UPDATE), what the audit log says of it, the conversation's state after
+    it (its tags in Python's order, not the database's) and the tag rows it adds and
+    removes."""
 
     assignments: str
     values: tuple[Any, ...]
     action: str
     detail: dict[str, Any]
+    after: ConversationState
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
 
 
 def _decide(
-    conn: Db, before: ConversationState, change: Change, agent: str, now: float
+    before: ConversationState, change: Change, agent: str, now: float
 ) -> tuple[ChangeOutcome, _Write | None]:
     """What ``change`` does to the conversation ``before`` describes: its outcome, and the
     write it needs (None: it changes nothing). Raises :class:`ConflictError`."""
@@ -197,24 +242,53 @@ def _decide(
         return _status(before, change, now)
     if change.kind == "priority":
         return _priority(before, change, now)
-    return _tags(conn, before, change, now)
+    return _tags(before, change, now)
 
 
 def _write(conn: Db, writes: Sequence[tuple[int, _Write]], agent: str, now: float) -> None:
     """Do ``writes`` (conversation id, write): one UPDATE per distinct write, then every
     audit entry in their order."""
-    alike: dict[tuple[str, tuple[Any, ...]], list[int]] = {}
-    for conversation_id, write in writes:
-        alike.setdefault((write.assignments, write.values), []).append(conversation_id)
-    for (assignments, values), targets in alike.items():
-        for start in range(0, len(targets), BATCH):
-            part = targets[start : start + BATCH]
-            conn.execute(
-                f"UPDATE conversations SET {assignments}"
-                f" WHERE id IN ({', '.join('?' * len(part))})",
-                (*values, *part),
-            )
+    _update(conn, writes)
     audit_many(conn, agent, [(w.action, target, w.detail) for target, w in writes], now)
+
+
+def _update(conn: Db, writes: Sequence[tuple[int, _Write]]) -> None:
+    """The statements of ``writes``: an UPDATE per distinct write and round, and the tag
+    rows of a round in two statements. A conversation's first write is in the first round,
+    its second in the second, and so on, so its writes are made in their order (the same
+    column or tag set twice ends as the later write set it)."""
+    rounds: list[list[tuple[int, _Write]]] = []
+    seen: dict[int, int] = {}
+    for conversation_id, write in writes:
+        number = seen.get(conversation_id, 0)
+        seen[conversation_id] = number + 1
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append((conversation_id, write))
+    for one_each in rounds:
+        added = [(target, tag) for target, write in one_each for tag in write.add_tags]
+        removed = [(target, tag) for target, write in one_each for tag in write.remove_tags]
+        if added:
+            conn.executemany(
+                "INSERT INTO conversation_tags(conversation_id, tag) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
+                added,
+            )
+        if removed:
+            conn.executemany(
+                "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?", removed
+            )
+        alike: dict[tuple[str, tuple[Any, ...]], list[int]] = {}
+        for target, write in one_each:
+            alike.setdefault((write.assignments, write.values), []).append(target)
+        for (assignments, values), targets in alike.items():
+            for start in range(0, len(targets), BATCH):
+                part = targets[start : start + BATCH]
+                conn.execute(
+                    f"UPDATE conversations SET {assignments}"
+                    f" WHERE id IN ({', '.join('?' * len(part))})",
+                    (*values, *part),
+                )
 
 
 def restore(conn: Db, states: Sequence[ConversationState], agent: str) -> list[int]:
@@ -261,7 +335,11 @@ def _assign(
             "take it over explicitly (--force) if that is intended"
         )
     write = _Write(
-        "assignee = ?, updated_at = ?", (wanted, now), "assign", {"from": current, "to": wanted}
+        "assignee = ?, updated_at = ?",
+        (wanted, now),
+        "assign",
+        {"from": current, "to": wanted},
+        replace(before, assignee=wanted),
     )
     return _changed(before), write
 
@@ -283,6 +361,7 @@ def _status(
         (status, now, until, status, now),
         "status",
         detail,
+        replace(before, status=status, snooze_until=until),
     )
     return _changed(before), write
 
@@ -293,30 +372,25 @@ def _priority(
     if before.priority == change.rank:
         return _unchanged(before, f"already {PRIORITIES[before.priority]}"), None
     detail = {"from": before.priority, "to": change.rank}
+    assert change.rank is not None
+    after = replace(before, priority=change.rank)
     return _changed(before), _Write(
-        "priority = ?, updated_at = ?", (change.rank, now), "priority", detail
+        "priority = ?, updated_at = ?", (change.rank, now), "priority", detail, after
     )
 
 
 def _tags(
-    conn: Db, before: ConversationState, change: Change, now: float
+    before: ConversationState, change: Change, now: float
 ) -> tuple[ChangeOutcome, _Write | None]:
-    """The tag rows are written at once (a conversation's own rows); the conversation's
-    update time and the audit entry go with the batch."""
     have = set(before.tags)
     add = [tag for tag in dict.fromkeys(change.add) if tag not in have]
     remove = [tag for tag in dict.fromkeys(change.remove) if tag in have and tag not in add]
     if not add and not remove:
         return _unchanged(before, "tags already so"), None
-    conn.executemany(
-        "INSERT INTO conversation_tags(conversation_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        [(before.conversation_id, tag) for tag in add],
-    )
-    conn.executemany(
-        "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?",
-        [(before.conversation_id, tag) for tag in remove],
-    )
-    return _changed(before), _Write("updated_at = ?", (now,), "tag", {"add": add, "remove": remove})
+    after = replace(before, tags=tuple(sorted((have | set(add)) - set(remove))))
+    detail = {"add": add, "remove": remove}
+    write = _Write("updated_at = ?", (now,), "tag", detail, after, tuple(add), tuple(remove))
+    return _changed(before), write
 
 
 def _write_state(conn: Db, wanted: ConversationState, now: float) -> None:

@@ -5,9 +5,12 @@ messages (:func:`run_on_ingest`, from :mod:`.ingest_sql`), an agent's change
 For each event the rules are taken in order; each one's condition is checked against the
 conversations the event touched that are still in play (one statement per rule), its
 actions are applied to those it matches, and with ``stop`` they leave play for the rules
-after it. Every change goes through :func:`.changes.apply_one`, audited as the rule
-(``rule 'NAME'``), and one ``rule`` entry per conversation records the state before, so it
-can be undone. A rule's own changes never trigger rules: no cascades, no loops.
+after it. Every change is decided by :mod:`.changes` (the one place for what a change
+does), audited as the rule (``rule 'NAME'``), and one ``rule`` entry per conversation
+records the state before, so it can be undone. A rule's matches are acted on together
+(:func:`apply_rule`: a few statements and one audit append per rule and batch, not per
+conversation), written before the next rule's condition is read, so each rule sees what
+the ones before it did. A rule's own changes never trigger rules: no cascades, no loops.
 
 Replies: a rule sends a saved reply only to a customer — never to an auto-reply or a bounce
 (messages flagged automated) or to our own messages — and at most once per conversation in
@@ -24,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-from ..errors import ConflictError, UsageError
+from ..errors import ConflictError, NotFoundError, UsageError
 from ..models import ACTIVE_STATUSES, Change, ConversationState
 from ..replies import Agent, fill
 from ..rules.definition import (
@@ -89,8 +92,7 @@ def run_rules(
         if estimate is None:  # sized once per event: the same words recur across rules
             estimate = ids_estimator(conn, _messages_of(conn, in_play))
         matched = matching(conn, rule, in_play, now, estimate)
-        for conversation_id in matched:
-            changed += apply_rule(conn, rule, conversation_id, now, rules.reply_as, customer_wrote)
+        changed += apply_rule(conn, rule, matched, now, rules.reply_as, customer_wrote)
         if rule.stop and matched:
             out = set(matched)
             in_play = [i for i in in_play if i not in out]
@@ -144,21 +146,64 @@ def _messages_of(conn: Db, ids: Sequence[int]) -> int:
 def apply_rule(
     conn: Db,
     rule: Rule,
-    conversation_id: int,
+    ids: Sequence[int],
     now: float,
     reply_as: str,
     customer_wrote: frozenset[int] | None = None,
 ) -> int:
-    """``rule``'s actions on one conversation it matched; 1 when anything changed (then a
-    ``rule`` audit entry records the state before, for undo), else 0."""
-    who = rule_agent(rule.name)
-    then = rule.then
-    before = changes.state(conn, conversation_id)
+    """``rule``'s actions on the conversations ``ids`` it matched, in order; returns how
+    many changed (for each, a ``rule`` audit entry records the state before, for undo).
+
+    The result is what acting on one conversation after another gives — the same states,
+    the same audit entries in the same order — for fewer statements: the states are read
+    at once, the changes decided in memory and written together (:class:`.changes.Pending`),
+    the audit entries appended in one go. What reads the store (spam, a saved reply, a
+    note, ``least_busy``) first writes what was decided before it."""
+    if not ids:
+        return 0
+    known = changes.states(conn, ids)
+    pending = changes.Pending(conn, rule_agent(rule.name), now)
+    turns: dict[str, str | None] = {}
+    seen: set[int] = set()
+    changed = 0
+    for conversation_id in ids:
+        before = known.get(conversation_id)
+        if before is None:
+            raise NotFoundError(f"no conversation {conversation_id}")
+        if before.conversation_id in seen:
+            # Two ids of one conversation (one merged into the other): the second is
+            # decided on what the first did.
+            pending.flush()
+            before = changes.state(conn, conversation_id)
+        seen.add(before.conversation_id)
+        changed += _act(
+            conn, rule, pending, before, conversation_id, turns, reply_as, customer_wrote
+        )
+    pending.flush()
+    _save_turns(conn, turns, now)
+    return changed
+
+
+def _act(
+    conn: Db,
+    rule: Rule,
+    pending: changes.Pending,
+    before: ConversationState,
+    conversation_id: int,
+    turns: dict[str, str | None],
+    reply_as: str,
+    customer_wrote: frozenset[int] | None,
+) -> int:
+    """``rule``'s actions on one conversation (``before``, asked for as ``conversation_id``),
+    decided into ``pending``; 1 when anything changed, else 0."""
+    who, then, now = pending.agent, rule.then, pending.now
+    current = before
     did: list[str] = []
 
     def change(description: str, wanted: Change) -> None:
+        nonlocal current
         try:
-            outcome = changes.apply_one(conn, conversation_id, wanted, who, now)
+            outcome, current = pending.change(current, wanted)
         except ConflictError:
             return  # held by an agent: a rule never takes a conversation from a person
         if outcome.changed:
@@ -175,13 +220,19 @@ def apply_rule(
         until = snooze_until(then.snooze, now)
         change(f"snooze {then.snooze}", Change("status", status="snoozed", snooze_until=until))
     if then.assign is not None and before.assignee is None:
-        assignee = pick_assignee(conn, then.assign, now)
+        if then.assign.kind == "least_busy":
+            pending.flush()  # the members' load counts what this batch assigned so far
+        assignee = pick_assignee(conn, then.assign, turns)
         change(f"assign {assignee}", Change("assign", assignee=assignee))
-    if then.spam and spam_sql.mark(conn, conversation_id, who, now):
-        did.append("spam")
+    if then.spam:
+        pending.flush()
+        if spam_sql.mark(conn, conversation_id, who, now):
+            did.append("spam")
     if then.reply is not None and not then.spam:
+        pending.flush()
         did += _reply(conn, rule, conversation_id, now, reply_as, customer_wrote)
     if then.note is not None:
+        pending.flush()
         message_id = actions._insert_agent_message(
             conn, conversation_id, "note", then.note, who, who, now
         )
@@ -197,14 +248,8 @@ def apply_rule(
         did.append("hook")
     if not did:
         return 0
-    audit(
-        conn,
-        who,
-        "rule",
-        conversation_id,
-        {"rule": rule.name, "event": rule.on, "did": did, "before": changes._describe(before)},
-        now,
-    )
+    detail = {"rule": rule.name, "event": rule.on, "did": did, "before": changes._describe(before)}
+    pending.audit("rule", conversation_id, detail)
     return 1
 
 
@@ -213,28 +258,37 @@ def snooze_until(text: str, now: float) -> float:
     return parse_when(text, datetime.fromtimestamp(now).astimezone()).timestamp()
 
 
-def pick_assignee(conn: Db, assignment: Assignment, now: float) -> str:
+def pick_assignee(conn: Db, assignment: Assignment, turns: dict[str, str | None]) -> str:
     """The agent a conversation goes to: the one named; the team member after the one round
     robin chose last (remembered in the store, so turns survive restarts and are shared by
     every process); or the member with the fewest open and pending conversations (the
-    first listed on a tie)."""
+    first listed on a tie). Round robin's choices are kept in ``turns`` (each team's last
+    one read from the store once) until :func:`_save_turns` writes them."""
     members = assignment.members
     if assignment.kind == "agent":
         return assignment.name
     if assignment.kind == "least_busy":
         load = active_counts(conn, members)
         return min(members, key=lambda member: (load.get(member, 0), members.index(member)))
-    row = conn.execute(
-        "SELECT last_agent FROM rule_rotation WHERE team = ?", (assignment.name,)
-    ).fetchone()
-    chosen = next_in_turn(members, row[0] if row else None)
-    conn.execute(
-        "INSERT INTO rule_rotation(team, last_agent, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT(team) DO UPDATE SET last_agent = excluded.last_agent,"
-        " updated_at = excluded.updated_at",
-        (assignment.name, chosen, now),
-    )
+    if assignment.name not in turns:
+        row = conn.execute(
+            "SELECT last_agent FROM rule_rotation WHERE team = ?", (assignment.name,)
+        ).fetchone()
+        turns[assignment.name] = row[0] if row else None
+    chosen = next_in_turn(assignment.members, turns[assignment.name])
+    turns[assignment.name] = chosen
     return chosen
+
+
+def _save_turns(conn: Db, turns: dict[str, str | None], now: float) -> None:
+    """Remember each team's last round-robin choice."""
+    for team, last in turns.items():
+        conn.execute(
+            "INSERT INTO rule_rotation(team, last_agent, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(team) DO UPDATE SET last_agent = excluded.last_agent,"
+            " updated_at = excluded.updated_at",
+            (team, last, now),
+        )
 
 
 def next_in_turn(members: Sequence[str], last: str | None) -> str:
@@ -368,9 +422,10 @@ def run_schedule(conn: Db, rules: RuleSet, now: float) -> dict[str, int]:
         count = 0
         for start in range(0, len(ids), CHUNK):
             with conn.transaction():
-                for conversation_id in ids[start : start + CHUNK]:
-                    if not _acted_lately(conn, rule, conversation_id, now):
-                        count += apply_rule(conn, rule, conversation_id, now, rules.reply_as)
+                due = [
+                    i for i in ids[start : start + CHUNK] if not _acted_lately(conn, rule, i, now)
+                ]
+                count += apply_rule(conn, rule, due, now, rules.reply_as)
         changed[rule.name] = count
         if rule.stop:
             stopped.update(ids)
