@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from . import redirects
 from .columns import Columns
+from .conversation_updates import ConversationUpdates
 from .db import Db
 from .writes import DeferredWrites, allocate_search_key, search_key_for
 
@@ -55,16 +56,13 @@ class ConversationState:
     opened_by_bot: bool
 
     def joined_by(
-        self, *, sent_at: float, customer: bool, bot: bool, status: str
+        self, *, latest: float, customer: bool, bot: bool, status: str
     ) -> ConversationState:
-        """The state after a message sent at ``sent_at`` (a customer's, or a bot's)
-        joined it, leaving it in ``status``."""
+        """The state after a message (a customer's, or a bot's) joined it, leaving its
+        latest time ``latest`` and its status ``status``."""
         customer_wrote = self.customer_wrote or customer
         return ConversationState(
-            status,
-            sent_at if sent_at >= self.last_message_at else self.last_message_at,
-            customer_wrote,
-            not customer_wrote and (self.opened_by_bot or bot),
+            status, latest, customer_wrote, not customer_wrote and (self.opened_by_bot or bot)
         )
 
 
@@ -116,6 +114,7 @@ class BatchLookups:
         references: Iterable[str] = (),
         thread_keys: Iterable[str] = (),
         identities: Iterable[tuple[str, str]] = (),
+        now: float = 0.0,
     ) -> None:
         own_ids = list(dict.fromkeys(external_ids))
         named = list(dict.fromkeys([*own_ids, *references]))
@@ -171,6 +170,8 @@ class BatchLookups:
         #: The search entries and references of the messages stored so far, written at
         #: the batch's end (nothing in the batch reads them before: threading asks this).
         self.deferred = DeferredWrites()
+        #: What the batch's messages change in their conversations, written at its end.
+        self.updates = ConversationUpdates(now)
         self._redirects = (
             conn.execute("SELECT 1 FROM conversation_redirects LIMIT 1").fetchone() is not None
         )

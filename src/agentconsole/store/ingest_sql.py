@@ -338,20 +338,22 @@ def _ingest_one(
         ),
         deferred=batch.deferred,
     )
-    from_customer, bot = direction == "in", author_role == "bot"
     if state is not None:
         # A bot opened the conversation (a greeting) before the customer wrote: it belongs
         # to the customer who writes first, not to the bot it was filed under.
-        claimed_by = contact_id if from_customer and state.opened_by_bot else None
-        status = _update_conversation(
-            conn, conversation_id, state, claimed_by, message, sent_at, now, reopened
+        claimed_by = contact_id if direction == "in" and state.opened_by_bot else None
+        state = _update_conversation(
+            conn, batch, conversation_id, state, claimed_by, message, sent_at, now, reopened
         )
-        state = state.joined_by(sent_at=sent_at, customer=from_customer, bot=bot, status=status)
     else:
-        state = opened_state(sent_at, customer=from_customer, bot=bot)
+        state = opened_state(sent_at, customer=direction == "in", bot=author_role == "bot")
     if message.handoff:
+        # Its changes are written over what the batch changed so far.
+        batch.updates.flush(conn, only=(conversation_id,))
         _hand_off(conn, conversation_id, state.status, sent_at, now, reopened)
-        state = state.joined_by(sent_at=sent_at, customer=False, bot=False, status="open")
+        state = state.joined_by(
+            latest=state.last_message_at, customer=False, bot=False, status="open"
+        )
     batch.noted(conversation_id, state)
     touched.append(conversation_id)
     return SameId(message_id, conversation_id, digest)
@@ -369,6 +371,7 @@ def _opening_clocks(message: InboundMessage, sent_at: float) -> tuple[float | No
 
 def _update_conversation(
     conn: Db,
+    batch: BatchLookups,
     conversation_id: int,
     state: ConversationState,
     claimed_by: int | None,
@@ -376,49 +379,48 @@ def _update_conversation(
     sent_at: float,
     now: float,
     reopened: list[int],
-) -> str:
-    """One statement: the conversation after ``message`` joined it (its count, latest
-    time, preview, waiting clock; reopened when a customer writes again; the customer's
-    once ``claimed_by`` is set). Returns its status after."""
+) -> ConversationState:
+    """The conversation after ``message`` joined it (its count, latest time, preview,
+    waiting clock; reopened when a customer writes again; the customer's once
+    ``claimed_by`` is set), noted in the batch's pending changes (written at its end:
+    :mod:`.conversation_updates`); returns its state after."""
     newest = sent_at >= state.last_message_at
     latest = sent_at if newest else state.last_message_at
     preview = preview_of(message.body) if newest else None
-    if message.role != "customer":
+    customer = message.role == "customer"
+    bot = message.author_role == "bot"
+    if claimed_by is not None:
+        # At once: a token names a conversation through its contact.
+        conn.execute(
+            "UPDATE conversations SET contact_id = ? WHERE id = ?", (claimed_by, conversation_id)
+        )
+    if not customer:
         # A line of ours (an agent's, or a bot's) answers the customer; only a person's is
         # the first response.
-        first_response = sent_at if message.role == "agent" else None
-        conn.execute(
-            "UPDATE conversations SET message_count = message_count + 1,"
-            " last_message_at = ?, updated_at = ?,"
-            " preview = coalesce(?, preview),"
-            " waiting_since = CASE WHEN ? = 1 THEN NULL ELSE waiting_since END,"
-            " first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
-            (latest, now, preview, int(newest), first_response, conversation_id),
+        batch.updates.joined(
+            conversation_id,
+            last_message_at=latest,
+            preview=preview,
+            clear_waiting=newest,
+            first_response_at=sent_at if message.role == "agent" else None,
         )
-        return state.status
-    # Named only when it changes: SQLite rewrites the index entries of every column set.
-    claim, claimed = (", contact_id = ?", (claimed_by,)) if claimed_by is not None else ("", ())
+        return state.joined_by(latest=latest, customer=False, bot=bot, status=state.status)
     if message.automated:
         # Auto-replies and bounces are kept in the thread but never look like the customer
-        # wrote: no reopen, no waiting clock.
-        conn.execute(
-            f"UPDATE conversations SET message_count = message_count + 1, updated_at = ?{claim}"
-            " WHERE id = ?",
-            (now, *claimed, conversation_id),
+        # wrote: no reopen, no waiting clock, no newer latest time.
+        batch.updates.joined(conversation_id, last_message_at=state.last_message_at)
+        return state.joined_by(
+            latest=state.last_message_at, customer=True, bot=bot, status=state.status
         )
-        return state.status
     # Any new customer message reopens: judged by arrival, not by the sender's Date (mail
     # delayed by greylisting or a slow clock would otherwise stay buried in a closed thread).
     reopen = state.status in ("pending", "snoozed", "closed")
-    reopening = ", status = 'open', snooze_until = NULL, resolved_at = NULL" if reopen else ""
-    conn.execute(
-        "UPDATE conversations SET message_count = message_count + 1,"
-        " last_message_at = ?, updated_at = ?,"
-        " preview = coalesce(?, preview),"
-        " waiting_since = CASE WHEN waiting_since IS NULL OR waiting_since > ? THEN ?"
-        "   ELSE waiting_since END"
-        f"{claim}{reopening} WHERE id = ?",
-        (latest, now, preview, sent_at, sent_at, *claimed, conversation_id),
+    batch.updates.joined(
+        conversation_id,
+        last_message_at=latest,
+        preview=preview,
+        waiting_from=sent_at,
+        reopen=reopen,
     )
     if reopen:
         audit(
@@ -430,8 +432,9 @@ def _update_conversation(
             now,
         )
         reopened.append(conversation_id)
-        return "open"
-    return state.status
+    return state.joined_by(
+        latest=latest, customer=True, bot=bot, status="open" if reopen else state.status
+    )
 
 
 #: The tag a conversation handed off by a bot carries (its own view in the sidebar).
@@ -502,6 +505,7 @@ def ingest_batch(
                 for person in (*message.author.identities, *message.participants[:1])
                 if person.verified and person.address.strip()
             ),
+            now=now,
         )
         for message in messages:
             digest = identity.digest_of(message)
@@ -552,6 +556,7 @@ def ingest_batch(
         # The batch's search entries and references in one go, before a rule's query
         # can read them.
         batch.deferred.flush(conn)
+        batch.updates.flush(conn)
         if rules is not None:
             rules_sql.run_on_ingest(conn, rules, created, inbound, customer_wrote, now)
         if update_cursor:
