@@ -10,7 +10,10 @@ measures, one table.
 Without ``--postgres`` a throwaway PostgreSQL cluster is started in a temporary folder (the
 test suite's, from Debian's postgresql package). Measures:
 * ingest, one writer: normalized messages/s through the whole pipeline
-* ingest, four writer processes at once, each its own quarter of the conversations
+* ingest, four writer processes at once, each its own quarter of the conversations (timed
+  from when all four are connected, their messages made, to when the last is done)
+* CPU per message of each: the writers' threads in ingest plus (PostgreSQL) the server's
+  processes — on a shared machine steadier than the rate, which measures the neighbours
 * search: the 50 newest hits for a common and a rare word (median of 20)
 * queue: the open view's whole index and its first 50 rows (median of 20)
 * view counts: every sidebar view's count (median of 10)
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -35,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
+from store_cpu import STORE_CPU, time_store_writes  # noqa: E402
 from synthetic import CHANNELS, COMMON, RARE, ingest_all  # noqa: E402
 
 from agentconsole.models import View  # noqa: E402
@@ -45,28 +50,58 @@ BATCH = 2000
 POLL_SECONDS = 0.4
 
 WRITER = """
-import asyncio, sys
+import asyncio, json, sys, time
 sys.path.insert(0, sys.argv[4])
-from synthetic import CHANNELS, messages
+from synthetic import messages
+from store_cpu import STORE_CPU, time_store_writes
 from agentconsole.store import connect
 async def main(location, part, parts, conversations):
-    store = await connect(location, agent=f"writer{part}")
-    chunk = {}
-    for n, (channel, message) in enumerate(messages(conversations, 5.0)):
+    batches, chunk = [], {}
+    for channel, message in messages(conversations, 5.0):
         # By conversation (the number in "<conversation.position@bench.example>"): mail has
         # no thread key, and hash(None) differs between processes.
         if int(message.external_id[1:].split(".")[0]) % parts != part:
             continue
         chunk.setdefault(channel, []).append(message)
         if sum(map(len, chunk.values())) >= 500:
-            for name, batch in chunk.items():
-                await store.ingest(name, batch, None, update_cursor=False)
+            batches += chunk.items()
             chunk = {}
-    for name, batch in chunk.items():
+    batches += chunk.items()
+    store = await connect(location, agent=f"writer{part}")
+    time_store_writes()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for name, batch in batches:
         await store.ingest(name, batch, None, update_cursor=False)
+    print(json.dumps({"cpu": STORE_CPU[0]}), flush=True)
     await store.close()
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])))
 """
+
+
+def server_cpu(server: object | None) -> float:
+    """CPU seconds the PostgreSQL cluster's processes used so far (the postmaster, its live
+    children, and the children it reaped); 0 without a cluster of ours."""
+    folder = getattr(server, "folder", None)
+    if folder is None:
+        return 0.0
+    postmaster = int((Path(folder) / "data" / "postmaster.pid").read_text().split()[0])
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    total = sum(map(int, fields(postmaster)[11:15]))  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or entry.name == str(postmaster):
+            continue
+        try:
+            stat = fields(int(entry.name))
+        except OSError:
+            continue
+        if int(stat[1]) == postmaster:  # its parent
+            total += int(stat[11]) + int(stat[12])
+    return total / ticks
 
 
 async def prepare(location: str | Path) -> Store:
@@ -76,17 +111,27 @@ async def prepare(location: str | Path) -> Store:
     return store
 
 
-async def ingest_one_writer(location: str | Path, conversations: int) -> tuple[int, float]:
+async def ingest_one_writer(
+    location: str | Path, conversations: int, server: object | None
+) -> tuple[int, float, float, float]:
+    """(messages, seconds, CPU seconds of the writer's ingest, of the server)."""
     store = await prepare(location)
+    STORE_CPU[0] = 0.0
+    before = server_cpu(server)
     try:
-        return await ingest_all(store, conversations, 5.0, BATCH)
+        total, seconds = await ingest_all(store, conversations, 5.0, BATCH)
+        # Before the session ends: its server process's time is counted while it lives.
+        on_server = server_cpu(server) - before
     finally:
         await store.close()
+    return total, seconds, STORE_CPU[0], on_server
 
 
-async def ingest_four_writers(location: str | Path, conversations: int) -> tuple[int, float]:
+async def ingest_four_writers(
+    location: str | Path, conversations: int, server: object | None
+) -> tuple[int, float, float, float]:
+    """(messages, seconds, CPU seconds of the writers' ingest, of the server)."""
     await (await prepare(location)).close()
-    started = time.perf_counter()
     procs = [
         subprocess.Popen(
             [
@@ -100,11 +145,25 @@ async def ingest_four_writers(location: str | Path, conversations: int) -> tuple
                 str(conversations),
             ],
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for part in range(4)
     ]
-    codes = [p.wait() for p in procs]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    before = server_cpu(server)
+    started = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    reports = [proc.stdout.readline() for proc in procs if proc.stdout is not None]
     seconds = time.perf_counter() - started
+    on_server = server_cpu(server) - before
+    cpu = sum(json.loads(report)["cpu"] for report in reports if report.strip())
+    codes = [p.wait() for p in procs]
     store = await connect(location, agent="bench")
     total = await store.run_sync(
         lambda db: db.execute("SELECT count(*) FROM messages").fetchone()[0]
@@ -112,7 +171,7 @@ async def ingest_four_writers(location: str | Path, conversations: int) -> tuple
     await store.close()
     if any(codes):
         print(f"  (a writer failed: exit codes {codes})")
-    return int(total), seconds
+    return int(total), seconds, cpu, on_server
 
 
 async def timed(call, runs: int) -> float:
@@ -164,6 +223,12 @@ async def live_update(location: str | Path) -> float:
     return statistics.median(samples)
 
 
+def _cpu(client: float, server: float, messages: int) -> str:
+    """CPU per message, ``writers + server µs`` (the server's part only on PostgreSQL)."""
+    each = [seconds / messages * 1e6 for seconds in (client, server) if seconds]
+    return " + ".join(f"{value:,.0f}" for value in each) + " µs"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=100_000)
@@ -173,6 +238,7 @@ def main() -> None:
     )
     parser.add_argument("--ingest-only", action="store_true", help="only the two ingest measures")
     args = parser.parse_args()
+    time_store_writes()
     folder = Path(tempfile.mkdtemp(prefix="bench-backends-"))
     server = None
     if args.postgres:
@@ -192,10 +258,16 @@ def main() -> None:
     try:
         for backend, (one, four) in locations.items():
             print(f"{backend}: building {args.conversations:,} conversations …", flush=True)
-            total, seconds = asyncio.run(ingest_one_writer(one, args.conversations))
+            total, seconds, cpu, on_server = asyncio.run(
+                ingest_one_writer(one, args.conversations, server)
+            )
             row = {"ingest, one writer": f"{total / seconds:,.0f} msg/s"}
-            total4, seconds4 = asyncio.run(ingest_four_writers(four, args.conversations))
+            row["  CPU/message: writer+server"] = _cpu(cpu, on_server, total)
+            total4, seconds4, cpu4, on_server4 = asyncio.run(
+                ingest_four_writers(four, args.conversations, server)
+            )
             row["ingest, four writers"] = f"{total4 / seconds4:,.0f} msg/s"
+            row["  CPU/message: writers+server"] = _cpu(cpu4, on_server4, total4)
             row["messages"] = f"{total:,}"
             if total4 != total:
                 print(f"  (four writers stored {total4:,} messages, one writer {total:,})")
@@ -216,10 +288,10 @@ def main() -> None:
     }
     names = list(results)
     labels = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-    print(f"\n  {'measure':<24}" + "".join(f" {labels[n]:>14}" for n in names) + "   target")
+    print(f"\n  {'measure':<30}" + "".join(f" {labels[n]:>16}" for n in names) + "   target")
     for measure in results[names[0]]:
-        values = "".join(f" {results[n][measure]:>14}" for n in names)
-        print(f"  {measure:<24}{values}   {targets.get(measure, '')}")
+        values = "".join(f" {results[n][measure]:>16}" for n in names)
+        print(f"  {measure:<30}{values}   {targets.get(measure, '')}")
 
 
 if __name__ == "__main__":

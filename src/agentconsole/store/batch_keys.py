@@ -20,7 +20,7 @@ share, and every such thing is a key here:
   occasional wait.
 
 A conversation a stored message already belongs to is guarded by its row lock
-(``_conversation_state`` in :mod:`.ingest_sql`), a search key taken at the same moment by
+(:meth:`.ingest_lookups.BatchLookups.conversation_state`), a search key taken at the same moment by
 another writer by the retry of :func:`.postgres.connection.retryable`.
 """
 

@@ -8,6 +8,7 @@ incremental blobs) and ``postgres/dialect.py`` (``tsvector``, ``ILIKE``, ``bytea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
@@ -68,6 +69,11 @@ class Dialect(Protocol):
 
     def index_message(self, db: Db, search_key: int, subject: str, body: str, author: str) -> None:
         """Add a message to the full-text index under its ``search_key``."""
+        ...
+
+    def index_messages(self, db: Db, entries: Sequence[tuple[int, str, str, str]]) -> None:
+        """:meth:`index_message` for each ``(search_key, subject, body, author)`` of
+        ``entries``, in as few statements as the backend allows (a batch's messages)."""
         ...
 
     def unindex_message(

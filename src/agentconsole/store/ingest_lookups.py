@@ -1,8 +1,9 @@
 """What an ingest batch looks up once instead of once per message: the stored messages
 sharing an id with one of the batch's or named by one's references, the stored messages
 referring to those ids, the conversations of its thread keys (all threading reads: see
-:meth:`BatchLookups.threading_evidence`), which search keys are free, whether any
-conversation was merged away (:mod:`.redirects`), the contacts of the identities it met.
+:meth:`BatchLookups.threading_evidence`), the state of those conversations (locked for the
+batch: :meth:`BatchLookups.conversation_state`), which search keys are free, whether any
+conversation was merged away (:mod:`.redirects`), the contacts of the identities it names.
 
 On PostgreSQL each statement is a network round trip, so a lookup per message is a round
 trip per message; here a batch of 1,000 pays a few. The answers stay true through the batch
@@ -18,6 +19,7 @@ from typing import TypeVar
 
 from . import redirects
 from .columns import Columns
+from .conversation_updates import ConversationUpdates
 from .db import Db
 from .writes import DeferredWrites, allocate_search_key, search_key_for
 
@@ -39,6 +41,53 @@ class SameId:
 _SAME_ID = Columns(
     SameId,
     {"message_id": "id", "conversation_id": "conversation_id", "content_digest": "content_digest"},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """What the ingest of a message into a stored conversation reads of it first."""
+
+    status: str
+    last_message_at: float
+    #: A customer has written in it (an inbound message).
+    customer_wrote: bool
+    #: A bot opened it and no customer has written yet (see ``ingest_sql._ingest_one``).
+    opened_by_bot: bool
+
+    def joined_by(
+        self, *, latest: float, customer: bool, bot: bool, status: str
+    ) -> ConversationState:
+        """The state after a message (a customer's, or a bot's) joined it, leaving its
+        latest time ``latest`` and its status ``status``."""
+        customer_wrote = self.customer_wrote or customer
+        return ConversationState(
+            status, latest, customer_wrote, not customer_wrote and (self.opened_by_bot or bot)
+        )
+
+
+def opened_state(sent_at: float, *, customer: bool, bot: bool) -> ConversationState:
+    """The state of a conversation a message sent at ``sent_at`` just opened."""
+    return ConversationState("open", sent_at, customer, bot and not customer)
+
+
+_STATE = Columns(
+    ConversationState,
+    {
+        "status": "c.status",
+        "last_message_at": "c.last_message_at",
+        "customer_wrote": "EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id"
+        " AND direction = 'in')",
+        "opened_by_bot": "NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id"
+        " AND direction = 'in') AND EXISTS (SELECT 1 FROM messages"
+        " WHERE conversation_id = c.id AND author_role = 'bot')",
+    },
+    convert={
+        "status": str,
+        "last_message_at": float,
+        "customer_wrote": bool,
+        "opened_by_bot": bool,
+    },
 )
 
 
@@ -64,6 +113,8 @@ class BatchLookups:
         sent_times: Iterable[float],
         references: Iterable[str] = (),
         thread_keys: Iterable[str] = (),
+        identities: Iterable[tuple[str, str]] = (),
+        now: float = 0.0,
     ) -> None:
         own_ids = list(dict.fromkeys(external_ids))
         named = list(dict.fromkeys([*own_ids, *references]))
@@ -111,14 +162,65 @@ class BatchLookups:
                 tuple(keys),
             )
             self._free_keys.difference_update(int(row[0]) for row in rows)
-        #: Which contact each identity has (see :func:`.ingest_sql.resolve_contact`).
+        #: Which contact each identity has, and which identities no contact has (see
+        #: :func:`.ingest_sql.resolve_contact`): those the batch names, read at once.
         self.contacts: dict[tuple[str, str], int] = {}
+        self.no_contact: set[tuple[str, str]] = set()
+        self._read_contacts(conn, identities)
         #: The search entries and references of the messages stored so far, written at
         #: the batch's end (nothing in the batch reads them before: threading asks this).
         self.deferred = DeferredWrites()
+        #: What the batch's messages change in their conversations, written at its end.
+        self.updates = ConversationUpdates(now)
         self._redirects = (
             conn.execute("SELECT 1 FROM conversation_redirects LIMIT 1").fetchone() is not None
         )
+        #: The conversations the batch may write to, as it left them so far.
+        self._states: dict[int, ConversationState] = {}
+        found = {same.conversation_id for rows in self._same_id.values() for same in rows}
+        found.update(conversation_id for _, conversation_id in self._referring.values())
+        found.update(self._thread_keys.values())
+        self._read_states(conn, sorted({self.resolve(conn, c) for c in found}))
+
+    def _read_contacts(self, conn: Db, identities: Iterable[tuple[str, str]]) -> None:
+        wanted: dict[str, list[str]] = {}
+        for namespace, address in dict.fromkeys(identities):
+            wanted.setdefault(namespace, []).append(address)
+        for namespace, addresses in wanted.items():
+            for chunk in _chunks(addresses):
+                rows = conn.execute(
+                    "SELECT address, contact_id FROM identities WHERE namespace = ?"
+                    f" AND address IN ({','.join('?' * len(chunk))})",
+                    (namespace, *chunk),
+                )
+                self.contacts.update(((namespace, str(a)), int(c)) for a, c in rows)
+            self.no_contact.update(
+                (namespace, a) for a in addresses if (namespace, a) not in self.contacts
+            )
+
+    def _read_states(self, conn: Db, conversation_ids: Sequence[int]) -> None:
+        # Locked until the batch commits, in one order (by id): another writer's batch may
+        # add to one at once (through another message of it, or its token) and must not
+        # update it from a state read before this one's update.
+        for ids in _chunks(conversation_ids):
+            rows = conn.execute(
+                f"SELECT c.id, {_STATE.sql} FROM conversations c"
+                f" WHERE c.id IN ({','.join('?' * len(ids))}) ORDER BY c.id"
+                + conn.dialect.row_lock("c", skip_locked=False),
+                tuple(ids),
+            )
+            self._states.update((int(row[0]), _STATE.build(row[1:])) for row in rows)
+
+    def conversation_state(self, conn: Db, conversation_id: int) -> ConversationState:
+        """The stored conversation ``conversation_id`` as the batch left it so far (read,
+        and locked, when the batch did not read it at its start)."""
+        if conversation_id not in self._states:
+            self._read_states(conn, [conversation_id])
+        return self._states[conversation_id]
+
+    def noted(self, conversation_id: int, state: ConversationState) -> None:
+        """The batch left ``conversation_id`` in ``state`` (opened it, or wrote to it)."""
+        self._states[conversation_id] = state
 
     def same_id(self, external_id: str) -> list[SameId]:
         """Messages of the channel with ``external_id`` (stored before or earlier in this

@@ -26,7 +26,7 @@ from .ingest_lookups import REFERENCED_BY as _REFERENCED_BY
 from .ingest_lookups import REFERS as _REFERS
 from .ingest_lookups import SIBLING as _SIBLING
 from .ingest_lookups import THREAD_KEY as _THREAD_KEY
-from .ingest_lookups import BatchLookups, SameId
+from .ingest_lookups import BatchLookups, ConversationState, SameId, opened_state
 from .writes import NewMessage, audit, insert_message
 
 PREVIEW_CHARS = 200
@@ -70,13 +70,15 @@ def resolve_contact(
     identities: Iterable[Identity],
     now: float,
     known: dict[tuple[str, str], int] | None = None,
+    absent: set[tuple[str, str]] | None = None,
 ) -> int:
     """The contact these identities belong to, creating or merging contacts as needed.
 
     Only verified identities find, merge or join contacts; an unverified one is recorded
     as a claim on the contact (see :class:`~agentconsole.plugin.Identity`). ``known``
     remembers across calls (a batch's) which contact each identity has, so a customer
-    writing again costs no lookup; a merge forgets it all."""
+    writing again costs no lookup; a merge forgets it all. ``absent`` holds identities known
+    to have no contact (read for the whole batch at once): they cost no lookup either."""
     given = [i for i in identities if i.address.strip()]
     claimed = [normalize_identity(i) for i in given if not i.verified]
     keys = list(dict.fromkeys(normalize_identity(i) for i in given if i.verified))
@@ -85,6 +87,8 @@ def resolve_contact(
     for namespace, address in keys:
         if (namespace, address) in remembered:
             found[(namespace, address)] = remembered[(namespace, address)]
+            continue
+        if absent is not None and (namespace, address) in absent:
             continue
         row = conn.execute(
             "SELECT contact_id FROM identities WHERE namespace = ? AND address = ?",
@@ -109,6 +113,8 @@ def resolve_contact(
                 "INSERT INTO identities(contact_id, namespace, address) VALUES (?, ?, ?)",
                 (contact_id, *key),
             )
+            if absent is not None:
+                absent.discard(key)
     for key in dict.fromkeys(claimed):
         conn.execute(
             "INSERT INTO contact_claims(contact_id, namespace, address, claimed_at)"
@@ -226,37 +232,6 @@ def _subject_or_first_line(message: InboundMessage) -> str:
     return message.subject.strip() or preview_of(message.body)
 
 
-@dataclass(frozen=True, slots=True)
-class _Conversation:
-    """What the ingest of a message into a stored conversation reads of it first."""
-
-    status: str
-    last_message_at: float
-    #: A bot opened it and no customer has written yet (see :func:`_ingest_one`).
-    opened_by_bot: bool
-
-
-def _conversation_state(conn: Db, conversation_id: int, *, customer: bool) -> _Conversation:
-    """One statement: the conversation's status and latest time, and (for a customer's
-    message) whether a bot opened it before any customer wrote."""
-    opened_by_bot = (
-        "NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id AND direction = 'in')"
-        " AND EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id"
-        " AND author_role = 'bot')"
-        if customer
-        else "0 = 1"
-    )
-    status, last_message_at, by_bot = conn.execute(
-        f"SELECT status, last_message_at, {opened_by_bot} FROM conversations c WHERE id = ?"
-        # Locked until the batch commits: another writer's batch may add to it at once
-        # (through another message of it, or its token) and must not update it from a
-        # state read before this one's update.
-        + conn.dialect.row_lock("c", skip_locked=False),
-        (conversation_id,),
-    ).fetchone()
-    return _Conversation(str(status), float(last_message_at), bool(by_bot))
-
-
 def _ingest_one(
     conn: Db,
     batch: BatchLookups,
@@ -285,17 +260,22 @@ def _ingest_one(
     role = message.role
     if role == "customer":
         contact_id = resolve_contact(
-            conn, message.author.name, message.author.identities, now, batch.contacts
+            conn,
+            message.author.name,
+            message.author.identities,
+            now,
+            batch.contacts,
+            batch.no_contact,
         )
     elif conversation_id is None:
         # Our side started this conversation: the customer is whom it was addressed to.
         customer = message.participants[:1] or message.author.identities
         name = customer[0].address if message.participants else message.author.name
-        contact_id = resolve_contact(conn, name, customer, now, batch.contacts)
+        contact_id = resolve_contact(conn, name, customer, now, batch.contacts, batch.no_contact)
     sent_at, time_note = sent_time.bounded(message.sent_at, now)
-    state: _Conversation | None = None
+    state: ConversationState | None = None
     if conversation_id is not None:
-        state = _conversation_state(conn, conversation_id, customer=role == "customer")
+        state = batch.conversation_state(conn, conversation_id)
     else:
         waiting_since, first_response_at = _opening_clocks(message, sent_at)
         (conversation_id,) = conn.execute(
@@ -319,6 +299,7 @@ def _ingest_one(
         created.append(conversation_id)
         threaded = Threaded(conversation_id, thread_reasons.FIRST)
     direction = "in" if role == "customer" else "out"
+    author_role = None if message.author_role == "customer" else message.author_role
     namespace, address = (
         normalize_identity(message.author.identities[0])
         if message.author.identities
@@ -352,7 +333,7 @@ def _ingest_one(
             attachments=message.attachments,
             thread_reason=threaded.reason if threaded else None,
             thread_reason_detail=threaded.detail if threaded else None,
-            author_role=None if message.author_role == "customer" else message.author_role,
+            author_role=author_role,
             search_key=batch.search_key(conn, sent_at),
         ),
         deferred=batch.deferred,
@@ -360,12 +341,20 @@ def _ingest_one(
     if state is not None:
         # A bot opened the conversation (a greeting) before the customer wrote: it belongs
         # to the customer who writes first, not to the bot it was filed under.
-        claimed_by = contact_id if state.opened_by_bot else None
-        _update_conversation(
-            conn, conversation_id, state, claimed_by, message, sent_at, now, reopened
+        claimed_by = contact_id if direction == "in" and state.opened_by_bot else None
+        state = _update_conversation(
+            conn, batch, conversation_id, state, claimed_by, message, sent_at, now, reopened
         )
+    else:
+        state = opened_state(sent_at, customer=direction == "in", bot=author_role == "bot")
     if message.handoff:
-        _hand_off(conn, conversation_id, sent_at, now, reopened)
+        # Its changes are written over what the batch changed so far.
+        batch.updates.flush(conn, only=(conversation_id,))
+        _hand_off(conn, conversation_id, state.status, sent_at, now, reopened)
+        state = state.joined_by(
+            latest=state.last_message_at, customer=False, bot=False, status="open"
+        )
+    batch.noted(conversation_id, state)
     touched.append(conversation_id)
     return SameId(message_id, conversation_id, digest)
 
@@ -382,56 +371,56 @@ def _opening_clocks(message: InboundMessage, sent_at: float) -> tuple[float | No
 
 def _update_conversation(
     conn: Db,
+    batch: BatchLookups,
     conversation_id: int,
-    state: _Conversation,
+    state: ConversationState,
     claimed_by: int | None,
     message: InboundMessage,
     sent_at: float,
     now: float,
     reopened: list[int],
-) -> None:
-    """One statement: the conversation after ``message`` joined it (its count, latest
-    time, preview, waiting clock; reopened when a customer writes again; the customer's
-    once ``claimed_by`` is set)."""
+) -> ConversationState:
+    """The conversation after ``message`` joined it (its count, latest time, preview,
+    waiting clock; reopened when a customer writes again; the customer's once
+    ``claimed_by`` is set), noted in the batch's pending changes (written at its end:
+    :mod:`.conversation_updates`); returns its state after."""
     newest = sent_at >= state.last_message_at
     latest = sent_at if newest else state.last_message_at
     preview = preview_of(message.body) if newest else None
-    if message.role != "customer":
+    customer = message.role == "customer"
+    bot = message.author_role == "bot"
+    if claimed_by is not None:
+        # At once: a token names a conversation through its contact.
+        conn.execute(
+            "UPDATE conversations SET contact_id = ? WHERE id = ?", (claimed_by, conversation_id)
+        )
+    if not customer:
         # A line of ours (an agent's, or a bot's) answers the customer; only a person's is
         # the first response.
-        first_response = sent_at if message.role == "agent" else None
-        conn.execute(
-            "UPDATE conversations SET message_count = message_count + 1,"
-            " last_message_at = ?, updated_at = ?,"
-            " preview = coalesce(?, preview),"
-            " waiting_since = CASE WHEN ? = 1 THEN NULL ELSE waiting_since END,"
-            " first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
-            (latest, now, preview, int(newest), first_response, conversation_id),
+        batch.updates.joined(
+            conversation_id,
+            last_message_at=latest,
+            preview=preview,
+            clear_waiting=newest,
+            first_response_at=sent_at if message.role == "agent" else None,
         )
-        return
-    # Named only when it changes: SQLite rewrites the index entries of every column set.
-    claim, claimed = (", contact_id = ?", (claimed_by,)) if claimed_by is not None else ("", ())
+        return state.joined_by(latest=latest, customer=False, bot=bot, status=state.status)
     if message.automated:
         # Auto-replies and bounces are kept in the thread but never look like the customer
-        # wrote: no reopen, no waiting clock.
-        conn.execute(
-            f"UPDATE conversations SET message_count = message_count + 1, updated_at = ?{claim}"
-            " WHERE id = ?",
-            (now, *claimed, conversation_id),
+        # wrote: no reopen, no waiting clock, no newer latest time.
+        batch.updates.joined(conversation_id, last_message_at=state.last_message_at)
+        return state.joined_by(
+            latest=state.last_message_at, customer=True, bot=bot, status=state.status
         )
-        return
     # Any new customer message reopens: judged by arrival, not by the sender's Date (mail
     # delayed by greylisting or a slow clock would otherwise stay buried in a closed thread).
     reopen = state.status in ("pending", "snoozed", "closed")
-    reopening = ", status = 'open', snooze_until = NULL, resolved_at = NULL" if reopen else ""
-    conn.execute(
-        "UPDATE conversations SET message_count = message_count + 1,"
-        " last_message_at = ?, updated_at = ?,"
-        " preview = coalesce(?, preview),"
-        " waiting_since = CASE WHEN waiting_since IS NULL OR waiting_since > ? THEN ?"
-        "   ELSE waiting_since END"
-        f"{claim}{reopening} WHERE id = ?",
-        (latest, now, preview, sent_at, sent_at, *claimed, conversation_id),
+    batch.updates.joined(
+        conversation_id,
+        last_message_at=latest,
+        preview=preview,
+        waiting_from=sent_at,
+        reopen=reopen,
     )
     if reopen:
         audit(
@@ -443,6 +432,9 @@ def _update_conversation(
             now,
         )
         reopened.append(conversation_id)
+    return state.joined_by(
+        latest=latest, customer=True, bot=bot, status="open" if reopen else state.status
+    )
 
 
 #: The tag a conversation handed off by a bot carries (its own view in the sidebar).
@@ -450,13 +442,11 @@ HANDOFF_TAG = "bot-handoff"
 
 
 def _hand_off(
-    conn: Db, conversation_id: int, sent_at: float, now: float, reopened: list[int]
+    conn: Db, conversation_id: int, status: str, sent_at: float, now: float, reopened: list[int]
 ) -> None:
-    """A bot handed the conversation to people: it is open, in the queue, the customer
-    waiting since the hand-off, tagged and audited as handed off by the bot."""
-    status = conn.execute(
-        "SELECT status FROM conversations WHERE id = ?", (conversation_id,)
-    ).fetchone()[0]
+    """A bot handed the conversation (now in ``status``) to people: it is open, in the
+    queue, the customer waiting since the hand-off, tagged and audited as handed off by the
+    bot."""
     conn.execute(
         "UPDATE conversations SET status = 'open', snooze_until = NULL, resolved_at = NULL,"
         " waiting_since = ?, handed_off_at = ?, updated_at = ? WHERE id = ?",
@@ -509,6 +499,13 @@ def ingest_batch(
             (sent_time.bounded(message.sent_at, now)[0] for message in messages),
             (reference for message in messages for reference in message.references),
             (message.thread_key for message in messages if message.thread_key is not None),
+            (
+                normalize_identity(person)
+                for message in messages
+                for person in (*message.author.identities, *message.participants[:1])
+                if person.verified and person.address.strip()
+            ),
+            now=now,
         )
         for message in messages:
             digest = identity.digest_of(message)
@@ -559,6 +556,7 @@ def ingest_batch(
         # The batch's search entries and references in one go, before a rule's query
         # can read them.
         batch.deferred.flush(conn)
+        batch.updates.flush(conn)
         if rules is not None:
             rules_sql.run_on_ingest(conn, rules, created, inbound, customer_wrote, now)
         if update_cursor:

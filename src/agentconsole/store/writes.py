@@ -124,8 +124,7 @@ class DeferredWrites:
         """Write what was deferred, and forget it."""
         if self.references:
             conn.executemany(_INSERT_REFERENCES, self.references)
-        for entry in self.search:
-            conn.dialect.index_message(conn, *entry)
+        conn.dialect.index_messages(conn, self.search)
         self.references.clear()
         self.search.clear()
 

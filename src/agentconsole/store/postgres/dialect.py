@@ -3,6 +3,7 @@ keyed by the time-ordered search key), ``ILIKE``, ``bytea``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,21 @@ class PostgresDialect:
         db.execute(
             "INSERT INTO message_search(search_key, document) VALUES (?, CAST(? AS tsvector))",
             (search_key, words.document(subject, author, body)),
+        )
+
+    def index_messages(self, db: Db, entries: Sequence[tuple[int, str, str, str]]) -> None:
+        # One statement for the batch: a statement each cost more client time than the
+        # server's insert.
+        if not entries:
+            return
+        db.execute(
+            "INSERT INTO message_search(search_key, document)"
+            " SELECT key, CAST(document AS tsvector)"
+            " FROM unnest(CAST(? AS bigint[]), CAST(? AS text[])) AS entry(key, document)",
+            (
+                [entry[0] for entry in entries],
+                [words.document(subject, author, body) for _, subject, body, author in entries],
+            ),
         )
 
     def unindex_message(

@@ -5,7 +5,7 @@ messages written slice by slice into a ``zeroblob``."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast
 
@@ -73,6 +73,11 @@ class SqliteDialect:
         db.execute(
             "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)",
             (search_key, subject, body, author),
+        )
+
+    def index_messages(self, db: Db, entries: Sequence[tuple[int, str, str, str]]) -> None:
+        db.executemany(
+            "INSERT INTO messages_fts(rowid, subject, body, author) VALUES (?, ?, ?, ?)", entries
         )
 
     def unindex_message(

@@ -1,0 +1,146 @@
+"""An ingest batch reads its conversations' state once and writes each conversation's
+changes once at its end: the conversations it leaves must be exactly those its messages
+leave arriving one batch each (on both backends)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agentconsole.plugin import Identity, InboundMessage
+from agentconsole.store import Store
+from tests.conftest import inbound
+
+#: What a conversation shows and the queue orders by (its id and contact aside).
+_COLUMNS = (
+    "subject, preview, status, message_count, last_message_at, waiting_since,"
+    " first_response_at, snooze_until, resolved_at, handed_off_at, spam"
+)
+
+
+def _opening(prefix: str) -> list[InboundMessage]:
+    """Three conversations: a mail thread, a chat a bot opened, a chat room."""
+    return [
+        inbound("order late", external_id=f"<{prefix}.a1@x>", subject="Order", minutes=0),
+        inbound(
+            "hello, I am the bot",
+            external_id=f"<{prefix}.b1@x>",
+            thread_key=f"{prefix}-bot",
+            author_role="bot",
+            minutes=1,
+        ),
+        inbound(
+            "first line", external_id=f"<{prefix}.c1@x>", thread_key=f"{prefix}-room", minutes=2
+        ),
+    ]
+
+
+def _tangle(prefix: str) -> list[InboundMessage]:
+    """Every way a message changes its conversation, several per conversation, some sent
+    before what is stored (an older Date), after the conversations were closed."""
+    a1 = f"<{prefix}.a1@x>"
+    customer = Identity("email", f"{prefix}@example.com")
+    return [
+        inbound(
+            "answer", external_id=f"<{prefix}.a2@x>", references=(a1,), from_agent=True, minutes=10
+        ),
+        inbound("still late", external_id=f"<{prefix}.a3@x>", references=(a1,), minutes=12),
+        inbound("older news", external_id=f"<{prefix}.a4@x>", references=(a1,), minutes=5),
+        inbound(
+            "out of office",
+            external_id=f"<{prefix}.a5@x>",
+            references=(a1,),
+            automated=True,
+            minutes=30,
+        ),
+        inbound("again", external_id=f"<{prefix}.a6@x>", references=(a1,), minutes=14),
+        inbound(
+            "I need help",
+            external_id=f"<{prefix}.b2@x>",
+            thread_key=f"{prefix}-bot",
+            identities=(customer,),
+            name="Grace",
+            minutes=20,
+        ),
+        inbound(
+            "a person will answer",
+            external_id=f"<{prefix}.b3@x>",
+            thread_key=f"{prefix}-bot",
+            author_role="bot",
+            handoff=True,
+            minutes=21,
+        ),
+        inbound(
+            "thanks",
+            external_id=f"<{prefix}.b4@x>",
+            thread_key=f"{prefix}-bot",
+            identities=(customer,),
+            name="Grace",
+            minutes=22,
+        ),
+        inbound(
+            "agent here",
+            external_id=f"<{prefix}.c2@x>",
+            thread_key=f"{prefix}-room",
+            from_agent=True,
+            minutes=25,
+        ),
+        inbound(
+            "late customer", external_id=f"<{prefix}.c3@x>", thread_key=f"{prefix}-room", minutes=3
+        ),
+        inbound("a new one", external_id=f"<{prefix}.d1@x>", subject="New", minutes=40),
+        inbound(
+            "more", external_id=f"<{prefix}.d2@x>", references=(f"<{prefix}.d1@x>",), minutes=41
+        ),
+    ]
+
+
+async def _conversations(store: Store, channel: str) -> list[tuple[Any, ...]]:
+    def read(db: Any) -> list[tuple[Any, ...]]:
+        rows = db.execute(
+            f"SELECT {_COLUMNS} FROM conversations c JOIN channels ch ON ch.id = c.channel_id"
+            " WHERE ch.name = ? ORDER BY c.id",
+            (channel,),
+        ).fetchall()
+        return [tuple(row) for row in rows]
+
+    return await store.run_sync(read)
+
+
+async def _ingest(
+    store: Store, channel: str, messages: Sequence[InboundMessage], *, one_by_one: bool
+) -> None:
+    batches = [[message] for message in messages] if one_by_one else [list(messages)]
+    for batch in batches:
+        await store.ingest(channel, batch, None)
+
+
+async def test_a_batch_leaves_its_conversations_as_one_message_per_batch_does(store: Store) -> None:
+    await store.ensure_channel("other", "demo", "chat")
+    results = []
+    for channel, one_by_one in (("chat", False), ("other", True)):
+        prefix = channel
+        await _ingest(store, channel, _opening(prefix), one_by_one=one_by_one)
+        ids = [
+            row
+            for row in await store.run_sync(
+                lambda db, name=channel: [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT c.id FROM conversations c JOIN channels ch ON ch.id = c.channel_id"
+                        " WHERE ch.name = ? ORDER BY c.id",
+                        (name,),
+                    )
+                ]
+            )
+        ]
+        for conversation_id in ids:
+            await store.set_status(conversation_id, "closed")
+        await _ingest(store, channel, _tangle(prefix), one_by_one=one_by_one)
+        results.append(await _conversations(store, channel))
+    batched, one_at_a_time = results
+    assert batched == one_at_a_time
+    statuses = [row[2] for row in batched]
+    # the thread and the room reopened by their customers, the bot's chat by its hand-off
+    assert statuses == ["open", "open", "open", "open"]
+    assert [row[3] for row in batched] == [6, 4, 3, 2]
