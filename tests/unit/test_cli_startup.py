@@ -25,9 +25,13 @@ from agentconsole.store import Store
 from tests.conftest import inbound
 from tests.unit.test_cli import lines, run
 
+#: Listed by :data:`PROBE` when the command tokenized Python source.
+TOKENIZED = "<python source tokenized>"
 #: What a script's read must never load: the screen, HTTP, date parsing, the event loop
 #: and the async driver, the mail parser, the channel plugins, the write paths, and what
-#: only they use (the network, temporary files, reading migrations' SQL from a package).
+#: only they use (the network, temporary files, reading migrations' SQL from a package,
+#: hashing); nor does it tokenize Python source (inspect.signature does, for a dataclass
+#: without a docstring).
 NEVER_ON_A_READ = (
     "socket",
     "shutil",
@@ -49,16 +53,22 @@ NEVER_ON_A_READ = (
     "agentconsole.sync",
     "agentconsole.store.actions",
     "agentconsole.store.ingest_sql",
+    "agentconsole.store.writes",
+    "agentconsole.store.audit_chain",
+    "hashlib",
+    TOKENIZED,
 )
-#: What ``--version`` and ``--help`` need not load either: the store, the config, the models.
+#: What ``--version`` and ``--help`` need not load either: the store, the config, the models,
+#: the type hints' module.
 NEVER_FOR_HELP = (
     *NEVER_ON_A_READ,
     "agentconsole.store",
     "agentconsole.config",
     "agentconsole.models",
+    "typing",
 )
 
-PROBE = """
+PROBE = f"""
 import atexit, json, sys
 
 def loaded():
@@ -66,6 +76,11 @@ def loaded():
         name for name, module in list(sys.modules.items())
         if type(module).__name__ != "_LazyModule"
     )
+    # Python source tokenized (its patterns compiled: milliseconds), as inspect.signature
+    # does for a dataclass without a docstring: a pseudo-module name, listed when it was.
+    tokenize = sys.modules.get("tokenize")
+    if tokenize is not None and tokenize._compile.cache_info().currsize:
+        names.append({TOKENIZED!r})
     sys.__stderr__.write("LOADED " + json.dumps(names) + "\\n")
 
 atexit.register(loaded)
