@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .sanitize import clean
 
+# Not ``typing``: the parser imports this module for ``--help`` too.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .config import Config
     from .models import ThreadingChange
     from .store import Store
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 # The parser (:func:`add_commands`) imports this module, so what only the commands use
 # (the output module, the store) is imported when one runs.
 Handler = Callable[[argparse.Namespace, "Config", "Store"], Awaitable[int]]
-AddCommand = Callable[[str, Any, str], argparse.ArgumentParser]
+AddCommand = Callable[[str, "Any", str], argparse.ArgumentParser]
 
 EXIT_OK = 0
 
