@@ -13,7 +13,6 @@ import argparse
 from collections.abc import Awaitable, Callable
 
 from .errors import UsageError
-from .sanitize import clean
 
 # Not ``typing``: the parser imports this module for ``--help`` too.
 TYPE_CHECKING = False
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 # The parser (:func:`add_commands`) imports this module, so what only the commands use
-# (the output module, the store) is imported when one runs.
+# (the output module, the sanitizer, the store) is imported when one runs.
 Handler = Callable[[argparse.Namespace, "Config", "Store"], Awaitable[int]]
 AddCommand = Callable[[str, "Any", str], argparse.ArgumentParser]
 
@@ -93,6 +92,7 @@ def change_json(change: ThreadingChange) -> dict[str, Any]:
 
 def _done(args: argparse.Namespace, change: ThreadingChange, text: str) -> int:
     from . import output
+    from .sanitize import clean
 
     if args.json:
         output.emit_json(change_json(change))
@@ -104,6 +104,7 @@ def _done(args: argparse.Namespace, change: ThreadingChange, text: str) -> int:
 
 def _undone(args: argparse.Namespace, change: ThreadingChange) -> int:
     from . import output
+    from .sanitize import clean
 
     if args.json:
         output.emit_json(change_json(change))

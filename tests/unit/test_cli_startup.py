@@ -59,12 +59,13 @@ NEVER_ON_A_READ = (
     TOKENIZED,
 )
 #: What ``--version`` and ``--help`` need not load either: the store, the config, the models,
-#: the type hints' module.
+#: the sanitizer (its patterns), the type hints' module.
 NEVER_FOR_HELP = (
     *NEVER_ON_A_READ,
     "agentconsole.store",
     "agentconsole.config",
     "agentconsole.models",
+    "agentconsole.sanitize",
     "typing",
 )
 
