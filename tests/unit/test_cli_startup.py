@@ -213,6 +213,8 @@ async def test_a_read_prints_the_same_on_a_read_only_connection_and_through_the_
     for argv in (
         ["list", "--json"],
         ["list", "--json", "--limit", "1", "refund OR tag:billing"],
+        ["list"],
+        ["list", "--channel", "mail", "refund"],
         ["search", "refund", "--json"],
         ["search", "refund"],
         ["show", str(conversation), "--json"],
@@ -220,6 +222,7 @@ async def test_a_read_prints_the_same_on_a_read_only_connection_and_through_the_
     ):
         result = run(location, *argv)
         assert result.returncode == 0, result.stderr
+        assert result.stdout, argv  # something to compare
         assert result.stdout == await _through_the_store(store, argv), argv
     # Customer text stays neutralised on the direct path too.
     assert "\x1b" not in run(location, "show", str(conversation)).stdout
