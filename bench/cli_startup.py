@@ -115,7 +115,7 @@ def deliver_runs(script: Path, runs: int) -> list[tuple[float, float]]:
         return results
 
 
-def imports(python: Path, args: list[str]) -> list[tuple[int, int, str]]:
+def imports(python: Path, args: list[str], env: dict[str, str]) -> list[tuple[int, int, str]]:
     """(cumulative µs, own µs, name) of each module ``agentconsole ARGS`` imports after the
     interpreter's start (``site`` and what it loads, ``python -c pass`` has them too)."""
     code = "import sys; from agentconsole.cli import main; sys.exit(main())"
@@ -125,7 +125,7 @@ def imports(python: Path, args: list[str]) -> list[tuple[int, int, str]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=child_env(),
+        env=env,
     )
     rows: list[tuple[int, int, str]] = []
     for line in result.stderr.splitlines():
@@ -137,20 +137,20 @@ def imports(python: Path, args: list[str]) -> list[tuple[int, int, str]]:
     return rows
 
 
-def importtime_total(python: Path, args: list[str], runs: int) -> str:
+def importtime_total(python: Path, args: list[str], env: dict[str, str], runs: int) -> str:
     """The median over ``runs`` of the command's ``-X importtime`` total after the
     interpreter's start, and its module count: "12.3 ms, 45 mod." (steadier than the wall
     clock on a shared machine)."""
     totals, counts = [], []
     for _ in range(runs):
-        rows = imports(python, args)
+        rows = imports(python, args, env)
         totals.append(sum(own for _, own, _ in rows) / 1000)
         counts.append(len(rows))
     return f"{statistics.median(totals):6.1f} ms, {statistics.median(counts):3.0f} mod."
 
 
-def importtime_summary(python: Path, args: list[str], top: int) -> None:
-    rows = imports(python, args)
+def importtime_summary(python: Path, args: list[str], env: dict[str, str], top: int) -> None:
+    rows = imports(python, args, env)
     total = sum(own for _, own, _ in rows)
     ours = [r for r in rows if r[2].startswith(("agentconsole", "agentconsole_"))]
     print(
@@ -177,6 +177,12 @@ def main() -> None:
         help="the interpreter of the agentconsole to time (its `agentconsole` script beside it)",
     )
     parser.add_argument("--top", type=int, default=15, help="modules in the importtime summary")
+    parser.add_argument(
+        "--config",
+        default=os.devnull,
+        help="the config the commands read (default: an empty one). One with [[sla]] policies"
+        " other than those the store was computed under makes the first read recompute them",
+    )
     args = parser.parse_args()
     script = args.python.parent / "agentconsole"
     args.store.parent.mkdir(parents=True, exist_ok=True)
@@ -195,12 +201,12 @@ def main() -> None:
         f"agentconsole CLI start-up — {conversations:,} conversations, {messages:,} messages;"
         f" {os.cpu_count()} cores, Python {sys.version.split()[0]}, load {load}"
     )
-    print(f"  {script}, {args.runs} runs each")
+    print(f"  {script}, {args.runs} runs each, config {args.config}")
     print(
         f"  {'command':<34} {'wall median':>10}  {'min–max':<14} {'CPU median':>10}"
         f"  {'-X importtime':<22} target"
     )
-    env = child_env()
+    env = child_env(args.config)
     store = ["--store", str(args.store)]
     row("python -c pass (the floor)", measure([str(args.python), "-c", "pass"], env, args.runs))
     commands = {
@@ -213,10 +219,10 @@ def main() -> None:
     for name, command in commands.items():
         target = TARGETS[name.split()[0]]
         runs = measure([str(script), *command], env, args.runs)
-        imported = importtime_total(args.python, command, max(3, args.runs // 3))
+        imported = importtime_total(args.python, command, env, max(3, args.runs // 3))
         row(name, runs, f"≤ {target} ms", imported)
     row("deliver (mail pipe, new message)", deliver_runs(script, args.runs), "no regression")
-    importtime_summary(args.python, [*store, "list", "--json", "--limit", "50"], args.top)
+    importtime_summary(args.python, [*store, "list", "--json", "--limit", "50"], env, args.top)
     print(f"  load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
