@@ -90,7 +90,9 @@ sys.exit(main())
 """
 
 
-def loaded_by(*args: str, store: str | Path | None = None) -> tuple[int, str, list[str]]:
+def loaded_by(
+    *args: str, store: str | Path | None = None, config: str | Path = os.devnull
+) -> tuple[int, str, list[str]]:
     """Run ``agentconsole ARGS`` for real; (exit code, stdout, the modules it loaded)."""
     argv = ["--store", str(store), *args] if store is not None else list(args)
     result = subprocess.run(
@@ -98,7 +100,7 @@ def loaded_by(*args: str, store: str | Path | None = None) -> tuple[int, str, li
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, "AGENTCONSOLE_AGENT": "alice", "AGENTCONSOLE_CONFIG": os.devnull},
+        env={**os.environ, "AGENTCONSOLE_AGENT": "alice", "AGENTCONSOLE_CONFIG": str(config)},
         timeout=60,
     )
     [report] = [line for line in result.stderr.splitlines() if line.startswith("LOADED ")]
@@ -186,6 +188,45 @@ async def test_read_commands_on_a_store_file_load_only_what_they_read(
         assert code == 0 and out, args
         assert "agentconsole.store.queries" in loaded  # it did read the store
         assert forbidden(loaded, NEVER_ON_A_READ) == [], args
+
+
+#: A config as a team writes one: business hours, an SLA policy, a rule.
+CONFIGURED = """
+[business_hours]
+timezone = "Europe/Warsaw"
+week = { mon = "08:00-18:00", tue = "08:00-18:00" }
+
+[[sla]]
+name = "standard"
+first_response = "4h"
+
+[[rules]]
+name = "refunds to billing"
+on = "inbound"
+if = "subject:refund"
+then = { tags = ["+billing"] }
+"""
+#: What a read loads for such a config, beside what it loads for an empty one: the rules
+#: (a broken one is reported) and the SLA policies (the store's due times must follow them;
+#: their fingerprint is a hash).
+FOR_THE_CONFIG = ("agentconsole.rules", "agentconsole.sla", "hashlib")
+
+
+@pytest.mark.sqlite_only
+async def test_a_read_with_rules_and_sla_policies_configured_loads_no_mail_parser(
+    seeded: tuple[Path, int], tmp_path: Path
+) -> None:
+    path, conversation = seeded
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIGURED)
+    # The first run opens the store the normal way: its due times follow the policies then.
+    assert loaded_by("list", store=path, config=config)[0] == 0
+    never = tuple(name for name in NEVER_ON_A_READ if name not in FOR_THE_CONFIG)
+    for args in (["list", "--json"], ["search", "refund"], ["show", str(conversation)]):
+        code, out, loaded = loaded_by(*args, store=path, config=config)
+        assert code == 0 and out, args
+        assert "agentconsole.rules.loading" in loaded  # it did read the rules
+        assert forbidden(loaded, never) == [], args
 
 
 @pytest.mark.sqlite_only
