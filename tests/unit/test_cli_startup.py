@@ -56,6 +56,8 @@ NEVER_ON_A_READ = (
     "agentconsole.store.writes",
     "agentconsole.store.audit_chain",
     "hashlib",
+    "difflib",  # a did-you-mean, only for a misspelt word
+    "decimal",  # a duration of fractional seconds, only when one is printed
     TOKENIZED,
 )
 #: What ``--version`` and ``--help`` need not load either: the store, the config, the models,
@@ -208,8 +210,8 @@ then = { tags = ["+billing"] }
 """
 #: What a read loads for such a config, beside what it loads for an empty one: the rules
 #: (a broken one is reported) and the SLA policies (the store's due times must follow them;
-#: their fingerprint is a hash).
-FOR_THE_CONFIG = ("agentconsole.rules", "agentconsole.sla", "hashlib")
+#: their fingerprint is a hash), whose loaders import their did-you-mean up front.
+FOR_THE_CONFIG = ("agentconsole.rules", "agentconsole.sla", "hashlib", "difflib")
 
 
 @pytest.mark.sqlite_only
