@@ -8,9 +8,10 @@
 Times ``--version``, ``--help``, ``list --json --limit 50``, ``search WORD --json`` and
 ``show ID --json`` (and the ``deliver`` mail pipe, into a store of its own) as the user runs
 them — the installed ``agentconsole`` script, a new process each time — and prints the
-median and spread of ``--runs`` runs (wall clock and CPU time), beside the interpreter's own
-start (``python -c pass``), then where ``list`` spends its imports (``-X importtime``, the
-modules with the largest cumulative time). The children run with bytecode caching on, as an
+median and spread of ``--runs`` runs (wall clock and CPU time) and the median ``-X
+importtime`` total after the interpreter's start (with the number of modules imported),
+beside the interpreter's own start (``python -c pass``), then where ``list`` spends its
+imports (the modules with the largest cumulative time). The children run with bytecode caching on, as an
 installed package has it. This is a benchmark, not a test: it prints numbers and never fails
 on them. The machine is shared: read the load average printed with the figures.
 """
@@ -66,12 +67,12 @@ def timed(
     return wall, cpu
 
 
-def row(name: str, runs: list[tuple[float, float]], target: str = "") -> None:
+def row(name: str, runs: list[tuple[float, float]], target: str = "", imported: str = "") -> None:
     walls = sorted(w * 1000 for w, _ in runs)
     cpus = sorted(c * 1000 for _, c in runs)
     print(
         f"  {name:<34} {statistics.median(walls):7.1f} ms  {walls[0]:6.1f}–{walls[-1]:<7.1f}"
-        f" {statistics.median(cpus):7.1f} ms   {target}",
+        f" {statistics.median(cpus):7.1f} ms  {imported:<22} {target}",
         flush=True,
     )
 
@@ -114,7 +115,7 @@ def deliver_runs(script: Path, runs: int) -> list[tuple[float, float]]:
         return results
 
 
-def imports(python: Path, args: list[str]) -> list[tuple[int, int, str]]:
+def imports(python: Path, args: list[str], env: dict[str, str]) -> list[tuple[int, int, str]]:
     """(cumulative µs, own µs, name) of each module ``agentconsole ARGS`` imports after the
     interpreter's start (``site`` and what it loads, ``python -c pass`` has them too)."""
     code = "import sys; from agentconsole.cli import main; sys.exit(main())"
@@ -124,7 +125,7 @@ def imports(python: Path, args: list[str]) -> list[tuple[int, int, str]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=child_env(),
+        env=env,
     )
     rows: list[tuple[int, int, str]] = []
     for line in result.stderr.splitlines():
@@ -136,24 +137,20 @@ def imports(python: Path, args: list[str]) -> list[tuple[int, int, str]]:
     return rows
 
 
-def importtime_totals(python: Path, commands: dict[str, list[str]], runs: int) -> None:
-    """The median over ``runs`` of each command's import time: steadier than the wall
-    clock on a shared machine."""
-    print(f"\n  -X importtime after the interpreter's start, median of {runs} runs")
-    for name, args in commands.items():
-        totals, counts = [], []
-        for _ in range(runs):
-            rows = imports(python, args)
-            totals.append(sum(own for _, own, _ in rows) / 1000)
-            counts.append(len(rows))
-        print(
-            f"  {name:<34} {statistics.median(totals):7.1f} ms"
-            f"  {min(totals):6.1f}–{max(totals):<7.1f} {statistics.median(counts):5.0f} modules"
-        )
+def importtime_total(python: Path, args: list[str], env: dict[str, str], runs: int) -> str:
+    """The median over ``runs`` of the command's ``-X importtime`` total after the
+    interpreter's start, and its module count: "12.3 ms, 45 mod." (steadier than the wall
+    clock on a shared machine)."""
+    totals, counts = [], []
+    for _ in range(runs):
+        rows = imports(python, args, env)
+        totals.append(sum(own for _, own, _ in rows) / 1000)
+        counts.append(len(rows))
+    return f"{statistics.median(totals):6.1f} ms, {statistics.median(counts):3.0f} mod."
 
 
-def importtime_summary(python: Path, args: list[str], top: int) -> None:
-    rows = imports(python, args)
+def importtime_summary(python: Path, args: list[str], env: dict[str, str], top: int) -> None:
+    rows = imports(python, args, env)
     total = sum(own for _, own, _ in rows)
     ours = [r for r in rows if r[2].startswith(("agentconsole", "agentconsole_"))]
     print(
@@ -180,6 +177,12 @@ def main() -> None:
         help="the interpreter of the agentconsole to time (its `agentconsole` script beside it)",
     )
     parser.add_argument("--top", type=int, default=15, help="modules in the importtime summary")
+    parser.add_argument(
+        "--config",
+        default=os.devnull,
+        help="the config the commands read (default: an empty one). One with [[sla]] policies"
+        " other than those the store was computed under makes the first read recompute them",
+    )
     args = parser.parse_args()
     script = args.python.parent / "agentconsole"
     args.store.parent.mkdir(parents=True, exist_ok=True)
@@ -198,9 +201,12 @@ def main() -> None:
         f"agentconsole CLI start-up — {conversations:,} conversations, {messages:,} messages;"
         f" {os.cpu_count()} cores, Python {sys.version.split()[0]}, load {load}"
     )
-    print(f"  {script}, {args.runs} runs each")
-    print(f"  {'command':<34} {'wall median':>10}  {'min–max':<14} {'CPU median':>10}   target")
-    env = child_env()
+    print(f"  {script}, {args.runs} runs each, config {args.config}")
+    print(
+        f"  {'command':<34} {'wall median':>10}  {'min–max':<14} {'CPU median':>10}"
+        f"  {'-X importtime':<22} target"
+    )
+    env = child_env(args.config)
     store = ["--store", str(args.store)]
     row("python -c pass (the floor)", measure([str(args.python), "-c", "pass"], env, args.runs))
     commands = {
@@ -212,10 +218,11 @@ def main() -> None:
     }
     for name, command in commands.items():
         target = TARGETS[name.split()[0]]
-        row(name, measure([str(script), *command], env, args.runs), f"≤ {target} ms")
+        runs = measure([str(script), *command], env, args.runs)
+        imported = importtime_total(args.python, command, env, max(3, args.runs // 3))
+        row(name, runs, f"≤ {target} ms", imported)
     row("deliver (mail pipe, new message)", deliver_runs(script, args.runs), "no regression")
-    importtime_totals(args.python, commands, max(3, args.runs // 3))
-    importtime_summary(args.python, [*store, "list", "--json", "--limit", "50"], args.top)
+    importtime_summary(args.python, [*store, "list", "--json", "--limit", "50"], env, args.top)
     print(f"  load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

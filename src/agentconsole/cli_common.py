@@ -11,11 +11,14 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 
+# Not ``typing``: ``--help`` loads this module, and typing is a few ms of its start.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .config import Config
     from .query import Node
     from .store import Store

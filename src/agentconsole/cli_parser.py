@@ -10,12 +10,17 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import Any, cast
 
 from . import __version__
 
-#: ``"module:function"`` in this package (imported when the command runs), or the function.
-Handler = str | Callable[..., Any]
+# Not ``typing`` (a few ms of ``--help``): its names are only for the type checker here.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    #: ``"module:function"`` in this package (imported when the command runs), or the
+    #: function.
+    Handler: TypeAlias = str | Callable[..., Any]
 
 
 class _Later(Sequence[str]):
@@ -181,7 +186,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             # What add_parser(name, help=...) adds to the list of commands, and nothing else.
             sub._choices_actions.append(sub._ChoicesPseudoAction(name, (), help_text))  # noqa: SLF001
         if listed_only or (chosen is not None and name != chosen):
-            return cast(argparse.ArgumentParser, _Unbuilt())
+            return _Unbuilt()  # type: ignore[return-value]  # the methods the grammar calls
         assert sub_common is not None
         p = sub.add_parser(
             name,

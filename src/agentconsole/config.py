@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 from . import keymap, paths
 from .errors import ConfigError, UsageError
 from .models import mutable_record
-from .timeparse import parse_duration
-from .views import ORDERS, ViewDefinition
 
 if TYPE_CHECKING:
     from .plugin import ChannelPlugin, Option
     from .sla import SlaSettings
+    from .views import ViewDefinition
 
 CHANNEL_CORE_KEYS = {"type": str, "enabled": bool}
 TOP_LEVEL_KEYS = (
@@ -248,7 +247,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
     else:
         for key, value in _checked_table(data, "sla", file, SLA_KEYS).items():
             try:
-                first_response_target = parse_duration(str(value))
+                first_response_target = _duration(value)
             except UsageError as error:
                 raise ConfigError(f"{file}: sla.{key}: {error}") from None
         if "business_hours" in data:
@@ -262,7 +261,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
     hook_timeout = DEFAULT_HOOK_TIMEOUT
     if "hook_timeout" in automation:
         try:
-            hook_timeout = parse_duration(str(automation["hook_timeout"]))
+            hook_timeout = _duration(automation["hook_timeout"])
         except UsageError as error:
             raise ConfigError(f"{file}: automation.hook_timeout: {error}") from None
     compose_table = _checked_table(data, "compose", file, COMPOSE_KEYS)
@@ -327,6 +326,14 @@ def parse(data: dict[str, Any], file: str) -> Config:
     return config
 
 
+def _duration(value: object) -> float:
+    """A duration in the config (``"4h"``, ``90``), in seconds; :class:`UsageError` saying
+    what it is not."""
+    from .timeparse import parse_duration  # only a config that gives one needs the parser
+
+    return parse_duration(str(value))
+
+
 def _folder(file: str, value: str) -> Path:
     """A folder named in the config: ``~`` expanded, relative to the config file's folder."""
     folder = Path(value).expanduser()
@@ -388,8 +395,11 @@ def _view(file: str, name: str, table: Any) -> ViewDefinition:
         _check_type(file, where, key, value, VIEW_KEYS[key])
     if "query" not in table:
         raise ConfigError(f'{file}: [{where}] has no query; add query = "tag:billing -is:mine"')
+    # Only a config with views needs the query language and the views (most commands that
+    # read the config use neither).
     from .query import QueryError, format_error
     from .query import parse as parse_query
+    from .views import ORDERS, ViewDefinition
 
     try:
         parse_query(table["query"])

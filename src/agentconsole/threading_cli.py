@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
-from .sanitize import clean
 
+# Not ``typing``: the parser imports this module for ``--help`` too.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .config import Config
     from .models import ThreadingChange
     from .store import Store
 
 # The parser (:func:`add_commands`) imports this module, so what only the commands use
-# (the output module, the store) is imported when one runs.
+# (the output module, the sanitizer, the store) is imported when one runs.
 Handler = Callable[[argparse.Namespace, "Config", "Store"], Awaitable[int]]
-AddCommand = Callable[[str, Any, str], argparse.ArgumentParser]
+AddCommand = Callable[[str, "Any", str], argparse.ArgumentParser]
 
 EXIT_OK = 0
 
@@ -90,6 +92,7 @@ def change_json(change: ThreadingChange) -> dict[str, Any]:
 
 def _done(args: argparse.Namespace, change: ThreadingChange, text: str) -> int:
     from . import output
+    from .sanitize import clean
 
     if args.json:
         output.emit_json(change_json(change))
@@ -101,6 +104,7 @@ def _done(args: argparse.Namespace, change: ThreadingChange, text: str) -> int:
 
 def _undone(args: argparse.Namespace, change: ThreadingChange) -> int:
     from . import output
+    from .sanitize import clean
 
     if args.json:
         output.emit_json(change_json(change))

@@ -25,9 +25,13 @@ from agentconsole.store import Store
 from tests.conftest import inbound
 from tests.unit.test_cli import lines, run
 
+#: Listed by :data:`PROBE` when the command tokenized Python source.
+TOKENIZED = "<python source tokenized>"
 #: What a script's read must never load: the screen, HTTP, date parsing, the event loop
 #: and the async driver, the mail parser, the channel plugins, the write paths, and what
-#: only they use (the network, temporary files, reading migrations' SQL from a package).
+#: only they use (the network, temporary files, reading migrations' SQL from a package,
+#: hashing); nor does it tokenize Python source (inspect.signature does, for a dataclass
+#: without a docstring).
 NEVER_ON_A_READ = (
     "socket",
     "shutil",
@@ -49,16 +53,25 @@ NEVER_ON_A_READ = (
     "agentconsole.sync",
     "agentconsole.store.actions",
     "agentconsole.store.ingest_sql",
+    "agentconsole.store.writes",
+    "agentconsole.store.audit_chain",
+    "hashlib",
+    "difflib",  # a did-you-mean, only for a misspelt word
+    "decimal",  # a duration of fractional seconds, only when one is printed
+    TOKENIZED,
 )
-#: What ``--version`` and ``--help`` need not load either: the store, the config, the models.
+#: What ``--version`` and ``--help`` need not load either: the store, the config, the models,
+#: the sanitizer (its patterns), the type hints' module.
 NEVER_FOR_HELP = (
     *NEVER_ON_A_READ,
     "agentconsole.store",
     "agentconsole.config",
     "agentconsole.models",
+    "agentconsole.sanitize",
+    "typing",
 )
 
-PROBE = """
+PROBE = f"""
 import atexit, json, sys
 
 def loaded():
@@ -66,6 +79,11 @@ def loaded():
         name for name, module in list(sys.modules.items())
         if type(module).__name__ != "_LazyModule"
     )
+    # Python source tokenized (its patterns compiled: milliseconds), as inspect.signature
+    # does for a dataclass without a docstring: a pseudo-module name, listed when it was.
+    tokenize = sys.modules.get("tokenize")
+    if tokenize is not None and tokenize._compile.cache_info().currsize:
+        names.append({TOKENIZED!r})
     sys.__stderr__.write("LOADED " + json.dumps(names) + "\\n")
 
 atexit.register(loaded)
@@ -74,7 +92,9 @@ sys.exit(main())
 """
 
 
-def loaded_by(*args: str, store: str | Path | None = None) -> tuple[int, str, list[str]]:
+def loaded_by(
+    *args: str, store: str | Path | None = None, config: str | Path = os.devnull
+) -> tuple[int, str, list[str]]:
     """Run ``agentconsole ARGS`` for real; (exit code, stdout, the modules it loaded)."""
     argv = ["--store", str(store), *args] if store is not None else list(args)
     result = subprocess.run(
@@ -82,7 +102,7 @@ def loaded_by(*args: str, store: str | Path | None = None) -> tuple[int, str, li
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, "AGENTCONSOLE_AGENT": "alice", "AGENTCONSOLE_CONFIG": os.devnull},
+        env={**os.environ, "AGENTCONSOLE_AGENT": "alice", "AGENTCONSOLE_CONFIG": str(config)},
         timeout=60,
     )
     [report] = [line for line in result.stderr.splitlines() if line.startswith("LOADED ")]
@@ -172,6 +192,45 @@ async def test_read_commands_on_a_store_file_load_only_what_they_read(
         assert forbidden(loaded, NEVER_ON_A_READ) == [], args
 
 
+#: A config as a team writes one: business hours, an SLA policy, a rule.
+CONFIGURED = """
+[business_hours]
+timezone = "Europe/Warsaw"
+week = { mon = "08:00-18:00", tue = "08:00-18:00" }
+
+[[sla]]
+name = "standard"
+first_response = "4h"
+
+[[rules]]
+name = "refunds to billing"
+on = "inbound"
+if = "subject:refund"
+then = { tags = ["+billing"] }
+"""
+#: What a read loads for such a config, beside what it loads for an empty one: the rules
+#: (a broken one is reported) and the SLA policies (the store's due times must follow them;
+#: their fingerprint is a hash), whose loaders import their did-you-mean up front.
+FOR_THE_CONFIG = ("agentconsole.rules", "agentconsole.sla", "hashlib", "difflib")
+
+
+@pytest.mark.sqlite_only
+async def test_a_read_with_rules_and_sla_policies_configured_loads_no_mail_parser(
+    seeded: tuple[Path, int], tmp_path: Path
+) -> None:
+    path, conversation = seeded
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIGURED)
+    # The first run opens the store the normal way: its due times follow the policies then.
+    assert loaded_by("list", store=path, config=config)[0] == 0
+    never = tuple(name for name in NEVER_ON_A_READ if name not in FOR_THE_CONFIG)
+    for args in (["list", "--json"], ["search", "refund"], ["show", str(conversation)]):
+        code, out, loaded = loaded_by(*args, store=path, config=config)
+        assert code == 0 and out, args
+        assert "agentconsole.rules.loading" in loaded  # it did read the rules
+        assert forbidden(loaded, never) == [], args
+
+
 @pytest.mark.sqlite_only
 async def test_a_read_that_fails_says_so_as_before(seeded: tuple[Path, int]) -> None:
     path, _ = seeded
@@ -197,6 +256,8 @@ async def test_a_read_prints_the_same_on_a_read_only_connection_and_through_the_
     for argv in (
         ["list", "--json"],
         ["list", "--json", "--limit", "1", "refund OR tag:billing"],
+        ["list"],
+        ["list", "--channel", "mail", "refund"],
         ["search", "refund", "--json"],
         ["search", "refund"],
         ["show", str(conversation), "--json"],
@@ -204,6 +265,7 @@ async def test_a_read_prints_the_same_on_a_read_only_connection_and_through_the_
     ):
         result = run(location, *argv)
         assert result.returncode == 0, result.stderr
+        assert result.stdout, argv  # something to compare
         assert result.stdout == await _through_the_store(store, argv), argv
     # Customer text stays neutralised on the direct path too.
     assert "\x1b" not in run(location, "show", str(conversation)).stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from collections.abc import Iterable
 
@@ -45,6 +44,8 @@ def closest(word: str, names: Iterable[str]) -> str | None:
     starting = [name for name in candidates if len(word) >= 2 and name.startswith(word)]
     if len(starting) == 1:
         return starting[0]
+    import difflib  # only a misspelt word gets here: every command parses queries
+
     similar = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return similar[0] if similar else None
 

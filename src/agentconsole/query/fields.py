@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Literal
 
 from ..errors import UsageError
@@ -252,6 +251,8 @@ def format_duration(seconds: float) -> str:
             if whole and whole % size == 0:
                 return f"{whole // size}{unit}"
         return f"{whole}s"
+    from decimal import Decimal  # a fractional number of seconds is rare
+
     return f"{Decimal(repr(seconds)):f}s"
 
 

@@ -9,8 +9,6 @@ Pure decisions on values: the store asks them while it ingests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +44,11 @@ def flagged_by_server(raw: bytes | None) -> bool:
     end = raw.find(b"\r\n\r\n")
     end = raw.find(b"\n\n") if end < 0 else end
     head = raw if end < 0 else raw[: end + 2]
+    # Imported here: reading the config's rules (which a read command does) needs no mail
+    # parser.
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+
     headers = BytesHeaderParser(policy=compat32).parsebytes(head)
     flag = str(headers.get("X-Spam-Flag", "")).strip().lower()
     status = str(headers.get("X-Spam-Status", "")).strip().lower()

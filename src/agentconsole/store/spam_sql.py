@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .db import Db
-from .writes import audit
 
 if TYPE_CHECKING:
     from ..plugin import InboundMessage
@@ -49,8 +48,10 @@ def screen(
     """Whether ``message`` (from ``senders``, normalized (namespace, address) pairs) lands
     in Spam; when it does, its conversation is marked so (audited as ``system``). The
     config's allow list wins over everything."""
-    # Imported here: the read queries use this module (any_spam) without the mail parser.
+    # Imported here: the read queries use this module (any_spam) without the mail parser
+    # and the write path.
     from ..rules.spam import flagged_by_server
+    from .writes import audit
 
     verdicts = [policy.verdict(address) for _, address in senders] if policy else []
     if False in verdicts:
@@ -88,6 +89,8 @@ def mark(conn: Db, conversation_id: int, agent: str, now: float) -> bool:
     ).fetchone()
     if row is None:
         return False
+    from .writes import audit
+
     conn.execute(
         "UPDATE conversations SET spam = 1, updated_at = ? WHERE id = ?", (now, conversation_id)
     )
@@ -112,6 +115,8 @@ def unmark(conn: Db, conversation_id: int, agent: str, now: float) -> bool:
     ).fetchone()
     if row is None:
         return False
+    from .writes import audit
+
     conn.execute(
         "UPDATE conversations SET spam = 0, updated_at = ? WHERE id = ?", (now, conversation_id)
     )

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from ..db import Db
 
 from ... import processes
-from ..writes import LARGE_BYTES
 
 _SLICE = 1 << 20
 #: The page cache while a large message is written (KiB, as ``PRAGMA cache_size`` takes it):
@@ -91,6 +90,8 @@ class SqliteDialect:
         )
 
     def write_raw(self, db: Db, message_id: int, raw: bytes) -> None:
+        from ..writes import LARGE_BYTES  # here: a read-only command never loads the writes
+
         if len(raw) <= LARGE_BYTES:
             db.execute("INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)", (message_id, raw))
             return
