@@ -262,6 +262,7 @@ class ConversationDesk(Vertical):
                         attachments=event.attachments,
                         seen_up_to=seen,
                         assign_if_unassigned=config.assign_on_reply,
+                        macros=event.saved_replies,
                     )
         except ConflictError as error:
             services.drafts.keep(target, kind, body)
