@@ -22,6 +22,7 @@ from ..opening import open_store
 from ..sanitize import one_line
 from ..store import Store, is_postgres
 from .commands import ConsoleCommands
+from .deferred import deferred
 from .drafts import DraftBuffer
 from .keys import bindings, overrides
 from .messages import FirstPaint, Notice, Refreshed, Severity
@@ -359,7 +360,7 @@ class AgentConsoleApp(App[None]):
                 )
             )
 
-        self.run_worker(load(), group="report", exclusive=True, exit_on_error=False)
+        self.run_worker(deferred(load), group="report", exclusive=True, exit_on_error=False)
 
 
 def run(

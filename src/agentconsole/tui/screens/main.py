@@ -30,6 +30,7 @@ from ...query import QueryError, format_error, parse, parse_field, to_query
 from ...sanitize import one_line
 from ...views import ViewDefinition
 from ..commands import PaletteEntry
+from ..deferred import deferred
 from ..highlight import highlight, search_words
 from ..keys import bindings, keys_of
 from ..messages import (
@@ -173,7 +174,10 @@ class MainScreen(Screen[None], inherit_bindings=False):
         """Reload counts, the view's index and the open conversation (in a worker);
         ``keep_position`` after the agent's own action (the cursor stays at its place)."""
         self.run_worker(
-            self._reload(reset, keep_position), group="reload", exclusive=True, exit_on_error=False
+            deferred(self._reload, reset, keep_position),
+            group="reload",
+            exclusive=True,
+            exit_on_error=False,
         )
 
     async def _reload(self, reset: bool, keep_position: bool = False) -> None:
@@ -335,7 +339,10 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     def _load_detail(self, conversation_id: int) -> None:
         self.run_worker(
-            self.desk.load(conversation_id), group="detail", exclusive=True, exit_on_error=False
+            deferred(self.desk.load, conversation_id),
+            group="detail",
+            exclusive=True,
+            exit_on_error=False,
         )
 
     @on(ReplyPicker.Requested)
@@ -447,7 +454,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             row, reason = pick
             self.open_conversation(row.id, reason)
 
-        self.run_worker(jump(), group="hotlist", exclusive=True, exit_on_error=False)
+        self.run_worker(deferred(jump), group="hotlist", exclusive=True, exit_on_error=False)
 
     def show_rules(self) -> None:
         """The rules screen (see :mod:`.rules`); a sample chosen there opens here."""
@@ -470,7 +477,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             screen = RulesScreen(rules, store.replay_rule, store.conversation_rows, services.clock)
             self.app.push_screen(screen, opened)
 
-        self.run_worker(show(), group="rules", exclusive=True, exit_on_error=False)
+        self.run_worker(deferred(show), group="rules", exclusive=True, exit_on_error=False)
 
     def toggle_sidebar(self) -> None:
         sidebar = self.sidebar
@@ -492,7 +499,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             self._show_status()
             if not self.composer.is_open:
                 self.run_worker(
-                    self.pane.clear(), group="detail", exclusive=True, exit_on_error=False
+                    deferred(self.pane.clear), group="detail", exclusive=True, exit_on_error=False
                 )
             return
         # The status line's position and the pane follow once the cursor rests: repainting
