@@ -47,6 +47,10 @@ KEYS_PAUSE = 0.15
 MOST_DEFERRED = 0.8
 #: A reload not finished after this long no longer holds the next one back.
 RELOAD_STUCK = 10.0
+#: Seconds at least between the starts of two reloads for others' changes: a burst (a busy
+#: live channel writing twice a second) is shown by one reload, not one per message, and
+#: still within about a second.
+RELOAD_GAP = 0.8
 
 
 RunnerFactory = Callable[[Store], Runner]
@@ -94,6 +98,7 @@ class AgentConsoleApp(App[None]):
         self._deferred_since: float | None = None
         #: ``time.monotonic()`` when a change started a reload not finished yet.
         self._reloading_since: float | None = None
+        self._reload_started_at = -RELOAD_GAP
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -249,10 +254,14 @@ class AgentConsoleApp(App[None]):
                     return
                 if self._reload_running():
                     return  # the poll after it finishes sees this change
+                wait = self._reload_started_at + RELOAD_GAP - time.monotonic()
+                if wait > 0:
+                    self.set_timer(wait, self._poll)  # this burst's next reload
+                    return
                 self._token = token
                 screen = self.main_screen
                 if screen is not None:
-                    self._reloading_since = time.monotonic()
+                    self._reloading_since = self._reload_started_at = time.monotonic()
                     screen.reload()
         except AgentConsoleError as error:
             log.warning("change check failed: %s", error)

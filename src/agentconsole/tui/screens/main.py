@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
+import time
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -65,10 +67,16 @@ NOT_IN_PALETTE = {"command_palette", "back", "next_view", "previous_view"}
 SNIPPETS = 500
 #: The sidebar's counts are read again after this long even when nothing changed.
 COUNTS_MAX_AGE_S = 30.0
+#: Seconds at least between two reads of the hotlist for the status line's count: at
+#: 100,000 conversations its steps take seconds to read, and a busy live channel changes
+#: the store twice a second (``!`` reads it afresh whatever the count says).
+HOTLIST_EVERY_S = 10.0
 #: Where a saved search goes: the agent's config, or the store for the whole team.
 WHERE = ("personal", "shared")
 #: What typed in the search box goes straight to a conversation: ``338``, ``#338``.
 CONVERSATION_ID = re.compile(r"#?(\d+)")
+
+log = logging.getLogger(__name__)
 
 
 class MainScreen(Screen[None], inherit_bindings=False):
@@ -110,8 +118,11 @@ class MainScreen(Screen[None], inherit_bindings=False):
         #: Where the next reload puts the cursor, and whether it opens that conversation.
         self._keep_on_load: int | None = None
         self._open_after_load = False
-        #: What needs the agent most, across views (read with every reload).
+        #: What needs the agent most, across views (read after a reload, at most every
+        #: ``HOTLIST_EVERY_S``; see :meth:`_read_hotlist_soon`).
         self.hotlist = hotlist.Hotlist(())
+        self._hotlist_read_at: float | None = None
+        self._hotlist_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         services = self.services
@@ -256,7 +267,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             )
             self.queue.refresh()
         self.counts = counts
-        self.hotlist = await hotlist.read(store)
+        self._read_hotlist_soon()
         self.sidebar.update_views(
             counts, view, self.channel_kinds, self.channel_health, definitions
         )
@@ -276,6 +287,33 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 self.add_class("-reading")
                 await self.desk.load(current)
                 self.pane.thread.focus()
+
+    def _read_hotlist_soon(self) -> None:
+        """Read the hotlist again for the status line's count — at once the first time, else
+        once ``HOTLIST_EVERY_S`` have passed since the last read began — in a worker of its
+        own, so a reload never waits for it."""
+        if self._hotlist_timer is not None:
+            return  # a read is due already
+        started = self._hotlist_read_at
+        wait = 0.0 if started is None else started + HOTLIST_EVERY_S - time.monotonic()
+        if wait > 0:
+            self._hotlist_timer = self.set_timer(wait, self._read_hotlist)
+        else:
+            self._read_hotlist()
+
+    def _read_hotlist(self) -> None:
+        self._hotlist_timer = None
+        self._hotlist_read_at = time.monotonic()
+
+        async def read() -> None:
+            try:
+                self.hotlist = await hotlist.read(self.services.store)
+            except AgentConsoleError as error:
+                log.warning("hotlist not read: %s", one_line(str(error)))
+                return
+            self._show_status()
+
+        self.run_worker(deferred(read), group="hotlist-count", exit_on_error=False)
 
     async def _counts(self, definitions: Sequence[ViewDefinition]) -> dict[str, int]:
         """The sidebar's counts, read again only when they can have moved: the store
