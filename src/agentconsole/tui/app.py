@@ -262,7 +262,7 @@ class AgentConsoleApp(App[None]):
                 screen = self.main_screen
                 if screen is not None:
                     self._reloading_since = self._reload_started_at = time.monotonic()
-                    screen.reload()
+                    screen.reload(others=True)
         except AgentConsoleError as error:
             log.warning("change check failed: %s", error)
         finally:

@@ -123,6 +123,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.hotlist = hotlist.Hotlist(())
         self._hotlist_read_at: float | None = None
         self._hotlist_timer: Timer | None = None
+        self._hotlist_at_once = True
 
     def compose(self) -> ComposeResult:
         services = self.services
@@ -181,9 +182,15 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     # -- loading ----------------------------------------------------------------------------
 
-    def reload(self, *, reset: bool = False, keep_position: bool = False) -> None:
+    def reload(
+        self, *, reset: bool = False, keep_position: bool = False, others: bool = False
+    ) -> None:
         """Reload counts, the view's index and the open conversation (in a worker);
-        ``keep_position`` after the agent's own action (the cursor stays at its place)."""
+        ``keep_position`` after the agent's own action (the cursor stays at its place).
+        ``others``: for changes made elsewhere (the hotlist is then read at most every
+        ``HOTLIST_EVERY_S``; after this console's own actions and view switches, at once)."""
+        if not others:
+            self._hotlist_at_once = True
         self.run_worker(
             deferred(self._reload, reset, keep_position),
             group="reload",
@@ -267,7 +274,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
             )
             self.queue.refresh()
         self.counts = counts
-        self._read_hotlist_soon()
+        at_once, self._hotlist_at_once = self._hotlist_at_once, False
+        self._read_hotlist_soon(at_once=at_once)
         self.sidebar.update_views(
             counts, view, self.channel_kinds, self.channel_health, definitions
         )
@@ -288,20 +296,23 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 await self.desk.load(current)
                 self.pane.thread.focus()
 
-    def _read_hotlist_soon(self) -> None:
-        """Read the hotlist again for the status line's count — at once the first time, else
-        once ``HOTLIST_EVERY_S`` have passed since the last read began — in a worker of its
-        own, so a reload never waits for it."""
+    def _read_hotlist_soon(self, *, at_once: bool) -> None:
+        """Read the hotlist again for the status line's count, in a worker of its own so a
+        reload never waits for it: ``at_once``, or else once ``HOTLIST_EVERY_S`` have
+        passed since the last read began."""
         if self._hotlist_timer is not None:
-            return  # a read is due already
+            if not at_once:
+                return  # a read is due already
+            self._hotlist_timer.stop()
         started = self._hotlist_read_at
         wait = 0.0 if started is None else started + HOTLIST_EVERY_S - time.monotonic()
-        if wait > 0:
+        if wait > 0 and not at_once:
             self._hotlist_timer = self.set_timer(wait, self._read_hotlist)
         else:
             self._read_hotlist()
 
     def _read_hotlist(self) -> None:
+        """Read it now; a read still running is given up (this one is newer)."""
         self._hotlist_timer = None
         self._hotlist_read_at = time.monotonic()
 
@@ -313,7 +324,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 return
             self._show_status()
 
-        self.run_worker(deferred(read), group="hotlist-count", exit_on_error=False)
+        self.run_worker(deferred(read), group="hotlist-count", exclusive=True, exit_on_error=False)
 
     async def _counts(self, definitions: Sequence[ViewDefinition]) -> dict[str, int]:
         """The sidebar's counts, read again only when they can have moved: the store
