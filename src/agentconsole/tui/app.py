@@ -118,13 +118,13 @@ class AgentConsoleApp(App[None]):
         services = Services(self._store, self.config, self.drafts, self.channels, self.clock)
         await self.push_screen(MainScreen(services))
         if self.runner_factory is not None:
-            self.run_worker(self._start_runner(), group="runner", exit_on_error=False)
+            self.run_worker(deferred(self._start_runner), group="runner", exit_on_error=False)
         self._poll_timer = self.set_interval(self.poll_interval, self._poll)
         if self.store.announces_changes:  # a worker that never ends, only where it helps
-            self.run_worker(self._watch(), group="watch", exit_on_error=False)
+            self.run_worker(deferred(self._watch), group="watch", exit_on_error=False)
         self.set_interval(WAKE_INTERVAL, self._wake_snoozed)
-        self.run_worker(self._wake(), group="wake", exit_on_error=False)
-        self.run_worker(self._check_audit(), group="audit", exit_on_error=False)
+        self.run_worker(deferred(self._wake), group="wake", exit_on_error=False)
+        self.run_worker(deferred(self._check_audit), group="audit", exit_on_error=False)
 
     async def _check_audit(self) -> None:
         """Warn once at start when the audit log's hash chain is broken."""
@@ -200,7 +200,7 @@ class AgentConsoleApp(App[None]):
     def _poll(self) -> None:
         if not self._polling and self._store is not None and not self._closed:
             self._polling = True
-            self.run_worker(self._check_changes(), group="poll", exit_on_error=False)
+            self.run_worker(deferred(self._check_changes), group="poll", exit_on_error=False)
 
     async def _watch(self) -> None:
         """Look at once when the store announces a change (PostgreSQL's NOTIFY), besides
@@ -269,7 +269,7 @@ class AgentConsoleApp(App[None]):
             self._polling = False
 
     def _wake_snoozed(self) -> None:
-        self.run_worker(self._wake(), group="wake", exit_on_error=False)
+        self.run_worker(deferred(self._wake), group="wake", exit_on_error=False)
 
     async def _wake(self) -> None:
         if self._store is None or self._closed:
