@@ -261,6 +261,8 @@ async def test_undo_send_brings_the_saved_replys_actions_back_with_the_text(seed
         assert composer.body.startswith("Hi Carol,")
         macros = composer.query_one("#composer-macros")
         await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        taken_back = await app.store.conversation(ids["chat"])
+        assert (taken_back.row.status, "outage" in taken_back.row.tags) == ("open", False)
         await send_and_see_the_outage_macro_applied(pilot, ids["chat"])
 
 

@@ -70,6 +70,40 @@ async def test_unsend_keeps_a_draft_begun_meanwhile(store: Store) -> None:
     assert await store.draft(conversation, "reply") == "First try.\n\nSecond thoughts"
 
 
+async def test_unsend_takes_back_the_tags_its_saved_replies_set(store: Store) -> None:
+    outage = DraftMacro("outage", ("+outage", "-billing"), None)
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    await store.retag(conversation, add=["billing", "vip"])
+    message_id = await store.queue_undoable_reply(
+        conversation, "We know.", undo_seconds=30, macros=[outage]
+    )
+    # The console sets the saved replies' tags right after queueing the reply.
+    await store.apply([conversation], Change("tags", add=("outage",), remove=("billing",)))
+    assert (await store.conversation(conversation)).row.tags == ("outage", "vip")
+    await store.unsend(message_id)
+    assert (await store.conversation(conversation)).row.tags == ("billing", "vip")
+    tagged = [e for e in await store.audit_log(conversation) if e.action == "tag"]
+    assert "reply taken back" in tagged[0].detail  # the take-back, audited
+
+
+async def test_unsend_leaves_tags_another_agent_changed_since(
+    store: Store, store_location: str | Path
+) -> None:
+    outage = DraftMacro("outage", ("+outage",), None)
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    message_id = await store.queue_undoable_reply(
+        conversation, "We know.", undo_seconds=30, macros=[outage]
+    )
+    await store.apply([conversation], Change("tags", add=("outage",)))
+    bob = await connect(store_location, agent="bob")
+    try:
+        await bob.retag(conversation, add=["urgent"])
+    finally:
+        await bob.close()
+    await store.unsend(message_id)
+    assert (await store.conversation(conversation)).row.tags == ("outage", "urgent")
+
+
 async def test_unsend_brings_the_saved_replies_actions_back_with_the_text(store: Store) -> None:
     outage, thanks = DraftMacro("outage", ("+outage",), "pending"), DraftMacro("thanks", (), None)
     first, second = (

@@ -135,21 +135,23 @@ def unsend(conn: Db, message_id: int, agent: str) -> UnsentReply:
         )
         conn.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
         delete_message(conn, message_id)
-        macros = _restore_conversation(conn, conversation_id, message_id, sent_at, now)
+        macros = _restore_conversation(conn, conversation_id, message_id, sent_at, agent, now)
         _keep_as_draft(conn, conversation_id, agent, body, macros, now)
         audit(conn, agent, "unsend", conversation_id, {"message": message_id}, now)
     return UnsentReply(message_id, conversation_id, body, names)
 
 
 def _restore_conversation(
-    conn: Db, conversation_id: int, message_id: int, sent_at: float, now: float
+    conn: Db, conversation_id: int, message_id: int, sent_at: float, agent: str, now: float
 ) -> str | None:
     """Put back what the reply changed, where nothing changed it since: the status and
-    assignment unless someone acted on the conversation after the reply; the last message,
-    waiting and first-response times unless a newer message set them. Returns the macros
-    its draft kept (``drafts.macros``'s value), from the reply's audit entry."""
+    assignment unless someone acted on the conversation after the reply; the tags its saved
+    replies set (see :func:`_restore_tags`); the last message, waiting and first-response
+    times unless a newer message set them. Returns the macros its draft kept
+    (``drafts.macros``'s value), from the reply's audit entry."""
     before: dict[str, object] = {}
     macros: str | None = None
+    tags_before: list[str] | None = None
     for at, detail in conn.execute(
         "SELECT at, detail FROM audit_log WHERE conversation_id = ? AND action = 'reply'"
         " ORDER BY id DESC LIMIT 50",
@@ -159,6 +161,7 @@ def _restore_conversation(
         if data.get("message") == message_id:
             before = data.get("before") or {}
             macros = data.get("macros")
+            tags_before = data.get("tags_before")
             reply_at = at
             break
     conn.execute(
@@ -167,6 +170,8 @@ def _restore_conversation(
     )
     if not before:
         return macros
+    if macros and tags_before is not None:
+        _restore_tags(conn, conversation_id, agent, macros, tags_before, reply_at, now)
     acted_since = conn.execute(
         "SELECT 1 FROM audit_log WHERE conversation_id = ? AND at > ?"
         " AND action IN ('status', 'assign', 'wake', 'undo') LIMIT 1",
@@ -197,6 +202,49 @@ def _restore_conversation(
         ),
     )
     return macros
+
+
+def _restore_tags(
+    conn: Db,
+    conversation_id: int,
+    agent: str,
+    macros: str,
+    tags_before: Sequence[str],
+    reply_at: float,
+    now: float,
+) -> None:
+    """Take back the tag changes of the reply's saved replies (set with the send): a tag
+    they added that the conversation did not have goes, one they removed comes back —
+    unless another agent changed the tags since (then the tags stay as they are). Audited
+    as a tag change."""
+    changed_by_others = conn.execute(
+        "SELECT 1 FROM audit_log WHERE conversation_id = ? AND at >= ? AND action = 'tag'"
+        " AND agent != ? LIMIT 1",
+        (conversation_id, reply_at, agent),
+    ).fetchone()
+    if changed_by_others is not None:
+        return
+    had = set(tags_before)
+    added: set[str] = set()
+    removed: set[str] = set()
+    for macro in draft_macros.decode(macros):
+        add, remove = macro.tag_changes
+        added.update(add)
+        removed.update(remove)
+    drop = sorted(added - had)
+    back = sorted((removed & had) - added)
+    if not drop and not back:
+        return
+    conn.executemany(
+        "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?",
+        [(conversation_id, tag) for tag in drop],
+    )
+    conn.executemany(
+        "INSERT INTO conversation_tags(conversation_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        [(conversation_id, tag) for tag in back],
+    )
+    detail = {"add": back, "remove": drop, "reason": "reply taken back"}
+    audit(conn, agent, "tag", conversation_id, detail, now)
 
 
 def _keep_as_draft(

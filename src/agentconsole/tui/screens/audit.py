@@ -19,7 +19,7 @@ from ..safe_text import safe_text
 
 #: Detail kept for undo, not for reading (a reply's state before it and its draft's saved
 #: replies, restored on unsend).
-HIDDEN_DETAIL = frozenset({"before", "macros"})
+HIDDEN_DETAIL = frozenset({"before", "macros", "tags_before"})
 
 
 def audit_text(entries: Sequence[AuditEntry], now: float) -> Text:
