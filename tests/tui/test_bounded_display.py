@@ -111,6 +111,8 @@ async def test_v_opens_the_message_at_the_top_of_the_thread(
         await ready(pilot)
         await pilot.press("enter")  # read: the thread opens on the newest message
         await wait_for(pilot, lambda: "the second message" in thread_text(app))
+        # Scrolled to it once the thread is laid out (the first one is 60 lines long).
+        await wait_for(pilot, lambda: app.main_screen.pane.thread.scroll_y > 0)
         await pilot.press("v")
         await wait_for(pilot, lambda: seen.exists())
         assert "Subject: second" in seen.read_text(encoding="utf-8")

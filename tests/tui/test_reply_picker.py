@@ -194,6 +194,18 @@ async def insert_outage(pilot, conversation: int):  # type: ignore[no-untyped-de
     return composer, macros
 
 
+async def send_and_see_the_outage_macro_applied(pilot, conversation: int) -> None:  # type: ignore[no-untyped-def]
+    """Send the open composer's reply; once sent, ``conversation`` is pending and tagged
+    ``outage`` (the outage reply's macro)."""
+    app = pilot.app
+    composer = app.main_screen.composer
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: not composer.is_open)
+    await settled(pilot)
+    detail = await app.store.conversation(conversation)
+    assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+
+
 async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(seeded) -> None:
     path, ids = seeded
     app = make_app(path, clock=clock)
@@ -204,11 +216,7 @@ async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(
         await pilot.press("r")  # ... and come back to it
         await wait_for(pilot, lambda: composer.is_open and composer.body.startswith("Hi Carol,"))
         await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not composer.is_open)
-        await settled(pilot)
-        detail = await app.store.conversation(ids["chat"])
-        assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+        await send_and_see_the_outage_macro_applied(pilot, ids["chat"])
         # Sent: a next reply there starts without them.
         assert app.main_screen.services.drafts.inserted(ids["chat"], "reply") == ()
 
@@ -232,16 +240,30 @@ async def test_a_saved_replys_actions_survive_quitting_and_apply_once_after_a_re
         assert composer.body.startswith("Hi Carol,") and composer.body.endswith("Thanks.")
         macros = composer.query_one("#composer-macros")
         await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not composer.is_open)
-        await settled(pilot)
-        detail = await app.store.conversation(ids["chat"])
-        assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
+        await send_and_see_the_outage_macro_applied(pilot, ids["chat"])
         entries = await app.store.audit_log(ids["chat"])
         assert [e.action for e in entries].count("tag") == 1  # applied once, with the send
         # They went with the draft: a next reply there starts without them.
         assert await app.store.draft_macros(ids["chat"], "reply") == ()
         assert not app.main_screen.services.drafts.inserted(ids["chat"], "reply")
+
+
+async def test_undo_send_brings_the_saved_replys_actions_back_with_the_text(seeded) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await insert_outage(pilot, ids["chat"])
+        await send_and_see_the_outage_macro_applied(pilot, ids["chat"])
+        await wait_for(pilot, lambda: "takes it back" in screen_text(app))
+        await pilot.press("u")
+        composer = app.main_screen.composer
+        await wait_for(pilot, lambda: composer.is_open and composer.conversation_id == ids["chat"])
+        assert composer.body.startswith("Hi Carol,")
+        macros = composer.query_one("#composer-macros")
+        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        taken_back = await app.store.conversation(ids["chat"])
+        assert (taken_back.row.status, "outage" in taken_back.row.tags) == ("open", False)
+        await send_and_see_the_outage_macro_applied(pilot, ids["chat"])
 
 
 def composer_text(detail) -> str:

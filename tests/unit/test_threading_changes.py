@@ -11,7 +11,7 @@ import pytest
 
 from agentconsole import output
 from agentconsole.errors import ConflictError, NotFoundError, UsageError
-from agentconsole.models import ConversationDetail, View
+from agentconsole.models import ConversationDetail, DraftMacro, View
 from agentconsole.store import Store, connect
 from agentconsole_email.parse import parse_message
 from tests.conftest import inbound
@@ -365,3 +365,43 @@ async def test_messages_stored_before_reasons_were_kept_say_so(tmp_path: Path) -
         assert [m.thread_reason for m in (await store.conversation(1)).messages] == [None, None]
     finally:
         await store.close()
+
+
+OUTAGE = DraftMacro("outage", ("+outage",), "pending")
+THANKS = DraftMacro("thanks", (), "closed")
+
+
+async def test_merge_moves_each_drafts_saved_replies_with_its_text_and_undo_puts_them_back(
+    store: Store,
+) -> None:
+    keep = await deliver(store, mail("<k@x>", "Card declined", subject="Card"))
+    other = await deliver(store, mail("<o@x>", "Also my card", subject="Card again", minutes=30))
+    third = await deliver(store, mail("<t@x>", "And again", subject="Card 3", minutes=40))
+    await store.save_draft(keep, "reply", "Thanks Ada", macros=[THANKS])
+    await store.save_draft(other, "reply", "We know", macros=[OUTAGE, THANKS])
+    await store.save_draft(third, "reply", "On it", macros=[OUTAGE])
+    change = await store.merge_conversations(keep, other)
+    assert await store.draft(keep, "reply") == "Thanks Ada\n\nWe know"
+    # Both drafts' actions apply when the joined draft is sent, each saved reply once.
+    assert await store.draft_macros(keep, "reply") == (THANKS, OUTAGE)
+    await store.undo_threading(change.id, "merge")
+    assert await store.draft_macros(keep, "reply") == (THANKS,)
+    assert await store.draft_macros(other, "reply") == (OUTAGE, THANKS)
+    # A draft meeting none in the kept conversation moves with its actions as they are.
+    await store.merge_conversations(other, third)
+    assert await store.draft(other, "reply") == "We know\n\nOn it"
+    alone = await store.merge_conversations(keep, other)
+    assert await store.draft_macros(keep, "reply") == (THANKS, OUTAGE)
+    await store.undo_threading(alone.id, "merge")
+    assert await store.draft_macros(other, "reply") == (OUTAGE, THANKS)
+
+
+async def test_undoing_a_split_brings_a_draft_of_the_new_conversation_back_with_its_actions(
+    store: Store,
+) -> None:
+    conversation, ids = await thread(store)
+    change = await store.split_conversation(ids[2])
+    await store.save_draft(change.target_id, "reply", "We know", macros=[OUTAGE])
+    await store.undo_threading(change.id, "split")
+    assert await store.draft(conversation, "reply") == "We know"
+    assert await store.draft_macros(conversation, "reply") == (OUTAGE,)

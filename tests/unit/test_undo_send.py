@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentconsole.errors import ConflictError, NotFoundError
-from agentconsole.models import Change
+from agentconsole.models import Change, DraftMacro
 from agentconsole.store import Store, connect
 from tests.conftest import inbound
 
@@ -68,6 +68,58 @@ async def test_unsend_keeps_a_draft_begun_meanwhile(store: Store) -> None:
     await store.save_draft(conversation, "reply", "Second thoughts")
     await store.unsend(message_id)
     assert await store.draft(conversation, "reply") == "First try.\n\nSecond thoughts"
+
+
+async def test_unsend_takes_back_the_tags_its_saved_replies_set(store: Store) -> None:
+    outage = DraftMacro("outage", ("+outage", "-billing"), None)
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    await store.retag(conversation, add=["billing", "vip"])
+    message_id = await store.queue_undoable_reply(
+        conversation, "We know.", undo_seconds=30, macros=[outage]
+    )
+    # The console sets the saved replies' tags right after queueing the reply.
+    await store.apply([conversation], Change("tags", add=("outage",), remove=("billing",)))
+    assert (await store.conversation(conversation)).row.tags == ("outage", "vip")
+    await store.unsend(message_id)
+    assert (await store.conversation(conversation)).row.tags == ("billing", "vip")
+    tagged = [e for e in await store.audit_log(conversation) if e.action == "tag"]
+    assert "reply taken back" in tagged[0].detail  # the take-back, audited
+
+
+async def test_unsend_leaves_tags_another_agent_changed_since(
+    store: Store, store_location: str | Path
+) -> None:
+    outage = DraftMacro("outage", ("+outage",), None)
+    conversation = (await store.ingest("mail", [inbound()])).created[0]
+    message_id = await store.queue_undoable_reply(
+        conversation, "We know.", undo_seconds=30, macros=[outage]
+    )
+    await store.apply([conversation], Change("tags", add=("outage",)))
+    bob = await connect(store_location, agent="bob")
+    try:
+        await bob.retag(conversation, add=["urgent"])
+    finally:
+        await bob.close()
+    await store.unsend(message_id)
+    assert (await store.conversation(conversation)).row.tags == ("outage", "urgent")
+
+
+async def test_unsend_brings_the_saved_replies_actions_back_with_the_text(store: Store) -> None:
+    outage, thanks = DraftMacro("outage", ("+outage",), "pending"), DraftMacro("thanks", (), None)
+    first, second = (
+        await store.ingest("mail", [inbound(), inbound(name="Bo", email="bo@example.com")])
+    ).created
+    held = [
+        await store.queue_undoable_reply(c, "We know.", undo_seconds=30, macros=[outage])
+        for c in (first, second)
+    ]
+    assert await store.draft_macros(first, "reply") == ()  # sent: they went with the draft
+    await store.save_draft(second, "reply", "Also", macros=[thanks])  # begun meanwhile
+    for message_id in held:
+        await store.unsend(message_id)
+    assert await store.draft_macros(first, "reply") == (outage,)
+    assert await store.draft(second, "reply") == "We know.\n\nAlso"
+    assert await store.draft_macros(second, "reply") == (outage, thanks)
 
 
 async def test_after_the_window_or_once_claimed_unsend_is_refused(store: Store) -> None:

@@ -437,6 +437,7 @@ class SqlStore:
         attachments: Sequence[Attachment] = (),
         seen_up_to: int | None = None,
         assign_if_unassigned: bool = False,
+        macros: Sequence[DraftMacro] = (),
     ) -> int:
         return await self._run(
             actions.queue_reply,
@@ -449,6 +450,7 @@ class SqlStore:
             seen_up_to,
             undo_seconds,
             self.agent if assign_if_unassigned else None,
+            tuple(macros),
         )
 
     @_writes

@@ -200,6 +200,7 @@ def queue_reply(
     seen_up_to: int | None = None,
     hold_seconds: float = 0.0,
     assign_to: str | None = None,
+    macros: Sequence[DraftMacro] = (),
 ) -> int:
     """Store the reply (with its attachments) and queue it for delivery in one transaction;
     return its message id.
@@ -212,7 +213,9 @@ def queue_reply(
     (:func:`agentconsole.store.undo_send.unsend` takes it back meanwhile), and the reply's audit
     entry keeps what the conversation was before, for that undo. ``assign_to`` assigns an
     unassigned conversation in the same transaction (audited; an assigned one is left as
-    it is)."""
+    it is). ``macros``, the saved replies inserted into the draft it was, are kept with
+    the undo record (with the tags the conversation had): a reply taken back is a draft
+    with them again, and the tags they set are taken back."""
     if not body.strip():
         raise UsageError("an empty reply was not sent")
     if then_status is not None and then_status not in REPLY_THEN_STATUSES:
@@ -258,6 +261,16 @@ def queue_reply(
         detail: dict[str, object] = {"message": message_id}
         if hold_seconds > 0:
             detail["before"] = asdict(before)
+            if macros:
+                detail["macros"] = draft_macros.encode(macros)
+                # What its saved replies' tags (set after it) are taken back to on unsend.
+                detail["tags_before"] = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT tag FROM conversation_tags WHERE conversation_id = ?",
+                        (conversation_id,),
+                    )
+                ]
         audit(conn, agent, "reply", conversation_id, detail, now)
         if then_status:
             audit(conn, agent, "status", conversation_id, {"to": then_status}, now)

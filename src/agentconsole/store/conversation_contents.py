@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import draft_macros
 from .db import Db
 from .ingest_sql import preview_of
 
@@ -148,32 +149,33 @@ def add_tags(conn: Db, conversation_id: int, tags: Sequence[str]) -> None:
 
 def move_drafts(conn: Db, source: int, target: int, now: float) -> list[Any]:
     """Every draft of ``source`` into ``target`` (appended to the same agent's draft of the
-    same kind there); returns what the undo needs: each draft, what ``target`` had, what
-    was written."""
+    same kind there), with the saved replies' actions each keeps (``drafts.macros``, see
+    :mod:`.draft_macros`); returns what the undo needs: each draft, what ``target`` had,
+    what was written."""
     moved = []
-    for agent, kind, body, updated_at in conn.execute(
-        "SELECT agent, kind, body, updated_at FROM drafts WHERE conversation_id = ?"
+    for agent, kind, body, updated_at, macros in conn.execute(
+        "SELECT agent, kind, body, updated_at, macros FROM drafts WHERE conversation_id = ?"
         " ORDER BY agent, kind",
         (source,),
     ).fetchall():
         there = conn.execute(
-            "SELECT body, updated_at FROM drafts WHERE conversation_id = ? AND agent = ?"
-            " AND kind = ?",
+            "SELECT body, updated_at, macros FROM drafts WHERE conversation_id = ?"
+            " AND agent = ? AND kind = ?",
             (target, agent, kind),
         ).fetchone()
         if there is None:
             written = body
             conn.execute(
-                "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (target, agent, kind, body, updated_at),
+                "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at, macros)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (target, agent, kind, body, updated_at, macros),
             )
         else:
             written = there[0].rstrip("\n") + "\n\n" + body
             conn.execute(
-                "UPDATE drafts SET body = ?, updated_at = ? WHERE conversation_id = ?"
+                "UPDATE drafts SET body = ?, updated_at = ?, macros = ? WHERE conversation_id = ?"
                 " AND agent = ? AND kind = ?",
-                (written, now, target, agent, kind),
+                (written, now, draft_macros.joined(there[2], macros), target, agent, kind),
             )
         moved.append(
             {
@@ -181,7 +183,9 @@ def move_drafts(conn: Db, source: int, target: int, now: float) -> list[Any]:
                 "kind": kind,
                 "body": body,
                 "updated_at": updated_at,
-                "target_had": list(there) if there else None,
+                "macros": macros,
+                "target_had": list(there[:2]) if there else None,
+                "target_macros": there[2] if there else None,
                 "written": written,
             }
         )
@@ -190,13 +194,21 @@ def move_drafts(conn: Db, source: int, target: int, now: float) -> list[Any]:
 
 
 def restore_drafts(conn: Db, source: int, target: int, moved: Sequence[dict[str, Any]]) -> None:
-    """Undo :func:`move_drafts`: each draft back on ``source``; ``target``'s as it was,
-    unless an agent edited it since (then their text stays)."""
+    """Undo :func:`move_drafts`: each draft back on ``source`` with its macros; ``target``'s
+    as it was, unless an agent edited it since (then their text and macros stay). A record
+    from before drafts kept macros puts none back."""
     for draft in moved:
         conn.execute(
-            "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (conversation_id, agent, kind) DO NOTHING",
-            (source, draft["agent"], draft["kind"], draft["body"], draft["updated_at"]),
+            "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at, macros)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, agent, kind) DO NOTHING",
+            (
+                source,
+                draft["agent"],
+                draft["kind"],
+                draft["body"],
+                draft["updated_at"],
+                draft.get("macros"),
+            ),
         )
         key = (target, draft["agent"], draft["kind"])
         row = conn.execute(
@@ -210,7 +222,7 @@ def restore_drafts(conn: Db, source: int, target: int, moved: Sequence[dict[str,
             )
         else:
             conn.execute(
-                "UPDATE drafts SET body = ?, updated_at = ? WHERE conversation_id = ?"
+                "UPDATE drafts SET body = ?, updated_at = ?, macros = ? WHERE conversation_id = ?"
                 " AND agent = ? AND kind = ?",
-                (*draft["target_had"], *key),
+                (*draft["target_had"], draft.get("target_macros"), *key),
             )

@@ -53,3 +53,11 @@ def of_draft(conn: Db, conversation_id: int, agent: str, kind: str) -> tuple[Dra
         (conversation_id, agent, kind),
     ).fetchone()
     return decode(row[0]) if row else ()
+
+
+def joined(first: str | None, second: str | None) -> str | None:
+    """The column's value for a draft made of two drafts' texts, ``first``'s then
+    ``second``'s (a merge appending one to the other, an unsent reply meeting a draft begun
+    since): both drafts' macros, each saved reply once, in that order."""
+    macros = dict.fromkeys((*decode(first), *decode(second)))
+    return encode(tuple(macros))

@@ -552,11 +552,14 @@ class Store(Protocol):
         attachments: Sequence[Attachment] = (),
         seen_up_to: int | None = None,
         assign_if_unassigned: bool = False,
+        macros: Sequence[DraftMacro] = (),
     ) -> int:
         """:meth:`queue_reply` with an undo window: no sender takes the reply before
         ``undo_seconds`` have passed, and :meth:`unsend` takes it back until then. With
         ``assign_if_unassigned`` an unassigned conversation is assigned to this agent in the
-        same transaction (audited). Raises as :meth:`queue_reply` does."""
+        same transaction (audited). ``macros`` (the saved replies inserted into the draft,
+        see :meth:`draft_macros`) come back with the draft when it is taken back. Raises as
+        :meth:`queue_reply` does."""
         ...
 
     async def unsend(self, message_id: int) -> UnsentReply:

@@ -3,8 +3,9 @@
 A reply queued with an undo window (``queue_reply(..., hold_seconds=...)``) waits in the
 outbox: no sender claims it before ``next_attempt_at``. :func:`unsend` takes it back in one
 transaction — the outbox entry and the message go, the text becomes the agent's reply draft
-again, and the conversation is put back as the reply found it — so nothing goes out and
-nothing written is lost. A sender's claim and an unsend both take the write lock first
+again (with the saved replies' actions the draft kept, which apply when it is sent), and
+the conversation is put back as the reply found it — so nothing goes out and nothing
+written is lost. A sender's claim and an unsend both take the write lock first
 (``BEGIN IMMEDIATE``): exactly one of them wins.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConflictError, NotFoundError
+from . import draft_macros
 from .db import Db
 from .writes import audit, delete_message
 
@@ -133,19 +135,23 @@ def unsend(conn: Db, message_id: int, agent: str) -> UnsentReply:
         )
         conn.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
         delete_message(conn, message_id)
-        _restore_conversation(conn, conversation_id, message_id, sent_at, now)
-        _keep_as_draft(conn, conversation_id, agent, body, now)
+        macros = _restore_conversation(conn, conversation_id, message_id, sent_at, agent, now)
+        _keep_as_draft(conn, conversation_id, agent, body, macros, now)
         audit(conn, agent, "unsend", conversation_id, {"message": message_id}, now)
     return UnsentReply(message_id, conversation_id, body, names)
 
 
 def _restore_conversation(
-    conn: Db, conversation_id: int, message_id: int, sent_at: float, now: float
-) -> None:
+    conn: Db, conversation_id: int, message_id: int, sent_at: float, agent: str, now: float
+) -> str | None:
     """Put back what the reply changed, where nothing changed it since: the status and
-    assignment unless someone acted on the conversation after the reply; the last message,
-    waiting and first-response times unless a newer message set them."""
+    assignment unless someone acted on the conversation after the reply; the tags its saved
+    replies set (see :func:`_restore_tags`); the last message, waiting and first-response
+    times unless a newer message set them. Returns the macros its draft kept
+    (``drafts.macros``'s value), from the reply's audit entry."""
     before: dict[str, object] = {}
+    macros: str | None = None
+    tags_before: list[str] | None = None
     for at, detail in conn.execute(
         "SELECT at, detail FROM audit_log WHERE conversation_id = ? AND action = 'reply'"
         " ORDER BY id DESC LIMIT 50",
@@ -154,6 +160,8 @@ def _restore_conversation(
         data = json.loads(detail or "{}")
         if data.get("message") == message_id:
             before = data.get("before") or {}
+            macros = data.get("macros")
+            tags_before = data.get("tags_before")
             reply_at = at
             break
     conn.execute(
@@ -161,7 +169,9 @@ def _restore_conversation(
         (now, conversation_id),
     )
     if not before:
-        return
+        return macros
+    if macros and tags_before is not None:
+        _restore_tags(conn, conversation_id, agent, macros, tags_before, reply_at, now)
     acted_since = conn.execute(
         "SELECT 1 FROM audit_log WHERE conversation_id = ? AND at > ?"
         " AND action IN ('status', 'assign', 'wake', 'undo') LIMIT 1",
@@ -191,21 +201,71 @@ def _restore_conversation(
             conversation_id,
         ),
     )
+    return macros
 
 
-def _keep_as_draft(conn: Db, conversation_id: int, agent: str, body: str, now: float) -> None:
-    """The reply's text becomes the agent's reply draft; a draft begun since stays after it."""
+def _restore_tags(
+    conn: Db,
+    conversation_id: int,
+    agent: str,
+    macros: str,
+    tags_before: Sequence[str],
+    reply_at: float,
+    now: float,
+) -> None:
+    """Take back the tag changes of the reply's saved replies (set with the send): a tag
+    they added that the conversation did not have goes, one they removed comes back —
+    unless another agent changed the tags since (then the tags stay as they are). Audited
+    as a tag change."""
+    changed_by_others = conn.execute(
+        "SELECT 1 FROM audit_log WHERE conversation_id = ? AND at >= ? AND action = 'tag'"
+        " AND agent != ? LIMIT 1",
+        (conversation_id, reply_at, agent),
+    ).fetchone()
+    if changed_by_others is not None:
+        return
+    had = set(tags_before)
+    added: set[str] = set()
+    removed: set[str] = set()
+    for macro in draft_macros.decode(macros):
+        add, remove = macro.tag_changes
+        added.update(add)
+        removed.update(remove)
+    drop = sorted(added - had)
+    back = sorted((removed & had) - added)
+    if not drop and not back:
+        return
+    conn.executemany(
+        "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?",
+        [(conversation_id, tag) for tag in drop],
+    )
+    conn.executemany(
+        "INSERT INTO conversation_tags(conversation_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        [(conversation_id, tag) for tag in back],
+    )
+    detail = {"add": back, "remove": drop, "reason": "reply taken back"}
+    audit(conn, agent, "tag", conversation_id, detail, now)
+
+
+def _keep_as_draft(
+    conn: Db, conversation_id: int, agent: str, body: str, macros: str | None, now: float
+) -> None:
+    """The reply's text, with its saved replies' ``macros``, becomes the agent's reply
+    draft; a draft begun since stays after it, with its own."""
     row = conn.execute(
-        "SELECT body FROM drafts WHERE conversation_id = ? AND agent = ? AND kind = 'reply'",
+        "SELECT body, macros FROM drafts WHERE conversation_id = ? AND agent = ?"
+        " AND kind = 'reply'",
         (conversation_id, agent),
     ).fetchone()
     if row is not None and row[0].strip():
         body = f"{body}\n\n{row[0]}"
+        macros = draft_macros.joined(macros, row[1])
     conn.execute(
-        "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at)"
-        " VALUES (?, ?, 'reply', ?, ?) ON CONFLICT(conversation_id, agent, kind)"
-        " DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-        (conversation_id, agent, body, now),
+        "INSERT INTO drafts(conversation_id, agent, kind, body, updated_at, macros)"
+        " VALUES (?, ?, 'reply', ?, ?, ?) ON CONFLICT(conversation_id, agent, kind)"
+        " DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,"
+        " macros = excluded.macros",
+        (conversation_id, agent, body, now, macros),
     )
 
 

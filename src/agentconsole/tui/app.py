@@ -22,6 +22,7 @@ from ..opening import open_store
 from ..sanitize import one_line
 from ..store import Store, is_postgres
 from .commands import ConsoleCommands
+from .deferred import deferred
 from .drafts import DraftBuffer
 from .keys import bindings, overrides
 from .messages import FirstPaint, Notice, Refreshed, Severity
@@ -46,6 +47,10 @@ KEYS_PAUSE = 0.15
 MOST_DEFERRED = 0.8
 #: A reload not finished after this long no longer holds the next one back.
 RELOAD_STUCK = 10.0
+#: Seconds at least between the starts of two reloads for others' changes: a burst (a busy
+#: live channel writing twice a second) is shown by one reload, not one per message, and
+#: still within about a second.
+RELOAD_GAP = 0.8
 
 
 RunnerFactory = Callable[[Store], Runner]
@@ -93,6 +98,7 @@ class AgentConsoleApp(App[None]):
         self._deferred_since: float | None = None
         #: ``time.monotonic()`` when a change started a reload not finished yet.
         self._reloading_since: float | None = None
+        self._reload_started_at = -RELOAD_GAP
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -112,13 +118,13 @@ class AgentConsoleApp(App[None]):
         services = Services(self._store, self.config, self.drafts, self.channels, self.clock)
         await self.push_screen(MainScreen(services))
         if self.runner_factory is not None:
-            self.run_worker(self._start_runner(), group="runner", exit_on_error=False)
+            self.run_worker(deferred(self._start_runner), group="runner", exit_on_error=False)
         self._poll_timer = self.set_interval(self.poll_interval, self._poll)
         if self.store.announces_changes:  # a worker that never ends, only where it helps
-            self.run_worker(self._watch(), group="watch", exit_on_error=False)
+            self.run_worker(deferred(self._watch), group="watch", exit_on_error=False)
         self.set_interval(WAKE_INTERVAL, self._wake_snoozed)
-        self.run_worker(self._wake(), group="wake", exit_on_error=False)
-        self.run_worker(self._check_audit(), group="audit", exit_on_error=False)
+        self.run_worker(deferred(self._wake), group="wake", exit_on_error=False)
+        self.run_worker(deferred(self._check_audit), group="audit", exit_on_error=False)
 
     async def _check_audit(self) -> None:
         """Warn once at start when the audit log's hash chain is broken."""
@@ -194,7 +200,7 @@ class AgentConsoleApp(App[None]):
     def _poll(self) -> None:
         if not self._polling and self._store is not None and not self._closed:
             self._polling = True
-            self.run_worker(self._check_changes(), group="poll", exit_on_error=False)
+            self.run_worker(deferred(self._check_changes), group="poll", exit_on_error=False)
 
     async def _watch(self) -> None:
         """Look at once when the store announces a change (PostgreSQL's NOTIFY), besides
@@ -248,18 +254,22 @@ class AgentConsoleApp(App[None]):
                     return
                 if self._reload_running():
                     return  # the poll after it finishes sees this change
+                wait = self._reload_started_at + RELOAD_GAP - time.monotonic()
+                if wait > 0:
+                    self.set_timer(wait, self._poll)  # this burst's next reload
+                    return
                 self._token = token
                 screen = self.main_screen
                 if screen is not None:
-                    self._reloading_since = time.monotonic()
-                    screen.reload()
+                    self._reloading_since = self._reload_started_at = time.monotonic()
+                    screen.reload(others=True)
         except AgentConsoleError as error:
             log.warning("change check failed: %s", error)
         finally:
             self._polling = False
 
     def _wake_snoozed(self) -> None:
-        self.run_worker(self._wake(), group="wake", exit_on_error=False)
+        self.run_worker(deferred(self._wake), group="wake", exit_on_error=False)
 
     async def _wake(self) -> None:
         if self._store is None or self._closed:
@@ -359,7 +369,7 @@ class AgentConsoleApp(App[None]):
                 )
             )
 
-        self.run_worker(load(), group="report", exclusive=True, exit_on_error=False)
+        self.run_worker(deferred(load), group="report", exclusive=True, exit_on_error=False)
 
 
 def run(

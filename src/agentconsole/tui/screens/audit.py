@@ -17,8 +17,9 @@ from ...output import audit_detail
 from ..keys import bindings
 from ..safe_text import safe_text
 
-#: Detail kept for undo, not for reading (a reply's state before it, restored on unsend).
-HIDDEN_DETAIL = frozenset({"before"})
+#: Detail kept for undo, not for reading (a reply's state before it and its draft's saved
+#: replies, restored on unsend).
+HIDDEN_DETAIL = frozenset({"before", "macros", "tags_before"})
 
 
 def audit_text(entries: Sequence[AuditEntry], now: float) -> Text:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
+import time
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -30,6 +32,7 @@ from ...query import QueryError, format_error, parse, parse_field, to_query
 from ...sanitize import one_line
 from ...views import ViewDefinition
 from ..commands import PaletteEntry
+from ..deferred import deferred
 from ..highlight import highlight, search_words
 from ..keys import bindings, keys_of
 from ..messages import (
@@ -64,10 +67,16 @@ NOT_IN_PALETTE = {"command_palette", "back", "next_view", "previous_view"}
 SNIPPETS = 500
 #: The sidebar's counts are read again after this long even when nothing changed.
 COUNTS_MAX_AGE_S = 30.0
+#: Seconds at least between two reads of the hotlist for the status line's count: at
+#: 100,000 conversations its steps take seconds to read, and a busy live channel changes
+#: the store twice a second (``!`` reads it afresh whatever the count says).
+HOTLIST_EVERY_S = 10.0
 #: Where a saved search goes: the agent's config, or the store for the whole team.
 WHERE = ("personal", "shared")
 #: What typed in the search box goes straight to a conversation: ``338``, ``#338``.
 CONVERSATION_ID = re.compile(r"#?(\d+)")
+
+log = logging.getLogger(__name__)
 
 
 class MainScreen(Screen[None], inherit_bindings=False):
@@ -109,8 +118,12 @@ class MainScreen(Screen[None], inherit_bindings=False):
         #: Where the next reload puts the cursor, and whether it opens that conversation.
         self._keep_on_load: int | None = None
         self._open_after_load = False
-        #: What needs the agent most, across views (read with every reload).
+        #: What needs the agent most, across views (read after a reload, at most every
+        #: ``HOTLIST_EVERY_S``; see :meth:`_read_hotlist_soon`).
         self.hotlist = hotlist.Hotlist(())
+        self._hotlist_read_at: float | None = None
+        self._hotlist_timer: Timer | None = None
+        self._hotlist_at_once = True
 
     def compose(self) -> ComposeResult:
         services = self.services
@@ -169,11 +182,20 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     # -- loading ----------------------------------------------------------------------------
 
-    def reload(self, *, reset: bool = False, keep_position: bool = False) -> None:
+    def reload(
+        self, *, reset: bool = False, keep_position: bool = False, others: bool = False
+    ) -> None:
         """Reload counts, the view's index and the open conversation (in a worker);
-        ``keep_position`` after the agent's own action (the cursor stays at its place)."""
+        ``keep_position`` after the agent's own action (the cursor stays at its place).
+        ``others``: for changes made elsewhere (the hotlist is then read at most every
+        ``HOTLIST_EVERY_S``; after this console's own actions and view switches, at once)."""
+        if not others:
+            self._hotlist_at_once = True
         self.run_worker(
-            self._reload(reset, keep_position), group="reload", exclusive=True, exit_on_error=False
+            deferred(self._reload, reset, keep_position),
+            group="reload",
+            exclusive=True,
+            exit_on_error=False,
         )
 
     async def _reload(self, reset: bool, keep_position: bool = False) -> None:
@@ -252,7 +274,8 @@ class MainScreen(Screen[None], inherit_bindings=False):
             )
             self.queue.refresh()
         self.counts = counts
-        self.hotlist = await hotlist.read(store)
+        at_once, self._hotlist_at_once = self._hotlist_at_once, False
+        self._read_hotlist_soon(at_once=at_once)
         self.sidebar.update_views(
             counts, view, self.channel_kinds, self.channel_health, definitions
         )
@@ -272,6 +295,36 @@ class MainScreen(Screen[None], inherit_bindings=False):
                 self.add_class("-reading")
                 await self.desk.load(current)
                 self.pane.thread.focus()
+
+    def _read_hotlist_soon(self, *, at_once: bool) -> None:
+        """Read the hotlist again for the status line's count, in a worker of its own so a
+        reload never waits for it: ``at_once``, or else once ``HOTLIST_EVERY_S`` have
+        passed since the last read began."""
+        if self._hotlist_timer is not None:
+            if not at_once:
+                return  # a read is due already
+            self._hotlist_timer.stop()
+        started = self._hotlist_read_at
+        wait = 0.0 if started is None else started + HOTLIST_EVERY_S - time.monotonic()
+        if wait > 0 and not at_once:
+            self._hotlist_timer = self.set_timer(wait, self._read_hotlist)
+        else:
+            self._read_hotlist()
+
+    def _read_hotlist(self) -> None:
+        """Read it now; a read still running is given up (this one is newer)."""
+        self._hotlist_timer = None
+        self._hotlist_read_at = time.monotonic()
+
+        async def read() -> None:
+            try:
+                self.hotlist = await hotlist.read(self.services.store)
+            except AgentConsoleError as error:
+                log.warning("hotlist not read: %s", one_line(str(error)))
+                return
+            self._show_status()
+
+        self.run_worker(deferred(read), group="hotlist-count", exclusive=True, exit_on_error=False)
 
     async def _counts(self, definitions: Sequence[ViewDefinition]) -> dict[str, int]:
         """The sidebar's counts, read again only when they can have moved: the store
@@ -335,7 +388,10 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     def _load_detail(self, conversation_id: int) -> None:
         self.run_worker(
-            self.desk.load(conversation_id), group="detail", exclusive=True, exit_on_error=False
+            deferred(self.desk.load, conversation_id),
+            group="detail",
+            exclusive=True,
+            exit_on_error=False,
         )
 
     @on(ReplyPicker.Requested)
@@ -447,7 +503,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             row, reason = pick
             self.open_conversation(row.id, reason)
 
-        self.run_worker(jump(), group="hotlist", exclusive=True, exit_on_error=False)
+        self.run_worker(deferred(jump), group="hotlist", exclusive=True, exit_on_error=False)
 
     def show_rules(self) -> None:
         """The rules screen (see :mod:`.rules`); a sample chosen there opens here."""
@@ -470,7 +526,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             screen = RulesScreen(rules, store.replay_rule, store.conversation_rows, services.clock)
             self.app.push_screen(screen, opened)
 
-        self.run_worker(show(), group="rules", exclusive=True, exit_on_error=False)
+        self.run_worker(deferred(show), group="rules", exclusive=True, exit_on_error=False)
 
     def toggle_sidebar(self) -> None:
         sidebar = self.sidebar
@@ -492,7 +548,7 @@ class MainScreen(Screen[None], inherit_bindings=False):
             self._show_status()
             if not self.composer.is_open:
                 self.run_worker(
-                    self.pane.clear(), group="detail", exclusive=True, exit_on_error=False
+                    deferred(self.pane.clear), group="detail", exclusive=True, exit_on_error=False
                 )
             return
         # The status line's position and the pane follow once the cursor rests: repainting

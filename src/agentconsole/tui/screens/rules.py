@@ -26,6 +26,7 @@ from ...rules.definition import Rule, RuleProblem, RuleReplay, RuleSet
 from ...rules_cli import replay_lines, rule_line
 from ...sanitize import one_line
 from ...timeparse import parse_duration
+from ..deferred import deferred
 from ..keys import bindings, keys_of
 from ..safe_text import safe_text
 
@@ -193,7 +194,7 @@ class RulesScreen(ModalScreen[int | None]):
         except AgentConsoleError as error:
             self._show_error(f"Replay over the last …: {error}")
             return
-        self.run_worker(self._replay(entry, seconds), group="replay", exclusive=True)
+        self.run_worker(deferred(self._replay, entry, seconds), group="replay", exclusive=True)
 
     async def _replay(self, rule: Rule, seconds: float) -> None:
         started = time.monotonic()

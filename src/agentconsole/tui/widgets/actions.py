@@ -33,6 +33,7 @@ from ..bulk import (
     undo_of,
     unsend_summary,
 )
+from ..deferred import deferred
 from ..held import HeldReply
 from ..keys import bindings, keys_of
 from ..messages import (
@@ -270,7 +271,9 @@ class ConversationActions(ThreadingActions, Vertical):
 
     def action_toggle_quotes(self) -> None:
         pane = self.desk.pane
-        self.run_worker(pane.toggle_fold(), group="detail", exclusive=True, exit_on_error=False)
+        self.run_worker(
+            deferred(pane.toggle_fold), group="detail", exclusive=True, exit_on_error=False
+        )
 
     def action_view_source(self) -> None:
         self.run_worker(self.desk.pane.view_source(), group="source", exit_on_error=False)

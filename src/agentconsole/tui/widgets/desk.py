@@ -21,6 +21,7 @@ from textual.timer import Timer
 from ...errors import AgentConsoleError, ConflictError, NotFoundError, UsageError
 from ...models import ConversationDetail
 from ...sanitize import one_line
+from ..deferred import deferred
 from ..external import edit_text
 from ..messages import Notice, ReplyQueued, StoreChanged
 from ..safe_text import safe_text
@@ -115,7 +116,10 @@ class ConversationDesk(Vertical):
             self.keep_draft()
             composer.stop()
         self.run_worker(
-            self._open(target, kind, then), group="composer", exclusive=True, exit_on_error=False
+            deferred(self._open, target, kind, then),
+            group="composer",
+            exclusive=True,
+            exit_on_error=False,
         )
 
     async def _open(self, target: int, kind: str, then: Callable[[], object] | None) -> None:
@@ -262,6 +266,7 @@ class ConversationDesk(Vertical):
                         attachments=event.attachments,
                         seen_up_to=seen,
                         assign_if_unassigned=config.assign_on_reply,
+                        macros=event.saved_replies,
                     )
         except ConflictError as error:
             services.drafts.keep(target, kind, body)

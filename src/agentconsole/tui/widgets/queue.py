@@ -28,6 +28,7 @@ from textual.widgets import Static
 from ...errors import AgentConsoleError
 from ...models import ConversationRow
 from ...sanitize import one_line
+from ..deferred import deferred
 from ..formatting import queue_header, queue_row
 from ..keys import bindings
 from .row_cache import RowCache, RowFetcher, RowWindows
@@ -467,7 +468,9 @@ class QueueView(ScrollView, can_focus=True, inherit_bindings=False):
     def _start_fetches(self) -> None:
         self._fetch_scheduled = False
         for start in self._windows.take_wanted():
-            self.run_worker(self._fetch_window(start), group="queue-rows", exit_on_error=False)
+            self.run_worker(
+                deferred(self._fetch_window, start), group="queue-rows", exit_on_error=False
+            )
 
     async def _fetch_window(self, start: int) -> None:
         try:

@@ -17,6 +17,7 @@ from ...errors import AgentConsoleError, ConflictError, UsageError
 from ...models import ConversationDetail, ConversationRow, MessageRecord, ThreadingChange
 from ...query import parse_field
 from ..bulk import Undo
+from ..deferred import deferred
 from ..keys import keys_of
 from ..messages import Notice, StoreChanged
 from ..screens.conversation_picker import ConversationPickerScreen
@@ -172,7 +173,7 @@ class ThreadingActions:
         pane.reasons = not pane.reasons
         if pane.detail is not None:
             host.run_worker(
-                pane.show(pane.detail, force=True),
+                deferred(pane.show, pane.detail, force=True),
                 group="detail",
                 exclusive=True,
                 exit_on_error=False,
