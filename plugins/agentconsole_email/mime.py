@@ -71,6 +71,14 @@ class Part(Message):
 
     def __init__(self) -> None:
         super().__init__(policy=_KEEP_ESCAPES)
+        self._content_type: str | None = None
+
+    def get_content_type(self) -> str:
+        """The standard answer, read once: a part's headers are all set (by
+        :func:`build_tree`) before anything asks for its type."""
+        if self._content_type is None:
+            self._content_type = super().get_content_type()
+        return self._content_type
 
     def _get_params_preserve(self, failobj: Any, header: str) -> Any:
         """The standard reading of a header's parameters, remembered by the header's value:

@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
@@ -95,9 +95,11 @@ def split_message(raw: bytes, *, top: bool = True) -> tuple[bytes, memoryview]:
     return raw[span.head_start : span.head_end], memoryview(raw)[span.body_start :]
 
 
-#: The headers :func:`parse_message` reads (lower case); the others are not decoded.
+#: The headers :func:`parse_message` reads (lower case, as bytes); the others are not
+#: decoded.
 _READ_HEADERS = frozenset(
-    {
+    name.encode("ascii")
+    for name in (
         "subject",
         "from",
         "sender",
@@ -110,8 +112,11 @@ _READ_HEADERS = frozenset(
         "references",
         "content-type",
         *threads.AUTOMATION_HEADERS,
-    }
+    )
 )
+
+
+_ASCII_SPACE = bytes(c for c in range(128) if chr(c).isspace())
 
 
 def header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
@@ -149,9 +154,11 @@ def read_headers(head: bytes) -> tuple[dict[str, list[str]], list[tuple[bytes, b
     fields = header_fields(head)
     headers: dict[str, list[str]] = {}
     for name, value in fields:
-        key = _field_name(name)
+        # Compared as bytes (stripped of what str.strip strips in ASCII): a name with
+        # 8-bit bytes is none of those read.
+        key = name.strip(_ASCII_SPACE).lower()
         if key in _READ_HEADERS:
-            headers.setdefault(key, []).append(header_text(value).strip())
+            headers.setdefault(key.decode("ascii"), []).append(header_text(value).strip())
     return headers, fields
 
 
@@ -197,11 +204,38 @@ def _content_type(value: str | None) -> tuple[str, Message]:
     return holder.get_content_type(), holder
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: ``Tue, 1 Dec 2026 21:20:17 +0100``, the form nearly every mailer writes.
+_PLAIN_DATE = re.compile(
+    r"\s*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) "
+    rf"({'|'.join(_MONTHS)}) ([0-9]{{4}}) ([0-9]{{2}}):([0-9]{{2}}):([0-9]{{2}}) "
+    r"([+-])([0-9]{2})([0-9]{2})\s*"
+)
+
+
+def _plain_date(found: re.Match[str]) -> datetime:
+    """The time of a :data:`_PLAIN_DATE` match, as ``parsedate_to_datetime`` reads it
+    (``-0000``, "zone unknown", is UTC here). Raises ValueError on an impossible one."""
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = found.groups()
+    offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    zone = UTC if offset == 0 else timezone(timedelta(seconds=-offset if sign == "-" else offset))
+    return datetime(
+        int(year),
+        _MONTHS.index(month) + 1,
+        int(day),
+        int(hour),
+        int(minute),
+        int(second),
+        tzinfo=zone,
+    )
+
+
 def _date(value: str) -> datetime | None:
     """The Date header's time; None when it has none. Raises on an unreadable one."""
     if not value:
         return None
-    parsed = parsedate_to_datetime(value)
+    plain = _PLAIN_DATE.fullmatch(value)
+    parsed = _plain_date(plain) if plain else parsedate_to_datetime(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     if not 1970 <= parsed.year <= 9000:
