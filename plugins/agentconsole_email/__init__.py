@@ -13,6 +13,7 @@ again from the start; the core's dedupe on the Message-ID keeps that free of dup
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import threading
@@ -51,6 +52,8 @@ __all__ = ["EmailChannel"]
 
 #: Maildir files parsed per batch (an import runs batch after batch with ``more``).
 MAILDIR_BATCH = 1000
+#: Batches fetched and parsed ahead of the one the core stores, while a backlog is read.
+READ_AHEAD = 2
 #: How often a Maildir is checked for new files while waiting (two stat calls).
 MAILDIR_CHECK_SECONDS = 0.5
 
@@ -94,7 +97,10 @@ class EmailChannel(ChannelPlugin):
         self._sending = ImapAccount(self.settings, context.secret, "send") if imap else None
         self._idle_supported: bool | None = None
         self._stop_waiting = threading.Event()
-        self._ahead: tuple[str | None, asyncio.Task[FetchResult]] | None = None
+        #: Batches being fetched and parsed ahead, in order; the first continues from
+        #: ``_ahead_from`` and each of the others from the one before it.
+        self._ahead: collections.deque[asyncio.Task[FetchResult]] = collections.deque()
+        self._ahead_from: str | None = None
         #: Committed-or-not batches: (cursor returned, {folder: uids}) for mark_read/move_to.
         self._unacknowledged: list[tuple[str | None, dict[str, list[int]]]] = []
         #: A Maildir scan's remainder, valid while fetch is called with ``cursor``.
@@ -104,21 +110,44 @@ class EmailChannel(ChannelPlugin):
     # -- fetching --------------------------------------------------------------------------
 
     async def fetch(self, cursor: str | None) -> FetchResult:
-        """The next batch. While a backlog is read (``more``), the batch after it is already
-        being fetched and parsed while the core stores this one."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == cursor:
-            result = await ahead[1]
+        """The next batch. While a backlog is read (``more``), the :data:`READ_AHEAD`
+        batches after it are already being fetched and parsed, one after the other, while
+        the core stores this one: the parse workers never wait for the core to ask."""
+        if self._ahead and self._ahead_from == cursor:
+            try:
+                result = await self._ahead.popleft()
+            except BaseException:
+                self._cancel_ahead()  # the ones after it continue from where it failed
+                raise
         else:
-            if ahead is not None:
-                ahead[1].cancel()
+            self._cancel_ahead()
             result = await self._fetch_now(cursor)
+        self._ahead_from = result.cursor
         await self._acknowledge(cursor)
-        if result.more:
-            task = asyncio.create_task(self._fetch_now(result.cursor))
+        if not result.more:
+            self._cancel_ahead()  # new mail is looked for afresh after the wait
+            return result
+        while len(self._ahead) < READ_AHEAD:
+            previous = self._ahead[-1] if self._ahead else None
+            task = asyncio.create_task(self._fetch_after(previous, result.cursor))
             task.add_done_callback(_ignore_result)
-            self._ahead = (result.cursor, task)
+            self._ahead.append(task)
         return result
+
+    async def _fetch_after(
+        self, previous: asyncio.Task[FetchResult] | None, cursor: str | None
+    ) -> FetchResult:
+        """The batch after ``previous`` (once it is done), or from ``cursor`` when none."""
+        if previous is not None:
+            before = await previous
+            if not before.more:
+                return FetchResult((), before.cursor)  # never delivered: see fetch
+            cursor = before.cursor
+        return await self._fetch_now(cursor)
+
+    def _cancel_ahead(self) -> None:
+        while self._ahead:
+            self._ahead.popleft().cancel()
 
     async def _fetch_now(self, cursor: str | None) -> FetchResult:
         state = _decode_cursor(cursor)
@@ -318,9 +347,7 @@ class EmailChannel(ChannelPlugin):
 
     async def close(self) -> None:
         self._stop_waiting.set()
-        if self._ahead is not None:
-            self._ahead[1].cancel()
-            self._ahead = None
+        self._cancel_ahead()
         for account in (self._fetching, *self._idlers.values(), self._sending):
             if account is not None:
                 with contextlib.suppress(Exception):
