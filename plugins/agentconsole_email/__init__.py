@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,7 +101,7 @@ class EmailChannel(ChannelPlugin):
         self._stop_waiting = threading.Event()
         #: Batches being fetched and parsed ahead, in order; the first continues from
         #: ``_ahead_from`` and each of the others from the one before it.
-        self._ahead: collections.deque[asyncio.Task[FetchResult]] = collections.deque()
+        self._ahead: collections.deque[_Ahead] = collections.deque()
         self._ahead_from: str | None = None
         #: Committed-or-not batches: (cursor returned, {folder: uids}) for mark_read/move_to.
         self._unacknowledged: list[tuple[str | None, dict[str, list[int]]]] = []
@@ -115,7 +117,7 @@ class EmailChannel(ChannelPlugin):
         the core stores this one: the parse workers never wait for the core to ask."""
         if self._ahead and self._ahead_from == cursor:
             try:
-                result = await self._ahead.popleft()
+                result = await self._ahead.popleft().task
             except BaseException:
                 self._cancel_ahead()  # the ones after it continue from where it failed
                 raise
@@ -129,33 +131,45 @@ class EmailChannel(ChannelPlugin):
             return result
         while len(self._ahead) < READ_AHEAD:
             previous = self._ahead[-1] if self._ahead else None
-            task = asyncio.create_task(self._fetch_after(previous, result.cursor))
-            task.add_done_callback(_ignore_result)
-            self._ahead.append(task)
+            fetched: asyncio.Future[tuple[str | None, bool]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            task = asyncio.create_task(self._fetch_after(previous, result.cursor, fetched))
+            task.add_done_callback(functools.partial(_settle, fetched))
+            self._ahead.append(_Ahead(task, fetched))
         return result
 
     async def _fetch_after(
-        self, previous: asyncio.Task[FetchResult] | None, cursor: str | None
+        self,
+        previous: _Ahead | None,
+        cursor: str | None,
+        fetched: asyncio.Future[tuple[str | None, bool]],
     ) -> FetchResult:
-        """The batch after ``previous`` (once it is done), or from ``cursor`` when none."""
+        """The batch after ``previous`` — begun as soon as ``previous`` is fetched, while it
+        is still being parsed — or from ``cursor`` when none."""
         if previous is not None:
-            before = await previous
-            if not before.more:
-                return FetchResult((), before.cursor)  # never delivered: see fetch
-            cursor = before.cursor
-        return await self._fetch_now(cursor)
+            cursor, more = await asyncio.shield(previous.fetched)
+            if not more:
+                return FetchResult((), cursor)  # never delivered: see fetch
+        return await self._fetch_now(cursor, fetched)
 
     def _cancel_ahead(self) -> None:
         while self._ahead:
-            self._ahead.popleft().cancel()
+            self._ahead.popleft().task.cancel()
 
-    async def _fetch_now(self, cursor: str | None) -> FetchResult:
+    async def _fetch_now(
+        self, cursor: str | None, fetched: asyncio.Future[tuple[str | None, bool]] | None = None
+    ) -> FetchResult:
+        """The batch from ``cursor``; ``fetched`` is given ``(cursor after, more)`` once the
+        batch is read from the mailbox, before it is parsed."""
         state = _decode_cursor(cursor)
         if self.settings.maildir:
-            return await self._fetch_maildir(cursor, state)
-        return await self._fetch_imap(state)
+            return await self._fetch_maildir(cursor, state, fetched)
+        return await self._fetch_imap(state, fetched)
 
-    async def _fetch_imap(self, state: dict[str, Any]) -> FetchResult:
+    async def _fetch_imap(
+        self, state: dict[str, Any], fetched: asyncio.Future[tuple[str | None, bool]] | None
+    ) -> FetchResult:
         assert self._fetching is not None
         positions: dict[str, FolderPosition] = {}
         for folder, value in (state.get("imap") or {}).items():
@@ -164,10 +178,7 @@ class EmailChannel(ChannelPlugin):
                     positions[folder] = FolderPosition(
                         int(value.get("uidvalidity", 0)), int(value.get("last_uid", 0))
                     )
-        fetched, after, more = await asyncio.to_thread(self._fetching.fetch_new, positions)
-        messages = self._without_our_replies(
-            await self._parser.parse_raws([(f.raw, f.internal_date) for f in fetched])
-        )
+        items, after, more = await asyncio.to_thread(self._fetching.fetch_new, positions)
         cursor = json.dumps(
             {
                 "imap": {
@@ -178,11 +189,15 @@ class EmailChannel(ChannelPlugin):
             separators=(",", ":"),
             sort_keys=True,
         )
-        if fetched and (self.settings.mark_read or self.settings.move_to):
+        if items and (self.settings.mark_read or self.settings.move_to):
             done: dict[str, list[int]] = {}
-            for item in fetched:
+            for item in items:
                 done.setdefault(item.folder, []).append(item.uid)
-            self._unacknowledged.append((cursor, done))
+            self._unacknowledged.append((cursor, done))  # in mailbox order, before parsing
+        _announce(fetched, cursor, more)
+        messages = self._without_our_replies(
+            await self._parser.parse_raws([(f.raw, f.internal_date) for f in items])
+        )
         return FetchResult(messages, cursor, more)
 
     async def _acknowledge(self, cursor: str | None) -> None:
@@ -201,7 +216,12 @@ class EmailChannel(ChannelPlugin):
         except ChannelError as error:
             self.log.warning("%s: could not mark fetched mail read / move it: %s", self.name, error)
 
-    async def _fetch_maildir(self, cursor: str | None, state: dict[str, Any]) -> FetchResult:
+    async def _fetch_maildir(
+        self,
+        cursor: str | None,
+        state: dict[str, Any],
+        fetched: asyncio.Future[tuple[str | None, bool]] | None,
+    ) -> FetchResult:
         position = maildir_module.MaildirCursor.decode(state.get("maildir"))
         if self._scan is not None and self._scan[0] == (cursor or ""):
             entries = self._scan[1]
@@ -212,9 +232,10 @@ class EmailChannel(ChannelPlugin):
             self._maildir_stamp = await asyncio.to_thread(maildir_module.directory_stamp, root)
             entries = await asyncio.to_thread(maildir_module.scan, root, position)
         batch, rest = entries[:MAILDIR_BATCH], entries[MAILDIR_BATCH:]
-        parsed = await self._parser.parse_files([(entry.path, entry.modified) for entry in batch])
         new_cursor = maildir_module.dumps(maildir_module.advance(position, batch))
         self._scan = (new_cursor, rest) if rest else None
+        _announce(fetched, new_cursor, bool(rest))
+        parsed = await self._parser.parse_files([(entry.path, entry.modified) for entry in batch])
         messages = self._without_our_replies(m for m in parsed if m is not None)
         return FetchResult(messages, new_cursor, more=bool(rest))
 
@@ -355,8 +376,34 @@ class EmailChannel(ChannelPlugin):
         self._parser.close()
 
 
-def _ignore_result(task: asyncio.Task[FetchResult]) -> None:
-    """A read-ahead nobody collects (the core retried from another cursor) must not log
-    'exception never retrieved'."""
-    if not task.cancelled():
-        task.exception()
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """A batch being fetched and parsed ahead of the core."""
+
+    task: asyncio.Task[FetchResult]
+    #: ``(cursor after, more)`` once the batch is read from the mailbox (the next one may
+    #: then be read while this one is parsed).
+    fetched: asyncio.Future[tuple[str | None, bool]]
+
+
+def _announce(
+    fetched: asyncio.Future[tuple[str | None, bool]] | None, cursor: str | None, more: bool
+) -> None:
+    if fetched is not None and not fetched.done():
+        fetched.set_result((cursor, more))
+
+
+def _settle(
+    fetched: asyncio.Future[tuple[str | None, bool]], task: asyncio.Task[FetchResult]
+) -> None:
+    """When a read-ahead ends: the batch after it learns of a failure before its fetch
+    stage (instead of waiting for ever), and nobody collecting it (the core retried from
+    another cursor) logs 'exception never retrieved'."""
+    error = None if task.cancelled() else task.exception()
+    if not fetched.done():
+        if error is None:
+            fetched.cancel()
+        else:
+            fetched.set_exception(error)
+    if not fetched.cancelled():
+        fetched.exception()
