@@ -13,10 +13,13 @@ again from the start; the core's dedupe on the Message-ID keeps that free of dup
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,8 @@ __all__ = ["EmailChannel"]
 
 #: Maildir files parsed per batch (an import runs batch after batch with ``more``).
 MAILDIR_BATCH = 1000
+#: Batches fetched and parsed ahead of the one the core stores, while a backlog is read.
+READ_AHEAD = 2
 #: How often a Maildir is checked for new files while waiting (two stat calls).
 MAILDIR_CHECK_SECONDS = 0.5
 
@@ -94,7 +99,10 @@ class EmailChannel(ChannelPlugin):
         self._sending = ImapAccount(self.settings, context.secret, "send") if imap else None
         self._idle_supported: bool | None = None
         self._stop_waiting = threading.Event()
-        self._ahead: tuple[str | None, asyncio.Task[FetchResult]] | None = None
+        #: Batches being fetched and parsed ahead, in order; the first continues from
+        #: ``_ahead_from`` and each of the others from the one before it.
+        self._ahead: collections.deque[_Ahead] = collections.deque()
+        self._ahead_from: str | None = None
         #: Committed-or-not batches: (cursor returned, {folder: uids}) for mark_read/move_to.
         self._unacknowledged: list[tuple[str | None, dict[str, list[int]]]] = []
         #: A Maildir scan's remainder, valid while fetch is called with ``cursor``.
@@ -104,29 +112,64 @@ class EmailChannel(ChannelPlugin):
     # -- fetching --------------------------------------------------------------------------
 
     async def fetch(self, cursor: str | None) -> FetchResult:
-        """The next batch. While a backlog is read (``more``), the batch after it is already
-        being fetched and parsed while the core stores this one."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == cursor:
-            result = await ahead[1]
+        """The next batch. While a backlog is read (``more``), the :data:`READ_AHEAD`
+        batches after it are already being fetched and parsed, one after the other, while
+        the core stores this one: the parse workers never wait for the core to ask."""
+        if self._ahead and self._ahead_from == cursor:
+            try:
+                result = await self._ahead.popleft().task
+            except BaseException:
+                self._cancel_ahead()  # the ones after it continue from where it failed
+                raise
         else:
-            if ahead is not None:
-                ahead[1].cancel()
+            self._cancel_ahead()
             result = await self._fetch_now(cursor)
+        self._ahead_from = result.cursor
         await self._acknowledge(cursor)
-        if result.more:
-            task = asyncio.create_task(self._fetch_now(result.cursor))
-            task.add_done_callback(_ignore_result)
-            self._ahead = (result.cursor, task)
+        if not result.more:
+            self._cancel_ahead()  # new mail is looked for afresh after the wait
+            return result
+        while len(self._ahead) < READ_AHEAD:
+            previous = self._ahead[-1] if self._ahead else None
+            fetched: asyncio.Future[tuple[str | None, bool]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            task = asyncio.create_task(self._fetch_after(previous, result.cursor, fetched))
+            task.add_done_callback(functools.partial(_settle, fetched))
+            self._ahead.append(_Ahead(task, fetched))
         return result
 
-    async def _fetch_now(self, cursor: str | None) -> FetchResult:
+    async def _fetch_after(
+        self,
+        previous: _Ahead | None,
+        cursor: str | None,
+        fetched: asyncio.Future[tuple[str | None, bool]],
+    ) -> FetchResult:
+        """The batch after ``previous`` — begun as soon as ``previous`` is fetched, while it
+        is still being parsed — or from ``cursor`` when none."""
+        if previous is not None:
+            cursor, more = await asyncio.shield(previous.fetched)
+            if not more:
+                return FetchResult((), cursor)  # never delivered: see fetch
+        return await self._fetch_now(cursor, fetched)
+
+    def _cancel_ahead(self) -> None:
+        while self._ahead:
+            self._ahead.popleft().task.cancel()
+
+    async def _fetch_now(
+        self, cursor: str | None, fetched: asyncio.Future[tuple[str | None, bool]] | None = None
+    ) -> FetchResult:
+        """The batch from ``cursor``; ``fetched`` is given ``(cursor after, more)`` once the
+        batch is read from the mailbox, before it is parsed."""
         state = _decode_cursor(cursor)
         if self.settings.maildir:
-            return await self._fetch_maildir(cursor, state)
-        return await self._fetch_imap(state)
+            return await self._fetch_maildir(cursor, state, fetched)
+        return await self._fetch_imap(state, fetched)
 
-    async def _fetch_imap(self, state: dict[str, Any]) -> FetchResult:
+    async def _fetch_imap(
+        self, state: dict[str, Any], fetched: asyncio.Future[tuple[str | None, bool]] | None
+    ) -> FetchResult:
         assert self._fetching is not None
         positions: dict[str, FolderPosition] = {}
         for folder, value in (state.get("imap") or {}).items():
@@ -135,10 +178,7 @@ class EmailChannel(ChannelPlugin):
                     positions[folder] = FolderPosition(
                         int(value.get("uidvalidity", 0)), int(value.get("last_uid", 0))
                     )
-        fetched, after, more = await asyncio.to_thread(self._fetching.fetch_new, positions)
-        messages = self._without_our_replies(
-            await self._parser.parse_raws([(f.raw, f.internal_date) for f in fetched])
-        )
+        items, after, more = await asyncio.to_thread(self._fetching.fetch_new, positions)
         cursor = json.dumps(
             {
                 "imap": {
@@ -149,11 +189,15 @@ class EmailChannel(ChannelPlugin):
             separators=(",", ":"),
             sort_keys=True,
         )
-        if fetched and (self.settings.mark_read or self.settings.move_to):
+        if items and (self.settings.mark_read or self.settings.move_to):
             done: dict[str, list[int]] = {}
-            for item in fetched:
+            for item in items:
                 done.setdefault(item.folder, []).append(item.uid)
-            self._unacknowledged.append((cursor, done))
+            self._unacknowledged.append((cursor, done))  # in mailbox order, before parsing
+        _announce(fetched, cursor, more)
+        messages = self._without_our_replies(
+            await self._parser.parse_raws([(f.raw, f.internal_date) for f in items])
+        )
         return FetchResult(messages, cursor, more)
 
     async def _acknowledge(self, cursor: str | None) -> None:
@@ -172,7 +216,12 @@ class EmailChannel(ChannelPlugin):
         except ChannelError as error:
             self.log.warning("%s: could not mark fetched mail read / move it: %s", self.name, error)
 
-    async def _fetch_maildir(self, cursor: str | None, state: dict[str, Any]) -> FetchResult:
+    async def _fetch_maildir(
+        self,
+        cursor: str | None,
+        state: dict[str, Any],
+        fetched: asyncio.Future[tuple[str | None, bool]] | None,
+    ) -> FetchResult:
         position = maildir_module.MaildirCursor.decode(state.get("maildir"))
         if self._scan is not None and self._scan[0] == (cursor or ""):
             entries = self._scan[1]
@@ -183,9 +232,10 @@ class EmailChannel(ChannelPlugin):
             self._maildir_stamp = await asyncio.to_thread(maildir_module.directory_stamp, root)
             entries = await asyncio.to_thread(maildir_module.scan, root, position)
         batch, rest = entries[:MAILDIR_BATCH], entries[MAILDIR_BATCH:]
-        parsed = await self._parser.parse_files([(entry.path, entry.modified) for entry in batch])
         new_cursor = maildir_module.dumps(maildir_module.advance(position, batch))
         self._scan = (new_cursor, rest) if rest else None
+        _announce(fetched, new_cursor, bool(rest))
+        parsed = await self._parser.parse_files([(entry.path, entry.modified) for entry in batch])
         messages = self._without_our_replies(m for m in parsed if m is not None)
         return FetchResult(messages, new_cursor, more=bool(rest))
 
@@ -318,9 +368,7 @@ class EmailChannel(ChannelPlugin):
 
     async def close(self) -> None:
         self._stop_waiting.set()
-        if self._ahead is not None:
-            self._ahead[1].cancel()
-            self._ahead = None
+        self._cancel_ahead()
         for account in (self._fetching, *self._idlers.values(), self._sending):
             if account is not None:
                 with contextlib.suppress(Exception):
@@ -328,8 +376,34 @@ class EmailChannel(ChannelPlugin):
         self._parser.close()
 
 
-def _ignore_result(task: asyncio.Task[FetchResult]) -> None:
-    """A read-ahead nobody collects (the core retried from another cursor) must not log
-    'exception never retrieved'."""
-    if not task.cancelled():
-        task.exception()
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """A batch being fetched and parsed ahead of the core."""
+
+    task: asyncio.Task[FetchResult]
+    #: ``(cursor after, more)`` once the batch is read from the mailbox (the next one may
+    #: then be read while this one is parsed).
+    fetched: asyncio.Future[tuple[str | None, bool]]
+
+
+def _announce(
+    fetched: asyncio.Future[tuple[str | None, bool]] | None, cursor: str | None, more: bool
+) -> None:
+    if fetched is not None and not fetched.done():
+        fetched.set_result((cursor, more))
+
+
+def _settle(
+    fetched: asyncio.Future[tuple[str | None, bool]], task: asyncio.Task[FetchResult]
+) -> None:
+    """When a read-ahead ends: the batch after it learns of a failure before its fetch
+    stage (instead of waiting for ever), and nobody collecting it (the core retried from
+    another cursor) logs 'exception never retrieved'."""
+    error = None if task.cancelled() else task.exception()
+    if not fetched.done():
+        if error is None:
+            fetched.cancel()
+        else:
+            fetched.set_exception(error)
+    if not fetched.cancelled():
+        fetched.exception()

@@ -89,6 +89,8 @@ def loose_addresses(text: str, name: str = "") -> list[Pair]:
 
 def _elements(text: str) -> list[str]:
     """``text`` split at the commas outside double quotes."""
+    if '"' not in text:
+        return text.split(",")
     elements: list[str] = []
     start = 0
     quoted = False

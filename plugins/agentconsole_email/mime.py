@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from email.message import Message
 from email.policy import Compat32
+from typing import Any
 
 from agentconsole.plugin import Attachment, html_to_text
 
@@ -54,6 +55,11 @@ class _KeepEscapes(Compat32):
 
 _KEEP_ESCAPES = _KeepEscapes()
 
+#: Parameters of header values seen lately (``Content-Type: text/plain; charset=utf-8``
+#: recurs in most mail), as the standard parser reads them; emptied when full.
+_PARAMETERS: dict[str, Any] = {}
+_PARAMETERS_KEPT = 4096
+
 
 class Part(Message):
     """A ``compat32`` message whose body stays a view into the raw bytes.
@@ -65,6 +71,28 @@ class Part(Message):
 
     def __init__(self) -> None:
         super().__init__(policy=_KEEP_ESCAPES)
+        self._content_type: str | None = None
+
+    def get_content_type(self) -> str:
+        """The standard answer, read once: a part's headers are all set (by
+        :func:`build_tree`) before anything asks for its type."""
+        if self._content_type is None:
+            self._content_type = super().get_content_type()
+        return self._content_type
+
+    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
+        """The standard reading of a header's parameters, remembered by the header's value:
+        the same value always reads the same (RFC 2231 and odd quoting included)."""
+        value = self.get(header)
+        if not isinstance(value, str):
+            return super()._get_params_preserve(failobj, header)  # type: ignore[misc]
+        params = _PARAMETERS.get(value)
+        if params is None:
+            params = super()._get_params_preserve(failobj, header)  # type: ignore[misc]
+            if len(_PARAMETERS) >= _PARAMETERS_KEPT:
+                _PARAMETERS.clear()
+            _PARAMETERS[value] = params
+        return params
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
@@ -30,7 +30,7 @@ from agentconsole.plugin import Attachment, Author, Identity, InboundMessage
 from . import identity, threads
 from .addresses import Pair, read_address_header
 from .decoding import decode_bytes, decode_words, header_text
-from .mime import MAX_DEPTH, MAX_HEADERS, MAX_PARTS, read_body, split_span
+from .mime import MAX_DEPTH, MAX_PARTS, read_body, split_span
 
 __all__ = [
     "MAX_DEPTH",
@@ -95,37 +95,78 @@ def split_message(raw: bytes, *, top: bool = True) -> tuple[bytes, memoryview]:
     return raw[span.head_start : span.head_end], memoryview(raw)[span.body_start :]
 
 
-def read_headers(head: bytes) -> tuple[dict[str, list[str]], list[bytes]]:
-    """Header name (lower case) → raw values (unfolded, not RFC 2047-decoded), plus the
-    header lines that are not trace headers (for the synthetic id)."""
-    headers: dict[str, list[str]] = {}
-    kept: list[bytes] = []
+#: The headers :func:`parse_message` reads (lower case, as bytes); the others are not
+#: decoded.
+_READ_HEADERS = frozenset(
+    name.encode("ascii")
+    for name in (
+        "subject",
+        "from",
+        "sender",
+        "reply-to",
+        "to",
+        "cc",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "content-type",
+        *threads.AUTOMATION_HEADERS,
+    )
+)
+
+
+_ASCII_SPACE = bytes(c for c in range(128) if chr(c).isspace())
+
+
+def header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
+    """Every header field of ``head`` as ``(name, unfolded raw value)``, in order; lines that
+    are not header fields (garbage before the body) and their continuations are left out."""
+    fields: list[tuple[bytes, bytes]] = []
     name: bytes | None = None
     value: list[bytes] = []
-
-    def finish() -> None:
-        if name is None:
-            return
-        key = name.decode("ascii", "replace").strip().lower()
-        if len(headers) < MAX_HEADERS or key in headers:
-            headers.setdefault(key, []).append(header_text(b"".join(value)).strip())
-        if key not in _TRACE_HEADERS:
-            kept.append(name + b":" + b"".join(value))
-
     for line in head.split(b"\n"):
-        line = line.rstrip(b"\r")
+        if line[-1:] == b"\r":
+            line = line.rstrip(b"\r")
         if line[:1] in (b" ", b"\t"):
             if name is not None:
                 value.append(line)
             continue
-        finish()
+        if name is not None:
+            fields.append((name, value[0] if len(value) == 1 else b"".join(value)))
         name, colon, rest = line.partition(b":")
         if not colon or not name or b" " in name.strip():
             name = None  # not a header line (garbage before the body): keep nothing
             continue
         value = [rest]
-    finish()
-    return headers, kept
+    if name is not None:
+        fields.append((name, value[0] if len(value) == 1 else b"".join(value)))
+    return fields
+
+
+def _field_name(name: bytes) -> str:
+    return name.decode("ascii", "replace").strip().lower()
+
+
+def read_headers(head: bytes) -> tuple[dict[str, list[str]], list[tuple[bytes, bytes]]]:
+    """Header name (lower case) → values (unfolded, not RFC 2047-decoded) of the headers
+    this module reads, plus every header field (:func:`header_fields`)."""
+    fields = header_fields(head)
+    headers: dict[str, list[str]] = {}
+    for name, value in fields:
+        # Compared as bytes (stripped of what str.strip strips in ASCII): a name with
+        # 8-bit bytes is none of those read.
+        key = name.strip(_ASCII_SPACE).lower()
+        if key in _READ_HEADERS:
+            headers.setdefault(key.decode("ascii"), []).append(header_text(value).strip())
+    return headers, fields
+
+
+def kept_headers(fields: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """The header lines that are not trace headers, as the synthetic id hashes them."""
+    return [
+        name + b":" + value for name, value in fields if _field_name(name) not in _TRACE_HEADERS
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +204,38 @@ def _content_type(value: str | None) -> tuple[str, Message]:
     return holder.get_content_type(), holder
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: ``Tue, 1 Dec 2026 21:20:17 +0100``, the form nearly every mailer writes.
+_PLAIN_DATE = re.compile(
+    r"\s*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) "
+    rf"({'|'.join(_MONTHS)}) ([0-9]{{4}}) ([0-9]{{2}}):([0-9]{{2}}):([0-9]{{2}}) "
+    r"([+-])([0-9]{2})([0-9]{2})\s*"
+)
+
+
+def _plain_date(found: re.Match[str]) -> datetime:
+    """The time of a :data:`_PLAIN_DATE` match, as ``parsedate_to_datetime`` reads it
+    (``-0000``, "zone unknown", is UTC here). Raises ValueError on an impossible one."""
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = found.groups()
+    offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    zone = UTC if offset == 0 else timezone(timedelta(seconds=-offset if sign == "-" else offset))
+    return datetime(
+        int(year),
+        _MONTHS.index(month) + 1,
+        int(day),
+        int(hour),
+        int(minute),
+        int(second),
+        tzinfo=zone,
+    )
+
+
 def _date(value: str) -> datetime | None:
     """The Date header's time; None when it has none. Raises on an unreadable one."""
     if not value:
         return None
-    parsed = parsedate_to_datetime(value)
+    plain = _PLAIN_DATE.fullmatch(value)
+    parsed = _plain_date(plain) if plain else parsedate_to_datetime(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     if not 1970 <= parsed.year <= 9000:
@@ -190,7 +258,7 @@ def parse_message(
     for callers that attach them themselves)."""
     notes: list[str] = []
     head, body = split_message(raw)
-    headers, kept = read_headers(head)
+    headers, header_lines = read_headers(head)
     fields = _Fields(headers, notes)
     subject = fields.read("Subject", lambda: decode_words(fields.first("subject")), "")
     from_pairs = fields.addresses("From", every=False)
@@ -220,7 +288,7 @@ def parse_message(
             text, attachments = read_body(raw, notes)
         except Exception as error:
             notes.append(f"body unreadable ({type(error).__name__}: {str(error)[:200]})")
-    if not headers:
+    if not header_lines:
         notes.append("no mail headers found: the bytes are shown as text")
         text = text or decode_bytes(raw, None)
     reply_to = fields.addresses("Reply-To")
@@ -248,7 +316,9 @@ def parse_message(
     if message_id is None and fields.first("message-id").strip():
         notes.append("the Message-ID header could not be read: an id was made from the content")
     digest = identity.content_digest(raw)
-    external_id = message_id or identity.synthetic_id(kept, bytes(body), digest)
+    external_id = message_id or identity.synthetic_id(
+        kept_headers(header_lines), bytes(body), digest
+    )
     sent_at = fields.read(
         "Date",
         lambda: _date(fields.first("date")),

@@ -3,14 +3,13 @@
 Small batches (a few new mails) are parsed in a thread; large ones (an initial sync, a
 Maildir import) are split into chunks parsed by worker processes (``spawn``: no fork of a
 threaded process). Maildir files are read by the workers themselves, so the bytes cross a
-process boundary once.
+process boundary once. Parsed messages come back as plain tuples (:mod:`.wire`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import multiprocessing
 import os
@@ -22,6 +21,7 @@ from typing import TypeVar
 
 from agentconsole.plugin import InboundMessage
 
+from . import wire
 from .maildir import read_file
 from .parse import ParseSettings, parse_safely
 
@@ -38,14 +38,18 @@ WORKER_NICENESS = 10
 
 def _parse_raws(
     settings: ParseSettings, items: Sequence[tuple[bytes, datetime | None]]
-) -> list[InboundMessage]:
-    return [parse_safely(raw, settings, fallback_date=date, keep_raw=False) for raw, date in items]
+) -> list[wire.Wire]:
+    """The raw bytes stay with the caller (they are not shipped back)."""
+    return [
+        wire.encode(parse_safely(raw, settings, fallback_date=date, keep_raw=False))
+        for raw, date in items
+    ]
 
 
 def _parse_files(
     settings: ParseSettings, files: Sequence[tuple[str, float]]
-) -> list[InboundMessage | None]:
-    out: list[InboundMessage | None] = []
+) -> list[wire.Wire | None]:
+    out: list[wire.Wire | None] = []
     for path, modified in files:
         raw = read_file(path)
         if raw is None:
@@ -53,7 +57,7 @@ def _parse_files(
             continue
         # Delivery time stands in for a missing or unreadable Date header.
         fallback = datetime.fromtimestamp(modified, UTC)
-        out.append(parse_safely(raw, settings, fallback_date=fallback))
+        out.append(wire.encode(parse_safely(raw, settings, fallback_date=fallback)))
     return out
 
 
@@ -112,15 +116,13 @@ class Parser:
     ) -> list[InboundMessage]:
         """One message per ``(raw, fallback date)``, raw bytes attached, in order."""
         parsed = await self._chunks(_parse_raws, items)
-        return [
-            dataclasses.replace(message, raw=raw)
-            for message, (raw, _) in zip(parsed, items, strict=True)
-        ]
+        return [wire.decode(values, raw) for values, (raw, _) in zip(parsed, items, strict=True)]
 
     async def parse_files(self, files: Sequence[tuple[str, float]]) -> list[InboundMessage | None]:
         """One message per ``(path, modification time)`` (None for a file that vanished
         meanwhile), in order."""
-        return await self._chunks(_parse_files, files)
+        parsed = await self._chunks(_parse_files, files)
+        return [None if values is None else wire.decode(values) for values in parsed]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -25,6 +25,8 @@ SYNTHETIC_DOMAIN = "synthetic.agentconsole.invalid"
 _AUTOMATED_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-reply", "x-autoresponder")
 _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@")
+#: Every header :func:`is_automated` reads (lower case).
+AUTOMATION_HEADERS = frozenset({"auto-submitted", "precedence", "return-path", *_AUTOREPLY_HEADERS})
 
 
 def message_id(value: str | None) -> str | None:

@@ -578,3 +578,49 @@ async def test_a_mail_whose_charsets_make_lone_surrogates_is_stored_from_imap(
     assert subject == "Invoice \ufffd" and "lone UTF-16 surrogates" in note
     raw = await store.raw_message(message_id)
     assert raw is not None and raw.replace(b"\r\n", b"\n") == UTF7_MAIL.replace(b"\r\n", b"\n")
+
+
+async def test_batches_read_ahead_arrive_in_order_and_a_drop_among_them_loses_nothing(
+    imap_user: ImapUser, store: Store, monkeypatch: pytest.MonkeyPatch, tcp_proxy: Any
+) -> None:
+    import agentconsole_email
+
+    monkeypatch.setattr(imap, "BATCH", 10)
+    body = "Lorem ipsum dolor sit amet. " * 100  # ~3 kB each: a batch is ~30 kB
+    for number in range(60):
+        imap_user.append(
+            mail(f"ahead {number}", body, message_id=f"<ahead{number:02}@example.org>")
+        )
+    proxy = tcp_proxy(imap_user.server.port)
+    plugin = channel(
+        secret=lambda _: imap_user.password, **_plugin_options(imap_user, imap_port=proxy.port)
+    )
+    stored: list[str] = []
+    try:
+        first = await plugin.fetch(None)
+        assert first.more and len(plugin._ahead) == agentconsole_email.READ_AHEAD
+        await store.ingest("mail", first.messages, first.cursor)
+        stored += [m.external_id for m in first.messages]
+        # The connection drops while the batches ahead are on the wire.
+        proxy.cut_after(40_000)
+        cursor, errors = first.cursor, 0
+        while True:
+            try:
+                result = await plugin.fetch(cursor)
+            except TemporaryError:
+                errors += 1
+                assert errors < 10
+                continue
+            await store.ingest("mail", result.messages, result.cursor)
+            stored += [m.external_id for m in result.messages]
+            cursor = result.cursor
+            if not result.more:
+                break
+    finally:
+        await plugin.close()
+    assert proxy.cuts == 1 and errors >= 1
+    # Each message once, in the mailbox's order, and the cursor at the last one.
+    assert stored == [f"<ahead{n:02}@example.org>" for n in range(60)]
+    assert await message_ids(store) == stored
+    assert await store.channel_cursor("mail") == cursor
+    assert '"last_uid":60' in (cursor or "")
