@@ -20,6 +20,7 @@ import functools
 import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +47,12 @@ log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 300.0
 PERMANENT_ERROR_PAUSE = 300.0
 OUTBOX_POLL = 1.0
+#: The search index is merged (:meth:`Store.compact_search_index`) once no channel has
+#: brought anything for this long: during a big sync the merge would be redone over and
+#: over as the index grows.
+TIDY_WHEN_QUIET = 30.0
+#: Between two steps of a merge: other writers (agents' consoles) go first.
+TIDY_STEP_PAUSE = 0.5
 
 
 def _stop_if_cancelled() -> None:
@@ -111,6 +118,9 @@ class SyncRunner:
         #: Schedule rules and rule hooks (see :mod:`.rules.runner`); its clock is injectable.
         self.rules = RulesRunner(store, hook_timeout=config.hook_timeout)
         self._rules_task: asyncio.Task[None] | None = None
+        self._tidy_task: asyncio.Task[None] | None = None
+        #: When a fetch last stored something (``time.monotonic``).
+        self._last_ingest = time.monotonic()
 
     # -- public -----------------------------------------------------------------------------
 
@@ -147,6 +157,8 @@ class SyncRunner:
                 )
         if self.store.rules is not None:
             self._rules_task = asyncio.create_task(self.rules.run_forever(), name="rules")
+        if self.channels:
+            self._tidy_task = asyncio.create_task(self._tidy_loop(), name="search index")
         self._started = True
 
     async def run_once(self) -> dict[str, str | None]:
@@ -174,14 +186,19 @@ class SyncRunner:
                 await self.store.release_lease(name, self.owner)
         if self.store.rules is not None:
             await self.rules.tick()
+        # A run from cron has no quiet time to wait for: the merge, when due, is done now.
+        started = False
+        while await self.store.compact_search_index(started=started):
+            started = True
         return results
 
     async def stop(self) -> None:
-        if self._rules_task is not None:
-            self._rules_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._rules_task
-            self._rules_task = None
+        for task in (self._rules_task, self._tidy_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._rules_task = self._tidy_task = None
         for state in self.channels.values():
             for task in state.tasks:
                 task.cancel()
@@ -392,6 +409,22 @@ class SyncRunner:
                 await self._health(state, "error", f"{describe(error)} — retrying in {delay:.0f}s")
                 await asyncio.sleep(delay)
 
+    async def _tidy_loop(self) -> None:
+        """Merge the search index while the channels are quiet, a step at a time; a merge
+        under way goes on after a burst of mail, once it is quiet again."""
+        started = False
+        while True:
+            quiet_for = time.monotonic() - self._last_ingest
+            if quiet_for < TIDY_WHEN_QUIET:
+                await asyncio.sleep(TIDY_WHEN_QUIET - quiet_for)
+                continue
+            try:
+                started = await self.store.compact_search_index(started=started)
+            except StoreError as error:  # read-only or full: tried again later
+                log.warning("search index not merged: %s", error)
+                started = False
+            await asyncio.sleep(TIDY_STEP_PAUSE if started else TIDY_WHEN_QUIET)
+
     async def _ingest(
         self, name: str, messages: Sequence[InboundMessage], cursor: str | None
     ) -> None:
@@ -399,6 +432,8 @@ class SyncRunner:
         what fits is committed (in order); the cursor moves only once all of it is stored, so
         the rest comes again with the next fetch (and what was stored is not stored twice).
         Raises :class:`StoreFullError` saying how much was stored."""
+        if messages:
+            self._last_ingest = time.monotonic()
         try:
             await self.store.ingest(name, messages, cursor)
             return

@@ -412,3 +412,34 @@ async def test_a_full_store_commits_what_fits_and_says_the_disk_is_full(store: S
     assert await runner.run_once() == {"live": None}
     stored = await store.run_sync(lambda c: c.execute("SELECT count(*) FROM messages").fetchone())
     assert stored[0] == 64, "the rest came with the next fetch, nothing stored twice"
+
+
+@pytest.mark.sqlite_only
+async def test_a_quiet_runner_merges_the_search_index(store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Once its channels are quiet the runner merges the full-text index into one piece,
+    step by step, and every message is still found."""
+    from agentconsole import sync
+    from agentconsole.store import search_upkeep
+
+    monkeypatch.setattr(search_upkeep, "MERGE_FROM", 2)
+    monkeypatch.setattr(sync, "TIDY_STEP_PAUSE", 0.01)
+    monkeypatch.setattr(sync, "TIDY_WHEN_QUIET", 0.1)
+
+    async def pieces() -> int:
+        return await store.run_sync(lambda conn: conn.dialect.search_index_pieces(conn))
+
+    for n in range(10):  # ten write transactions: the index in several pieces
+        await store.ingest("mail", [inbound(f"invoice {n}", thread_key=f"q{n}")])
+    assert await pieces() > 1
+    reset()
+    runner = SyncRunner(store, make_config(live="scripted"), plugin_classes=PLUGINS)
+    await runner.start()
+    try:
+        for _ in range(500):
+            if await pieces() == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert await pieces() == 1
+        assert len(await store.search("invoice")) == 10
+    finally:
+        await runner.stop()

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         rule_hooks,
         rules_replay,
         rules_sql,
+        search_upkeep,
         settings,
         sla_sql,
         spam_sql,
@@ -93,6 +94,7 @@ _OPERATIONS = (
     "rule_hooks",
     "rules_replay",
     "rules_sql",
+    "search_upkeep",
     "settings",
     "sla_sql",
     "spam_sql",
@@ -463,6 +465,10 @@ class SqlStore:
 
     async def known_agents(self) -> list[str]:
         return await self._run(undo_send.known_agents)
+
+    async def compact_search_index(self, *, started: bool = False) -> bool:
+        # Not a @_writes: merging changes no row a view shows.
+        return await self._run(search_upkeep.compact_step, started=started)
 
     async def others_writing(
         self, conversation_id: int, within: float = 600.0

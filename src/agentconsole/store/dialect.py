@@ -82,6 +82,18 @@ class Dialect(Protocol):
         """Remove a message (as it was indexed) from the full-text index."""
         ...
 
+    def search_index_pieces(self, db: Db) -> int:
+        """How many pieces the full-text index is in: every lookup of a word reads each
+        piece (SQLite FTS5's segments); 1 where the index is one structure (PostgreSQL's
+        GIN, which autovacuum keeps)."""
+        ...
+
+    def merge_search_index(self, db: Db, pages: int) -> None:
+        """About ``pages`` pages of work merging the index's pieces into one, in the
+        current write transaction (nothing where :meth:`search_index_pieces` is always
+        1)."""
+        ...
+
     def write_raw(self, db: Db, message_id: int, raw: bytes) -> None:
         """Keep a message's original bytes (``raw_messages``) without a second copy in
         memory where the database allows it."""

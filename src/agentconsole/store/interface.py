@@ -577,6 +577,17 @@ class Store(Protocol):
         result with why, not raised."""
         ...
 
+    async def compact_search_index(self, *, started: bool = False) -> bool:
+        """One bounded step of merging the full-text index into one piece, which keeps
+        word lookups quick as the store grows (SQLite's index grows in pieces; PostgreSQL's
+        needs nothing: always False there). A step is its own short write transaction and
+        is taken only when the index is in enough pieces to be worth it, or, with
+        ``started``, while a merge is under way. Returns whether another step has work:
+        call again, letting other writers in between, until it returns False. Rows,
+        search hits and counts are the same before and after. Raises
+        :class:`~agentconsole.errors.StoreError` as any write."""
+        ...
+
     async def known_agents(self) -> list[str]:
         """Every agent the store knows (assignees, authors of replies and notes, the audit
         log's accounts), sorted."""

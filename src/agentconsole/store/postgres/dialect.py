@@ -82,6 +82,12 @@ class PostgresDialect:
             ),
         )
 
+    def search_index_pieces(self, db: Db) -> int:
+        return 1  # one GIN index; autovacuum folds its pending list in
+
+    def merge_search_index(self, db: Db, pages: int) -> None:
+        return None
+
     def unindex_message(
         self, db: Db, search_key: int, subject: str, body: str, author: str
     ) -> None:
