@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale import build  # noqa: E402
-from store_cpu import STORE_CPU, time_store_writes  # noqa: E402
+from store_cpu import STORE_CPU, time_store_writes, time_thread_cpu  # noqa: E402
 from synthetic import CHANNELS, WORDS, messages  # noqa: E402
 
 from agentconsole import config as config_module  # noqa: E402
@@ -104,16 +104,7 @@ RULES_CPU = [0.0]
 
 def time_rules() -> None:
     """From now on, add the CPU time of each batch's rules to :data:`RULES_CPU`."""
-    original = rules_sql.run_on_ingest
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.thread_time()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            RULES_CPU[0] += time.thread_time() - started
-
-    rules_sql.run_on_ingest = timed  # type: ignore[assignment]
+    time_thread_cpu(rules_sql, "run_on_ingest", RULES_CPU)
 
 
 async def ingest_rate(folder: Path, rules: int, conversations: int) -> tuple[float, float, float]:
