@@ -44,9 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import AgentConsoleError, StoreError
 
     parser, args = parse(words)
-    from . import logs
+    from . import logs_later
 
-    logs.configure(args.verbose)
+    logs_later.configure(args.verbose)
+    if args.command not in READ_COMMANDS:  # a read sets its log up if it has to (see below)
+        logs_later.configure_now()
     try:
         return _dispatch(args, parser)
     except AgentConsoleError as error:
@@ -88,6 +90,7 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "config":
         return cli_admin.cmd_config(args)
     from . import config as config_module
+    from . import logs_later
     from .opening import store_location
 
     config = config_module.load(args.config)
@@ -114,6 +117,7 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         done = read_directly(args, config, path)
         if done is not None:
             return done
+    logs_later.configure_now()
     import asyncio
 
     return asyncio.run(_run(_handler(args.handler), args, config, path))

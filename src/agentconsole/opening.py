@@ -3,12 +3,11 @@ the acting agent and the name customers see are always the configured ones."""
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import paths, processes
+from . import logs_later, paths, processes
 from .errors import AgentConsoleError, StoreError
 from .sanitize import one_line
 from .store import Store, connect, is_postgres, permissions, settings
@@ -17,8 +16,6 @@ if TYPE_CHECKING:
     from .config import Config
     from .rules.definition import RuleSet
     from .store.sqlite.connection import SqliteDb
-
-log = logging.getLogger(__name__)
 
 
 #: A store: a SQLite file, or a ``postgresql://`` URL.
@@ -118,9 +115,9 @@ def _apply_group(config: Config, location: Location) -> None:
 
 def _warn_opened(location: Location, rules: RuleSet | None) -> None:
     for warning in privacy_warnings(location):
-        log.warning("%s", one_line(warning))
+        logs_later.warning(__name__, one_line(warning))
     for problem in rules.problems if rules else ():
-        log.warning("%s (the other rules run)", one_line(str(problem)))
+        logs_later.warning(__name__, one_line(str(problem)) + " (the other rules run)")
 
 
 async def acting_agent(store: Store, configured: str, path: Location) -> str:
@@ -146,8 +143,8 @@ def _team_account(configured: str, path: Location) -> str | None:
 
 def _as_account(path: Location, configured: str) -> str:
     account = processes.unix_account()
-    log.warning(
-        "%s",
+    logs_later.warning(
+        __name__,
         one_line(
             f"{path} is a team store: acting as your account {account!r}, not as "
             f"{configured!r} ([agent] name or $AGENTCONSOLE_AGENT); the store's owner can "
@@ -169,8 +166,8 @@ def share_with_group(path: Path, group: str, where: str) -> None:
             permissions.share(path, group)
     except StoreError as error:
         raise StoreError(f"[store] group = {group!r} in {where}: {error}") from error
-    log.warning(
-        "%s",
+    logs_later.warning(
+        __name__,
         one_line(
             f"{path} is now a team store for group {group} (folder 2770, files 0660), as "
             f"[store] group in {where} says"

@@ -30,9 +30,12 @@ TOKENIZED = "<python source tokenized>"
 #: What a script's read must never load: the screen, HTTP, date parsing, the event loop
 #: and the async driver, the mail parser, the channel plugins, the write paths, and what
 #: only they use (the network, temporary files, reading migrations' SQL from a package,
-#: hashing); nor does it tokenize Python source (inspect.signature does, for a dataclass
+#: hashing); the log (set up only when there is a warning) and, for a blank config, the
+#: TOML parser; nor does it tokenize Python source (inspect.signature does, for a dataclass
 #: without a docstring).
 NEVER_ON_A_READ = (
+    "logging",
+    "tomllib",
     "socket",
     "shutil",
     "tempfile",
@@ -208,10 +211,11 @@ on = "inbound"
 if = "subject:refund"
 then = { tags = ["+billing"] }
 """
-#: What a read loads for such a config, beside what it loads for an empty one: the rules
-#: (a broken one is reported) and the SLA policies (the store's due times must follow them;
-#: their fingerprint is a hash), whose loaders import their did-you-mean up front.
-FOR_THE_CONFIG = ("agentconsole.rules", "agentconsole.sla", "hashlib", "difflib")
+#: What a read loads for such a config, beside what it loads for an empty one: its parser,
+#: the rules (a broken one is reported) and the SLA policies (the store's due times must
+#: follow them; their fingerprint is a hash), whose loaders import their did-you-mean up
+#: front.
+FOR_THE_CONFIG = ("agentconsole.rules", "agentconsole.sla", "hashlib", "difflib", "tomllib")
 
 
 @pytest.mark.sqlite_only

@@ -86,6 +86,18 @@ def test_bad_toml_and_bad_types_are_explained(tmp_path: Path) -> None:
         config_module.load(str(write(tmp_path, '[sync]\nlease_seconds = "soon"\n')))
 
 
+@pytest.mark.parametrize("text", ["", "\n", " \t\r\n\n"])
+def test_a_blank_config_is_an_empty_one(text: str, tmp_path: Path) -> None:
+    path = write(tmp_path, text)
+    assert config_module.load(str(path)) == config_module.parse({}, str(path))
+
+
+@pytest.mark.parametrize("text", ["\x0c", "\u00a0", "\n\x0b"])
+def test_blank_means_toml_whitespace_only(text: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config_module.load(str(write(tmp_path, text)))
+
+
 def test_channel_options_are_checked_against_the_plugin(tmp_path: Path) -> None:
     def channel(**options: object) -> ChannelConfig:
         return ChannelConfig("support", "maillike", True, dict(options), "cfg.toml")

@@ -106,6 +106,8 @@ def test_the_cli_warns_about_a_store_others_can_read(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "can be read by every user" in result.stderr and "chmod 600" in result.stderr
+    # As every log line: a read that sets its log up only to warn formats it the same.
+    assert result.stderr.startswith("WARNING agentconsole.opening: "), result.stderr
     assert "Refund" in result.stdout
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -135,8 +134,6 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 __all__ = ["SqlStore", "Store", "connect", "init_team_roles", "is_postgres"]
-
-log = logging.getLogger(__name__)
 
 
 async def connect(location: str | Path, *, agent: str, display_name: str | None = None) -> Store:
@@ -672,4 +669,8 @@ class SqlStore:
         try:
             await self._run(sla_sql.recompute_committed, conversation_ids, self.sla, time.time())
         except StoreError as error:
-            log.warning("SLA due times of %s not updated: %s", conversation_ids[:5], error)
+            import logging  # not at the top: a script's read imports this package, and logs nothing
+
+            logging.getLogger(__name__).warning(
+                "SLA due times of %s not updated: %s", conversation_ids[:5], error
+            )
