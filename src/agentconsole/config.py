@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import keymap, paths
 from .errors import ConfigError, UsageError
-from .models import mutable_record
+from .models import field, mutable_record
 
 if TYPE_CHECKING:
     from .plugin import ChannelPlugin, Option

@@ -3,15 +3,17 @@
 Every class here is a frozen, slotted dataclass (:func:`record`): ``dataclasses.fields``,
 ``replace`` and ``asdict`` work on them, they compare and hash by their fields and repr as
 dataclasses do. Every process imports this module, so :func:`record` makes them without
-``dataclass``'s code generation for each class at import (it was a sixth of a read-only
-command's imports): repr and the frozen refusals are shared functions, ``__init__``,
-``__eq__`` and ``__hash__`` are compiled on their first call. :func:`mutable_record` does
-the same for a class whose fields may be assigned (the config).
+the ``dataclasses`` module (it loads ``inspect``, and its code generation for each class
+was a sixth of a read-only command's imports): repr and the frozen refusals are shared
+functions, ``__init__``, ``__eq__`` and ``__hash__`` are compiled on their first call, and
+what ``dataclasses`` reads of a class (``__dataclass_fields__``) is made by ``dataclasses``
+itself on its first use. :func:`mutable_record` does the same for a class whose fields may
+be assigned (the config).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from reprlib import recursive_repr
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, dataclass_transform
 
@@ -21,45 +23,121 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: No default (``dataclasses.MISSING``, without loading dataclasses).
+_MISSING: Any = _Missing()
+
+
+class _Factory:
+    """What :func:`field` puts in a class body: a default made by calling ``make``; also
+    the default of an argument whose field has one."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any] | None = None) -> None:
+        self.make = make
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()
+
+
+def field(*, default_factory: Callable[[], _T]) -> _T:
+    """``dataclasses.field(default_factory=…)`` for a :func:`mutable_record`."""
+    return _Factory(default_factory)  # type: ignore[return-value]
+
+
 @dataclass_transform(frozen_default=True)
 def record(cls: type[_T]) -> type[_T]:
     """``@dataclass(frozen=True, slots=True)``, the same class to every caller and checker:
     fields, defaults, ``__match_args__``, ``__slots__``, equality and hash over the fields
     in order, repr, ``FrozenInstanceError`` on assigning or deleting a field, copying and
-    pickling. Only a field's default value is supported (no ``field()``, no
-    ``__post_init__``): :class:`TypeError` at import otherwise.
+    pickling, ``dataclasses.fields``, ``replace``, ``asdict``. Only a field's default value
+    is supported (no ``field()``, no ``__post_init__``, no base class with fields):
+    :class:`TypeError` at import otherwise.
 
     ``__init__``, ``__eq__`` and ``__hash__`` run often: each is compiled on its first call
     as dataclass writes it (fields read one by one, as fast), and replaces itself."""
     return _made(cls, frozen=True)
 
 
-@dataclass_transform()
+@dataclass_transform(field_specifiers=(field,))
 def mutable_record(cls: type[_T]) -> type[_T]:
     """``@dataclass(slots=True)`` as :func:`record` makes the frozen one: fields may be
-    assigned, it is not hashable, and a field may have a ``field(default_factory=…)``."""
+    assigned, it is not hashable, and a field may have a :func:`field` default factory."""
     return _made(cls, frozen=False)
 
 
-def _made(cls: type[_T], *, frozen: bool) -> type[_T]:
-    undocumented = not cls.__doc__
-    if undocumented:
-        # Else dataclass writes the doc from inspect.signature, whose tokenizer compiles its
-        # regular expressions: 7 ms of every process that loads the config. Replaced below.
-        cls.__doc__ = cls.__name__
-    made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=True)
-    fields = dataclasses.fields(made)
-    for f in fields:
-        factory = f.default_factory is not dataclasses.MISSING
-        if (factory and frozen) or not f.init or f.kw_only is True:
-            raise TypeError(f"{cls.__name__}.{f.name}: a record takes plain defaults only")
-        if f.name in ("self", "other"):
-            raise TypeError(f"{cls.__name__}.{f.name}: a record's field needs another name")
-    if hasattr(made, "__post_init__"):
+def replace(value: _T, **changes: Any) -> _T:
+    """``dataclasses.replace`` for a record: a copy of ``value`` with ``changes``."""
+    cls: Any = type(value)
+    unknown = set(changes) - set(cls.__match_args__)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+    return cls(**{name: changes.get(name, getattr(value, name)) for name in cls.__match_args__})  # type: ignore[no-any-return]
+
+
+class _Field:
+    __slots__ = ("name", "annotation", "default", "factory")
+
+    def __init__(self, name: str, annotation: Any, default: Any, factory: Any) -> None:
+        self.name, self.annotation, self.default, self.factory = name, annotation, default, factory
+
+
+def _fields_of(cls: type, *, frozen: bool) -> tuple[_Field, ...]:
+    """The fields ``cls`` declares, checked as dataclass checks them."""
+    for base in cls.__mro__[1:]:
+        if "__dataclass_fields__" in vars(base):
+            raise TypeError(f"{cls.__name__}: a record has no base class with fields")
+    fields: list[_Field] = []
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+        if str(annotation).startswith(("ClassVar", "InitVar", "typing.Cl", "dataclasses.")):
+            raise TypeError(f"{cls.__name__}.{name}: a record's fields are plain fields")
+        if name in ("self", "other"):
+            raise TypeError(f"{cls.__name__}.{name}: a record's field needs another name")
+        default, factory = cls.__dict__.get(name, _MISSING), _MISSING
+        if isinstance(default, _Factory):
+            if frozen:
+                raise TypeError(f"{cls.__name__}.{name}: a record takes plain defaults only")
+            default, factory = _MISSING, default.make
+        elif isinstance(default, (list, dict, set)):
+            raise ValueError(f"mutable default {type(default)} for field {name} is not allowed")
+        has_default = default is not _MISSING or factory is not _MISSING
+        if not has_default and fields and fields[-1].default is not _MISSING:
+            raise TypeError(f"non-default argument {name!r} follows default argument")
+        if not has_default and fields and fields[-1].factory is not _MISSING:
+            raise TypeError(f"non-default argument {name!r} follows default argument")
+        fields.append(_Field(name, annotation, default, factory))
+    if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: a record has no __post_init__")
+    return tuple(fields)
+
+
+def _made(cls: type[_T], *, frozen: bool) -> type[_T]:
+    fields = _fields_of(cls, frozen=frozen)
     names = tuple(f.name for f in fields)
-    if undocumented:  # dataclass's own doc is the signature of its __init__
-        made.__doc__ = f"{made.__name__}({', '.join(names)})"
+    # As dataclass(slots=True) does: the same class made again with __slots__ (a class
+    # attribute of a field's name would hide the slot).
+    namespace = {
+        key: value
+        for key, value in cls.__dict__.items()
+        if key not in names and key not in ("__dict__", "__weakref__")
+    }
+    namespace["__slots__"] = names
+    namespace["__match_args__"] = names
+    namespace["_record_"] = (fields, frozen)
+    for attribute in ("__dataclass_fields__", "__dataclass_params__"):
+        namespace[attribute] = _DataclassView(attribute)
+    if not cls.__doc__:  # dataclass's own doc is the signature of its __init__
+        namespace["__doc__"] = f"{cls.__name__}({', '.join(names)})"
+    metaclass: Any = type(cls)
+    made: Any = metaclass(cls.__name__, cls.__bases__, namespace)
 
     @recursive_repr()
     def __repr__(self: Any) -> str:  # noqa: N807
@@ -68,12 +146,16 @@ def _made(cls: type[_T], *, frozen: bool) -> type[_T]:
 
     def __setattr__(self: Any, name: str, value: Any) -> None:  # noqa: N807
         if type(self) is made or name in names:
-            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+            from dataclasses import FrozenInstanceError
+
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
         super(made, self).__setattr__(name, value)
 
     def __delattr__(self: Any, name: str) -> None:  # noqa: N807
         if type(self) is made or name in names:
-            raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+            from dataclasses import FrozenInstanceError
+
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
         super(made, self).__delattr__(name)
 
     def __getstate__(self: Any) -> list[Any]:  # noqa: N807
@@ -93,15 +175,37 @@ def _made(cls: type[_T], *, frozen: bool) -> type[_T]:
         setattr(made, name, _compiled_on_first_call(made, name, fields, frozen))
     if not frozen:
         made.__hash__ = None  # as dataclass leaves a mutable class that compares by value
-    params = made.__dataclass_params__  # what @dataclass(frozen=…, slots=True) records
-    params.init = params.repr = params.eq = True
-    params.frozen = frozen
     return made  # type: ignore[no-any-return]
 
 
-def _compiled_on_first_call(
-    cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...], frozen: bool
-) -> Any:
+class _DataclassView:
+    """``__dataclass_fields__`` and ``__dataclass_params__`` of a record, made on their
+    first use (``dataclasses.fields``, ``replace``, ``asdict``, ``is_dataclass``) by
+    ``dataclasses`` itself, from a class of the same fields, and kept on the record."""
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        import dataclasses
+
+        fields, frozen = owner._record_
+        shadow: Any = type(owner.__name__, (), {})
+        shadow.__annotations__ = {f.name: f.annotation for f in fields}
+        for f in fields:
+            if f.factory is not _MISSING:
+                setattr(shadow, f.name, dataclasses.field(default_factory=f.factory))
+            elif f.default is not _MISSING:
+                setattr(shadow, f.name, f.default)
+        shadow = dataclasses.dataclass(shadow, frozen=frozen, init=False, repr=False, eq=False)
+        params = shadow.__dataclass_params__
+        params.init = params.repr = params.eq = True
+        type.__setattr__(owner, "__dataclass_fields__", shadow.__dataclass_fields__)
+        type.__setattr__(owner, "__dataclass_params__", params)
+        return getattr(owner, self.attribute)
+
+
+def _compiled_on_first_call(cls: Any, name: str, fields: tuple[_Field, ...], frozen: bool) -> Any:
     def first_call(self: Any, *args: Any, **kwargs: Any) -> Any:
         compiled = _compile(cls, name, fields, frozen)
         setattr(cls, name, compiled)
@@ -111,7 +215,7 @@ def _compiled_on_first_call(
     return first_call
 
 
-def _compile(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...], frozen: bool) -> Any:
+def _compile(cls: Any, name: str, fields: tuple[_Field, ...], frozen: bool) -> Any:
     """``cls``'s ``name`` method as dataclass writes it."""
     mine = "".join(f"self.{f.name}," for f in fields)
     namespace: dict[str, Any] = {"__set": object.__setattr__, "__factory": _FACTORY}
@@ -119,11 +223,11 @@ def _compile(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...], fr
         arguments, body = [], []
         for f in fields:
             value = f.name
-            if f.default_factory is not dataclasses.MISSING:
-                namespace[f"__make_{f.name}"] = f.default_factory
+            if f.factory is not _MISSING:
+                namespace[f"__make_{f.name}"] = f.factory
                 arguments.append(f", {f.name}=__factory")
                 value = f"__make_{f.name}() if {f.name} is __factory else {f.name}"
-            elif f.default is not dataclasses.MISSING:
+            elif f.default is not _MISSING:
                 namespace[f"__default_{f.name}"] = f.default
                 arguments.append(f", {f.name}=__default_{f.name}")
             else:
@@ -144,16 +248,6 @@ def _compile(cls: Any, name: str, fields: tuple[dataclasses.Field[Any], ...], fr
     function.__qualname__ = f"{cls.__qualname__}.{name}"
     function.__module__ = cls.__module__
     return function
-
-
-class _Factory:
-    """The default of an argument whose field has a ``default_factory``."""
-
-    def __repr__(self) -> str:
-        return "<factory>"
-
-
-_FACTORY = _Factory()
 
 
 Status = Literal["open", "pending", "snoozed", "closed"]

@@ -2,8 +2,8 @@
 served on a plain read-only connection prints exactly what it prints through the store.
 
 A check on imports, not a timed test: the real command runs in a fresh interpreter that
-lists, at exit, every module whose code ran (a module the store package registered to load
-on first use and never touched is not loaded). ``bench/cli_startup.py`` measures the time.
+lists, at exit, every module whose code ran (a module registered to load on first use and
+never touched is not loaded). ``bench/cli_startup.py`` measures the time.
 """
 
 from __future__ import annotations
@@ -30,12 +30,15 @@ TOKENIZED = "<python source tokenized>"
 #: What a script's read must never load: the screen, HTTP, date parsing, the event loop
 #: and the async driver, the mail parser, the channel plugins, the write paths, and what
 #: only they use (the network, temporary files, reading migrations' SQL from a package,
-#: hashing); the log (set up only when there is a warning) and, for a blank config, the
+#: hashing); the log (set up only when there is a warning), the dataclasses module and the
+#: inspect module it loads (records are made without them) and, for a blank config, the
 #: TOML parser; nor does it tokenize Python source (inspect.signature does, for a dataclass
 #: without a docstring).
 NEVER_ON_A_READ = (
     "logging",
     "tomllib",
+    "dataclasses",
+    "inspect",
     "socket",
     "shutil",
     "tempfile",
@@ -215,7 +218,15 @@ then = { tags = ["+billing"] }
 #: the rules (a broken one is reported) and the SLA policies (the store's due times must
 #: follow them; their fingerprint is a hash), whose loaders import their did-you-mean up
 #: front.
-FOR_THE_CONFIG = ("agentconsole.rules", "agentconsole.sla", "hashlib", "difflib", "tomllib")
+FOR_THE_CONFIG = (
+    "agentconsole.rules",
+    "agentconsole.sla",
+    "hashlib",
+    "difflib",
+    "tomllib",
+    "dataclasses",  # the rules' and policies' own classes
+    "inspect",
+)
 
 
 @pytest.mark.sqlite_only

@@ -37,6 +37,7 @@ def reference() -> Iterator[types.ModuleType]:
             "\n@record\n", "\n@dataclasses.dataclass(frozen=True, slots=True)\n"
         )
         assert source.count("dataclasses.dataclass(frozen=True, slots=True)") == len(CLASSES)
+        module.dataclasses = dataclasses  # type: ignore[attr-defined]  # models.py loads it not
         exec(compile(source, "reference_models", "exec"), module.__dict__)
         yield module
     finally:
@@ -139,6 +140,11 @@ def test_the_config_is_what_the_slotted_dataclass_is() -> None:
     sys.modules[reference.__name__] = reference
     try:
         made = source.replace("\n@mutable_record\n", "\n@dataclasses.dataclass(slots=True)\n")
+        made = made.replace(
+            "from .models import field, mutable_record\n",
+            "from dataclasses import field\n\nfrom .models import mutable_record\n",
+        )
+        assert "from dataclasses import field" in made
         assert made.count("@dataclasses.dataclass(slots=True)") == 2
         exec(compile(made, reference.__name__, "exec"), reference.__dict__)
         ours, theirs = config.parse({}, "c.toml"), reference.parse({}, "c.toml")

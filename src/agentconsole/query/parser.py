@@ -12,10 +12,10 @@ Grammar (NOT binds tighter than AND, AND tighter than OR)::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
+from ..models import replace
 from .ast import MATCH_ALL, Field, Node, Not, Text, all_of, any_of
 from .errors import QueryError, closest, did_you_mean
 from .fields import FIELDS, BadValue, read_value, stored_op

@@ -12,7 +12,6 @@ connection, dialect, migrations and error translation.
 from __future__ import annotations
 
 import functools
-import inspect
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -79,9 +78,10 @@ if TYPE_CHECKING:
 
 #: The store's operation modules: each is executed on its first use, so a script that only
 #: reads (``agentconsole list`` on a read-only connection, :mod:`.readonly`) imports this
-#: package without the write paths it never runs. :class:`SqlStore` loads them all when it
-#: is made, before any backend thread uses one. (The same names are imported above for
-#: the type checker.)
+#: package without the write paths it never runs, and the operation modules that import
+#: each other (``actions`` and ``ingest_sql``, say) can be imported in any order.
+#: :class:`SqlStore` loads them all when it is made, before any backend thread uses one.
+#: (The same names are imported above for the type checker.)
 _OPERATIONS = (
     "actions",
     "audit_chain",
@@ -190,12 +190,17 @@ def _sla_follows(
     def decorate(
         method: Callable[Concatenate[SqlStore, P], Awaitable[T]],
     ) -> Callable[Concatenate[SqlStore, P], Coroutine[Any, Any, T]]:
-        signature = inspect.signature(method)
+        signature: list[Any] = []  # made on the first call: a script's read imports this
+        # module, and inspect is milliseconds of its start
 
         async def wrapper(self: SqlStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
             result = await method(self, *args, **kwargs)
             if self.sla is not None:
-                bound = signature.bind(self, *args, **kwargs).arguments
+                if not signature:
+                    import inspect
+
+                    signature.append(inspect.signature(method))
+                bound = signature[0].bind(self, *args, **kwargs).arguments
                 await self._recompute_sla(list(conversations(bound, result)))
             return result
 

@@ -4,7 +4,6 @@ the SQL expression of every field, so a SELECT and the record it builds cannot d
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -33,7 +32,8 @@ class Columns(Generic[R]):
         expressions: Mapping[str, str],
         convert: Mapping[str, Callable[[Any], Any]] | None = None,
     ) -> None:
-        fields = {field.name for field in dataclasses.fields(record)}
+        # A record's fields, without loading dataclasses (see agentconsole.models.record).
+        fields = set(record.__match_args__)  # type: ignore[attr-defined]
         unknown = set(expressions) - fields
         if unknown:
             raise TypeError(f"{record.__name__} has no field {', '.join(sorted(unknown))}")

@@ -21,10 +21,9 @@ Semantics worth knowing (also in ``agentconsole help query``):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..models import STATUSES
+from ..models import STATUSES, field, mutable_record, record
 from ..query import MATCH_ALL, And, Assignee, Field, Node, Not, Or, Party, Text, all_of, walk
 from .db import Db
 from .dialect import Dialect
@@ -73,7 +72,7 @@ class RowCounter(Protocol):
     ) -> int: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Compiled:
     """A condition for ``WHERE`` and its parameters, in order."""
 
@@ -81,7 +80,7 @@ class Compiled:
     params: tuple[object, ...] = ()
 
 
-@dataclass(slots=True)
+@mutable_record
 class _Builder:
     agent: str
     now: float

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from .. import views
 from ..errors import NotFoundError, UsageError
@@ -21,6 +20,7 @@ from ..models import (
     MessageRecord,
     SearchHit,
     View,
+    replace,
 )
 from ..query import Node, Text, parse
 from ..views import Order

@@ -16,11 +16,10 @@ it was written, and a channel no live process holds says so instead of promising
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 
-from ..models import ChannelRecord
+from ..models import ChannelRecord, replace
 from .db import Db
 
 __all__ = ["PREFIX", "as_now", "describe"]
@@ -59,10 +58,8 @@ def _current(record: ChannelRecord, waiting: int, now: float) -> ChannelRecord:
     held = record.lease_expires is not None and record.lease_expires > now
     if waiting == 0:
         if fetch_error is not None:
-            return dataclasses.replace(record, health_detail=fetch_error)
-        return dataclasses.replace(
-            record, health="connected" if held else "idle", health_detail=None
-        )
+            return replace(record, health_detail=fetch_error)
+        return replace(record, health="connected" if held else "idle", health_detail=None)
     found = _TAIL.search(problem)
     head = problem[: found.start()] if found else problem
     if not held:
@@ -74,7 +71,7 @@ def _current(record: ChannelRecord, waiting: int, now: float) -> ChannelRecord:
         tail = f"{_waiting_text(waiting)}, next try in {left:.0f} s"
     problem = f"{head} — {tail}"
     detail = problem if fetch_error is None else f"{fetch_error}{SEPARATOR}{problem}"
-    return dataclasses.replace(record, health_detail=detail)
+    return replace(record, health_detail=detail)
 
 
 def as_now(conn: Db, records: list[ChannelRecord]) -> list[ChannelRecord]:
