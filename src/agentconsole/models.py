@@ -89,6 +89,10 @@ class _Field:
     def __init__(self, name: str, annotation: Any, default: Any, factory: Any) -> None:
         self.name, self.annotation, self.default, self.factory = name, annotation, default, factory
 
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _MISSING or self.factory is not _MISSING
+
 
 def _fields_of(cls: type, *, frozen: bool) -> tuple[_Field, ...]:
     """The fields ``cls`` declares, checked as dataclass checks them."""
@@ -108,12 +112,10 @@ def _fields_of(cls: type, *, frozen: bool) -> tuple[_Field, ...]:
             default, factory = _MISSING, default.make
         elif isinstance(default, (list, dict, set)):
             raise ValueError(f"mutable default {type(default)} for field {name} is not allowed")
-        has_default = default is not _MISSING or factory is not _MISSING
-        if not has_default and fields and fields[-1].default is not _MISSING:
+        field = _Field(name, annotation, default, factory)
+        if fields and fields[-1].has_default and not field.has_default:
             raise TypeError(f"non-default argument {name!r} follows default argument")
-        if not has_default and fields and fields[-1].factory is not _MISSING:
-            raise TypeError(f"non-default argument {name!r} follows default argument")
-        fields.append(_Field(name, annotation, default, factory))
+        fields.append(field)
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: a record has no __post_init__")
     return tuple(fields)

@@ -124,6 +124,37 @@ def test_a_record_refuses_wrong_arguments_as_the_dataclass_does(
         assert errors[0] == errors[1], (args, kwargs)
 
 
+def test_replace_without_dataclasses_is_dataclasses_replace() -> None:
+    row = models.View("tag", "vip")
+    assert models.replace(row, arg="x", order="newest") == dataclasses.replace(
+        row, arg="x", order="newest"
+    )
+    assert models.replace(row) == row and models.replace(row) is not row
+    with pytest.raises(TypeError, match="no field colour"):
+        models.replace(row, colour="red")
+
+
+def test_a_record_is_checked_as_dataclass_checks_it() -> None:
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+
+        @models.record
+        class Backwards:
+            a: int = 1
+            b: int
+
+    with pytest.raises(ValueError, match="mutable default"):
+
+        @models.mutable_record
+        class Shared:
+            items: list[int] = []  # noqa: RUF012 — what the check refuses
+
+    @models.mutable_record
+    class Fresh:
+        items: list[int] = models.field(default_factory=list)
+
+    assert Fresh().items == [] and Fresh().items is not Fresh().items
+
+
 def test_equal_records_are_one_key() -> None:
     rows = {models.View("tag", "vip"), models.View("tag", "vip"), models.View("mine")}
     assert rows == {models.View("mine"), models.View(kind="tag", arg="vip")}
