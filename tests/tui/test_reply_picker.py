@@ -221,6 +221,28 @@ async def test_what_send_will_do_and_the_text_show_on_a_small_screen_too(
         assert "we know payments fail since" in screen_text(app)  # the text area, not cut
 
 
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+async def test_a_notification_stacks_above_the_open_picker(seeded, size: tuple[int, int]) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await open_picker(pilot, ids["chat"])
+        shown = picker(app)
+        for line in ("First notice", "Second notice", "Third notice"):
+            app.notify(line)
+        await wait_for(pilot, lambda: "Third notice" in screen_text(app))
+        await pilot.pause()
+        toasts = [toast.region for toast in app.screen.query("Toast")]
+        assert len(toasts) == 3
+        assert all(not toast.overlaps(shown.region) for toast in toasts)
+        assert "enter: insert" in screen_text(app)  # the picker's hint line is not hidden
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not picker_open(app))
+        await pilot.pause()
+        rack = app.screen.query_one("ToastRack")
+        assert rack.styles.margin.bottom == 1  # back at the bottom, where Textual puts them
+
+
 async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(seeded) -> None:
     path, ids = seeded
     app = make_app(path, clock=clock)

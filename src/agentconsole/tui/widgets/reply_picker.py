@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Spacing
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -161,6 +162,7 @@ class ReplyPicker(Vertical):
         # Shown by its own style, not a class: a class change makes Textual match the
         # stylesheet against the picker and everything in it again before the first paint.
         self.display = True
+        self._lift_toasts()
         self.query_one(Input).focus()
 
     def refresh_library(self, library: ReplyLibrary) -> None:
@@ -185,12 +187,32 @@ class ReplyPicker(Vertical):
         if not self.is_open:
             return
         self.display = False
+        self._lift_toasts()
         done, self._done = self._done, None
         before, self._focus_before = self._focus_before, None
         if before is not None and before.is_attached and before.focusable:
             before.focus()
         if done is not None:
             done(picked)
+
+    def on_resize(self) -> None:
+        self._lift_toasts()
+
+    def _lift_toasts(self) -> None:
+        """While open, notifications stack above the picker instead of over it: Textual
+        docks them at the screen's bottom right, on top of everything, where they hid the
+        picker's preview and, several at once or on a short screen, its title and hints."""
+        racks = self.screen.query("ToastRack")  # Textual's own widget: matched by name
+        if not racks:
+            return
+        rack = racks.first()
+        if not self.is_open:
+            rack.styles.margin = None  # back to Textual's own place
+            return
+        below = self.styles.margin.bottom  # the status line and the footer
+        lift = (0, 0, self.outer_size.height + below, 0)
+        if rack.styles.margin != Spacing.unpack(lift):
+            rack.styles.margin = lift
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         """Focus taken elsewhere (a click): the picker closes, nothing chosen."""
