@@ -126,6 +126,8 @@ class ReplyPicker(Vertical):
         self._filled: dict[str, str | UsageError] = {}
         self._done: Callable[[PickedReply | None], None] | None = None
         self._focus_before: Widget | None = None
+        #: What each of its lines shows now (see :meth:`_put`).
+        self._shown: dict[str, tuple[object, ...]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="picker-title", markup=False)
@@ -156,7 +158,7 @@ class ReplyPicker(Vertical):
         self.folders = tuple(folders)
         self._done = done
         self._focus_before = self.screen.focused
-        self.query_one("#picker-title", Static).update(self._title(title))
+        self._put("#picker-title", self._title(title))
         self._use(library)
         self.query_one(Input).value = ""
         # Shown by its own style, not a class: a class change makes Textual match the
@@ -177,8 +179,7 @@ class ReplyPicker(Vertical):
         self.library = library
         self.offered = library.offered_on(detail.row.channel, detail.row.channel_kind)
         self._filled = {}
-        problems = self.query_one("#picker-problems", Static)
-        problems.update(self._problems())
+        problems = self._put("#picker-problems", self._problems())
         problems.display = bool(library.problems)
         self._show(self.offered)
 
@@ -274,20 +275,29 @@ class ReplyPicker(Vertical):
         return self._filled[reply.name]
 
     def _preview(self) -> None:
-        preview = self.query_one("#picker-preview", Static)
         reply = self.highlighted
         if reply is None:
             empty = "no saved reply matches" if self.offered else self._none_offered()
-            preview.update(Text(empty, style="italic", end=""))
-            preview.remove_class("-error")
+            self._put("#picker-preview", Text(empty, style="italic", end=""), error=False)
             return
         text = self.filled(reply)
         if isinstance(text, UsageError):
-            preview.update(safe_text(f"cannot be inserted: {text}"))
-            preview.add_class("-error")
+            self._put("#picker-preview", safe_text(f"cannot be inserted: {text}"), error=True)
         else:
-            preview.update(safe_text(text.rstrip("\n")))
-            preview.remove_class("-error")
+            self._put("#picker-preview", safe_text(text.rstrip("\n")), error=False)
+
+    def _put(self, selector: str, text: Text, *, error: bool | None = None) -> Static:
+        """Show ``text`` in the picker's line ``selector`` (``error``: in the error colour),
+        leaving it alone when it already shows that: an update lays the whole screen out
+        again, and each opening and highlight asked for the same text twice or more."""
+        widget = self.query_one(selector, Static)
+        shown = (text.plain, str(text.style), tuple(text.spans))  # Text's == skips its style
+        if self._shown.get(selector) != shown:
+            self._shown[selector] = shown
+            widget.update(text)
+        if error is not None:
+            widget.set_class(error, "-error")
+        return widget
 
     def _none_offered(self) -> str:
         assert self.detail is not None
