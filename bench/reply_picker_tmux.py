@@ -6,7 +6,9 @@ replies, from ctrl+r sent to the terminal until the pane shows the filled-in pre
     python bench/reply_picker_tmux.py --size 80x24 --runs 11
 
 For scale it also times one letter typed into the composer until the pane shows it (the
-terminal's and the console's floor on this machine). Needs tmux. A benchmark, not a test:
+terminal's and the console's floor on this machine), and reads the console's CPU time per
+opening (all its threads, from /proc/PID/task/*/schedstat): wall figures swing with the
+machine's load, the CPU the console spends much less. Needs tmux (and Linux for the CPU). A benchmark, not a test:
 it prints numbers (median, min, max, with the load average) and never fails on them.
 """
 
@@ -54,8 +56,28 @@ class Pane:
             time.sleep(0.003)
         raise SystemExit(f"timed out waiting for {pattern!r}; the pane shows:\n{self.screen()}")
 
+    def command_pid(self) -> int:
+        """The pid of the pane's command (the shell running it may have exec'd it)."""
+        shell = int(self._tmux("display", "-p", "-t", self.name, "#{pane_pid}").strip())
+        children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+        for pid in [shell, *map(int, children)]:
+            if "agentconsole" in Path(f"/proc/{pid}/cmdline").read_text():
+                return pid
+        raise SystemExit("the console's process was not found in the pane")
+
     def close(self) -> None:
         self._tmux("kill-session", "-t", self.name)
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time ``pid`` has used so far, all its threads (nanoseconds in schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return total / 1e6
 
 
 def main() -> None:
@@ -90,11 +112,14 @@ def main() -> None:
             pane.until("Reply to")
             time.sleep(1.0)
             opened = []
+            cpu = []
+            console = pane.command_pid()
             for _ in range(args.runs):
-                start = time.monotonic()
+                start, cpu_start = time.monotonic(), cpu_ms(console)
                 pane.keys("C-r")
                 pane.until("Hi Ada,")
                 opened.append((time.monotonic() - start) * 1000)
+                cpu.append(cpu_ms(console) - cpu_start)
                 time.sleep(0.5)
                 pane.keys("Escape")
                 pane.until("Hi Ada,", gone=True)
@@ -115,7 +140,12 @@ def main() -> None:
         f"saved-reply picker in tmux {args.size}, {args.replies} replies, {args.runs} runs"
         f" (load {load} on {os.cpu_count()} cores)"
     )
-    for name, values in (("ctrl+r until the preview shows", opened), ("a letter typed", floor)):
+    rows = (
+        ("ctrl+r until the preview shows", opened),
+        ("  the console's CPU meanwhile", cpu),
+        ("a letter typed", floor),
+    )
+    for name, values in rows:
         print(
             f"{name:<32} median {statistics.median(values):6.0f} ms"
             f"  min {min(values):5.0f}  max {max(values):5.0f}"

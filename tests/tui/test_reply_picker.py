@@ -188,10 +188,14 @@ async def insert_outage(pilot, conversation: int):  # type: ignore[no-untyped-de
     await wait_for(pilot, lambda: preview(app).startswith("Hi Carol,"))
     await pilot.press("enter")
     composer = app.main_screen.composer
-    macros = composer.query_one("#composer-macros")
     await wait_for(pilot, lambda: composer.body.startswith("Hi Carol,"))
-    await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
-    return composer, macros
+    await wait_for(pilot, lambda: on_send_shown(app))
+    return composer
+
+
+def on_send_shown(app) -> bool:
+    """Whether the screen shows what sending will do (the outage reply's actions)."""
+    return "on send: +outage, pending" in screen_text(app)
 
 
 async def send_and_see_the_outage_macro_applied(pilot, conversation: int) -> None:  # type: ignore[no-untyped-def]
@@ -206,16 +210,49 @@ async def send_and_see_the_outage_macro_applied(pilot, conversation: int) -> Non
     assert (detail.row.status, "outage" in detail.row.tags) == ("pending", True)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+async def test_what_send_will_do_and_the_text_show_on_a_small_screen_too(
+    seeded, size: tuple[int, int]
+) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=size) as pilot:
+        await insert_outage(pilot, ids["chat"])  # waits for "on send: +outage, pending"
+        assert "we know payments fail since" in screen_text(app)  # the text area, not cut
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+async def test_a_notification_stacks_above_the_open_picker(seeded, size: tuple[int, int]) -> None:
+    path, ids = seeded
+    app = make_app(path, clock=clock)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await open_picker(pilot, ids["chat"])
+        shown = picker(app)
+        for line in ("First notice", "Second notice", "Third notice"):
+            app.notify(line)
+        await wait_for(pilot, lambda: "Third notice" in screen_text(app))
+        await pilot.pause()
+        toasts = [toast.region for toast in app.screen.query("Toast")]
+        assert len(toasts) == 3
+        assert all(not toast.overlaps(shown.region) for toast in toasts)
+        assert "enter: insert" in screen_text(app)  # the picker's hint line is not hidden
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not picker_open(app))
+        await pilot.pause()
+        rack = app.screen.query_one("ToastRack")
+        assert rack.styles.margin.bottom == 1  # back at the bottom, where Textual puts them
+
+
 async def test_a_saved_replys_actions_survive_leaving_the_draft_and_coming_back(seeded) -> None:
     path, ids = seeded
     app = make_app(path, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        composer, macros = await insert_outage(pilot, ids["chat"])
+        composer = await insert_outage(pilot, ids["chat"])
         await pilot.press("escape")  # leave the draft ...
         await wait_for(pilot, lambda: not composer.is_open)
         await pilot.press("r")  # ... and come back to it
         await wait_for(pilot, lambda: composer.is_open and composer.body.startswith("Hi Carol,"))
-        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await wait_for(pilot, lambda: on_send_shown(app))
         await send_and_see_the_outage_macro_applied(pilot, ids["chat"])
         # Sent: a next reply there starts without them.
         assert app.main_screen.services.drafts.inserted(ids["chat"], "reply") == ()
@@ -227,7 +264,7 @@ async def test_a_saved_replys_actions_survive_quitting_and_apply_once_after_a_re
     path, ids = seeded
     app = make_app(path, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        composer, macros = await insert_outage(pilot, ids["chat"])
+        composer = await insert_outage(pilot, ids["chat"])
         await pilot.press(*"Thanks.")
         await pilot.press("ctrl+q")  # quit with the draft open
     app = make_app(path, clock=clock)
@@ -238,8 +275,7 @@ async def test_a_saved_replys_actions_survive_quitting_and_apply_once_after_a_re
         composer = screen.composer
         await wait_for(pilot, lambda: composer.is_open and composer.conversation_id == ids["chat"])
         assert composer.body.startswith("Hi Carol,") and composer.body.endswith("Thanks.")
-        macros = composer.query_one("#composer-macros")
-        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await wait_for(pilot, lambda: on_send_shown(app))
         await send_and_see_the_outage_macro_applied(pilot, ids["chat"])
         entries = await app.store.audit_log(ids["chat"])
         assert [e.action for e in entries].count("tag") == 1  # applied once, with the send
@@ -259,8 +295,7 @@ async def test_undo_send_brings_the_saved_replys_actions_back_with_the_text(seed
         composer = app.main_screen.composer
         await wait_for(pilot, lambda: composer.is_open and composer.conversation_id == ids["chat"])
         assert composer.body.startswith("Hi Carol,")
-        macros = composer.query_one("#composer-macros")
-        await wait_for(pilot, lambda: "on send: +outage, pending" in str(macros.render()))
+        await wait_for(pilot, lambda: on_send_shown(app))
         taken_back = await app.store.conversation(ids["chat"])
         assert (taken_back.row.status, "outage" in taken_back.row.tags) == ("open", False)
         await send_and_see_the_outage_macro_applied(pilot, ids["chat"])

@@ -45,6 +45,55 @@ def test_snapshot_composer_160x45(thread_store: Path, snap_compare) -> None:  # 
     assert composer(snap_compare, thread_store, LARGE)
 
 
+OUTAGE = """+++
+title = "Outage: we are on it"
+keywords = ["outage"]
+tags = ["+outage", "-billing"]
+status = "pending"
++++
+Hi {customer.first_name},
+
+we know card payments are failing and are on it.
+"""
+
+
+def composer_with_a_saved_reply(snap_compare, path: Path, size: tuple[int, int]) -> bool:
+    """The composer after a saved reply with tags and a status went in: its "on send"
+    line must show at either size (at 80x24 it was the first line cut off)."""
+    folder = path.parent / "replies"
+    folder.mkdir()
+    (folder / "outage.md").write_text(OUTAGE, encoding="utf-8")
+    return snapshot(
+        snap_compare,
+        path,
+        "j",
+        "r",
+        "ctrl+r",
+        *"outage",
+        "enter",
+        until=lambda app: (
+            "card payments are failing" in app.main_screen.composer.body
+            and "on send: +outage, -billing, pending" in screen_text(app)
+        ),
+        size=size,
+        config={"replies": {"dirs": [str(folder)]}},
+    )
+
+
+def test_snapshot_composer_with_a_saved_reply_80x24(
+    thread_store: Path,  # noqa: F811
+    snap_compare,
+) -> None:
+    assert composer_with_a_saved_reply(snap_compare, thread_store, SMALL)
+
+
+def test_snapshot_composer_with_a_saved_reply_160x45(
+    thread_store: Path,  # noqa: F811
+    snap_compare,
+) -> None:
+    assert composer_with_a_saved_reply(snap_compare, thread_store, LARGE)
+
+
 def test_snapshot_needs_attention_with_a_failed_reply(
     thread_store: Path,  # noqa: F811
     snap_compare,

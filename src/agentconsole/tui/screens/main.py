@@ -21,8 +21,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.dom import DOMNode
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
 from ... import hotlist, views
@@ -94,6 +96,13 @@ class MainScreen(Screen[None], inherit_bindings=False):
         layers: default overlay;
     }
     """
+
+    #: Textual's own ``focused``, without its repaint: that marked the whole screen dirty
+    #: on every focus change, so opening the saved-reply picker (focus to its filter)
+    #: rendered every widget of the console again. What focus changes on screen — the
+    #: :focus styles of the widgets losing and gaining it — Textual restyles and repaints
+    #: by itself.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, services: Services) -> None:
         super().__init__()

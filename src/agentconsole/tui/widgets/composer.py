@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static, TextArea
 from textual.worker import Worker, WorkerState
 
@@ -21,6 +22,8 @@ from .reply_picker import PickedReply, ReplyPicker
 
 #: The worker group reading the saved-reply files off the event loop.
 LIBRARY_GROUP = "reply-library"
+#: The customer's last message quoted above the text, at most (fewer on a short screen).
+QUOTE_LINES = 6
 
 
 class Composer(Vertical):
@@ -39,6 +42,8 @@ class Composer(Vertical):
         height: auto;
         max-height: 60%;
         border-top: heavy $accent;
+        border-title-align: right;
+        border-title-color: $text;
         padding: 0 1;
         display: none;
     }
@@ -54,7 +59,6 @@ class Composer(Vertical):
     }
     Composer #composer-quote {
         color: $text-muted;
-        max-height: 6;
         overflow: hidden;
     }
     Composer TextArea {
@@ -163,19 +167,46 @@ class Composer(Vertical):
         yield Static("", id="composer-quote", markup=False)
         yield TextArea(id="composer-body", soft_wrap=True, show_line_numbers=False)
         yield Static("", id="composer-attachments", markup=False)
-        yield Static("", id="composer-macros", markup=False)
 
     def _show_macros(self) -> None:
-        """What the inserted saved replies do on send ("on send: +outage, pending")."""
-        widget = self.query_one("#composer-macros", Static)
+        """What the inserted saved replies do on send ("on send: +outage, pending"), in the
+        composer's top border: a line of its own was the first cut off when the screen is
+        short (80x24), and the agent must see what sending will do."""
         actions = [
             word for reply in self.saved_replies for word in (*reply.tags, reply.status or "")
         ]
         actions = list(dict.fromkeys(word for word in actions if word))
-        text = Text("on send: ", style="dim", end="")
+        if not actions:
+            self.border_title = None
+            return
+        text = Text(" on send: ", end="")
         text.append_text(safe_text(", ".join(actions), "bold", multiline=False))
-        widget.update(text)
-        widget.display = bool(actions)
+        text.append(" ")
+        self.border_title = text  # a Text: shown as it is, never read as markup
+
+    @property
+    def on_send(self) -> str:
+        """The "on send: …" line as shown ("" when the saved replies inserted do nothing)."""
+        title = self._border_title
+        return title.plain.strip() if title is not None else ""
+
+    def fit_quote(self) -> None:
+        """Give the quote only the lines the text area leaves: on a short screen the
+        composer's own height is capped, and what overflows it is cut from the bottom —
+        which was the text area being typed in. Called again when the desk holding it
+        changes size (its own size follows its content, so it cannot tell)."""
+        quote = self.query_one("#composer-quote", Static)
+        parent = self.parent
+        limit = self.styles.max_height
+        if not isinstance(parent, Widget) or limit is None or not self.is_open:
+            return
+        most = int(limit.resolve(parent.size, self.app.size))
+        text_min = self.text_area.styles.min_height
+        kept = 1 + 1 + (int(text_min.value) if text_min is not None else 0)  # border, title
+        if self.attachments:
+            kept += 1
+        room = max(0, min(QUOTE_LINES, most - kept))
+        quote.styles.max_height = room
 
     def add_attachment(self, attachment: Attachment) -> None:
         self.attachments.append(attachment)
@@ -190,6 +221,7 @@ class Composer(Vertical):
             text.append(f" ({size_label(len(attachment.data))})  ", style="dim")
         widget.update(text)
         widget.display = bool(self.attachments)
+        self.fit_quote()
 
     @property
     def is_open(self) -> bool:
@@ -232,6 +264,7 @@ class Composer(Vertical):
         self.attachments = []
         self._show_attachments()
         self.add_class("-open")
+        self.fit_quote()
         self.text_area.focus()
         self.post_message(self.Toggled(True))
         if kind == "reply":

@@ -70,6 +70,9 @@ class ConversationDesk(Vertical):
     def pane(self) -> ConversationPane:
         return self.query_one(ConversationPane)
 
+    def on_resize(self) -> None:
+        self.composer.fit_quote()
+
     @property
     def composer(self) -> Composer:
         return self.query_one(Composer)

@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Spacing
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -125,6 +126,8 @@ class ReplyPicker(Vertical):
         self._filled: dict[str, str | UsageError] = {}
         self._done: Callable[[PickedReply | None], None] | None = None
         self._focus_before: Widget | None = None
+        #: What each of its lines shows now (see :meth:`_put`).
+        self._shown: dict[str, tuple[object, ...]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="picker-title", markup=False)
@@ -155,12 +158,13 @@ class ReplyPicker(Vertical):
         self.folders = tuple(folders)
         self._done = done
         self._focus_before = self.screen.focused
-        self.query_one("#picker-title", Static).update(self._title(title))
+        self._put("#picker-title", self._title(title))
         self._use(library)
         self.query_one(Input).value = ""
         # Shown by its own style, not a class: a class change makes Textual match the
         # stylesheet against the picker and everything in it again before the first paint.
         self.display = True
+        self._lift_toasts()
         self.query_one(Input).focus()
 
     def refresh_library(self, library: ReplyLibrary) -> None:
@@ -175,8 +179,7 @@ class ReplyPicker(Vertical):
         self.library = library
         self.offered = library.offered_on(detail.row.channel, detail.row.channel_kind)
         self._filled = {}
-        problems = self.query_one("#picker-problems", Static)
-        problems.update(self._problems())
+        problems = self._put("#picker-problems", self._problems())
         problems.display = bool(library.problems)
         self._show(self.offered)
 
@@ -185,12 +188,32 @@ class ReplyPicker(Vertical):
         if not self.is_open:
             return
         self.display = False
+        self._lift_toasts()
         done, self._done = self._done, None
         before, self._focus_before = self._focus_before, None
         if before is not None and before.is_attached and before.focusable:
             before.focus()
         if done is not None:
             done(picked)
+
+    def on_resize(self) -> None:
+        self._lift_toasts()
+
+    def _lift_toasts(self) -> None:
+        """While open, notifications stack above the picker instead of over it: Textual
+        docks them at the screen's bottom right, on top of everything, where they hid the
+        picker's preview and, several at once or on a short screen, its title and hints."""
+        racks = self.screen.query("ToastRack")  # Textual's own widget: matched by name
+        if not racks:
+            return
+        rack = racks.first()
+        if not self.is_open:
+            rack.styles.margin = None  # back to Textual's own place
+            return
+        below = self.styles.margin.bottom  # the status line and the footer
+        lift = (0, 0, self.outer_size.height + below, 0)
+        if rack.styles.margin != Spacing.unpack(lift):
+            rack.styles.margin = lift
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         """Focus taken elsewhere (a click): the picker closes, nothing chosen."""
@@ -252,20 +275,29 @@ class ReplyPicker(Vertical):
         return self._filled[reply.name]
 
     def _preview(self) -> None:
-        preview = self.query_one("#picker-preview", Static)
         reply = self.highlighted
         if reply is None:
             empty = "no saved reply matches" if self.offered else self._none_offered()
-            preview.update(Text(empty, style="italic", end=""))
-            preview.remove_class("-error")
+            self._put("#picker-preview", Text(empty, style="italic", end=""), error=False)
             return
         text = self.filled(reply)
         if isinstance(text, UsageError):
-            preview.update(safe_text(f"cannot be inserted: {text}"))
-            preview.add_class("-error")
+            self._put("#picker-preview", safe_text(f"cannot be inserted: {text}"), error=True)
         else:
-            preview.update(safe_text(text.rstrip("\n")))
-            preview.remove_class("-error")
+            self._put("#picker-preview", safe_text(text.rstrip("\n")), error=False)
+
+    def _put(self, selector: str, text: Text, *, error: bool | None = None) -> Static:
+        """Show ``text`` in the picker's line ``selector`` (``error``: in the error colour),
+        leaving it alone when it already shows that: an update lays the whole screen out
+        again, and each opening and highlight asked for the same text twice or more."""
+        widget = self.query_one(selector, Static)
+        shown = (text.plain, str(text.style), tuple(text.spans))  # Text's == skips its style
+        if self._shown.get(selector) != shown:
+            self._shown[selector] = shown
+            widget.update(text)
+        if error is not None:
+            widget.set_class(error, "-error")
+        return widget
 
     def _none_offered(self) -> str:
         assert self.detail is not None
