@@ -164,11 +164,15 @@ def merge_contacts(conn: Db, kept_id: int, merged_id: int, *, agent: str, now: f
     audit(conn, agent, "contact.merge", None, {"kept": kept_id, "merged": merged_id}, now)
 
 
-def _conversation_by_token(conn: Db, channel_id: int, message: InboundMessage) -> int | None:
+def _conversation_by_token(
+    conn: Db, batch: BatchLookups, channel_id: int, message: InboundMessage
+) -> int | None:
     """The conversation a token names, if it is on this channel and belongs to the author."""
     token = message.conversation_token
     if not token or not token.isdigit() or not message.author.identities:
         return None
+    if batch.deferred.pending_conversation(int(token)):
+        batch.deferred.flush_rows(conn)
     row = conn.execute(
         "SELECT c.id FROM conversations c JOIN identities i ON i.contact_id = c.contact_id"
         " WHERE c.id = ? AND c.channel_id = ? AND i.namespace = ? AND i.address = ?",
@@ -223,7 +227,7 @@ def _find_conversation(
             message.external_id,
         )
     if found is None:
-        by_token = _conversation_by_token(conn, channel_id, message)
+        by_token = _conversation_by_token(conn, batch, channel_id, message)
         if by_token is not None:
             found = Threaded(by_token, thread_reasons.TOKEN, f"[#{message.conversation_token}]")
     if found is None and message.thread_key is not None:
@@ -287,11 +291,9 @@ def _ingest_one(
         state = batch.conversation_state(conn, conversation_id)
     else:
         waiting_since, first_response_at = _opening_clocks(message, sent_at)
-        (conversation_id,) = conn.execute(
-            "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
-            " created_at, updated_at, last_message_at, url, message_count, waiting_since,"
-            " first_response_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
-            (
+        conversation_id = batch.deferred.open_conversation(
+            conn,
+            (  # writes.CONVERSATION_COLUMNS
                 channel_id,
                 message.thread_key,
                 contact_id,
@@ -301,10 +303,11 @@ def _ingest_one(
                 now,
                 sent_at,
                 message.url,
+                1,
                 waiting_since,
                 first_response_at,
             ),
-        ).fetchone()
+        )
         created.append(conversation_id)
         threaded = Threaded(conversation_id, thread_reasons.FIRST)
     direction = "in" if role == "customer" else "out"
@@ -358,6 +361,7 @@ def _ingest_one(
         state = opened_state(sent_at, customer=direction == "in", bot=author_role == "bot")
     if message.handoff:
         # Its changes are written over what the batch changed so far.
+        batch.deferred.flush_rows(conn)
         batch.updates.flush(conn, only=(conversation_id,))
         _hand_off(conn, conversation_id, state.status, sent_at, now, reopened)
         state = state.joined_by(
@@ -400,6 +404,7 @@ def _update_conversation(
     bot = message.author_role == "bot"
     if claimed_by is not None:
         # At once: a token names a conversation through its contact.
+        batch.deferred.flush_rows(conn)
         conn.execute(
             "UPDATE conversations SET contact_id = ? WHERE id = ?", (claimed_by, conversation_id)
         )
@@ -551,6 +556,8 @@ def ingest_batch(
             stored += 1
             if message.from_agent:
                 continue
+            if screening and batch.deferred.pending_conversation(touched[-1]):
+                batch.deferred.flush_rows(conn)  # the screen may mark it spam
             if screening and spam_sql.screen(
                 conn,
                 policy,

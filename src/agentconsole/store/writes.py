@@ -138,6 +138,25 @@ _INSERT_MESSAGE_WITH_ID = (
     f"INSERT INTO messages(id, {', '.join(_MESSAGE_COLUMNS)})"
     f" VALUES (?, {', '.join('?' * len(_MESSAGE_COLUMNS))})"
 )
+#: The columns of a conversation a batch opens (:meth:`DeferredWrites.open_conversation`).
+CONVERSATION_COLUMNS = (
+    "channel_id",
+    "thread_key",
+    "contact_id",
+    "subject",
+    "preview",
+    "created_at",
+    "updated_at",
+    "last_message_at",
+    "url",
+    "message_count",
+    "waiting_since",
+    "first_response_at",
+)
+_INSERT_CONVERSATION = (
+    f"INSERT INTO conversations(id, {', '.join(CONVERSATION_COLUMNS)})"
+    f" VALUES (?, {', '.join('?' * len(CONVERSATION_COLUMNS))})"
+)
 _INSERT_RAW = "INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)"
 _INSERT_ATTACHMENT = (
     "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
@@ -177,12 +196,13 @@ def _message_row(message: NewMessage, search_key: int) -> tuple[Any, ...]:
 
 
 class DeferredWrites:
-    """The rows of a batch's messages written at the batch's end (see
-    :func:`insert_message`): the messages themselves with their raw bytes and attachment
-    rows (:meth:`flush_rows`), their search entries and references. The ids are reserved
-    up front (:meth:`~.dialect.Dialect.reserve_ids`), so a message's id is known before its
-    row is written. ``flush_rows`` must run before the transaction reads or changes the
-    batch's ``messages`` rows; ``flush`` before it reads the search index or
+    """The rows of a batch written at the batch's end (see :func:`insert_message`): the
+    conversations it opens (:meth:`open_conversation`) and its messages with their raw
+    bytes and attachment rows (:meth:`flush_rows`), their search entries and references.
+    The ids are reserved up front (:meth:`~.dialect.Dialect.reserve_ids`), so a row's id is
+    known before it is written. ``flush_rows`` must run before the transaction reads or
+    changes those ``conversations`` or ``messages`` rows (:meth:`pending_conversation`
+    says whether one is still pending); ``flush`` before it reads the search index or
     ``message_refs``, or ends.
 
     On SQLite this is what makes a batch cheap: every write statement in a transaction
@@ -191,31 +211,63 @@ class DeferredWrites:
     message and merged them over and over; rows of one table go in one ``executemany``
     (half the CPU of an ``INSERT … RETURNING id`` each)."""
 
-    __slots__ = ("attachments", "messages", "raw", "references", "search", "_ids", "_expected")
+    __slots__ = (
+        "attachments",
+        "conversations",
+        "messages",
+        "raw",
+        "references",
+        "search",
+        "_ids",
+        "_expected",
+        "_pending_conversations",
+    )
 
     def __init__(self, expected: int = 1) -> None:
+        self.conversations: list[tuple[Any, ...]] = []
         self.messages: list[tuple[Any, ...]] = []
         self.raw: list[tuple[int, bytes]] = []
         self.attachments: list[tuple[int, str, str, int, str]] = []
         self.search: list[SearchEntry] = []
         self.references: list[tuple[int, str]] = []
-        #: Reserved ids, the next one last.
-        self._ids: list[int] = []
-        #: How many messages the first reservation is for (a batch's size: at most).
-        self._expected = max(expected, 1)
+        #: Reserved ids by table, the next one last.
+        self._ids: dict[str, list[int]] = {"conversations": [], "messages": []}
+        #: How many rows of each table the first reservation is for (a batch's size: at
+        #: most).
+        self._expected = dict.fromkeys(self._ids, max(expected, 1))
+        self._pending_conversations: set[int] = set()
 
-    def next_id(self, conn: Db) -> int:
-        """The id of the next message, reserved (more when the reservation ran out; what
-        is pending is written first, as SQLite's reservation counts only written rows)."""
-        if not self._ids:
+    def next_id(self, conn: Db, table: str = "messages") -> int:
+        """The id of the next row of ``table`` (``messages`` or ``conversations``),
+        reserved (more when the reservation ran out; what is pending is written first, as
+        SQLite's reservation counts only written rows)."""
+        ids = self._ids[table]
+        if not ids:
             self.flush_rows(conn)
-            self._ids = conn.dialect.reserve_ids(conn, "messages", self._expected)[::-1]
-            self._expected = 64
-        return self._ids.pop()
+            ids += reversed(conn.dialect.reserve_ids(conn, table, self._expected[table]))
+            self._expected[table] = 64
+        return ids.pop()
+
+    def open_conversation(self, conn: Db, values: Sequence[Any]) -> int:
+        """A new conversation with ``values`` (the columns of :data:`CONVERSATION_COLUMNS`),
+        written with the batch's messages; returns its id."""
+        conversation_id = self.next_id(conn, "conversations")
+        self.conversations.append((conversation_id, *values))
+        self._pending_conversations.add(conversation_id)
+        return conversation_id
+
+    def pending_conversation(self, conversation_id: int) -> bool:
+        """Whether ``conversation_id`` is a conversation this batch opened and has not
+        written yet."""
+        return conversation_id in self._pending_conversations
 
     def flush_rows(self, conn: Db) -> None:
-        """Write the pending message rows (and their raw bytes and attachments), and
-        forget them."""
+        """Write the pending conversations and messages (with their raw bytes and
+        attachments; each table after those it refers to), and forget them."""
+        if self.conversations:
+            conn.executemany(_INSERT_CONVERSATION, self.conversations)
+            self.conversations.clear()
+            self._pending_conversations.clear()
         if self.messages:
             conn.executemany(_INSERT_MESSAGE_WITH_ID, self.messages)
             self.messages.clear()
