@@ -221,6 +221,7 @@ class DeferredWrites:
         "_ids",
         "_expected",
         "_pending_conversations",
+        "_reserved",
     )
 
     def __init__(self, expected: int = 1) -> None:
@@ -230,22 +231,25 @@ class DeferredWrites:
         self.attachments: list[tuple[int, str, str, int, str]] = []
         self.search: list[SearchEntry] = []
         self.references: list[tuple[int, str]] = []
-        #: Reserved ids by table, the next one last.
+        #: Reserved ids by table, the next one last, and the largest reserved.
         self._ids: dict[str, list[int]] = {"conversations": [], "messages": []}
-        #: How many rows of each table the first reservation is for (a batch's size: at
-        #: most).
-        self._expected = dict.fromkeys(self._ids, max(expected, 1))
+        self._reserved = dict.fromkeys(self._ids, 0)
+        #: How many ids a reservation of each table takes: for messages the batch's size
+        #: (nearly all are stored); conversations one at a time, as people see their ids
+        #: and on PostgreSQL an unused one is a gap.
+        self._expected = {"conversations": 1, "messages": max(expected, 1)}
         self._pending_conversations: set[int] = set()
 
     def next_id(self, conn: Db, table: str = "messages") -> int:
         """The id of the next row of ``table`` (``messages`` or ``conversations``),
-        reserved (more when the reservation ran out; what is pending is written first, as
-        SQLite's reservation counts only written rows)."""
+        reserved (more when the reservation ran out)."""
         ids = self._ids[table]
         if not ids:
-            self.flush_rows(conn)
-            ids += reversed(conn.dialect.reserve_ids(conn, table, self._expected[table]))
-            self._expected[table] = 64
+            taken = conn.dialect.reserve_ids(
+                conn, table, self._expected[table], above=self._reserved[table]
+            )
+            self._reserved[table] = taken[-1]
+            ids += reversed(taken)
         return ids.pop()
 
     def open_conversation(self, conn: Db, values: Sequence[Any]) -> int:

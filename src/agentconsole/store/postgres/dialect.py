@@ -107,7 +107,7 @@ class PostgresDialect:
                 (table,),
             )
 
-    def reserve_ids(self, db: Db, table: str, count: int) -> list[int]:
+    def reserve_ids(self, db: Db, table: str, count: int, *, above: int = 0) -> list[int]:
         # Taken from the identity's sequence in one round trip: never given out again.
         rows = db.execute(
             "SELECT nextval(pg_get_serial_sequence(?, 'id'))"

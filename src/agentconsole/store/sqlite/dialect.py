@@ -133,11 +133,12 @@ class SqliteDialect:
     def after_copy(self, db: Db, tables: tuple[str, ...]) -> None:
         pass  # an INTEGER PRIMARY KEY continues after the largest id by itself
 
-    def reserve_ids(self, db: Db, table: str, count: int) -> list[int]:
+    def reserve_ids(self, db: Db, table: str, count: int, *, above: int = 0) -> list[int]:
         # An INTEGER PRIMARY KEY given by default is the largest plus one: the write
         # transaction holds the file, so the ids after the largest stay free until then.
         (top,) = db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
-        return list(range(int(top) + 1, int(top) + 1 + count))
+        first = max(int(top), above) + 1
+        return list(range(first, first + count))
 
     def row_lock(self, table: str, *, skip_locked: bool) -> str:
         return ""
