@@ -80,8 +80,8 @@ def resolve_contact(
     remembers across calls (a batch's) which contact each identity has, so a customer
     writing again costs no lookup; a merge forgets it all. ``absent`` holds identities known
     to have no contact (read for the whole batch at once): they cost no lookup either.
-    ``pending``: the batch's messages not written yet (written before a merge moves
-    messages)."""
+    ``pending``: the batch's conversations and messages not written yet (written before
+    a merge moves them)."""
     given = [i for i in identities if i.address.strip()]
     claimed = [normalize_identity(i) for i in given if not i.verified]
     keys = list(dict.fromkeys(normalize_identity(i) for i in given if i.verified))
