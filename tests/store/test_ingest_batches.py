@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agentconsole.plugin import Identity, InboundMessage
+from agentconsole.plugin import Attachment, Identity, InboundMessage
 from agentconsole.store import Store
 from tests.conftest import inbound
 
@@ -144,3 +144,73 @@ async def test_a_batch_leaves_its_conversations_as_one_message_per_batch_does(st
     # the thread and the room reopened by their customers, the bot's chat by its hand-off
     assert statuses == ["open", "open", "open", "open"]
     assert [row[3] for row in batched] == [6, 4, 3, 2]
+
+
+def _written_at_once(prefix: str, next_conversation: int) -> list[InboundMessage]:
+    """A batch whose later messages read or change what its earlier ones opened: a token
+    naming a conversation the batch opened, a contact merge moving the batch's messages, a
+    large mail (written at once, slice by slice) with an attachment."""
+    ada = Identity("email", f"ada-{prefix}@example.com")
+    handle = Identity("chat", f"ada-{prefix}")
+    return [
+        inbound("from the chat handle", identities=(handle,), subject="Hi", minutes=0),
+        inbound("refund please", identities=(ada,), subject="Refund", minutes=1),
+        inbound(
+            "as I said",
+            identities=(ada,),
+            conversation_token=str(next_conversation + 2),  # "Refund"
+            minutes=2,
+        ),
+        # Both identities: the handle's contact and the mail's are one person.
+        inbound("it is me", identities=(ada, handle), subject="Both", minutes=3),
+        inbound(
+            "a large mail",
+            identities=(Identity("email", f"big-{prefix}@example.com"),),
+            subject="Big",
+            raw=b"Subject: Big\r\n\r\n" + b"x" * (1 << 21),
+            attachments=(Attachment("a.txt", "text/plain", b"attached"),),
+            minutes=4,
+        ),
+    ]
+
+
+async def test_a_batch_reading_what_it_opened_stores_what_one_message_per_batch_does(
+    store: Store,
+) -> None:
+    await store.ensure_channel("other", "demo", "chat")
+    results = []
+    for channel, one_by_one in (("chat", False), ("other", True)):
+        top = await store.run_sync(
+            lambda db: int(
+                db.execute("SELECT coalesce(max(id), 0) FROM conversations").fetchone()[0]
+            )
+        )
+        await _ingest(store, channel, _written_at_once(channel, top), one_by_one=one_by_one)
+
+        def read(db: Any, name: str = channel) -> tuple[Any, ...]:
+            messages = db.execute(
+                "SELECT m.body, c.subject, m.contact_id = c.contact_id, m.thread_reason,"
+                " (SELECT length(raw) FROM raw_messages r WHERE r.message_id = m.id),"
+                " (SELECT count(*) FROM attachments a WHERE a.message_id = m.id)"
+                " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                " JOIN channels ch ON ch.id = m.channel_id WHERE ch.name = ? ORDER BY m.id",
+                (name,),
+            ).fetchall()
+            contacts = db.execute(
+                "SELECT count(DISTINCT m.contact_id) FROM messages m"
+                " JOIN channels ch ON ch.id = m.channel_id WHERE ch.name = ?"
+                " AND m.author_address LIKE 'ada-%'",
+                (name,),
+            ).fetchone()[0]
+            return [tuple(row) for row in messages], contacts
+
+        results.append((await _conversations(store, channel), await store.run_sync(read)))
+    batched, one_at_a_time = results
+    assert batched == one_at_a_time
+    conversations, (messages, ada_contacts) = batched
+    # The token's message joined the refund conversation; the merge left Ada one contact.
+    assert [(body, subject) for body, subject, *_ in messages][2] == ("as I said", "Refund")
+    assert ada_contacts == 1
+    assert all(row[2] for row in messages)
+    assert messages[4][4:] == (len(b"Subject: Big\r\n\r\n") + (1 << 21), 1)
+    assert [row[3] for row in conversations] == [1, 2, 1, 1]

@@ -107,6 +107,16 @@ class Dialect(Protocol):
         """After rows were copied in with their ids: make new ids follow the copied ones."""
         ...
 
+    def reserve_ids(self, db: Db, table: str, count: int, *, above: int = 0) -> list[int]:
+        """``count`` new ids of ``table``, increasing, that no row has or will be given by
+        default, for rows the caller inserts with their id given (several in one
+        ``executemany`` instead of one ``INSERT … RETURNING id`` each). Inside a write
+        transaction; ``above``: the largest id the caller reserved before in it (its rows
+        may not be written yet). On SQLite only until the transaction inserts a row into
+        ``table`` without giving its id; ids reserved but not used are given out again
+        there, lost on PostgreSQL (a sequence's gap)."""
+        ...
+
     def table_names(self, db: Db) -> list[str]:
         """The store's own tables (not the search index's or the schema version's)."""
         ...

@@ -26,6 +26,10 @@ from ..plugin import InboundMessage
 #: Scheme of the digests the core computes itself.
 FIELDS_SCHEME = "fields-1"
 
+#: The encoding the digest is taken of: ``json.dumps(…, ensure_ascii=False,
+#: separators=(",", ":"))``, made once (``dumps`` builds an encoder per call with these).
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 def fields_digest(message: InboundMessage) -> str:
     """A digest of what the author wrote: the author's name and identities, the subject,
@@ -46,9 +50,7 @@ def fields_digest(message: InboundMessage) -> str:
         ],
     ]
     # surrogatepass: a lone surrogate (before the store replaces it) still counts as content.
-    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )
+    encoded = _COMPACT_JSON.encode(fields).encode("utf-8", "surrogatepass")
     return f"{FIELDS_SCHEME}:{hashlib.sha256(encoded).hexdigest()}"
 
 

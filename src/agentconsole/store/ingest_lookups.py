@@ -169,7 +169,7 @@ class BatchLookups:
         self._read_contacts(conn, identities)
         #: The search entries and references of the messages stored so far, written at
         #: the batch's end (nothing in the batch reads them before: threading asks this).
-        self.deferred = DeferredWrites()
+        self.deferred = DeferredWrites(len(own_ids))
         #: What the batch's messages change in their conversations, written at its end.
         self.updates = ConversationUpdates(now)
         self._redirects = (
@@ -274,11 +274,12 @@ class BatchLookups:
         """The search key of a message sent at ``sent_at`` (see
         :func:`.writes.allocate_search_key`); the batch's times were looked up at once, so
         only a collision costs a statement. The message must be stored before the next call
-        (the store then knows its key is taken)."""
+        (the store, or the batch's pending rows, then know its key is taken)."""
         key = search_key_for(sent_at)
         if key in self._free_keys:
             self._free_keys.discard(key)
             return key
+        self.deferred.flush_rows(conn)  # the keys the batch gave out so far are taken
         key = allocate_search_key(conn, sent_at)
         self._free_keys.discard(key)
         return key

@@ -27,7 +27,7 @@ from .ingest_lookups import REFERS as _REFERS
 from .ingest_lookups import SIBLING as _SIBLING
 from .ingest_lookups import THREAD_KEY as _THREAD_KEY
 from .ingest_lookups import BatchLookups, ConversationState, SameId, opened_state
-from .writes import NewMessage, audit, insert_message
+from .writes import DeferredWrites, NewMessage, audit, insert_message
 
 PREVIEW_CHARS = 200
 
@@ -71,6 +71,7 @@ def resolve_contact(
     now: float,
     known: dict[tuple[str, str], int] | None = None,
     absent: set[tuple[str, str]] | None = None,
+    pending: DeferredWrites | None = None,
 ) -> int:
     """The contact these identities belong to, creating or merging contacts as needed.
 
@@ -78,7 +79,9 @@ def resolve_contact(
     as a claim on the contact (see :class:`~agentconsole.plugin.Identity`). ``known``
     remembers across calls (a batch's) which contact each identity has, so a customer
     writing again costs no lookup; a merge forgets it all. ``absent`` holds identities known
-    to have no contact (read for the whole batch at once): they cost no lookup either."""
+    to have no contact (read for the whole batch at once): they cost no lookup either.
+    ``pending``: the batch's conversations and messages not written yet (written before
+    a merge moves them)."""
     given = [i for i in identities if i.address.strip()]
     claimed = [normalize_identity(i) for i in given if not i.verified]
     keys = list(dict.fromkeys(normalize_identity(i) for i in given if i.verified))
@@ -104,6 +107,8 @@ def resolve_contact(
         ).fetchone()
     else:
         contact_id = contacts[0]
+        if pending is not None and len(contacts) > 1:
+            pending.flush_rows(conn)
         for other in contacts[1:]:
             merge_contacts(conn, contact_id, other, agent="system", now=now)
             remembered.clear()  # the merged contact's other identities moved too
@@ -159,11 +164,15 @@ def merge_contacts(conn: Db, kept_id: int, merged_id: int, *, agent: str, now: f
     audit(conn, agent, "contact.merge", None, {"kept": kept_id, "merged": merged_id}, now)
 
 
-def _conversation_by_token(conn: Db, channel_id: int, message: InboundMessage) -> int | None:
+def _conversation_by_token(
+    conn: Db, batch: BatchLookups, channel_id: int, message: InboundMessage
+) -> int | None:
     """The conversation a token names, if it is on this channel and belongs to the author."""
     token = message.conversation_token
     if not token or not token.isdigit() or not message.author.identities:
         return None
+    if batch.deferred.pending_conversation(int(token)):
+        batch.deferred.flush_rows(conn)
     row = conn.execute(
         "SELECT c.id FROM conversations c JOIN identities i ON i.contact_id = c.contact_id"
         " WHERE c.id = ? AND c.channel_id = ? AND i.namespace = ? AND i.address = ?",
@@ -218,7 +227,7 @@ def _find_conversation(
             message.external_id,
         )
     if found is None:
-        by_token = _conversation_by_token(conn, channel_id, message)
+        by_token = _conversation_by_token(conn, batch, channel_id, message)
         if by_token is not None:
             found = Threaded(by_token, thread_reasons.TOKEN, f"[#{message.conversation_token}]")
     if found is None and message.thread_key is not None:
@@ -238,6 +247,7 @@ def _ingest_one(
     channel_id: int,
     message: InboundMessage,
     digest: str,
+    sent: tuple[float, str | None],
     same: SameId | None,
     note: str | None,
     now: float,
@@ -266,23 +276,24 @@ def _ingest_one(
             now,
             batch.contacts,
             batch.no_contact,
+            batch.deferred,
         )
     elif conversation_id is None:
         # Our side started this conversation: the customer is whom it was addressed to.
         customer = message.participants[:1] or message.author.identities
         name = customer[0].address if message.participants else message.author.name
-        contact_id = resolve_contact(conn, name, customer, now, batch.contacts, batch.no_contact)
-    sent_at, time_note = sent_time.bounded(message.sent_at, now)
+        contact_id = resolve_contact(
+            conn, name, customer, now, batch.contacts, batch.no_contact, batch.deferred
+        )
+    sent_at, time_note = sent
     state: ConversationState | None = None
     if conversation_id is not None:
         state = batch.conversation_state(conn, conversation_id)
     else:
         waiting_since, first_response_at = _opening_clocks(message, sent_at)
-        (conversation_id,) = conn.execute(
-            "INSERT INTO conversations(channel_id, thread_key, contact_id, subject, preview,"
-            " created_at, updated_at, last_message_at, url, message_count, waiting_since,"
-            " first_response_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
-            (
+        conversation_id = batch.deferred.open_conversation(
+            conn,
+            (  # writes.CONVERSATION_COLUMNS
                 channel_id,
                 message.thread_key,
                 contact_id,
@@ -292,10 +303,11 @@ def _ingest_one(
                 now,
                 sent_at,
                 message.url,
+                1,
                 waiting_since,
                 first_response_at,
             ),
-        ).fetchone()
+        )
         created.append(conversation_id)
         threaded = Threaded(conversation_id, thread_reasons.FIRST)
     direction = "in" if role == "customer" else "out"
@@ -349,6 +361,7 @@ def _ingest_one(
         state = opened_state(sent_at, customer=direction == "in", bot=author_role == "bot")
     if message.handoff:
         # Its changes are written over what the batch changed so far.
+        batch.deferred.flush_rows(conn)
         batch.updates.flush(conn, only=(conversation_id,))
         _hand_off(conn, conversation_id, state.status, sent_at, now, reopened)
         state = state.joined_by(
@@ -391,6 +404,7 @@ def _update_conversation(
     bot = message.author_role == "bot"
     if claimed_by is not None:
         # At once: a token names a conversation through its contact.
+        batch.deferred.flush_rows(conn)
         conn.execute(
             "UPDATE conversations SET contact_id = ? WHERE id = ?", (claimed_by, conversation_id)
         )
@@ -491,12 +505,16 @@ def ingest_batch(
     )
     with conn.transaction(keys=keys):
         (kind,) = conn.execute("SELECT kind FROM channels WHERE id = ?", (channel_id,)).fetchone()
+        policy = rules.spam if rules is not None else None
         blocks_here = spam_sql.channel_blocks(conn, channel_id)
+        # Only then can an arrival land in Spam (the screen's checks, skipped otherwise).
+        screening = blocks_here or (policy is not None and policy.active)
+        sent = [sent_time.bounded(message.sent_at, now) for message in messages]
         batch = BatchLookups(
             conn,
             channel_id,
             (message.external_id for message in messages),
-            (sent_time.bounded(message.sent_at, now)[0] for message in messages),
+            (sent_at for sent_at, _ in sent),
             (reference for message in messages for reference in message.references),
             (message.thread_key for message in messages if message.thread_key is not None),
             (
@@ -507,7 +525,7 @@ def ingest_batch(
             ),
             now=now,
         )
-        for message in messages:
+        for message, sent_at in zip(messages, sent, strict=True):
             digest = identity.digest_of(message)
             known = batch.same_id(message.external_id)
             if any(identity.is_redelivery(digest, k.content_digest) for k in known):
@@ -523,6 +541,7 @@ def ingest_batch(
                     channel_id,
                     message,
                     digest,
+                    sent_at,
                     first,
                     identity.same_id_note(first.message_id, kind) if first else None,
                     now,
@@ -537,14 +556,14 @@ def ingest_batch(
             stored += 1
             if message.from_agent:
                 continue
-            senders = [normalize_identity(i) for i in message.author.identities if i.address]
-            policy = rules.spam if rules is not None else None
-            if spam_sql.screen(
+            if screening and batch.deferred.pending_conversation(touched[-1]):
+                batch.deferred.flush_rows(conn)  # the screen may mark it spam
+            if screening and spam_sql.screen(
                 conn,
                 policy,
                 channel_id,
                 message,
-                senders,
+                [normalize_identity(i) for i in message.author.identities if i.address],
                 touched[-1],
                 now,
                 blocks_here=blocks_here,

@@ -103,25 +103,188 @@ LARGE_BYTES = 1 << 20
 #: What the search index holds of a message: its search key, subject, body and author.
 SearchEntry = tuple[int, str, str, str]
 
+#: The columns of ``messages`` :func:`insert_message` writes, in the order of
+#: :func:`_message_row`.
+_MESSAGE_COLUMNS = (
+    "conversation_id",
+    "channel_id",
+    "external_id",
+    "content_digest",
+    "direction",
+    "author_name",
+    "author_namespace",
+    "author_address",
+    "contact_id",
+    "agent",
+    "sent_at",
+    "created_at",
+    "subject",
+    "body",
+    "automated",
+    "parse_note",
+    "url",
+    "in_reply_to",
+    "participants",
+    "author_role",
+    "search_key",
+    "thread_reason",
+    "thread_reason_detail",
+)
+_INSERT_MESSAGE = (
+    f"INSERT INTO messages({', '.join(_MESSAGE_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))}) RETURNING id"
+)
+_INSERT_MESSAGE_WITH_ID = (
+    f"INSERT INTO messages(id, {', '.join(_MESSAGE_COLUMNS)})"
+    f" VALUES (?, {', '.join('?' * len(_MESSAGE_COLUMNS))})"
+)
+#: The columns of a conversation a batch opens (:meth:`DeferredWrites.open_conversation`).
+CONVERSATION_COLUMNS = (
+    "channel_id",
+    "thread_key",
+    "contact_id",
+    "subject",
+    "preview",
+    "created_at",
+    "updated_at",
+    "last_message_at",
+    "url",
+    "message_count",
+    "waiting_since",
+    "first_response_at",
+)
+_INSERT_CONVERSATION = (
+    f"INSERT INTO conversations(id, {', '.join(CONVERSATION_COLUMNS)})"
+    f" VALUES (?, {', '.join('?' * len(CONVERSATION_COLUMNS))})"
+)
+_INSERT_RAW = "INSERT INTO raw_messages(message_id, raw) VALUES (?, ?)"
+_INSERT_ATTACHMENT = (
+    "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_REFERENCES = (
+    "INSERT INTO message_refs(message_id, external_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def _message_row(message: NewMessage, search_key: int) -> tuple[Any, ...]:
+    return (
+        message.conversation_id,
+        message.channel_id,
+        message.external_id,
+        message.content_digest,
+        message.direction,
+        message.author_name,
+        message.author_namespace,
+        message.author_address,
+        message.contact_id,
+        message.agent,
+        message.sent_at,
+        message.created_at,
+        message.subject,
+        message.body,
+        int(message.automated),
+        message.parse_note,
+        message.url,
+        message.in_reply_to,
+        message.participants,
+        message.author_role,
+        search_key,
+        message.thread_reason,
+        message.thread_reason_detail,
+    )
+
 
 class DeferredWrites:
-    """The rows of a batch's messages written at the batch's end (see
-    :func:`insert_message`): their search entries and references. ``flush`` must run
-    before the transaction reads the search index or ``message_refs``, or ends.
+    """The rows of a batch written at the batch's end (see :func:`insert_message`): the
+    conversations it opens (:meth:`open_conversation`) and its messages with their raw
+    bytes and attachment rows (:meth:`flush_rows`), their search entries and references.
+    The ids are reserved up front (:meth:`~.dialect.Dialect.reserve_ids`), so a row's id is
+    known before it is written. ``flush_rows`` must run before the transaction reads or
+    changes those ``conversations`` or ``messages`` rows (:meth:`pending_conversation`
+    says whether one is still pending); ``flush`` before it reads the search index or
+    ``message_refs``, or ends.
 
     On SQLite this is what makes a batch cheap: every write statement in a transaction
     that holds unflushed FTS5 entries makes FTS5 flush them to disk as a segment of its
     own (its savepoint handler), so indexing message by message wrote one tiny segment per
-    message and merged them over and over; the references go in one ``executemany``."""
+    message and merged them over and over; rows of one table go in one ``executemany``
+    (half the CPU of an ``INSERT … RETURNING id`` each)."""
 
-    __slots__ = ("references", "search")
+    __slots__ = (
+        "attachments",
+        "conversations",
+        "messages",
+        "raw",
+        "references",
+        "search",
+        "_ids",
+        "_expected",
+        "_pending_conversations",
+        "_reserved",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int = 1) -> None:
+        self.conversations: list[tuple[Any, ...]] = []
+        self.messages: list[tuple[Any, ...]] = []
+        self.raw: list[tuple[int, bytes]] = []
+        self.attachments: list[tuple[int, str, str, int, str]] = []
         self.search: list[SearchEntry] = []
         self.references: list[tuple[int, str]] = []
+        #: Reserved ids by table, the next one last, and the largest reserved.
+        self._ids: dict[str, list[int]] = {"conversations": [], "messages": []}
+        self._reserved = dict.fromkeys(self._ids, 0)
+        #: How many ids a reservation of each table takes: for messages the batch's size
+        #: (nearly all are stored); conversations one at a time, as people see their ids
+        #: and on PostgreSQL an unused one is a gap.
+        self._expected = {"conversations": 1, "messages": max(expected, 1)}
+        self._pending_conversations: set[int] = set()
+
+    def next_id(self, conn: Db, table: str = "messages") -> int:
+        """The id of the next row of ``table`` (``messages`` or ``conversations``),
+        reserved (more when the reservation ran out)."""
+        ids = self._ids[table]
+        if not ids:
+            taken = conn.dialect.reserve_ids(
+                conn, table, self._expected[table], above=self._reserved[table]
+            )
+            self._reserved[table] = taken[-1]
+            ids += reversed(taken)
+        return ids.pop()
+
+    def open_conversation(self, conn: Db, values: Sequence[Any]) -> int:
+        """A new conversation with ``values`` (the columns of :data:`CONVERSATION_COLUMNS`),
+        written with the batch's messages; returns its id."""
+        conversation_id = self.next_id(conn, "conversations")
+        self.conversations.append((conversation_id, *values))
+        self._pending_conversations.add(conversation_id)
+        return conversation_id
+
+    def pending_conversation(self, conversation_id: int) -> bool:
+        """Whether ``conversation_id`` is a conversation this batch opened and has not
+        written yet."""
+        return conversation_id in self._pending_conversations
+
+    def flush_rows(self, conn: Db) -> None:
+        """Write the pending conversations and messages (with their raw bytes and
+        attachments; each table after those it refers to), and forget them."""
+        if self.conversations:
+            conn.executemany(_INSERT_CONVERSATION, self.conversations)
+            self.conversations.clear()
+            self._pending_conversations.clear()
+        if self.messages:
+            conn.executemany(_INSERT_MESSAGE_WITH_ID, self.messages)
+            self.messages.clear()
+        if self.raw:
+            conn.executemany(_INSERT_RAW, self.raw)
+            self.raw.clear()
+        if self.attachments:
+            conn.executemany(_INSERT_ATTACHMENT, self.attachments)
+            self.attachments.clear()
 
     def flush(self, conn: Db) -> None:
-        """Write what was deferred, and forget it."""
+        """Write everything deferred, and forget it."""
+        self.flush_rows(conn)
         if self.references:
             conn.executemany(_INSERT_REFERENCES, self.references)
         conn.dialect.index_messages(conn, self.search)
@@ -129,67 +292,48 @@ class DeferredWrites:
         self.search.clear()
 
 
-_INSERT_REFERENCES = (
-    "INSERT INTO message_refs(message_id, external_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
-)
-
-
 def insert_message(conn: Db, message: NewMessage, *, deferred: DeferredWrites | None = None) -> int:
     """Store ``message``, index it for search and store its references, raw bytes and
     attachments; returns the new message id. Does not touch the conversation's counters.
-    With ``deferred`` its search entry and references are left there for the caller to
-    write (:class:`DeferredWrites`)."""
+    With ``deferred`` its rows are left there for the caller to write
+    (:class:`DeferredWrites`), but for a large message's (written at once, slice by slice)."""
     search_key = message.search_key
     if search_key is None:
         search_key = allocate_search_key(conn, message.sent_at)
-    columns: dict[str, Any] = {
-        "conversation_id": message.conversation_id,
-        "channel_id": message.channel_id,
-        "external_id": message.external_id,
-        "content_digest": message.content_digest,
-        "direction": message.direction,
-        "author_name": message.author_name,
-        "author_namespace": message.author_namespace,
-        "author_address": message.author_address,
-        "contact_id": message.contact_id,
-        "agent": message.agent,
-        "sent_at": message.sent_at,
-        "created_at": message.created_at,
-        "subject": message.subject,
-        "body": message.body,
-        "automated": int(message.automated),
-        "parse_note": message.parse_note,
-        "url": message.url,
-        "in_reply_to": message.in_reply_to,
-        "participants": message.participants,
-        "author_role": message.author_role,
-        "search_key": search_key,
-        "thread_reason": message.thread_reason,
-        "thread_reason_detail": message.thread_reason_detail,
-    }
-    (message_id,) = conn.execute(
-        f"INSERT INTO messages({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        " RETURNING id",
-        tuple(columns.values()),
-    ).fetchone()
-    dialect = conn.dialect
-    entry = (search_key, message.subject, message.body, message.author_name)
-    references = [(message_id, reference) for reference in message.references]
-    if deferred is None:
-        dialect.index_message(conn, *entry)
-        if references:
-            conn.executemany(_INSERT_REFERENCES, references)
-    else:
-        deferred.search.append(entry)
-        deferred.references += references
+    row = _message_row(message, search_key)
     large = len(message.raw or b"") + sum(len(a.data) for a in message.attachments)
+    if deferred is not None and large <= LARGE_BYTES:
+        message_id = deferred.next_id(conn)
+        deferred.messages.append((message_id, *row))
+        if message.raw is not None:
+            deferred.raw.append((message_id, message.raw))
+        deferred.attachments += (
+            (message_id, a.filename, a.content_type, len(a.data), store_blob(conn, a.data))
+            for a in message.attachments
+        )
+        deferred.search.append((search_key, message.subject, message.body, message.author_name))
+        deferred.references += ((message_id, reference) for reference in message.references)
+        return message_id
+    dialect = conn.dialect
+    if deferred is not None:
+        message_id = deferred.next_id(conn)
+        deferred.flush_rows(conn)  # its attachments follow at once, after their message
+        conn.execute(_INSERT_MESSAGE_WITH_ID, (message_id, *row))
+        deferred.search.append((search_key, message.subject, message.body, message.author_name))
+        deferred.references += ((message_id, reference) for reference in message.references)
+    else:
+        (message_id,) = conn.execute(_INSERT_MESSAGE, row).fetchone()
+        dialect.index_message(conn, search_key, message.subject, message.body, message.author_name)
+        if message.references:
+            conn.executemany(
+                _INSERT_REFERENCES, [(message_id, reference) for reference in message.references]
+            )
     with dialect.large_write(conn, large > LARGE_BYTES):
         if message.raw is not None:
             dialect.write_raw(conn, message_id, message.raw)
         for attachment in message.attachments:
             conn.execute(
-                "INSERT INTO attachments(message_id, filename, content_type, size, sha256)"
-                " VALUES (?, ?, ?, ?, ?)",
+                _INSERT_ATTACHMENT,
                 (
                     message_id,
                     attachment.filename,

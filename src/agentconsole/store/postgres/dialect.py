@@ -107,6 +107,15 @@ class PostgresDialect:
                 (table,),
             )
 
+    def reserve_ids(self, db: Db, table: str, count: int, *, above: int = 0) -> list[int]:
+        # Taken from the identity's sequence in one round trip: never given out again.
+        rows = db.execute(
+            "SELECT nextval(pg_get_serial_sequence(?, 'id'))"
+            " FROM generate_series(1, CAST(? AS integer))",
+            (table, count),
+        )
+        return sorted(int(row[0]) for row in rows)
+
     def row_lock(self, table: str, *, skip_locked: bool) -> str:
         return f" FOR UPDATE OF {table}" + (" SKIP LOCKED" if skip_locked else "")
 

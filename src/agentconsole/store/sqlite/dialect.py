@@ -133,6 +133,17 @@ class SqliteDialect:
     def after_copy(self, db: Db, tables: tuple[str, ...]) -> None:
         pass  # an INTEGER PRIMARY KEY continues after the largest id by itself
 
+    def reserve_ids(self, db: Db, table: str, count: int, *, above: int = 0) -> list[int]:
+        # An INTEGER PRIMARY KEY given by default is the largest plus one: the write
+        # transaction holds the file, so the ids after the largest stay free until then.
+        # After a first reservation no row above it can exist (rows since took reserved
+        # ids): the next ids follow it without a statement.
+        if above:
+            return list(range(above + 1, above + 1 + count))
+        (top,) = db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+        first = int(top) + 1
+        return list(range(first, first + count))
+
     def row_lock(self, table: str, *, skip_locked: bool) -> str:
         return ""
 
