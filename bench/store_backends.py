@@ -8,7 +8,8 @@ measures, one table.
     python bench/store_backends.py --backend postgresql --ingest-only  # one backend's ingest
 
 Without ``--postgres`` a throwaway PostgreSQL cluster is started in a temporary folder (the
-test suite's, from Debian's postgresql package). Measures:
+test suite's, from Debian's postgresql package, with durable settings: see
+:data:`SERVER_SETTINGS`). Measures:
 * ingest, one writer: normalized messages/s through the whole pipeline
 * ingest, four writer processes at once, each its own quarter of the conversations (timed
   from when all four are connected, their messages made, to when the last is done)
@@ -46,6 +47,10 @@ from agentconsole.models import View  # noqa: E402
 from agentconsole.store import Store, connect  # noqa: E402
 
 BATCH = 2000
+#: The throwaway cluster's settings: an operator's, durable (fsync, full-page writes and
+#: synchronous commit at their defaults, on), with the memory and WAL room a server given
+#: a store of this size would get (PostgreSQL's defaults are for a small shared machine).
+SERVER_SETTINGS = {"shared_buffers": "1GB", "max_wal_size": "4GB"}
 #: The console's look at the change token on a backend that announces nothing.
 POLL_SECONDS = 0.4
 
@@ -246,7 +251,7 @@ def main() -> None:
     else:
         from tests import postgres_server
 
-        server = postgres_server.start()
+        server = postgres_server.start(SERVER_SETTINGS)
         urls = [server.new_database(), server.new_database()]
     locations: dict[str, list[Path] | list[str]] = {
         "sqlite": [folder / "one.db", folder / "four.db"],
