@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -263,28 +264,35 @@ def main() -> None:
     try:
         for backend, (one, four) in locations.items():
             print(f"{backend}: building {args.conversations:,} conversations …", flush=True)
+            row = results[backend] = {}
+
+            def measured(measure: str, value: str, row: dict[str, str] = row) -> None:
+                # Each figure as it comes: a run at full size takes long enough to be cut.
+                row[measure] = value
+                print(f"  {measure}: {value}", flush=True)
+
             total, seconds, cpu, on_server = asyncio.run(
                 ingest_one_writer(one, args.conversations, server)
             )
-            row = {"ingest, one writer": f"{total / seconds:,.0f} msg/s"}
-            row["  CPU/message: writer+server"] = _cpu(cpu, on_server, total)
+            measured("ingest, one writer", f"{total / seconds:,.0f} msg/s")
+            measured("  CPU/message: writer+server", _cpu(cpu, on_server, total))
             total4, seconds4, cpu4, on_server4 = asyncio.run(
                 ingest_four_writers(four, args.conversations, server)
             )
-            row["ingest, four writers"] = f"{total4 / seconds4:,.0f} msg/s"
-            row["  CPU/message: writers+server"] = _cpu(cpu4, on_server4, total4)
-            row["messages"] = f"{total:,}"
+            measured("ingest, four writers", f"{total4 / seconds4:,.0f} msg/s")
+            measured("  CPU/message: writers+server", _cpu(cpu4, on_server4, total4))
+            measured("messages", f"{total:,}")
             if total4 != total:
                 print(f"  (four writers stored {total4:,} messages, one writer {total:,})")
-            results[backend] = row
             if args.ingest_only:
                 continue
             for name, ms in asyncio.run(reads(one)).items():
-                row[name] = f"{ms:.1f} ms"
-            row["live update"] = f"{asyncio.run(live_update(one)):.1f} ms"
+                measured(name, f"{ms:.1f} ms")
+            measured("live update", f"{asyncio.run(live_update(one)):.1f} ms")
     finally:
         if server is not None:
             server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     targets = {
         "ingest, four writers": "PG ≥ 3,000 msg/s",
         "search common": "≤ 25 ms",
