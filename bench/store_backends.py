@@ -249,6 +249,8 @@ def main() -> None:
     server = None
     if args.postgres:
         urls = args.postgres.split(",")
+    elif args.backend == "sqlite":
+        urls = ["", ""]  # no server to start
     else:
         from tests import postgres_server
 
