@@ -100,8 +100,14 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start() -> PostgresServer:
-    """Initialize and start a cluster; raises :class:`PostgresUnavailable` saying why not."""
+#: The tests' settings: nothing they check survives a crash of the machine, so nothing is
+#: flushed to disk. Not settings to measure the product with (see bench/store_backends.py).
+THROWAWAY = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def start(settings: dict[str, str] | None = None) -> PostgresServer:
+    """Initialize and start a cluster with ``settings`` (server parameters; the tests'
+    :data:`THROWAWAY` ones by default); raises :class:`PostgresUnavailable` saying why not."""
     bindir = _bindir()
     folder = Path(tempfile.mkdtemp(prefix="agentconsole-pg-"))
     run_as: list[str] = []
@@ -129,9 +135,10 @@ def start() -> PostgresServer:
 
     run(str(bindir / "initdb"), "-D", str(folder / "data"), "-E", "UTF8", "--locale=C.UTF-8",
         "--auth-local=peer", "--auth-host=reject", *(["-U", "postgres"] if run_as else []))  # fmt: skip
+    given = THROWAWAY if settings is None else settings
     options = (
         f"-c listen_addresses='' -c port={port} -c unix_socket_directories={folder / 'socket'}"
-        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        " -c max_connections=200" + "".join(f" -c {name}={value}" for name, value in given.items())
     )
     run(str(bindir / "pg_ctl"), "-D", str(folder / "data"), "-o", options,
         "-l", str(folder / "server.log"), "-w", "-t", "60", "start")  # fmt: skip

@@ -64,14 +64,20 @@ def ingest_keys(
 
 def _stored(conn: Db, people: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Those of ``people`` (as the store spells them) the store has an identity for."""
-    wanted = sorted(people)
+    # A namespace at a time, its addresses as one list: one range of the identities'
+    # unique index to read. Pairs ORed together (namespace = ? AND address = ?) cost the
+    # server a plan of hundreds of branches and an index scan each (1-8 ms a batch).
+    addresses: dict[str, list[str]] = {}
+    for namespace, address in sorted(people):
+        addresses.setdefault(namespace, []).append(address)
     found: set[tuple[str, str]] = set()
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        rows = conn.execute(
-            "SELECT namespace, address FROM identities WHERE "
-            + " OR ".join(["(namespace = ? AND address = ?)"] * len(chunk)),
-            [value for pair in chunk for value in pair],
-        )
-        found.update((str(namespace), str(address)) for namespace, address in rows)
+    for namespace, listed in addresses.items():
+        for start in range(0, len(listed), CHUNK):
+            chunk = listed[start : start + CHUNK]
+            rows = conn.execute(
+                "SELECT address FROM identities WHERE namespace = ?"
+                f" AND address IN ({', '.join('?' * len(chunk))})",
+                (namespace, *chunk),
+            )
+            found.update((namespace, str(address)) for (address,) in rows)
     return found

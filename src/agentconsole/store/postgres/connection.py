@@ -91,15 +91,17 @@ def _with_given_id(statement: str) -> tuple[str, str] | None:
     return table, to_psycopg(f"INSERT INTO {table}(id, {columns}) VALUES (?, {values})")
 
 
-def _value(value: Any) -> Any:
-    # PostgreSQL text cannot hold NUL; the original bytes stay in raw_messages.
-    if isinstance(value, str) and "\x00" in value:
-        return value.replace("\x00", "")
-    return value
-
-
-def _values(parameters: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(_value(value) for value in parameters)
+def _values(parameters: Sequence[Any]) -> Sequence[Any]:
+    """``parameters`` without NUL in their text: PostgreSQL text cannot hold it (the
+    original bytes stay in raw_messages)."""
+    # Looked for first, the parameters copied only when one holds it (hardly ever): a
+    # copy of each statement's parameters cost more than psycopg's own work on them.
+    for value in parameters:
+        if isinstance(value, str) and "\x00" in value:
+            return tuple(
+                item.replace("\x00", "") if isinstance(item, str) else item for item in parameters
+            )
+    return parameters
 
 
 class PostgresDb:
@@ -136,8 +138,11 @@ class PostgresDb:
     def _reserved_id(self, table: str) -> int:
         free, block = self._ids.get(table, ([], 8))
         if not free:
+            # The sequence looked up once (materialized), not in the catalog for each id.
             rows = self.conn.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                "WITH s AS MATERIALIZED"
+                " (SELECT CAST(pg_get_serial_sequence(%s, 'id') AS regclass) AS sequence)"
+                " SELECT nextval(sequence) FROM s, generate_series(1, %s)",
                 (table, block),
             ).fetchall()
             free = sorted((int(row[0]) for row in rows), reverse=True)

@@ -14,6 +14,8 @@ import re
 import unicodedata
 
 _WORD = re.compile(r"[^\W_]+")
+#: The same runs in ASCII text (lower-cased): a class of ranges is twice as quick to match.
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 #: PostgreSQL keeps at most 256 positions per word and numbers positions up to 16,383.
 _MAX_POSITIONS = 255
 _MAX_POSITION = 16383
@@ -28,8 +30,14 @@ def words(text: str) -> list[str]:
     lowered = text.lower()
     # ASCII (most text) has no accents to remove: the character-by-character pass below
     # was most of the CPU time a message cost to index.
-    stripped = lowered if lowered.isascii() else _without_accents(lowered)
-    return [word for word in _WORD.findall(stripped) if len(word) <= _MAX_WORD]
+    if lowered.isascii():
+        found = _ASCII_WORD.findall(lowered)
+    else:
+        lowered = _without_accents(lowered)
+        found = _WORD.findall(lowered)
+    if len(lowered) <= _MAX_WORD:  # no word can be too long: no need to look at each
+        return found
+    return [word for word in found if len(word) <= _MAX_WORD]
 
 
 def _without_accents(text: str) -> str:
