@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from imapclient import IMAPClient
@@ -26,6 +26,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from agentconsole.plugin import PermanentError, TemporaryError
 
+from .imap_bodies import fetch_bodies
 from .options import Settings, tls_context
 
 log = logging.getLogger(__name__)
@@ -286,17 +287,13 @@ class ImapAccount:
                     continue
                 if expect is not None:
                     expect(len(chunk))
-                response = client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
+                bodies = fetch_bodies(client, chunk)
                 for uid in chunk:
-                    item = response.get(uid)
-                    if item is None:  # expunged meanwhile
+                    body = bodies.get(uid)
+                    if body is None:  # expunged meanwhile
                         continue
-                    raw = item.get(b"BODY[]")
-                    if raw is None:
-                        continue
-                    fetched.append(
-                        FetchedMessage(folder, uid, bytes(raw), _utc(item.get(b"INTERNALDATE")))
-                    )
+                    raw, internal_date = body
+                    fetched.append(FetchedMessage(folder, uid, raw, internal_date))
                     bytes_left -= len(raw)
                 position.last_uid = chunk[-1]
         return fetched, after, more
@@ -440,16 +437,6 @@ def _quiet_imaplib(client: IMAPClient) -> None:
     Dovecot, 65–100 µs of CPU per fetched message instead of 17–19 µs."""
     if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
         client._imap.debug = 0  # noqa: SLF001 - imapclient has no setting for it
-
-
-def _utc(value: Any) -> datetime | None:
-    """INTERNALDATE in UTC with a standard tzinfo (imapclient's own does not pickle, and
-    the parse workers receive it)."""
-    if not isinstance(value, datetime):
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _announces_mail(responses: Any) -> bool:
