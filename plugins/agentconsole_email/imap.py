@@ -272,16 +272,14 @@ class ImapAccount:
                     continue
                 if int(info.get(b"EXISTS", 1) or 0) == 0:
                     continue
-                uids = sorted(
-                    u
-                    for u in client.search(["UID", f"{position.last_uid + 1}:*"])
-                    if u > position.last_uid
+                room = max(limit - len(fetched), 0) if bytes_left > 0 else 0
+                uids, waiting = _uids_after(
+                    client, position.last_uid, int(uidnext) if uidnext is not None else None, room
                 )
-                room = limit - len(fetched)
-                if room <= 0 or bytes_left <= 0:
-                    more = more or bool(uids)
+                more = more or waiting
+                if not uids:
                     continue
-                chunk = self._within(client, uids[:room], bytes_left)
+                chunk = self._within(client, uids, bytes_left)
                 more = more or len(chunk) < len(uids)
                 if not chunk:
                     continue
@@ -437,6 +435,28 @@ def _quiet_imaplib(client: IMAPClient) -> None:
     Dovecot, 65–100 µs of CPU per fetched message instead of 17–19 µs."""
     if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
         client._imap.debug = 0  # noqa: SLF001 - imapclient has no setting for it
+
+
+def _uids_after(
+    client: IMAPClient, last_uid: int, uidnext: int | None, wanted: int
+) -> tuple[list[int], bool]:
+    """Up to ``wanted`` UIDs after ``last_uid`` in the selected folder, in order, and
+    whether more are waiting. Searched in windows of UIDs, each twice the one before:
+    listing the whole backlog for every batch would cost, over an initial sync, the square
+    of its size. The last window is open-ended (``N:*``), so a message whose UID is at or
+    above a stale ``uidnext`` is still found."""
+    found: list[int] = []
+    start, window = last_uid + 1, 2 * max(wanted, BATCH)
+    while True:
+        end = start + window - 1
+        last = uidnext is None or end >= uidnext - 1
+        criteria = f"{start}:*" if last else f"{start}:{end}"
+        found += sorted(
+            u for u in client.search(["UID", criteria]) if u >= start and (last or u <= end)
+        )
+        if last or len(found) > wanted:
+            return found[:wanted], len(found) > wanted
+        start, window = end + 1, window * 2
 
 
 def _announces_mail(responses: Any) -> bool:
