@@ -178,7 +178,9 @@ class EmailChannel(ChannelPlugin):
                     positions[folder] = FolderPosition(
                         int(value.get("uidvalidity", 0)), int(value.get("last_uid", 0))
                     )
-        items, after, more = await asyncio.to_thread(self._fetching.fetch_new, positions)
+        items, after, more = await asyncio.to_thread(
+            self._fetching.fetch_new, positions, expect=self._parser.expect
+        )
         cursor = json.dumps(
             {
                 "imap": {

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -61,6 +62,10 @@ def _parse_files(
     return out
 
 
+def _ready() -> None:
+    """A task that only makes the pool start a worker process."""
+
+
 def _lower_priority() -> None:
     """Workers yield the CPU to the process storing their results: parsing outpaces the
     store's single writer, so the writer is what must not wait."""
@@ -79,15 +84,30 @@ class Parser:
         self.settings = settings
         self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
+        #: :meth:`expect` is called from a fetching thread.
+        self._starting = threading.Lock()
 
     def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
-            )
-        return self._pool
+        with self._starting:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_lower_priority,
+                )
+            return self._pool
+
+    def expect(self, count: int) -> None:
+        """``count`` messages are about to arrive: when they are many, the worker processes
+        are started now, so their start-up (imports, a few hundred ms) overlaps the fetch
+        instead of following it. Safe to call from any thread."""
+        if count < POOL_THRESHOLD:
+            return
+        pool = self._executor()
+        # Closed meanwhile (the channel stops) or broken: the parse says so, not this.
+        with contextlib.suppress(RuntimeError):
+            for _ in range(self.workers):
+                pool.submit(_ready)
 
     async def _chunks(
         self,

@@ -539,6 +539,28 @@ async def test_batches_are_bounded_in_bytes(
     assert max(sizes) <= 5 and len(subjects) == 10
 
 
+async def test_a_backlog_with_wide_gaps_between_uids_is_read_whole_in_order(
+    imap_user: ImapUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """UIDs are searched in growing windows: gaps wider than a window (mail deleted on the
+    server) neither stop the sync early nor repeat a message."""
+    monkeypatch.setattr(imap, "BATCH", 3)
+    for number in range(60):
+        imap_user.append(mail(f"gap {number:02}"))
+    kept = {0, 1, 40, 41, 42, 43, 44, 59}
+    client = imap_user.client()
+    try:
+        client.select_folder("INBOX")
+        client.delete_messages([n + 1 for n in range(60) if n not in kept])
+        client.expunge()
+    finally:
+        client.logout()
+    plugin = channel(secret=lambda _: imap_user.password, **_plugin_options(imap_user))
+    sizes, subjects = await fetch_batches(plugin)
+    assert subjects == {f"gap {n:02}" for n in kept}
+    assert sum(sizes) == len(kept) and max(sizes) <= 3
+
+
 async def test_every_folder_is_watched_with_idle(
     imap_user: ImapUser, store: Store, runner_for: Any, idle_watch: IdleWatch
 ) -> None:
