@@ -282,6 +282,11 @@ class DeferredWrites:
             conn.executemany(_INSERT_ATTACHMENT, self.attachments)
             self.attachments.clear()
 
+    def index(self, message_id: int, search_key: int, message: NewMessage) -> None:
+        """Leave the search entry and references of stored ``message`` for :meth:`flush`."""
+        self.search.append((search_key, message.subject, message.body, message.author_name))
+        self.references += ((message_id, reference) for reference in message.references)
+
     def flush(self, conn: Db) -> None:
         """Write everything deferred, and forget it."""
         self.flush_rows(conn)
@@ -311,16 +316,14 @@ def insert_message(conn: Db, message: NewMessage, *, deferred: DeferredWrites | 
             (message_id, a.filename, a.content_type, len(a.data), store_blob(conn, a.data))
             for a in message.attachments
         )
-        deferred.search.append((search_key, message.subject, message.body, message.author_name))
-        deferred.references += ((message_id, reference) for reference in message.references)
+        deferred.index(message_id, search_key, message)
         return message_id
     dialect = conn.dialect
     if deferred is not None:
         message_id = deferred.next_id(conn)
         deferred.flush_rows(conn)  # its attachments follow at once, after their message
         conn.execute(_INSERT_MESSAGE_WITH_ID, (message_id, *row))
-        deferred.search.append((search_key, message.subject, message.body, message.author_name))
-        deferred.references += ((message_id, reference) for reference in message.references)
+        deferred.index(message_id, search_key, message)
     else:
         (message_id,) = conn.execute(_INSERT_MESSAGE, row).fetchone()
         dialect.index_message(conn, search_key, message.subject, message.body, message.author_name)
